@@ -1,0 +1,3 @@
+module github.com/kefu-suite/kefu/services/catalogue
+
+go 1.26.0

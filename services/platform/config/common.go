@@ -1,0 +1,63 @@
+package config
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Server is what every gRPC service binary needs.
+type Server struct {
+	Name            string        // service name in logs, traces and health
+	GRPCAddr        string        // listen address, e.g. ":9091"
+	ShutdownTimeout time.Duration // GracefulStop budget before a hard Stop
+	DrainDelay      time.Duration // NOT_SERVING → wait for endpoints to drain → stop
+	LogLevel        slog.Level
+	OTLPEndpoint    string // OpenTelemetry collector; empty → tracing off
+}
+
+// LoadServer reads the common server settings. defaultAddr is the port the
+// service listens on in the dev stack.
+func LoadServer(l *Loader, name, defaultAddr string) Server {
+	return Server{
+		Name:            name,
+		GRPCAddr:        l.String("GRPC_ADDR", defaultAddr),
+		ShutdownTimeout: l.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+		DrainDelay:      l.Duration("DRAIN_DELAY", 0),
+		LogLevel:        l.LogLevel("LOG_LEVEL", slog.LevelInfo),
+		OTLPEndpoint:    l.String("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+	}
+}
+
+// Postgres is a service's database connection.
+type Postgres struct {
+	URL            string        // DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/test
+	Schema         string        // the service's own schema
+	MaxConns       int           // pool size (pgxpool's default max(4, NumCPU) is too small)
+	MinConns       int           // idle connections kept warm
+	AcquireTimeout time.Duration // upper bound on waiting for a connection
+}
+
+// LoadPostgres reads the database settings for the service owning schema.
+func LoadPostgres(l *Loader, schema string) Postgres {
+	return Postgres{
+		URL:            l.Required("DATABASE_URL"),
+		Schema:         schema,
+		MaxConns:       l.Int("DB_MAX_CONNS", 20, 1, 1000),
+		MinConns:       l.Int("DB_MIN_CONNS", 2, 0, 1000),
+		AcquireTimeout: l.Duration("DB_ACQUIRE_TIMEOUT", 5*time.Second),
+	}
+}
+
+// Temporal is how a binary reaches the Temporal server.
+type Temporal struct {
+	HostPort  string // e.g. 127.0.0.1:7233
+	Namespace string
+}
+
+// LoadTemporal reads the Temporal settings.
+func LoadTemporal(l *Loader) Temporal {
+	return Temporal{
+		HostPort:  l.String("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+		Namespace: l.String("TEMPORAL_NAMESPACE", "default"),
+	}
+}

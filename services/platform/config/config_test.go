@@ -1,0 +1,58 @@
+package config_test
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kefu-suite/kefu/services/platform/config"
+)
+
+func TestLoadServerDefaultsAndOverrides(t *testing.T) {
+	l := config.FromMap(map[string]string{
+		"GRPC_ADDR":        ":7000",
+		"SHUTDOWN_TIMEOUT": "3s",
+		"LOG_LEVEL":        "debug",
+	})
+	s := config.LoadServer(l, "order", ":9093")
+	if err := l.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if s.GRPCAddr != ":7000" || s.ShutdownTimeout != 3*time.Second || s.LogLevel != slog.LevelDebug || s.DrainDelay != 0 || s.Name != "order" {
+		t.Fatalf("unexpected %+v", s)
+	}
+}
+
+func TestLoaderReportsEveryProblemAtOnce(t *testing.T) {
+	l := config.FromMap(map[string]string{
+		"DB_MAX_CONNS":       "many",
+		"DB_MIN_CONNS":       "5000",
+		"DB_ACQUIRE_TIMEOUT": "soon",
+	})
+	p := config.LoadPostgres(l, "catalogue")
+	err := l.Err()
+	if err == nil {
+		t.Fatal("expected errors")
+	}
+	for _, want := range []string{"DATABASE_URL: required", "DB_MAX_CONNS: not an integer", "DB_MIN_CONNS: 5000 is outside", "DB_ACQUIRE_TIMEOUT: not a non-negative duration"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in %v", want, err)
+		}
+	}
+	if p.MaxConns != 20 || p.Schema != "catalogue" {
+		t.Fatalf("defaults not kept on error: %+v", p)
+	}
+}
+
+func TestBlankValuesCountAsUnset(t *testing.T) {
+	l := config.FromMap(map[string]string{"TEMPORAL_ADDRESS": "   ", "X": "on"})
+	tc := config.LoadTemporal(l)
+	if tc.HostPort != "127.0.0.1:7233" || tc.Namespace != "default" {
+		t.Fatalf("got %+v", tc)
+	}
+	_ = l.Bool("X", false)
+	if l.Err() == nil {
+		t.Fatal(`"on" must not parse as a bool`)
+	}
+}

@@ -1,0 +1,172 @@
+// Package grpcserver runs a service's gRPC server the same way everywhere:
+// OpenTelemetry stats handler, panic recovery, caller identity, protovalidate,
+// one domain-error mapping, health and reflection, and a graceful stop that
+// first reports NOT_SERVING so load balancers drain the pod.
+package grpcserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/validation"
+)
+
+// Options configure a server.
+type Options struct {
+	Name            string        // service name, also the health service name
+	Addr            string        // listen address; ignored when Listener is set
+	Listener        net.Listener  // optional pre-opened listener (tests)
+	Logger          *slog.Logger  // required
+	Validator       *validation.Validator
+	ShutdownTimeout time.Duration // GracefulStop budget; then Stop
+	DrainDelay      time.Duration // time between NOT_SERVING and stopping
+	// Register adds the service implementations to the server.
+	Register func(*grpc.Server)
+	// Ready, when set, is called once the listener is open (tests, dev stack).
+	Ready func(addr net.Addr)
+}
+
+// New builds a *grpc.Server with the standard interceptor chain and the
+// health service. Interceptor order: recovery (outermost, so nothing
+// escapes) → error mapping → identity → validation → handler.
+func New(o Options) (*grpc.Server, *health.Server) {
+	unary := []grpc.UnaryServerInterceptor{
+		recoveryUnary(o.Logger),
+		errorsUnary(o.Logger),
+		identity.UnaryServerInterceptor(),
+	}
+	stream := []grpc.StreamServerInterceptor{
+		recoveryStream(o.Logger),
+		errorsStream(o.Logger),
+		identity.StreamServerInterceptor(),
+	}
+	if o.Validator != nil {
+		unary = append(unary, o.Validator.UnaryServerInterceptor())
+		stream = append(stream, o.Validator.StreamServerInterceptor())
+	}
+	srv := grpc.NewServer(
+		grpc.StatsHandler(otelgrpc.NewServerHandler()),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
+	)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(srv, hs)
+	reflection.Register(srv)
+	if o.Register != nil {
+		o.Register(srv)
+	}
+	for name := range srv.GetServiceInfo() {
+		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+	hs.SetServingStatus(o.Name, healthpb.HealthCheckResponse_SERVING)
+	return srv, hs
+}
+
+// Run serves until ctx is cancelled, then: health NOT_SERVING, wait
+// DrainDelay, GracefulStop bounded by ShutdownTimeout, then a hard Stop.
+func Run(ctx context.Context, o Options) error {
+	if o.Logger == nil {
+		return errors.New("grpcserver: Logger is required")
+	}
+	lis := o.Listener
+	if lis == nil {
+		var err error
+		if lis, err = net.Listen("tcp", o.Addr); err != nil {
+			return fmt.Errorf("listen %s: %w", o.Addr, err)
+		}
+	}
+	srv, hs := New(o)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	o.Logger.Info("grpc server listening", slog.String("addr", lis.Addr().String()))
+	if o.Ready != nil {
+		o.Ready(lis.Addr())
+	}
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("grpc serve: %w", err)
+	case <-ctx.Done():
+	}
+	o.Logger.Info("shutting down: reporting NOT_SERVING", slog.Duration("drain", o.DrainDelay))
+	hs.Shutdown()
+	if o.DrainDelay > 0 {
+		time.Sleep(o.DrainDelay)
+	}
+	stopped := make(chan struct{})
+	go func() { srv.GracefulStop(); close(stopped) }()
+	timeout := o.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	select {
+	case <-stopped:
+	case <-time.After(timeout):
+		o.Logger.Warn("graceful stop timed out; closing open calls")
+		srv.Stop()
+	}
+	<-served
+	return nil
+}
+
+func recovered(log *slog.Logger, method string, p any) error {
+	log.Error("panic in handler", slog.String("method", method),
+		slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+	return status.Error(codes.Internal, "internal error")
+}
+
+func recoveryUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				resp, err = nil, recovered(log, info.FullMethod, p)
+			}
+		}()
+		return next(ctx, req)
+	}
+}
+
+func recoveryStream(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, next grpc.StreamHandler) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = recovered(log, info.FullMethod, p)
+			}
+		}()
+		return next(srv, ss)
+	}
+}
+
+func errorsUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+		resp, err := next(ctx, req)
+		if err != nil {
+			return nil, errs.ToStatus(ctx, log.With(slog.String("method", info.FullMethod)), err).Err()
+		}
+		return resp, nil
+	}
+}
+
+func errorsStream(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, next grpc.StreamHandler) error {
+		if err := next(srv, ss); err != nil {
+			return errs.ToStatus(ss.Context(), log.With(slog.String("method", info.FullMethod)), err).Err()
+		}
+		return nil
+	}
+}

@@ -1,0 +1,44 @@
+// Package temporalx dials Temporal the same way in every binary (slog
+// logger, OpenTelemetry tracing interceptor so a REST call's trace continues
+// into the workflow it starts) and starts a real dev server for tests.
+package temporalx
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/client"
+	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
+	"go.temporal.io/sdk/interceptor"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/kefu-suite/kefu/services/platform/config"
+)
+
+// ClientOptions returns the options every binary uses.
+func ClientOptions(c config.Temporal, log *slog.Logger) (client.Options, error) {
+	tracing, err := temporalotel.NewTracingInterceptor(temporalotel.TracerOptions{})
+	if err != nil {
+		return client.Options{}, fmt.Errorf("temporal tracing interceptor: %w", err)
+	}
+	return client.Options{
+		HostPort:     c.HostPort,
+		Namespace:    c.Namespace,
+		Logger:       tlog.NewStructuredLogger(log),
+		Interceptors: []interceptor.ClientInterceptor{tracing},
+	}, nil
+}
+
+// Dial connects to the Temporal frontend.
+func Dial(ctx context.Context, c config.Temporal, log *slog.Logger) (client.Client, error) {
+	opts, err := ClientOptions(c, log)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("temporal dial %s: %w", c.HostPort, err)
+	}
+	return cl, nil
+}
