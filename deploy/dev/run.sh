@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# `make run`: the whole suite on one machine.
+#   Postgres (local, or a private cluster) → Temporal dev server (SQLite + UI
+#   under .data/) → every service that exists → worker → gateway.
+# Ctrl-C stops every process this script started.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+
+data="$root/.data"
+logs="$data/logs"
+bins="$data/bin"
+mkdir -p "$logs" "$bins"
+
+TEMPORAL_PORT=${TEMPORAL_PORT:-7233}
+TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
+GATEWAY_PORT=${GATEWAY_PORT:-8080}
+# service → gRPC port; a service runs only once services/<svc>/cmd/<svc> exists.
+declare -A PORTS=([catalogue]=9091 [conversation]=9092 [order]=9093 [aftersale]=9094 [complaint]=9095)
+ORDER=(catalogue conversation order aftersale complaint)
+
+say() { printf '\033[1m[run]\033[0m %s\n' "$*"; }
+
+pids=()
+names=()
+stop_all() {
+  trap - INT TERM EXIT
+  say "stopping ${#pids[@]} processes"
+  for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop_all INT TERM EXIT
+
+start() { # start NAME LOGFILE CMD...
+  local name=$1 logfile=$2; shift 2
+  "$@" >"$logfile" 2>&1 &
+  pids+=($!)
+  names+=("$name")
+}
+
+wait_port() { # wait_port NAME PORT
+  for _ in $(seq 1 120); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
+    sleep 0.5
+  done
+  say "$1 did not open port $2; see $logs/$1.log"
+  exit 1
+}
+
+export DATABASE_URL
+DATABASE_URL=$(deploy/dev/ensure-postgres.sh)
+say "postgres: $DATABASE_URL"
+
+if (exec 3<>"/dev/tcp/127.0.0.1/$TEMPORAL_PORT") 2>/dev/null; then
+  say "temporal: something already listens on $TEMPORAL_PORT; using it"
+else
+  start temporal "$logs/temporal.log" bin/temporal server start-dev \
+    --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
+    --db-filename "$data/temporal.db" --namespace default --log-level warn
+  wait_port temporal "$TEMPORAL_PORT"
+fi
+export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT"
+
+gateway_env=()
+for svc in "${ORDER[@]}"; do
+  [ -d "services/$svc/cmd/$svc" ] || continue
+  say "building $svc"
+  go build -o "$bins/$svc" "./services/$svc/cmd/$svc"
+  start "$svc" "$logs/$svc.log" env GRPC_ADDR="127.0.0.1:${PORTS[$svc]}" "$bins/$svc"
+  wait_port "$svc" "${PORTS[$svc]}"
+  up=$(echo "$svc" | tr a-z A-Z)
+  gateway_env+=("${up}_ADDR=127.0.0.1:${PORTS[$svc]}")
+done
+
+if [ -d workflows/cmd/worker ]; then
+  say "building worker"
+  go build -o "$bins/worker" ./workflows/cmd/worker
+  start worker "$logs/worker.log" "$bins/worker"
+fi
+
+if [ -d gateway/cmd/gateway ]; then
+  say "building gateway"
+  go build -o "$bins/gateway" ./gateway/cmd/gateway
+  start gateway "$logs/gateway.log" env HTTP_ADDR="127.0.0.1:$GATEWAY_PORT" "${gateway_env[@]}" "$bins/gateway"
+  wait_port gateway "$GATEWAY_PORT"
+fi
+
+cat <<MSG
+
+  kefu is up (logs in .data/logs/):
+    REST API      http://127.0.0.1:$GATEWAY_PORT/v1/...
+    OpenAPI       http://127.0.0.1:$GATEWAY_PORT/openapi.json   (browse: http://127.0.0.1:$GATEWAY_PORT/docs)
+    Temporal UI   http://127.0.0.1:$TEMPORAL_UI_PORT
+    Temporal gRPC 127.0.0.1:$TEMPORAL_PORT
+    services      ${gateway_env[*]:-none built yet}
+
+  Ctrl-C stops everything.
+MSG
+
+# Stop everything as soon as any process dies, and say which.
+set +e
+wait -n "${pids[@]}"
+code=$?
+for i in "${!pids[@]}"; do
+  if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+    say "${names[$i]} exited ($code); see $logs/${names[$i]}.log"
+  fi
+done
+exit "$code"

@@ -1,0 +1,319 @@
+// Package policy loads the versioned SLA policy: every duration of
+// DOMAIN.md that a workflow enforces, as data. Workflows pin the version they
+// start with (Registry.Get(version)), so editing a rule never rewrites a
+// running case; tests and demos use Shrink to run the same rules fast.
+package policy
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed files/*.yaml
+var embedded embed.FS
+
+// Duration is a time.Duration that reads Go syntax plus whole days ("5d").
+type Duration time.Duration
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// UnmarshalYAML parses "24h", "30m", "5d", "365d".
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ParseDuration parses Go duration syntax or a whole number of days "Nd".
+func ParseDuration(s string) (time.Duration, error) {
+	if strings.HasSuffix(s, "d") {
+		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("bad duration %q", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("bad duration %q", s)
+	}
+	return v, nil
+}
+
+// Policy is one version of the rules.
+type Policy struct {
+	Version   string    `yaml:"version"`
+	Order     Order     `yaml:"order"`
+	AfterSale AfterSale `yaml:"aftersale"`
+	Complaint Complaint `yaml:"complaint"`
+}
+
+// Order: DOMAIN.md §3 timers.
+type Order struct {
+	UnpaidClose struct {
+		Normal           Duration `yaml:"normal"`
+		FlashSale        Duration `yaml:"flash_sale"`
+		CoinRedemption   Duration `yaml:"coin_redemption"`
+		TrialPostage     Duration `yaml:"trial_postage"`
+		TrialSupermarket Duration `yaml:"trial_supermarket"`
+		Presale          Duration `yaml:"presale"`
+		COD              Duration `yaml:"cod"`
+	} `yaml:"unpaid_close"`
+	UnpaidReminder      Duration `yaml:"unpaid_reminder"`
+	ShipPromise         Duration `yaml:"ship_promise"`
+	ShipPromiseCampaign Duration `yaml:"ship_promise_campaign"`
+	UnshippedClose      Duration `yaml:"unshipped_close"`
+	AutoConfirm         struct {
+		AutoDelivery Duration `yaml:"auto_delivery"`
+		Virtual      Duration `yaml:"virtual"`
+		Express      Duration `yaml:"express"`
+		EMS          Duration `yaml:"ems"`
+		SurfaceMail  Duration `yaml:"surface_mail"`
+	} `yaml:"auto_confirm"`
+}
+
+// AfterSale: DOMAIN.md §4 platform timeouts, windows and service targets.
+type AfterSale struct {
+	SellerResponse struct {
+		RefundOnlyPhysical Duration `yaml:"refund_only_physical"`
+		RefundOnlyVirtual  Duration `yaml:"refund_only_virtual"`
+		ReturnRefund       Duration `yaml:"return_refund"`
+		SevenDayNoReason   Duration `yaml:"seven_day_no_reason"`
+		ReasonChanged      Duration `yaml:"reason_changed"`
+	} `yaml:"seller_response"`
+	BuyerAfterRejection  Duration `yaml:"buyer_after_rejection"`
+	BuyerReturnShipment  Duration `yaml:"buyer_return_shipment"`
+	SellerConfirmReceipt struct {
+		Express     Duration `yaml:"express"`
+		SurfaceMail Duration `yaml:"surface_mail"`
+	} `yaml:"seller_confirm_receipt"`
+	ExchangeBuyerArrange Duration `yaml:"exchange_buyer_arrange"`
+	Eligibility          struct {
+		SevenDayWindow Duration `yaml:"seven_day_window"`
+		QualityWindow  Duration `yaml:"quality_window"`
+	} `yaml:"eligibility"`
+	Targets struct {
+		Respond            Duration `yaml:"respond"`
+		Pickup             Duration `yaml:"pickup"`
+		RefundAfterReceipt Duration `yaml:"refund_after_receipt"`
+		ShipExchange       Duration `yaml:"ship_exchange"`
+	} `yaml:"targets"`
+}
+
+// Complaint: DOMAIN.md §5 service targets, ladder authority and windows.
+type Complaint struct {
+	FirstResponse        Duration `yaml:"first_response"`
+	FollowUp             Duration `yaml:"follow_up"`
+	MajorEscalation      Duration `yaml:"major_escalation"`
+	WarnAtPercent        int      `yaml:"warn_at_percent"`
+	ReviewHandling       Duration `yaml:"review_handling"`
+	ReviewChangeWindow   Duration `yaml:"review_change_window"`
+	RepeatWindow         Duration `yaml:"repeat_window"`
+	CompensationLimitFen struct {
+		Agent       int64 `yaml:"agent"`
+		SeniorAgent int64 `yaml:"senior_agent"`
+		Supervisor  int64 `yaml:"supervisor"`
+		Manager     int64 `yaml:"manager"`
+	} `yaml:"compensation_limit_fen"`
+}
+
+// Parse reads and validates one policy document. Unknown keys are errors,
+// so a typo never silently falls back to zero.
+func Parse(data []byte) (*Policy, error) {
+	var p Policy
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Validate checks that every duration is set and positive, the percentages
+// sane and the authority limits climb with rank.
+func (p *Policy) Validate() error {
+	var errs []error
+	if strings.TrimSpace(p.Version) == "" {
+		errs = append(errs, errors.New("version is empty"))
+	}
+	p.eachDuration(func(name string, d *Duration) {
+		if *d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be > 0", name))
+		}
+	})
+	if w := p.Complaint.WarnAtPercent; w <= 0 || w >= 100 {
+		errs = append(errs, fmt.Errorf("complaint.warn_at_percent %d must be in (0, 100)", w))
+	}
+	l := p.Complaint.CompensationLimitFen
+	if !(0 < l.Agent && l.Agent <= l.SeniorAgent && l.SeniorAgent <= l.Supervisor && l.Supervisor <= l.Manager) {
+		errs = append(errs, errors.New("complaint.compensation_limit_fen must be > 0 and climb with rank"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("policy %q: %w", p.Version, err)
+	}
+	return nil
+}
+
+// eachDuration visits every duration with its YAML path.
+func (p *Policy) eachDuration(fn func(string, *Duration)) {
+	o, a, c := &p.Order, &p.AfterSale, &p.Complaint
+	for name, d := range map[string]*Duration{
+		"order.unpaid_close.normal":                      &o.UnpaidClose.Normal,
+		"order.unpaid_close.flash_sale":                  &o.UnpaidClose.FlashSale,
+		"order.unpaid_close.coin_redemption":             &o.UnpaidClose.CoinRedemption,
+		"order.unpaid_close.trial_postage":               &o.UnpaidClose.TrialPostage,
+		"order.unpaid_close.trial_supermarket":           &o.UnpaidClose.TrialSupermarket,
+		"order.unpaid_close.presale":                     &o.UnpaidClose.Presale,
+		"order.unpaid_close.cod":                         &o.UnpaidClose.COD,
+		"order.unpaid_reminder":                          &o.UnpaidReminder,
+		"order.ship_promise":                             &o.ShipPromise,
+		"order.ship_promise_campaign":                    &o.ShipPromiseCampaign,
+		"order.unshipped_close":                          &o.UnshippedClose,
+		"order.auto_confirm.auto_delivery":               &o.AutoConfirm.AutoDelivery,
+		"order.auto_confirm.virtual":                     &o.AutoConfirm.Virtual,
+		"order.auto_confirm.express":                     &o.AutoConfirm.Express,
+		"order.auto_confirm.ems":                         &o.AutoConfirm.EMS,
+		"order.auto_confirm.surface_mail":                &o.AutoConfirm.SurfaceMail,
+		"aftersale.seller_response.refund_only_physical": &a.SellerResponse.RefundOnlyPhysical,
+		"aftersale.seller_response.refund_only_virtual":  &a.SellerResponse.RefundOnlyVirtual,
+		"aftersale.seller_response.return_refund":        &a.SellerResponse.ReturnRefund,
+		"aftersale.seller_response.seven_day_no_reason":  &a.SellerResponse.SevenDayNoReason,
+		"aftersale.seller_response.reason_changed":       &a.SellerResponse.ReasonChanged,
+		"aftersale.buyer_after_rejection":                &a.BuyerAfterRejection,
+		"aftersale.buyer_return_shipment":                &a.BuyerReturnShipment,
+		"aftersale.seller_confirm_receipt.express":       &a.SellerConfirmReceipt.Express,
+		"aftersale.seller_confirm_receipt.surface_mail":  &a.SellerConfirmReceipt.SurfaceMail,
+		"aftersale.exchange_buyer_arrange":               &a.ExchangeBuyerArrange,
+		"aftersale.eligibility.seven_day_window":         &a.Eligibility.SevenDayWindow,
+		"aftersale.eligibility.quality_window":           &a.Eligibility.QualityWindow,
+		"aftersale.targets.respond":                      &a.Targets.Respond,
+		"aftersale.targets.pickup":                       &a.Targets.Pickup,
+		"aftersale.targets.refund_after_receipt":         &a.Targets.RefundAfterReceipt,
+		"aftersale.targets.ship_exchange":                &a.Targets.ShipExchange,
+		"complaint.first_response":                       &c.FirstResponse,
+		"complaint.follow_up":                            &c.FollowUp,
+		"complaint.major_escalation":                     &c.MajorEscalation,
+		"complaint.review_handling":                      &c.ReviewHandling,
+		"complaint.review_change_window":                 &c.ReviewChangeWindow,
+		"complaint.repeat_window":                        &c.RepeatWindow,
+	} {
+		fn(name, d)
+	}
+}
+
+// Shrink returns a copy with every duration divided by factor (never below
+// one second) and the version marked, e.g. "2026.1-shrunk3600": the same
+// rules, run fast, for tests and demo environments.
+func (p *Policy) Shrink(factor int) *Policy {
+	q := *p
+	q.Version = fmt.Sprintf("%s-shrunk%d", p.Version, factor)
+	q.eachDuration(func(_ string, d *Duration) {
+		v := time.Duration(*d) / time.Duration(factor)
+		if v < time.Second {
+			v = time.Second
+		}
+		*d = Duration(v)
+	})
+	return &q
+}
+
+// Registry holds every known version; running workflows look theirs up.
+type Registry struct {
+	byVersion map[string]*Policy
+	current   string
+}
+
+// Load reads every *.yaml in dir of fsys (nil → the embedded policies).
+// current names the version new workflows start with ("" → the highest).
+func Load(fsys fs.FS, dir, current string) (*Registry, error) {
+	if fsys == nil {
+		fsys, dir = embedded, "files"
+	}
+	names, err := fs.Glob(fsys, path.Join(dir, "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	r := &Registry{byVersion: map[string]*Policy{}}
+	for _, n := range names {
+		data, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			return nil, err
+		}
+		p, err := Parse(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", n, err)
+		}
+		if _, dup := r.byVersion[p.Version]; dup {
+			return nil, fmt.Errorf("%s: version %q defined twice", n, p.Version)
+		}
+		r.byVersion[p.Version] = p
+	}
+	if len(r.byVersion) == 0 {
+		return nil, fmt.Errorf("policy: no *.yaml in %s", dir)
+	}
+	if current == "" {
+		versions := r.Versions()
+		current = versions[len(versions)-1]
+	}
+	if _, ok := r.byVersion[current]; !ok {
+		return nil, fmt.Errorf("policy: current version %q not found (have %v)", current, r.Versions())
+	}
+	r.current = current
+	return r, nil
+}
+
+// Add registers a derived policy (e.g. a Shrink of a loaded one).
+func (r *Registry) Add(p *Policy) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	r.byVersion[p.Version] = p
+	return nil
+}
+
+// SetCurrent chooses the version new workflows start with.
+func (r *Registry) SetCurrent(version string) error {
+	if _, ok := r.byVersion[version]; !ok {
+		return fmt.Errorf("policy: unknown version %q", version)
+	}
+	r.current = version
+	return nil
+}
+
+// Current is the policy new workflows pin.
+func (r *Registry) Current() *Policy { return r.byVersion[r.current] }
+
+// Get returns a pinned version.
+func (r *Registry) Get(version string) (*Policy, error) {
+	p, ok := r.byVersion[version]
+	if !ok {
+		return nil, fmt.Errorf("policy: unknown version %q", version)
+	}
+	return p, nil
+}
+
+// Versions lists the known versions, sorted.
+func (r *Registry) Versions() []string {
+	v := make([]string, 0, len(r.byVersion))
+	for k := range r.byVersion {
+		v = append(v, k)
+	}
+	sort.Strings(v)
+	return v
+}
