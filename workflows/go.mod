@@ -2,4 +2,4 @@ module github.com/kefu-suite/kefu/workflows
 
 go 1.26.0
 
-require go.yaml.in/yaml/v3 v3.0.5 // indirect
+require go.yaml.in/yaml/v3 v3.0.5
