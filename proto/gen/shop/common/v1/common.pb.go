@@ -11,6 +11,7 @@ package commonv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -864,7 +865,7 @@ var File_shop_common_v1_common_proto protoreflect.FileDescriptor
 
 const file_shop_common_v1_common_proto_rawDesc = "" +
 	"\n" +
-	"\x1bshop/common/v1/common.proto\x12\x0eshop.common.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbd\x02\n" +
+	"\x1bshop/common/v1/common.proto\x12\x0eshop.common.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xbd\x02\n" +
 	"\aAddress\x12%\n" +
 	"\bprovince\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18 R\bprovince\x12\x1d\n" +
 	"\x04city\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18 R\x04city\x12%\n" +
@@ -945,7 +946,15 @@ const file_shop_common_v1_common_proto_rawDesc = "" +
 	"\x11PARTY_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vPARTY_BUYER\x10\x01\x12\x10\n" +
 	"\fPARTY_SELLER\x10\x02\x12\x12\n" +
-	"\x0ePARTY_PLATFORM\x10\x03B>Z<github.com/kefu-suite/kefu/proto/gen/shop/common/v1;commonv1b\x06proto3"
+	"\x0ePARTY_PLATFORM\x10\x03B\x86\x04\x92A\xc4\x03\x12\xce\x02\n" +
+	"\rkefu REST API\x12\xaa\x02Customer-service backend for e-commerce shops: catalogue, conversation, order, after-sale and complaint. JSON uses proto field names (snake_case); enums are their string names; int64 values (all money, in fen) are JSON strings; timestamps are RFC 3339 UTC. Creates accept an Idempotency-Key header.*\f\n" +
+	"\n" +
+	"Apache-2.02\x02v1*\x02\x01\x022\x10application/json:\x10application/jsonZ;\n" +
+	"9\n" +
+	"\x06bearer\x12/\b\x02\x12\x1aA JWT as 'Bearer <token>'.\x1a\rAuthorization \x02b\f\n" +
+	"\n" +
+	"\n" +
+	"\x06bearer\x12\x00Z<github.com/kefu-suite/kefu/proto/gen/shop/common/v1;commonv1b\x06proto3"
 
 var (
 	file_shop_common_v1_common_proto_rawDescOnce sync.Once

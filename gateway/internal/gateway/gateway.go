@@ -1,0 +1,134 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/kefu-suite/kefu/proto/gen/openapi"
+	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
+	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
+	complaintv1 "github.com/kefu-suite/kefu/proto/gen/shop/complaint/v1"
+	conversationv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
+	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
+)
+
+type registerFunc func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
+
+var registrations = map[string]registerFunc{
+	"catalogue":    cataloguev1.RegisterCatalogueServiceHandler,
+	"conversation": conversationv1.RegisterConversationServiceHandler,
+	"order":        orderv1.RegisterOrderServiceHandler,
+	"aftersale":    aftersalev1.RegisterAfterSaleServiceHandler,
+	"complaint":    complaintv1.RegisterComplaintServiceHandler,
+}
+
+// Gateway is the HTTP handler plus the backend connections it owns.
+type Gateway struct {
+	handler http.Handler
+	conns   map[string]*grpc.ClientConn
+	log     *slog.Logger
+}
+
+// New dials every configured backend (lazily: grpc.NewClient connects on
+// first use) and mounts its REST routes.
+func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
+	g := &Gateway{conns: map[string]*grpc.ClientConn{}, log: log}
+	mux := runtime.NewServeMux(
+		// One JSON convention for every front end: proto field names
+		// (snake_case), enums as strings, int64 as strings, unset fields shown.
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{
+			Marshaler: &runtime.JSONPb{
+				MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+				UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+			},
+		}),
+	)
+	for _, name := range Services {
+		addr, ok := c.Backends[name]
+		if !ok {
+			continue
+		}
+		conn, err := grpc.NewClient(addr,
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+			grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`),
+		)
+		if err != nil {
+			g.Close()
+			return nil, fmt.Errorf("dial %s at %s: %w", name, addr, err)
+		}
+		g.conns[name] = conn
+		if err := registrations[name](ctx, mux, conn); err != nil {
+			g.Close()
+			return nil, fmt.Errorf("mount %s: %w", name, err)
+		}
+		log.Info("backend mounted", slog.String("service", name), slog.String("addr", addr))
+	}
+
+	root := http.NewServeMux()
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	root.HandleFunc("GET /readyz", g.ready)
+	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openapi.Document)
+	})
+	root.Handle("/", mux)
+	g.handler = otelhttp.NewHandler(root, "gateway",
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
+	return g, nil
+}
+
+// ServeHTTP serves the REST API.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.handler.ServeHTTP(w, r) }
+
+// Close closes every backend connection.
+func (g *Gateway) Close() {
+	for _, c := range g.conns {
+		_ = c.Close()
+	}
+}
+
+// ready answers 200 only when every mounted backend reports SERVING.
+func (g *Gateway) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	names := make([]string, 0, len(g.conns))
+	for n := range g.conns {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	status, code := map[string]string{}, http.StatusOK
+	for _, n := range names {
+		resp, err := healthpb.NewHealthClient(g.conns[n]).Check(ctx, &healthpb.HealthCheckRequest{})
+		switch {
+		case err != nil:
+			status[n], code = "unreachable", http.StatusServiceUnavailable
+		case resp.GetStatus() != healthpb.HealthCheckResponse_SERVING:
+			status[n], code = resp.GetStatus().String(), http.StatusServiceUnavailable
+		default:
+			status[n] = "SERVING"
+		}
+	}
+	writeJSON(w, code, map[string]any{"ready": code == http.StatusOK, "backends": status})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

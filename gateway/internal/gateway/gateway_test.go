@@ -1,0 +1,172 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+
+	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
+	"github.com/kefu-suite/kefu/gateway/internal/gateway"
+	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/grpcserver"
+	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/validation"
+)
+
+// catalogue is a stand-in backend: only the REST ⇄ gRPC mapping is under
+// test here, so it answers one RPC from a fixed product.
+type catalogue struct {
+	cataloguev1.UnimplementedCatalogueServiceServer
+}
+
+func (catalogue) GetProduct(ctx context.Context, r *cataloguev1.GetProductRequest) (*cataloguev1.GetProductResponse, error) {
+	if _, ok := identity.From(ctx); ok {
+		return nil, errs.Precondition("the gateway must not invent an identity")
+	}
+	if r.GetProductId() != "prd_down1" {
+		return nil, errs.NotFound("product", r.GetProductId())
+	}
+	return &cataloguev1.GetProductResponse{Product: &cataloguev1.Product{
+		ProductId: "prd_down1", ShopId: "shop_1", Name: "男士加厚羽绒服", PriceFen: 59900,
+		Category: cataloguev1.CategoryCode_CATEGORY_CODE_APPAREL,
+	}}, nil
+}
+
+func startBackend(t *testing.T) (addr string, stop func()) {
+	t.Helper()
+	v, err := validation.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = grpcserver.Run(ctx, grpcserver.Options{
+			Name: "catalogue", Listener: lis, Validator: v,
+			Logger:   slog.New(slog.NewJSONHandler(io.Discard, nil)),
+			Register: func(s *grpc.Server) { cataloguev1.RegisterCatalogueServiceServer(s, catalogue{}) },
+		})
+	}()
+	return lis.Addr().String(), func() { cancel(); <-done }
+}
+
+func get(t *testing.T, url string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("GET %s: body is not JSON: %v", url, err)
+	}
+	return resp.StatusCode, body
+}
+
+func TestGatewayMapsRESTOntoGRPC(t *testing.T) {
+	addr, stopBackend := startBackend(t)
+	gw, err := gateway.New(context.Background(), gateway.Config{Backends: map[string]string{"catalogue": addr}},
+		slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+
+	t.Run("proto field names, int64 as string, enums as names", func(t *testing.T) {
+		code, body := get(t, srv.URL+"/v1/products/prd_down1")
+		if code != http.StatusOK {
+			t.Fatalf("status %d: %v", code, body)
+		}
+		p := body["product"].(map[string]any)
+		if p["product_id"] != "prd_down1" || p["price_fen"] != "59900" || p["category"] != "CATEGORY_CODE_APPAREL" || p["name"] != "男士加厚羽绒服" {
+			t.Fatalf("product %v", p)
+		}
+		if _, camel := p["productId"]; camel {
+			t.Fatal("camelCase field names leaked")
+		}
+	})
+	t.Run("service errors keep their HTTP meaning", func(t *testing.T) {
+		if code, _ := get(t, srv.URL+"/v1/products/prd_missing"); code != http.StatusNotFound {
+			t.Fatalf("missing product: %d", code)
+		}
+		if code, body := get(t, srv.URL+"/v1/products/not-an-id"); code != http.StatusBadRequest {
+			t.Fatalf("bad id: %d %v", code, body)
+		}
+	})
+	t.Run("unmounted services are not routed", func(t *testing.T) {
+		resp, err := http.Get(srv.URL + "/v1/orders/ord_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	})
+	t.Run("openapi document", func(t *testing.T) {
+		code, doc := get(t, srv.URL+"/openapi.json")
+		if code != http.StatusOK || doc["swagger"] != "2.0" {
+			t.Fatalf("%d %v", code, doc["swagger"])
+		}
+		paths := doc["paths"].(map[string]any)
+		for _, p := range []string{"/v1/products/{product_id}", "/v1/baskets:quote", "/v1/orders", "/v1/cases", "/v1/complaints", "/v1/sessions"} {
+			if _, ok := paths[p]; !ok {
+				t.Errorf("openapi lacks %s", p)
+			}
+		}
+	})
+	t.Run("health and readiness", func(t *testing.T) {
+		if code, _ := get(t, srv.URL+"/healthz"); code != http.StatusOK {
+			t.Fatalf("healthz %d", code)
+		}
+		code, body := get(t, srv.URL+"/readyz")
+		if code != http.StatusOK || body["backends"].(map[string]any)["catalogue"] != "SERVING" {
+			t.Fatalf("readyz %d %v", code, body)
+		}
+		stopBackend()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			code, body = get(t, srv.URL+"/readyz")
+			if code == http.StatusServiceUnavailable {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("readyz still %d after the backend stopped: %v", code, body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if !strings.Contains(toJSON(body), "catalogue") {
+			t.Fatalf("readyz must name the failing backend: %v", body)
+		}
+	})
+}
+
+func TestLoadNamesBackendsFromEnvironment(t *testing.T) {
+	c, err := gateway.Load(config.FromMap(map[string]string{"ORDER_ADDR": "127.0.0.1:9093", "HTTP_ADDR": ":9000"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != ":9000" || len(c.Backends) != 1 || c.Backends["order"] != "127.0.0.1:9093" {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func toJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
