@@ -14,8 +14,8 @@ import (
 
 	"google.golang.org/grpc"
 
-	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	"github.com/kefu-suite/kefu/gateway/internal/gateway"
+	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	"github.com/kefu-suite/kefu/services/platform/config"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/grpcserver"

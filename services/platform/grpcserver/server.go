@@ -28,10 +28,10 @@ import (
 
 // Options configure a server.
 type Options struct {
-	Name            string        // service name, also the health service name
-	Addr            string        // listen address; ignored when Listener is set
-	Listener        net.Listener  // optional pre-opened listener (tests)
-	Logger          *slog.Logger  // required
+	Name            string       // service name, also the health service name
+	Addr            string       // listen address; ignored when Listener is set
+	Listener        net.Listener // optional pre-opened listener (tests)
+	Logger          *slog.Logger // required
 	Validator       *validation.Validator
 	ShutdownTimeout time.Duration // GracefulStop budget; then Stop
 	DrainDelay      time.Duration // time between NOT_SERVING and stopping
