@@ -29,7 +29,8 @@ stop_all() {
   for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
-trap stop_all INT TERM EXIT
+trap 'stop_all; exit 0' INT TERM
+trap stop_all EXIT
 
 start() { # start NAME LOGFILE CMD...
   local name=$1 logfile=$2; shift 2
@@ -89,7 +90,7 @@ cat <<MSG
 
   kefu is up (logs in .data/logs/):
     REST API      http://127.0.0.1:$GATEWAY_PORT/v1/...
-    OpenAPI       http://127.0.0.1:$GATEWAY_PORT/openapi.json   (browse: http://127.0.0.1:$GATEWAY_PORT/docs)
+    OpenAPI       http://127.0.0.1:$GATEWAY_PORT/openapi.json
     Temporal UI   http://127.0.0.1:$TEMPORAL_UI_PORT
     Temporal gRPC 127.0.0.1:$TEMPORAL_PORT
     services      ${gateway_env[*]:-none built yet}
