@@ -51,7 +51,9 @@ func Open(ctx context.Context, c config.Postgres) (*Pool, error) {
 	if c.MinConns > 0 && c.MinConns <= c.MaxConns {
 		pc.MinConns = int32(c.MinConns)
 	}
-	pc.ConnConfig.RuntimeParams["search_path"] = c.Schema
+	// The service's schema first; public after it for extensions installed
+	// database-wide (e.g. pg_trgm).
+	pc.ConnConfig.RuntimeParams["search_path"] = c.Schema + ",public"
 	pc.ConnConfig.Tracer = otelpgx.NewTracer(otelpgx.WithTrimSQLInSpanName())
 	// A connection attempt never outlives the acquire budget.
 	if c.AcquireTimeout > 0 {
