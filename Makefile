@@ -107,6 +107,10 @@ bench: $(TEMPORAL) ## Benchmarks (report ratios, not absolute times).
 run: $(TEMPORAL) ## Start Postgres (if needed), Temporal dev server, every built service, worker and gateway.
 	deploy/dev/run.sh
 
+.PHONY: seed
+seed: ## Import the seed catalogue (30 products, FAQs, quick replies) into SEED_SHOP_ID (default shop_demo).
+	DATABASE_URL="$$($(ENSURE_PG))" go run ./services/catalogue/cmd/catalogue seed
+
 .PHONY: tidy
 tidy: ## go mod tidy in every module.
 	for d in $(MODULE_DIRS); do (cd $$d && go mod tidy); done

@@ -69,6 +69,10 @@ for svc in "${ORDER[@]}"; do
   go build -o "$bins/$svc" "./services/$svc/cmd/$svc"
   start "$svc" "$logs/$svc.log" env GRPC_ADDR="127.0.0.1:${PORTS[$svc]}" "$bins/$svc"
   wait_port "$svc" "${PORTS[$svc]}"
+  if [ -d "services/$svc/seed" ]; then
+    say "seeding $svc (idempotent)"
+    "$bins/$svc" seed >>"$logs/$svc-seed.log" 2>&1 || { say "seeding $svc failed; see $logs/$svc-seed.log"; exit 1; }
+  fi
   up=$(echo "$svc" | tr a-z A-Z)
   gateway_env+=("${up}_ADDR=127.0.0.1:${PORTS[$svc]}")
 done

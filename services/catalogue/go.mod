@@ -1,3 +1,8 @@
 module github.com/kefu-suite/kefu/services/catalogue
 
 go 1.26.0
+
+replace (
+	github.com/kefu-suite/kefu/proto/gen => ../../proto/gen
+	github.com/kefu-suite/kefu/services/platform => ../platform
+)

@@ -141,17 +141,8 @@ func (s *Service) UpdateProduct(ctx context.Context, r *cataloguev1.UpdateProduc
 		for _, k := range p.GetSkus() {
 			stock[k.GetSkuId()] = [2]int64{k.GetStock(), k.GetReservedStock()}
 		}
-		dst, src := p.ProtoReflect(), patch.ProtoReflect()
-		for _, path := range r.GetUpdateMask().GetPaths() {
-			fd := dst.Descriptor().Fields().ByName(protoreflect.Name(path))
-			if fd == nil {
-				return errs.Field("update_mask", "catalogue.update_product.mask", "unknown field %q", path)
-			}
-			if src.Has(fd) {
-				dst.Set(fd, src.Get(fd))
-			} else {
-				dst.Clear(fd)
-			}
+		if err := applyMask(p, patch, r.GetUpdateMask().GetPaths()); err != nil {
+			return err
 		}
 		// SKU stock moves only through reservations and AdjustStock; new SKUs
 		// get an id and start with the stock they bring.

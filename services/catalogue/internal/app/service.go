@@ -12,6 +12,7 @@ import (
 
 	"buf.build/go/protovalidate"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	"github.com/kefu-suite/kefu/services/catalogue/internal/store"
@@ -98,3 +99,22 @@ func (s *Service) revalidate(m proto.Message) error {
 }
 
 func isService(ctx context.Context) bool { return caller(ctx).Role == identity.RoleService }
+
+// applyMask copies the top-level fields named by paths from patch into dst
+// (a field unset in the patch is cleared). The contract's field_mask rules
+// already limit paths to the changeable fields.
+func applyMask(dst, patch proto.Message, paths []string) error {
+	d, src := dst.ProtoReflect(), patch.ProtoReflect()
+	for _, path := range paths {
+		fd := d.Descriptor().Fields().ByName(protoreflect.Name(path))
+		if fd == nil {
+			return errs.Field("update_mask", "update_mask.paths", "unknown field %q", path)
+		}
+		if src.Has(fd) {
+			d.Set(fd, src.Get(fd))
+		} else {
+			d.Clear(fd)
+		}
+	}
+	return nil
+}

@@ -26,7 +26,7 @@ func docOf(p *cataloguev1.Product) ([]byte, error) {
 	for _, s := range d.Skus {
 		s.Stock, s.ReservedStock = 0, 0
 	}
-	return protojson.Marshal(d)
+	return docJSON.Marshal(d)
 }
 
 // SearchText is what text search matches for a product.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/pg"
@@ -68,3 +69,7 @@ func likePattern(s string) string {
 
 // namedArgs adapts a map to pgx's @name placeholders.
 func namedArgs(m map[string]any) pgx.NamedArgs { return pgx.NamedArgs(m) }
+
+// docJSON renders stored documents with proto field names, so SQL over
+// doc (e.g. doc->'scope'->'product_ids') reads like the contract.
+var docJSON = protojson.MarshalOptions{UseProtoNames: true}

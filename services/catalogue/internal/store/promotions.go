@@ -1,0 +1,239 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
+	"github.com/kefu-suite/kefu/services/platform/errs"
+)
+
+func promotionDoc(p *cataloguev1.Promotion) ([]byte, error) {
+	d := proto.Clone(p).(*cataloguev1.Promotion)
+	d.PromotionId, d.ShopId, d.Etag, d.Status, d.CreatedAt, d.UpdatedAt = "", "", "", 0, nil, nil
+	return docJSON.Marshal(d)
+}
+
+func endsAt(p *cataloguev1.Promotion) *time.Time {
+	if p.GetEndsAt() == nil {
+		return nil
+	}
+	t := p.GetEndsAt().AsTime()
+	return &t
+}
+
+// InsertPromotion stores a promotion, idempotent on (shop, request id).
+func (s *Store) InsertPromotion(ctx context.Context, p *cataloguev1.Promotion, requestID string, now time.Time) (*cataloguev1.Promotion, error) {
+	doc, err := promotionDoc(p)
+	if err != nil {
+		return nil, err
+	}
+	tag, err := s.pool.Exec(ctx, `
+		INSERT INTO promotions (promotion_id, shop_id, kind, enabled, starts_at, ends_at, doc, request_id, created_at, updated_at)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,NULLIF($8,''),$9,$9) ON CONFLICT (shop_id, request_id) DO NOTHING`,
+		p.GetPromotionId(), p.GetShopId(), int16(p.GetKind()), p.GetEnabled(), p.GetStartsAt().AsTime(), endsAt(p), doc, requestID, now)
+	if err != nil {
+		return nil, err
+	}
+	id := p.GetPromotionId()
+	if tag.RowsAffected() == 0 {
+		if err := s.pool.QueryRow(ctx, `SELECT promotion_id FROM promotions WHERE shop_id=$1 AND request_id=$2`, p.GetShopId(), requestID).Scan(&id); err != nil {
+			return nil, err
+		}
+	}
+	return s.GetPromotion(ctx, id, now)
+}
+
+const promotionColumns = `promotion_id, shop_id, enabled, starts_at, ends_at, doc, version, created_at, updated_at`
+
+func scanPromotion(r rowScanner, now time.Time) (*cataloguev1.Promotion, int64, error) {
+	var (
+		p                        cataloguev1.Promotion
+		id, shop                 string
+		enabled                  bool
+		starts, created, updated time.Time
+		ends                     *time.Time
+		doc                      []byte
+		version                  int64
+	)
+	if err := r.Scan(&id, &shop, &enabled, &starts, &ends, &doc, &version, &created, &updated); err != nil {
+		return nil, 0, err
+	}
+	if err := protojson.Unmarshal(doc, &p); err != nil {
+		return nil, 0, fmt.Errorf("promotion %s: stored document unreadable: %w", id, err)
+	}
+	p.PromotionId, p.ShopId, p.Etag = id, shop, ETag(version)
+	p.CreatedAt, p.UpdatedAt = timestamppb.New(created), timestamppb.New(updated)
+	p.Status = PromotionStatus(enabled, starts, ends, now)
+	return &p, version, nil
+}
+
+// PromotionStatus: disabled, scheduled (before start), active, or ended
+// (at or after ends_at: the window is [starts_at, ends_at)).
+func PromotionStatus(enabled bool, starts time.Time, ends *time.Time, now time.Time) cataloguev1.PromotionStatus {
+	switch {
+	case !enabled:
+		return cataloguev1.PromotionStatus_PROMOTION_STATUS_DISABLED
+	case now.Before(starts):
+		return cataloguev1.PromotionStatus_PROMOTION_STATUS_SCHEDULED
+	case ends != nil && !now.Before(*ends):
+		return cataloguev1.PromotionStatus_PROMOTION_STATUS_ENDED
+	}
+	return cataloguev1.PromotionStatus_PROMOTION_STATUS_ACTIVE
+}
+
+// GetPromotion reads one promotion.
+func (s *Store) GetPromotion(ctx context.Context, id string, now time.Time) (*cataloguev1.Promotion, error) {
+	p, _, err := scanPromotion(s.pool.QueryRow(ctx, `SELECT `+promotionColumns+` FROM promotions WHERE promotion_id=$1`, id), now)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errs.NotFound("promotion", id)
+	}
+	return p, err
+}
+
+// UpdatePromotion is read-modify-write under a row lock with a version bump.
+func (s *Store) UpdatePromotion(ctx context.Context, id string, now time.Time, fn func(p *cataloguev1.Promotion, version int64) error) (*cataloguev1.Promotion, error) {
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		p, version, err := scanPromotion(tx.QueryRow(ctx, `SELECT `+promotionColumns+` FROM promotions WHERE promotion_id=$1 FOR UPDATE`, id), now)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errs.NotFound("promotion", id)
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(p, version); err != nil {
+			return err
+		}
+		doc, err := promotionDoc(p)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE promotions SET kind=$2, enabled=$3, starts_at=$4, ends_at=$5, doc=$6, version=version+1, updated_at=$7
+			WHERE promotion_id=$1`, id, int16(p.GetKind()), p.GetEnabled(), p.GetStartsAt().AsTime(), endsAt(p), doc, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.GetPromotion(ctx, id, now)
+}
+
+// DeletePromotion removes a promotion (etag-checked when given).
+func (s *Store) DeletePromotion(ctx context.Context, id, etag string) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		var version int64
+		err := tx.QueryRow(ctx, `SELECT version FROM promotions WHERE promotion_id=$1 FOR UPDATE`, id).Scan(&version)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errs.NotFound("promotion", id)
+		}
+		if err != nil {
+			return err
+		}
+		if err := CheckETag(etag, version); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM promotions WHERE promotion_id=$1`, id)
+		return err
+	})
+}
+
+// PromotionQuery filters promotions of one shop.
+type PromotionQuery struct {
+	ShopID      string
+	Kind        int16
+	Status      cataloguev1.PromotionStatus
+	EnabledOnly bool
+	// ProductID with its category: promotions whose scope covers it.
+	ProductID, Category string
+	After               *Cursor
+	Limit               int
+}
+
+// ListPromotions pages promotions by start time, then id.
+func (s *Store) ListPromotions(ctx context.Context, q PromotionQuery, now time.Time) ([]*cataloguev1.Promotion, *Cursor, error) {
+	key := `(extract(epoch FROM starts_at) * 1000000)::float8`
+	where := []string{"shop_id = @shop"}
+	args := pgx.NamedArgs{"shop": q.ShopID, "now": now, "limit": q.Limit + 1}
+	if q.Kind != 0 {
+		where = append(where, "kind = @kind")
+		args["kind"] = q.Kind
+	}
+	if q.EnabledOnly {
+		where = append(where, "enabled")
+	}
+	switch q.Status {
+	case cataloguev1.PromotionStatus_PROMOTION_STATUS_DISABLED:
+		where = append(where, "NOT enabled")
+	case cataloguev1.PromotionStatus_PROMOTION_STATUS_SCHEDULED:
+		where = append(where, "enabled AND @now < starts_at")
+	case cataloguev1.PromotionStatus_PROMOTION_STATUS_ACTIVE:
+		where = append(where, "enabled AND starts_at <= @now AND (ends_at IS NULL OR @now < ends_at)")
+	case cataloguev1.PromotionStatus_PROMOTION_STATUS_ENDED:
+		where = append(where, "enabled AND ends_at IS NOT NULL AND ends_at <= @now")
+	}
+	if q.ProductID != "" {
+		where = append(where, `(coalesce((doc->'scope'->>'all_products')::boolean, false)
+			OR coalesce(doc->'scope'->'product_ids', '[]') ? @product
+			OR coalesce(doc->'scope'->'categories', '[]') ? @category
+			OR coalesce(doc->'time_limited_offer'->'prices', '[]') @> jsonb_build_array(jsonb_build_object('product_id', @product::text)))`)
+		args["product"], args["category"] = q.ProductID, q.Category
+	}
+	if q.After != nil {
+		where = append(where, "("+key+", promotion_id) > (@after_key, @after_id)")
+		args["after_key"], args["after_id"] = q.After.Key, q.After.ID
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+promotionColumns+`, `+key+` FROM promotions WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY 10, promotion_id LIMIT @limit`, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var (
+		out  []*cataloguev1.Promotion
+		keys []float64
+	)
+	for rows.Next() {
+		var k float64
+		p, _, err := scanPromotion(scanWithKey{rows, &k}, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		out, keys = append(out, p), append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	var next *Cursor
+	if len(out) > q.Limit {
+		out = out[:q.Limit]
+		next = &Cursor{Key: keys[q.Limit-1], ID: out[q.Limit-1].GetPromotionId()}
+	}
+	return out, next, nil
+}
+
+// ActivePromotions returns every enabled promotion of the shop in force at now.
+func (s *Store) ActivePromotions(ctx context.Context, shopID string, now time.Time) ([]*cataloguev1.Promotion, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+promotionColumns+` FROM promotions
+		WHERE shop_id=$1 AND enabled AND starts_at <= $2 AND (ends_at IS NULL OR $2 < ends_at) ORDER BY promotion_id`, shopID, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*cataloguev1.Promotion
+	for rows.Next() {
+		p, _, err := scanPromotion(rows, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
