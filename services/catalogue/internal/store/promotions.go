@@ -219,17 +219,19 @@ func (s *Store) ListPromotions(ctx context.Context, q PromotionQuery, now time.T
 	return out, next, nil
 }
 
-// ActivePromotions returns every enabled promotion of the shop in force at now.
-func (s *Store) ActivePromotions(ctx context.Context, shopID string, now time.Time) ([]*cataloguev1.Promotion, error) {
+// PricingPromotions returns the shop's enabled promotions that have not
+// ended more than 90 days before at: the ones in force, and the recent or
+// coming ones a quote names when a buyer holds their coupon.
+func (s *Store) PricingPromotions(ctx context.Context, shopID string, at time.Time) ([]*cataloguev1.Promotion, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+promotionColumns+` FROM promotions
-		WHERE shop_id=$1 AND enabled AND starts_at <= $2 AND (ends_at IS NULL OR $2 < ends_at) ORDER BY promotion_id`, shopID, now)
+		WHERE shop_id=$1 AND enabled AND (ends_at IS NULL OR ends_at > $2::timestamptz - interval '90 days') ORDER BY promotion_id`, shopID, at)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []*cataloguev1.Promotion
 	for rows.Next() {
-		p, _, err := scanPromotion(rows, now)
+		p, _, err := scanPromotion(rows, at)
 		if err != nil {
 			return nil, err
 		}
