@@ -62,6 +62,14 @@ else
 fi
 export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT"
 
+# Every service learns every other's address up front (the order service calls
+# the catalogue, after-sale calls order and catalogue, ...).
+for svc in "${ORDER[@]}"; do
+  export "$(echo "$svc" | tr a-z A-Z)_ADDR=127.0.0.1:${PORTS[$svc]}"
+done
+# SLA_POLICY_SHRINK=3600 runs every SLA clock 3600× faster (a day in 24 s).
+export SLA_POLICY_VERSION=${SLA_POLICY_VERSION:-} SLA_POLICY_SHRINK=${SLA_POLICY_SHRINK:-1}
+
 gateway_env=()
 for svc in "${ORDER[@]}"; do
   [ -d "services/$svc/cmd/$svc" ] || continue

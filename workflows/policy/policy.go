@@ -317,3 +317,18 @@ func (r *Registry) Versions() []string {
 	sort.Strings(v)
 	return v
 }
+
+// Select returns the policy that new workflows pin: the embedded version
+// named (or the newest when version is ""), shrunk by factor when factor > 1
+// (demo stacks and integration tests: the same rules, run fast).
+func Select(version string, factor int) (*Policy, error) {
+	r, err := Load(nil, "", version)
+	if err != nil {
+		return nil, err
+	}
+	p := r.Current()
+	if factor > 1 {
+		p = p.Shrink(factor)
+	}
+	return p, nil
+}

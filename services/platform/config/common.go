@@ -61,3 +61,17 @@ func LoadTemporal(l *Loader) Temporal {
 		Namespace: l.String("TEMPORAL_NAMESPACE", "default"),
 	}
 }
+
+// SLAPolicy chooses the versioned SLA policy new workflows pin.
+type SLAPolicy struct {
+	Version string // SLA_POLICY_VERSION; "" → the newest embedded version
+	Shrink  int    // SLA_POLICY_SHRINK; > 1 divides every duration (demo/test stacks)
+}
+
+// LoadSLAPolicy reads the policy choice.
+func LoadSLAPolicy(l *Loader) SLAPolicy {
+	return SLAPolicy{
+		Version: l.String("SLA_POLICY_VERSION", ""),
+		Shrink:  l.Int("SLA_POLICY_SHRINK", 1, 1, 10_000_000),
+	}
+}

@@ -1,0 +1,72 @@
+// Command worker hosts every workflow of the suite on the queues.Workflows
+// task queue. Activities are not here: each service hosts the activity worker
+// for its own queue, because activities write that service's tables.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/worker"
+
+	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/logging"
+	"github.com/kefu-suite/kefu/services/platform/telemetry"
+	"github.com/kefu-suite/kefu/services/platform/temporalx"
+	"github.com/kefu-suite/kefu/workflows/queues"
+)
+
+// registrations lists every workflow package's Register function.
+var registrations = []func(worker.WorkflowRegistry){}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	l := config.FromOS()
+	srv := config.LoadServer(l, "worker", "")
+	tc := config.LoadTemporal(l)
+	if err := l.Err(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	log := logging.New(os.Stdout, srv.LogLevel, srv.Name)
+	_, shutdownTracing, err := telemetry.Setup(ctx, srv.Name, srv.OTLPEndpoint)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = shutdownTracing(sctx)
+	}()
+	if len(registrations) == 0 {
+		return errors.New("no workflow package is registered")
+	}
+	cl, err := temporalx.Dial(ctx, tc, log)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	w := worker.New(cl, queues.Workflows, worker.Options{})
+	for _, register := range registrations {
+		register(w)
+	}
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	log.Info("worker started", "task_queue", queues.Workflows)
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}
