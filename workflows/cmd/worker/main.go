@@ -18,12 +18,14 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/logging"
 	"github.com/kefu-suite/kefu/services/platform/telemetry"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
+	"github.com/kefu-suite/kefu/workflows/complaint"
 	"github.com/kefu-suite/kefu/workflows/order"
 	"github.com/kefu-suite/kefu/workflows/queues"
 )
 
 // registrations lists every workflow package's Register function.
 var registrations = []func(worker.WorkflowRegistry){
+	complaint.Register,
 	order.Register,
 }
 
