@@ -18,6 +18,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/logging"
 	"github.com/kefu-suite/kefu/services/platform/telemetry"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
+	"github.com/kefu-suite/kefu/workflows/aftersale"
 	"github.com/kefu-suite/kefu/workflows/complaint"
 	"github.com/kefu-suite/kefu/workflows/order"
 	"github.com/kefu-suite/kefu/workflows/queues"
@@ -27,6 +28,7 @@ import (
 var registrations = []func(worker.WorkflowRegistry){
 	complaint.Register,
 	order.Register,
+	aftersale.Register,
 }
 
 func main() {
