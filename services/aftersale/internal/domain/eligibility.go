@@ -1,0 +1,145 @@
+package domain
+
+import (
+	"fmt"
+	"time"
+)
+
+// Eligibility rules and refusals (contract enum names).
+const (
+	RuleSevenDay        = "ELIGIBILITY_RULE_SEVEN_DAY"
+	RuleQuality15Day    = "ELIGIBILITY_RULE_QUALITY_15_DAY"
+	RuleSpecialApproval = "ELIGIBILITY_RULE_SPECIAL_APPROVAL"
+	RuleNotDelivered    = "ELIGIBILITY_RULE_NOT_DELIVERED"
+	RefusalNone         = ""
+	RefusalPastWindow   = "ELIGIBILITY_REFUSAL_PAST_WINDOW"
+	RefusalCustomised   = "ELIGIBILITY_REFUSAL_EXCLUDED_CUSTOMISED"
+	RefusalPerishable   = "ELIGIBILITY_REFUSAL_EXCLUDED_PERISHABLE"
+	RefusalDigital      = "ELIGIBILITY_REFUSAL_EXCLUDED_DIGITAL"
+	RefusalNoEvidence   = "ELIGIBILITY_REFUSAL_MISSING_EVIDENCE"
+	RefusalOrderState   = "ELIGIBILITY_REFUSAL_ORDER_NOT_ELIGIBLE"
+	RefusalQuantity     = "ELIGIBILITY_REFUSAL_QUANTITY_EXCEEDED"
+	RefusalAmount       = "ELIGIBILITY_REFUSAL_AMOUNT_EXCEEDED"
+	RefusalPrevClosed   = "ELIGIBILITY_REFUSAL_PREVIOUSLY_CLOSED"
+	RefusalNotDelivered = "ELIGIBILITY_REFUSAL_NOT_DELIVERED"
+)
+
+// Windows are the eligibility windows of the pinned SLA policy.
+type Windows struct {
+	SevenDay time.Duration // 7 d from delivery
+	Quality  time.Duration // 15 d from delivery
+}
+
+// Goods are the flags of the lines a request covers.
+type Goods struct {
+	Customised, Perishable, Digital bool
+}
+
+// Request is what the buyer asks, with the facts eligibility needs.
+type Request struct {
+	Type          string
+	Reason        string
+	EvidenceCount int
+	Goods         Goods
+	OrderPaid     bool       // paid (not awaiting payment, not closed unpaid)
+	DeliveredAt   *time.Time // signed for; nil when not (yet) delivered
+	// PreviouslyClosed: an earlier case on these lines was closed for good
+	// after an unanswered rejection.
+	PreviouslyClosed bool
+	// SpecialApprovalAsked: the request carries a special-approval reason.
+	SpecialApprovalAsked bool
+}
+
+// Verdict is the eligibility decision.
+type Verdict struct {
+	Eligible     bool
+	Rule         string
+	Refusal      string
+	DeliveredAt  *time.Time
+	WindowEndsAt *time.Time
+	Explanation  string
+	DecidedAt    time.Time
+	// NeedsSpecialApproval: refused only for the window and a special
+	// approval was asked; the case opens awaiting a senior agent.
+	NeedsSpecialApproval bool
+}
+
+// Decide applies DOMAIN.md §4 eligibility at now.
+func Decide(r Request, w Windows, now time.Time) Verdict {
+	v := Verdict{DecidedAt: now, DeliveredAt: r.DeliveredAt}
+	refuse := func(refusal, why string) Verdict {
+		v.Refusal, v.Explanation = refusal, why
+		return v
+	}
+	if !r.OrderPaid {
+		return refuse(RefusalOrderState, "订单未付款，不能申请售后 (the order is not paid)")
+	}
+	if r.PreviouslyClosed {
+		return refuse(RefusalPrevClosed, "此前的售后在卖家拒绝后未在期限内处理，已关闭且不可重新发起 (closed for good)")
+	}
+	if r.DeliveredAt == nil {
+		if r.Reason == ReasonLostInTransit || !GoodsComeBack(r.Type) {
+			v.Eligible, v.Rule = true, RuleNotDelivered
+			v.Explanation = "商品未签收，不受售后期限限制 (not delivered: no window runs)"
+			return v
+		}
+		return refuse(RefusalNotDelivered, "商品尚未签收，不能退换货 (goods not delivered yet)")
+	}
+	delivered := *r.DeliveredAt
+	switch {
+	case QualityClass(r.Reason):
+		v.Rule = RuleQuality15Day
+		end := delivered.Add(w.Quality)
+		v.WindowEndsAt = &end
+		if r.EvidenceCount < 1 {
+			return refuse(RefusalNoEvidence, "质量问题需至少提供 1 张照片或视频 (quality problems need evidence)")
+		}
+		if now.After(end) {
+			return pastWindow(v, r, fmt.Sprintf("已超出签收后 %d 天的质量问题售后期限 (past the quality window)", days(w.Quality)))
+		}
+		v.Eligible = true
+		v.Explanation = fmt.Sprintf("质量问题 %d 天内，已提供 %d 个凭证 (quality problem within %d days, %d evidence)",
+			days(w.Quality), r.EvidenceCount, days(w.Quality), r.EvidenceCount)
+		return v
+	default: // the buyer's own reasons, and lost in transit after delivery
+		v.Rule = RuleSevenDay
+		end := delivered.Add(w.SevenDay)
+		v.WindowEndsAt = &end
+		if BuyerReason(r.Reason) {
+			switch {
+			case r.Goods.Customised:
+				return refuse(RefusalCustomised, "定制商品不支持七天无理由退换货 (customised goods are excluded)")
+			case r.Goods.Perishable:
+				return refuse(RefusalPerishable, "鲜活易腐商品不支持七天无理由退换货 (perishable goods are excluded)")
+			case r.Goods.Digital:
+				return refuse(RefusalDigital, "数字化/虚拟商品不支持七天无理由退换货 (digital goods are excluded)")
+			}
+		}
+		if now.After(end) {
+			return pastWindow(v, r, fmt.Sprintf("已超出签收后 %d 天的七天无理由期限 (past the seven-day window)", days(w.SevenDay)))
+		}
+		v.Eligible = true
+		v.Explanation = fmt.Sprintf("签收后 %d 天内，七天无理由；商品需完好、不影响二次销售 (within %d days of delivery; goods intact and resalable)",
+			days(w.SevenDay), days(w.SevenDay))
+		return v
+	}
+}
+
+// pastWindow refuses, or admits for a special approval when one was asked.
+func pastWindow(v Verdict, r Request, why string) Verdict {
+	v.Refusal, v.Explanation = RefusalPastWindow, why
+	if r.SpecialApprovalAsked {
+		v.NeedsSpecialApproval = true
+		v.Explanation = why + "；已申请特殊审批，需高级客服或以上批准 (awaiting a senior agent's special approval)"
+	}
+	return v
+}
+
+// Grant records a special approval on a verdict refused for its window.
+func (v Verdict) Grant() Verdict {
+	v.Eligible, v.Rule, v.NeedsSpecialApproval = true, RuleSpecialApproval, false
+	v.Explanation += "；已特殊审批 (special approval granted)"
+	return v
+}
+
+func days(d time.Duration) int { return int(d / (24 * time.Hour)) }
