@@ -67,6 +67,9 @@ export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT"
 for svc in "${ORDER[@]}"; do
   export "$(echo "$svc" | tr a-z A-Z)_ADDR=127.0.0.1:${PORTS[$svc]}"
 done
+# The gateway verifies HS256 tokens with this development-only secret; the
+# demo tokens printed at the end are signed with it (gateway/cmd/kefu-token).
+export JWT_HS256_SECRET=${JWT_HS256_SECRET:-kefu-dev-only-secret-never-in-production}
 # SLA_POLICY_SHRINK=3600 runs every SLA clock 3600× faster (a day in 24 s).
 export SLA_POLICY_VERSION=${SLA_POLICY_VERSION:-} SLA_POLICY_SHRINK=${SLA_POLICY_SHRINK:-1}
 
@@ -98,14 +101,21 @@ if [ -d gateway/cmd/gateway ]; then
   wait_port gateway "$GATEWAY_PORT"
 fi
 
+go build -o "$bins/kefu-token" ./gateway/cmd/kefu-token
+tokens=$("$bins/kefu-token" -demo -ttl 720h | sed 's/^/    /')
+
 cat <<MSG
 
   kefu is up (logs in .data/logs/):
     REST API      http://127.0.0.1:$GATEWAY_PORT/v1/...
-    OpenAPI       http://127.0.0.1:$GATEWAY_PORT/openapi.json
+    OpenAPI       http://127.0.0.1:$GATEWAY_PORT/openapi.json  (browse: /docs)
     Temporal UI   http://127.0.0.1:$TEMPORAL_UI_PORT
     Temporal gRPC 127.0.0.1:$TEMPORAL_PORT
     services      ${gateway_env[*]:-none built yet}
+
+  Demo bearer tokens (Authorization: Bearer <token>; mint more with
+  $bins/kefu-token -role agent -sub a_1 -rank senior_agent -group after_sale -shop shop_demo):
+$tokens
 
   Ctrl-C stops everything.
 MSG

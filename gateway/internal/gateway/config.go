@@ -5,6 +5,7 @@ package gateway
 
 import (
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/kefu-suite/kefu/services/platform/config"
@@ -19,6 +20,19 @@ type Config struct {
 	CallTimeout     time.Duration // default deadline for a backend call
 	// Backends: gRPC address per service; an empty one is not mounted.
 	Backends map[string]string
+	Auth     AuthConfig
+	// CORSOrigins may call from a browser ("*" for any); empty → no CORS.
+	CORSOrigins []string
+	// MaxBodyBytes bounds a request body.
+	MaxBodyBytes int64
+}
+
+// AuthConfig says how bearer tokens are verified.
+type AuthConfig struct {
+	HS256Secret string // JWT_HS256_SECRET: shared secret (local development), ≥ 32 bytes
+	JWKSURL     string // JWT_JWKS_URL: RS256/ES256 keys of the identity provider (production)
+	Issuer      string // JWT_ISSUER: required "iss" when set
+	Audience    string // JWT_AUDIENCE: required "aud" when set
 }
 
 // Services the gateway knows how to mount, by config key prefix.
@@ -33,6 +47,21 @@ func Load(l *config.Loader) (Config, error) {
 		ShutdownTimeout: l.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 		CallTimeout:     l.Duration("BACKEND_CALL_TIMEOUT", 30*time.Second),
 		Backends:        map[string]string{},
+		Auth: AuthConfig{
+			HS256Secret: l.String("JWT_HS256_SECRET", ""),
+			JWKSURL:     l.String("JWT_JWKS_URL", ""),
+			Issuer:      l.String("JWT_ISSUER", ""),
+			Audience:    l.String("JWT_AUDIENCE", ""),
+		},
+		MaxBodyBytes: int64(l.Int("MAX_BODY_BYTES", 1<<20, 1024, 64<<20)),
+	}
+	for _, o := range strings.Split(l.String("CORS_ALLOWED_ORIGINS", ""), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+	}
+	if c.Auth.HS256Secret == "" && c.Auth.JWKSURL == "" {
+		l.Required("JWT_HS256_SECRET") // records the error: one of the two is needed
 	}
 	for _, s := range Services {
 		if addr := l.String(envName(s), ""); addr != "" {

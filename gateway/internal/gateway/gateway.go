@@ -43,8 +43,12 @@ type Gateway struct {
 }
 
 // New dials every configured backend (lazily: grpc.NewClient connects on
-// first use) and mounts its REST routes.
+// first use) and mounts its REST routes behind authentication.
 func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
+	auth, err := NewAuthenticator(ctx, c.Auth)
+	if err != nil {
+		return nil, err
+	}
 	g := &Gateway{conns: map[string]*grpc.ClientConn{}, log: log}
 	mux := runtime.NewServeMux(
 		// One JSON convention for every front end: proto field names
@@ -55,6 +59,10 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
 				UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 			},
 		}),
+		runtime.WithErrorHandler(g.errorHandler),
+		runtime.WithRoutingErrorHandler(g.routingErrorHandler),
+		runtime.WithIncomingHeaderMatcher(incomingHeaders),
+		runtime.WithMetadata(forwardMetadata),
 	)
 	for _, name := range Services {
 		addr, ok := c.Backends[name]
@@ -64,6 +72,7 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
 		conn, err := grpc.NewClient(addr,
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
 			grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+			grpc.WithUnaryInterceptor(idempotencyInterceptor),
 			grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`),
 		)
 		if err != nil {
@@ -78,6 +87,11 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
 		log.Info("backend mounted", slog.String("service", name), slog.String("addr", addr))
 	}
 
+	var api http.Handler = mux
+	api = withDeadline(c.CallTimeout, api)
+	api = authenticate(auth, log, api)
+	api = limitBody(c.MaxBodyBytes, api)
+
 	root := http.NewServeMux()
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -87,10 +101,28 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapi.Document)
 	})
-	root.Handle("/", mux)
-	g.handler = otelhttp.NewHandler(root, "gateway",
+	root.HandleFunc("GET /docs", serveDocs)
+	root.Handle("/", api)
+
+	var h http.Handler = root
+	h = cors(c.CORSOrigins, h)
+	h = accessLog(log, h)
+	h = withRequestID(h)
+	g.handler = otelhttp.NewHandler(h, "gateway",
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
 	return g, nil
+}
+
+// withDeadline bounds every backend call by the configured timeout.
+func withDeadline(d time.Duration, next http.Handler) http.Handler {
+	if d <= 0 {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // ServeHTTP serves the REST API.

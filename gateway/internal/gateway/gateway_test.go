@@ -81,8 +81,7 @@ func get(t *testing.T, url string) (int, map[string]any) {
 
 func TestGatewayMapsRESTOntoGRPC(t *testing.T) {
 	addr, stopBackend := startBackend(t)
-	gw, err := gateway.New(context.Background(), gateway.Config{Backends: map[string]string{"catalogue": addr}},
-		slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	gw, err := gateway.New(context.Background(), testConfig(addr), slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,12 +159,17 @@ func TestGatewayMapsRESTOntoGRPC(t *testing.T) {
 }
 
 func TestLoadNamesBackendsFromEnvironment(t *testing.T) {
-	c, err := gateway.Load(config.FromMap(map[string]string{"ORDER_ADDR": "127.0.0.1:9093", "HTTP_ADDR": ":9000"}))
+	c, err := gateway.Load(config.FromMap(map[string]string{"ORDER_ADDR": "127.0.0.1:9093", "HTTP_ADDR": ":9000",
+		"JWT_HS256_SECRET": testSecret, "CORS_ALLOWED_ORIGINS": "http://a.test, http://b.test"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTPAddr != ":9000" || len(c.Backends) != 1 || c.Backends["order"] != "127.0.0.1:9093" {
+	if c.HTTPAddr != ":9000" || len(c.Backends) != 1 || c.Backends["order"] != "127.0.0.1:9093" ||
+		c.Auth.HS256Secret != testSecret || len(c.CORSOrigins) != 2 || c.CORSOrigins[1] != "http://b.test" {
 		t.Fatalf("%+v", c)
+	}
+	if _, err := gateway.Load(config.FromMap(map[string]string{})); err == nil || !strings.Contains(err.Error(), "JWT_HS256_SECRET") {
+		t.Fatalf("a gateway without token verification must not start: %v", err)
 	}
 }
 

@@ -1,0 +1,164 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/metadata"
+
+	"github.com/kefu-suite/kefu/services/platform/identity"
+)
+
+// Headers the gateway reads or writes.
+const (
+	RequestIDHeader   = "X-Request-Id"
+	IdempotencyHeader = "Idempotency-Key"
+	// Metadata keys forwarded to the services.
+	mdRequestID   = "x-request-id"
+	mdIdempotency = "x-idempotency-key"
+)
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+type callerKey struct{}
+
+// withRequestID echoes a sane client X-Request-Id or makes one.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(RequestIDHeader)
+		if !requestIDPattern.MatchString(id) {
+			var b [12]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+			r.Header.Set(RequestIDHeader, id)
+		}
+		w.Header().Set(RequestIDHeader, id)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusRecorder remembers the status and size for the access log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (s *statusRecorder) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += n
+	return n, err
+}
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// accessLog writes one slog JSON line per request (never the body, never the token).
+func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		attrs := []any{
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status), slog.Int("bytes", rec.bytes),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("request_id", w.Header().Get(RequestIDHeader)),
+		}
+		if id, ok := r.Context().Value(callerKey{}).(identity.Identity); ok {
+			attrs = append(attrs, slog.String("subject", id.Subject), slog.String("role", string(id.Role)))
+		}
+		log.InfoContext(r.Context(), "http request", attrs...)
+	})
+}
+
+// cors answers preflights and marks responses for the configured origins.
+func cors(origins []string, next http.Handler) http.Handler {
+	if len(origins) == 0 {
+		return next
+	}
+	any := slices.Contains(origins, "*")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" && (any || slices.Contains(origins, origin)) {
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+			h.Set("Access-Control-Expose-Headers", RequestIDHeader)
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, PUT, DELETE, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", strings.Join([]string{
+					"Authorization", "Content-Type", RequestIDHeader, IdempotencyHeader, "If-Match"}, ", "))
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate verifies the bearer token. No token → an anonymous call (the
+// services allow what anonymous callers may do, e.g. read the catalogue, and
+// answer UNAUTHENTICATED → 401 for the rest); a bad token → 401 here.
+func authenticate(a *Authenticator, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := a.Authenticate(r)
+		switch {
+		case errors.Is(err, ErrNoToken):
+		case err != nil:
+			log.InfoContext(r.Context(), "token refused", slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+			w.Header().Set("WWW-Authenticate", `Bearer realm="kefu", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "the bearer token is missing, expired or invalid")
+			return
+		default:
+			r = r.WithContext(context.WithValue(r.Context(), callerKey{}, id))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody bounds request bodies.
+func limitBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			writeError(w, http.StatusRequestEntityTooLarge, "INVALID_ARGUMENT", "the request body is too large")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// forwardMetadata is the only metadata the services get from a REST call:
+// the verified identity, the request id and the idempotency key. Nothing a
+// client sends as a header reaches them otherwise (see incomingHeaders), so
+// no one can claim an identity by header.
+func forwardMetadata(_ context.Context, r *http.Request) metadata.MD {
+	md := metadata.MD{}
+	if id, ok := r.Context().Value(callerKey{}).(identity.Identity); ok {
+		md = metadata.Pairs(id.Pairs()...)
+	}
+	md.Set(mdRequestID, r.Header.Get(RequestIDHeader))
+	if k := strings.TrimSpace(r.Header.Get(IdempotencyHeader)); k != "" {
+		md.Set(mdIdempotency, k)
+	}
+	return md
+}
+
+// incomingHeaders forwards no client header as gRPC metadata.
+func incomingHeaders(string) (string, bool) { return "", false }
