@@ -117,6 +117,9 @@ type Command struct {
 	RequestID       string       `json:"request_id,omitempty"`
 	RefundLines     []RefundLine `json:"refund_lines,omitempty"`
 	AfterSaleCaseID string       `json:"after_sale_case_id,omitempty"`
+	// Duplicate: the cancellation closes the order as the copy of a
+	// duplicate (ResolveException CANCELLED_DUPLICATE).
+	Duplicate bool `json:"duplicate,omitempty"`
 }
 
 // Result is what ActivityApply (and so every Update) returns: the lifecycle

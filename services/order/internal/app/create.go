@@ -1,0 +1,363 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
+	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
+	"github.com/kefu-suite/kefu/services/order/internal/domain"
+	"github.com/kefu-suite/kefu/services/order/internal/store"
+	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/workflows/order"
+)
+
+// CreateOrder places an order: price snapshot from the catalogue's
+// QuoteBasket, stock reserved keyed by (order_id, line_id), exceptions the
+// rules find at once, and the order's workflow started. Idempotent on
+// request_id even under concurrent retries: the order id derives from the
+// buyer and the request id, so racing retries reserve the same keys and
+// insert the same row, and exactly one insert wins.
+func (s *Service) CreateOrder(ctx context.Context, req *orderv1.CreateOrderRequest) (*orderv1.CreateOrderResponse, error) {
+	who, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := req.GetOrder()
+	shopID, buyerID, err := createParties(who, in)
+	if err != nil {
+		return nil, err
+	}
+	orderID := store.StableID("ord", buyerID, req.GetRequestId())
+	fingerprint := requestFingerprint(shopID, buyerID, req)
+
+	// A retry of a request that already placed its order gets that order.
+	if existing, err := s.store.Get(ctx, orderID); err == nil {
+		return s.replay(ctx, existing, fingerprint)
+	}
+
+	o, presaleShipBy, err := s.buildOrder(ctx, orderID, shopID, buyerID, in, req.GetExpectedTotalFen())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.reserve(ctx, o); err != nil {
+		return nil, err
+	}
+	if err := s.raiseAtPlacing(ctx, o); err != nil {
+		s.releaseAll(ctx, o.GetOrderId(), "create_failed")
+		return nil, err
+	}
+	stored, storedFP, created, err := s.store.Insert(ctx, o, store.Meta{RequestID: req.GetRequestId(), RequestFingerprint: fingerprint}, s.now())
+	if err != nil {
+		// Compensate: nothing was kept, so nothing stays reserved.
+		s.releaseAll(ctx, o.GetOrderId(), "create_failed")
+		return nil, err
+	}
+	if !created {
+		// A concurrent retry inserted first; the reservation is shared (same
+		// keys) and belongs to that order.
+		if storedFP != fingerprint {
+			return nil, errs.Field("request_id", "order.request_id_reused", "request_id was used for a different order")
+		}
+		return s.replay(ctx, stored, storedFP)
+	}
+	if err := s.startWorkflow(ctx, stored, presaleShipBy); err != nil {
+		return nil, err
+	}
+	return &orderv1.CreateOrderResponse{Order: stored}, nil
+}
+
+func (s *Service) replay(ctx context.Context, o *orderv1.Order, fingerprint string) (*orderv1.CreateOrderResponse, error) {
+	_, _, storedFP, err := s.storeGetWithFingerprint(ctx, o.GetOrderId())
+	if err != nil {
+		return nil, err
+	}
+	if storedFP != fingerprint {
+		return nil, errs.Field("request_id", "order.request_id_reused", "request_id was used for a different order")
+	}
+	// The first attempt may have stored the order and failed to start its
+	// workflow: make sure it runs (a no-op when it does or has ended).
+	if !stateOf(o.GetState()).Terminal() {
+		products, err := s.products(ctx, lineProductIDs(o))
+		if err != nil {
+			return nil, err
+		}
+		var presale time.Time
+		if o.GetKind() == orderv1.OrderKind_ORDER_KIND_PRESALE {
+			presale = domain.PresaleShipBy(o.GetLines(), products)
+		}
+		if err := s.startWorkflow(ctx, o, presale); err != nil {
+			return nil, err
+		}
+	}
+	return &orderv1.CreateOrderResponse{Order: o}, nil
+}
+
+func (s *Service) storeGetWithFingerprint(ctx context.Context, id string) (*orderv1.Order, int64, string, error) {
+	return s.store.GetWithFingerprint(ctx, id)
+}
+
+// createParties decides the shop and the buyer: buyers order for themselves
+// from a named shop; agents for a buyer of their own shop (代客下单);
+// services and the platform name both.
+func createParties(who identity.Identity, in *orderv1.Order) (shopID, buyerID string, err error) {
+	switch who.Role {
+	case identity.RoleBuyer:
+		if in.GetShopId() == "" {
+			return "", "", errs.Field("order.shop_id", "order.shop_required", "name the shop you order from")
+		}
+		if in.GetBuyerId() != "" && in.GetBuyerId() != who.Subject {
+			return "", "", errs.Field("order.buyer_id", "order.buyer_self", "buyers order for themselves; leave buyer_id empty")
+		}
+		return in.GetShopId(), who.Subject, nil
+	case identity.RoleAgent:
+		if in.GetShopId() != "" && in.GetShopId() != who.ShopID {
+			return "", "", fmt.Errorf("%w: agents place orders in their own shop only", errs.ErrPermissionDenied)
+		}
+		if in.GetBuyerId() == "" {
+			return "", "", errs.Field("order.buyer_id", "order.buyer_required", "name the buyer you order for (代客下单)")
+		}
+		return who.ShopID, in.GetBuyerId(), nil
+	case identity.RolePlatform, identity.RoleService:
+		if in.GetShopId() == "" || in.GetBuyerId() == "" {
+			return "", "", errs.Field("order.shop_id", "order.parties_required", "name the shop and the buyer")
+		}
+		return in.GetShopId(), in.GetBuyerId(), nil
+	}
+	return "", "", errs.ErrPermissionDenied
+}
+
+// requestFingerprint identifies what a request asked for, so a request id
+// reused for a different order is refused rather than answered with the
+// first one.
+func requestFingerprint(shopID, buyerID string, req *orderv1.CreateOrderRequest) string {
+	in := proto.Clone(req.GetOrder()).(*orderv1.Order)
+	in.ShopId, in.BuyerId = shopID, buyerID
+	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(in)
+	h := sha256.New()
+	h.Write(b)
+	h.Write([]byte(strconv.FormatInt(req.GetExpectedTotalFen(), 10)))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// buildOrder checks the products and prices the lines (price snapshot).
+func (s *Service) buildOrder(ctx context.Context, orderID, shopID, buyerID string, in *orderv1.Order, expectedTotal int64) (*orderv1.Order, time.Time, error) {
+	var ids []string
+	for _, l := range in.GetLines() {
+		ids = append(ids, l.GetProductId())
+	}
+	products, err := s.products(ctx, ids)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	var missing []string
+	for i, l := range in.GetLines() {
+		if p, ok := products[l.GetProductId()]; !ok || p.ShopID != shopID {
+			missing = append(missing, fmt.Sprintf("lines[%d] %s", i, l.GetProductId()))
+		}
+	}
+	if len(missing) > 0 {
+		return nil, time.Time{}, errs.Precondition("not available in shop %s: %s", shopID, strings.Join(missing, ", "))
+	}
+	if err := domain.CheckKind(in.GetKind(), in.GetLines(), products); err != nil {
+		return nil, time.Time{}, err
+	}
+
+	now := s.now()
+	quoteReq := &cataloguev1.QuoteBasketRequest{ShopId: shopID, CouponCodes: in.GetCouponCodes(), PricedAt: timestamppb.New(now)}
+	for _, l := range in.GetLines() {
+		quoteReq.Lines = append(quoteReq.Lines, &cataloguev1.BasketLine{ProductId: l.GetProductId(), SkuId: l.GetSkuId(), Quantity: l.GetQuantity()})
+	}
+	qr, err := s.catalogue.QuoteBasket(asService(ctx), quoteReq)
+	if err != nil {
+		return nil, time.Time{}, wrapCatalogue("QuoteBasket", err)
+	}
+	q := qr.GetQuote()
+	var blocking []string
+	for _, is := range q.GetIssues() {
+		switch is.GetKind() {
+		case cataloguev1.BasketIssueKind_BASKET_ISSUE_KIND_INSUFFICIENT_STOCK:
+			continue // the reservation reports it per line
+		}
+		blocking = append(blocking, fmt.Sprintf("lines[%d]: %s", is.GetLineIndex(), is.GetMessage()))
+	}
+	if len(blocking) > 0 {
+		return nil, time.Time{}, errs.Precondition("the basket cannot be ordered as asked: %s", strings.Join(blocking, "; "))
+	}
+	plan := q.GetBestPlan()
+	if expectedTotal > 0 && expectedTotal != plan.GetTotalFen() {
+		return nil, time.Time{}, errs.Precondition("prices changed: the total is now %d fen, not %d; quote again", plan.GetTotalFen(), expectedTotal)
+	}
+
+	o := &orderv1.Order{
+		OrderId: orderID, ShopId: shopID, BuyerId: buyerID, Kind: in.GetKind(),
+		Campaign: in.GetCampaign() || in.GetKind() == orderv1.OrderKind_ORDER_KIND_FLASH_SALE,
+		Address:  in.GetAddress(), Invoice: in.GetInvoice(), BuyerRemarks: in.GetBuyerRemarks(),
+		CouponCodes: in.GetCouponCodes(), PlacedAt: timestamppb.New(now),
+	}
+	for i, ql := range plan.GetLines() {
+		src := in.GetLines()[ql.GetLineIndex()]
+		p := products[src.GetProductId()]
+		o.Lines = append(o.Lines, &orderv1.OrderLine{
+			LineId: "ln_" + strconv.Itoa(i+1), ProductId: src.GetProductId(), SkuId: src.GetSkuId(), Quantity: src.GetQuantity(),
+			ProductName: ql.GetProductName(), Spec: p.SKUSpecs[src.GetSkuId()], UnitPriceFen: ql.GetUnitPriceFen(),
+			LineTotalFen: ql.GetLineTotalFen(), PayableFen: ql.GetPayableFen(),
+			Customised: p.Customised, Perishable: p.Perishable, Digital: p.Digital,
+			State: orderv1.LineState_LINE_STATE_UNSHIPPED,
+		})
+	}
+	for _, g := range plan.GetGifts() {
+		if !g.GetInStock() {
+			continue
+		}
+		o.Lines = append(o.Lines, &orderv1.OrderLine{
+			LineId: "ln_" + strconv.Itoa(len(o.Lines)+1), ProductId: g.GetProductId(), SkuId: g.GetSkuId(),
+			Quantity: g.GetQuantity(), ProductName: g.GetProductName(), Gift: true,
+			State: orderv1.LineState_LINE_STATE_UNSHIPPED,
+		})
+	}
+	price := &orderv1.PriceSnapshot{
+		SubtotalFen: plan.GetSubtotalFen(), DiscountFen: plan.GetDiscountFen(), TotalFen: plan.GetTotalFen(),
+		CouponCodesUsed: plan.GetCouponCodesUsed(), Summary: plan.GetSummary(), PricedAt: q.GetPricedAt(),
+	}
+	for _, ap := range plan.GetPromotions() {
+		d := ap.GetDetail()
+		if d == "" {
+			d = ap.GetName()
+		}
+		price.Promotions = append(price.Promotions, d)
+	}
+	for _, c := range q.GetCoupons() {
+		if c.GetStatus() != cataloguev1.CouponStatus_COUPON_STATUS_APPLIED && !slices.Contains(plan.GetCouponCodesUsed(), c.GetCode()) {
+			price.CouponsRejected = append(price.CouponsRejected, c.GetCode()+": "+couponReason(c.GetStatus()))
+		}
+	}
+	o.Price = price
+
+	switch o.GetKind() {
+	case orderv1.OrderKind_ORDER_KIND_COD:
+		o.State = orderv1.OrderState_ORDER_STATE_AWAITING_SHIPMENT
+	default:
+		o.State = orderv1.OrderState_ORDER_STATE_AWAITING_PAYMENT
+		o.PayBy = timestamppb.New(now.Add(order.UnpaidCloseAfter(s.policy, kindOf(o.GetKind()))))
+	}
+	var presale time.Time
+	if o.GetKind() == orderv1.OrderKind_ORDER_KIND_PRESALE {
+		presale = domain.PresaleShipBy(o.GetLines(), products)
+	}
+	if o.GetKind() == orderv1.OrderKind_ORDER_KIND_COD {
+		o.ShipBy = timestamppb.New(now.Add(order.ShipPromiseAfter(s.policy, order.KindCOD, o.GetCampaign())))
+	}
+	return o, presale, nil
+}
+
+func couponReason(st cataloguev1.CouponStatus) string {
+	switch st {
+	case cataloguev1.CouponStatus_COUPON_STATUS_UNKNOWN:
+		return "无效的优惠券"
+	case cataloguev1.CouponStatus_COUPON_STATUS_NOT_STARTED:
+		return "未到使用时间"
+	case cataloguev1.CouponStatus_COUPON_STATUS_EXPIRED:
+		return "已过期"
+	case cataloguev1.CouponStatus_COUPON_STATUS_THRESHOLD_NOT_MET:
+		return "未达到使用门槛"
+	case cataloguev1.CouponStatus_COUPON_STATUS_NOT_APPLICABLE:
+		return "不适用于所购商品"
+	case cataloguev1.CouponStatus_COUPON_STATUS_NOT_CHOSEN:
+		return "已选用更优惠的方案"
+	}
+	return "未使用"
+}
+
+// reserve reserves every line of a new order.
+func (s *Service) reserve(ctx context.Context, o *orderv1.Order) error {
+	// All or nothing: a refused reservation kept nothing, and a concurrent
+	// retry of the same request (same keys) may own what is reserved.
+	return s.reserveLines(ctx, o)
+}
+
+// reserveLines reserves the given lines (all or nothing at the catalogue).
+func (s *Service) reserveLines(ctx context.Context, o *orderv1.Order) error {
+	req := &cataloguev1.ReserveStockRequest{OrderId: o.GetOrderId()}
+	for _, l := range o.GetLines() {
+		req.Lines = append(req.Lines, &cataloguev1.StockLine{LineId: l.GetLineId(), ProductId: l.GetProductId(), SkuId: l.GetSkuId(), Quantity: l.GetQuantity()})
+	}
+	resp, err := s.catalogue.ReserveStock(asService(ctx), req)
+	if err != nil {
+		return wrapCatalogue("ReserveStock", err)
+	}
+	if resp.GetAllReserved() {
+		return nil
+	}
+	var short []string
+	for _, r := range resp.GetLines() {
+		switch r.GetOutcome() {
+		case cataloguev1.StockLineOutcome_STOCK_LINE_OUTCOME_RESERVED, cataloguev1.StockLineOutcome_STOCK_LINE_OUTCOME_ALREADY_RESERVED,
+			cataloguev1.StockLineOutcome_STOCK_LINE_OUTCOME_NOT_ATTEMPTED:
+			continue
+		}
+		short = append(short, fmt.Sprintf("%s (%s%s): %s, %d available", r.GetLineId(), r.GetProductId(),
+			skuSuffix(r.GetSkuId()), strings.TrimPrefix(r.GetOutcome().String(), "STOCK_LINE_OUTCOME_"), r.GetAvailable()))
+	}
+	return errs.Precondition("out of stock: %s; nothing was reserved", strings.Join(short, "; "))
+}
+
+func skuSuffix(sku string) string {
+	if sku == "" {
+		return ""
+	}
+	return "/" + sku
+}
+
+// releaseAll gives back whatever the order reserved; it runs on a context
+// detached from the caller's cancellation (compensation must happen).
+func (s *Service) releaseAll(ctx context.Context, orderID, reason string) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := s.catalogue.ReleaseStock(asService(cctx), &cataloguev1.ReleaseStockRequest{OrderId: orderID, Reason: reason}); err != nil {
+		s.log.ErrorContext(ctx, "release stock after a failed create", "order_id", orderID, "error", err.Error())
+	}
+}
+
+// raiseAtPlacing records the exceptions the rules find when the order is
+// placed: duplicate, suspected fake, incomplete address, COD confirmation.
+func (s *Service) raiseAtPlacing(ctx context.Context, o *orderv1.Order) error {
+	at := o.GetPlacedAt().AsTime()
+	id := func(kind string) string { return store.StableID("oex", o.GetOrderId(), "placing", kind) }
+	dup, err := s.store.FindDuplicate(ctx, o, at.Add(-domain.DuplicateWindow))
+	if err != nil {
+		return err
+	}
+	if dup != "" {
+		e := domain.RaiseAuto(o, orderv1.ExceptionKind_EXCEPTION_KIND_DUPLICATE,
+			fmt.Sprintf("同一买家%s内下了相同的订单 %s; 请与买家核实, 取消重复的一单", domain.DuplicateWindow, dup), nil, id("dup"), at)
+		e.DuplicateOfOrderId = dup
+	}
+	facts, err := s.store.Risk(ctx, o, at.Add(-domain.RiskWindow))
+	if err != nil {
+		return err
+	}
+	if signals := domain.FakeOrderSignals(facts); len(signals) > 0 {
+		e := domain.RaiseAuto(o, orderv1.ExceptionKind_EXCEPTION_KIND_SUSPECTED_FAKE,
+			"疑似刷单, 请与买家核实: "+strings.Join(signals, "; "), nil, id("fake"), at)
+		e.RiskSignals = signals
+	}
+	if problems := domain.AddressProblems(o.GetAddress()); len(problems) > 0 {
+		domain.RaiseAuto(o, orderv1.ExceptionKind_EXCEPTION_KIND_INCOMPLETE_ADDRESS, strings.Join(problems, "; "), nil, id("addr"), at)
+	}
+	if o.GetKind() == orderv1.OrderKind_ORDER_KIND_COD {
+		domain.RaiseAuto(o, orderv1.ExceptionKind_EXCEPTION_KIND_COD_CONFIRMATION,
+			"货到付款订单: 发货前请先联系买家确认 (货到付款需支付服务费)", nil, id("cod"), at)
+	}
+	return nil
+}

@@ -1,0 +1,416 @@
+// Package store is the order service's PostgreSQL persistence (pgx/v5,
+// schema "orders"). An order is one row: filter columns plus the contract
+// document in jsonb; its exceptions are mirrored into order_exceptions in
+// the same transaction for the agents' queue. Every write bumps the row's
+// version (the etag) and runs read-modify-write under SELECT … FOR UPDATE.
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
+	"github.com/kefu-suite/kefu/services/order/internal/domain"
+	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/paging"
+	"github.com/kefu-suite/kefu/services/platform/pg"
+)
+
+// Store reaches the orders schema.
+type Store struct{ pool *pg.Pool }
+
+// New wraps an open pool (search_path = orders).
+func New(pool *pg.Pool) *Store { return &Store{pool: pool} }
+
+const alphabet = "0123456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+
+// StableID derives an id from its parts: the same parts give the same id,
+// so retried requests and activities find the records they made.
+func StableID(prefix string, parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x1f")))
+	n := new(big.Int).SetBytes(sum[:16])
+	base := big.NewInt(int64(len(alphabet)))
+	var b []byte
+	mod := new(big.Int)
+	for range 20 {
+		n.DivMod(n, base, mod)
+		b = append(b, alphabet[mod.Int64()])
+	}
+	return prefix + "_" + string(b)
+}
+
+// ETag renders a row version.
+func ETag(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }
+
+// CheckETag compares a client's etag with the stored version; empty skips.
+func CheckETag(etag string, version int64) error {
+	if etag == "" || etag == ETag(version) {
+		return nil
+	}
+	return fmt.Errorf("%w: the order changed since you read it (etag %s, now %s); read it again",
+		errs.ErrConflict, etag, ETag(version))
+}
+
+var docJSON = protojson.MarshalOptions{UseProtoNames: true}
+var docRead = protojson.UnmarshalOptions{DiscardUnknown: true}
+
+// Meta is what an insert stores besides the document.
+type Meta struct {
+	RequestID          string
+	RequestFingerprint string
+}
+
+func openKinds(o *orderv1.Order) []string {
+	var k []string
+	for _, e := range o.GetExceptions() {
+		if e.GetStatus() == orderv1.ExceptionStatus_EXCEPTION_STATUS_OPEN {
+			k = append(k, e.GetKind().String())
+		}
+	}
+	if k == nil {
+		k = []string{}
+	}
+	return k
+}
+
+func stamp(o *orderv1.Order, version int64, now time.Time) {
+	o.Etag = ETag(version)
+	o.UpdateTime = timestamppb.New(now)
+}
+
+// Insert stores a new order unless one with its id exists already (a
+// concurrent retry of the same request): created reports which, and the
+// stored order and its request fingerprint are returned either way.
+func (s *Store) Insert(ctx context.Context, o *orderv1.Order, m Meta, now time.Time) (stored *orderv1.Order, fingerprint string, created bool, err error) {
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		stamp(o, 1, now)
+		doc, err := docJSON.Marshal(o)
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO orders (order_id, shop_id, buyer_id, kind, state, flag, placed_at, request_id,
+			    request_fingerprint, basket_fingerprint, contact_phone, open_exception_kinds, version, updated_at, doc)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,1,$13,$14)
+			ON CONFLICT (order_id) DO NOTHING`,
+			o.GetOrderId(), o.GetShopId(), o.GetBuyerId(), o.GetKind().String(), o.GetState().String(),
+			flagCol(o), o.GetPlacedAt().AsTime(), m.RequestID, m.RequestFingerprint, domain.BasketFingerprint(o),
+			o.GetAddress().GetContactPhone(), openKinds(o), now, doc)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 1 {
+			created = true
+			return writeExceptions(ctx, tx, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", false, fmt.Errorf("insert order: %w", err)
+	}
+	if created {
+		return o, m.RequestFingerprint, true, nil
+	}
+	stored, _, fingerprint, err = s.get(ctx, s.pool, o.GetOrderId(), false)
+	return stored, fingerprint, false, err
+}
+
+func flagCol(o *orderv1.Order) string {
+	if o.GetFlag() == orderv1.RemarkFlag_REMARK_FLAG_UNSPECIFIED {
+		return ""
+	}
+	return o.GetFlag().String()
+}
+
+func writeExceptions(ctx context.Context, tx pgx.Tx, o *orderv1.Order) error {
+	for _, e := range o.GetExceptions() {
+		doc, err := docJSON.Marshal(e)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO order_exceptions (exception_id, order_id, shop_id, kind, status, raised_at, doc)
+			VALUES ($1,$2,$3,$4,$5,$6,$7)
+			ON CONFLICT (exception_id) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc`,
+			e.GetExceptionId(), o.GetOrderId(), o.GetShopId(), e.GetKind().String(), e.GetStatus().String(),
+			e.GetRaisedAt().AsTime(), doc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func (s *Store) get(ctx context.Context, q querier, id string, lock bool) (*orderv1.Order, int64, string, error) {
+	sql := `SELECT version, request_fingerprint, doc FROM orders WHERE order_id = $1`
+	if lock {
+		sql += ` FOR UPDATE`
+	}
+	var (
+		version int64
+		fp      string
+		doc     []byte
+	)
+	if err := q.QueryRow(ctx, sql, id).Scan(&version, &fp, &doc); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, 0, "", errs.NotFound("order", id)
+		}
+		return nil, 0, "", fmt.Errorf("get order: %w", err)
+	}
+	o := &orderv1.Order{}
+	if err := docRead.Unmarshal(doc, o); err != nil {
+		return nil, 0, "", fmt.Errorf("decode order %s: %w", id, err)
+	}
+	return o, version, fp, nil
+}
+
+// Get reads an order.
+func (s *Store) Get(ctx context.Context, id string) (*orderv1.Order, error) {
+	o, _, _, err := s.get(ctx, s.pool, id, false)
+	return o, err
+}
+
+// Update runs fn on the locked order in one transaction and saves it when fn
+// changed it (changed=true). A *domain.SaveAndFail from fn saves, then
+// returns its error. etag, when set, must match.
+func (s *Store) Update(ctx context.Context, id, etag string, now time.Time, fn func(*orderv1.Order) (bool, error)) (*orderv1.Order, error) {
+	var out *orderv1.Order
+	var failAfterSave error
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		o, version, _, err := s.get(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if err := CheckETag(etag, version); err != nil {
+			return err
+		}
+		changed, err := fn(o)
+		if saf, ok := domain.AsSaveAndFail(err); ok {
+			changed, failAfterSave = true, saf.Err
+		} else if err != nil {
+			return err
+		}
+		out = o
+		if !changed {
+			return nil
+		}
+		version++
+		stamp(o, version, now)
+		doc, err := docJSON.Marshal(o)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE orders SET state = $2, flag = $3, open_exception_kinds = $4, version = $5, updated_at = $6,
+			    doc = $7, contact_phone = $8
+			WHERE order_id = $1`,
+			id, o.GetState().String(), flagCol(o), openKinds(o), version, now, doc, o.GetAddress().GetContactPhone()); err != nil {
+			return err
+		}
+		return writeExceptions(ctx, tx, o)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if failAfterSave != nil {
+		return out, failAfterSave
+	}
+	return out, nil
+}
+
+// FindDuplicate returns the newest other order of the buyer in the shop with
+// the same basket and address placed since since ("" when none).
+func (s *Store) FindDuplicate(ctx context.Context, o *orderv1.Order, since time.Time) (string, error) {
+	var id string
+	err := s.pool.QueryRow(ctx, `
+		SELECT order_id FROM orders
+		WHERE buyer_id = $1 AND shop_id = $2 AND basket_fingerprint = $3 AND placed_at >= $4 AND order_id <> $5
+		  AND state <> 'ORDER_STATE_CLOSED'
+		ORDER BY placed_at DESC LIMIT 1`,
+		o.GetBuyerId(), o.GetShopId(), domain.BasketFingerprint(o), since, o.GetOrderId()).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return id, err
+}
+
+// Risk counts the facts of the fake-order rules since since, counting the
+// order being placed as one more.
+func (s *Store) Risk(ctx context.Context, o *orderv1.Order, since time.Time) (domain.RiskFacts, error) {
+	var f domain.RiskFacts
+	err := s.pool.QueryRow(ctx, `
+		SELECT
+		  (SELECT count(DISTINCT buyer_id) FROM orders
+		     WHERE shop_id = $1 AND contact_phone = $2 AND placed_at >= $3 AND buyer_id <> $4),
+		  (SELECT count(*) FROM orders WHERE shop_id = $1 AND buyer_id = $4 AND placed_at >= $3 AND order_id <> $5)`,
+		o.GetShopId(), o.GetAddress().GetContactPhone(), since, o.GetBuyerId(), o.GetOrderId()).
+		Scan(&f.BuyersSamePhone, &f.OrdersByBuyer)
+	f.BuyersSamePhone++
+	f.OrdersByBuyer++
+	return f, err
+}
+
+// ListFilter narrows ListOrders.
+type ListFilter struct {
+	ShopID, BuyerID  string
+	States           []string
+	Kind             string
+	HasOpenException *bool
+	ExceptionKind    string
+	Flag             string
+	PlacedAfter      *time.Time
+	PlacedBefore     *time.Time
+	PageSize         int
+	PageToken        string
+}
+
+type cursor struct {
+	At time.Time `json:"t"`
+	ID string    `json:"i"`
+}
+
+// List returns orders newest placed first, keyset-paged.
+func (s *Store) List(ctx context.Context, f ListFilter) ([]*orderv1.Order, string, error) {
+	var c cursor
+	if err := paging.Decode(f.PageToken, &c); err != nil {
+		return nil, "", err
+	}
+	where := []string{"true"}
+	args := []any{}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	if f.ShopID != "" {
+		where = append(where, "shop_id = "+arg(f.ShopID))
+	}
+	if f.BuyerID != "" {
+		where = append(where, "buyer_id = "+arg(f.BuyerID))
+	}
+	if len(f.States) > 0 {
+		where = append(where, "state = ANY("+arg(f.States)+")")
+	}
+	if f.Kind != "" {
+		where = append(where, "kind = "+arg(f.Kind))
+	}
+	if f.HasOpenException != nil {
+		if *f.HasOpenException {
+			where = append(where, "cardinality(open_exception_kinds) > 0")
+		} else {
+			where = append(where, "cardinality(open_exception_kinds) = 0")
+		}
+	}
+	if f.ExceptionKind != "" {
+		where = append(where, arg(f.ExceptionKind)+" = ANY(open_exception_kinds)")
+	}
+	if f.Flag != "" {
+		where = append(where, "flag = "+arg(f.Flag))
+	}
+	if f.PlacedAfter != nil {
+		where = append(where, "placed_at >= "+arg(*f.PlacedAfter))
+	}
+	if f.PlacedBefore != nil {
+		where = append(where, "placed_at < "+arg(*f.PlacedBefore))
+	}
+	if c.ID != "" {
+		where = append(where, "(placed_at, order_id) < ("+arg(c.At)+", "+arg(c.ID)+")")
+	}
+	limit := arg(f.PageSize + 1)
+	rows, err := s.pool.Query(ctx, `SELECT doc, placed_at FROM orders WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY placed_at DESC, order_id DESC LIMIT `+limit, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list orders: %w", err)
+	}
+	defer rows.Close()
+	var out []*orderv1.Order
+	var last cursor
+	for rows.Next() {
+		var doc []byte
+		var at time.Time
+		if err := rows.Scan(&doc, &at); err != nil {
+			return nil, "", err
+		}
+		if len(out) == f.PageSize {
+			return out, paging.Encode(last), rows.Err()
+		}
+		o := &orderv1.Order{}
+		if err := docRead.Unmarshal(doc, o); err != nil {
+			return nil, "", err
+		}
+		out = append(out, o)
+		last = cursor{At: at, ID: o.GetOrderId()}
+	}
+	return out, "", rows.Err()
+}
+
+// ExceptionFilter narrows ListExceptions.
+type ExceptionFilter struct {
+	ShopID, Status, Kind, OrderID string
+	PageSize                      int
+	PageToken                     string
+}
+
+// ListExceptions returns a shop's exceptions, oldest raised first.
+func (s *Store) ListExceptions(ctx context.Context, f ExceptionFilter) ([]*orderv1.OrderException, string, error) {
+	var c cursor
+	if err := paging.Decode(f.PageToken, &c); err != nil {
+		return nil, "", err
+	}
+	args := []any{f.ShopID}
+	where := []string{"shop_id = $1"}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	if f.Status != "" {
+		where = append(where, "status = "+arg(f.Status))
+	}
+	if f.Kind != "" {
+		where = append(where, "kind = "+arg(f.Kind))
+	}
+	if f.OrderID != "" {
+		where = append(where, "order_id = "+arg(f.OrderID))
+	}
+	if c.ID != "" {
+		where = append(where, "(raised_at, exception_id) > ("+arg(c.At)+", "+arg(c.ID)+")")
+	}
+	limit := arg(f.PageSize + 1)
+	rows, err := s.pool.Query(ctx, `SELECT doc, raised_at FROM order_exceptions WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY raised_at, exception_id LIMIT `+limit, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list exceptions: %w", err)
+	}
+	defer rows.Close()
+	var out []*orderv1.OrderException
+	var last cursor
+	for rows.Next() {
+		var doc []byte
+		var at time.Time
+		if err := rows.Scan(&doc, &at); err != nil {
+			return nil, "", err
+		}
+		if len(out) == f.PageSize {
+			return out, paging.Encode(last), rows.Err()
+		}
+		e := &orderv1.OrderException{}
+		if err := docRead.Unmarshal(doc, e); err != nil {
+			return nil, "", err
+		}
+		out = append(out, e)
+		last = cursor{At: at, ID: e.GetExceptionId()}
+	}
+	return out, "", rows.Err()
+}
+
+// GetWithFingerprint reads an order with its version and the fingerprint of
+// the request that created it.
+func (s *Store) GetWithFingerprint(ctx context.Context, id string) (*orderv1.Order, int64, string, error) {
+	return s.get(ctx, s.pool, id, false)
+}
