@@ -1,0 +1,295 @@
+// Package store is the complaint schema's PostgreSQL persistence (pgx/v5):
+// the complaints table (filter columns + the aggregate as jsonb) and the
+// append-only complaint_steps history.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kefu-suite/kefu/services/complaint/internal/domain"
+	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/pg"
+)
+
+// Store reaches the complaint schema.
+type Store struct{ pool *pg.Pool }
+
+// New wraps an open pool (search_path = complaint).
+func New(pool *pg.Pool) *Store { return &Store{pool: pool} }
+
+const idAlphabet = "0123456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+
+// NewID returns prefix_ followed by 16 random characters.
+func NewID(prefix string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	out := make([]byte, len(b))
+	for i, v := range b {
+		out[i] = idAlphabet[int(v)%len(idAlphabet)]
+	}
+	return prefix + "_" + string(out)
+}
+
+// ETag renders a version for clients.
+func ETag(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }
+
+// ParseETag turns a client's etag back into a version (0 for empty).
+func ParseETag(etag string) (int64, error) {
+	if etag == "" {
+		return 0, nil
+	}
+	if len(etag) < 4 || etag[0] != '"' || etag[1] != 'v' || etag[len(etag)-1] != '"' {
+		return 0, errs.Field("etag", "complaint.etag", "not an etag this server issued")
+	}
+	v, err := strconv.ParseInt(etag[2:len(etag)-1], 10, 64)
+	if err != nil || v < 1 {
+		return 0, errs.Field("etag", "complaint.etag", "not an etag this server issued")
+	}
+	return v, nil
+}
+
+// Row is a complaint with the workflow-kept list columns.
+type Row struct {
+	*domain.Complaint
+	NextDeadline      time.Time // zero when no clock runs
+	NextDeadlineClock string
+}
+
+const columns = `doc, version, last_seq, next_deadline, next_deadline_clock`
+
+func scanRow(row pgx.Row) (*Row, error) {
+	var (
+		doc      []byte
+		r        Row
+		version  int64
+		lastSeq  int64
+		deadline *time.Time
+	)
+	if err := row.Scan(&doc, &version, &lastSeq, &deadline, &r.NextDeadlineClock); err != nil {
+		return nil, err
+	}
+	r.Complaint = &domain.Complaint{}
+	if err := json.Unmarshal(doc, r.Complaint); err != nil {
+		return nil, fmt.Errorf("decode complaint: %w", err)
+	}
+	r.Version, r.LastSeq = version, lastSeq
+	if deadline != nil {
+		r.NextDeadline = deadline.UTC()
+	}
+	return &r, nil
+}
+
+func encode(c *domain.Complaint) ([]byte, error) {
+	cp := *c
+	cp.Steps = nil // the history lives in complaint_steps
+	return json.Marshal(&cp)
+}
+
+func handlerIDs(c *domain.Complaint) []string {
+	ids := make([]string, 0, len(c.Handlers))
+	for _, h := range c.Handlers {
+		ids = append(ids, h.AgentID)
+	}
+	return ids
+}
+
+func kinds(c *domain.Complaint) []int16 {
+	out := make([]int16, 0, len(c.SpecialKinds))
+	for _, k := range c.SpecialKinds {
+		out = append(out, int16(k))
+	}
+	return out
+}
+
+func insertSteps(ctx context.Context, tx pgx.Tx, c *domain.Complaint, from int) error {
+	for i := from; i < len(c.Steps); i++ {
+		s := c.Steps[i]
+		actor, err := json.Marshal(s.Actor)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO complaint_steps (complaint_id, seq, at, action, from_state, to_state, actor, note)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			c.ID, i+1, s.At, int16(s.Action), string(s.From), string(s.To), actor, s.Note); err != nil {
+			return fmt.Errorf("insert step %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// Insert stores a new complaint with its first steps. When the caller
+// filed with the same request id before, it returns that complaint and
+// created=false (idempotent create).
+func (s *Store) Insert(ctx context.Context, c *domain.Complaint) (*Row, bool, error) {
+	doc, err := encode(c)
+	if err != nil {
+		return nil, false, err
+	}
+	created := false
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO complaints (complaint_id, shop_id, filed_by, request_id, customer_ids, order_id,
+				category, state, rung, severity, incident, special_kinds, owner_agent_id, handler_ids, last_seq, version, doc,
+				created_at, updated_at)
+			VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, $15, $16, $17, $17)
+			ON CONFLICT (filed_by, request_id) DO NOTHING`,
+			c.ID, c.ShopID, c.FiledBy.Subject, c.RequestID, c.CustomerIDs, c.OrderID, int16(c.Category), string(c.State),
+			int16(c.Rung), int16(c.Severity), c.Incident, kinds(c), c.OwnerAgentID, handlerIDs(c), c.Version, doc, c.CreatedAt)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return nil
+		}
+		created = true
+		return insertSteps(ctx, tx, c, 0)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("insert complaint: %w", err)
+	}
+	if created {
+		return &Row{Complaint: c}, true, nil
+	}
+	var id string
+	if err := s.pool.QueryRow(ctx, `SELECT complaint_id FROM complaints WHERE filed_by = $1 AND request_id = $2`,
+		c.FiledBy.Subject, c.RequestID).Scan(&id); err != nil {
+		return nil, false, fmt.Errorf("find complaint by request id: %w", err)
+	}
+	r, err := s.Get(ctx, id)
+	return r, false, err
+}
+
+func loadSteps(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, c *domain.Complaint) error {
+	rows, err := q.Query(ctx, `SELECT at, action, from_state, to_state, actor, note FROM complaint_steps
+		WHERE complaint_id = $1 ORDER BY seq`, c.ID)
+	if err != nil {
+		return err
+	}
+	steps, err := pgx.CollectRows(rows, scanStep)
+	if err != nil {
+		return fmt.Errorf("load steps of %s: %w", c.ID, err)
+	}
+	c.Steps = steps
+	return nil
+}
+
+func scanStep(row pgx.CollectableRow) (domain.Step, error) {
+	var (
+		s      domain.Step
+		action int16
+		from   string
+		to     string
+		actor  []byte
+	)
+	if err := row.Scan(&s.At, &action, &from, &to, &actor, &s.Note); err != nil {
+		return s, err
+	}
+	s.At, s.Action, s.From, s.To = s.At.UTC(), domain.Action(action), domain.State(from), domain.State(to)
+	return s, json.Unmarshal(actor, &s.Actor)
+}
+
+// Get loads a complaint with its whole history.
+func (s *Store) Get(ctx context.Context, id string) (*Row, error) {
+	r, err := scanRow(s.pool.QueryRow(ctx, `SELECT `+columns+` FROM complaints WHERE complaint_id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errs.NotFound("complaint", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get complaint: %w", err)
+	}
+	return r, loadSteps(ctx, s.pool, r.Complaint)
+}
+
+// Apply runs fn on the complaint in one transaction (SELECT … FOR UPDATE)
+// and stores the result with its new steps. seq is the workflow's command
+// number: when the record has seen it already (a retried activity), fn is
+// not run and applied is false.
+func (s *Store) Apply(ctx context.Context, id string, seq int64, fn func(*domain.Complaint) error) (r *Row, applied bool, err error) {
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var err error
+		r, err = scanRow(tx.QueryRow(ctx, `SELECT `+columns+` FROM complaints WHERE complaint_id = $1 FOR UPDATE`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errs.NotFound("complaint", id)
+		}
+		if err != nil {
+			return err
+		}
+		if err := loadSteps(ctx, tx, r.Complaint); err != nil {
+			return err
+		}
+		if seq > 0 && seq <= r.LastSeq {
+			return nil
+		}
+		c := r.Complaint
+		before := len(c.Steps)
+		if err := fn(c); err != nil {
+			return err
+		}
+		applied = true
+		c.Version++
+		if seq > 0 {
+			c.LastSeq = seq
+		}
+		doc, err := encode(c)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE complaints SET customer_ids = $2, order_id = $3, category = $4, state = $5, rung = $6,
+				severity = $7, incident = $8, special_kinds = $9, owner_agent_id = $10, handler_ids = $11, last_seq = $12,
+				version = $13, doc = $14, updated_at = $15
+			WHERE complaint_id = $1`,
+			c.ID, c.CustomerIDs, c.OrderID, int16(c.Category), string(c.State), int16(c.Rung), int16(c.Severity), c.Incident,
+			kinds(c), c.OwnerAgentID, handlerIDs(c), c.LastSeq, c.Version, doc, c.UpdatedAt); err != nil {
+			return err
+		}
+		return insertSteps(ctx, tx, c, before)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return r, applied, nil
+}
+
+// SyncDeadline stores the workflow's earliest running deadline (zero →
+// none); an older sync never overwrites a newer one.
+func (s *Store) SyncDeadline(ctx context.Context, id string, seq int64, deadline time.Time, clock string) error {
+	var dl *time.Time
+	if !deadline.IsZero() {
+		dl = &deadline
+	}
+	_, err := s.pool.Exec(ctx, `UPDATE complaints SET next_deadline = $3, next_deadline_clock = $4, clock_seq = $2
+		WHERE complaint_id = $1 AND clock_seq < $2`, id, seq, dl, clock)
+	if err != nil {
+		return fmt.Errorf("sync deadline: %w", err)
+	}
+	return nil
+}
+
+// Priors returns the shop's complaints naming any of the customers filed
+// since `since` (repeat detection).
+func (s *Store) Priors(ctx context.Context, shopID string, customerIDs []string, since time.Time) ([]domain.Prior, error) {
+	rows, err := s.pool.Query(ctx, `SELECT complaint_id, customer_ids, order_id, category, created_at FROM complaints
+		WHERE shop_id = $1 AND customer_ids && $2 AND created_at >= $3 ORDER BY created_at, complaint_id LIMIT 200`,
+		shopID, customerIDs, since)
+	if err != nil {
+		return nil, fmt.Errorf("repeat candidates: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Prior, error) {
+		var (
+			p   domain.Prior
+			cat int16
+		)
+		err := row.Scan(&p.ID, &p.CustomerIDs, &p.OrderID, &cat, &p.FiledAt)
+		p.Category = domain.Category(cat)
+		return p, err
+	})
+}
