@@ -243,7 +243,7 @@ type Intervention struct {
 
 // Refund is the payment of a case.
 type Refund struct {
-	AmountFen               int64      `json:"amount_fen,omitempty"`
+	AmountFen               int64      `json:"amount_fen,omitempty,string"`
 	Channel                 string     `json:"channel,omitempty"`
 	State                   string     `json:"state,omitempty"`
 	Attempts                int32      `json:"attempts,omitempty"`
@@ -283,8 +283,8 @@ type Case struct {
 	Reason              string           `json:"reason"`
 	ReasonDetail        string           `json:"reason_detail,omitempty"`
 	Evidence            []Evidence       `json:"evidence,omitempty"`
-	RequestedAmountFen  int64            `json:"requested_amount_fen,omitempty"`
-	AgreedAmountFen     int64            `json:"agreed_amount_fen,omitempty"`
+	RequestedAmountFen  int64            `json:"requested_amount_fen,omitempty,string"`
+	AgreedAmountFen     int64            `json:"agreed_amount_fen,omitempty,string"`
 	RefundChannel       string           `json:"refund_channel,omitempty"`
 	GoodsKind           string           `json:"goods_kind,omitempty"`
 	SpecialApproval     *SpecialApproval `json:"special_approval,omitempty"`

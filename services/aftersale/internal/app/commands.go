@@ -1,0 +1,244 @@
+package app
+
+import (
+	"context"
+	"slices"
+
+	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
+	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
+	"github.com/kefu-suite/kefu/services/aftersale/internal/domain"
+	"github.com/kefu-suite/kefu/services/aftersale/internal/store"
+	"github.com/kefu-suite/kefu/services/platform/errs"
+	wf "github.com/kefu-suite/kefu/workflows/aftersale"
+)
+
+func enumName[E interface{ String() string }](e E, unspecified E) string {
+	if e.String() == unspecified.String() {
+		return ""
+	}
+	return e.String()
+}
+
+func address(a *commonv1.Address) (*wf.Address, error) { return convert[wf.Address](a, a == nil) }
+
+func shipment(s *commonv1.Shipment) (*wf.Shipment, error) { return convert[wf.Shipment](s, s == nil) }
+
+func evidence(list []*aftersalev1.Evidence) ([]wf.Evidence, error) {
+	var out []wf.Evidence
+	for _, e := range list {
+		v, err := convert[wf.Evidence](e, e == nil)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	return out, nil
+}
+
+// ApproveCase: the seller agrees.
+func (s *Service) ApproveCase(ctx context.Context, req *aftersalev1.ApproveCaseRequest) (*aftersalev1.ApproveCaseResponse, error) {
+	addr, err := address(req.GetReturnAddress())
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateApprove, byAgent, wf.Command{
+		Type: req.GetType().String(), ReturnAddress: addr, AgreedAmountFen: req.GetAgreedAmountFen(),
+		CarrierClaimRef: req.GetCarrierClaimRef(), Note: req.GetNote(),
+		RootCause: enumName(req.GetRootCause(), aftersalev1.CaseCause_CASE_CAUSE_UNSPECIFIED),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &aftersalev1.ApproveCaseResponse{Case: c}, nil
+}
+
+// RejectCase: the seller refuses.
+func (s *Service) RejectCase(ctx context.Context, req *aftersalev1.RejectCaseRequest) (*aftersalev1.RejectCaseResponse, error) {
+	ev, err := evidence(req.GetEvidence())
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateReject, byAgent, wf.Command{
+		RejectionReason: req.GetReason().String(), Note: req.GetDetail(), Evidence: ev,
+		RootCause: enumName(req.GetRootCause(), aftersalev1.CaseCause_CASE_CAUSE_UNSPECIFIED),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &aftersalev1.RejectCaseResponse{Case: c}, nil
+}
+
+// AmendCase: the buyer changes the request; eligibility is re-checked and an
+// amount change is re-checked against the ledger under its row locks.
+func (s *Service) AmendCase(ctx context.Context, req *aftersalev1.AmendCaseRequest) (*aftersalev1.AmendCaseResponse, error) {
+	id, r, err := s.load(ctx, req.GetCaseId())
+	if err != nil {
+		return nil, err
+	}
+	if err := authorise(id, r, byBuyer); err != nil {
+		return nil, err
+	}
+	version, err := store.ParseETag(req.GetEtag())
+	if err != nil {
+		return nil, err
+	}
+	paths := req.GetUpdateMask().GetPaths()
+	ev, err := evidence(req.GetEvidence())
+	if err != nil {
+		return nil, err
+	}
+	cmd := wf.Command{Actor: actor(id), ExpectedVersion: version, Paths: paths,
+		Reason: req.GetReason().String(), ReasonDetail: req.GetReasonDetail(), Evidence: ev,
+		RequestedAmountFen: req.GetRequestedAmountFen(), RefundChannel: req.GetRefundChannel().String()}
+	c := r.Case
+	reason := c.GetReason().String()
+	evidenceCount := len(c.GetEvidence())
+	if slices.Contains(paths, "reason") {
+		reason = cmd.Reason
+		rp := domain.Responsible(c.GetType().String(), reason)
+		cmd.Responsibility = &wf.Responsibility{Party: rp.Party, ReturnShippingPaidBy: rp.Payer, Explanation: rp.Explanation,
+			CarrierClaimRef: c.GetResponsibility().GetCarrierClaimRef()}
+	}
+	if slices.Contains(paths, "evidence") {
+		evidenceCount = len(ev)
+	}
+	// Eligibility again, on the order as it is now.
+	order, err := s.orders.GetOrder(ctx, c.GetOrderId())
+	if err != nil {
+		return nil, err
+	}
+	a := &application{id: id, order: order, buyerID: c.GetBuyerId()}
+	var lines []store.OrderLine
+	var asks []domain.LineAsk
+	for _, l := range c.GetLines() {
+		ol := order.Lines[l.GetOrderLineId()]
+		a.goods.Customised = a.goods.Customised || ol.Customised
+		a.goods.Perishable = a.goods.Perishable || ol.Perishable
+		a.goods.Digital = a.goods.Digital || ol.Digital
+		lines = append(lines, store.OrderLine{LineID: ol.LineID, BoughtQty: ol.Quantity, PaidFen: ol.PaidFen, Name: ol.Name})
+		asks = append(asks, domain.LineAsk{LineID: l.GetOrderLineId(), Quantity: l.GetQuantity()})
+	}
+	v := domain.Decide(a.request(c.GetType().String(), reason, evidenceCount, store.Ledger{}, false), s.windows(), s.now())
+	if !v.Eligible && c.GetSpecialApproval().GetGrantedAt() == nil {
+		return nil, errs.Precondition("%s", v.Explanation)
+	}
+	var out *aftersalev1.Case
+	send := func() error {
+		var err error
+		out, err = s.update(ctx, r, wf.UpdateAmend, cmd)
+		return err
+	}
+	if slices.Contains(paths, "requested_amount_fen") && domain.MovesMoney(c.GetType().String()) {
+		err = s.store.Reallocate(ctx, c.GetCaseId(), c.GetOrderId(), lines, c.GetType().String(), asks, cmd.RequestedAmountFen, send)
+	} else {
+		err = send()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &aftersalev1.AmendCaseResponse{Case: out}, nil
+}
+
+// GrantSpecialApproval: a senior agent admits a case past its window.
+func (s *Service) GrantSpecialApproval(ctx context.Context, req *aftersalev1.GrantSpecialApprovalRequest) (*aftersalev1.GrantSpecialApprovalResponse, error) {
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateGrantSpecialApproval, bySenior, wf.Command{Note: req.GetReason()})
+	if err != nil {
+		return nil, err
+	}
+	return &aftersalev1.GrantSpecialApprovalResponse{Case: c}, nil
+}
+
+// RequestPlatformIntervention: the buyer (after a rejection) or an agent asks
+// the platform to step in.
+func (s *Service) RequestPlatformIntervention(ctx context.Context, req *aftersalev1.RequestPlatformInterventionRequest) (*aftersalev1.RequestPlatformInterventionResponse, error) {
+	ev, err := evidence(req.GetEvidence())
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateRequestIntervention, byParty, wf.Command{Note: req.GetReason(), Evidence: ev})
+	if err != nil {
+		return nil, err
+	}
+	return &aftersalev1.RequestPlatformInterventionResponse{Case: c}, nil
+}
+
+// DecidePlatformIntervention: the platform rules.
+func (s *Service) DecidePlatformIntervention(ctx context.Context, req *aftersalev1.DecidePlatformInterventionRequest) (*aftersalev1.DecidePlatformInterventionResponse, error) {
+	addr, err := address(req.GetReturnAddress())
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateDecideIntervention, byPlatform, wf.Command{
+		Decision: req.GetDecision().String(), AgreedAmountFen: req.GetAgreedAmountFen(), ReturnAddress: addr, Note: req.GetNote()})
+	if err != nil {
+		return nil, err
+	}
+	return &aftersalev1.DecidePlatformInterventionResponse{Case: c}, nil
+}
+
+// SubmitReturnShipment: the buyer records the parcel sent back.
+func (s *Service) SubmitReturnShipment(ctx context.Context, req *aftersalev1.SubmitReturnShipmentRequest) (*aftersalev1.SubmitReturnShipmentResponse, error) {
+	sh, err := shipment(req.GetShipment())
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateSubmitReturnShipment, byBuyer, wf.Command{Shipment: sh})
+	if err != nil {
+		return nil, err
+	}
+	return &aftersalev1.SubmitReturnShipmentResponse{Case: c}, nil
+}
+
+// ConfirmReturnReceived: the seller confirms receipt with the inspection.
+func (s *Service) ConfirmReturnReceived(ctx context.Context, req *aftersalev1.ConfirmReturnReceivedRequest) (*aftersalev1.ConfirmReturnReceivedResponse, error) {
+	in := req.GetInspection()
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateConfirmReturn, byAgent, wf.Command{
+		Inspection: &wf.Inspection{Passed: in.GetPassed(), Finding: in.GetFinding().String(), Notes: in.GetNotes(), PhotoURLs: in.GetPhotoUrls()},
+		RootCause:  enumName(req.GetRootCause(), aftersalev1.CaseCause_CASE_CAUSE_UNSPECIFIED),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &aftersalev1.ConfirmReturnReceivedResponse{Case: c}, nil
+}
+
+// ShipReplacement: the seller ships the replacement, repair or reshipment.
+func (s *Service) ShipReplacement(ctx context.Context, req *aftersalev1.ShipReplacementRequest) (*aftersalev1.ShipReplacementResponse, error) {
+	sh, err := shipment(req.GetShipment())
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateShipReplacement, byAgent, wf.Command{Shipment: sh})
+	if err != nil {
+		return nil, err
+	}
+	return &aftersalev1.ShipReplacementResponse{Case: c}, nil
+}
+
+// ConfirmReplacementReceived: the buyer confirms the replacement arrived.
+func (s *Service) ConfirmReplacementReceived(ctx context.Context, req *aftersalev1.ConfirmReplacementReceivedRequest) (*aftersalev1.ConfirmReplacementReceivedResponse, error) {
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateConfirmReplacement, byBuyer, wf.Command{})
+	if err != nil {
+		return nil, err
+	}
+	return &aftersalev1.ConfirmReplacementReceivedResponse{Case: c}, nil
+}
+
+// WithdrawCase: the buyer withdraws; the ledger hold is released.
+func (s *Service) WithdrawCase(ctx context.Context, req *aftersalev1.WithdrawCaseRequest) (*aftersalev1.WithdrawCaseResponse, error) {
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateWithdraw, byBuyer, wf.Command{Note: req.GetReason()})
+	if err != nil {
+		return nil, err
+	}
+	return &aftersalev1.WithdrawCaseResponse{Case: c}, nil
+}
+
+// RetryRefund: an agent retries a failed refund, optionally on another channel.
+func (s *Service) RetryRefund(ctx context.Context, req *aftersalev1.RetryRefundRequest) (*aftersalev1.RetryRefundResponse, error) {
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateRetryRefund, byAgent, wf.Command{
+		RefundChannel: enumName(req.GetRefundChannel(), commonv1.RefundChannel_REFUND_CHANNEL_UNSPECIFIED), Note: req.GetNote()})
+	if err != nil {
+		return nil, err
+	}
+	return &aftersalev1.RetryRefundResponse{Case: c}, nil
+}

@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Filter selects cases for ListCases; empty fields match anything.
+type Filter struct {
+	ShopID, BuyerID, OrderID, Type, WhoseMove string
+	States                                    []string
+	DueBefore                                 *time.Time
+	BreachedOnly                              bool
+}
+
+// Cursor is the keyset position after the last case of a page.
+type Cursor struct {
+	Deadline *time.Time `json:"d,omitempty"`
+	CaseID   string     `json:"c,omitempty"`
+}
+
+// List returns up to limit cases ordered by deadline (soonest first, none
+// last), then case id, after the cursor; next is set when more may follow.
+func (s *Store) List(ctx context.Context, f Filter, after Cursor, limit int) (rows []*Row, next *Cursor, err error) {
+	var where []string
+	args := pgx.NamedArgs{}
+	add := func(cond, name string, v any) {
+		where = append(where, cond)
+		args[name] = v
+	}
+	if f.ShopID != "" {
+		add("shop_id = @shop", "shop", f.ShopID)
+	}
+	if f.BuyerID != "" {
+		add("buyer_id = @buyer", "buyer", f.BuyerID)
+	}
+	if f.OrderID != "" {
+		add("order_id = @order", "order", f.OrderID)
+	}
+	if f.Type != "" {
+		add("type = @type", "type", f.Type)
+	}
+	if f.WhoseMove != "" {
+		add("whose_move = @move", "move", f.WhoseMove)
+	}
+	if len(f.States) > 0 {
+		add("state = ANY(@states)", "states", f.States)
+	}
+	if f.DueBefore != nil {
+		add("deadline < @due", "due", *f.DueBefore)
+	}
+	if f.BreachedOnly {
+		where = append(where, "breached")
+	}
+	if after.CaseID != "" {
+		args["after_id"] = after.CaseID
+		if after.Deadline != nil {
+			args["after_d"] = *after.Deadline
+			where = append(where, "(deadline > @after_d OR (deadline = @after_d AND case_id > @after_id) OR deadline IS NULL)")
+		} else {
+			where = append(where, "(deadline IS NULL AND case_id > @after_id)")
+		}
+	}
+	q := `SELECT ` + rowCols + ` FROM cases`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += fmt.Sprintf(" ORDER BY deadline ASC NULLS LAST, case_id LIMIT %d", limit+1)
+	rs, err := s.pool.Query(ctx, q, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		r, err := scanRow(rs)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows = append(rows, r)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, nil, err
+	}
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[len(rows)-1]
+		next = &Cursor{CaseID: last.CaseID}
+		if d := last.Case.GetDeadline(); d != nil {
+			t := d.AsTime()
+			next.Deadline = &t
+		}
+	}
+	return rows, next, nil
+}
