@@ -29,6 +29,7 @@ const (
 	ProductsFile     = "商品数据测试.csv"
 	FaqsFile         = "faqs.csv"
 	QuickRepliesFile = "quick_replies.csv"
+	PromotionsFile   = "promotions.csv"
 )
 
 // Counts is how many rows each file holds (imported now or earlier).
@@ -36,6 +37,7 @@ type Counts struct {
 	Products     int `json:"products"`
 	Faqs         int `json:"faqs"`
 	QuickReplies int `json:"quick_replies"`
+	Promotions   int `json:"promotions"`
 }
 
 // Import loads every seed file into shopID. Running it again changes nothing.
@@ -87,6 +89,19 @@ func ImportFrom(ctx context.Context, files fs.FS, svc *app.Service, shopID strin
 			return n, fmt.Errorf("%s row %d: %w", QuickRepliesFile, i+2, err)
 		}
 		n.QuickReplies++
+	}
+	promotions, err := Read[*cataloguev1.Promotion](files, PromotionsFile, func() *cataloguev1.Promotion { return &cataloguev1.Promotion{} })
+	if err != nil {
+		return n, err
+	}
+	for i, p := range promotions {
+		p.ShopId = shopID
+		// Promotions have no client-chosen id: the row number is the stable key.
+		req := &cataloguev1.CreatePromotionRequest{RequestId: fmt.Sprintf("seed-promotion-%02d", i+1), Promotion: p}
+		if err := call(ctx, v, req, func() error { _, err := svc.CreatePromotion(ctx, req); return err }); err != nil {
+			return n, fmt.Errorf("%s row %d: %w", PromotionsFile, i+2, err)
+		}
+		n.Promotions++
 	}
 	return n, nil
 }

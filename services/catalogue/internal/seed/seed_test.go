@@ -41,9 +41,9 @@ func TestImportIsCompleteAndIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := seed.Counts{Products: 30, Faqs: 12, QuickReplies: first.QuickReplies}
+	want := seed.Counts{Products: 30, Faqs: 12, QuickReplies: first.QuickReplies, Promotions: 5}
 	if first != want || first.QuickReplies < 10 {
-		t.Fatalf("first import: %+v, want 30 products, 12 FAQs, ≥10 quick replies", first)
+		t.Fatalf("first import: %+v, want 30 products, 12 FAQs, ≥10 quick replies, 5 promotions", first)
 	}
 	second, err := seed.Import(ctx, svc, "shop_seed")
 	if err != nil {
@@ -98,5 +98,20 @@ func TestImportIsCompleteAndIdempotent(t *testing.T) {
 		if p.GetCostPriceFen() != 0 {
 			t.Fatalf("anonymous search shows cost price of %s", p.GetProductId())
 		}
+	}
+
+	// The demo shop's promotions apply: a gold member buying the jacket
+	// (over 满600) pays less than the list price, and is told what the next
+	// threshold would earn.
+	q, err := svc.QuoteBasket(context.Background(), &cataloguev1.QuoteBasketRequest{
+		ShopId: "shop_seed", MemberLevel: cataloguev1.MemberLevel_MEMBER_LEVEL_GOLD,
+		Lines: []*cataloguev1.BasketLine{{ProductId: "prd_seed01", SkuId: "sku_seed01blkL", Quantity: 1}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := q.GetQuote().GetBestPlan()
+	if len(plan.GetPromotions()) == 0 || plan.GetTotalFen() >= plan.GetSubtotalFen() || plan.GetSubtotalFen() <= 0 {
+		t.Fatalf("seed promotions did not apply: %v", q.GetQuote())
 	}
 }
