@@ -86,6 +86,8 @@ lint: generate ## Regenerate (fail on a stale diff), buf lint, gofmt, go vet on 
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' ':!proto/gen/**') ); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet $(MODULE_PKGS)
+	@if command -v kubectl >/dev/null; then kubectl kustomize deploy/k8s/overlays/dev >/dev/null && echo "k8s manifests build"; \
+	  else echo "kubectl not installed: k8s manifests not checked"; fi
 
 .PHONY: test
 test: lint test-go ## Lint, then every module's tests (unit, workflow, integration vs real Postgres + Temporal).
