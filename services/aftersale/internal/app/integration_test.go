@@ -1,0 +1,500 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
+	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
+	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
+	"github.com/kefu-suite/kefu/services/aftersale/internal/app"
+	"github.com/kefu-suite/kefu/services/aftersale/internal/store"
+	"github.com/kefu-suite/kefu/services/aftersale/migrations"
+	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/grpcserver"
+	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/pg"
+	"github.com/kefu-suite/kefu/services/platform/pgtest"
+	"github.com/kefu-suite/kefu/services/platform/temporalx"
+	"github.com/kefu-suite/kefu/services/platform/validation"
+	wf "github.com/kefu-suite/kefu/workflows/aftersale"
+	"github.com/kefu-suite/kefu/workflows/policy"
+	"github.com/kefu-suite/kefu/workflows/queues"
+)
+
+// recordingOrderServer stands in for the neighbouring order service, which
+// is being built at the same time: it serves the OrderService gRPC contract
+// (GetOrder, RefundOrder) from a fixed set of orders and records every
+// refund, idempotent on request_id like the real one. Postgres and Temporal
+// in these tests are real; end-to-end with the real order service happens
+// in the gateway's e2e tests.
+type recordingOrderServer struct {
+	orderv1.UnimplementedOrderServiceServer
+	mu      sync.Mutex
+	orders  map[string]*orderv1.Order
+	refunds map[string]*orderv1.RefundOrderRequest // by request_id
+	callers []string
+}
+
+func (s *recordingOrderServer) GetOrder(ctx context.Context, req *orderv1.GetOrderRequest) (*orderv1.GetOrderResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id, ok := identity.From(ctx); ok {
+		s.callers = append(s.callers, string(id.Role)+":"+id.Subject)
+	}
+	o, ok := s.orders[req.GetOrderId()]
+	if !ok {
+		return nil, status.Error(codes.NotFound, "no such order")
+	}
+	return &orderv1.GetOrderResponse{Order: o}, nil
+}
+
+func (s *recordingOrderServer) RefundOrder(_ context.Context, req *orderv1.RefundOrderRequest) (*orderv1.RefundOrderResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orders[req.GetOrderId()]
+	if !ok {
+		return nil, status.Error(codes.NotFound, "no such order")
+	}
+	if _, seen := s.refunds[req.GetRequestId()]; !seen {
+		for _, rl := range req.GetLines() {
+			for _, l := range o.GetLines() {
+				if l.GetLineId() == rl.GetLineId() {
+					if l.GetRefundedFen()+rl.GetAmountFen() > l.GetPayableFen() {
+						return nil, status.Error(codes.FailedPrecondition, "refund above the line's payable")
+					}
+					l.RefundedFen += rl.GetAmountFen()
+				}
+			}
+		}
+		s.refunds[req.GetRequestId()] = req
+	}
+	return &orderv1.RefundOrderResponse{Order: o, Refund: &orderv1.Refund{RefundId: "rfd_" + req.GetRequestId()[len("refund-as_"):]}}, nil
+}
+
+func (s *recordingOrderServer) refundsFor(caseID string) []*orderv1.RefundOrderRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*orderv1.RefundOrderRequest
+	for _, r := range s.refunds {
+		if r.GetAfterSaleCaseId() == caseID {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+type harness struct {
+	client aftersalev1.AfterSaleServiceClient
+	orders *recordingOrderServer
+	pool   *pg.Pool
+	policy *policy.Policy
+}
+
+func serve(t *testing.T, register func(*grpc.Server), v *validation.Validator, log *slog.Logger) *grpc.ClientConn {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := grpcserver.New(grpcserver.Options{Name: "test", Logger: log, Validator: v, Register: register})
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+// newHarness runs the real thing in-process: Postgres, a Temporal dev
+// server, the workflow worker (workflows/aftersale), the activity worker and
+// the gRPC server with the standard interceptors, on a shrunk policy.
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	ctx := context.Background()
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	pool, err := pg.Open(ctx, config.Postgres{URL: pgtest.NewDatabase(t), Schema: "aftersale", MaxConns: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := pg.Migrate(ctx, pool, migrations.FS, nil); err != nil {
+		t.Fatal(err)
+	}
+	dev := temporalx.StartDevServer(t)
+	tc, err := client.Dial(client.Options{HostPort: dev.FrontendHostPort(), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tc.Close)
+	v, err := validation.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	orders := &recordingOrderServer{orders: map[string]*orderv1.Order{}, refunds: map[string]*orderv1.RefundOrderRequest{}}
+	orderConn := serve(t, func(s *grpc.Server) { orderv1.RegisterOrderServiceServer(s, orders) }, nil, log)
+	gateway := app.GRPCOrders{Client: orderv1.NewOrderServiceClient(orderConn)}
+	st := store.New(pool)
+
+	ww := worker.New(tc, queues.Workflows, worker.Options{})
+	wf.Register(ww)
+	aw := worker.New(tc, queues.AfterSaleActivities, worker.Options{})
+	(&app.Activities{Store: st, Orders: gateway, Now: time.Now}).Register(aw)
+	for _, w := range []worker.Worker{ww, aw} {
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Stop)
+	}
+	// The shrunk policy also shrinks the eligibility windows (7 d → 168 s,
+	// 15 d → 6 min), so orders below are delivered seconds or minutes ago.
+	p, err := policy.Select("2026.1", 3600) // 5 d → 2 min, 2 h → 2 s
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := app.New(st, gateway, tc, p, log, time.Now)
+	conn := serve(t, func(s *grpc.Server) { aftersalev1.RegisterAfterSaleServiceServer(s, svc) }, v, log)
+	return &harness{client: aftersalev1.NewAfterSaleServiceClient(conn), orders: orders, pool: pool, policy: p}
+}
+
+func as(id identity.Identity) context.Context {
+	return identity.AppendOutgoing(context.Background(), id)
+}
+
+var (
+	buyer1  = identity.Identity{Subject: "buyer_1", Role: identity.RoleBuyer}
+	buyer2  = identity.Identity{Subject: "buyer_2", Role: identity.RoleBuyer}
+	agent1  = identity.Identity{Subject: "agent_1", Role: identity.RoleAgent, Rank: identity.RankAgent, Group: identity.GroupAfterSale, ShopID: "shop_1"}
+	senior1 = identity.Identity{Subject: "agent_2", Role: identity.RoleAgent, Rank: identity.RankSeniorAgent, Group: identity.GroupAfterSale, ShopID: "shop_1"}
+)
+
+func (h *harness) addOrder(id string, deliveredAgo time.Duration, lines ...*orderv1.OrderLine) {
+	now := time.Now()
+	o := &orderv1.Order{OrderId: id, ShopId: "shop_1", BuyerId: "buyer_1", State: orderv1.OrderState_ORDER_STATE_RECEIVED,
+		PaidAt: timestamppb.New(now.Add(-deliveredAgo - 72*time.Hour)), ReceivedAt: timestamppb.New(now.Add(-deliveredAgo)), Lines: lines}
+	h.orders.mu.Lock()
+	h.orders.orders[id] = o
+	h.orders.mu.Unlock()
+}
+
+func line(id string, qty int32, payable int64) *orderv1.OrderLine {
+	return &orderv1.OrderLine{LineId: id, ProductId: "prd_" + id, ProductName: "羽绒服 " + id, Quantity: qty, PayableFen: payable}
+}
+
+var returnAddress = &commonv1.Address{Province: "浙江省", City: "杭州市", District: "余杭区", Street: "文一西路 969 号 售后仓",
+	ContactName: "售后仓", ContactPhone: "13800000000"}
+
+func (h *harness) waitState(t *testing.T, caseID string, want aftersalev1.CaseState) *aftersalev1.Case {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := h.client.GetCase(as(buyer1), &aftersalev1.GetCaseRequest{CaseId: caseID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.GetCase().GetState() == want {
+			return resp.GetCase()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("case %s is %s, want %s", caseID, resp.GetCase().GetState(), want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func wantCode(t *testing.T, err error, code codes.Code) {
+	t.Helper()
+	if status.Code(err) != code {
+		t.Fatalf("got %v, want %v", err, code)
+	}
+}
+
+func TestAfterSaleIntegration(t *testing.T) {
+	h := newHarness(t)
+
+	t.Run("full return through refund", func(t *testing.T) {
+		h.addOrder("ord_ret1", 10*time.Second, line("ln_a", 2, 20000), line("ln_b", 1, 9900))
+		created, err := h.client.CreateCase(as(buyer1), &aftersalev1.CreateCaseRequest{
+			RequestId: "req-return-1", OrderId: "ord_ret1", Type: aftersalev1.CaseType_CASE_TYPE_RETURN_REFUND,
+			Lines:  []*aftersalev1.CaseLine{{OrderLineId: "ln_a", Quantity: 1}},
+			Reason: aftersalev1.CaseReason_CASE_REASON_QUALITY_PROBLEM, ReasonDetail: "拉链坏了",
+			Evidence:           []*aftersalev1.Evidence{{Kind: aftersalev1.EvidenceKind_EVIDENCE_KIND_PHOTO, Url: "https://img.example/zip.jpg"}},
+			RequestedAmountFen: 10000, RefundChannel: commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := created.GetCase()
+		if c.GetState() != aftersalev1.CaseState_CASE_STATE_AWAITING_SELLER || c.GetWhoseMove() != commonv1.Party_PARTY_SELLER ||
+			c.GetEligibility().GetRule() != aftersalev1.EligibilityRule_ELIGIBILITY_RULE_QUALITY_15_DAY ||
+			c.GetResponsibility().GetReturnShippingPaidBy() != aftersalev1.ReturnShippingPayer_RETURN_SHIPPING_PAYER_MERCHANT ||
+			c.GetPolicyVersion() != "2026.1-shrunk3600" || c.GetLines()[0].GetRefundAmountFen() != 10000 {
+			t.Fatalf("created %v", c)
+		}
+		if got := c.GetDeadline().AsTime().Sub(c.GetCreatedAt().AsTime()); got < 119*time.Second || got > 121*time.Second {
+			t.Fatalf("seller clock %v, want 5 d / 3600 = 2 min", got)
+		}
+		// Same request id again: the same case.
+		again, err := h.client.CreateCase(as(buyer1), &aftersalev1.CreateCaseRequest{
+			RequestId: "req-return-1", OrderId: "ord_ret1", Type: aftersalev1.CaseType_CASE_TYPE_RETURN_REFUND,
+			Lines:  []*aftersalev1.CaseLine{{OrderLineId: "ln_a", Quantity: 1}},
+			Reason: aftersalev1.CaseReason_CASE_REASON_QUALITY_PROBLEM,
+			Evidence:           []*aftersalev1.Evidence{{Kind: aftersalev1.EvidenceKind_EVIDENCE_KIND_PHOTO, Url: "https://img.example/zip.jpg"}},
+			RequestedAmountFen: 10000, RefundChannel: commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH,
+		})
+		if err != nil || again.GetCase().GetCaseId() != c.GetCaseId() {
+			t.Fatalf("idempotent create: %v %v", err, again.GetCase().GetCaseId())
+		}
+		// Not the buyer's case, not the agent's command.
+		_, err = h.client.GetCase(as(buyer2), &aftersalev1.GetCaseRequest{CaseId: c.GetCaseId()})
+		wantCode(t, err, codes.NotFound)
+		_, err = h.client.SubmitReturnShipment(as(buyer1), &aftersalev1.SubmitReturnShipmentRequest{CaseId: c.GetCaseId(),
+			Shipment: &commonv1.Shipment{Carrier: "顺丰", TrackingNumber: "SF100000001", Method: commonv1.ShippingMethod_SHIPPING_METHOD_EXPRESS}})
+		wantCode(t, err, codes.FailedPrecondition)
+		_, err = h.client.ApproveCase(as(agent1), &aftersalev1.ApproveCaseRequest{CaseId: c.GetCaseId(), Etag: `"v999"`,
+			Type: aftersalev1.CaseType_CASE_TYPE_RETURN_REFUND, ReturnAddress: returnAddress})
+		wantCode(t, err, codes.Aborted)
+
+		cur, _ := h.client.GetCase(as(agent1), &aftersalev1.GetCaseRequest{CaseId: c.GetCaseId()})
+		ap, err := h.client.ApproveCase(as(agent1), &aftersalev1.ApproveCaseRequest{CaseId: c.GetCaseId(), Etag: cur.GetCase().GetEtag(),
+			Type: aftersalev1.CaseType_CASE_TYPE_RETURN_REFUND, ReturnAddress: returnAddress, Note: "请寄回"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ap.GetCase().GetState() != aftersalev1.CaseState_CASE_STATE_AWAITING_BUYER_RETURN || ap.GetCase().GetWhoseMove() != commonv1.Party_PARTY_BUYER ||
+			ap.GetCase().GetReturnAddress().GetStreet() != returnAddress.GetStreet() || ap.GetCase().GetAgreedAmountFen() != 10000 {
+			t.Fatalf("approved %v", ap.GetCase())
+		}
+		tm, err := h.client.ExplainTimers(as(buyer1), &aftersalev1.ExplainTimersRequest{CaseId: c.GetCaseId()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := tm.GetExplanation()
+		if e.GetState() != "AWAITING_BUYER_RETURN" || e.GetPolicyVersion() != "2026.1-shrunk3600" || len(e.GetClocks()) == 0 ||
+			e.GetClocks()[0].GetName() != "buyer_return_shipment" || e.GetWorkflowId() != "aftersale/"+c.GetCaseId() {
+			t.Fatalf("timers %v", e)
+		}
+		if _, err := h.client.SubmitReturnShipment(as(buyer1), &aftersalev1.SubmitReturnShipmentRequest{CaseId: c.GetCaseId(),
+			Shipment: &commonv1.Shipment{Carrier: "顺丰", TrackingNumber: "SF100000001", Method: commonv1.ShippingMethod_SHIPPING_METHOD_EXPRESS}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.client.ConfirmReturnReceived(as(agent1), &aftersalev1.ConfirmReturnReceivedRequest{CaseId: c.GetCaseId(),
+			Inspection: &aftersalev1.InspectionResult{Passed: true, Finding: aftersalev1.InspectionFinding_INSPECTION_FINDING_OK, Notes: "完好"}}); err != nil {
+			t.Fatal(err)
+		}
+		done := h.waitState(t, c.GetCaseId(), aftersalev1.CaseState_CASE_STATE_REFUNDED)
+		r := done.GetRefund()
+		if r.GetState() != aftersalev1.RefundState_REFUND_STATE_SUCCEEDED || r.GetAmountFen() != 10000 || r.GetOrderRefundId() == "" ||
+			r.GetExpectedArrivalEarliest() == nil || !r.GetExpectedArrivalLatest().AsTime().After(r.GetExpectedArrivalEarliest().AsTime()) {
+			t.Fatalf("refund %v", r)
+		}
+		refunds := h.orders.refundsFor(c.GetCaseId())
+		if len(refunds) != 1 || len(refunds[0].GetLines()) != 1 || refunds[0].GetLines()[0].GetLineId() != "ln_a" ||
+			refunds[0].GetLines()[0].GetAmountFen() != 10000 || refunds[0].GetChannel() != commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH {
+			t.Fatalf("order service saw %v", refunds)
+		}
+		var actions []aftersalev1.CaseAction
+		for _, ev := range done.GetHistory() {
+			actions = append(actions, ev.GetAction())
+		}
+		for _, want := range []aftersalev1.CaseAction{aftersalev1.CaseAction_CASE_ACTION_CREATED, aftersalev1.CaseAction_CASE_ACTION_APPROVED,
+			aftersalev1.CaseAction_CASE_ACTION_RETURN_SHIPPED, aftersalev1.CaseAction_CASE_ACTION_RETURN_RECEIVED,
+			aftersalev1.CaseAction_CASE_ACTION_REFUND_STARTED, aftersalev1.CaseAction_CASE_ACTION_REFUND_SUCCEEDED} {
+			found := false
+			for _, a := range actions {
+				found = found || a == want
+			}
+			if !found {
+				t.Fatalf("history %v lacks %v", actions, want)
+			}
+		}
+		// The case is over: commands are refused, the list shows it.
+		_, err = h.client.WithdrawCase(as(buyer1), &aftersalev1.WithdrawCaseRequest{CaseId: c.GetCaseId()})
+		wantCode(t, err, codes.FailedPrecondition)
+		list, err := h.client.ListCases(as(agent1), &aftersalev1.ListCasesRequest{OrderId: "ord_ret1",
+			States: []aftersalev1.CaseState{aftersalev1.CaseState_CASE_STATE_REFUNDED}})
+		if err != nil || len(list.GetCases()) != 1 {
+			t.Fatalf("list %v %v", err, list)
+		}
+	})
+
+	t.Run("full exchange through confirmation", func(t *testing.T) {
+		h.addOrder("ord_exc1", 10*time.Second, line("ln_s", 1, 25900))
+		created, err := h.client.CreateCase(as(buyer1), &aftersalev1.CreateCaseRequest{
+			RequestId: "req-exchange-1", OrderId: "ord_exc1", Type: aftersalev1.CaseType_CASE_TYPE_EXCHANGE,
+			Lines: []*aftersalev1.CaseLine{{OrderLineId: "ln_s", Quantity: 1}}, Reason: aftersalev1.CaseReason_CASE_REASON_WRONG_SIZE,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := created.GetCase().GetCaseId()
+		if rp := created.GetCase().GetResponsibility(); rp.GetParty() != aftersalev1.ResponsibleParty_RESPONSIBLE_PARTY_BUYER ||
+			rp.GetReturnShippingPaidBy() != aftersalev1.ReturnShippingPayer_RETURN_SHIPPING_PAYER_BUYER {
+			t.Fatalf("responsibility %v", rp)
+		}
+		steps := []func() (*aftersalev1.Case, error){
+			func() (*aftersalev1.Case, error) {
+				r, err := h.client.ApproveCase(as(agent1), &aftersalev1.ApproveCaseRequest{CaseId: id, Type: aftersalev1.CaseType_CASE_TYPE_EXCHANGE, ReturnAddress: returnAddress})
+				return r.GetCase(), err
+			},
+			func() (*aftersalev1.Case, error) {
+				r, err := h.client.SubmitReturnShipment(as(buyer1), &aftersalev1.SubmitReturnShipmentRequest{CaseId: id,
+					Shipment: &commonv1.Shipment{Carrier: "圆通", TrackingNumber: "YT200000001", Method: commonv1.ShippingMethod_SHIPPING_METHOD_EXPRESS}})
+				return r.GetCase(), err
+			},
+			func() (*aftersalev1.Case, error) {
+				r, err := h.client.ConfirmReturnReceived(as(agent1), &aftersalev1.ConfirmReturnReceivedRequest{CaseId: id,
+					Inspection: &aftersalev1.InspectionResult{Passed: true, Finding: aftersalev1.InspectionFinding_INSPECTION_FINDING_OK}})
+				return r.GetCase(), err
+			},
+			func() (*aftersalev1.Case, error) {
+				r, err := h.client.ShipReplacement(as(agent1), &aftersalev1.ShipReplacementRequest{CaseId: id,
+					Shipment: &commonv1.Shipment{Carrier: "顺丰", TrackingNumber: "SF300000001", Method: commonv1.ShippingMethod_SHIPPING_METHOD_EXPRESS}})
+				return r.GetCase(), err
+			},
+			func() (*aftersalev1.Case, error) {
+				r, err := h.client.ConfirmReplacementReceived(as(buyer1), &aftersalev1.ConfirmReplacementReceivedRequest{CaseId: id})
+				return r.GetCase(), err
+			},
+		}
+		want := []aftersalev1.CaseState{
+			aftersalev1.CaseState_CASE_STATE_AWAITING_EXCHANGE_ARRANGEMENT, aftersalev1.CaseState_CASE_STATE_AWAITING_SELLER_RECEIPT,
+			aftersalev1.CaseState_CASE_STATE_AWAITING_REPLACEMENT_SHIPMENT, aftersalev1.CaseState_CASE_STATE_REPLACEMENT_SHIPPED,
+			aftersalev1.CaseState_CASE_STATE_COMPLETED,
+		}
+		for i, step := range steps {
+			c, err := step()
+			if err != nil {
+				t.Fatalf("step %d: %v", i, err)
+			}
+			if c.GetState() != want[i] {
+				t.Fatalf("step %d: %s, want %s", i, c.GetState(), want[i])
+			}
+		}
+		done := h.waitState(t, id, aftersalev1.CaseState_CASE_STATE_COMPLETED)
+		if done.GetReplacementShipment().GetTrackingNumber() != "SF300000001" || done.GetClosedAt() == nil || done.GetWhoseMove() != commonv1.Party_PARTY_UNSPECIFIED {
+			t.Fatalf("completed %v", done)
+		}
+		if len(h.orders.refundsFor(id)) != 0 {
+			t.Fatal("an exchange must not refund")
+		}
+	})
+
+	t.Run("special approval past the window", func(t *testing.T) {
+		h.addOrder("ord_late1", 20*time.Minute, line("ln_l", 1, 5000))
+		req := &aftersalev1.CreateCaseRequest{RequestId: "req-late-1", OrderId: "ord_late1", Type: aftersalev1.CaseType_CASE_TYPE_REFUND_ONLY,
+			Lines: []*aftersalev1.CaseLine{{OrderLineId: "ln_l", Quantity: 1}}, Reason: aftersalev1.CaseReason_CASE_REASON_FAULTY,
+			Evidence:           []*aftersalev1.Evidence{{Kind: aftersalev1.EvidenceKind_EVIDENCE_KIND_VIDEO, Url: "https://img.example/v.mp4"}},
+			RequestedAmountFen: 5000, RefundChannel: commonv1.RefundChannel_REFUND_CHANNEL_BALANCE}
+		_, err := h.client.CreateCase(as(buyer1), req)
+		wantCode(t, err, codes.FailedPrecondition)
+		req.RequestId, req.SpecialApprovalReason = "req-late-2", "老客户，首次售后"
+		created, err := h.client.CreateCase(as(buyer1), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := created.GetCase()
+		if c.GetState() != aftersalev1.CaseState_CASE_STATE_AWAITING_SPECIAL_APPROVAL ||
+			c.GetEligibility().GetRefusal() != aftersalev1.EligibilityRefusal_ELIGIBILITY_REFUSAL_PAST_WINDOW {
+			t.Fatalf("%v", c)
+		}
+		_, err = h.client.GrantSpecialApproval(as(agent1), &aftersalev1.GrantSpecialApprovalRequest{CaseId: c.GetCaseId(), Reason: "老客户特批"})
+		wantCode(t, err, codes.PermissionDenied)
+		g, err := h.client.GrantSpecialApproval(as(senior1), &aftersalev1.GrantSpecialApprovalRequest{CaseId: c.GetCaseId(), Reason: "老客户特批"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.GetCase().GetState() != aftersalev1.CaseState_CASE_STATE_AWAITING_SELLER || g.GetCase().GetSpecialApproval().GetGrantedBy().GetSubject() != "agent_2" {
+			t.Fatalf("%v", g.GetCase())
+		}
+		if _, err := h.client.WithdrawCase(as(buyer1), &aftersalev1.WithdrawCaseRequest{CaseId: c.GetCaseId(), Reason: "已解决"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("concurrent cases cannot over-refund a line", func(t *testing.T) {
+		h.addOrder("ord_conc1", 10*time.Second, line("ln_x", 4, 40000))
+		const n = 8
+		var wg sync.WaitGroup
+		results := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, results[i] = h.client.CreateCase(as(buyer1), &aftersalev1.CreateCaseRequest{
+					RequestId: fmt.Sprintf("req-conc-%02d", i), OrderId: "ord_conc1", Type: aftersalev1.CaseType_CASE_TYPE_REFUND_ONLY,
+					Lines: []*aftersalev1.CaseLine{{OrderLineId: "ln_x", Quantity: 4}}, Reason: aftersalev1.CaseReason_CASE_REASON_NOT_AS_DESCRIBED,
+					Evidence:           []*aftersalev1.Evidence{{Kind: aftersalev1.EvidenceKind_EVIDENCE_KIND_PHOTO, Url: "https://img.example/c.jpg"}},
+					RequestedAmountFen: 15000, RefundChannel: commonv1.RefundChannel_REFUND_CHANNEL_BALANCE,
+				})
+			}()
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range results {
+			switch status.Code(err) {
+			case codes.OK:
+				ok++
+			case codes.FailedPrecondition:
+			default:
+				t.Fatalf("unexpected %v", err)
+			}
+		}
+		if ok != 2 {
+			t.Fatalf("%d of %d cases of 15000 fen opened on a 40000 fen line; want exactly 2", ok, n)
+		}
+		var held int64
+		if err := h.pool.QueryRow(context.Background(),
+			`SELECT COALESCE(sum(held_fen), 0) FROM case_lines WHERE order_id = 'ord_conc1' AND NOT released`).Scan(&held); err != nil {
+			t.Fatal(err)
+		}
+		if held != 30000 {
+			t.Fatalf("ledger holds %d fen", held)
+		}
+	})
+
+	t.Run("concurrent returns cannot take more units than bought", func(t *testing.T) {
+		h.addOrder("ord_conc2", 10*time.Second, line("ln_y", 2, 20000))
+		const n = 6
+		var wg sync.WaitGroup
+		results := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, results[i] = h.client.CreateCase(as(buyer1), &aftersalev1.CreateCaseRequest{
+					RequestId: fmt.Sprintf("req-units-%02d", i), OrderId: "ord_conc2", Type: aftersalev1.CaseType_CASE_TYPE_EXCHANGE,
+					Lines: []*aftersalev1.CaseLine{{OrderLineId: "ln_y", Quantity: 1}}, Reason: aftersalev1.CaseReason_CASE_REASON_WRONG_SIZE,
+				})
+			}()
+		}
+		wg.Wait()
+		ok := 0
+		for _, err := range results {
+			if err == nil {
+				ok++
+			} else if status.Code(err) != codes.FailedPrecondition {
+				t.Fatalf("unexpected %v", err)
+			}
+		}
+		if ok != 2 {
+			t.Fatalf("%d exchanges of 1 unit opened on a 2-unit line; want exactly 2", ok)
+		}
+	})
+}
