@@ -253,8 +253,8 @@ func TestAfterSaleIntegration(t *testing.T) {
 		// Same request id again: the same case.
 		again, err := h.client.CreateCase(as(buyer1), &aftersalev1.CreateCaseRequest{
 			RequestId: "req-return-1", OrderId: "ord_ret1", Type: aftersalev1.CaseType_CASE_TYPE_RETURN_REFUND,
-			Lines:  []*aftersalev1.CaseLine{{OrderLineId: "ln_a", Quantity: 1}},
-			Reason: aftersalev1.CaseReason_CASE_REASON_QUALITY_PROBLEM,
+			Lines:              []*aftersalev1.CaseLine{{OrderLineId: "ln_a", Quantity: 1}},
+			Reason:             aftersalev1.CaseReason_CASE_REASON_QUALITY_PROBLEM,
 			Evidence:           []*aftersalev1.Evidence{{Kind: aftersalev1.EvidenceKind_EVIDENCE_KIND_PHOTO, Url: "https://img.example/zip.jpg"}},
 			RequestedAmountFen: 10000, RefundChannel: commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH,
 		})
