@@ -435,9 +435,11 @@ var (
 	}
 )
 
-func (e *escalation) apply(ctx workflow.Context, opts workflow.ActivityOptions, cmd Command) (ApplyResult, error) {
+// apply runs the Apply activity; at is the command's time, used for the
+// record and for the clocks alike (so both show the same instants).
+func (e *escalation) apply(ctx workflow.Context, opts workflow.ActivityOptions, at time.Time, cmd Command) (ApplyResult, error) {
 	e.seq++
-	in := ApplyInput{ComplaintID: e.in.ComplaintID, Seq: e.seq, At: workflow.Now(ctx), Command: cmd}
+	in := ApplyInput{ComplaintID: e.in.ComplaintID, Seq: e.seq, At: at, Command: cmd}
 	var res ApplyResult
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), ActivityApply, in).Get(ctx, &res)
 	return res, err
@@ -446,12 +448,13 @@ func (e *escalation) apply(ctx workflow.Context, opts workflow.ActivityOptions, 
 // timerApply applies a workflow-driven step; a failure is logged (the clock
 // still moves on, so a broken record never makes the workflow loop).
 func (e *escalation) timerApply(ctx workflow.Context, cmd Command) {
-	res, err := e.apply(ctx, timerOptions, cmd)
+	at := workflow.Now(ctx)
+	res, err := e.apply(ctx, timerOptions, at, cmd)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("complaint step failed", "kind", cmd.Kind, "clock", cmd.Clock, "error", err)
 		return
 	}
-	e.reconcile(workflow.Now(ctx), res)
+	e.reconcile(at, res)
 }
 
 // syncDeadline stores the earliest running deadline when it changed.
@@ -535,7 +538,8 @@ func (e *escalation) handle(ctx workflow.Context, name string, cmd Command) (App
 	if name == UpdateEscalate && cmd.TargetRung == RankNone {
 		cmd.TargetRung = e.rung + 1
 	}
-	res, err := e.apply(ctx, commandOptions, cmd)
+	at := workflow.Now(ctx)
+	res, err := e.apply(ctx, commandOptions, at, cmd)
 	if err != nil {
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) {
@@ -543,7 +547,7 @@ func (e *escalation) handle(ctx workflow.Context, name string, cmd Command) (App
 		}
 		return ApplyResult{}, err
 	}
-	e.reconcile(workflow.Now(ctx), res)
+	e.reconcile(at, res)
 	e.syncDeadline(ctx)
 	e.dirty = true
 	return res, nil

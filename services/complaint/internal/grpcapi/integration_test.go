@@ -1,0 +1,363 @@
+package grpcapi_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
+	complaintv1 "github.com/kefu-suite/kefu/proto/gen/shop/complaint/v1"
+	"github.com/kefu-suite/kefu/services/complaint/internal/app"
+	"github.com/kefu-suite/kefu/services/complaint/internal/grpcapi"
+	"github.com/kefu-suite/kefu/services/complaint/internal/store"
+	"github.com/kefu-suite/kefu/services/complaint/migrations"
+	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/grpcserver"
+	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/pg"
+	"github.com/kefu-suite/kefu/services/platform/pgtest"
+	"github.com/kefu-suite/kefu/services/platform/temporalx"
+	"github.com/kefu-suite/kefu/services/platform/validation"
+	wf "github.com/kefu-suite/kefu/workflows/complaint"
+	"github.com/kefu-suite/kefu/workflows/policy"
+	"github.com/kefu-suite/kefu/workflows/queues"
+)
+
+// env is the real thing, in-process: PostgreSQL, a Temporal dev server, the
+// workflow worker, the service's activity worker and its gRPC server on a
+// loopback listener with the identity and validation interceptors.
+type env struct {
+	api complaintv1.ComplaintServiceClient
+	tc  client.Client
+}
+
+// shrink runs the 2026.1 rules 3600× faster: first response 4 s, follow-up
+// 24 s, major escalation 1 s.
+const shrink = 3600
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	pool, err := pg.Open(ctx, config.Postgres{URL: pgtest.NewDatabase(t), Schema: "complaint", MaxConns: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := pg.Migrate(ctx, pool, migrations.FS, log); err != nil {
+		t.Fatal(err)
+	}
+	dev := temporalx.StartDevServer(t)
+	tc, err := temporalx.Dial(ctx, config.Temporal{HostPort: dev.FrontendHostPort(), Namespace: "default"}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tc.Close)
+	pol, err := policy.Select("2026.1", shrink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := app.New(store.New(pool), tc, pol, log, time.Now)
+
+	ww := worker.New(tc, queues.Workflows, worker.Options{})
+	wf.Register(ww)
+	aw := worker.New(tc, queues.ComplaintActivities, worker.Options{})
+	svc.RegisterActivities(aw)
+	for _, w := range []worker.Worker{ww, aw} {
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Stop)
+	}
+
+	v, err := validation.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := grpcserver.New(grpcserver.Options{Name: "complaint", Logger: log, Validator: v,
+		Register: func(s *grpc.Server) { complaintv1.RegisterComplaintServiceServer(s, grpcapi.New(svc)) }})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return &env{api: complaintv1.NewComplaintServiceClient(conn), tc: tc}
+}
+
+var (
+	alice  = identity.Identity{Subject: "agent_alice", Role: identity.RoleAgent, Rank: identity.RankAgent, Group: identity.GroupAfterSale, ShopID: "shop_it"}
+	senior = identity.Identity{Subject: "agent_sen", Role: identity.RoleAgent, Rank: identity.RankSeniorAgent, Group: identity.GroupAfterSale, ShopID: "shop_it"}
+	bob    = identity.Identity{Subject: "agent_bob", Role: identity.RoleAgent, Rank: identity.RankAgent, Group: identity.GroupAfterSale, ShopID: "shop_it"}
+	alien  = identity.Identity{Subject: "agent_x", Role: identity.RoleAgent, Rank: identity.RankManager, Group: identity.GroupGeneral, ShopID: "shop_other"}
+	buyer1 = identity.Identity{Subject: "buyer_1", Role: identity.RoleBuyer}
+	buyer2 = identity.Identity{Subject: "buyer_2", Role: identity.RoleBuyer}
+)
+
+func as(id identity.Identity) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	_ = cancel // released when the call's deadline passes
+	return identity.AppendOutgoing(ctx, id)
+}
+
+func wantCode(t *testing.T, err error, code codes.Code) {
+	t.Helper()
+	if status.Code(err) != code {
+		t.Fatalf("got %v, want %s", err, code)
+	}
+}
+
+func get(t *testing.T, e *env, id string) *complaintv1.Complaint {
+	t.Helper()
+	r, err := e.api.GetComplaint(as(alice), &complaintv1.GetComplaintRequest{ComplaintId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.GetComplaint()
+}
+
+func actions(c *complaintv1.Complaint) []complaintv1.StepAction {
+	var out []complaintv1.StepAction
+	for _, s := range c.GetSteps() {
+		out = append(out, s.GetAction())
+	}
+	return out
+}
+
+func TestComplaintThroughGRPCWithTemporalAndPostgres(t *testing.T) {
+	e := newEnv(t)
+
+	fileReq := &complaintv1.FileComplaintRequest{
+		RequestId: "req-it-00001", CustomerIds: []string{"buyer_1"}, OrderId: "ord_it1",
+		Category: complaintv1.ComplaintCategory_COMPLAINT_CATEGORY_LOGISTICS, Channel: complaintv1.ComplaintChannel_COMPLAINT_CHANNEL_CHAT,
+		Content: "快递外箱压坏，商品碎了", CustomerDemand: "refund", DemandedCompensationFen: 6000,
+	}
+	filed, err := e.api.FileComplaint(as(alice), fileReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := filed.GetComplaint()
+	id := c.GetComplaintId()
+	if c.GetState() != complaintv1.ComplaintState_COMPLAINT_STATE_FILED || c.GetCurrentRung() != commonv1.AgentRank_AGENT_RANK_AGENT ||
+		c.GetPolicyVersion() != "2026.1-shrunk3600" || c.GetWorkflowId() != "complaint/"+id || c.GetAuthorityLimitFen() != 5000 {
+		t.Fatalf("filed %v", c)
+	}
+
+	t.Run("idempotent filing", func(t *testing.T) {
+		again, err := e.api.FileComplaint(as(alice), fileReq)
+		if err != nil || again.GetComplaint().GetComplaintId() != id {
+			t.Fatalf("second filing: %v %v", again, err)
+		}
+	})
+	t.Run("bad input names the field", func(t *testing.T) {
+		bad := &complaintv1.FileComplaintRequest{RequestId: "req-it-bad01", CustomerIds: []string{"buyer_1"},
+			Category: 2, Channel: 1, Content: "x"}
+		_, err := e.api.FileComplaint(as(alice), bad)
+		wantCode(t, err, codes.InvalidArgument)
+		if !strings.Contains(status.Convert(err).Message(), "content") {
+			t.Fatalf("message %q", status.Convert(err).Message())
+		}
+	})
+	t.Run("others do not see it", func(t *testing.T) {
+		_, err := e.api.GetComplaint(as(alien), &complaintv1.GetComplaintRequest{ComplaintId: id})
+		wantCode(t, err, codes.NotFound)
+		_, err = e.api.GetComplaint(as(buyer2), &complaintv1.GetComplaintRequest{ComplaintId: id})
+		wantCode(t, err, codes.NotFound)
+		if _, err := e.api.GetComplaint(as(buyer1), &complaintv1.GetComplaintRequest{ComplaintId: id}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("explain timers", func(t *testing.T) {
+		x, err := e.api.ExplainTimers(as(alice), &complaintv1.ExplainTimersRequest{ComplaintId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl := x.GetExplanation().GetClocks()
+		if len(cl) != 1 || cl[0].GetName() != "first_response" || x.GetExplanation().GetPolicyVersion() != "2026.1-shrunk3600" ||
+			!cl[0].GetDeadline().AsTime().Equal(c.GetReceivedAt().AsTime().Add(4*time.Second)) || x.GetNextRung() != commonv1.AgentRank_AGENT_RANK_SENIOR_AGENT {
+			t.Fatalf("explanation %v", x)
+		}
+	})
+	t.Run("repeat complaint is linked", func(t *testing.T) {
+		r, err := e.api.FileComplaint(as(buyer1), &complaintv1.FileComplaintRequest{RequestId: "req-it-rep01", ShopId: "shop_it",
+			OrderId: "ord_it1", Category: 1, Channel: 1, Content: "still broken"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc := r.GetComplaint()
+		if !slices.Equal(rc.GetLinkedComplaintIds(), []string{id}) || !slices.Contains(rc.GetSpecialKinds(), complaintv1.SpecialKind_SPECIAL_KIND_REPEAT) {
+			t.Fatalf("repeat %v", rc)
+		}
+	})
+
+	// The 4 s first response runs out: the workflow warns, then climbs to senior agent.
+	deadline := time.Now().Add(30 * time.Second)
+	for get(t, e, id).GetCurrentRung() != commonv1.AgentRank_AGENT_RANK_SENIOR_AGENT {
+		if time.Now().After(deadline) {
+			t.Fatalf("no escalation: %v", get(t, e, id))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	c = get(t, e, id)
+	esc := c.GetEscalations()
+	if len(esc) != 1 || esc[0].GetReason() != complaintv1.EscalationReason_ESCALATION_REASON_FIRST_RESPONSE_BREACH ||
+		esc[0].GetClock() != "first_response" || esc[0].GetBy().GetRole() != "service" ||
+		!slices.Equal(actions(c)[:3], []complaintv1.StepAction{1, 13, 11}) {
+		t.Fatalf("after breach %v", c)
+	}
+	if d := esc[0].GetAt().AsTime().Sub(c.GetReceivedAt().AsTime()); d < 4*time.Second || d > 10*time.Second {
+		t.Fatalf("escalated %s after receipt, want about 4s", d)
+	}
+
+	// First response by alice: she owns it for good.
+	ack, err := e.api.AcknowledgeComplaint(as(alice), &complaintv1.AcknowledgeComplaintRequest{ComplaintId: id, Etag: c.GetEtag(), Note: "非常抱歉"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = ack.GetComplaint()
+	if c.GetOwnerAgentId() != "agent_alice" || c.GetState() != complaintv1.ComplaintState_COMPLAINT_STATE_ACKNOWLEDGED {
+		t.Fatalf("acknowledged %v", c)
+	}
+	_, err = e.api.AcknowledgeComplaint(as(alice), &complaintv1.AcknowledgeComplaintRequest{ComplaintId: id, Etag: `"v1"`})
+	wantCode(t, err, codes.Aborted)
+	_, err = e.api.AcknowledgeComplaint(as(alice), &complaintv1.AcknowledgeComplaintRequest{ComplaintId: id})
+	wantCode(t, err, codes.FailedPrecondition)
+	_, err = e.api.StartInvestigation(as(bob), &complaintv1.StartInvestigationRequest{ComplaintId: id})
+	wantCode(t, err, codes.PermissionDenied)
+
+	// Authority: the rung is senior agent now, so alice may offer up to 20000 fen.
+	_, err = e.api.ProposeResolution(as(alice), &complaintv1.ProposeResolutionRequest{ComplaintId: id, Text: "赔偿300元", CompensationFen: 30000})
+	wantCode(t, err, codes.FailedPrecondition)
+	if !strings.Contains(status.Convert(err).Message(), "AUTHORITY_EXCEEDED") {
+		t.Fatalf("message %q", status.Convert(err).Message())
+	}
+	prop, err := e.api.ProposeResolution(as(alice), &complaintv1.ProposeResolutionRequest{ComplaintId: id, Text: "退款60元并补发", CompensationFen: 6000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = prop.GetComplaint()
+	pid := c.GetProposals()[0].GetProposalId()
+	if c.GetState() != complaintv1.ComplaintState_COMPLAINT_STATE_RESOLUTION_PROPOSED || c.GetWhoseMove() != commonv1.Party_PARTY_BUYER || c.GetNextDeadline() != nil {
+		t.Fatalf("proposed %v", c)
+	}
+	x, err := e.api.ExplainTimers(as(alice), &complaintv1.ExplainTimersRequest{ComplaintId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl := x.GetExplanation().GetClocks(); len(cl) != 1 || cl[0].GetName() != "follow_up" || !cl[0].GetPausedNow() || len(cl[0].GetPaused()) != 1 {
+		t.Fatalf("paused clocks %v", x)
+	}
+	time.Sleep(time.Second)
+
+	// The buyer accepts: the clocks resume and the span is recorded.
+	resp, err := e.api.RecordCustomerResponse(as(buyer1), &complaintv1.RecordCustomerResponseRequest{ComplaintId: id, ProposalId: pid, Accepted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = resp.GetComplaint()
+	spans := c.GetPausedSpans()
+	if c.GetState() != complaintv1.ComplaintState_COMPLAINT_STATE_RESOLUTION_ACCEPTED || len(spans) != 1 || spans[0].GetTo() == nil ||
+		spans[0].GetTo().AsTime().Sub(spans[0].GetFrom().AsTime()) < time.Second {
+		t.Fatalf("accepted %v", c)
+	}
+	x, err = e.api.ExplainTimers(as(alice), &complaintv1.ExplainTimersRequest{ComplaintId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl := x.GetExplanation().GetClocks(); len(cl) != 1 || cl[0].GetPausedNow() ||
+		!cl[0].GetDeadline().AsTime().Equal(cl[0].GetStartedAt().AsTime().Add(24*time.Second).Add(spans[0].GetTo().AsTime().Sub(spans[0].GetFrom().AsTime()))) {
+		t.Fatalf("resumed clocks %v", x)
+	}
+
+	// A supervisor escalation joins a handler; ownership stays with alice.
+	up, err := e.api.EscalateComplaint(as(senior), &complaintv1.EscalateComplaintRequest{ComplaintId: id,
+		Reason: complaintv1.EscalationReason_ESCALATION_REASON_MANUAL, Note: "customer asks for the supervisor"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = up.GetComplaint()
+	if c.GetCurrentRung() != commonv1.AgentRank_AGENT_RANK_SUPERVISOR || c.GetOwnerAgentId() != "agent_alice" || len(c.GetHandlers()) != 2 {
+		t.Fatalf("escalated %v", c)
+	}
+	_, err = e.api.EscalateComplaint(as(senior), &complaintv1.EscalateComplaintRequest{ComplaintId: id,
+		Reason: complaintv1.EscalationReason_ESCALATION_REASON_MANUAL, Note: "again", TargetRung: commonv1.AgentRank_AGENT_RANK_SENIOR_AGENT})
+	wantCode(t, err, codes.FailedPrecondition)
+	_, err = e.api.UpdateComplaint(as(alice), &complaintv1.UpdateComplaintRequest{ComplaintId: id,
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"customer_demand"}}, CustomerDemand: "refund and reship"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := e.api.ResolveComplaint(as(alice), &complaintv1.ResolveComplaintRequest{ComplaintId: id, Note: "refunded and reshipped"}); err != nil {
+		t.Fatal(err)
+	}
+	fu, err := e.api.AddFollowUp(as(alice), &complaintv1.AddFollowUpRequest{ComplaintId: id, Note: "customer received it", CustomerSatisfied: true, Satisfaction: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fu.GetComplaint().GetState() != complaintv1.ComplaintState_COMPLAINT_STATE_FOLLOWED_UP {
+		t.Fatalf("followed up %v", fu.GetComplaint())
+	}
+	_, err = e.api.CloseComplaint(as(alice), &complaintv1.CloseComplaintRequest{ComplaintId: id, Summary: &complaintv1.Summary{}})
+	wantCode(t, err, codes.InvalidArgument)
+	closed, err := e.api.CloseComplaint(as(alice), &complaintv1.CloseComplaintRequest{ComplaintId: id, Summary: &complaintv1.Summary{
+		RootCause: complaintv1.RootCause_ROOT_CAUSE_PACKAGING, WhatChanged: "fragile goods ship in double boxes", Satisfaction: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = closed.GetComplaint()
+	if c.GetState() != complaintv1.ComplaintState_COMPLAINT_STATE_CLOSED || c.GetCloseReason() != complaintv1.CloseReason_CLOSE_REASON_RESOLVED ||
+		c.GetSummary().GetRootCause() != complaintv1.RootCause_ROOT_CAUSE_PACKAGING || c.GetWhoseMove() != commonv1.Party_PARTY_UNSPECIFIED {
+		t.Fatalf("closed %v", c)
+	}
+	wantFlow := []complaintv1.StepAction{1, 13, 11, 3, 6, 15, 16, 7, 12, 11, 2, 9, 5, 10}
+	if got := actions(c); !slices.Equal(got, wantFlow) {
+		t.Fatalf("history %v\nwant    %v", got, wantFlow)
+	}
+	_, err = e.api.AddFollowUp(as(alice), &complaintv1.AddFollowUpRequest{ComplaintId: id, Note: "late"})
+	wantCode(t, err, codes.FailedPrecondition)
+
+	// The workflow ended with the complaint.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var res wf.Result
+	if err := e.tc.GetWorkflow(ctx, wf.WorkflowID(id), "").Get(ctx, &res); err != nil || res.State != wf.StateClosed || res.Rung != wf.RankSupervisor {
+		t.Fatalf("workflow result %+v %v", res, err)
+	}
+
+	// Listing: the shop's complaints, soonest deadline first, closed ones last.
+	list, err := e.api.ListComplaints(as(alice), &complaintv1.ListComplaintsRequest{PageSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.GetComplaints()) != 1 || list.GetNextPageToken() == "" || list.GetComplaints()[0].GetComplaintId() == id {
+		t.Fatalf("first page %v", list)
+	}
+	list, err = e.api.ListComplaints(as(alice), &complaintv1.ListComplaintsRequest{PageSize: 1, PageToken: list.GetNextPageToken()})
+	if err != nil || len(list.GetComplaints()) != 1 || list.GetComplaints()[0].GetComplaintId() != id {
+		t.Fatalf("second page %v %v", list, err)
+	}
+	list, err = e.api.ListComplaints(as(alien), &complaintv1.ListComplaintsRequest{})
+	if err != nil || len(list.GetComplaints()) != 0 {
+		t.Fatalf("another shop sees %v %v", list, err)
+	}
+}
