@@ -1,0 +1,544 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/worker"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
+	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
+	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
+	"github.com/kefu-suite/kefu/services/order/internal/app"
+	"github.com/kefu-suite/kefu/services/order/internal/store"
+	"github.com/kefu-suite/kefu/services/order/migrations"
+	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/grpcserver"
+	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/pg"
+	"github.com/kefu-suite/kefu/services/platform/pgtest"
+	"github.com/kefu-suite/kefu/services/platform/temporalx"
+	"github.com/kefu-suite/kefu/services/platform/validation"
+	"github.com/kefu-suite/kefu/workflows/order"
+	"github.com/kefu-suite/kefu/workflows/policy"
+	"github.com/kefu-suite/kefu/workflows/queues"
+)
+
+const shop = "shop_it"
+
+// shrink runs a day in 4 s: unpaid close 4 s, reminder 2 s, ship promise
+// 8 s, auto-delivery confirm 4 s, flash-sale close 1 s (the floor).
+const shrink = 21600
+
+var (
+	buildOnce   sync.Once
+	catalogueBin string
+	buildErr    error
+)
+
+// catalogueBinary builds the real catalogue service once per test binary
+// (internal packages cannot be imported across modules, so it runs as the
+// process it is in production).
+func catalogueBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kefu-order-it-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		catalogueBin = filepath.Join(dir, "catalogue")
+		cmd := exec.Command("go", "build", "-o", catalogueBin, "../../../catalogue/cmd/catalogue")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build catalogue: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return catalogueBin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr
+}
+
+// startCatalogue seeds and serves the catalogue on the test database.
+func startCatalogue(t *testing.T, dbURL string) string {
+	t.Helper()
+	bin := catalogueBinary(t)
+	addr := freeAddr(t)
+	env := append(os.Environ(), "DATABASE_URL="+dbURL, "GRPC_ADDR="+addr, "SEED_SHOP_ID="+shop, "LOG_LEVEL=warn")
+	seed := exec.Command(bin, "seed")
+	seed.Env = env
+	if out, err := seed.CombinedOutput(); err != nil {
+		t.Fatalf("catalogue seed: %v\n%s", err, out)
+	}
+	srv := exec.Command(bin)
+	srv.Env = env
+	srv.Stdout, srv.Stderr = io.Discard, os.Stderr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = srv.Process.Signal(os.Interrupt)
+		_ = srv.Wait()
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			_ = c.Close()
+			return addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("catalogue did not listen on %s", addr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type harness struct {
+	orders    orderv1.OrderServiceClient
+	catalogue cataloguev1.CatalogueServiceClient
+}
+
+// newHarness runs the real thing: Postgres, the catalogue process, a
+// Temporal dev server, the workflow worker, the order activity worker and
+// the order gRPC server (identity and validation interceptors) on loopback.
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	dbURL := pgtest.NewDatabase(t)
+	dev := temporalx.StartDevServer(t)
+	catAddr := startCatalogue(t, dbURL)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	pool, err := pg.Open(ctx, config.Postgres{URL: dbURL, Schema: "orders", MaxConns: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := pg.Migrate(ctx, pool, migrations.FS, log); err != nil {
+		t.Fatal(err)
+	}
+	catConn, err := grpc.NewClient(catAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = catConn.Close() })
+	tcl, err := temporalx.Dial(ctx, config.Temporal{HostPort: dev.FrontendHostPort(), Namespace: "default"}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tcl.Close)
+	pol, err := policy.Select("", shrink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := app.New(store.New(pool), cataloguev1.NewCatalogueServiceClient(catConn), tcl, *pol, log, time.Now)
+
+	wfw := worker.New(tcl, queues.Workflows, worker.Options{})
+	order.Register(wfw)
+	actw := worker.New(tcl, queues.OrderActivities, worker.Options{})
+	svc.RegisterActivities(actw)
+	for _, w := range []worker.Worker{wfw, actw} {
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Stop)
+	}
+
+	v, err := validation.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- grpcserver.Run(ctx, grpcserver.Options{Name: "order", Listener: lis, Logger: log, Validator: v,
+			ShutdownTimeout: time.Second,
+			Register:        func(s *grpc.Server) { orderv1.RegisterOrderServiceServer(s, svc) }})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return &harness{orders: orderv1.NewOrderServiceClient(conn), catalogue: cataloguev1.NewCatalogueServiceClient(catConn)}
+}
+
+func as(id identity.Identity) context.Context {
+	return identity.AppendOutgoing(context.Background(), id)
+}
+
+var (
+	buyer   = identity.Identity{Subject: "buyer_li", Role: identity.RoleBuyer}
+	other   = identity.Identity{Subject: "buyer_wang", Role: identity.RoleBuyer}
+	agent   = identity.Identity{Subject: "agent_zhao", Role: identity.RoleAgent, Rank: identity.RankAgent, Group: identity.GroupGeneral, ShopID: shop}
+	service = identity.Identity{Subject: "catalogue", Role: identity.RoleService}
+)
+
+func address() *commonv1.Address {
+	return &commonv1.Address{Province: "浙江省", City: "杭州市", District: "西湖区", Street: "文三路 398 号 5 幢",
+		ContactName: "李雷", ContactPhone: "13800138000"}
+}
+
+func newOrder(kind orderv1.OrderKind, lines ...*orderv1.OrderLine) *orderv1.Order {
+	return &orderv1.Order{ShopId: shop, Kind: kind, Lines: lines, Address: address()}
+}
+
+func ln(product string, qty int32) *orderv1.OrderLine {
+	return &orderv1.OrderLine{ProductId: product, Quantity: qty}
+}
+
+func available(t *testing.T, h *harness, product string) int64 {
+	t.Helper()
+	resp, err := h.catalogue.GetStock(as(service), &cataloguev1.GetStockRequest{ProductId: product})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.GetTotal().GetAvailable()
+}
+
+// eventually polls GetOrder until cond holds.
+func eventually(t *testing.T, h *harness, id string, within time.Duration, what string, cond func(*orderv1.Order) bool) *orderv1.Order {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		resp, err := h.orders.GetOrder(as(buyer), &orderv1.GetOrderRequest{OrderId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cond(resp.GetOrder()) {
+			return resp.GetOrder()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s; order is %s", what, within, resp.GetOrder().GetState())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func code(err error) codes.Code { return status.Code(err) }
+
+// The lifecycle of priority (1): create → pay → ship → auto-confirm →
+// completed with points, on the real catalogue, Postgres and Temporal.
+func TestLifecycleCreatePayShipAutoConfirm(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	before := available(t, h, "prd_seed15")
+
+	created, err := h.orders.CreateOrder(as(buyer), &orderv1.CreateOrderRequest{RequestId: "req-lifecycle-1",
+		Order: newOrder(orderv1.OrderKind_ORDER_KIND_NORMAL, ln("prd_seed15", 2), ln("prd_seed12", 1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := created.GetOrder()
+	if o.GetState() != orderv1.OrderState_ORDER_STATE_AWAITING_PAYMENT || len(o.GetLines()) != 2 || o.GetPrice().GetTotalFen() <= 0 {
+		t.Fatalf("created %v", o)
+	}
+	if got := o.GetPayBy().AsTime().Sub(o.GetPlacedAt().AsTime()); got != 4*time.Second {
+		t.Fatalf("pay_by is placed + %s, want the shrunk 24 h = 4s", got)
+	}
+	var payable int64
+	for _, l := range o.GetLines() {
+		payable += l.GetPayableFen()
+	}
+	if payable != o.GetPrice().GetTotalFen() {
+		t.Fatalf("lines' payable %d ≠ total %d", payable, o.GetPrice().GetTotalFen())
+	}
+	if got := available(t, h, "prd_seed15"); got != before-2 {
+		t.Fatalf("available after reserve %d, want %d", got, before-2)
+	}
+
+	// Not the buyer's order: NotFound. Shipping before payment: the
+	// workflow's validator refuses and names the state.
+	if _, err := h.orders.GetOrder(as(other), &orderv1.GetOrderRequest{OrderId: o.GetOrderId()}); code(err) != codes.NotFound {
+		t.Fatalf("other buyer: %v", err)
+	}
+	ship := &orderv1.ShipOrderRequest{OrderId: o.GetOrderId(), Shipment: &commonv1.Shipment{Carrier: "顺丰", TrackingNumber: "SF1234567890",
+		Method: commonv1.ShippingMethod_SHIPPING_METHOD_AUTO_DELIVERY}}
+	if _, err := h.orders.ShipOrder(as(agent), ship); code(err) != codes.FailedPrecondition {
+		t.Fatalf("ship unpaid: %v", err)
+	}
+
+	// Wrong amount: refused, and a payment exception recorded.
+	if _, err := h.orders.PayOrder(as(buyer), &orderv1.PayOrderRequest{OrderId: o.GetOrderId(), PaymentRef: "pay-wrong", AmountFen: 1}); code(err) != codes.FailedPrecondition {
+		t.Fatalf("pay wrong amount: %v", err)
+	}
+	paid, err := h.orders.PayOrder(as(buyer), &orderv1.PayOrderRequest{OrderId: o.GetOrderId(), PaymentRef: "pay-1", AmountFen: o.GetPrice().GetTotalFen()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := paid.GetOrder(); p.GetState() != orderv1.OrderState_ORDER_STATE_AWAITING_SHIPMENT ||
+		p.GetShipBy().AsTime().Sub(p.GetPaidAt().AsTime()) != 8*time.Second {
+		t.Fatalf("paid: state %s, ship_by %v after paid_at %v", p.GetState(), p.GetShipBy(), p.GetPaidAt())
+	}
+	again, err := h.orders.PayOrder(as(buyer), &orderv1.PayOrderRequest{OrderId: o.GetOrderId(), PaymentRef: "pay-1", AmountFen: o.GetPrice().GetTotalFen()})
+	if err != nil || again.GetOrder().GetEtag() != paid.GetOrder().GetEtag() {
+		t.Fatalf("pay retry: %v, etag %s vs %s", err, again.GetOrder().GetEtag(), paid.GetOrder().GetEtag())
+	}
+
+	// The payment exception blocks shipping until an agent reconciles it.
+	var payEx string
+	for _, e := range paid.GetOrder().GetExceptions() {
+		if e.GetKind() == orderv1.ExceptionKind_EXCEPTION_KIND_PAYMENT_EXCEPTION {
+			payEx = e.GetExceptionId()
+		}
+	}
+	if payEx == "" {
+		t.Fatal("no PAYMENT_EXCEPTION recorded for the wrong amount")
+	}
+	if _, err := h.orders.ShipOrder(as(agent), ship); code(err) != codes.FailedPrecondition {
+		t.Fatalf("ship with an open payment exception: %v", err)
+	}
+	if _, err := h.orders.ResolveException(as(agent), &orderv1.ResolveExceptionRequest{OrderId: o.GetOrderId(), ExceptionId: payEx,
+		Action: orderv1.ResolutionAction_RESOLUTION_ACTION_PAYMENT_RECONCILED, Resolution: "错误金额已原路退回"}); err != nil {
+		t.Fatal(err)
+	}
+
+	timers, err := h.orders.ExplainTimers(as(buyer), &orderv1.ExplainTimersRequest{OrderId: o.GetOrderId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex := timers.GetExplanation(); ex.GetState() != "AWAITING_SHIPMENT" || len(ex.GetClocks()) != 2 ||
+		ex.GetClocks()[0].GetName() != order.ClockShipPromise || ex.GetPolicyVersion() == "" {
+		t.Fatalf("explain: %v", ex)
+	}
+
+	shipped, err := h.orders.ShipOrder(as(agent), ship)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shipped.GetOrder().GetState() != orderv1.OrderState_ORDER_STATE_SHIPPED {
+		t.Fatalf("shipped: %s", shipped.GetOrder().GetState())
+	}
+	shippedAt := shipped.GetOrder().GetShipments()[0].GetShipment().GetShippedAt().AsTime()
+
+	// Auto-delivery: deemed received 1 day (4 s shrunk) after shipping, then
+	// completed with 1 point per yuan.
+	done := eventually(t, h, o.GetOrderId(), 30*time.Second, "auto-confirm", func(o *orderv1.Order) bool {
+		return o.GetState() == orderv1.OrderState_ORDER_STATE_COMPLETED
+	})
+	if got := done.GetReceivedAt().AsTime().Sub(shippedAt); got < 4*time.Second || got > 8*time.Second {
+		t.Fatalf("received %s after shipping, want the shrunk 1 day (4 s)", got)
+	}
+	if want := done.GetPayment().GetPaidFen() / 100; done.GetPointsEarned() != want || want == 0 {
+		t.Fatalf("points %d, want %d", done.GetPointsEarned(), want)
+	}
+	// Stock was committed, not released, by the payment.
+	if got := available(t, h, "prd_seed15"); got != before-2 {
+		t.Fatalf("available after completion %d, want %d", got, before-2)
+	}
+
+	// After-sale refunds a line of the completed order (idempotent).
+	rreq := &orderv1.RefundOrderRequest{OrderId: o.GetOrderId(), RequestId: "refund-case-1",
+		Lines:   []*orderv1.RefundLine{{LineId: done.GetLines()[0].GetLineId(), AmountFen: 100, Quantity: 1}},
+		Channel: commonv1.RefundChannel_REFUND_CHANNEL_BALANCE, Reason: "质量问题部分退款"}
+	r1, err := h.orders.RefundOrder(as(service), rreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := h.orders.RefundOrder(as(service), rreq)
+	if err != nil || r2.GetRefund().GetRefundId() != r1.GetRefund().GetRefundId() || r2.GetOrder().GetRefundedFen() != 100 {
+		t.Fatalf("refund retry: %v %v", err, r2)
+	}
+}
+
+// An unpaid flash-sale order closes on its clock and its stock comes back.
+func TestUnpaidCloseReleasesStock(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	before := available(t, h, "prd_seed12")
+	created, err := h.orders.CreateOrder(as(buyer), &orderv1.CreateOrderRequest{RequestId: "req-flash-1",
+		Order: newOrder(orderv1.OrderKind_ORDER_KIND_FLASH_SALE, ln("prd_seed12", 3))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := available(t, h, "prd_seed12"); got != before-3 {
+		t.Fatalf("reserved: available %d, want %d", got, before-3)
+	}
+	closed := eventually(t, h, created.GetOrder().GetOrderId(), 20*time.Second, "unpaid close", func(o *orderv1.Order) bool {
+		return o.GetState() == orderv1.OrderState_ORDER_STATE_CLOSED
+	})
+	if closed.GetCloseReason() != orderv1.CloseReason_CLOSE_REASON_UNPAID_TIMEOUT {
+		t.Fatalf("close reason %s", closed.GetCloseReason())
+	}
+	if got := available(t, h, "prd_seed12"); got != before {
+		t.Fatalf("released: available %d, want %d", got, before)
+	}
+	// Paying a closed order: refused, recorded as a payment exception.
+	_, err = h.orders.PayOrder(as(buyer), &orderv1.PayOrderRequest{OrderId: closed.GetOrderId(), PaymentRef: "late-pay", AmountFen: closed.GetPrice().GetTotalFen()})
+	if code(err) != codes.FailedPrecondition {
+		t.Fatalf("pay closed: %v", err)
+	}
+	ex, err := h.orders.ListExceptions(as(agent), &orderv1.ListExceptionsRequest{Kind: orderv1.ExceptionKind_EXCEPTION_KIND_PAYMENT_EXCEPTION})
+	if err != nil || len(ex.GetExceptions()) != 1 || ex.GetExceptions()[0].GetOrderId() != closed.GetOrderId() {
+		t.Fatalf("exception queue: %v %v", err, ex)
+	}
+}
+
+// The same request id under concurrent retries places one order; the
+// reservation is taken once; an identical second order within the window
+// is flagged DUPLICATE.
+func TestCreateIdempotentUnderConcurrentRetries(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	before := available(t, h, "prd_seed20")
+	req := &orderv1.CreateOrderRequest{RequestId: "req-concurrent-1", Order: newOrder(orderv1.OrderKind_ORDER_KIND_NORMAL, ln("prd_seed20", 2))}
+	const n = 6
+	ids := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := h.orders.CreateOrder(as(buyer), req)
+			errs[i] = err
+			ids[i] = resp.GetOrder().GetOrderId()
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("retry %d: %v", i, errs[i])
+		}
+		if ids[i] != ids[0] {
+			t.Fatalf("retry %d placed %s, first %s", i, ids[i], ids[0])
+		}
+	}
+	if got := available(t, h, "prd_seed20"); got != before-2 {
+		t.Fatalf("available %d, want %d (reserved once)", got, before-2)
+	}
+	list, err := h.orders.ListOrders(as(buyer), &orderv1.ListOrdersRequest{})
+	if err != nil || len(list.GetOrders()) != 1 {
+		t.Fatalf("list: %v, %d orders", err, len(list.GetOrders()))
+	}
+	// The request id reused for a different order is refused.
+	other := &orderv1.CreateOrderRequest{RequestId: "req-concurrent-1", Order: newOrder(orderv1.OrderKind_ORDER_KIND_NORMAL, ln("prd_seed20", 3))}
+	if _, err := h.orders.CreateOrder(as(buyer), other); code(err) != codes.InvalidArgument {
+		t.Fatalf("reused request id: %v", err)
+	}
+	// Same basket, new request id: placed, but flagged as a possible duplicate.
+	dup, err := h.orders.CreateOrder(as(buyer), &orderv1.CreateOrderRequest{RequestId: "req-concurrent-2", Order: req.GetOrder()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, e := range dup.GetOrder().GetExceptions() {
+		found = found || (e.GetKind() == orderv1.ExceptionKind_EXCEPTION_KIND_DUPLICATE && e.GetDuplicateOfOrderId() == ids[0])
+	}
+	if !found {
+		t.Fatalf("no DUPLICATE exception: %v", dup.GetOrder().GetExceptions())
+	}
+	// The agent cancels the copy.
+	var exID string
+	for _, e := range dup.GetOrder().GetExceptions() {
+		if e.GetKind() == orderv1.ExceptionKind_EXCEPTION_KIND_DUPLICATE {
+			exID = e.GetExceptionId()
+		}
+	}
+	res, err := h.orders.ResolveException(as(agent), &orderv1.ResolveExceptionRequest{OrderId: dup.GetOrder().GetOrderId(), ExceptionId: exID,
+		Action: orderv1.ResolutionAction_RESOLUTION_ACTION_CANCELLED_DUPLICATE, Resolution: "买家确认重复下单"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := res.GetOrder(); o.GetState() != orderv1.OrderState_ORDER_STATE_CLOSED || o.GetCloseReason() != orderv1.CloseReason_CLOSE_REASON_DUPLICATE {
+		t.Fatalf("after cancelling the copy: %s %s", o.GetState(), o.GetCloseReason())
+	}
+	if got := available(t, h, "prd_seed20"); got != before-2 {
+		t.Fatalf("copy's stock not released: available %d, want %d", got, before-2)
+	}
+}
+
+// Changes and cancellation through the real stack: paid → address change
+// needs the phone's last 4 digits; partial shipment → only unshipped lines
+// cancel, with a refund; shipped → refused.
+func TestChangesAndPartialCancel(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	created, err := h.orders.CreateOrder(as(buyer), &orderv1.CreateOrderRequest{RequestId: "req-changes-1",
+		Order: newOrder(orderv1.OrderKind_ORDER_KIND_NORMAL, ln("prd_seed15", 1), ln("prd_seed18", 2))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := created.GetOrder()
+	if _, err := h.orders.PayOrder(as(buyer), &orderv1.PayOrderRequest{OrderId: o.GetOrderId(), PaymentRef: "pay-c1", AmountFen: o.GetPrice().GetTotalFen()}); err != nil {
+		t.Fatal(err)
+	}
+	newAddr := address()
+	newAddr.Street = "莫干山路 100 号"
+	_, err = h.orders.ChangeAddress(as(buyer), &orderv1.ChangeAddressRequest{OrderId: o.GetOrderId(), Address: newAddr, PhoneLast4: "9999"})
+	if code(err) != codes.PermissionDenied {
+		t.Fatalf("wrong last4: %v", err)
+	}
+	changed, err := h.orders.ChangeAddress(as(buyer), &orderv1.ChangeAddressRequest{OrderId: o.GetOrderId(), Address: newAddr, PhoneLast4: "8000"})
+	if err != nil || changed.GetOrder().GetAddress().GetStreet() != newAddr.GetStreet() {
+		t.Fatalf("change address: %v", err)
+	}
+	first, second := o.GetLines()[0], o.GetLines()[1]
+	if _, err := h.orders.ShipOrder(as(agent), &orderv1.ShipOrderRequest{OrderId: o.GetOrderId(),
+		Shipment: &commonv1.Shipment{Carrier: "中通", TrackingNumber: "ZT100200300", Method: commonv1.ShippingMethod_SHIPPING_METHOD_EXPRESS},
+		Lines:    []*orderv1.ShipmentLine{{LineId: first.GetLineId(), Quantity: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.orders.CancelOrder(as(buyer), &orderv1.CancelOrderRequest{OrderId: o.GetOrderId(), Reason: "不想要了"}); code(err) != codes.FailedPrecondition {
+		t.Fatalf("cancel whole partially shipped order: %v", err)
+	}
+	if _, err := h.orders.ChangeAddress(as(buyer), &orderv1.ChangeAddressRequest{OrderId: o.GetOrderId(), Address: address(), PhoneLast4: "8000"}); code(err) != codes.FailedPrecondition {
+		t.Fatalf("change address after shipping: %v", err)
+	}
+	cancelled, err := h.orders.CancelOrder(as(buyer), &orderv1.CancelOrderRequest{OrderId: o.GetOrderId(), LineIds: []string{second.GetLineId()}, Reason: "第二件不要了"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	co := cancelled.GetOrder()
+	if co.GetState() != orderv1.OrderState_ORDER_STATE_SHIPPED || cancelled.GetRefund().GetAmountFen() != second.GetPayableFen() {
+		t.Fatalf("after cancelling the unshipped line: %s, refund %v", co.GetState(), cancelled.GetRefund())
+	}
+	if _, err := h.orders.CancelOrder(as(buyer), &orderv1.CancelOrderRequest{OrderId: o.GetOrderId(), Reason: "还是不要了"}); code(err) != codes.FailedPrecondition {
+		t.Fatalf("cancel shipped: %v", err)
+	}
+	rem, err := h.orders.ListRemarks(as(agent), &orderv1.ListRemarksRequest{OrderId: o.GetOrderId()})
+	if err != nil || len(rem.GetRemarks()) < 2 {
+		t.Fatalf("remarks: %v %v", err, rem)
+	}
+	var already error
+	if _, already = h.orders.ConfirmReceipt(as(agent), &orderv1.ConfirmReceiptRequest{OrderId: o.GetOrderId()}); code(already) != codes.PermissionDenied {
+		t.Fatalf("agent confirming receipt: %v", already)
+	}
+	if r, err := h.orders.ConfirmReceipt(as(buyer), &orderv1.ConfirmReceiptRequest{OrderId: o.GetOrderId()}); err != nil ||
+		(r.GetOrder().GetState() != orderv1.OrderState_ORDER_STATE_RECEIVED && r.GetOrder().GetState() != orderv1.OrderState_ORDER_STATE_COMPLETED) {
+		t.Fatalf("confirm: %v", err)
+	}
+}
