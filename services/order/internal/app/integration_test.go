@@ -44,9 +44,9 @@ const shop = "shop_it"
 const shrink = 21600
 
 var (
-	buildOnce   sync.Once
+	buildOnce    sync.Once
 	catalogueBin string
-	buildErr    error
+	buildErr     error
 )
 
 // catalogueBinary builds the real catalogue service once per test binary
