@@ -194,18 +194,32 @@ func (s *Service) Command(ctx context.Context, a domain.Actor, id, etag, update 
 		return nil, errs.Precondition("complaint is CLOSED; %s is not possible", update)
 	}
 	cmd.Actor = wf.Actor{Subject: a.Subject, Role: a.Role, Rank: int(a.Rank), Group: a.Group, ShopID: a.ShopID}
-	h, err := s.tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: wf.WorkflowID(id), UpdateName: update, Args: []any{cmd},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		var res wf.ApplyResult
-		err = h.Get(ctx, &res)
+	err = s.update(ctx, id, update, cmd)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		// The record is open but its workflow is missing (filing stopped
+		// between the insert and the start): start it and try once more.
+		if serr := s.startWorkflow(ctx, row.Complaint); serr != nil {
+			return nil, serr
+		}
+		err = s.update(ctx, id, update, cmd)
 	}
 	if err != nil {
 		return nil, s.fromWorkflow(ctx, id, err)
 	}
 	return s.store.Get(ctx, id)
+}
+
+func (s *Service) update(ctx context.Context, id, update string, cmd wf.Command) error {
+	h, err := s.tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: wf.WorkflowID(id), UpdateName: update, Args: []any{cmd},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return err
+	}
+	var res wf.ApplyResult
+	return h.Get(ctx, &res)
 }
 
 func staleETag(etag string, version int64) error {

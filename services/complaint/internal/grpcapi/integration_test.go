@@ -2,14 +2,19 @@ package grpcapi_test
 
 import (
 	"context"
+	"flag"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
@@ -102,6 +107,30 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { _ = conn.Close() })
 	return &env{api: complaintv1.NewComplaintServiceClient(conn), tc: tc}
+}
+
+// recordHistory writes the finished workflow's history for the replay test
+// in workflows/complaint (go test -run TestComplaint -args -record-history=PATH).
+var recordHistory = flag.String("record-history", "", "write the complaint workflow's history (JSON) to this file")
+
+func writeHistory(ctx context.Context, t *testing.T, tc client.Client, workflowID, path string) {
+	t.Helper()
+	hist := &historypb.History{}
+	it := tc.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist.Events = append(hist.Events, ev)
+	}
+	data, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 var (
@@ -342,6 +371,9 @@ func TestComplaintThroughGRPCWithTemporalAndPostgres(t *testing.T) {
 	var res wf.Result
 	if err := e.tc.GetWorkflow(ctx, wf.WorkflowID(id), "").Get(ctx, &res); err != nil || res.State != wf.StateClosed || res.Rung != wf.RankSupervisor {
 		t.Fatalf("workflow result %+v %v", res, err)
+	}
+	if *recordHistory != "" {
+		writeHistory(ctx, t, e.tc, wf.WorkflowID(id), *recordHistory)
 	}
 
 	// Listing: the shop's complaints, soonest deadline first, closed ones last.
