@@ -1,8 +1,11 @@
 package aftersale
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +28,7 @@ const (
 // model write (so tests see each transition with its workflow time) and
 // answers refunds, failing the first failRefunds attempts.
 type standIn struct {
+	mu          sync.Mutex
 	records     []RecordCaseInput
 	refunds     []RefundInput
 	refundTimes []time.Time
@@ -34,11 +38,18 @@ type standIn struct {
 }
 
 func (s *standIn) record(_ context.Context, in RecordCaseInput) (RecordCaseResult, error) {
-	s.records = append(s.records, in)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Writes may land out of order (an update handler and the main loop
+	// both record); keep them in version order like the store does.
+	i, _ := slices.BinarySearchFunc(s.records, in.Version, func(r RecordCaseInput, v int64) int { return cmp.Compare(r.Version, v) })
+	s.records = slices.Insert(s.records, i, in)
 	return RecordCaseResult{}, nil
 }
 
 func (s *standIn) refund(_ context.Context, in RefundInput) (RefundResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.refunds = append(s.refunds, in)
 	s.refundTimes = append(s.refundTimes, s.now())
 	if s.reject {
@@ -55,16 +66,24 @@ func (s *standIn) refund(_ context.Context, in RefundInput) (RefundResult, error
 // that read model write) and the snapshot.
 func (s *standIn) entered(t *testing.T, state string) (time.Time, Case) {
 	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, r := range s.records {
 		if r.Case.State == state {
 			return *r.Case.UpdatedAt, r.Case
 		}
 	}
-	t.Fatalf("never entered %s; states: %v", state, s.states())
+	t.Fatalf("never entered %s; states: %v", state, s.statesLocked())
 	return time.Time{}, Case{}
 }
 
 func (s *standIn) states() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.statesLocked()
+}
+
+func (s *standIn) statesLocked() []string {
 	var out []string
 	for _, r := range s.records {
 		if len(out) == 0 || out[len(out)-1] != r.Case.State {
@@ -74,7 +93,11 @@ func (s *standIn) states() []string {
 	return out
 }
 
-func (s *standIn) last() RecordCaseInput { return s.records[len(s.records)-1] }
+func (s *standIn) last() RecordCaseInput {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.records[len(s.records)-1]
+}
 
 func sla(t *testing.T) policy.Policy {
 	t.Helper()
@@ -193,11 +216,9 @@ func TestSellerResponseTimeoutAutoAgrees(t *testing.T) {
 			env, s := newEnv(t)
 			in := input(t, tc.typ, tc.reason, tc.amount)
 			in.Case.GoodsKind = tc.goods
-			created := s
-			_ = created
 			env.RegisterDelayedCallback(func() {
 				// One minute before the limit the seller's clock still runs.
-				if len(s.records) == 0 || s.last().Case.State != StateAwaitingSeller {
+				if st := s.states(); len(st) == 0 || st[len(st)-1] != StateAwaitingSeller {
 					t.Errorf("before the limit: %v", s.states())
 				}
 			}, tc.limit-time.Minute)
