@@ -118,7 +118,9 @@ func (s *Service) AmendCase(ctx context.Context, req *aftersalev1.AmendCaseReque
 		lines = append(lines, store.OrderLine{LineID: ol.LineID, BoughtQty: ol.Quantity, PaidFen: ol.PaidFen, Name: ol.Name})
 		asks = append(asks, domain.LineAsk{LineID: l.GetOrderLineId(), Quantity: l.GetQuantity()})
 	}
-	v := domain.Decide(a.request(c.GetType().String(), reason, evidenceCount, store.Ledger{}, false), s.windows(), s.now())
+	// The window is judged as of the application, not the amendment: a
+	// buyer answering a rejection on day 8 keeps a case opened on day 6.
+	v := domain.Decide(a.request(c.GetType().String(), reason, evidenceCount, store.Ledger{}, false), s.windows(), c.GetCreatedAt().AsTime())
 	if !v.Eligible && c.GetSpecialApproval().GetGrantedAt() == nil {
 		return nil, errs.Precondition("%s", v.Explanation)
 	}
