@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
@@ -178,10 +179,11 @@ func as(id identity.Identity) context.Context {
 }
 
 var (
-	buyer1  = identity.Identity{Subject: "buyer_1", Role: identity.RoleBuyer}
-	buyer2  = identity.Identity{Subject: "buyer_2", Role: identity.RoleBuyer}
-	agent1  = identity.Identity{Subject: "agent_1", Role: identity.RoleAgent, Rank: identity.RankAgent, Group: identity.GroupAfterSale, ShopID: "shop_1"}
-	senior1 = identity.Identity{Subject: "agent_2", Role: identity.RoleAgent, Rank: identity.RankSeniorAgent, Group: identity.GroupAfterSale, ShopID: "shop_1"}
+	buyer1    = identity.Identity{Subject: "buyer_1", Role: identity.RoleBuyer}
+	buyer2    = identity.Identity{Subject: "buyer_2", Role: identity.RoleBuyer}
+	agent1    = identity.Identity{Subject: "agent_1", Role: identity.RoleAgent, Rank: identity.RankAgent, Group: identity.GroupAfterSale, ShopID: "shop_1"}
+	platform1 = identity.Identity{Subject: "taobao", Role: identity.RolePlatform}
+	senior1   = identity.Identity{Subject: "agent_2", Role: identity.RoleAgent, Rank: identity.RankSeniorAgent, Group: identity.GroupAfterSale, ShopID: "shop_1"}
 )
 
 func (h *harness) addOrder(id string, deliveredAgo time.Duration, lines ...*orderv1.OrderLine) {
@@ -425,6 +427,91 @@ func TestAfterSaleIntegration(t *testing.T) {
 		}
 		if _, err := h.client.WithdrawCase(as(buyer1), &aftersalev1.WithdrawCaseRequest{CaseId: c.GetCaseId(), Reason: "已解决"}); err != nil {
 			t.Fatal(err)
+		}
+	})
+
+	t.Run("amendment restarts the seller clock and re-checks the ledger", func(t *testing.T) {
+		h.addOrder("ord_amend1", 10*time.Second, line("ln_m", 1, 6000))
+		created, err := h.client.CreateCase(as(buyer1), &aftersalev1.CreateCaseRequest{
+			RequestId: "req-amend-1", OrderId: "ord_amend1", Type: aftersalev1.CaseType_CASE_TYPE_RETURN_REFUND,
+			Lines: []*aftersalev1.CaseLine{{OrderLineId: "ln_m", Quantity: 1}}, Reason: aftersalev1.CaseReason_CASE_REASON_SEVEN_DAY_NO_REASON,
+			RequestedAmountFen: 6000, RefundChannel: commonv1.RefundChannel_REFUND_CHANNEL_BANK_CARD,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := created.GetCase()
+		if got := c.GetDeadline().AsTime().Sub(c.GetCreatedAt().AsTime()); got < 71*time.Second || got > 73*time.Second {
+			t.Fatalf("seven-day seller clock %v, want 72 h / 3600 = 72 s", got)
+		}
+		_, err = h.client.AmendCase(as(buyer1), &aftersalev1.AmendCaseRequest{CaseId: c.GetCaseId(),
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"requested_amount_fen"}}, RequestedAmountFen: 6001})
+		wantCode(t, err, codes.FailedPrecondition)
+		before := time.Now()
+		am, err := h.client.AmendCase(as(buyer1), &aftersalev1.AmendCaseRequest{CaseId: c.GetCaseId(), Etag: c.GetEtag(),
+			UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"reason", "evidence"}},
+			Reason:     aftersalev1.CaseReason_CASE_REASON_QUALITY_PROBLEM,
+			Evidence:   []*aftersalev1.Evidence{{Kind: aftersalev1.EvidenceKind_EVIDENCE_KIND_PHOTO, Url: "https://img.example/m.jpg"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := am.GetCase()
+		if got := a.GetDeadline().AsTime().Sub(before); got < 119*time.Second || got > 122*time.Second {
+			t.Fatalf("restarted seller clock runs %v from the change, want 5 d / 3600 = 120 s", got)
+		}
+		if a.GetResponsibility().GetParty() != aftersalev1.ResponsibleParty_RESPONSIBLE_PARTY_MERCHANT || len(a.GetEvidence()) != 1 {
+			t.Fatalf("amended %v", a)
+		}
+		last := a.GetHistory()[len(a.GetHistory())-1]
+		if last.GetAction() != aftersalev1.CaseAction_CASE_ACTION_CLOCK_RESTARTED {
+			t.Fatalf("history ends with %v", last)
+		}
+		if _, err := h.client.WithdrawCase(as(buyer1), &aftersalev1.WithdrawCaseRequest{CaseId: c.GetCaseId()}); err != nil {
+			t.Fatal(err)
+		}
+		w := h.waitState(t, c.GetCaseId(), aftersalev1.CaseState_CASE_STATE_WITHDRAWN)
+		if w.GetCloseReason() != aftersalev1.CloseReason_CLOSE_REASON_WITHDRAWN_BY_BUYER {
+			t.Fatalf("%v", w)
+		}
+	})
+
+	t.Run("rejection, platform intervention, refund for the buyer", func(t *testing.T) {
+		h.addOrder("ord_plat1", 10*time.Second, line("ln_p", 1, 12000))
+		created, err := h.client.CreateCase(as(buyer1), &aftersalev1.CreateCaseRequest{
+			RequestId: "req-plat-1", OrderId: "ord_plat1", Type: aftersalev1.CaseType_CASE_TYPE_REFUND_ONLY,
+			Lines: []*aftersalev1.CaseLine{{OrderLineId: "ln_p", Quantity: 1}}, Reason: aftersalev1.CaseReason_CASE_REASON_NOT_AS_DESCRIBED,
+			Evidence:           []*aftersalev1.Evidence{{Kind: aftersalev1.EvidenceKind_EVIDENCE_KIND_PHOTO, Url: "https://img.example/p.jpg"}},
+			RequestedAmountFen: 12000, RefundChannel: commonv1.RefundChannel_REFUND_CHANNEL_CREDIT_CARD,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := created.GetCase().GetCaseId()
+		rj, err := h.client.RejectCase(as(agent1), &aftersalev1.RejectCaseRequest{CaseId: id,
+			Reason: aftersalev1.RejectionReason_REJECTION_REASON_INSUFFICIENT_EVIDENCE, Detail: "照片看不出问题"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rj.GetCase().GetState() != aftersalev1.CaseState_CASE_STATE_SELLER_REJECTED || rj.GetCase().GetWhoseMove() != commonv1.Party_PARTY_BUYER {
+			t.Fatalf("%v", rj.GetCase())
+		}
+		if _, err := h.client.RequestPlatformIntervention(as(buyer1), &aftersalev1.RequestPlatformInterventionRequest{CaseId: id, Reason: "商家拒绝不合理"}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = h.client.DecidePlatformIntervention(as(agent1), &aftersalev1.DecidePlatformInterventionRequest{CaseId: id,
+			Decision: aftersalev1.InterventionDecision_INTERVENTION_DECISION_FOR_BUYER, Note: "支持买家"})
+		wantCode(t, err, codes.PermissionDenied)
+		if _, err := h.client.DecidePlatformIntervention(as(platform1), &aftersalev1.DecidePlatformInterventionRequest{CaseId: id,
+			Decision: aftersalev1.InterventionDecision_INTERVENTION_DECISION_FOR_BUYER, AgreedAmountFen: 8000, Note: "支持买家，部分退款"}); err != nil {
+			t.Fatal(err)
+		}
+		done := h.waitState(t, id, aftersalev1.CaseState_CASE_STATE_REFUNDED)
+		if done.GetRefund().GetAmountFen() != 8000 || done.GetIntervention().GetDecidedBy().GetSubject() != "taobao" {
+			t.Fatalf("%v", done)
+		}
+		if r := h.orders.refundsFor(id); len(r) != 1 || r[0].GetLines()[0].GetAmountFen() != 8000 ||
+			r[0].GetChannel() != commonv1.RefundChannel_REFUND_CHANNEL_CREDIT_CARD {
+			t.Fatalf("order service saw %v", r)
 		}
 	})
 
