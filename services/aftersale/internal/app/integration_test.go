@@ -2,20 +2,26 @@ package app_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -99,11 +105,19 @@ func (s *recordingOrderServer) refundsFor(caseID string) []*orderv1.RefundOrderR
 	return out
 }
 
+// recordHistory, when set, is a directory the integration test writes the
+// full return's and full exchange's workflow histories to (the replay tests
+// of workflows/aftersale read them from its testdata/):
+//
+//	go test ./internal/app -run TestAfterSaleIntegration -args -record-history=$PWD/../../workflows/aftersale/testdata
+var recordHistory = flag.String("record-history", "", "write recorded workflow histories to this directory")
+
 type harness struct {
-	client aftersalev1.AfterSaleServiceClient
-	orders *recordingOrderServer
-	pool   *pg.Pool
-	policy *policy.Policy
+	temporal client.Client
+	client   aftersalev1.AfterSaleServiceClient
+	orders   *recordingOrderServer
+	pool     *pg.Pool
+	policy   *policy.Policy
 }
 
 func serve(t *testing.T, register func(*grpc.Server), v *validation.Validator, log *slog.Logger) *grpc.ClientConn {
@@ -171,7 +185,7 @@ func newHarness(t *testing.T) *harness {
 	}
 	svc := app.New(st, gateway, tc, p, log, time.Now)
 	conn := serve(t, func(s *grpc.Server) { aftersalev1.RegisterAfterSaleServiceServer(s, svc) }, v, log)
-	return &harness{client: aftersalev1.NewAfterSaleServiceClient(conn), orders: orders, pool: pool, policy: p}
+	return &harness{temporal: tc, client: aftersalev1.NewAfterSaleServiceClient(conn), orders: orders, pool: pool, policy: p}
 }
 
 func as(id identity.Identity) context.Context {
@@ -217,6 +231,31 @@ func (h *harness) waitState(t *testing.T, caseID string, want aftersalev1.CaseSt
 			t.Fatalf("case %s is %s, want %s", caseID, resp.GetCase().GetState(), want)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// saveHistory writes a finished case's workflow history as JSON (the format
+// of `temporal workflow show -o json`) when -record-history is set.
+func (h *harness) saveHistory(t *testing.T, caseID, file string) {
+	t.Helper()
+	if *recordHistory == "" {
+		return
+	}
+	it := h.temporal.GetWorkflowHistory(context.Background(), wf.WorkflowID(caseID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	hist := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist.Events = append(hist.Events, ev)
+	}
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(*recordHistory, file), b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -326,6 +365,7 @@ func TestAfterSaleIntegration(t *testing.T) {
 				t.Fatalf("history %v lacks %v", actions, want)
 			}
 		}
+		h.saveHistory(t, c.GetCaseId(), "return_history.json")
 		// The case is over: commands are refused, the list shows it.
 		_, err = h.client.WithdrawCase(as(buyer1), &aftersalev1.WithdrawCaseRequest{CaseId: c.GetCaseId()})
 		wantCode(t, err, codes.FailedPrecondition)
@@ -396,6 +436,7 @@ func TestAfterSaleIntegration(t *testing.T) {
 		if len(h.orders.refundsFor(id)) != 0 {
 			t.Fatal("an exchange must not refund")
 		}
+		h.saveHistory(t, id, "exchange_history.json")
 	})
 
 	t.Run("special approval past the window", func(t *testing.T) {
