@@ -174,7 +174,9 @@ func (w *lifecycle) runLocked(ctx workflow.Context, cmd Command) error {
 // the workflow's own commands retry until the service is back.
 func (w *lifecycle) apply(ctx workflow.Context, cmd Command, interactive bool) (Result, error) {
 	cmd.OrderID = w.in.OrderID
-	cmd.At = workflow.Now(ctx).UTC()
+	// Microseconds: what PostgreSQL keeps, so the order row and the
+	// workflow agree on every instant.
+	cmd.At = workflow.Now(ctx).UTC().Truncate(time.Microsecond)
 	if cmd.Kind == CmdPay {
 		cmd.ShipBy = w.shipBy(cmd.At)
 	}
@@ -275,8 +277,10 @@ func (w *lifecycle) allowed(k CommandKind) error {
 		switch s {
 		case StateAwaitingPayment, StateAwaitingShipment, StatePartiallyShipped:
 			return nil
-		case StateShipped, StateReceived, StateCompleted:
+		case StateShipped:
 			return refuse("order is %s; 已发货, 请收货后申请退货", s)
+		case StateReceived, StateCompleted:
+			return refuse("order is %s; 已收货, 请申请售后退货退款", s)
 		}
 		return refuse("order is %s; it can no longer be cancelled", s)
 	case CmdRefund:

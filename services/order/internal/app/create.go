@@ -87,20 +87,27 @@ func (s *Service) replay(ctx context.Context, o *orderv1.Order, fingerprint stri
 	}
 	// The first attempt may have stored the order and failed to start its
 	// workflow: make sure it runs (a no-op when it does or has ended).
-	if !stateOf(o.GetState()).Terminal() {
-		products, err := s.products(ctx, lineProductIDs(o))
-		if err != nil {
-			return nil, err
-		}
-		var presale time.Time
-		if o.GetKind() == orderv1.OrderKind_ORDER_KIND_PRESALE {
-			presale = domain.PresaleShipBy(o.GetLines(), products)
-		}
-		if err := s.startWorkflow(ctx, o, presale); err != nil {
-			return nil, err
-		}
+	if err := s.ensureWorkflow(ctx, o); err != nil {
+		return nil, err
 	}
 	return &orderv1.CreateOrderResponse{Order: o}, nil
+}
+
+// ensureWorkflow starts the workflow of a stored, not finished order unless
+// it runs already (presale orders pin their products' promised ship date).
+func (s *Service) ensureWorkflow(ctx context.Context, o *orderv1.Order) error {
+	if stateOf(o.GetState()).Terminal() {
+		return nil
+	}
+	var presale time.Time
+	if o.GetKind() == orderv1.OrderKind_ORDER_KIND_PRESALE {
+		products, err := s.products(ctx, lineProductIDs(o))
+		if err != nil {
+			return err
+		}
+		presale = domain.PresaleShipBy(o.GetLines(), products)
+	}
+	return s.startWorkflow(ctx, o, presale)
 }
 
 func (s *Service) storeGetWithFingerprint(ctx context.Context, id string) (*orderv1.Order, int64, string, error) {

@@ -179,7 +179,7 @@ func (s *Service) updateOnce(ctx context.Context, name string, cmd order.Command
 			return order.Result{}, gerr
 		}
 		if !stateOf(o.GetState()).Terminal() {
-			if err := s.startWorkflow(ctx, o, time.Time{}); err != nil {
+			if err := s.ensureWorkflow(ctx, o); err != nil {
 				return order.Result{}, err
 			}
 			return s.updateOnce(ctx, name, cmd, true)

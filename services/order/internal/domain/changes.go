@@ -111,8 +111,10 @@ func Cancel(o *orderv1.Order, r CancelRequest) (cancelled []*orderv1.ShipmentLin
 		AutoRemark(o, "rmk_"+strings.TrimPrefix(r.RefundID, "rfd_"), "订单取消: "+r.Reason, r.Actor, r.At)
 		return cancelled, nil, true, nil
 	case orderv1.OrderState_ORDER_STATE_AWAITING_SHIPMENT, orderv1.OrderState_ORDER_STATE_PARTIALLY_SHIPPED:
-	case orderv1.OrderState_ORDER_STATE_SHIPPED, orderv1.OrderState_ORDER_STATE_RECEIVED, orderv1.OrderState_ORDER_STATE_COMPLETED:
+	case orderv1.OrderState_ORDER_STATE_SHIPPED:
 		return nil, nil, false, refuse(o, "已发货, 请收货后申请退货 (shipped goods are returned after receipt)")
+	case orderv1.OrderState_ORDER_STATE_RECEIVED, orderv1.OrderState_ORDER_STATE_COMPLETED:
+		return nil, nil, false, refuse(o, "已收货, 请申请售后退货退款 (a received order is returned through after-sale)")
 	default:
 		return nil, nil, false, refuse(o, "it can no longer be cancelled")
 	}
