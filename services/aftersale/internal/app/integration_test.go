@@ -55,6 +55,10 @@ type recordingOrderServer struct {
 	orders  map[string]*orderv1.Order
 	refunds map[string]*orderv1.RefundOrderRequest // by request_id
 	callers []string
+	// refuse makes RefundOrder refuse the next calls for these orders (the
+	// payment channel is frozen) until cleared.
+	refuse map[string]bool
+	tries  map[string]int
 }
 
 func (s *recordingOrderServer) GetOrder(ctx context.Context, req *orderv1.GetOrderRequest) (*orderv1.GetOrderResponse, error) {
@@ -76,6 +80,10 @@ func (s *recordingOrderServer) RefundOrder(_ context.Context, req *orderv1.Refun
 	o, ok := s.orders[req.GetOrderId()]
 	if !ok {
 		return nil, status.Error(codes.NotFound, "no such order")
+	}
+	s.tries[req.GetOrderId()]++
+	if s.refuse[req.GetOrderId()] {
+		return nil, status.Error(codes.FailedPrecondition, "the buyer's payment account is frozen")
 	}
 	if _, seen := s.refunds[req.GetRequestId()]; !seen {
 		for _, rl := range req.GetLines() {
@@ -162,7 +170,8 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	orders := &recordingOrderServer{orders: map[string]*orderv1.Order{}, refunds: map[string]*orderv1.RefundOrderRequest{}}
+	orders := &recordingOrderServer{orders: map[string]*orderv1.Order{}, refunds: map[string]*orderv1.RefundOrderRequest{},
+		refuse: map[string]bool{}, tries: map[string]int{}}
 	orderConn := serve(t, func(s *grpc.Server) { orderv1.RegisterOrderServiceServer(s, orders) }, nil, log)
 	gateway := app.GRPCOrders{Client: orderv1.NewOrderServiceClient(orderConn)}
 	st := store.New(pool)
@@ -554,6 +563,133 @@ func TestAfterSaleIntegration(t *testing.T) {
 			r[0].GetChannel() != commonv1.RefundChannel_REFUND_CHANNEL_CREDIT_CARD {
 			t.Fatalf("order service saw %v", r)
 		}
+	})
+
+	t.Run("a refused refund is surfaced and retried by an agent", func(t *testing.T) {
+		h.addOrder("ord_frozen1", 10*time.Second, line("ln_z", 1, 7000))
+		h.orders.mu.Lock()
+		h.orders.refuse["ord_frozen1"] = true
+		h.orders.mu.Unlock()
+		created, err := h.client.CreateCase(as(buyer1), &aftersalev1.CreateCaseRequest{
+			RequestId: "req-frozen-1", OrderId: "ord_frozen1", Type: aftersalev1.CaseType_CASE_TYPE_REFUND_ONLY,
+			Lines: []*aftersalev1.CaseLine{{OrderLineId: "ln_z", Quantity: 1}}, Reason: aftersalev1.CaseReason_CASE_REASON_MISSING_PARTS,
+			Evidence:           []*aftersalev1.Evidence{{Kind: aftersalev1.EvidenceKind_EVIDENCE_KIND_PHOTO, Url: "https://img.example/z.jpg"}},
+			RequestedAmountFen: 7000, RefundChannel: commonv1.RefundChannel_REFUND_CHANNEL_BANK_CARD,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := created.GetCase().GetCaseId()
+		_, err = h.client.RetryRefund(as(agent1), &aftersalev1.RetryRefundRequest{CaseId: id})
+		wantCode(t, err, codes.FailedPrecondition) // nothing failed yet
+		if _, err := h.client.ApproveCase(as(agent1), &aftersalev1.ApproveCaseRequest{CaseId: id, Type: aftersalev1.CaseType_CASE_TYPE_REFUND_ONLY}); err != nil {
+			t.Fatal(err)
+		}
+		var failed *aftersalev1.Case
+		for end := time.Now().Add(20 * time.Second); ; {
+			resp, err := h.client.GetCase(as(agent1), &aftersalev1.GetCaseRequest{CaseId: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.GetCase().GetRefund().GetState() == aftersalev1.RefundState_REFUND_STATE_FAILED {
+				failed = resp.GetCase()
+				break
+			}
+			if time.Now().After(end) {
+				t.Fatalf("refund never surfaced as failed: %v", resp.GetCase().GetRefund())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if failed.GetState() != aftersalev1.CaseState_CASE_STATE_REFUNDING || failed.GetRefund().GetLastError() == "" ||
+			failed.GetRefund().GetAttempts() != 1 {
+			t.Fatalf("failed refund %v in %s", failed.GetRefund(), failed.GetState())
+		}
+		h.orders.mu.Lock()
+		h.orders.refuse["ord_frozen1"] = false
+		h.orders.mu.Unlock()
+		if _, err := h.client.RetryRefund(as(agent1), &aftersalev1.RetryRefundRequest{CaseId: id,
+			RefundChannel: commonv1.RefundChannel_REFUND_CHANNEL_BALANCE, Note: "买家银行卡已解冻"}); err != nil {
+			t.Fatal(err)
+		}
+		done := h.waitState(t, id, aftersalev1.CaseState_CASE_STATE_REFUNDED)
+		if done.GetRefund().GetAttempts() != 2 || done.GetRefund().GetChannel() != commonv1.RefundChannel_REFUND_CHANNEL_BALANCE {
+			t.Fatalf("%v", done.GetRefund())
+		}
+		if r := h.orders.refundsFor(id); len(r) != 1 || r[0].GetChannel() != commonv1.RefundChannel_REFUND_CHANNEL_BALANCE {
+			t.Fatalf("order service saw %v", r)
+		}
+	})
+
+	t.Run("check eligibility is a dry run", func(t *testing.T) {
+		fresh := line("ln_f", 2, 3000)
+		fresh.Perishable = true
+		h.addOrder("ord_fresh1", 10*time.Second, fresh)
+		req := &aftersalev1.CheckEligibilityRequest{OrderId: "ord_fresh1", Type: aftersalev1.CaseType_CASE_TYPE_REFUND_ONLY,
+			Lines: []*aftersalev1.CaseLine{{OrderLineId: "ln_f", Quantity: 1}}, Reason: aftersalev1.CaseReason_CASE_REASON_SEVEN_DAY_NO_REASON}
+		resp, err := h.client.CheckEligibility(as(buyer1), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := resp.GetVerdict(); v.GetEligible() || v.GetRefusal() != aftersalev1.EligibilityRefusal_ELIGIBILITY_REFUSAL_EXCLUDED_PERISHABLE {
+			t.Fatalf("%v", v)
+		}
+		req.Reason, req.EvidenceCount = aftersalev1.CaseReason_CASE_REASON_DAMAGED, 1
+		resp, err = h.client.CheckEligibility(as(buyer1), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !resp.GetVerdict().GetEligible() || resp.GetMaxRefundableFen() != 1500 ||
+			resp.GetResponsibility().GetParty() != aftersalev1.ResponsibleParty_RESPONSIBLE_PARTY_MERCHANT {
+			t.Fatalf("%v", resp)
+		}
+		_, err = h.client.CheckEligibility(as(buyer2), req)
+		wantCode(t, err, codes.NotFound)
+		req.Type = aftersalev1.CaseType_CASE_TYPE_UNSPECIFIED
+		_, err = h.client.CheckEligibility(as(buyer1), req)
+		wantCode(t, err, codes.InvalidArgument)
+	})
+
+	t.Run("list pages by deadline and stays within the caller's cases", func(t *testing.T) {
+		var seen []string
+		token := ""
+		for {
+			resp, err := h.client.ListCases(as(agent1), &aftersalev1.ListCasesRequest{PageSize: 2, PageToken: token})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range resp.GetCases() {
+				seen = append(seen, c.GetCaseId())
+			}
+			if len(seen) > 1 && len(resp.GetCases()) > 0 {
+				prev, cur := resp.GetCases()[0], resp.GetCases()[len(resp.GetCases())-1]
+				if prev.GetDeadline() != nil && cur.GetDeadline() != nil && cur.GetDeadline().AsTime().Before(prev.GetDeadline().AsTime()) {
+					t.Fatalf("page not ordered by deadline")
+				}
+			}
+			if token = resp.GetNextPageToken(); token == "" {
+				break
+			}
+		}
+		all, err := h.client.ListCases(as(agent1), &aftersalev1.ListCasesRequest{PageSize: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != len(all.GetCases()) || len(seen) < 5 {
+			t.Fatalf("paged %d, all %d", len(seen), len(all.GetCases()))
+		}
+		uniq := map[string]bool{}
+		for _, id := range seen {
+			uniq[id] = true
+		}
+		if len(uniq) != len(seen) {
+			t.Fatal("a case appeared on two pages")
+		}
+		other, err := h.client.ListCases(as(buyer2), &aftersalev1.ListCasesRequest{})
+		if err != nil || len(other.GetCases()) != 0 {
+			t.Fatalf("another buyer sees %v (%v)", other.GetCases(), err)
+		}
+		_, err = h.client.ListCases(as(agent1), &aftersalev1.ListCasesRequest{PageSize: 2, PageToken: token + "garbage"})
+		wantCode(t, err, codes.InvalidArgument)
 	})
 
 	t.Run("concurrent cases cannot over-refund a line", func(t *testing.T) {
