@@ -563,7 +563,7 @@ func (e *escalation) explain(now time.Time) Explanation {
 	if e.closed {
 		x.WhoseMove = PartyNone
 	}
-	if e.rung < RankManager {
+	if e.rung < RankManager && !e.closed {
 		x.NextRung = e.rung + 1
 	}
 	for _, c := range e.clocks {

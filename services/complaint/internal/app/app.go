@@ -194,6 +194,13 @@ func (s *Service) Command(ctx context.Context, a domain.Actor, id, etag, update 
 		return nil, errs.Precondition("complaint is CLOSED; %s is not possible", update)
 	}
 	cmd.Actor = wf.Actor{Subject: a.Subject, Role: a.Role, Rank: int(a.Rank), Group: a.Group, ShopID: a.ShopID}
+	cmd.Kind = update
+	// Dry run on a copy: a command the rules refuse (authority, ownership,
+	// state) fails here at once instead of as a failed Update in the
+	// workflow's history. Apply runs the same rules again, authoritatively.
+	if err := dispatch(row.Complaint.Clone(), s.now(), cmd); err != nil {
+		return nil, err
+	}
 	err = s.update(ctx, id, update, cmd)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {

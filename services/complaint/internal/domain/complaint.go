@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -152,7 +153,7 @@ func File(in FileInput, now time.Time) (*Complaint, error) {
 			ChangeWindowEndsAt: in.Review.ReviewedAt.Add(in.Terms.ReviewChangeWindow),
 		}
 	}
-	c.step(in.FiledBy, now, ActFiled, Filed, fmt.Sprintf("filed through channel %d", in.Channel))
+	c.step(in.FiledBy, now, ActFiled, Filed, "filed via "+in.Channel.String())
 	if in.Channel == ChannelMedia {
 		c.addKind(KindMedia)
 	}
@@ -217,7 +218,7 @@ func (c *Complaint) applyKindRules(by Actor, at time.Time) {
 func (c *Complaint) climb(by Actor, at time.Time, to Rank, reason Reason, clock, note string) {
 	c.Escalations = append(c.Escalations, Escalation{From: c.Rung, To: to, Reason: reason, Note: note, Clock: clock, At: at, By: by})
 	c.Rung = to
-	c.step(by, at, ActEscalated, c.State, fmt.Sprintf("%s (reason %d): %s", to, reason, note))
+	c.step(by, at, ActEscalated, c.State, fmt.Sprintf("to %s (%s): %s", to, reason, note))
 }
 
 // step appends to the history; the history is never rewritten.
@@ -225,6 +226,19 @@ func (c *Complaint) step(by Actor, at time.Time, act Action, to State, note stri
 	c.Steps = append(c.Steps, Step{At: at, Actor: by, Action: act, From: c.State, To: to, Note: note})
 	c.State = to
 	c.UpdatedAt = at
+}
+
+// Clone returns a deep copy (a dry run of a command must not touch the original).
+func (c *Complaint) Clone() *Complaint {
+	data, err := json.Marshal(c)
+	if err != nil {
+		panic("domain: complaint not encodable: " + err.Error())
+	}
+	var cp Complaint
+	if err := json.Unmarshal(data, &cp); err != nil {
+		panic("domain: complaint not decodable: " + err.Error())
+	}
+	return &cp
 }
 
 // Open reports whether the complaint is not closed.

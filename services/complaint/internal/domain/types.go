@@ -50,6 +50,15 @@ type Category int
 // Channel (ComplaintChannel numbering).
 type Channel int
 
+var channelNames = []string{"", "chat", "phone", "review", "platform", "media"}
+
+func (c Channel) String() string {
+	if c <= 0 || int(c) >= len(channelNames) {
+		return "unknown channel"
+	}
+	return channelNames[c]
+}
+
 // Channels the rules look at.
 const (
 	ChannelChat     Channel = 1
@@ -84,6 +93,16 @@ const (
 
 // Reason for a climb (EscalationReason numbering).
 type Reason int
+
+var reasonNames = []string{"", "first response breach", "follow-up breach", "major issue breach", "manual",
+	"authority exceeded", "group complaint", "review handling breach"}
+
+func (r Reason) String() string {
+	if r < 0 || int(r) >= len(reasonNames) || r == 0 {
+		return "unknown reason"
+	}
+	return reasonNames[r]
+}
 
 // Reasons.
 const (

@@ -238,6 +238,48 @@ func TestComplaintThroughGRPCWithTemporalAndPostgres(t *testing.T) {
 		}
 	})
 
+	t.Run("group complaint goes to the manager at once", func(t *testing.T) {
+		r, err := e.api.FileComplaint(as(alice), &complaintv1.FileComplaintRequest{RequestId: "req-it-grp01",
+			CustomerIds: []string{"buyer_7", "buyer_8", "buyer_9"}, Category: 1, Channel: 4, Content: "同一批次全部漏液",
+			SpecialKinds: []complaintv1.SpecialKind{complaintv1.SpecialKind_SPECIAL_KIND_GROUP}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := r.GetComplaint()
+		if g.GetCurrentRung() != commonv1.AgentRank_AGENT_RANK_MANAGER || !g.GetIncident() || g.GetSeverity() != complaintv1.Severity_SEVERITY_MAJOR ||
+			len(g.GetEscalations()) != 1 || g.GetEscalations()[0].GetReason() != complaintv1.EscalationReason_ESCALATION_REASON_GROUP_COMPLAINT ||
+			g.GetAuthorityLimitFen() != 500000 {
+			t.Fatalf("group complaint %v", g)
+		}
+		x, err := e.api.ExplainTimers(as(alice), &complaintv1.ExplainTimersRequest{ComplaintId: g.GetComplaintId()})
+		if err != nil || x.GetNextRung() != commonv1.AgentRank_AGENT_RANK_UNSPECIFIED || len(x.GetExplanation().GetClocks()) != 1 {
+			t.Fatalf("group timers %v %v", x, err)
+		}
+	})
+	t.Run("media complaint is major and escalated within the (1 s) hour", func(t *testing.T) {
+		r, err := e.api.FileComplaint(as(alice), &complaintv1.FileComplaintRequest{RequestId: "req-it-med01",
+			CustomerIds: []string{"buyer_5"}, Category: 1, Channel: complaintv1.ComplaintChannel_COMPLAINT_CHANNEL_MEDIA, Content: "微博曝光"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := r.GetComplaint()
+		if !m.GetOfficialReplyOnly() || m.GetSeverity() != complaintv1.Severity_SEVERITY_MAJOR ||
+			!slices.Equal(m.GetSpecialKinds(), []complaintv1.SpecialKind{complaintv1.SpecialKind_SPECIAL_KIND_MEDIA}) {
+			t.Fatalf("media complaint %v", m)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for len(get(t, e, m.GetComplaintId()).GetEscalations()) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("media complaint not escalated")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if esc := get(t, e, m.GetComplaintId()).GetEscalations()[0]; esc.GetReason() != complaintv1.EscalationReason_ESCALATION_REASON_MAJOR_BREACH ||
+			esc.GetClock() != "major_escalation" {
+			t.Fatalf("media escalation %v", esc)
+		}
+	})
+
 	// The 4 s first response runs out: the workflow warns, then climbs to senior agent.
 	deadline := time.Now().Add(30 * time.Second)
 	for get(t, e, id).GetCurrentRung() != commonv1.AgentRank_AGENT_RANK_SENIOR_AGENT {
@@ -376,17 +418,38 @@ func TestComplaintThroughGRPCWithTemporalAndPostgres(t *testing.T) {
 		writeHistory(ctx, t, e.tc, wf.WorkflowID(id), *recordHistory)
 	}
 
-	// Listing: the shop's complaints, soonest deadline first, closed ones last.
-	list, err := e.api.ListComplaints(as(alice), &complaintv1.ListComplaintsRequest{PageSize: 1})
-	if err != nil {
-		t.Fatal(err)
+	// Listing: the shop's complaints page by page, soonest deadline first,
+	// complaints without a running clock (the closed one) last.
+	var (
+		seen  []string
+		dls   []time.Time
+		token string
+	)
+	for {
+		page, err := e.api.ListComplaints(as(alice), &complaintv1.ListComplaintsRequest{PageSize: 2, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, lc := range page.GetComplaints() {
+			seen = append(seen, lc.GetComplaintId())
+			if lc.GetNextDeadline() != nil {
+				dls = append(dls, lc.GetNextDeadline().AsTime())
+			}
+		}
+		if token = page.GetNextPageToken(); token == "" {
+			break
+		}
 	}
-	if len(list.GetComplaints()) != 1 || list.GetNextPageToken() == "" || list.GetComplaints()[0].GetComplaintId() == id {
-		t.Fatalf("first page %v", list)
+	if len(seen) != 4 || slices.Index(seen, id) < len(dls) || !slices.IsSortedFunc(dls, func(a, b time.Time) int { return a.Compare(b) }) {
+		t.Fatalf("listed %v with deadlines %v", seen, dls)
 	}
-	list, err = e.api.ListComplaints(as(alice), &complaintv1.ListComplaintsRequest{PageSize: 1, PageToken: list.GetNextPageToken()})
+	list, err := e.api.ListComplaints(as(alice), &complaintv1.ListComplaintsRequest{States: []complaintv1.ComplaintState{complaintv1.ComplaintState_COMPLAINT_STATE_CLOSED}})
 	if err != nil || len(list.GetComplaints()) != 1 || list.GetComplaints()[0].GetComplaintId() != id {
-		t.Fatalf("second page %v %v", list, err)
+		t.Fatalf("closed ones %v %v", list, err)
+	}
+	list, err = e.api.ListComplaints(as(buyer1), &complaintv1.ListComplaintsRequest{})
+	if err != nil || len(list.GetComplaints()) != 2 {
+		t.Fatalf("buyer_1 sees %v %v", list, err)
 	}
 	list, err = e.api.ListComplaints(as(alien), &complaintv1.ListComplaintsRequest{})
 	if err != nil || len(list.GetComplaints()) != 0 {
