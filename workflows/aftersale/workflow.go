@@ -529,7 +529,7 @@ func (m *machine) refund(ctx workflow.Context) error {
 	})
 	var res RefundResult
 	err := workflow.ExecuteActivity(actx, ActivityRefund, RefundInput{
-		CaseID: m.in.CaseID, OrderID: m.in.OrderID, RequestID: "refund-" + m.in.CaseID,
+		CaseID: m.in.CaseID, OrderID: m.in.OrderID, RequestID: m.refundRequestID(),
 		AmountFen: r.AmountFen, Channel: r.Channel, Reason: "after-sale " + m.in.CaseID,
 	}).Get(ctx, &res)
 	now = m.now(ctx)
@@ -558,6 +558,23 @@ func (m *machine) refund(ctx workflow.Context) error {
 	}
 	m.gen++
 	return m.record(ctx, false)
+}
+
+// refundRequestID is the order service's idempotency key: the same for
+// every automatic attempt (a timed-out call may have gone through), a new
+// one for each agent retry (which follows a refusal that recorded nothing,
+// possibly on another channel).
+func (m *machine) refundRequestID() string {
+	n := 0
+	for _, e := range m.c.History {
+		if e.Action == ActionRefundRetried {
+			n++
+		}
+	}
+	if n == 0 {
+		return "refund-" + m.in.CaseID
+	}
+	return fmt.Sprintf("refund-%s-r%d", m.in.CaseID, n)
 }
 
 // refundManualOnly: once an agent retried, further failures wait for them.

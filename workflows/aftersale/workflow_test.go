@@ -550,6 +550,15 @@ func TestFailedRefundRetriedAndSurfaced(t *testing.T) {
 	if c.State != StateRefunded || c.Refund.Channel != "REFUND_CHANNEL_BALANCE" || s.refunds[len(s.refunds)-1].Channel != "REFUND_CHANNEL_BALANCE" {
 		t.Fatalf("%s %+v", c.State, c.Refund)
 	}
+	for i, r := range s.refunds {
+		want := "refund-as_test1"
+		if i == len(s.refunds)-1 {
+			want = "refund-as_test1-r1" // the agent's retry is a new request
+		}
+		if r.RequestID != want {
+			t.Fatalf("attempt %d request id %s, want %s", i+1, r.RequestID, want)
+		}
+	}
 }
 
 // A refund the order service refuses for good is FAILED at once.

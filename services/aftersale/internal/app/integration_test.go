@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -98,7 +99,7 @@ func (s *recordingOrderServer) RefundOrder(_ context.Context, req *orderv1.Refun
 		}
 		s.refunds[req.GetRequestId()] = req
 	}
-	return &orderv1.RefundOrderResponse{Order: o, Refund: &orderv1.Refund{RefundId: "rfd_" + req.GetRequestId()[len("refund-as_"):]}}, nil
+	return &orderv1.RefundOrderResponse{Order: o, Refund: &orderv1.Refund{RefundId: "rfd_" + strings.ReplaceAll(req.GetRequestId(), "-", "")}}, nil
 }
 
 func (s *recordingOrderServer) refundsFor(caseID string) []*orderv1.RefundOrderRequest {
