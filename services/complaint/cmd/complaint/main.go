@@ -12,10 +12,13 @@ import (
 	"syscall"
 	"time"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	complaintv1 "github.com/kefu-suite/kefu/proto/gen/shop/complaint/v1"
+	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/complaint/internal/app"
 	"github.com/kefu-suite/kefu/services/complaint/internal/grpcapi"
 	"github.com/kefu-suite/kefu/services/complaint/internal/store"
@@ -45,6 +48,7 @@ func run(ctx context.Context) error {
 	srv := config.LoadServer(l, "complaint", ":9095")
 	db := config.LoadPostgres(l, "complaint")
 	tc := config.LoadTemporal(l)
+	orderAddr := l.String("ORDER_ADDR", "127.0.0.1:9093")
 	slaCfg := config.LoadSLAPolicy(l)
 	if err := l.Err(); err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -80,7 +84,16 @@ func run(ctx context.Context) error {
 	}
 	defer cl.Close()
 
-	svc := app.New(store.New(pool), cl, pol, log, time.Now)
+	// The order service answers whose order a complaint names.
+	orderConn, err := grpc.NewClient(orderAddr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+	if err != nil {
+		return fmt.Errorf("order client: %w", err)
+	}
+	defer orderConn.Close()
+
+	svc := app.New(store.New(pool), cl, pol, app.OrderClient{Client: orderv1.NewOrderServiceClient(orderConn)}, log, time.Now)
 	w := worker.New(cl, queues.ComplaintActivities, worker.Options{})
 	svc.RegisterActivities(w)
 	if err := w.Start(); err != nil {

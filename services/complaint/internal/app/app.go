@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,13 +35,15 @@ type Service struct {
 	store  *store.Store
 	tc     client.Client
 	policy *policy.Policy
+	orders Orders
 	log    *slog.Logger
 	now    func() time.Time
 }
 
-// New builds the service. p is the SLA policy new complaints pin.
-func New(st *store.Store, tc client.Client, p *policy.Policy, log *slog.Logger, now func() time.Time) *Service {
-	return &Service{store: st, tc: tc, policy: p, log: log, now: func() time.Time { return now().UTC() }}
+// New builds the service. p is the SLA policy new complaints pin; orders
+// checks the order a complaint names (the order service).
+func New(st *store.Store, tc client.Client, p *policy.Policy, orders Orders, log *slog.Logger, now func() time.Time) *Service {
+	return &Service{store: st, tc: tc, policy: p, orders: orders, log: log, now: func() time.Time { return now().UTC() }}
 }
 
 // Actor turns the caller's identity into a domain actor.
@@ -85,6 +88,9 @@ func (s *Service) File(ctx context.Context, a domain.Actor, in domain.FileInput)
 		in.CustomerIDs = []string{a.Subject}
 	default:
 		return nil, fmt.Errorf("%w: only the shop's agents and buyers file complaints", errs.ErrPermissionDenied)
+	}
+	if err := s.checkOrder(ctx, in.OrderID, in.ShopID, in.CustomerIDs); err != nil {
+		return nil, err
 	}
 	now := s.now()
 	in.ID, in.FiledBy, in.Terms = store.NewID("cmp"), a, terms(s.policy)
@@ -200,6 +206,15 @@ func (s *Service) Command(ctx context.Context, a domain.Actor, id, etag, update 
 	// workflow's history. Apply runs the same rules again, authoritatively.
 	if err := dispatch(row.Complaint.Clone(), s.now(), cmd); err != nil {
 		return nil, err
+	}
+	if p := cmd.Patch; update == wf.UpdateClassify && p != nil && slices.Contains(p.Paths, "order_id") {
+		customers := row.CustomerIDs
+		if slices.Contains(p.Paths, "customer_ids") {
+			customers = p.CustomerIDs
+		}
+		if err := s.checkOrder(ctx, p.OrderID, row.ShopID, customers); err != nil {
+			return nil, err
+		}
 	}
 	err = s.update(ctx, id, update, cmd)
 	var notFound *serviceerror.NotFound

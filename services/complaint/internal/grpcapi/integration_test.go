@@ -30,6 +30,7 @@ import (
 	"github.com/kefu-suite/kefu/services/complaint/internal/store"
 	"github.com/kefu-suite/kefu/services/complaint/migrations"
 	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/grpcserver"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/pg"
@@ -47,6 +48,17 @@ import (
 type env struct {
 	api complaintv1.ComplaintServiceClient
 	tc  client.Client
+}
+
+// orders stands in for the order service (another process, tested there):
+// order id → shop and buyer.
+type orders map[string][2]string
+
+func (o orders) Owner(_ context.Context, id string) (string, string, error) {
+	if v, ok := o[id]; ok {
+		return v[0], v[1], nil
+	}
+	return "", "", errs.NotFound("order", id)
 }
 
 // shrink runs the 2026.1 rules 3600× faster: first response 4 s, follow-up
@@ -76,7 +88,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := app.New(store.New(pool), tc, pol, log, time.Now)
+	svc := app.New(store.New(pool), tc, pol, orders{"ord_it1": {"shop_it", "buyer_1"}, "ord_other": {"shop_other", "buyer_1"}}, log, time.Now)
 
 	ww := worker.New(tc, queues.Workflows, worker.Options{})
 	wf.Register(ww)
@@ -204,6 +216,13 @@ func TestComplaintThroughGRPCWithTemporalAndPostgres(t *testing.T) {
 		wantCode(t, err, codes.InvalidArgument)
 		if !strings.Contains(status.Convert(err).Message(), "content") {
 			t.Fatalf("message %q", status.Convert(err).Message())
+		}
+	})
+	t.Run("the order must be the shop's and the customer's", func(t *testing.T) {
+		for _, tc := range []struct{ order, customer string }{{"ord_other", "buyer_1"}, {"ord_it1", "buyer_2"}, {"ord_none", "buyer_1"}} {
+			_, err := e.api.FileComplaint(as(alice), &complaintv1.FileComplaintRequest{RequestId: "req-it-ord-" + tc.order + tc.customer,
+				CustomerIds: []string{tc.customer}, OrderId: tc.order, Category: 2, Channel: 1, Content: "wrong order"})
+			wantCode(t, err, codes.FailedPrecondition)
 		}
 	})
 	t.Run("others do not see it", func(t *testing.T) {

@@ -1,0 +1,64 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
+	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/identity"
+)
+
+// Orders tells which shop and buyer an order belongs to.
+type Orders interface {
+	// Owner returns the order's shop and buyer; errs.ErrNotFound when the
+	// order does not exist.
+	Owner(ctx context.Context, orderID string) (shopID, buyerID string, err error)
+}
+
+// self is the identity this service calls others with, on its own behalf.
+var self = identity.Identity{Subject: "complaint", Role: identity.RoleService}
+
+// OrderClient asks the order service over gRPC.
+type OrderClient struct{ Client orderv1.OrderServiceClient }
+
+// Owner implements Orders.
+func (o OrderClient) Owner(ctx context.Context, orderID string) (string, string, error) {
+	resp, err := o.Client.GetOrder(identity.AppendOutgoing(ctx, self), &orderv1.GetOrderRequest{OrderId: orderID})
+	switch status.Code(err) {
+	case codes.OK:
+		return resp.GetOrder().GetShopId(), resp.GetOrder().GetBuyerId(), nil
+	case codes.NotFound:
+		return "", "", errs.NotFound("order", orderID)
+	case codes.DeadlineExceeded, codes.Canceled:
+		return "", "", fmt.Errorf("%w: the order service did not answer in time", errs.ErrUnavailable)
+	}
+	return "", "", fmt.Errorf("%w: the order service could not check order %s (%s)", errs.ErrUnavailable, orderID, status.Code(err))
+}
+
+// checkOrder: the order must belong to the shop and, for a single
+// customer, to that customer.
+func (s *Service) checkOrder(ctx context.Context, orderID, shopID string, customerIDs []string) error {
+	if orderID == "" || s.orders == nil {
+		return nil
+	}
+	shop, buyer, err := s.orders.Owner(ctx, orderID)
+	if err != nil {
+		if errors.Is(err, errs.ErrNotFound) {
+			return errs.Precondition("order %s does not exist", orderID)
+		}
+		return err
+	}
+	if shop != shopID {
+		return errs.Precondition("order %s is not an order of shop %s", orderID, shopID)
+	}
+	if len(customerIDs) == 1 && !slices.Contains(customerIDs, buyer) {
+		return errs.Precondition("order %s was not placed by %s", orderID, customerIDs[0])
+	}
+	return nil
+}
