@@ -50,7 +50,8 @@ func (a *Activities) Refund(ctx context.Context, in wf.RefundInput) (wf.RefundRe
 		if take <= 0 {
 			continue
 		}
-		req.Lines = append(req.Lines, RefundLine{LineID: l.LineID, AmountFen: take, Quantity: l.Quantity})
+		// Units are recorded only when they came back; 0 = amount only.
+		req.Lines = append(req.Lines, RefundLine{LineID: l.LineID, AmountFen: take, Quantity: l.HeldQty})
 		left -= take
 	}
 	if left > 0 || len(req.Lines) == 0 {

@@ -357,7 +357,7 @@ func TestAfterSaleIntegration(t *testing.T) {
 		}
 		refunds := h.orders.refundsFor(c.GetCaseId())
 		if len(refunds) != 1 || len(refunds[0].GetLines()) != 1 || refunds[0].GetLines()[0].GetLineId() != "ln_a" ||
-			refunds[0].GetLines()[0].GetAmountFen() != 10000 || refunds[0].GetChannel() != commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH {
+			refunds[0].GetLines()[0].GetAmountFen() != 10000 || refunds[0].GetLines()[0].GetQuantity() != 1 || refunds[0].GetChannel() != commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH {
 			t.Fatalf("order service saw %v", refunds)
 		}
 		var actions []aftersalev1.CaseAction
@@ -560,7 +560,7 @@ func TestAfterSaleIntegration(t *testing.T) {
 		if done.GetRefund().GetAmountFen() != 8000 || done.GetIntervention().GetDecidedBy().GetSubject() != "taobao" {
 			t.Fatalf("%v", done)
 		}
-		if r := h.orders.refundsFor(id); len(r) != 1 || r[0].GetLines()[0].GetAmountFen() != 8000 ||
+		if r := h.orders.refundsFor(id); len(r) != 1 || r[0].GetLines()[0].GetAmountFen() != 8000 || r[0].GetLines()[0].GetQuantity() != 0 ||
 			r[0].GetChannel() != commonv1.RefundChannel_REFUND_CHANNEL_CREDIT_CARD {
 			t.Fatalf("order service saw %v", r)
 		}

@@ -303,18 +303,19 @@ func (s *Store) Reallocate(ctx context.Context, caseID, orderID string, lines []
 type CaseLine struct {
 	LineID   string
 	Quantity int32
+	HeldQty  int32 // units coming back (0 when the goods stay with the buyer)
 	HeldFen  int64
 }
 
 // CaseLines returns a case's lines in request order.
 func (s *Store) CaseLines(ctx context.Context, caseID string) ([]CaseLine, error) {
-	rows, err := s.pool.Query(ctx, `SELECT line_id, quantity, held_fen FROM case_lines WHERE case_id = $1 ORDER BY position`, caseID)
+	rows, err := s.pool.Query(ctx, `SELECT line_id, quantity, held_qty, held_fen FROM case_lines WHERE case_id = $1 ORDER BY position`, caseID)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (CaseLine, error) {
 		var l CaseLine
-		err := r.Scan(&l.LineID, &l.Quantity, &l.HeldFen)
+		err := r.Scan(&l.LineID, &l.Quantity, &l.HeldQty, &l.HeldFen)
 		return l, err
 	})
 }
