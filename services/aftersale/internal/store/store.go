@@ -392,6 +392,13 @@ func (s *Store) Record(ctx context.Context, in wf.RecordCaseInput) error {
 			_, err := tx.Exec(ctx, `UPDATE case_lines SET released = true, closed_for_good = $2 WHERE case_id = $1`, in.CaseID, forGood)
 			return err
 		}
+		if domain.GoodsComeBack(c.GetType().String()) {
+			// A seven-day refund-only request auto-agreed into return &
+			// refund now sends goods back: its units count from here on.
+			if _, err := tx.Exec(ctx, `UPDATE case_lines SET held_qty = quantity WHERE case_id = $1 AND held_qty = 0`, in.CaseID); err != nil {
+				return err
+			}
+		}
 		if agreed := c.GetAgreedAmountFen(); agreed > 0 {
 			return shrinkHolds(ctx, tx, in.CaseID, agreed)
 		}

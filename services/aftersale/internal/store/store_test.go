@@ -130,3 +130,29 @@ func TestAgreedAmountShrinksTheHold(t *testing.T) {
 		t.Fatalf("%+v", cl)
 	}
 }
+
+func TestRefundOnlyTurnedReturnHoldsUnits(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	c := &aftersalev1.Case{CaseId: store.NewCaseID(), ShopId: "shop_1", BuyerId: "buyer_1", OrderId: "ord_1",
+		Type: aftersalev1.CaseType_CASE_TYPE_REFUND_ONLY, State: aftersalev1.CaseState_CASE_STATE_AWAITING_SELLER,
+		RequestedAmountFen: 8000, CreatedAt: timestamppb.Now()}
+	row, _, err := s.Create(ctx, store.NewCase{Case: c, CreatedBy: "buyer_1", RequestID: "req-00000021", Lines: lines},
+		func(led store.Ledger) (domain.Allocation, error) {
+			return domain.Allocate(domain.TypeRefundOnly, []domain.LineAsk{{LineID: "ln_1", Quantity: 1}}, led.Accounts, 8000), nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl, _ := s.CaseLines(ctx, row.CaseID); cl[0].HeldQty != 0 {
+		t.Fatalf("refund only holds no units: %+v", cl)
+	}
+	now := time.Now().UTC()
+	if err := s.Record(ctx, wf.RecordCaseInput{CaseID: row.CaseID, Version: 1, Case: wf.Case{Type: wf.TypeReturnRefund,
+		State: wf.StateAwaitingBuyerReturn, WhoseMove: wf.PartyBuyer, RequestedAmountFen: 8000, AgreedAmountFen: 8000, UpdatedAt: &now}}); err != nil {
+		t.Fatal(err)
+	}
+	if cl, _ := s.CaseLines(ctx, row.CaseID); cl[0].HeldQty != 1 || cl[0].HeldFen != 8000 {
+		t.Fatalf("auto-agreed into return & refund: %+v", cl)
+	}
+}
