@@ -501,3 +501,35 @@ func TestFullFlowEndsTheWorkflowOnClose(t *testing.T) {
 		t.Errorf("last deadline sync %q", last)
 	}
 }
+
+// A phone complaint written up 3 h after the call: its first-response
+// clock started at the call (1 h left, warning due at once after 12 min),
+// and a major issue filed now breaches at the same instant. Each breach
+// climbs its own rung, in a fixed order, once.
+func TestReceivedEarlierStartsTheClockAtReceipt(t *testing.T) {
+	f := newFixture(t, pinned(t))
+	f.in.ReceivedAt = t0.Add(-3 * time.Hour)
+	f.in.Major, f.in.MajorSince = true, t0
+	f.explain(time.Minute, func(x complaint.Explanation) {
+		c, ok := clockNamed(x, complaint.ClockFirstResponse)
+		if !ok || !c.StartedAt.Equal(t0.Add(-3*time.Hour)) || !c.Deadline.Equal(t0.Add(time.Hour)) {
+			t.Errorf("explanation %+v", x)
+		}
+	})
+	f.explain(90*time.Minute, func(x complaint.Explanation) {
+		// a fresh 4 h period for the supervisor rung, from the breach
+		c, ok := clockNamed(x, complaint.ClockFirstResponse)
+		if !ok || !c.StartedAt.Equal(t0.Add(time.Hour)) || !c.Deadline.Equal(t0.Add(5*time.Hour)) ||
+			!c.WarnAt.Equal(t0.Add(4*time.Hour+12*time.Minute)) || len(x.Clocks) != 1 {
+			t.Errorf("explanation after the double breach %+v", x)
+		}
+	})
+	f.runUntilCancelled(2 * time.Hour)
+	f.wantSteps(
+		"12m0s breach_warning first_response",
+		"48m0s breach_warning major_escalation",
+		"1h0m0s auto_escalate major_escalation→2 reason 3",
+		"1h0m0s auto_escalate first_response→3 reason 1",
+	)
+	f.wantOnceEach(2, 3)
+}
