@@ -215,8 +215,7 @@ func (m *machine) setClock(now time.Time, c *clock) {
 	m.c.OnDeadline = c.onExpiry
 }
 
-// enter moves to state at the current workflow time (set by the caller via
-// m.at) and starts the state's clock.
+// enter sets the state and whose move it is; callers set the clock.
 func (m *machine) enter(state string) {
 	m.c.State = state
 	m.c.WhoseMove = whoseMove(state)
