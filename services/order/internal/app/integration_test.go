@@ -542,3 +542,127 @@ func TestChangesAndPartialCancel(t *testing.T) {
 		t.Fatalf("confirm: %v", err)
 	}
 }
+
+// The ship promise runs out (8 s shrunk): a SHIP_PROMISE_BREACHED
+// exception for after-sale that does not block shipping; a full refund of a
+// paid order closes it, ends its workflow and puts the committed stock back.
+func TestShipPromiseBreachAndFullRefund(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	before := available(t, h, "prd_seed21")
+	created, err := h.orders.CreateOrder(as(buyer), &orderv1.CreateOrderRequest{RequestId: "req-breach-1",
+		Order: newOrder(orderv1.OrderKind_ORDER_KIND_NORMAL, ln("prd_seed21", 2), ln("prd_seed18", 1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := created.GetOrder()
+	if _, err := h.orders.PayOrder(as(buyer), &orderv1.PayOrderRequest{OrderId: o.GetOrderId(), PaymentRef: "pay-b1", AmountFen: o.GetPrice().GetTotalFen()}); err != nil {
+		t.Fatal(err)
+	}
+	late := eventually(t, h, o.GetOrderId(), 30*time.Second, "ship promise breach", func(o *orderv1.Order) bool {
+		for _, e := range o.GetExceptions() {
+			if e.GetKind() == orderv1.ExceptionKind_EXCEPTION_KIND_SHIP_PROMISE_BREACHED {
+				return true
+			}
+		}
+		return false
+	})
+	var breach *orderv1.OrderException
+	for _, e := range late.GetExceptions() {
+		if e.GetKind() == orderv1.ExceptionKind_EXCEPTION_KIND_SHIP_PROMISE_BREACHED {
+			breach = e
+		}
+	}
+	if breach.GetBlocksShipping() || breach.GetRaisedAt().AsTime().Before(late.GetShipBy().AsTime()) {
+		t.Fatalf("breach %v raised before ship_by %v or blocking", breach, late.GetShipBy())
+	}
+	queue, err := h.orders.ListExceptions(as(agent), &orderv1.ListExceptionsRequest{Status: orderv1.ExceptionStatus_EXCEPTION_STATUS_OPEN,
+		Kind: orderv1.ExceptionKind_EXCEPTION_KIND_SHIP_PROMISE_BREACHED})
+	if err != nil || len(queue.GetExceptions()) != 1 {
+		t.Fatalf("exception queue: %v %v", err, queue)
+	}
+
+	// Refund everything (after-sale, by lines): closed, workflow ended,
+	// the unshipped units cancelled and back in stock.
+	var lines []*orderv1.RefundLine
+	for _, l := range late.GetLines() {
+		if l.GetPayableFen() > 0 {
+			lines = append(lines, &orderv1.RefundLine{LineId: l.GetLineId(), AmountFen: l.GetPayableFen()})
+		}
+	}
+	r, err := h.orders.RefundOrder(as(agent), &orderv1.RefundOrderRequest{OrderId: o.GetOrderId(), RequestId: "refund-all-1",
+		Lines: lines, Channel: commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH, Reason: "缺货, 买家同意退款", AfterSaleCaseId: "as_demo1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := r.GetOrder(); c.GetState() != orderv1.OrderState_ORDER_STATE_CLOSED || c.GetCloseReason() != orderv1.CloseReason_CLOSE_REASON_FULL_REFUND ||
+		r.GetRefund().GetOrigin() != orderv1.RefundOrigin_REFUND_ORIGIN_AFTER_SALE {
+		t.Fatalf("after full refund: %s %s %v", c.GetState(), c.GetCloseReason(), r.GetRefund())
+	}
+	if got := available(t, h, "prd_seed21"); got != before {
+		t.Fatalf("stock not put back: available %d, want %d", got, before)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ex, err := h.orders.ExplainTimers(as(buyer), &orderv1.ExplainTimersRequest{OrderId: o.GetOrderId()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ex.GetExplanation().GetState() == "CLOSED" && len(ex.GetExplanation().GetClocks()) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("workflow still explains %v", ex.GetExplanation())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// Changing the spec of an unpaid order re-prices it, moves the reservation
+// to the new SKU; once paid it is refused.
+func TestChangeSpecMovesReservation(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	stock := func(sku string) int64 {
+		resp, err := h.catalogue.GetStock(as(service), &cataloguev1.GetStockRequest{ProductId: "prd_seed01"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range resp.GetSkus() {
+			if s.GetSkuId() == sku {
+				return s.GetAvailable()
+			}
+		}
+		t.Fatalf("no SKU %s", sku)
+		return 0
+	}
+	l0, xl0 := stock("sku_seed01blkL"), stock("sku_seed01blkXL")
+	created, err := h.orders.CreateOrder(as(buyer), &orderv1.CreateOrderRequest{RequestId: "req-spec-1",
+		Order: newOrder(orderv1.OrderKind_ORDER_KIND_NORMAL, &orderv1.OrderLine{ProductId: "prd_seed01", SkuId: "sku_seed01blkL", Quantity: 1})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := created.GetOrder()
+	if stock("sku_seed01blkL") != l0-1 {
+		t.Fatal("L not reserved")
+	}
+	changed, err := h.orders.ChangeSpec(as(buyer), &orderv1.ChangeSpecRequest{OrderId: o.GetOrderId(), LineId: o.GetLines()[0].GetLineId(),
+		NewSkuId: "sku_seed01blkXL", Reason: "买家要换大一码"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := changed.GetOrder()
+	if c.GetLines()[0].GetSkuId() != "sku_seed01blkXL" || c.GetLines()[0].GetLineId() == o.GetLines()[0].GetLineId() || c.GetLines()[0].GetSpec() == "" {
+		t.Fatalf("lines after the change: %v", c.GetLines())
+	}
+	if stock("sku_seed01blkL") != l0 || stock("sku_seed01blkXL") != xl0-1 {
+		t.Fatalf("reservation not moved: L %d/%d XL %d/%d", stock("sku_seed01blkL"), l0, stock("sku_seed01blkXL"), xl0)
+	}
+	if _, err := h.orders.PayOrder(as(buyer), &orderv1.PayOrderRequest{OrderId: o.GetOrderId(), PaymentRef: "pay-s1", AmountFen: c.GetPrice().GetTotalFen()}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.orders.ChangeSpec(as(buyer), &orderv1.ChangeSpecRequest{OrderId: o.GetOrderId(), LineId: c.GetLines()[0].GetLineId(), NewSkuId: "sku_seed01blkL"})
+	if code(err) != codes.FailedPrecondition {
+		t.Fatalf("change spec after payment: %v", err)
+	}
+}
