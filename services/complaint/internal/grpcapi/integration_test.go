@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	complaintv1 "github.com/kefu-suite/kefu/proto/gen/shop/complaint/v1"
@@ -299,6 +300,79 @@ func TestComplaintThroughGRPCWithTemporalAndPostgres(t *testing.T) {
 		}
 	})
 
+	t.Run("a bad review gets the one-week (168 s) handling clock", func(t *testing.T) {
+		r, err := e.api.FileComplaint(as(alice), &complaintv1.FileComplaintRequest{RequestId: "req-it-rev01",
+			CustomerIds: []string{"buyer_3"}, Category: 1, Channel: complaintv1.ComplaintChannel_COMPLAINT_CHANNEL_REVIEW, Content: "差评：质量差",
+			Review: &complaintv1.ReviewRef{ReviewId: "rv-1001", Rating: complaintv1.ReviewRating_REVIEW_RATING_BAD,
+				ReviewedAt: timestamppb.New(time.Now().Add(-time.Hour)), Text: "质量太差"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc := r.GetComplaint()
+		if got := rc.GetReview().GetHandlingDueAt().AsTime().Sub(rc.GetCreatedAt().AsTime()); got != 168*time.Second {
+			t.Fatalf("review handling due after %s", got)
+		}
+		x, err := e.api.ExplainTimers(as(alice), &complaintv1.ExplainTimersRequest{ComplaintId: rc.GetComplaintId()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, c := range x.GetExplanation().GetClocks() {
+			names = append(names, c.GetName())
+		}
+		if !slices.Equal(names, []string{"first_response", "review_handling"}) {
+			t.Fatalf("review clocks %v", names)
+		}
+	})
+	t.Run("malicious complaint: evidence, appeal to the platform, closed when upheld", func(t *testing.T) {
+		r, err := e.api.FileComplaint(as(alice), &complaintv1.FileComplaintRequest{RequestId: "req-it-mal01",
+			CustomerIds: []string{"buyer_4"}, Category: 6, Channel: 4, Content: "职业索赔",
+			SpecialKinds: []complaintv1.SpecialKind{complaintv1.SpecialKind_SPECIAL_KIND_EXCESSIVE_COMPENSATION}, DemandedCompensationFen: 1000000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mid := r.GetComplaint().GetComplaintId()
+		if _, err := e.api.AcknowledgeComplaint(as(alice), &complaintv1.AcknowledgeComplaintRequest{ComplaintId: mid}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.api.AppealMalicious(as(alice), &complaintv1.AppealMaliciousRequest{ComplaintId: mid, Statement: "no evidence yet"})
+		wantCode(t, err, codes.FailedPrecondition)
+		ev, err := e.api.CollectEvidence(as(alice), &complaintv1.CollectEvidenceRequest{ComplaintId: mid, Note: "same text sent to 20 shops",
+			Evidence: []*complaintv1.Evidence{{Url: "https://files.example.com/chat.png", Description: "chat log"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.GetComplaint().GetState() != complaintv1.ComplaintState_COMPLAINT_STATE_EVIDENCE_COLLECTION || len(ev.GetComplaint().GetEvidence()) != 1 {
+			t.Fatalf("evidence %v", ev.GetComplaint())
+		}
+		ap, err := e.api.AppealMalicious(as(alice), &complaintv1.AppealMaliciousRequest{ComplaintId: mid, Statement: "professional claimant"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ap.GetComplaint().GetWhoseMove() != commonv1.Party_PARTY_PLATFORM || ap.GetComplaint().GetAppeal().GetOutcome() != complaintv1.AppealOutcome_APPEAL_OUTCOME_PENDING {
+			t.Fatalf("appeal %v", ap.GetComplaint())
+		}
+		x, err := e.api.ExplainTimers(as(alice), &complaintv1.ExplainTimersRequest{ComplaintId: mid})
+		if err != nil || len(x.GetExplanation().GetClocks()) != 1 || !x.GetExplanation().GetClocks()[0].GetPausedNow() {
+			t.Fatalf("clocks during the appeal %v %v", x, err)
+		}
+		_, err = e.api.DecideAppeal(as(alice), &complaintv1.DecideAppealRequest{ComplaintId: mid, Outcome: complaintv1.AppealOutcome_APPEAL_OUTCOME_UPHELD, Note: "ok"})
+		wantCode(t, err, codes.PermissionDenied)
+		platform := identity.Identity{Subject: "taobao", Role: identity.RolePlatform}
+		if _, err := e.api.DecideAppeal(as(platform), &complaintv1.DecideAppealRequest{ComplaintId: mid,
+			Outcome: complaintv1.AppealOutcome_APPEAL_OUTCOME_UPHELD, Note: "malicious, upheld"}); err != nil {
+			t.Fatal(err)
+		}
+		cl, err := e.api.CloseComplaint(as(alice), &complaintv1.CloseComplaintRequest{ComplaintId: mid, Summary: &complaintv1.Summary{
+			RootCause: complaintv1.RootCause_ROOT_CAUSE_OTHER, WhatChanged: "claimant blacklisted"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cl.GetComplaint().GetCloseReason() != complaintv1.CloseReason_CLOSE_REASON_MALICIOUS_UPHELD || len(cl.GetComplaint().GetPausedSpans()) != 1 {
+			t.Fatalf("closed malicious %v", cl.GetComplaint())
+		}
+	})
+
 	// The 4 s first response runs out: the workflow warns, then climbs to senior agent.
 	deadline := time.Now().Add(30 * time.Second)
 	for get(t, e, id).GetCurrentRung() != commonv1.AgentRank_AGENT_RANK_SENIOR_AGENT {
@@ -459,11 +533,11 @@ func TestComplaintThroughGRPCWithTemporalAndPostgres(t *testing.T) {
 			break
 		}
 	}
-	if len(seen) != 4 || slices.Index(seen, id) < len(dls) || !slices.IsSortedFunc(dls, func(a, b time.Time) int { return a.Compare(b) }) {
+	if len(seen) != 6 || slices.Index(seen, id) < len(dls) || !slices.IsSortedFunc(dls, func(a, b time.Time) int { return a.Compare(b) }) {
 		t.Fatalf("listed %v with deadlines %v", seen, dls)
 	}
 	list, err := e.api.ListComplaints(as(alice), &complaintv1.ListComplaintsRequest{States: []complaintv1.ComplaintState{complaintv1.ComplaintState_COMPLAINT_STATE_CLOSED}})
-	if err != nil || len(list.GetComplaints()) != 1 || list.GetComplaints()[0].GetComplaintId() != id {
+	if err != nil || len(list.GetComplaints()) != 2 {
 		t.Fatalf("closed ones %v %v", list, err)
 	}
 	list, err = e.api.ListComplaints(as(buyer1), &complaintv1.ListComplaintsRequest{})
