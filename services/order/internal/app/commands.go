@@ -23,7 +23,7 @@ func (s *Service) PayOrder(ctx context.Context, req *orderv1.PayOrderRequest) (*
 		return nil, err
 	}
 	if o.GetPayment().GetPaymentRef() == req.GetPaymentRef() {
-		return &orderv1.PayOrderResponse{Order: o}, nil
+		return &orderv1.PayOrderResponse{Order: view(ctx, o)}, nil
 	}
 	cmd := order.Command{OrderID: o.GetOrderId(), Actor: wfActor(who), PaymentRef: req.GetPaymentRef(), AmountFen: req.GetAmountFen()}
 	if stateOf(o.GetState()).Terminal() || o.GetPayment() != nil {
@@ -37,7 +37,7 @@ func (s *Service) PayOrder(ctx context.Context, req *orderv1.PayOrderRequest) (*
 		return nil, err
 	}
 	o, err = s.store.Get(ctx, o.GetOrderId())
-	return &orderv1.PayOrderResponse{Order: o}, err
+	return &orderv1.PayOrderResponse{Order: view(ctx, o)}, err
 }
 
 // ShipOrder records a parcel through the workflow (SHIPPED starts the
@@ -77,13 +77,13 @@ func (s *Service) ConfirmReceipt(ctx context.Context, req *orderv1.ConfirmReceip
 	}
 	switch o.GetState() {
 	case orderv1.OrderState_ORDER_STATE_RECEIVED, orderv1.OrderState_ORDER_STATE_COMPLETED:
-		return &orderv1.ConfirmReceiptResponse{Order: o}, nil
+		return &orderv1.ConfirmReceiptResponse{Order: view(ctx, o)}, nil
 	}
 	if _, err := s.update(ctx, order.UpdateConfirmReceipt, order.Command{OrderID: o.GetOrderId(), Actor: wfActor(who), Etag: req.GetEtag()}); err != nil {
 		return nil, err
 	}
 	o, err = s.store.Get(ctx, o.GetOrderId())
-	return &orderv1.ConfirmReceiptResponse{Order: o}, err
+	return &orderv1.ConfirmReceiptResponse{Order: view(ctx, o)}, err
 }
 
 // CancelOrder cancels the order or lines by DOMAIN §3, through the workflow.
@@ -108,7 +108,7 @@ func (s *Service) cancel(ctx context.Context, o *orderv1.Order, cmd order.Comman
 	if err != nil {
 		return nil, err
 	}
-	resp := &orderv1.CancelOrderResponse{Order: o}
+	resp := &orderv1.CancelOrderResponse{Order: view(ctx, o)}
 	for _, r := range o.GetRefunds() {
 		if r.GetRefundId() == res.RefundID && res.RefundID != "" {
 			resp.Refund = r
@@ -171,7 +171,7 @@ func (s *Service) ChangeAddress(ctx context.Context, req *orderv1.ChangeAddressR
 	if err != nil {
 		return nil, err
 	}
-	return &orderv1.ChangeAddressResponse{Order: o}, nil
+	return &orderv1.ChangeAddressResponse{Order: view(ctx, o)}, nil
 }
 
 // AddRemark appends a flagged remark (agents). Idempotent on request_id.

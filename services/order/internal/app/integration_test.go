@@ -234,7 +234,7 @@ func eventually(t *testing.T, h *harness, id string, within time.Duration, what 
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		resp, err := h.orders.GetOrder(as(buyer), &orderv1.GetOrderRequest{OrderId: id})
+		resp, err := h.orders.GetOrder(as(agent), &orderv1.GetOrderRequest{OrderId: id})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -309,8 +309,15 @@ func TestLifecycleCreatePayShipAutoConfirm(t *testing.T) {
 	}
 
 	// The payment exception blocks shipping until an agent reconciles it.
+	if len(paid.GetOrder().GetExceptions()) != 0 {
+		t.Fatal("buyers must not see the shop's exception records")
+	}
+	agentView, err := h.orders.GetOrder(as(agent), &orderv1.GetOrderRequest{OrderId: o.GetOrderId()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var payEx string
-	for _, e := range paid.GetOrder().GetExceptions() {
+	for _, e := range agentView.GetOrder().GetExceptions() {
 		if e.GetKind() == orderv1.ExceptionKind_EXCEPTION_KIND_PAYMENT_EXCEPTION {
 			payEx = e.GetExceptionId()
 		}
@@ -454,16 +461,20 @@ func TestCreateIdempotentUnderConcurrentRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dupView, err := h.orders.GetOrder(as(agent), &orderv1.GetOrderRequest{OrderId: dup.GetOrder().GetOrderId()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var found bool
-	for _, e := range dup.GetOrder().GetExceptions() {
+	for _, e := range dupView.GetOrder().GetExceptions() {
 		found = found || (e.GetKind() == orderv1.ExceptionKind_EXCEPTION_KIND_DUPLICATE && e.GetDuplicateOfOrderId() == ids[0])
 	}
 	if !found {
-		t.Fatalf("no DUPLICATE exception: %v", dup.GetOrder().GetExceptions())
+		t.Fatalf("no DUPLICATE exception: %v", dupView.GetOrder().GetExceptions())
 	}
 	// The agent cancels the copy.
 	var exID string
-	for _, e := range dup.GetOrder().GetExceptions() {
+	for _, e := range dupView.GetOrder().GetExceptions() {
 		if e.GetKind() == orderv1.ExceptionKind_EXCEPTION_KIND_DUPLICATE {
 			exID = e.GetExceptionId()
 		}

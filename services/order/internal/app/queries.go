@@ -27,7 +27,7 @@ func (s *Service) GetOrder(ctx context.Context, req *orderv1.GetOrderRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	return &orderv1.GetOrderResponse{Order: o}, nil
+	return &orderv1.GetOrderResponse{Order: view(ctx, o)}, nil
 }
 
 // ListOrders lists a buyer's own orders or an agent's shop's, newest first.
@@ -80,12 +80,16 @@ func (s *Service) ListOrders(ctx context.Context, req *orderv1.ListOrdersRequest
 	if err != nil {
 		return nil, err
 	}
+	for i, o := range orders {
+		orders[i] = view(ctx, o)
+	}
 	return &orderv1.ListOrdersResponse{Orders: orders, NextPageToken: next}, nil
 }
 
-// ListRemarks lists an order's remarks, oldest first.
+// ListRemarks lists an order's remarks, oldest first (the shop's internal
+// record: agents, platform and services).
 func (s *Service) ListRemarks(ctx context.Context, req *orderv1.ListRemarksRequest) (*orderv1.ListRemarksResponse, error) {
-	o, _, err := s.load(ctx, req.GetOrderId(), permRead)
+	o, _, err := s.load(ctx, req.GetOrderId(), permAgentAction)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"google.golang.org/protobuf/proto"
 
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
@@ -146,6 +147,19 @@ func authorise(who identity.Identity, o *orderv1.Order, p permission) error {
 		return nil
 	}
 	return errs.ErrPermissionDenied
+}
+
+// view is what the caller may see of an order: buyers do not see the
+// shop's internal records — remarks and flags (备注/插旗) and exceptions
+// (e.g. a suspected fake order with its risk signals).
+func view(ctx context.Context, o *orderv1.Order) *orderv1.Order {
+	id, _ := identity.From(ctx)
+	if o == nil || id.Role != identity.RoleBuyer {
+		return o
+	}
+	c := proto.Clone(o).(*orderv1.Order)
+	c.Remarks, c.Exceptions, c.Flag = nil, nil, orderv1.RemarkFlag_REMARK_FLAG_UNSPECIFIED
+	return c
 }
 
 // update sends a lifecycle command to the order's workflow and waits for its

@@ -512,3 +512,26 @@ func TestKindAndRiskRules(t *testing.T) {
 		t.Fatal(s)
 	}
 }
+
+// COD: the cash comes when the carrier remits it — after shipping, even
+// after the order settled (the points follow) — never before shipping.
+func TestCODPaymentAfterDelivery(t *testing.T) {
+	o := fixture()
+	o.Kind, o.State = orderv1.OrderKind_ORDER_KIND_COD, orderv1.OrderState_ORDER_STATE_AWAITING_SHIPMENT
+	_, err := Pay(o, "cod1", 5000, at, at, seq())
+	wantPrecondition(t, err, "after shipping")
+	if err := ship(t, o, "SF0001"); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = ConfirmReceipt(o, at)
+	_, _ = Complete(o, at)
+	if o.GetPointsEarned() != 0 {
+		t.Fatal("no points before the cash arrived")
+	}
+	if _, err := Pay(o, "cod1", 5000, at, at, seq()); err != nil {
+		t.Fatal(err)
+	}
+	if !o.GetPayment().GetCod() || o.GetPointsEarned() != 50 || o.GetState() != orderv1.OrderState_ORDER_STATE_COMPLETED {
+		t.Fatalf("payment %v points %d state %s", o.GetPayment(), o.GetPointsEarned(), o.GetState())
+	}
+}

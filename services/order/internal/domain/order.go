@@ -138,9 +138,10 @@ func Pay(o *orderv1.Order, ref string, amount int64, at, shipBy time.Time, ids I
 	case o.GetPayment() != nil:
 		problem = fmt.Sprintf("order already paid by %s; payment %s of %d fen must be returned to the buyer",
 			o.GetPayment().GetPaymentRef(), ref, amount)
-	case o.GetState() == orderv1.OrderState_ORDER_STATE_CLOSED, o.GetState() == orderv1.OrderState_ORDER_STATE_COMPLETED:
+	case o.GetState() == orderv1.OrderState_ORDER_STATE_CLOSED,
+		o.GetState() == orderv1.OrderState_ORDER_STATE_COMPLETED && !cod:
 		problem = fmt.Sprintf("payment %s of %d fen arrived for a %s order", ref, amount, StateName(o.GetState()))
-	case cod && o.GetState() != orderv1.OrderState_ORDER_STATE_SHIPPED && o.GetState() != orderv1.OrderState_ORDER_STATE_RECEIVED:
+	case cod && (o.GetState() == orderv1.OrderState_ORDER_STATE_AWAITING_SHIPMENT || o.GetState() == orderv1.OrderState_ORDER_STATE_PARTIALLY_SHIPPED):
 		return false, refuse(o, "a COD order is paid when the carrier remits the cash, after shipping")
 	case !cod && o.GetState() != orderv1.OrderState_ORDER_STATE_AWAITING_PAYMENT:
 		problem = fmt.Sprintf("payment %s arrived for an order that is not awaiting payment", ref)
@@ -159,6 +160,10 @@ func Pay(o *orderv1.Order, ref string, amount int64, at, shipBy time.Time, ids I
 	}
 	o.Payment = &orderv1.Payment{PaymentRef: ref, PaidFen: amount, PaidAt: ts(at), Cod: cod}
 	o.PaidAt = ts(at)
+	if o.GetState() == orderv1.OrderState_ORDER_STATE_COMPLETED {
+		// COD cash remitted after the order settled: the points follow it.
+		o.PointsEarned = Points(o)
+	}
 	if !cod {
 		o.State = orderv1.OrderState_ORDER_STATE_AWAITING_SHIPMENT
 		o.PayBy = nil
