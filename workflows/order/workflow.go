@@ -226,10 +226,10 @@ func (w *lifecycle) handler(k CommandKind) func(workflow.Context, Command) (Resu
 			return Result{}, err
 		}
 		defer w.mu.Unlock()
-		// The state may have moved while this update waited for the lock.
-		if err := w.allowed(k); err != nil {
-			return Result{}, err
-		}
+		// The state may have moved while this update waited for the lock
+		// (e.g. two retries of one payment): the activity decides then, as
+		// its rules are the whole state machine and idempotent — the same
+		// payment_ref or tracking number again changes nothing.
 		cmd.Kind = k
 		res, err := w.apply(ctx, cmd, true)
 		if err != nil {

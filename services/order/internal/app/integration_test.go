@@ -447,6 +447,31 @@ func TestCreateIdempotentUnderConcurrentRetries(t *testing.T) {
 	if got := available(t, h, "prd_seed20"); got != before-2 {
 		t.Fatalf("available %d, want %d (reserved once)", got, before-2)
 	}
+	// Concurrent retries of one payment: one payment, no payment exception.
+	first, err := h.orders.GetOrder(as(agent), &orderv1.GetOrderRequest{OrderId: ids[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payErrs := make([]error, 4)
+	for i := range payErrs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, payErrs[i] = h.orders.PayOrder(as(buyer), &orderv1.PayOrderRequest{OrderId: ids[0], PaymentRef: "pay-concurrent",
+				AmountFen: first.GetOrder().GetPrice().GetTotalFen()})
+		}()
+	}
+	wg.Wait()
+	for i, err := range payErrs {
+		if err != nil {
+			t.Fatalf("payment retry %d: %v", i, err)
+		}
+	}
+	afterPay, err := h.orders.GetOrder(as(agent), &orderv1.GetOrderRequest{OrderId: ids[0]})
+	if err != nil || afterPay.GetOrder().GetState() != orderv1.OrderState_ORDER_STATE_AWAITING_SHIPMENT || len(afterPay.GetOrder().GetExceptions()) != 0 {
+		t.Fatalf("after concurrent payments: %v %v", err, afterPay.GetOrder())
+	}
+
 	list, err := h.orders.ListOrders(as(buyer), &orderv1.ListOrdersRequest{})
 	if err != nil || len(list.GetOrders()) != 1 {
 		t.Fatalf("list: %v, %d orders", err, len(list.GetOrders()))
