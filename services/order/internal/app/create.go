@@ -347,7 +347,7 @@ func (s *Service) raiseAtPlacing(ctx context.Context, o *orderv1.Order) error {
 	}
 	if dup != "" {
 		e := domain.RaiseAuto(o, orderv1.ExceptionKind_EXCEPTION_KIND_DUPLICATE,
-			fmt.Sprintf("同一买家%s内下了相同的订单 %s; 请与买家核实, 取消重复的一单", domain.DuplicateWindow, dup), nil, id("dup"), at)
+			fmt.Sprintf("同一买家%d分钟内下了相同的订单 %s; 请与买家核实, 取消重复的一单", int(domain.DuplicateWindow.Minutes()), dup), nil, id("dup"), at)
 		e.DuplicateOfOrderId = dup
 	}
 	facts, err := s.store.Risk(ctx, o, at.Add(-domain.RiskWindow))
