@@ -497,6 +497,23 @@ func TestCreateIdempotentUnderConcurrentRetries(t *testing.T) {
 	if !found {
 		t.Fatalf("no DUPLICATE exception: %v", dupView.GetOrder().GetExceptions())
 	}
+	// Keyset paging, newest first: two pages of one.
+	p1, err := h.orders.ListOrders(as(buyer), &orderv1.ListOrdersRequest{PageSize: 1})
+	if err != nil || len(p1.GetOrders()) != 1 || p1.GetOrders()[0].GetOrderId() != dup.GetOrder().GetOrderId() || p1.GetNextPageToken() == "" {
+		t.Fatalf("page 1: %v %v", err, p1)
+	}
+	p2, err := h.orders.ListOrders(as(buyer), &orderv1.ListOrdersRequest{PageSize: 1, PageToken: p1.GetNextPageToken()})
+	if err != nil || len(p2.GetOrders()) != 1 || p2.GetOrders()[0].GetOrderId() != ids[0] || p2.GetNextPageToken() != "" {
+		t.Fatalf("page 2: %v %v", err, p2)
+	}
+	if _, err := h.orders.ListOrders(as(buyer), &orderv1.ListOrdersRequest{PageToken: "garbage"}); code(err) != codes.InvalidArgument {
+		t.Fatalf("bad page token: %v", err)
+	}
+	flagged, err := h.orders.ListOrders(as(agent), &orderv1.ListOrdersRequest{ExceptionKind: orderv1.ExceptionKind_EXCEPTION_KIND_DUPLICATE})
+	if err != nil || len(flagged.GetOrders()) != 1 || flagged.GetOrders()[0].GetOrderId() != dup.GetOrder().GetOrderId() {
+		t.Fatalf("filter by open exception kind: %v %v", err, flagged)
+	}
+
 	// The agent cancels the copy.
 	var exID string
 	for _, e := range dupView.GetOrder().GetExceptions() {
