@@ -1,6 +1,7 @@
 package order
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -82,9 +83,13 @@ func Lifecycle(ctx workflow.Context, in Input) (State, error) {
 	}
 
 	for !w.state.Terminal() {
-		if w.state == StateReceived {
+		if w.state == StateReceived && !w.fired[string(CmdComplete)] {
+			w.fired[string(CmdComplete)] = true
 			if err := w.run(ctx, Command{Kind: CmdComplete, Actor: w.self()}, true); err != nil {
-				return "", err
+				if !isBusiness(err) {
+					return "", err
+				}
+				log.Warn("order did not settle", "error", err.Error())
 			}
 			continue
 		}
@@ -146,7 +151,28 @@ func (w *lifecycle) fire(ctx workflow.Context, cl Clock) error {
 	default:
 		return fmt.Errorf("unknown clock %q", cl.Name)
 	}
-	return w.runLocked(ctx, Command{Kind: kind, Actor: w.self()})
+	err := w.runLocked(ctx, Command{Kind: kind, Actor: w.self()})
+	if isBusiness(err) {
+		// The order's rules refused what the clock asked (the row moved on
+		// in a way this workflow did not see): keep the order's lifecycle
+		// running rather than fail it; the clock has fired.
+		workflow.GetLogger(ctx).Warn("clock command refused", "clock", cl.Name, "error", err.Error())
+		return nil
+	}
+	return err
+}
+
+// isBusiness reports a non-retryable business refusal of the activity.
+func isBusiness(err error) bool {
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) {
+		return false
+	}
+	switch app.Type() {
+	case ErrTypeFailedPrecondition, ErrTypeInvalidArgument, ErrTypePermissionDenied, ErrTypeConflict, ErrTypeNotFound:
+		return true
+	}
+	return false
 }
 
 // run takes the lock and applies a workflow-driven command.
@@ -326,6 +352,9 @@ func (w *lifecycle) clocks() []Clock {
 			})
 		}
 	case StateAwaitingShipment, StatePartiallyShipped:
+		// The ship promise runs until everything shipped; the 365-day close
+		// only while nothing at all has shipped (a partly shipped order is
+		// settled line by line: cancel or refund the rest).
 		from := w.facts.PaidAt
 		if from.IsZero() {
 			from = w.in.PlacedAt // COD: the clocks run from placing
@@ -338,7 +367,7 @@ func (w *lifecycle) clocks() []Clock {
 				PolicyDuration: w.facts.ShipBy.Sub(from).String(),
 			})
 		}
-		if !w.fired[ClockUnshippedClose] {
+		if !w.fired[ClockUnshippedClose] && w.state == StateAwaitingShipment {
 			d := p.Order.UnshippedClose.D()
 			out = append(out, Clock{
 				Name: ClockUnshippedClose, Description: "paid but not shipped",

@@ -64,6 +64,12 @@ func sla(t *testing.T) policy.Policy {
 
 func newEnv(t *testing.T, kind Kind) (*testsuite.TestWorkflowEnvironment, *standIn) {
 	t.Helper()
+	return newEnvWith(t, kind, nil)
+}
+
+// newEnvWith registers wrap(stand-in) as the Apply activity when wrap is set.
+func newEnvWith(t *testing.T, kind Kind, wrap func(*standIn) func(context.Context, Command) (Result, error)) (*testsuite.TestWorkflowEnvironment, *standIn) {
+	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
@@ -72,7 +78,11 @@ func newEnv(t *testing.T, kind Kind) (*testsuite.TestWorkflowEnvironment, *stand
 		s.res.State = StateAwaitingShipment
 	}
 	env.RegisterWorkflowWithOptions(Lifecycle, workflowOptions())
-	env.RegisterActivityWithOptions(s.apply, activity.RegisterOptions{Name: ActivityApply})
+	fn := s.apply
+	if wrap != nil {
+		fn = wrap(s)
+	}
+	env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: ActivityApply})
 	return env, s
 }
 
@@ -361,4 +371,65 @@ func TestShrunkPolicy(t *testing.T) {
 	env.ExecuteWorkflow(Lifecycle, in)
 	finalState(t, env)
 	wantTimes(t, "close_unpaid", s.at(CmdCloseUnpaid), t0.Add(24*time.Second))
+}
+
+// A clock command the order's rules refuse does not fail the workflow: the
+// lifecycle goes on (here: shipped late, then auto-confirmed).
+func TestRefusedClockCommandKeepsLifecycle(t *testing.T) {
+	env, s := newEnvWith(t, KindNormal, func(s *standIn) func(context.Context, Command) (Result, error) {
+		return (&refuser{standIn: s, refuse: CmdShipPromiseLate}).apply
+	})
+	update(t, env, time.Hour, UpdatePay, Command{PaymentRef: "pay1", AmountFen: 100}, false)
+	update(t, env, 60*time.Hour, UpdateShip, Command{TrackingNumber: "SF123456", Method: MethodAutoDelivery}, false)
+	env.ExecuteWorkflow(Lifecycle, input(t, KindNormal, false))
+	if got := finalState(t, env); got != StateCompleted {
+		t.Fatalf("final state %s", got)
+	}
+	wantTimes(t, "ship_promise_breached", s.at(CmdShipPromiseLate), t0.Add(49*time.Hour))
+	wantTimes(t, "auto_confirm", s.at(CmdAutoConfirm), t0.Add(84*time.Hour))
+}
+
+// A partly shipped order keeps its ship promise but has no 365-day close.
+func TestPartiallyShippedHasNoUnshippedClose(t *testing.T) {
+	env, _ := newEnvWith(t, KindNormal, func(s *standIn) func(context.Context, Command) (Result, error) {
+		return (&refuser{standIn: s, partial: true}).apply
+	})
+	var got Explanation
+	update(t, env, time.Hour, UpdatePay, Command{PaymentRef: "pay1", AmountFen: 100}, false)
+	update(t, env, 2*time.Hour, UpdateShip, Command{TrackingNumber: "SF123456", Method: MethodExpress}, false)
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QueryExplainTimers)
+		if err == nil {
+			err = v.Get(&got)
+		}
+		if err != nil {
+			t.Error(err)
+		}
+		env.CancelWorkflow()
+	}, 3*time.Hour)
+	env.ExecuteWorkflow(Lifecycle, input(t, KindNormal, false))
+	if got.State != StatePartiallyShipped || len(got.Clocks) != 1 || got.Clocks[0].Name != ClockShipPromise {
+		t.Fatalf("explanation %+v", got)
+	}
+}
+
+// refuser wraps the stand-in: it refuses one command kind, or ships only
+// part of the order.
+type refuser struct {
+	*standIn
+	refuse  CommandKind
+	partial bool
+}
+
+func (r *refuser) apply(ctx context.Context, cmd Command) (Result, error) {
+	if cmd.Kind == r.refuse {
+		r.calls = append(r.calls, cmd)
+		return Result{}, temporal.NewNonRetryableApplicationError("order is SHIPPED", ErrTypeFailedPrecondition, nil)
+	}
+	res, err := r.standIn.apply(ctx, cmd)
+	if r.partial && cmd.Kind == CmdShip {
+		r.res.State, r.res.ShippedAt = StatePartiallyShipped, time.Time{}
+		res = r.res
+	}
+	return res, err
 }
