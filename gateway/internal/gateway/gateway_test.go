@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/kefu-suite/kefu/gateway/internal/gateway"
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
@@ -42,7 +43,7 @@ func (catalogue) GetProduct(ctx context.Context, r *cataloguev1.GetProductReques
 	}}, nil
 }
 
-func startBackend(t *testing.T) (addr string, stop func()) {
+func startBackend(t testing.TB) (addr string, stop func()) {
 	t.Helper()
 	v, err := validation.New()
 	if err != nil {
@@ -174,3 +175,56 @@ func TestLoadNamesBackendsFromEnvironment(t *testing.T) {
 }
 
 func toJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// BenchmarkGatewayVsDirect reads one product through the REST gateway and
+// directly over gRPC against the same backend, in one run: the ratio is
+// the gateway's cost (JSON ⇄ proto, HTTP, auth, logging), which machines
+// this noisy can measure, unlike absolute times.
+func BenchmarkGatewayVsDirect(b *testing.B) {
+	addr, stop := startBackend(b)
+	defer stop()
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	gw, err := gateway.New(context.Background(), testConfig(addr), log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer gw.Close()
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	client := cataloguev1.NewCatalogueServiceClient(conn)
+	httpClient := srv.Client()
+
+	var direct, viaGateway time.Duration
+	b.Run("direct-grpc", func(b *testing.B) {
+		start := time.Now()
+		for b.Loop() {
+			if _, err := client.GetProduct(context.Background(), &cataloguev1.GetProductRequest{ProductId: "prd_down1"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		direct = time.Since(start) / time.Duration(b.N)
+	})
+	b.Run("rest-gateway", func(b *testing.B) {
+		start := time.Now()
+		for b.Loop() {
+			resp, err := httpClient.Get(srv.URL + "/v1/products/prd_down1")
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Fatalf("status %d", resp.StatusCode)
+			}
+		}
+		viaGateway = time.Since(start) / time.Duration(b.N)
+	})
+	if direct > 0 && viaGateway > 0 {
+		b.Logf("gateway/direct = %.2f (per call: %s via REST, %s direct gRPC)", float64(viaGateway)/float64(direct), viaGateway, direct)
+	}
+}
