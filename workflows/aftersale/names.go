@@ -11,6 +11,7 @@ package aftersale
 import (
 	"strings"
 
+	"github.com/kefu-suite/kefu/workflows/failures"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )
@@ -59,10 +60,10 @@ const (
 // Application error types returned by update validators; the service maps
 // them onto gRPC codes.
 const (
-	ErrTypeFailedPrecondition = "FailedPrecondition"
-	ErrTypeConflict           = "Conflict"
-	ErrTypePermissionDenied   = "PermissionDenied"
-	ErrTypeInvalid            = "InvalidArgument"
+	ErrTypeFailedPrecondition = failures.FailedPrecondition
+	ErrTypeConflict           = failures.Conflict
+	ErrTypePermissionDenied   = failures.PermissionDenied
+	ErrTypeInvalid            = failures.InvalidArgument
 	// ErrTypeRefundRejected marks a refund the order service refused for
 	// good (e.g. more than the line's remaining amount): not retried
 	// automatically; an agent checks and retries.

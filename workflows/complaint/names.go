@@ -13,7 +13,11 @@
 // on (state, rung, major, paused). The workflow keeps only those facts.
 package complaint
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/kefu-suite/kefu/workflows/failures"
+)
 
 // WorkflowType is the registered name of the escalation workflow.
 const WorkflowType = "complaint.Escalation"
@@ -120,11 +124,11 @@ const (
 // ApplicationError types the Apply activity and the update validators use
 // for business failures; the service maps them onto its error kinds.
 const (
-	ErrTypeFailedPrecondition = "FailedPrecondition"
-	ErrTypePermissionDenied   = "PermissionDenied"
-	ErrTypeConflict           = "Conflict"
-	ErrTypeInvalid            = "InvalidArgument"
-	ErrTypeNotFound           = "NotFound"
+	ErrTypeFailedPrecondition = failures.FailedPrecondition
+	ErrTypePermissionDenied   = failures.PermissionDenied
+	ErrTypeConflict           = failures.Conflict
+	ErrTypeInvalid            = failures.InvalidArgument
+	ErrTypeNotFound           = failures.NotFound
 )
 
 // allowedStates says in which states an Update may run. The service's

@@ -543,7 +543,7 @@ func (e *escalation) handle(ctx workflow.Context, name string, cmd Command) (App
 	if err != nil {
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) {
-			return ApplyResult{}, temporal.NewNonRetryableApplicationError(appErr.Message(), appErr.Type(), nil)
+			return ApplyResult{}, appErr // the business failure as the activity typed it (field and rule kept)
 		}
 		return ApplyResult{}, err
 	}

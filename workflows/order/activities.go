@@ -1,6 +1,10 @@
 package order
 
-import "time"
+import (
+	"time"
+
+	"github.com/kefu-suite/kefu/workflows/failures"
+)
 
 // Kind of order (the contract's OrderKind without its prefix). It decides the
 // unpaid-close clock.
@@ -145,9 +149,9 @@ type Result struct {
 // ActivityApply and the Update validators return; the service maps them onto
 // gRPC codes.
 const (
-	ErrTypeFailedPrecondition = "FailedPrecondition"
-	ErrTypeInvalidArgument    = "InvalidArgument"
-	ErrTypePermissionDenied   = "PermissionDenied"
-	ErrTypeConflict           = "Conflict"
-	ErrTypeNotFound           = "NotFound"
+	ErrTypeFailedPrecondition = failures.FailedPrecondition
+	ErrTypeInvalidArgument    = failures.InvalidArgument
+	ErrTypePermissionDenied   = failures.PermissionDenied
+	ErrTypeConflict           = failures.Conflict
+	ErrTypeNotFound           = failures.NotFound
 )

@@ -16,7 +16,6 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
@@ -24,6 +23,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	wf "github.com/kefu-suite/kefu/workflows/aftersale"
+	"github.com/kefu-suite/kefu/workflows/failures"
 	"github.com/kefu-suite/kefu/workflows/policy"
 )
 
@@ -199,19 +199,8 @@ func (s *Service) read(ctx context.Context, caseID string, version int64) (*afte
 // mapWorkflowError turns validator rejections and Temporal failures into the
 // contract's codes.
 func (s *Service) mapWorkflowError(r *store.Row, err error) error {
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		msg := appErr.Message()
-		switch appErr.Type() {
-		case wf.ErrTypeFailedPrecondition:
-			return errs.Precondition("%s", msg)
-		case wf.ErrTypeConflict:
-			return fmt.Errorf("%w: %s", errs.ErrConflict, msg)
-		case wf.ErrTypePermissionDenied:
-			return fmt.Errorf("%w: %s", errs.ErrPermissionDenied, msg)
-		case wf.ErrTypeInvalid:
-			return fmt.Errorf("%w: %s", errs.ErrInvalid, msg)
-		}
+	if mapped, ok := failures.ToDomain(err); ok {
+		return mapped
 	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {

@@ -2,18 +2,16 @@ package app
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/kefu-suite/kefu/services/complaint/internal/domain"
 	"github.com/kefu-suite/kefu/services/complaint/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	wf "github.com/kefu-suite/kefu/workflows/complaint"
+	"github.com/kefu-suite/kefu/workflows/failures"
 )
 
 // RegisterActivities adds the workflow's activities to the service's
@@ -116,22 +114,4 @@ func dispatch(c *domain.Complaint, at time.Time, cmd wf.Command) error {
 
 // toApplicationError types a domain failure for the workflow; anything
 // else stays retryable.
-func toApplicationError(err error) error {
-	kinds := []struct {
-		kind error
-		typ  string
-	}{
-		{errs.ErrFailedPrecondition, wf.ErrTypeFailedPrecondition},
-		{errs.ErrPermissionDenied, wf.ErrTypePermissionDenied},
-		{errs.ErrConflict, wf.ErrTypeConflict},
-		{errs.ErrInvalid, wf.ErrTypeInvalid},
-		{errs.ErrNotFound, wf.ErrTypeNotFound},
-	}
-	for _, k := range kinds {
-		if errors.Is(err, k.kind) {
-			msg := strings.TrimPrefix(err.Error(), k.kind.Error()+": ")
-			return temporal.NewNonRetryableApplicationError(msg, k.typ, nil)
-		}
-	}
-	return err
-}
+func toApplicationError(err error) error { return failures.FromDomain(err) }

@@ -12,13 +12,11 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/kefu-suite/kefu/services/complaint/internal/domain"
 	"github.com/kefu-suite/kefu/services/complaint/internal/store"
@@ -26,6 +24,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/paging"
 	wf "github.com/kefu-suite/kefu/workflows/complaint"
+	"github.com/kefu-suite/kefu/workflows/failures"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
 )
@@ -251,24 +250,8 @@ func staleETag(etag string, version int64) error {
 
 // fromWorkflow maps an Update's failure onto the service's error kinds.
 func (s *Service) fromWorkflow(ctx context.Context, id string, err error) error {
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		msg := appErr.Message()
-		switch appErr.Type() {
-		case wf.ErrTypeFailedPrecondition:
-			return errs.Precondition("%s", msg)
-		case wf.ErrTypePermissionDenied:
-			return fmt.Errorf("%w: %s", errs.ErrPermissionDenied, msg)
-		case wf.ErrTypeConflict:
-			return fmt.Errorf("%w: %s", errs.ErrConflict, msg)
-		case wf.ErrTypeInvalid:
-			if field, reason, ok := strings.Cut(msg, ": "); ok && !strings.Contains(field, " ") {
-				return errs.Field(field, "complaint.invalid", "%s", reason)
-			}
-			return fmt.Errorf("%w: %s", errs.ErrInvalid, msg)
-		case wf.ErrTypeNotFound:
-			return errs.NotFound("complaint", id)
-		}
+	if mapped, ok := failures.ToDomain(err); ok {
+		return mapped
 	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {

@@ -28,6 +28,7 @@ import (
 	"github.com/kefu-suite/kefu/services/order/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/workflows/failures"
 	"github.com/kefu-suite/kefu/workflows/order"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
@@ -209,21 +210,8 @@ func (s *Service) updateOnce(ctx context.Context, name string, cmd order.Command
 
 // fromWorkflow maps a workflow/activity failure onto the domain errors.
 func fromWorkflow(err error) error {
-	var app *temporal.ApplicationError
-	if errors.As(err, &app) {
-		msg := app.Message()
-		switch app.Type() {
-		case order.ErrTypeFailedPrecondition:
-			return errs.Precondition("%s", msg)
-		case order.ErrTypeInvalidArgument:
-			return fmt.Errorf("%w: %s", errs.ErrInvalid, msg)
-		case order.ErrTypePermissionDenied:
-			return fmt.Errorf("%w: %s", errs.ErrPermissionDenied, msg)
-		case order.ErrTypeConflict:
-			return fmt.Errorf("%w: %s", errs.ErrConflict, msg)
-		case order.ErrTypeNotFound:
-			return fmt.Errorf("%w: %s", errs.ErrNotFound, msg)
-		}
+	if mapped, ok := failures.ToDomain(err); ok {
+		return mapped
 	}
 	var tmo *temporal.TimeoutError
 	if errors.As(err, &tmo) {
@@ -234,31 +222,7 @@ func fromWorkflow(err error) error {
 
 // toWorkflow turns a domain error into the non-retryable ApplicationError a
 // business failure of an activity must be.
-func toWorkflow(err error) error {
-	if err == nil {
-		return nil
-	}
-	kind := ""
-	switch {
-	case errors.Is(err, errs.ErrFailedPrecondition):
-		kind = order.ErrTypeFailedPrecondition
-	case errors.Is(err, errs.ErrInvalid):
-		kind = order.ErrTypeInvalidArgument
-	case errors.Is(err, errs.ErrPermissionDenied):
-		kind = order.ErrTypePermissionDenied
-	case errors.Is(err, errs.ErrConflict):
-		kind = order.ErrTypeConflict
-	case errors.Is(err, errs.ErrNotFound):
-		kind = order.ErrTypeNotFound
-	default:
-		return err // infrastructure: retried
-	}
-	msg := err.Error()
-	for _, sentinel := range []error{errs.ErrFailedPrecondition, errs.ErrInvalid, errs.ErrPermissionDenied, errs.ErrConflict} {
-		msg = strings.TrimPrefix(msg, sentinel.Error()+": ")
-	}
-	return temporal.NewNonRetryableApplicationError(msg, kind, nil)
-}
+func toWorkflow(err error) error { return failures.FromDomain(err) }
 
 // startWorkflow starts (or finds) the order's workflow.
 func (s *Service) startWorkflow(ctx context.Context, o *orderv1.Order, shipBy time.Time) error {

@@ -1,0 +1,55 @@
+package failures_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/workflows/failures"
+)
+
+func TestRoundTripKeepsKindMessageAndField(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		in   error
+		kind error
+		msg  string
+	}{
+		{"precondition", errs.Precondition("order is SHIPPED"), errs.ErrFailedPrecondition, "failed precondition: order is SHIPPED"},
+		{"conflict", fmt.Errorf("%w: etag is stale", errs.ErrConflict), errs.ErrConflict, "version conflict: etag is stale"},
+		{"denied", fmt.Errorf("%w: buyers cannot ship", errs.ErrPermissionDenied), errs.ErrPermissionDenied, "permission denied: buyers cannot ship"},
+		{"not found", fmt.Errorf("%w: no such line", errs.ErrNotFound), errs.ErrNotFound, "not found: no such line"},
+		{"invalid", fmt.Errorf("%w: quantity too large", errs.ErrInvalid), errs.ErrInvalid, "invalid argument: quantity too large"},
+		{"field", errs.Field("lines[0].quantity", "aftersale.ledger", "only 2 bought"), errs.ErrInvalid, "lines[0].quantity: only 2 bought"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			back, ok := failures.ToDomain(failures.FromDomain(tc.in))
+			if !ok || !errors.Is(back, tc.kind) || back.Error() != tc.msg {
+				t.Fatalf("got %v (%v), want %q of kind %v", back, ok, tc.msg, tc.kind)
+			}
+		})
+	}
+	var fe *errs.FieldError
+	back, _ := failures.ToDomain(failures.FromDomain(errs.Field("lines[0].quantity", "aftersale.ledger", "only 2 bought")))
+	if !errors.As(back, &fe) || fe.Field != "lines[0].quantity" || fe.Rule != "aftersale.ledger" {
+		t.Fatalf("field error lost its field or rule: %#v", back)
+	}
+}
+
+func TestInfrastructureFailuresStayRetryable(t *testing.T) {
+	boom := errors.New("connection reset")
+	if got := failures.FromDomain(boom); got != boom {
+		t.Fatalf("an infrastructure error must pass unchanged: %v", got)
+	}
+	if failures.FromDomain(nil) != nil {
+		t.Fatal("nil must stay nil")
+	}
+	if _, ok := failures.ToDomain(context.DeadlineExceeded); ok {
+		t.Fatal("a deadline is not a business failure")
+	}
+	if _, ok := failures.ToDomain(failures.New("SomethingElse", "x")); ok {
+		t.Fatal("an unknown kind is not mapped")
+	}
+}
