@@ -12,10 +12,7 @@ import (
 	"syscall"
 	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
-	"go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
@@ -23,15 +20,12 @@ import (
 	"github.com/kefu-suite/kefu/services/aftersale/internal/store"
 	"github.com/kefu-suite/kefu/services/aftersale/migrations"
 	"github.com/kefu-suite/kefu/services/platform/config"
-	"github.com/kefu-suite/kefu/services/platform/grpcserver"
-	"github.com/kefu-suite/kefu/services/platform/logging"
-	"github.com/kefu-suite/kefu/services/platform/pg"
-	"github.com/kefu-suite/kefu/services/platform/telemetry"
-	"github.com/kefu-suite/kefu/services/platform/temporalx"
-	"github.com/kefu-suite/kefu/services/platform/validation"
+	"github.com/kefu-suite/kefu/services/platform/svcmain"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
 )
+
+var spec = svcmain.Spec{Name: "aftersale", DefaultAddr: ":9094", Schema: "aftersale", Migrations: migrations.FS}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -44,70 +38,36 @@ func main() {
 
 func run(ctx context.Context) error {
 	l := config.FromOS()
-	srv := config.LoadServer(l, "aftersale", ":9094")
-	db := config.LoadPostgres(l, "aftersale")
-	tc := config.LoadTemporal(l)
-	sla := config.LoadSLAPolicy(l)
+	settings := svcmain.Load(l, spec)
 	orderAddr := l.String("ORDER_ADDR", "127.0.0.1:9093")
 	if err := l.Err(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	log := logging.New(os.Stdout, srv.LogLevel, srv.Name)
-	pol, err := policy.Select(sla.Version, sla.Shrink)
+	pol, err := policy.Select(settings.SLA.Version, settings.SLA.Shrink)
 	if err != nil {
 		return err
 	}
+	env, err := svcmain.Start(ctx, spec, settings)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	env.Log.Info("sla policy pinned by new cases", "version", pol.Version)
 
-	_, shutdownTracing, err := telemetry.Setup(ctx, srv.Name, srv.OTLPEndpoint)
+	conn, err := env.Dial("order", orderAddr)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = shutdownTracing(sctx)
-	}()
-
-	pool, err := pg.Open(ctx, db)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if err := pg.Migrate(ctx, pool, migrations.FS, log); err != nil {
-		return err
-	}
-	st := store.New(pool)
-
-	conn, err := grpc.NewClient(orderAddr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
-	if err != nil {
-		return fmt.Errorf("order client: %w", err)
-	}
-	defer conn.Close()
 	orders := app.GRPCOrders{Client: orderv1.NewOrderServiceClient(conn)}
-
-	cl, err := temporalx.Dial(ctx, tc, log)
+	st := store.New(env.Pool)
+	cl, err := env.Temporal(ctx)
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
-	w := worker.New(cl, queues.AfterSaleActivities, worker.Options{})
-	(&app.Activities{Store: st, Orders: orders, Now: time.Now}).Register(w)
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start activity worker: %w", err)
-	}
-	defer w.Stop()
-	log.Info("activity worker started", "task_queue", queues.AfterSaleActivities, "policy", pol.Version)
-
-	svc := app.New(st, orders, cl, pol, log, time.Now)
-	v, err := validation.New()
-	if err != nil {
+	activities := &app.Activities{Store: st, Orders: orders, Now: time.Now}
+	if err := env.StartActivities(cl, queues.AfterSaleActivities, activities.Register); err != nil {
 		return err
 	}
-	return grpcserver.Run(ctx, grpcserver.Options{
-		Name: srv.Name, Addr: srv.GRPCAddr, Logger: log, Validator: v,
-		ShutdownTimeout: srv.ShutdownTimeout, DrainDelay: srv.DrainDelay,
-		Register: func(s *grpc.Server) { aftersalev1.RegisterAfterSaleServiceServer(s, svc) },
-	})
+	svc := app.New(st, orders, cl, pol, env.Log, time.Now)
+	return env.Serve(ctx, func(s *grpc.Server) { aftersalev1.RegisterAfterSaleServiceServer(s, svc) })
 }

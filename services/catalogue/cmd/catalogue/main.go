@@ -23,11 +23,7 @@ import (
 	"github.com/kefu-suite/kefu/services/catalogue/internal/store"
 	"github.com/kefu-suite/kefu/services/catalogue/migrations"
 	"github.com/kefu-suite/kefu/services/platform/config"
-	"github.com/kefu-suite/kefu/services/platform/grpcserver"
-	"github.com/kefu-suite/kefu/services/platform/logging"
-	"github.com/kefu-suite/kefu/services/platform/pg"
-	"github.com/kefu-suite/kefu/services/platform/telemetry"
-	"github.com/kefu-suite/kefu/services/platform/validation"
+	"github.com/kefu-suite/kefu/services/platform/svcmain"
 )
 
 func main() {
@@ -39,35 +35,21 @@ func main() {
 	}
 }
 
+var spec = svcmain.Spec{Name: "catalogue", DefaultAddr: ":9091", Schema: "catalogue", Migrations: migrations.FS}
+
 func run(ctx context.Context, args []string) error {
 	l := config.FromOS()
-	srv := config.LoadServer(l, "catalogue", ":9091")
-	db := config.LoadPostgres(l, "catalogue")
+	settings := svcmain.Load(l, spec)
 	seedShop := l.String("SEED_SHOP_ID", "shop_demo")
 	if err := l.Err(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	log := logging.New(os.Stdout, srv.LogLevel, srv.Name)
-
-	_, shutdownTracing, err := telemetry.Setup(ctx, srv.Name, srv.OTLPEndpoint)
+	env, err := svcmain.Start(ctx, spec, settings)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = shutdownTracing(sctx)
-	}()
-
-	pool, err := pg.Open(ctx, db)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if err := pg.Migrate(ctx, pool, migrations.FS, log); err != nil {
-		return err
-	}
-	svc, err := app.New(store.New(pool), log, time.Now)
+	defer env.Close()
+	svc, err := app.New(store.New(env.Pool), env.Log, time.Now)
 	if err != nil {
 		return err
 	}
@@ -79,19 +61,10 @@ func run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		log.Info("seed imported", slog.String("shop_id", seedShop), slog.Any("counts", n))
+		env.Log.Info("seed imported", slog.String("shop_id", seedShop), slog.Any("counts", n))
 		return nil
 	default:
 		return errors.New("usage: catalogue [seed]")
 	}
-
-	v, err := validation.New()
-	if err != nil {
-		return err
-	}
-	return grpcserver.Run(ctx, grpcserver.Options{
-		Name: srv.Name, Addr: srv.GRPCAddr, Logger: log, Validator: v,
-		ShutdownTimeout: srv.ShutdownTimeout, DrainDelay: srv.DrainDelay,
-		Register: func(s *grpc.Server) { cataloguev1.RegisterCatalogueServiceServer(s, svc) },
-	})
+	return env.Serve(ctx, func(s *grpc.Server) { cataloguev1.RegisterCatalogueServiceServer(s, svc) })
 }

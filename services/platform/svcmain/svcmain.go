@@ -1,0 +1,157 @@
+// Package svcmain is what every service binary does the same way: read the
+// common settings, log as JSON, trace, open its pool on its own schema and
+// migrate it, dial the services and Temporal it needs, host its activity
+// worker, serve gRPC until SIGTERM, and close everything in reverse order.
+// A binary's main keeps only what is its own: extra settings, its use cases,
+// its registrations.
+package svcmain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/grpcserver"
+	"github.com/kefu-suite/kefu/services/platform/logging"
+	"github.com/kefu-suite/kefu/services/platform/pg"
+	"github.com/kefu-suite/kefu/services/platform/telemetry"
+	"github.com/kefu-suite/kefu/services/platform/temporalx"
+	"github.com/kefu-suite/kefu/services/platform/validation"
+)
+
+// Spec names a service binary.
+type Spec struct {
+	Name        string // "order": logs, traces, health
+	DefaultAddr string // gRPC listen address in the dev stack, ":9093"
+	Schema      string // its own Postgres schema
+	Migrations  fs.FS  // embedded goose migrations
+}
+
+// Settings are the common settings, read with the binary's own from one
+// loader so that every bad variable is reported together.
+type Settings struct {
+	Server   config.Server
+	Postgres config.Postgres
+	Temporal config.Temporal
+	SLA      config.SLAPolicy
+}
+
+// Load reads the common settings into l; the caller reads its own, then
+// checks l.Err() once.
+func Load(l *config.Loader, spec Spec) Settings {
+	return Settings{
+		Server:   config.LoadServer(l, spec.Name, spec.DefaultAddr),
+		Postgres: config.LoadPostgres(l, spec.Schema),
+		Temporal: config.LoadTemporal(l),
+		SLA:      config.LoadSLAPolicy(l),
+	}
+}
+
+// Env is a started service's shared plumbing. Close releases it.
+type Env struct {
+	Settings Settings
+	Log      *slog.Logger
+	Pool     *pg.Pool
+	closers  []func()
+}
+
+// Start sets up logging, tracing and the migrated pool.
+func Start(ctx context.Context, spec Spec, s Settings) (*Env, error) {
+	e := &Env{Settings: s, Log: logging.New(os.Stdout, s.Server.LogLevel, s.Server.Name)}
+	_, shutdownTracing, err := telemetry.Setup(ctx, s.Server.Name, s.Server.OTLPEndpoint)
+	if err != nil {
+		return nil, err
+	}
+	e.defer_(func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = shutdownTracing(sctx)
+	})
+	pool, err := pg.Open(ctx, s.Postgres)
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.Pool = pool
+	e.defer_(pool.Close)
+	if err := pg.Migrate(ctx, pool, spec.Migrations, e.Log); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Env) defer_(fn func()) { e.closers = append(e.closers, fn) }
+
+// Close releases everything Start and the helpers opened, newest first.
+func (e *Env) Close() {
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		e.closers[i]()
+	}
+	e.closers = nil
+}
+
+// Dial opens a traced gRPC connection to another service (closed by Close).
+func (e *Env) Dial(name, addr string) (*grpc.ClientConn, error) {
+	conn, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`))
+	if err != nil {
+		return nil, fmt.Errorf("%s client %s: %w", name, addr, err)
+	}
+	e.defer_(func() { _ = conn.Close() })
+	return conn, nil
+}
+
+// Temporal dials the Temporal frontend (closed by Close).
+func (e *Env) Temporal(ctx context.Context) (client.Client, error) {
+	cl, err := temporalx.Dial(ctx, e.Settings.Temporal, e.Log)
+	if err != nil {
+		return nil, err
+	}
+	e.defer_(cl.Close)
+	return cl, nil
+}
+
+// StartActivities hosts the service's activity worker on queue (stopped by
+// Close, before the Temporal client closes).
+func (e *Env) StartActivities(cl client.Client, queue string, register func(worker.ActivityRegistry)) error {
+	w := worker.New(cl, queue, worker.Options{})
+	register(w)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start activity worker on %s: %w", queue, err)
+	}
+	e.defer_(w.Stop)
+	e.Log.Info("activity worker started", slog.String("task_queue", queue))
+	return nil
+}
+
+// Serve runs the gRPC server (validation, identity, tracing, error mapping,
+// health) until ctx ends, then drains and stops.
+func (e *Env) Serve(ctx context.Context, register func(*grpc.Server)) error {
+	if register == nil {
+		return errors.New("svcmain: nothing to serve")
+	}
+	v, err := validation.New()
+	if err != nil {
+		return err
+	}
+	s := e.Settings.Server
+	return grpcserver.Run(ctx, grpcserver.Options{
+		Name: s.Name, Addr: s.GRPCAddr, Logger: e.Log, Validator: v,
+		ShutdownTimeout: s.ShutdownTimeout, DrainDelay: s.DrainDelay,
+		Register: register,
+	})
+}

@@ -1,0 +1,81 @@
+package svcmain_test
+
+import (
+	"context"
+	"net"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/pgtest"
+	"github.com/kefu-suite/kefu/services/platform/svcmain"
+)
+
+func TestStartMigratesServesAndCloses(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close()
+
+	spec := svcmain.Spec{Name: "probe", DefaultAddr: ":0", Schema: "probe", Migrations: fstest.MapFS{
+		"00001_init.sql": {Data: []byte("-- +goose Up\nCREATE TABLE things (id text PRIMARY KEY);\n-- +goose Down\nDROP TABLE things;\n")},
+	}}
+	l := config.FromMap(map[string]string{"DATABASE_URL": dbURL, "GRPC_ADDR": addr, "LOG_LEVEL": "error"})
+	settings := svcmain.Load(l, spec)
+	if err := l.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if settings.Postgres.Schema != "probe" || settings.Server.GRPCAddr != addr || settings.SLA.Shrink != 1 {
+		t.Fatalf("settings: %+v", settings)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	env, err := svcmain.Start(ctx, spec, settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Pool.Exec(ctx, "INSERT INTO things VALUES ('a')"); err != nil {
+		t.Fatalf("the migration did not run on the service's own schema: %v", err)
+	}
+	conn, err := env.Dial("self", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- env.Serve(ctx, func(*grpc.Server) {}) }()
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cctx, ccancel := context.WithTimeout(ctx, time.Second)
+		resp, err := healthpb.NewHealthClient(conn).Check(cctx, &healthpb.HealthCheckRequest{})
+		ccancel()
+		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not serving: %v %v", resp, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not stop on cancel")
+	}
+	env.Close()
+	env.Close() // twice is harmless
+	if err := env.Pool.Ping(context.Background()); err == nil {
+		t.Fatal("Close must close the pool")
+	}
+}
