@@ -8,12 +8,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io/fs"
 	"net/url"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/pg"
 )
 
 // DefaultURL is used when DATABASE_URL is not set.
@@ -75,4 +79,24 @@ func redact(raw string) string {
 		return "<unparsable url>"
 	}
 	return u.Redacted()
+}
+
+// Pool opens a pool on a new throw-away database (or on dbURL when it is
+// not empty) with the service's schema migrated, closed at cleanup.
+func Pool(t testing.TB, dbURL, schema string, migrations fs.FS, maxConns int) *pg.Pool {
+	t.Helper()
+	if dbURL == "" {
+		dbURL = NewDatabase(t)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pool, err := pg.Open(ctx, config.Postgres{URL: dbURL, Schema: schema, MaxConns: maxConns})
+	if err != nil {
+		t.Fatalf("pgtest: open %s: %v", schema, err)
+	}
+	t.Cleanup(pool.Close)
+	if err := pg.Migrate(ctx, pool, migrations, nil); err != nil {
+		t.Fatalf("pgtest: migrate %s: %v", schema, err)
+	}
+	return pool
 }

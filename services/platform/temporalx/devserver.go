@@ -10,6 +10,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 )
 
 // CLIEnv names the locally built Temporal CLI (make sets it to bin/temporal).
@@ -63,4 +64,29 @@ func StartDevServer(t testing.TB) *testsuite.DevServer {
 		}
 	})
 	return srv
+}
+
+// Client starts a dev server for the test (StartDevServer) and returns a
+// client of its default namespace, closed at cleanup.
+func Client(t testing.TB) client.Client {
+	t.Helper()
+	srv := StartDevServer(t)
+	cl, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort(), Namespace: "default"})
+	if err != nil {
+		t.Fatalf("dial temporal dev server: %v", err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+// StartWorker runs a worker on queue with what register adds, stopped at
+// cleanup (tests host the workflow and the activity workers in-process).
+func StartWorker(t testing.TB, cl client.Client, queue string, register func(worker.Registry)) {
+	t.Helper()
+	w := worker.New(cl, queue, worker.Options{})
+	register(w)
+	if err := w.Start(); err != nil {
+		t.Fatalf("start worker on %s: %v", queue, err)
+	}
+	t.Cleanup(w.Stop)
 }

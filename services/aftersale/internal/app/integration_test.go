@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,7 +19,6 @@ import (
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -32,13 +30,11 @@ import (
 	"github.com/kefu-suite/kefu/services/aftersale/internal/app"
 	"github.com/kefu-suite/kefu/services/aftersale/internal/store"
 	"github.com/kefu-suite/kefu/services/aftersale/migrations"
-	"github.com/kefu-suite/kefu/services/platform/config"
-	"github.com/kefu-suite/kefu/services/platform/grpcserver"
+	"github.com/kefu-suite/kefu/services/platform/grpctest"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
-	"github.com/kefu-suite/kefu/services/platform/validation"
 	wf "github.com/kefu-suite/kefu/workflows/aftersale"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
@@ -129,64 +125,25 @@ type harness struct {
 	policy   *policy.Policy
 }
 
-func serve(t *testing.T, register func(*grpc.Server), v *validation.Validator, log *slog.Logger) *grpc.ClientConn {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, _ := grpcserver.New(grpcserver.Options{Name: "test", Logger: log, Validator: v, Register: register})
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	return conn
-}
-
 // newHarness runs the real thing in-process: Postgres, a Temporal dev
 // server, the workflow worker (workflows/aftersale), the activity worker and
 // the gRPC server with the standard interceptors, on a shrunk policy.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	ctx := context.Background()
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	pool, err := pg.Open(ctx, config.Postgres{URL: pgtest.NewDatabase(t), Schema: "aftersale", MaxConns: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := pg.Migrate(ctx, pool, migrations.FS, nil); err != nil {
-		t.Fatal(err)
-	}
-	dev := temporalx.StartDevServer(t)
-	tc, err := client.Dial(client.Options{HostPort: dev.FrontendHostPort(), Namespace: "default"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(tc.Close)
-	v, err := validation.New()
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool := pgtest.Pool(t, "", "aftersale", migrations.FS, 20)
+	tc := temporalx.Client(t)
 	orders := &recordingOrderServer{orders: map[string]*orderv1.Order{}, refunds: map[string]*orderv1.RefundOrderRequest{},
 		refuse: map[string]bool{}, tries: map[string]int{}}
-	orderConn := serve(t, func(s *grpc.Server) { orderv1.RegisterOrderServiceServer(s, orders) }, nil, log)
+	orderConn := grpctest.Serve(t, "order", func(s *grpc.Server) { orderv1.RegisterOrderServiceServer(s, orders) },
+		grpctest.Options{NoValidation: true})
 	gateway := app.GRPCOrders{Client: orderv1.NewOrderServiceClient(orderConn)}
 	st := store.New(pool)
 
-	ww := worker.New(tc, queues.Workflows, worker.Options{})
-	wf.Register(ww)
-	aw := worker.New(tc, queues.AfterSaleActivities, worker.Options{})
-	(&app.Activities{Store: st, Orders: gateway, Now: time.Now}).Register(aw)
-	for _, w := range []worker.Worker{ww, aw} {
-		if err := w.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(w.Stop)
-	}
+	temporalx.StartWorker(t, tc, queues.Workflows, func(r worker.Registry) { wf.Register(r) })
+	temporalx.StartWorker(t, tc, queues.AfterSaleActivities, func(r worker.Registry) {
+		(&app.Activities{Store: st, Orders: gateway, Now: time.Now}).Register(r)
+	})
 	// The shrunk policy also shrinks the eligibility windows (7 d → 168 s,
 	// 15 d → 6 min), so orders below are delivered seconds or minutes ago.
 	p, err := policy.Select("2026.1", 3600) // 5 d → 2 min, 2 h → 2 s
@@ -194,7 +151,7 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	svc := app.New(st, gateway, tc, p, log, time.Now)
-	conn := serve(t, func(s *grpc.Server) { aftersalev1.RegisterAfterSaleServiceServer(s, svc) }, v, log)
+	conn := grpctest.Serve(t, "aftersale", func(s *grpc.Server) { aftersalev1.RegisterAfterSaleServiceServer(s, svc) })
 	return &harness{temporal: tc, client: aftersalev1.NewAfterSaleServiceClient(conn), orders: orders, pool: pool, policy: p}
 }
 

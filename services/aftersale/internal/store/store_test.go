@@ -12,25 +12,14 @@ import (
 	"github.com/kefu-suite/kefu/services/aftersale/internal/domain"
 	"github.com/kefu-suite/kefu/services/aftersale/internal/store"
 	"github.com/kefu-suite/kefu/services/aftersale/migrations"
-	"github.com/kefu-suite/kefu/services/platform/config"
 	"github.com/kefu-suite/kefu/services/platform/errs"
-	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
 	wf "github.com/kefu-suite/kefu/workflows/aftersale"
 )
 
 func newStore(t *testing.T) *store.Store {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := pg.Open(ctx, config.Postgres{URL: pgtest.NewDatabase(t), Schema: "aftersale", MaxConns: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := pg.Migrate(ctx, pool, migrations.FS, nil); err != nil {
-		t.Fatal(err)
-	}
-	return store.New(pool)
+	return store.New(pgtest.Pool(t, "", "aftersale", migrations.FS, 5))
 }
 
 var lines = []store.OrderLine{{LineID: "ln_1", BoughtQty: 1, PaidFen: 8000, Name: "围巾"}}

@@ -16,25 +16,15 @@ import (
 	"github.com/kefu-suite/kefu/services/catalogue/internal/app"
 	"github.com/kefu-suite/kefu/services/catalogue/internal/store"
 	"github.com/kefu-suite/kefu/services/catalogue/migrations"
-	"github.com/kefu-suite/kefu/services/platform/config"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
-	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
 )
 
 // catalogueUnderTest is the real service on a fresh database.
 func catalogueUnderTest(t *testing.T) *app.Service {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := pg.Open(ctx, config.Postgres{URL: pgtest.NewDatabase(t), Schema: "catalogue", MaxConns: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := pg.Migrate(ctx, pool, migrations.FS, nil); err != nil {
-		t.Fatal(err)
-	}
+	pool := pgtest.Pool(t, "", "catalogue", migrations.FS, 10)
 	svc, err := app.New(store.New(pool), slog.New(slog.NewJSONHandler(io.Discard, nil)), time.Now)
 	if err != nil {
 		t.Fatal(err)

@@ -12,9 +12,7 @@ import (
 	"github.com/kefu-suite/kefu/services/catalogue/internal/seed"
 	"github.com/kefu-suite/kefu/services/catalogue/internal/store"
 	"github.com/kefu-suite/kefu/services/catalogue/migrations"
-	"github.com/kefu-suite/kefu/services/platform/config"
 	"github.com/kefu-suite/kefu/services/platform/identity"
-	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
 )
 
@@ -24,14 +22,7 @@ import (
 func TestImportIsCompleteAndIdempotent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool, err := pg.Open(ctx, config.Postgres{URL: pgtest.NewDatabase(t), Schema: "catalogue", MaxConns: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := pg.Migrate(ctx, pool, migrations.FS, nil); err != nil {
-		t.Fatal(err)
-	}
+	pool := pgtest.Pool(t, "", "catalogue", migrations.FS, 5)
 	svc, err := app.New(store.New(pool), slog.New(slog.NewJSONHandler(io.Discard, nil)), time.Now)
 	if err != nil {
 		t.Fatal(err)

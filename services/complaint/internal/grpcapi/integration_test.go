@@ -5,7 +5,6 @@ import (
 	"flag"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"slices"
 	"strings"
@@ -19,7 +18,6 @@ import (
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -30,14 +28,11 @@ import (
 	"github.com/kefu-suite/kefu/services/complaint/internal/grpcapi"
 	"github.com/kefu-suite/kefu/services/complaint/internal/store"
 	"github.com/kefu-suite/kefu/services/complaint/migrations"
-	"github.com/kefu-suite/kefu/services/platform/config"
 	"github.com/kefu-suite/kefu/services/platform/errs"
-	"github.com/kefu-suite/kefu/services/platform/grpcserver"
+	"github.com/kefu-suite/kefu/services/platform/grpctest"
 	"github.com/kefu-suite/kefu/services/platform/identity"
-	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
-	"github.com/kefu-suite/kefu/services/platform/validation"
 	wf "github.com/kefu-suite/kefu/workflows/complaint"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
@@ -68,57 +63,18 @@ const shrink = 3600
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	pool, err := pg.Open(ctx, config.Postgres{URL: pgtest.NewDatabase(t), Schema: "complaint", MaxConns: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := pg.Migrate(ctx, pool, migrations.FS, log); err != nil {
-		t.Fatal(err)
-	}
-	dev := temporalx.StartDevServer(t)
-	tc, err := temporalx.Dial(ctx, config.Temporal{HostPort: dev.FrontendHostPort(), Namespace: "default"}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(tc.Close)
+	pool := pgtest.Pool(t, "", "complaint", migrations.FS, 10)
+	tc := temporalx.Client(t)
 	pol, err := policy.Select("2026.1", shrink)
 	if err != nil {
 		t.Fatal(err)
 	}
 	svc := app.New(store.New(pool), tc, pol, orders{"ord_it1": {"shop_it", "buyer_1"}, "ord_other": {"shop_other", "buyer_1"}}, log, time.Now)
 
-	ww := worker.New(tc, queues.Workflows, worker.Options{})
-	wf.Register(ww)
-	aw := worker.New(tc, queues.ComplaintActivities, worker.Options{})
-	svc.RegisterActivities(aw)
-	for _, w := range []worker.Worker{ww, aw} {
-		if err := w.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(w.Stop)
-	}
-
-	v, err := validation.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, _ := grpcserver.New(grpcserver.Options{Name: "complaint", Logger: log, Validator: v,
-		Register: func(s *grpc.Server) { complaintv1.RegisterComplaintServiceServer(s, grpcapi.New(svc)) }})
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
+	temporalx.StartWorker(t, tc, queues.Workflows, func(r worker.Registry) { wf.Register(r) })
+	temporalx.StartWorker(t, tc, queues.ComplaintActivities, func(r worker.Registry) { svc.RegisterActivities(r) })
+	conn := grpctest.Serve(t, "complaint", func(s *grpc.Server) { complaintv1.RegisterComplaintServiceServer(s, grpcapi.New(svc)) })
 	return &env{api: complaintv1.NewComplaintServiceClient(conn), tc: tc}
 }
 

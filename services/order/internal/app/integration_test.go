@@ -25,13 +25,10 @@ import (
 	"github.com/kefu-suite/kefu/services/order/internal/app"
 	"github.com/kefu-suite/kefu/services/order/internal/store"
 	"github.com/kefu-suite/kefu/services/order/migrations"
-	"github.com/kefu-suite/kefu/services/platform/config"
-	"github.com/kefu-suite/kefu/services/platform/grpcserver"
+	"github.com/kefu-suite/kefu/services/platform/grpctest"
 	"github.com/kefu-suite/kefu/services/platform/identity"
-	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
-	"github.com/kefu-suite/kefu/services/platform/validation"
 	"github.com/kefu-suite/kefu/workflows/order"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
@@ -129,70 +126,29 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	dbURL := pgtest.NewDatabase(t)
-	dev := temporalx.StartDevServer(t)
+	tcl := temporalx.Client(t)
 	catAddr := startCatalogue(t, dbURL)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	pool, err := pg.Open(ctx, config.Postgres{URL: dbURL, Schema: "orders", MaxConns: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := pg.Migrate(ctx, pool, migrations.FS, log); err != nil {
-		t.Fatal(err)
-	}
+	pool := pgtest.Pool(t, dbURL, "orders", migrations.FS, 10)
 	catConn, err := grpc.NewClient(catAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = catConn.Close() })
-	tcl, err := temporalx.Dial(ctx, config.Temporal{HostPort: dev.FrontendHostPort(), Namespace: "default"}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(tcl.Close)
 	pol, err := policy.Select("", shrink)
 	if err != nil {
 		t.Fatal(err)
 	}
 	svc := app.New(store.New(pool), cataloguev1.NewCatalogueServiceClient(catConn), tcl, *pol, log, time.Now)
 
-	wfw := worker.New(tcl, queues.Workflows, worker.Options{})
-	order.Register(wfw)
-	actw := worker.New(tcl, queues.OrderActivities, worker.Options{})
-	svc.RegisterActivities(actw)
-	for _, w := range []worker.Worker{wfw, actw} {
-		if err := w.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(w.Stop)
-	}
-
-	v, err := validation.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		done <- grpcserver.Run(ctx, grpcserver.Options{Name: "order", Listener: lis, Logger: log, Validator: v,
-			ShutdownTimeout: time.Second,
-			Register:        func(s *grpc.Server) { orderv1.RegisterOrderServiceServer(s, svc) }})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
+	temporalx.StartWorker(t, tcl, queues.Workflows, func(r worker.Registry) { order.Register(r) })
+	temporalx.StartWorker(t, tcl, queues.OrderActivities, func(r worker.Registry) { svc.RegisterActivities(r) })
+	conn := grpctest.Serve(t, "order", func(s *grpc.Server) { orderv1.RegisterOrderServiceServer(s, svc) },
+		grpctest.Options{Logger: log})
 	return &harness{orders: orderv1.NewOrderServiceClient(conn), catalogue: cataloguev1.NewCatalogueServiceClient(catConn)}
 }
 
