@@ -40,16 +40,19 @@ type Gateway struct {
 	handler http.Handler
 	conns   map[string]*grpc.ClientConn
 	log     *slog.Logger
+	stop    context.CancelFunc // ends background work (JWKS refresh)
 }
 
 // New dials every configured backend (lazily: grpc.NewClient connects on
 // first use) and mounts its REST routes behind authentication.
 func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
+	ctx, stop := context.WithCancel(ctx)
 	auth, err := NewAuthenticator(ctx, c.Auth)
 	if err != nil {
+		stop()
 		return nil, err
 	}
-	g := &Gateway{conns: map[string]*grpc.ClientConn{}, log: log}
+	g := &Gateway{conns: map[string]*grpc.ClientConn{}, log: log, stop: stop}
 	mux := runtime.NewServeMux(
 		// One JSON convention for every front end: proto field names
 		// (snake_case), enums as strings, int64 as strings, unset fields shown.
@@ -130,6 +133,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.handler.
 
 // Close closes every backend connection.
 func (g *Gateway) Close() {
+	g.stop()
 	for _, c := range g.conns {
 		_ = c.Close()
 	}
