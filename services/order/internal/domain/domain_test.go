@@ -535,3 +535,25 @@ func TestCODPaymentAfterDelivery(t *testing.T) {
 		t.Fatalf("payment %v points %d state %s", o.GetPayment(), o.GetPointsEarned(), o.GetState())
 	}
 }
+
+// A COD order's cash is remitted only after delivery: when its 365-day
+// clock closes it unshipped, nothing was ever paid, so nothing is refunded.
+func TestCloseUnshippedCODRefundsNothing(t *testing.T) {
+	o := fixture()
+	o.Kind, o.State = orderv1.OrderKind_ORDER_KIND_COD, orderv1.OrderState_ORDER_STATE_AWAITING_SHIPMENT
+	rf, changed, err := CloseUnshipped(o, at.Add(365*24*time.Hour), "rfd_u", ServiceActor)
+	if err != nil || !changed {
+		t.Fatalf("changed %v err %v", changed, err)
+	}
+	if rf != nil || len(o.GetRefunds()) != 0 || o.GetRefundedFen() != 0 {
+		t.Fatalf("an unpaid COD order refunded %d fen: %v", o.GetRefundedFen(), rf)
+	}
+	for _, l := range o.GetLines() {
+		if l.GetRefundedFen() != 0 || l.GetState() != orderv1.LineState_LINE_STATE_CANCELLED {
+			t.Fatalf("line %s: refunded %d, state %s", l.GetLineId(), l.GetRefundedFen(), l.GetState())
+		}
+	}
+	if o.GetState() != orderv1.OrderState_ORDER_STATE_CLOSED || o.GetCloseReason() != orderv1.CloseReason_CLOSE_REASON_UNSHIPPED_TIMEOUT {
+		t.Fatalf("%s %s", o.GetState(), o.GetCloseReason())
+	}
+}

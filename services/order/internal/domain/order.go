@@ -345,7 +345,9 @@ func ShipPromiseBreached(o *orderv1.Order, at time.Time, id string) bool {
 }
 
 // CloseUnshipped closes a paid order not shipped within 365 days, refunding
-// everything not yet refunded to the original path.
+// everything not yet refunded to the original path. A COD order closed on
+// this clock was never paid (its cash comes after delivery), so nothing is
+// refunded.
 func CloseUnshipped(o *orderv1.Order, at time.Time, refundID string, actor *commonv1.Actor) (*orderv1.Refund, bool, error) {
 	if o.GetState() == orderv1.OrderState_ORDER_STATE_CLOSED {
 		return nil, false, nil
@@ -355,7 +357,7 @@ func CloseUnshipped(o *orderv1.Order, at time.Time, refundID string, actor *comm
 	}
 	var rl []*orderv1.RefundLine
 	for _, l := range o.GetLines() {
-		if amt := l.GetPayableFen() - l.GetRefundedFen(); amt > 0 {
+		if amt := l.GetPayableFen() - l.GetRefundedFen(); amt > 0 && paid(o) {
 			rl = append(rl, &orderv1.RefundLine{LineId: l.GetLineId(), AmountFen: amt, Quantity: Remaining(l)})
 		}
 		l.CancelledQuantity = l.GetQuantity() - l.GetShippedQuantity()
