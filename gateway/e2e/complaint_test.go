@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,12 +54,19 @@ func TestComplaintEscalationThroughREST(t *testing.T) {
 	// Other buyers never see it.
 	s.Do(t, "GET", "/v1/complaints/"+id, otherBuyer, nil).Error(t, http.StatusNotFound, "NOT_FOUND")
 
-	s.Do(t, "POST", "/v1/complaints/"+id+":acknowledge", agent, map[string]any{"note": "非常抱歉给您带来不便"}).OK(t, "acknowledge")
-	// 300 yuan is above a plain agent's authority (50 yuan)... unless the
-	// case already climbed far enough; either way the answer is explicit.
-	over := s.Do(t, "POST", "/v1/complaints/"+id+":proposeResolution", agent,
-		map[string]any{"text": "赔偿3000元", "compensation_fen": "300000"})
-	over.Error(t, http.StatusConflict, "FAILED_PRECONDITION")
+	acked := s.Do(t, "POST", "/v1/complaints/"+id+":acknowledge", agent, map[string]any{"note": "非常抱歉给您带来不便"}).OK(t, "acknowledge")
+	// An offer above the authority of the rung the complaint has reached is
+	// refused until it is escalated (the rung depends on how long the
+	// acknowledgement took; the manager's 5000 yuan is the top).
+	limit, err := strconv.ParseInt(Str(acked, "complaint", "authority_limit_fen"), 10, 64)
+	if err != nil || limit <= 0 {
+		t.Fatalf("authority_limit_fen: %v", acked)
+	}
+	if limit < 300000 {
+		s.Do(t, "POST", "/v1/complaints/"+id+":proposeResolution", agent,
+			map[string]any{"text": "赔偿", "compensation_fen": strconv.FormatInt(limit+100, 10)}).
+			Error(t, http.StatusConflict, "FAILED_PRECONDITION")
+	}
 
 	s.Do(t, "POST", "/v1/complaints/"+id+":escalate", agent, map[string]any{
 		"reason": "ESCALATION_REASON_AUTHORITY_EXCEEDED", "note": "customer wants 3000 yuan",
