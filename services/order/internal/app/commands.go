@@ -23,7 +23,7 @@ func (s *Service) PayOrder(ctx context.Context, req *orderv1.PayOrderRequest) (*
 		return nil, err
 	}
 	if o.GetPayment().GetPaymentRef() == req.GetPaymentRef() {
-		return &orderv1.PayOrderResponse{Order: view(ctx, o)}, nil
+		return &orderv1.PayOrderResponse{Order: s.view(ctx, o)}, nil
 	}
 	cmd := order.Command{OrderID: o.GetOrderId(), Actor: wfActor(who), PaymentRef: req.GetPaymentRef(), AmountFen: req.GetAmountFen()}
 	if stateOf(o.GetState()).Terminal() || o.GetPayment() != nil {
@@ -37,7 +37,7 @@ func (s *Service) PayOrder(ctx context.Context, req *orderv1.PayOrderRequest) (*
 		return nil, err
 	}
 	o, err = s.store.Get(ctx, o.GetOrderId())
-	return &orderv1.PayOrderResponse{Order: view(ctx, o)}, err
+	return &orderv1.PayOrderResponse{Order: s.view(ctx, o)}, err
 }
 
 // ShipOrder records a parcel through the workflow (SHIPPED starts the
@@ -49,7 +49,7 @@ func (s *Service) ShipOrder(ctx context.Context, req *orderv1.ShipOrderRequest) 
 	}
 	for _, sh := range o.GetShipments() {
 		if sh.GetShipment().GetTrackingNumber() == req.GetShipment().GetTrackingNumber() {
-			return &orderv1.ShipOrderResponse{Order: o}, nil
+			return &orderv1.ShipOrderResponse{Order: s.view(ctx, o)}, nil
 		}
 	}
 	if err := store.CheckETag(req.GetEtag(), versionOf(o)); err != nil {
@@ -65,7 +65,7 @@ func (s *Service) ShipOrder(ctx context.Context, req *orderv1.ShipOrderRequest) 
 		return nil, err
 	}
 	o, err = s.store.Get(ctx, o.GetOrderId())
-	return &orderv1.ShipOrderResponse{Order: o}, err
+	return &orderv1.ShipOrderResponse{Order: s.view(ctx, o)}, err
 }
 
 // ConfirmReceipt: the buyer (or a platform/service caller) confirms
@@ -77,13 +77,13 @@ func (s *Service) ConfirmReceipt(ctx context.Context, req *orderv1.ConfirmReceip
 	}
 	switch o.GetState() {
 	case orderv1.OrderState_ORDER_STATE_RECEIVED, orderv1.OrderState_ORDER_STATE_COMPLETED:
-		return &orderv1.ConfirmReceiptResponse{Order: view(ctx, o)}, nil
+		return &orderv1.ConfirmReceiptResponse{Order: s.view(ctx, o)}, nil
 	}
 	if _, err := s.update(ctx, order.UpdateConfirmReceipt, order.Command{OrderID: o.GetOrderId(), Actor: wfActor(who), Etag: req.GetEtag()}); err != nil {
 		return nil, err
 	}
 	o, err = s.store.Get(ctx, o.GetOrderId())
-	return &orderv1.ConfirmReceiptResponse{Order: view(ctx, o)}, err
+	return &orderv1.ConfirmReceiptResponse{Order: s.view(ctx, o)}, err
 }
 
 // CancelOrder cancels the order or lines by DOMAIN §3, through the workflow.
@@ -108,7 +108,7 @@ func (s *Service) cancel(ctx context.Context, o *orderv1.Order, cmd order.Comman
 	if err != nil {
 		return nil, err
 	}
-	resp := &orderv1.CancelOrderResponse{Order: view(ctx, o)}
+	resp := &orderv1.CancelOrderResponse{Order: s.view(ctx, o)}
 	for _, r := range o.GetRefunds() {
 		if r.GetRefundId() == res.RefundID && res.RefundID != "" {
 			resp.Refund = r
@@ -134,7 +134,7 @@ func (s *Service) RefundOrder(ctx context.Context, req *orderv1.RefundOrderReque
 		return nil
 	}
 	if r := find(o); r != nil {
-		return &orderv1.RefundOrderResponse{Order: o, Refund: r}, nil
+		return &orderv1.RefundOrderResponse{Order: s.view(ctx, o), Refund: r}, nil
 	}
 	if err := store.CheckETag(req.GetEtag(), versionOf(o)); err != nil {
 		return nil, err
@@ -151,6 +151,7 @@ func (s *Service) RefundOrder(ctx context.Context, req *orderv1.RefundOrderReque
 	if err != nil {
 		return nil, err
 	}
+	o = s.view(ctx, o)
 	return &orderv1.RefundOrderResponse{Order: o, Refund: find(o)}, nil
 }
 
@@ -171,7 +172,7 @@ func (s *Service) ChangeAddress(ctx context.Context, req *orderv1.ChangeAddressR
 	if err != nil {
 		return nil, err
 	}
-	return &orderv1.ChangeAddressResponse{Order: view(ctx, o)}, nil
+	return &orderv1.ChangeAddressResponse{Order: s.view(ctx, o)}, nil
 }
 
 // AddRemark appends a flagged remark (agents). Idempotent on request_id.
@@ -262,7 +263,7 @@ func (s *Service) ResolveException(ctx context.Context, req *orderv1.ResolveExce
 	if err != nil {
 		return nil, err
 	}
-	return &orderv1.ResolveExceptionResponse{Order: o}, nil
+	return &orderv1.ResolveExceptionResponse{Order: s.view(ctx, o)}, nil
 }
 
 // RunReviewChecks runs the review checks; read-only.

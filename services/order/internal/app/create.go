@@ -74,7 +74,7 @@ func (s *Service) CreateOrder(ctx context.Context, req *orderv1.CreateOrderReque
 	if err := s.startWorkflow(ctx, stored, presaleShipBy); err != nil {
 		return nil, err
 	}
-	return &orderv1.CreateOrderResponse{Order: view(ctx, stored)}, nil
+	return &orderv1.CreateOrderResponse{Order: s.view(ctx, stored)}, nil
 }
 
 func (s *Service) replay(ctx context.Context, o *orderv1.Order, fingerprint string) (*orderv1.CreateOrderResponse, error) {
@@ -90,7 +90,7 @@ func (s *Service) replay(ctx context.Context, o *orderv1.Order, fingerprint stri
 	if err := s.ensureWorkflow(ctx, o); err != nil {
 		return nil, err
 	}
-	return &orderv1.CreateOrderResponse{Order: view(ctx, o)}, nil
+	return &orderv1.CreateOrderResponse{Order: s.view(ctx, o)}, nil
 }
 
 // ensureWorkflow starts the workflow of a stored, not finished order unless

@@ -675,3 +675,75 @@ func TestChangeSpecMovesReservation(t *testing.T) {
 		t.Fatalf("change spec after payment: %v", err)
 	}
 }
+
+// A refund's lifecycle through the service: a shop-balance refund is
+// SUCCEEDED as recorded, an original-path one PROCESSING until the
+// channel's latest arrival; a retry returns the first refund; no line is
+// refunded beyond what was paid for it. Another buyer and another shop's
+// agent do not see or refund the order.
+func TestRefundStatesByChannel(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	created, err := h.orders.CreateOrder(as(buyer), &orderv1.CreateOrderRequest{RequestId: "req-refund-states-1",
+		Order: newOrder(orderv1.OrderKind_ORDER_KIND_NORMAL, ln("prd_seed15", 1), ln("prd_seed18", 2))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := created.GetOrder()
+	if _, err := h.orders.PayOrder(as(buyer), &orderv1.PayOrderRequest{OrderId: o.GetOrderId(), PaymentRef: "pay-rs1", AmountFen: o.GetPrice().GetTotalFen()}); err != nil {
+		t.Fatal(err)
+	}
+	first, second := o.GetLines()[0], o.GetLines()[1]
+	foreignAgent := identity.Identity{Subject: "agent_qian", Role: identity.RoleAgent, Rank: identity.RankAgent, Group: identity.GroupAfterSale, ShopID: "shop_other"}
+	balReq := &orderv1.RefundOrderRequest{OrderId: o.GetOrderId(), RequestId: "refund-bal-1",
+		Lines:   []*orderv1.RefundLine{{LineId: first.GetLineId(), AmountFen: 100}},
+		Channel: commonv1.RefundChannel_REFUND_CHANNEL_BALANCE, Reason: "补差价"}
+	if _, err := h.orders.RefundOrder(as(foreignAgent), balReq); code(err) != codes.NotFound {
+		t.Fatalf("another shop's agent refunding: %v", err)
+	}
+	if _, err := h.orders.RefundOrder(as(buyer), balReq); code(err) != codes.PermissionDenied {
+		t.Fatalf("the buyer refunding: %v", err)
+	}
+	bal, err := h.orders.RefundOrder(as(agent), balReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := bal.GetRefund(); r.GetState() != orderv1.RefundState_REFUND_STATE_SUCCEEDED || !r.GetCompletedAt().AsTime().Equal(r.GetCreatedAt().AsTime()) {
+		t.Fatalf("balance refund: %v", r)
+	}
+	again, err := h.orders.RefundOrder(as(agent), balReq)
+	if err != nil || again.GetRefund().GetRefundId() != bal.GetRefund().GetRefundId() || again.GetOrder().GetRefundedFen() != 100 {
+		t.Fatalf("retried refund: %v %v", err, again)
+	}
+	op, err := h.orders.RefundOrder(as(agent), &orderv1.RefundOrderRequest{OrderId: o.GetOrderId(), RequestId: "refund-op-1",
+		Lines:   []*orderv1.RefundLine{{LineId: second.GetLineId(), AmountFen: 200, Quantity: 0}},
+		Channel: commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH, Reason: "包装破损补偿", AfterSaleCaseId: "as_rs1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := op.GetRefund(); r.GetState() != orderv1.RefundState_REFUND_STATE_PROCESSING || r.GetCompletedAt() != nil ||
+		!r.GetExpectedArrivalAt().AsTime().After(r.GetCreatedAt().AsTime().Add(7*24*time.Hour)) {
+		t.Fatalf("original-path refund: %v", r)
+	}
+	_, err = h.orders.RefundOrder(as(agent), &orderv1.RefundOrderRequest{OrderId: o.GetOrderId(), RequestId: "refund-over-1",
+		Lines:   []*orderv1.RefundLine{{LineId: first.GetLineId(), AmountFen: first.GetPayableFen()}},
+		Channel: commonv1.RefundChannel_REFUND_CHANNEL_BALANCE, Reason: "多退"})
+	if code(err) != codes.FailedPrecondition {
+		t.Fatalf("refund beyond the line's payable: %v", err)
+	}
+	if _, err := h.orders.GetOrder(as(foreignAgent), &orderv1.GetOrderRequest{OrderId: o.GetOrderId()}); code(err) != codes.NotFound {
+		t.Fatalf("another shop's agent reading: %v", err)
+	}
+	got, err := h.orders.GetOrder(as(buyer), &orderv1.GetOrderRequest{OrderId: o.GetOrderId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]orderv1.RefundState{}
+	for _, r := range got.GetOrder().GetRefunds() {
+		states[r.GetRefundId()] = r.GetState()
+	}
+	if states[bal.GetRefund().GetRefundId()] != orderv1.RefundState_REFUND_STATE_SUCCEEDED ||
+		states[op.GetRefund().GetRefundId()] != orderv1.RefundState_REFUND_STATE_PROCESSING || got.GetOrder().GetRefundedFen() != 300 {
+		t.Fatalf("the buyer sees refunds %v, refunded %d", states, got.GetOrder().GetRefundedFen())
+	}
+}

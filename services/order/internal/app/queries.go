@@ -27,7 +27,7 @@ func (s *Service) GetOrder(ctx context.Context, req *orderv1.GetOrderRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	return &orderv1.GetOrderResponse{Order: view(ctx, o)}, nil
+	return &orderv1.GetOrderResponse{Order: s.view(ctx, o)}, nil
 }
 
 // ListOrders lists a buyer's own orders or an agent's shop's, newest first.
@@ -81,7 +81,7 @@ func (s *Service) ListOrders(ctx context.Context, req *orderv1.ListOrdersRequest
 		return nil, err
 	}
 	for i, o := range orders {
-		orders[i] = view(ctx, o)
+		orders[i] = s.view(ctx, o)
 	}
 	return &orderv1.ListOrdersResponse{Orders: orders, NextPageToken: next}, nil
 }

@@ -150,12 +150,18 @@ func authorise(who identity.Identity, o *orderv1.Order, p permission) error {
 	return errs.ErrPermissionDenied
 }
 
-// view is what the caller may see of an order: buyers do not see the
-// shop's internal records — remarks and flags (备注/插旗) and exceptions
-// (e.g. a suspected fake order with its risk signals).
-func view(ctx context.Context, o *orderv1.Order) *orderv1.Order {
+// view is what the caller may see of an order, as of now: its refunds
+// moved along their lifecycle (domain.SettleRefunds), and for buyers
+// without the shop's internal records — remarks and flags (备注/插旗) and
+// exceptions (e.g. a suspected fake order with its risk signals). o is a
+// request's own copy and is settled in place.
+func (s *Service) view(ctx context.Context, o *orderv1.Order) *orderv1.Order {
+	if o == nil {
+		return nil
+	}
+	domain.SettleRefunds(o, s.now())
 	id, _ := identity.From(ctx)
-	if o == nil || id.Role != identity.RoleBuyer {
+	if id.Role != identity.RoleBuyer {
 		return o
 	}
 	c := proto.Clone(o).(*orderv1.Order)

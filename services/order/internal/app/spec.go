@@ -144,7 +144,7 @@ func (s *Service) ChangeSpec(ctx context.Context, req *orderv1.ChangeSpecRequest
 		return nil, err
 	}
 	s.releaseLines(ctx, o.GetOrderId(), released, "spec_changed")
-	return &orderv1.ChangeSpecResponse{Order: view(ctx, updated)}, nil
+	return &orderv1.ChangeSpecResponse{Order: s.view(ctx, updated)}, nil
 }
 
 // newOnly keeps the line ids the order did not have before.

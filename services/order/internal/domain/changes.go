@@ -37,6 +37,42 @@ func addWorkingDays(t time.Time, n int) time.Time {
 	return t
 }
 
+// Refund lifecycle. No payment provider stands behind the order service:
+// a refund record is the order's instruction to the channel, and the
+// channel's published time (DOMAIN §4) is the settlement rule.
+//   - BALANCE (店铺余额): the platform credits the buyer's shop balance
+//     itself, so the refund is SUCCEEDED as it is recorded
+//     (completed_at = created_at).
+//   - ORIGINAL_PATH, BANK_CARD, CREDIT_CARD: PROCESSING from recording
+//     until the channel's latest arrival (expected_arrival_at: 7, 7 and 10
+//     working days), SUCCEEDED from that instant on with completed_at =
+//     expected_arrival_at. SettleRefunds applies this on every read of the
+//     order and stores it with the order's next write.
+//   - FAILED needs a channel reporting a failure; nothing sets it yet.
+// A refund's amount counts against the line's refunded_fen from the moment
+// it is recorded, whatever its state, so nothing can be refunded twice.
+
+// SettleRefunds moves the order's refunds along their lifecycle as of now;
+// it reports whether any changed.
+func SettleRefunds(o *orderv1.Order, now time.Time) bool {
+	changed := false
+	for _, r := range o.GetRefunds() {
+		if r.GetState() != orderv1.RefundState_REFUND_STATE_PROCESSING {
+			continue
+		}
+		switch {
+		case r.GetChannel() == commonv1.RefundChannel_REFUND_CHANNEL_BALANCE:
+			r.State, r.CompletedAt = orderv1.RefundState_REFUND_STATE_SUCCEEDED, r.GetCreatedAt()
+		case r.GetExpectedArrivalAt() != nil && !now.Before(r.GetExpectedArrivalAt().AsTime()):
+			r.State, r.CompletedAt = orderv1.RefundState_REFUND_STATE_SUCCEEDED, r.GetExpectedArrivalAt()
+		default:
+			continue
+		}
+		changed = true
+	}
+	return changed
+}
+
 func findRefund(o *orderv1.Order, id string) *orderv1.Refund {
 	for _, r := range o.GetRefunds() {
 		if r.GetRefundId() == id {
@@ -61,6 +97,9 @@ func addRefund(o *orderv1.Order, id string, lines []*orderv1.RefundLine, ch comm
 		RefundId: id, Lines: lines, AmountFen: sum, Channel: ch, Reason: reason, Origin: origin,
 		State: orderv1.RefundState_REFUND_STATE_PROCESSING, AfterSaleCaseId: caseID, CreatedBy: actor,
 		CreatedAt: ts(at), ExpectedArrivalAt: ts(ExpectedArrival(ch, at)),
+	}
+	if ch == commonv1.RefundChannel_REFUND_CHANNEL_BALANCE {
+		r.State, r.CompletedAt = orderv1.RefundState_REFUND_STATE_SUCCEEDED, r.GetCreatedAt()
 	}
 	o.Refunds = append(o.Refunds, r)
 	o.RefundedFen += sum

@@ -557,3 +557,48 @@ func TestCloseUnshippedCODRefundsNothing(t *testing.T) {
 		t.Fatalf("%s %s", o.GetState(), o.GetCloseReason())
 	}
 }
+
+// A refund's lifecycle without a payment provider: a shop-balance refund is
+// SUCCEEDED as it is recorded; the other channels are PROCESSING until
+// their latest arrival, SUCCEEDED from that instant on; the amount counts
+// against the line from the start.
+func TestRefundLifecycleByChannel(t *testing.T) {
+	o := paidFixture(t)
+	_, bal, _, err := Refund(o, RefundRequest{RefundID: "rfd_bal", Lines: []*orderv1.RefundLine{{LineId: "ln_1", AmountFen: 300}},
+		Channel: commonv1.RefundChannel_REFUND_CHANNEL_BALANCE, Reason: "差价", Actor: agentActor, At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bal.GetState() != orderv1.RefundState_REFUND_STATE_SUCCEEDED || !bal.GetCompletedAt().AsTime().Equal(at) {
+		t.Fatalf("balance refund: %s completed %v", bal.GetState(), bal.GetCompletedAt())
+	}
+	// 2026-11-11 is a Wednesday: 7 working days later is Friday 2026-11-20.
+	_, op, _, err := Refund(o, RefundRequest{RefundID: "rfd_op", Lines: []*orderv1.RefundLine{{LineId: "ln_2", AmountFen: 2000}},
+		Channel: commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH, Reason: "缺货", Actor: agentActor, At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arrive := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	if op.GetState() != orderv1.RefundState_REFUND_STATE_PROCESSING || op.GetCompletedAt() != nil ||
+		!op.GetExpectedArrivalAt().AsTime().Equal(arrive) {
+		t.Fatalf("original-path refund: %s completed %v arrival %v", op.GetState(), op.GetCompletedAt(), op.GetExpectedArrivalAt().AsTime())
+	}
+	if SettleRefunds(o, arrive.Add(-time.Microsecond)) || op.GetState() != orderv1.RefundState_REFUND_STATE_PROCESSING {
+		t.Fatal("settled before the channel's latest arrival")
+	}
+	if !SettleRefunds(o, arrive) || op.GetState() != orderv1.RefundState_REFUND_STATE_SUCCEEDED || !op.GetCompletedAt().AsTime().Equal(arrive) {
+		t.Fatalf("at the latest arrival: %s completed %v", op.GetState(), op.GetCompletedAt())
+	}
+	if SettleRefunds(o, arrive.Add(time.Hour)) {
+		t.Fatal("settling twice changes nothing")
+	}
+	if o.GetRefundedFen() != 2300 || o.GetLines()[0].GetRefundedFen() != 300 || o.GetLines()[1].GetRefundedFen() != 2000 {
+		t.Fatalf("refunded %d: %d + %d", o.GetRefundedFen(), o.GetLines()[0].GetRefundedFen(), o.GetLines()[1].GetRefundedFen())
+	}
+	// A balance refund stored PROCESSING by an earlier version settles on read.
+	old := &orderv1.Order{Refunds: []*orderv1.Refund{{RefundId: "rfd_old", Channel: commonv1.RefundChannel_REFUND_CHANNEL_BALANCE,
+		State: orderv1.RefundState_REFUND_STATE_PROCESSING, CreatedAt: ts(at), ExpectedArrivalAt: ts(at.Add(24 * time.Hour))}}}
+	if !SettleRefunds(old, at) || old.GetRefunds()[0].GetState() != orderv1.RefundState_REFUND_STATE_SUCCEEDED {
+		t.Fatal("a stored balance refund did not settle")
+	}
+}

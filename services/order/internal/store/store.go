@@ -207,6 +207,8 @@ func (s *Store) Update(ctx context.Context, id, etag string, now time.Time, fn f
 		if !changed {
 			return nil
 		}
+		// Refunds that settled since the last write are stored settled.
+		domain.SettleRefunds(o, now)
 		version++
 		stamp(o, version, now)
 		doc, err := docJSON.Marshal(o)
