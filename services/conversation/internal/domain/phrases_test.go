@@ -1,0 +1,146 @@
+package domain_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kefu-suite/kefu/services/conversation/internal/domain"
+)
+
+func phrases(t *testing.T) *domain.PhraseList {
+	t.Helper()
+	pl, err := domain.DefaultPhrases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pl
+}
+
+// Every phrase DOMAIN.md §2 names is in the list with its category.
+func TestPhraseListHasEveryDomainPhrase(t *testing.T) {
+	pl := phrases(t)
+	want := map[domain.Category][]string{
+		domain.CatShirking:        {"这个不归我管", "你去找别人", "我不知道"},
+		domain.CatCold:            {"就那样", "自己看", "没办法"},
+		domain.CatBlaming:         {"是你自己弄错的", "这怎么能怪我们"},
+		domain.CatSarcastic:       {"您可真是专业", "这您都不懂"},
+		domain.CatHurrying:        {"到底买不买", "能不能快点"},
+		domain.CatFlatRefusal:     {"不可能", "不行", "没有"},
+		domain.CatVague:           {"可能吧", "大概", "也许"},
+		domain.CatAbsolutePromise: {"绝对保证", "100%没问题"},
+	}
+	for cat, ps := range want {
+		have := strings.Join(pl.Phrases(cat), "|")
+		for _, p := range ps {
+			if !strings.Contains("|"+have+"|", "|"+p+"|") {
+				t.Errorf("%s: %q missing (have %s)", cat, p, have)
+			}
+		}
+	}
+	for _, cat := range []domain.Category{domain.CatVulgar, domain.CatJargon} {
+		if len(pl.Phrases(cat)) == 0 {
+			t.Errorf("%s: no phrases", cat)
+		}
+	}
+	if pl.Version() == "" {
+		t.Error("no version")
+	}
+}
+
+func TestCheckRealReplies(t *testing.T) {
+	pl := phrases(t)
+	type f struct {
+		phrase string
+		cat    domain.Category
+	}
+	cases := []struct {
+		text    string
+		verdict domain.Verdict
+		want    []f
+	}{
+		// standard service language passes
+		{"亲，欢迎光临本店，有什么可以帮您？", domain.VerdictOK, nil},
+		{"您好，这款羽绒服是90%白鸭绒，175/92A 建议拍L码哦", domain.VerdictOK, nil},
+		{"感谢您的耐心等待，已经帮您备注优先发货", domain.VerdictOK, nil},
+		{"非常抱歉给您带来不便，我马上帮您处理", domain.VerdictOK, nil},
+		{"这款没有现货了，给您推荐同款的黑色，今天就能发", domain.VerdictOK, nil},
+		{"没有没有，不客气，祝您生活愉快", domain.VerdictOK, nil},
+		{"您还有没有其他问题需要帮忙的呢？", domain.VerdictOK, nil},
+		{"没有问题的亲，可以放心购买", domain.VerdictOK, nil},
+		{"我们帮您想办法，一定给您满意的答复", domain.VerdictOK, nil},
+		{"这件T恤是100%纯棉的，透气舒服", domain.VerdictOK, nil},
+		{"我自己看了一下物流，包裹已经到您所在的城市了", domain.VerdictOK, nil},
+		{"送给宝宝妈妈的礼物可以选这款套装", domain.VerdictOK, nil},
+		{"这个USB接口兼容您的电脑", domain.VerdictOK, nil},
+		{"如有不清楚的地方随时联系我", domain.VerdictOK, nil},
+		{"滚筒洗衣机我们有三款，容量分别是8公斤、10公斤和12公斤", domain.VerdictOK, nil},
+		{"亲，这款防晒霜是SPF50+ PA+++，UV防护效果很好", domain.VerdictOK, nil},
+		// forbidden: one per category of DOMAIN §2
+		{"这个不归我管，你去找别人", domain.VerdictForbidden, []f{{"这个不归我管", domain.CatShirking}, {"你去找别人", domain.CatShirking}}},
+		{"我不知道", domain.VerdictForbidden, []f{{"我不知道", domain.CatShirking}}},
+		{"尺码表就那样，自己看", domain.VerdictForbidden, []f{{"就那样", domain.CatCold}, {"自己看", domain.CatCold}}},
+		{"没办法，规定就是这样", domain.VerdictForbidden, []f{{"没办法", domain.CatCold}}},
+		{"是你自己弄错的，我们发的没错", domain.VerdictForbidden, []f{{"是你自己弄错的", domain.CatBlaming}}},
+		{"快递慢这怎么能怪我们？", domain.VerdictForbidden, []f{{"这怎么能怪我们", domain.CatBlaming}}},
+		{"您可真是专业啊", domain.VerdictForbidden, []f{{"您可真是专业", domain.CatSarcastic}}},
+		{"这您都不懂吗", domain.VerdictForbidden, []f{{"这您都不懂", domain.CatSarcastic}}},
+		{"到底买不买？", domain.VerdictForbidden, []f{{"到底买不买", domain.CatHurrying}}},
+		{"能不能快点，后面还有人排队", domain.VerdictForbidden, []f{{"能不能快点", domain.CatHurrying}}},
+		{"不可能，我们从来不发错货", domain.VerdictForbidden, []f{{"不可能", domain.CatFlatRefusal}}},
+		{"不行。", domain.VerdictForbidden, []f{{"不行", domain.CatFlatRefusal}}},
+		{"亲，这个不行的", domain.VerdictForbidden, []f{{"不行", domain.CatFlatRefusal}}},
+		{"没有", domain.VerdictForbidden, []f{{"没有", domain.CatFlatRefusal}}},
+		{"没有了！", domain.VerdictForbidden, []f{{"没有", domain.CatFlatRefusal}}},
+		{"优惠？没有哦", domain.VerdictForbidden, []f{{"没有", domain.CatFlatRefusal}}},
+		{"你有病吧", domain.VerdictForbidden, []f{{"你有病", domain.CatVulgar}}},
+		{"妈的，又是你", domain.VerdictForbidden, []f{{"妈的", domain.CatVulgar}}},
+		{"你 SB 吧", domain.VerdictForbidden, []f{{"SB", domain.CatVulgar}}},
+		// full-width characters are caught too
+		{"１００％没问题", domain.VerdictDiscouraged, []f{{"１００％没问题", domain.CatAbsolutePromise}}},
+		// discouraged only
+		{"可能吧，大概三天到", domain.VerdictDiscouraged, []f{{"可能吧", domain.CatVague}, {"大概", domain.CatVague}}},
+		{"也许明天能发", domain.VerdictDiscouraged, []f{{"也许", domain.CatVague}}},
+		{"绝对保证正品，100%没问题", domain.VerdictDiscouraged, []f{{"绝对保证", domain.CatAbsolutePromise}, {"100%没问题", domain.CatAbsolutePromise}}},
+		{"这个SKU在ERP里还有库存", domain.VerdictDiscouraged, []f{{"SKU", domain.CatJargon}, {"ERP", domain.CatJargon}}},
+		// mixed: forbidden wins, findings in text order
+		{"大概吧，我不知道", domain.VerdictForbidden, []f{{"大概", domain.CatVague}, {"我不知道", domain.CatShirking}}},
+	}
+	for _, c := range cases {
+		got := pl.Check(c.text)
+		if got.Verdict != c.verdict {
+			t.Errorf("%q: verdict %v, want %v (findings %+v)", c.text, got.Verdict, c.verdict, got.Findings)
+			continue
+		}
+		if len(got.Findings) != len(c.want) {
+			t.Errorf("%q: findings %+v, want %+v", c.text, got.Findings, c.want)
+			continue
+		}
+		for i, w := range c.want {
+			g := got.Findings[i]
+			if g.Phrase != w.phrase || g.Category != w.cat {
+				t.Errorf("%q finding %d: %q/%s, want %q/%s", c.text, i, g.Phrase, g.Category, w.phrase, w.cat)
+			}
+			if string([]rune(c.text)[g.Start:g.End]) != g.Phrase {
+				t.Errorf("%q finding %d: offsets [%d,%d) do not point at %q", c.text, i, g.Start, g.End, g.Phrase)
+			}
+			if g.Suggestion == "" || g.RuleID == "" {
+				t.Errorf("%q finding %d: no suggestion or rule id", c.text, i)
+			}
+		}
+	}
+}
+
+func TestParsePhrasesRejectsBadLists(t *testing.T) {
+	for name, doc := range map[string]string{
+		"not json":         `{`,
+		"no version":       `{"rules": []}`,
+		"unknown category": `{"version":"x","rules":[{"id":"a","category":"rude","severity":"forbidden","phrases":["x"],"suggestion":"s"}]}`,
+		"unknown severity": `{"version":"x","rules":[{"id":"a","category":"cold","severity":"bad","phrases":["x"],"suggestion":"s"}]}`,
+		"duplicate":        `{"version":"x","rules":[{"id":"a","category":"cold","severity":"forbidden","phrases":["x"],"suggestion":"s"},{"id":"b","category":"vague","severity":"discouraged","phrases":["X"],"suggestion":"s"}]}`,
+		"no suggestion":    `{"version":"x","rules":[{"id":"a","category":"cold","severity":"forbidden","phrases":["x"]}]}`,
+	} {
+		if _, err := domain.ParsePhrases([]byte(doc)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
