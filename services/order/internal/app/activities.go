@@ -182,14 +182,12 @@ func (s *Service) stockEffects(ctx context.Context, o *orderv1.Order, kind order
 		if o.GetPayment() == nil || cod {
 			return nil
 		}
-		_, err := s.catalogue.CommitStock(cctx, &cataloguev1.CommitStockRequest{OrderId: o.GetOrderId()})
-		return wrapCatalogue("CommitStock", err)
+		return s.commitLines(cctx, o)
 	case order.CmdShip:
 		if !cod || len(o.GetShipments()) == 0 {
 			return nil
 		}
-		_, err := s.catalogue.CommitStock(cctx, &cataloguev1.CommitStockRequest{OrderId: o.GetOrderId()})
-		return wrapCatalogue("CommitStock", err)
+		return s.commitLines(cctx, o)
 	case order.CmdCloseUnpaid, order.CmdCancel, order.CmdRefund, order.CmdCloseUnshipped:
 	default:
 		return nil
@@ -254,6 +252,24 @@ func (s *Service) stockEffects(ctx context.Context, o *orderv1.Order, kind order
 		}
 	}
 	return nil
+}
+
+// commitLines commits the reservations of the order's live lines by id.
+// Never "every reserved line of the order": a reservation the order no
+// longer has (the old line of a spec change whose release has not run yet)
+// must be released, not sold.
+func (s *Service) commitLines(ctx context.Context, o *orderv1.Order) error {
+	var ids []string
+	for _, l := range o.GetLines() {
+		if l.GetCancelledQuantity() < l.GetQuantity() {
+			ids = append(ids, l.GetLineId())
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := s.catalogue.CommitStock(ctx, &cataloguev1.CommitStockRequest{OrderId: o.GetOrderId(), LineIds: ids})
+	return wrapCatalogue("CommitStock", err)
 }
 
 func wrapCatalogue(call string, err error) error {

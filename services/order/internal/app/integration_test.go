@@ -747,3 +747,40 @@ func TestRefundStatesByChannel(t *testing.T) {
 		t.Fatalf("the buyer sees refunds %v, refunded %d", states, got.GetOrder().GetRefundedFen())
 	}
 }
+
+// Payment commits the reservations of the order's own lines only: a
+// reservation the order no longer has (the old line of a spec change whose
+// release has not run yet when the payment lands) stays releasable instead
+// of being sold.
+func TestPayCommitsOnlyTheOrdersLines(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	created, err := h.orders.CreateOrder(as(buyer), &orderv1.CreateOrderRequest{RequestId: "req-commit-lines-1",
+		Order: newOrder(orderv1.OrderKind_ORDER_KIND_NORMAL, ln("prd_seed15", 1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := created.GetOrder()
+	// The stale reservation: as if a spec change moved ln_9 away.
+	res, err := h.catalogue.ReserveStock(as(service), &cataloguev1.ReserveStockRequest{OrderId: o.GetOrderId(),
+		Lines: []*cataloguev1.StockLine{{LineId: "ln_9", ProductId: "prd_seed12", Quantity: 1}}})
+	if err != nil || !res.GetAllReserved() {
+		t.Fatalf("reserve the stale line: %v %v", err, res)
+	}
+	if _, err := h.orders.PayOrder(as(buyer), &orderv1.PayOrderRequest{OrderId: o.GetOrderId(), PaymentRef: "pay-cl1", AmountFen: o.GetPrice().GetTotalFen()}); err != nil {
+		t.Fatal(err)
+	}
+	rel, err := h.catalogue.ReleaseStock(as(service), &cataloguev1.ReleaseStockRequest{OrderId: o.GetOrderId(), LineIds: []string{"ln_9", o.GetLines()[0].GetLineId()}, Reason: "spec_changed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]cataloguev1.StockLineOutcome{
+		"ln_9":                      cataloguev1.StockLineOutcome_STOCK_LINE_OUTCOME_RELEASED,
+		o.GetLines()[0].GetLineId(): cataloguev1.StockLineOutcome_STOCK_LINE_OUTCOME_ALREADY_COMMITTED,
+	}
+	for _, l := range rel.GetLines() {
+		if l.GetOutcome() != want[l.GetLineId()] {
+			t.Fatalf("line %s: %s, want %s", l.GetLineId(), l.GetOutcome(), want[l.GetLineId()])
+		}
+	}
+}
