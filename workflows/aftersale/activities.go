@@ -35,3 +35,14 @@ type RefundResult struct {
 	ExpectedArrivalEarliest time.Time
 	ExpectedArrivalLatest   time.Time
 }
+
+// ShopSettingsInput asks for a shop's after-sale settings.
+type ShopSettingsInput struct {
+	ShopID string
+}
+
+// ShopSettingsResult is what the workflow needs of the shop's settings;
+// DefaultReturnAddress is nil when the shop has set none.
+type ShopSettingsResult struct {
+	DefaultReturnAddress *Address
+}

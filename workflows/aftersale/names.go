@@ -55,6 +55,18 @@ const QueryCase = "case"
 const (
 	ActivityRecordCase = "aftersale.RecordCase"
 	ActivityRefund     = "aftersale.Refund"
+	// ActivityShopSettings reads the shop's after-sale settings (the
+	// default return address an auto-agreed case takes).
+	ActivityShopSettings = "aftersale.ShopSettings"
+)
+
+// Workflow change ids (workflow.GetVersion): histories recorded before a
+// change replay on the old path.
+const (
+	// ChangeAutoAgreeReturnAddress: an auto-agreed case whose goods come
+	// back reads the shop's default return address (ActivityShopSettings)
+	// and records it on the case.
+	ChangeAutoAgreeReturnAddress = "auto-agree-default-return-address"
 )
 
 // Application error types returned by update validators; the service maps

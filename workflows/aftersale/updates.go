@@ -103,7 +103,7 @@ func (m *machine) registerHandlers(ctx workflow.Context) error {
 			if cmd.AgreedAmountFen > m.c.RequestedAmountFen {
 				return precondition("agreed amount %d fen is above the requested %d fen", cmd.AgreedAmountFen, m.c.RequestedAmountFen)
 			}
-			return nil
+			return m.checkReturnAddress(cmd)
 		}, func(ctx workflow.Context, cmd Command) bool {
 			m.applyAgreement(cmd)
 			m.approveTransition(ctx, cmd.Actor, ActionApproved, cmd.Note)
@@ -178,7 +178,15 @@ func (m *machine) registerHandlers(ctx workflow.Context) error {
 			if cmd.Decision != DecisionForBuyer && cmd.Decision != DecisionForSeller {
 				return invalid("decision must be for the buyer or for the seller")
 			}
-			return nil
+			if cmd.Decision == DecisionForSeller {
+				return nil
+			}
+			if isRefundType(m.c.Type) && cmd.AgreedAmountFen > m.c.RequestedAmountFen {
+				// The case's ledger holds the requested amount: more could
+				// never be paid and the refund would fail for good.
+				return precondition("awarded amount %d fen is above the requested %d fen", cmd.AgreedAmountFen, m.c.RequestedAmountFen)
+			}
+			return m.checkReturnAddress(cmd)
 		}, func(ctx workflow.Context, cmd Command) bool {
 			if m.c.Intervention == nil {
 				m.c.Intervention = &Intervention{}
@@ -318,6 +326,15 @@ func (m *machine) registerHandlers(ctx workflow.Context) error {
 }
 
 func ptrActor(a Actor) *Actor { return &a }
+
+// checkReturnAddress: an agreement on goods that come back needs somewhere
+// to send them (the service fills in the shop's default when it has one).
+func (m *machine) checkReturnAddress(cmd Command) error {
+	if goodsComeBack(m.c.Type) && cmd.ReturnAddress == nil && m.c.ReturnAddress == nil {
+		return precondition("a %s case needs a return address: give return_address or set the shop's default return address", m.c.Type)
+	}
+	return nil
+}
 
 // applyAgreement takes the agreed amount, return address and claim
 // reference of an approval or a ruling for the buyer.

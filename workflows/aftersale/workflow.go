@@ -426,7 +426,20 @@ func (m *machine) expire(ctx workflow.Context) error {
 		if m.c.AgreedAmountFen == 0 {
 			m.c.AgreedAmountFen = m.c.RequestedAmountFen
 		}
-		m.approveTransition(ctx, PlatformActor, ActionAutoApproved, name+": auto-agreed (shop's default return address)")
+		note := name + ": auto-agreed (shop's default return address)"
+		if m.c.ReturnAddress == nil && goodsComeBack(m.c.Type) &&
+			workflow.GetVersion(ctx, ChangeAutoAgreeReturnAddress, workflow.DefaultVersion, 1) == 1 {
+			addr, err := m.shopReturnAddress(ctx)
+			if err != nil {
+				return err
+			}
+			if addr != nil {
+				m.c.ReturnAddress = addr
+			} else {
+				note = name + ": auto-agreed; the shop has no default return address: the buyer asks the shop where to send the goods"
+			}
+		}
+		m.approveTransition(ctx, PlatformActor, ActionAutoApproved, note)
 		return m.record(ctx, false)
 	case StateSellerRejected:
 		m.c.CloseReason = CloseRejectionNotPursued
@@ -452,6 +465,37 @@ func (m *machine) expire(ctx workflow.Context) error {
 	}
 	m.setClock(m.now(ctx), nil)
 	return nil
+}
+
+// goodsComeBack: the case types whose goods travel back to the shop.
+func goodsComeBack(caseType string) bool {
+	switch caseType {
+	case TypeReturnRefund, TypeExchange, TypeRepair:
+		return true
+	}
+	return false
+}
+
+// shopReturnAddress reads the shop's default return address through the
+// service's ShopSettings activity (its result is in the history, so replay
+// is deterministic); nil when the shop has none. A database outage delays
+// the agreement, it never loses it.
+func (m *machine) shopReturnAddress(ctx workflow.Context) (*Address, error) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           queues.AfterSaleActivities,
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+			MaximumAttempts:    0,
+		},
+	})
+	var res ShopSettingsResult
+	if err := workflow.ExecuteActivity(actx, ActivityShopSettings, ShopSettingsInput{ShopID: m.in.ShopID}).Get(ctx, &res); err != nil {
+		return nil, err
+	}
+	return res.DefaultReturnAddress, nil
 }
 
 // approveTransition is where an agreement (seller, timeout or platform

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -35,6 +36,17 @@ type standIn struct {
 	failRefunds int
 	reject      bool
 	now         func() time.Time
+	// returnAddress is the shop's default return address the ShopSettings
+	// stand-in answers (nil: the shop has none); settingsReads counts calls.
+	returnAddress *Address
+	settingsReads []string
+}
+
+func (s *standIn) shopSettings(_ context.Context, in ShopSettingsInput) (ShopSettingsResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settingsReads = append(s.settingsReads, in.ShopID)
+	return ShopSettingsResult{DefaultReturnAddress: s.returnAddress}, nil
 }
 
 func (s *standIn) record(_ context.Context, in RecordCaseInput) (RecordCaseResult, error) {
@@ -118,6 +130,7 @@ func newEnv(t *testing.T) (*testsuite.TestWorkflowEnvironment, *standIn) {
 	env.RegisterWorkflowWithOptions(ExchangeWorkflow, workflowOpts(ExchangeWorkflowName))
 	env.RegisterActivityWithOptions(s.record, activity.RegisterOptions{Name: ActivityRecordCase})
 	env.RegisterActivityWithOptions(s.refund, activity.RegisterOptions{Name: ActivityRefund})
+	env.RegisterActivityWithOptions(s.shopSettings, activity.RegisterOptions{Name: ActivityShopSettings})
 	return env, s
 }
 
@@ -650,4 +663,82 @@ func target(c Case, kind string) Target {
 func isType(err error, typ string) bool {
 	var ae *temporal.ApplicationError
 	return errors.As(err, &ae) && ae.Type() == typ
+}
+
+var shopAddress = &Address{Province: "浙江省", City: "杭州市", District: "余杭区", Street: "文一西路 969 号 售后仓",
+	ContactName: "售后仓", ContactPhone: "13800000000"}
+
+// An auto-agreed case whose goods come back carries the shop's default
+// return address (read through the ShopSettings activity at the instant the
+// seller's clock runs out); without one it is still agreed, and says so.
+func TestAutoAgreeTakesShopDefaultReturnAddress(t *testing.T) {
+	for _, tc := range []struct {
+		name, typ, reason, want string
+		amount                  int64
+	}{
+		{"return & refund", TypeReturnRefund, "CASE_REASON_QUALITY_PROBLEM", StateAwaitingBuyerReturn, 5000},
+		{"seven-day refund only becomes return & refund", TypeRefundOnly, ReasonSevenDayNoReason, StateAwaitingBuyerReturn, 5000},
+		{"exchange", TypeExchange, "CASE_REASON_WRONG_SIZE", StateAwaitingExchangeArrangement, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env, s := newEnv(t)
+			s.returnAddress = shopAddress
+			run(t, env, input(t, tc.typ, tc.reason, tc.amount))
+			limit := 5 * day
+			if tc.reason == ReasonSevenDayNoReason {
+				limit = 72 * time.Hour
+			}
+			c := wantAt(t, s, tc.want, limit)
+			if c.ReturnAddress == nil || *c.ReturnAddress != *shopAddress {
+				t.Fatalf("return address %+v, want the shop's default", c.ReturnAddress)
+			}
+			if !slices.Equal(s.settingsReads, []string{"shop_1"}) {
+				t.Fatalf("settings read for %v", s.settingsReads)
+			}
+		})
+	}
+	t.Run("no default: agreed without an address, noted", func(t *testing.T) {
+		env, s := newEnv(t)
+		run(t, env, input(t, TypeReturnRefund, "CASE_REASON_QUALITY_PROBLEM", 5000))
+		c := wantAt(t, s, StateAwaitingBuyerReturn, 5*day)
+		last := c.History[len(c.History)-1]
+		if c.ReturnAddress != nil || last.Action != ActionAutoApproved || !strings.Contains(last.Note, "no default return address") {
+			t.Fatalf("address %+v, last event %+v", c.ReturnAddress, last)
+		}
+	})
+	t.Run("nothing comes back: settings not read", func(t *testing.T) {
+		env, s := newEnv(t)
+		s.returnAddress = shopAddress
+		run(t, env, input(t, TypeRefundOnly, "CASE_REASON_QUALITY_PROBLEM", 5000))
+		c := wantAt(t, s, StateRefunding, 5*day)
+		if c.ReturnAddress != nil || len(s.settingsReads) != 0 {
+			t.Fatalf("address %+v, reads %v", c.ReturnAddress, s.settingsReads)
+		}
+	})
+}
+
+// Approving (or ruling for the buyer on) a case whose goods come back needs
+// an address; the platform cannot award more than the case holds.
+func TestAgreementNeedsReturnAddressAndAwardWithinRequest(t *testing.T) {
+	env, s := newEnv(t)
+	noAddr := send(env, step, UpdateApprove, Command{Actor: agent, Type: TypeReturnRefund})
+	send(env, 2*step, UpdateRequestIntervention, Command{Actor: agent, Note: "buyer disputes"})
+	tooMuch := send(env, 3*step, UpdateDecideIntervention, Command{Actor: plat, Decision: DecisionForBuyer,
+		AgreedAmountFen: 5001, ReturnAddress: shopAddress, Note: "for the buyer"})
+	noAddr2 := send(env, 4*step, UpdateDecideIntervention, Command{Actor: plat, Decision: DecisionForBuyer, Note: "for the buyer"})
+	ok := send(env, 5*step, UpdateDecideIntervention, Command{Actor: plat, Decision: DecisionForBuyer,
+		AgreedAmountFen: 4000, ReturnAddress: shopAddress, Note: "for the buyer"})
+	send(env, 6*step, UpdateWithdraw, Command{Actor: buyer})
+	run(t, env, input(t, TypeReturnRefund, "CASE_REASON_QUALITY_PROBLEM", 5000))
+	for i, o := range []*outcome{noAddr, tooMuch, noAddr2} {
+		var appErr *temporal.ApplicationError
+		if !errors.As(o.rejected, &appErr) || appErr.Type() != ErrTypeFailedPrecondition {
+			t.Fatalf("command %d: rejected=%v", i, o.rejected)
+		}
+	}
+	must(t, ok)
+	c := wantAt(t, s, StateAwaitingBuyerReturn, 5*step)
+	if c.AgreedAmountFen != 4000 || c.ReturnAddress == nil {
+		t.Fatalf("agreed %d, address %+v", c.AgreedAmountFen, c.ReturnAddress)
+	}
 }

@@ -28,6 +28,21 @@ type Activities struct {
 func (a *Activities) Register(w worker.ActivityRegistry) {
 	w.RegisterActivityWithOptions(a.RecordCase, activity.RegisterOptions{Name: wf.ActivityRecordCase})
 	w.RegisterActivityWithOptions(a.Refund, activity.RegisterOptions{Name: wf.ActivityRefund})
+	w.RegisterActivityWithOptions(a.ShopSettings, activity.RegisterOptions{Name: wf.ActivityShopSettings})
+}
+
+// ShopSettings reads what the workflow needs of the shop's after-sale
+// settings: the default return address an auto-agreed case takes.
+func (a *Activities) ShopSettings(ctx context.Context, in wf.ShopSettingsInput) (wf.ShopSettingsResult, error) {
+	st, err := a.Store.Settings(ctx, in.ShopID)
+	if err != nil {
+		return wf.ShopSettingsResult{}, err
+	}
+	addr, err := address(st.GetDefaultReturnAddress())
+	if err != nil {
+		return wf.ShopSettingsResult{}, err
+	}
+	return wf.ShopSettingsResult{DefaultReturnAddress: addr}, nil
 }
 
 // RecordCase writes the read model (idempotent on the version).

@@ -41,11 +41,11 @@ func (s *Service) ApproveCase(ctx context.Context, req *aftersalev1.ApproveCaseR
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateApprove, byAgent, wf.Command{
+	c, err := s.commandWith(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateApprove, byAgent, wf.Command{
 		Type: req.GetType().String(), ReturnAddress: addr, AgreedAmountFen: req.GetAgreedAmountFen(),
 		CarrierClaimRef: req.GetCarrierClaimRef(), Note: req.GetNote(),
 		RootCause: enumName(req.GetRootCause(), aftersalev1.CaseCause_CASE_CAUSE_UNSPECIFIED),
-	})
+	}, s.withDefaultReturnAddress)
 	if err != nil {
 		return nil, err
 	}
@@ -170,8 +170,13 @@ func (s *Service) DecidePlatformIntervention(ctx context.Context, req *aftersale
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateDecideIntervention, byPlatform, wf.Command{
-		Decision: req.GetDecision().String(), AgreedAmountFen: req.GetAgreedAmountFen(), ReturnAddress: addr, Note: req.GetNote()})
+	complete := s.withDefaultReturnAddress
+	if req.GetDecision() != aftersalev1.InterventionDecision_INTERVENTION_DECISION_FOR_BUYER {
+		complete = nil
+	}
+	c, err := s.commandWith(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateDecideIntervention, byPlatform, wf.Command{
+		Decision: req.GetDecision().String(), AgreedAmountFen: req.GetAgreedAmountFen(), ReturnAddress: addr, Note: req.GetNote()},
+		complete)
 	if err != nil {
 		return nil, err
 	}

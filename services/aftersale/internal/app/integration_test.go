@@ -130,6 +130,12 @@ type harness struct {
 // the gRPC server with the standard interceptors, on a shrunk policy.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessShrunk(t, 3600) // 5 d → 2 min, 2 h → 2 s
+}
+
+// newHarnessShrunk is newHarness with every clock shrink times faster.
+func newHarnessShrunk(t *testing.T, shrink int) *harness {
+	t.Helper()
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	pool := pgtest.Pool(t, "", "aftersale", migrations.FS, 20)
 	tc := temporalx.Client(t)
@@ -146,7 +152,7 @@ func newHarness(t *testing.T) *harness {
 	})
 	// The shrunk policy also shrinks the eligibility windows (7 d → 168 s,
 	// 15 d → 6 min), so orders below are delivered seconds or minutes ago.
-	p, err := policy.Select("2026.1", 3600) // 5 d → 2 min, 2 h → 2 s
+	p, err := policy.Select("2026.1", shrink)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -719,4 +725,110 @@ func TestAfterSaleIntegration(t *testing.T) {
 			t.Fatalf("%d exchanges of 1 unit opened on a 2-unit line; want exactly 2", ok)
 		}
 	})
+}
+
+// The shop's after-sale settings through the real stack: who may read and
+// change them, the etag, an approval without an address taking the default
+// (refused while there is none), and a case auto-agreed by the seller's
+// clock carrying the shop's default return address.
+func TestAfterSaleSettingsIntegration(t *testing.T) {
+	h := newHarnessShrunk(t, 17280) // 5 d → 25 s, 15 d → 75 s
+	otherSenior := identity.Identity{Subject: "agent_9", Role: identity.RoleAgent, Rank: identity.RankManager,
+		Group: identity.GroupAfterSale, ShopID: "shop_2"}
+	open := func(t *testing.T, order, reqID string) *aftersalev1.Case {
+		t.Helper()
+		h.addOrder(order, time.Second, line("ln_s", 1, 12000))
+		resp, err := h.client.CreateCase(as(buyer1), &aftersalev1.CreateCaseRequest{
+			RequestId: reqID, OrderId: order, Type: aftersalev1.CaseType_CASE_TYPE_RETURN_REFUND,
+			Lines: []*aftersalev1.CaseLine{{OrderLineId: "ln_s", Quantity: 1}}, Reason: aftersalev1.CaseReason_CASE_REASON_QUALITY_PROBLEM,
+			Evidence:           []*aftersalev1.Evidence{{Kind: aftersalev1.EvidenceKind_EVIDENCE_KIND_PHOTO, Url: "https://img.example/s.jpg"}},
+			RequestedAmountFen: 12000, RefundChannel: commonv1.RefundChannel_REFUND_CHANNEL_BALANCE,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetCase()
+	}
+	mask := &fieldmaskpb.FieldMask{Paths: []string{"default_return_address"}}
+
+	// Read: the shop's agents of any rank; not buyers, not other shops.
+	got, err := h.client.GetAfterSaleSettings(as(agent1), &aftersalev1.GetAfterSaleSettingsRequest{ShopId: "shop_1"})
+	if err != nil || got.GetSettings().GetEtag() != `"v0"` || got.GetSettings().GetDefaultReturnAddress() != nil {
+		t.Fatalf("unsaved settings %v, %v", got, err)
+	}
+	_, err = h.client.GetAfterSaleSettings(as(buyer1), &aftersalev1.GetAfterSaleSettingsRequest{ShopId: "shop_1"})
+	wantCode(t, err, codes.PermissionDenied)
+	_, err = h.client.GetAfterSaleSettings(as(otherSenior), &aftersalev1.GetAfterSaleSettingsRequest{ShopId: "shop_1"})
+	wantCode(t, err, codes.PermissionDenied)
+
+	// No default yet: an approval without an address names the setting.
+	early := open(t, "ord_set1", "req-settings-1")
+	_, err = h.client.ApproveCase(as(agent1), &aftersalev1.ApproveCaseRequest{CaseId: early.GetCaseId(),
+		Type: aftersalev1.CaseType_CASE_TYPE_RETURN_REFUND})
+	wantCode(t, err, codes.FailedPrecondition)
+	if !strings.Contains(status.Convert(err).Message(), "default_return_address") {
+		t.Fatalf("message %q does not name the setting", status.Convert(err).Message())
+	}
+
+	// Change: senior agent or above of the shop only; bad input is 400.
+	update := func(who identity.Identity, etag string, addr *commonv1.Address) (*aftersalev1.UpdateAfterSaleSettingsResponse, error) {
+		return h.client.UpdateAfterSaleSettings(as(who), &aftersalev1.UpdateAfterSaleSettingsRequest{
+			Settings:   &aftersalev1.AfterSaleSettings{ShopId: "shop_1", DefaultReturnAddress: addr, Etag: etag},
+			UpdateMask: mask})
+	}
+	_, err = update(agent1, "", returnAddress)
+	wantCode(t, err, codes.PermissionDenied)
+	_, err = update(otherSenior, "", returnAddress)
+	wantCode(t, err, codes.PermissionDenied)
+	_, err = update(buyer1, "", returnAddress)
+	wantCode(t, err, codes.PermissionDenied)
+	bad := &commonv1.Address{Province: "浙江省", City: "杭州市", District: "余杭区", Street: "文一西路", ContactName: "仓", ContactPhone: "12345"}
+	_, err = update(senior1, "", bad)
+	wantCode(t, err, codes.InvalidArgument)
+	_, err = h.client.UpdateAfterSaleSettings(as(senior1), &aftersalev1.UpdateAfterSaleSettingsRequest{
+		Settings: &aftersalev1.AfterSaleSettings{ShopId: "shop_1"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"etag"}}})
+	wantCode(t, err, codes.InvalidArgument)
+	_, err = update(senior1, "not-an-etag", returnAddress)
+	wantCode(t, err, codes.InvalidArgument)
+	saved, err := update(senior1, `"v0"`, returnAddress)
+	if err != nil || saved.GetSettings().GetEtag() != `"v1"` || saved.GetSettings().GetUpdatedBy().GetSubject() != senior1.Subject {
+		t.Fatalf("saved %v, %v", saved, err)
+	}
+	_, err = update(senior1, `"v0"`, returnAddress)
+	wantCode(t, err, codes.Aborted)
+
+	// Now an approval without an address takes the default.
+	ap, err := h.client.ApproveCase(as(agent1), &aftersalev1.ApproveCaseRequest{CaseId: early.GetCaseId(),
+		Type: aftersalev1.CaseType_CASE_TYPE_RETURN_REFUND})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := ap.GetCase(); c.GetState() != aftersalev1.CaseState_CASE_STATE_AWAITING_BUYER_RETURN ||
+		c.GetReturnAddress().GetStreet() != returnAddress.GetStreet() || c.GetReturnAddress().GetContactPhone() != returnAddress.GetContactPhone() {
+		t.Fatalf("approved without an address: %v", c)
+	}
+
+	// The seller never answers: auto-agreed after 5 d (25 s here) with the
+	// shop's default return address on the case.
+	auto := open(t, "ord_set2", "req-settings-2")
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		resp, err := h.client.GetCase(as(buyer1), &aftersalev1.GetCaseRequest{CaseId: auto.GetCaseId()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := resp.GetCase()
+		if c.GetState() == aftersalev1.CaseState_CASE_STATE_AWAITING_BUYER_RETURN {
+			last := c.GetHistory()[len(c.GetHistory())-1]
+			if last.GetAction() != aftersalev1.CaseAction_CASE_ACTION_AUTO_APPROVED || c.GetWhoseMove() != commonv1.Party_PARTY_BUYER ||
+				c.GetReturnAddress().GetStreet() != returnAddress.GetStreet() || c.GetReturnAddress().GetContactName() != returnAddress.GetContactName() {
+				t.Fatalf("auto-agreed case %v", c)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("case %s is %s, want auto-agreed", auto.GetCaseId(), c.GetState())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }

@@ -145,6 +145,13 @@ func authorise(id identity.Identity, r *store.Row, w who) error {
 // command sends one Update to the case's workflow and returns the case as
 // the read model shows it afterwards.
 func (s *Service) command(ctx context.Context, caseID, etag, update string, w who, cmd wf.Command) (*aftersalev1.Case, error) {
+	return s.commandWith(ctx, caseID, etag, update, w, cmd, nil)
+}
+
+// commandWith is command with a step that completes the command from the
+// authorised case before it is sent (e.g. the shop's default address).
+func (s *Service) commandWith(ctx context.Context, caseID, etag, update string, w who, cmd wf.Command,
+	complete func(context.Context, *store.Row, *wf.Command) error) (*aftersalev1.Case, error) {
 	id, r, err := s.load(ctx, caseID)
 	if err != nil {
 		return nil, err
@@ -154,6 +161,11 @@ func (s *Service) command(ctx context.Context, caseID, etag, update string, w wh
 	}
 	if cmd.ExpectedVersion, err = store.ParseETag(etag); err != nil {
 		return nil, err
+	}
+	if complete != nil {
+		if err := complete(ctx, r, &cmd); err != nil {
+			return nil, err
+		}
 	}
 	cmd.Actor = actor(id)
 	return s.update(ctx, r, update, cmd)

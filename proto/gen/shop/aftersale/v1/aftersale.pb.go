@@ -2837,6 +2837,286 @@ func (x *Case) GetClosedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// A shop's after-sale settings (售后设置), owned by the after-sale service.
+type AfterSaleSettings struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The shop.
+	ShopId string `protobuf:"bytes,1,opt,name=shop_id,json=shopId,proto3" json:"shop_id,omitempty"`
+	// Where buyers send goods back (默认退货地址) when a case is agreed without
+	// an address: by the seller's approval, by the seller's clock running out
+	// (auto-agreement) or by the platform's ruling. Unset: approvals must give
+	// one, and an auto-agreed case carries none.
+	DefaultReturnAddress *v1.Address `protobuf:"bytes,2,opt,name=default_return_address,json=defaultReturnAddress,proto3" json:"default_return_address,omitempty"`
+	// Opaque version for optimistic concurrency; on update the etag the
+	// change is based on (empty skips the check). Stale → ABORTED.
+	Etag string `protobuf:"bytes,3,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Output only. When last changed; unset until first saved.
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// Output only. Who last changed them.
+	UpdatedBy     *v1.Actor `protobuf:"bytes,5,opt,name=updated_by,json=updatedBy,proto3" json:"updated_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AfterSaleSettings) Reset() {
+	*x = AfterSaleSettings{}
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AfterSaleSettings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AfterSaleSettings) ProtoMessage() {}
+
+func (x *AfterSaleSettings) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AfterSaleSettings.ProtoReflect.Descriptor instead.
+func (*AfterSaleSettings) Descriptor() ([]byte, []int) {
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *AfterSaleSettings) GetShopId() string {
+	if x != nil {
+		return x.ShopId
+	}
+	return ""
+}
+
+func (x *AfterSaleSettings) GetDefaultReturnAddress() *v1.Address {
+	if x != nil {
+		return x.DefaultReturnAddress
+	}
+	return nil
+}
+
+func (x *AfterSaleSettings) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *AfterSaleSettings) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+func (x *AfterSaleSettings) GetUpdatedBy() *v1.Actor {
+	if x != nil {
+		return x.UpdatedBy
+	}
+	return nil
+}
+
+// Request of GetAfterSaleSettings.
+type GetAfterSaleSettingsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The shop.
+	ShopId        string `protobuf:"bytes,1,opt,name=shop_id,json=shopId,proto3" json:"shop_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAfterSaleSettingsRequest) Reset() {
+	*x = GetAfterSaleSettingsRequest{}
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAfterSaleSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAfterSaleSettingsRequest) ProtoMessage() {}
+
+func (x *GetAfterSaleSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAfterSaleSettingsRequest.ProtoReflect.Descriptor instead.
+func (*GetAfterSaleSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetAfterSaleSettingsRequest) GetShopId() string {
+	if x != nil {
+		return x.ShopId
+	}
+	return ""
+}
+
+// Response of GetAfterSaleSettings.
+type GetAfterSaleSettingsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The shop's settings.
+	Settings      *AfterSaleSettings `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAfterSaleSettingsResponse) Reset() {
+	*x = GetAfterSaleSettingsResponse{}
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAfterSaleSettingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAfterSaleSettingsResponse) ProtoMessage() {}
+
+func (x *GetAfterSaleSettingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAfterSaleSettingsResponse.ProtoReflect.Descriptor instead.
+func (*GetAfterSaleSettingsResponse) Descriptor() ([]byte, []int) {
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GetAfterSaleSettingsResponse) GetSettings() *AfterSaleSettings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+// Request of UpdateAfterSaleSettings.
+type UpdateAfterSaleSettingsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The settings; shop_id names the shop, etag the version the change is
+	// based on, the fields in update_mask are taken.
+	Settings *AfterSaleSettings `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	// Fields to change (over REST, omitted → the fields present in the body).
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateAfterSaleSettingsRequest) Reset() {
+	*x = UpdateAfterSaleSettingsRequest{}
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateAfterSaleSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateAfterSaleSettingsRequest) ProtoMessage() {}
+
+func (x *UpdateAfterSaleSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateAfterSaleSettingsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateAfterSaleSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *UpdateAfterSaleSettingsRequest) GetSettings() *AfterSaleSettings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
+func (x *UpdateAfterSaleSettingsRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// Response of UpdateAfterSaleSettings.
+type UpdateAfterSaleSettingsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The settings after the change.
+	Settings      *AfterSaleSettings `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateAfterSaleSettingsResponse) Reset() {
+	*x = UpdateAfterSaleSettingsResponse{}
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateAfterSaleSettingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateAfterSaleSettingsResponse) ProtoMessage() {}
+
+func (x *UpdateAfterSaleSettingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateAfterSaleSettingsResponse.ProtoReflect.Descriptor instead.
+func (*UpdateAfterSaleSettingsResponse) Descriptor() ([]byte, []int) {
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *UpdateAfterSaleSettingsResponse) GetSettings() *AfterSaleSettings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
+}
+
 // Request of CreateCase.
 type CreateCaseRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2874,7 +3154,7 @@ type CreateCaseRequest struct {
 
 func (x *CreateCaseRequest) Reset() {
 	*x = CreateCaseRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[12]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2886,7 +3166,7 @@ func (x *CreateCaseRequest) String() string {
 func (*CreateCaseRequest) ProtoMessage() {}
 
 func (x *CreateCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[12]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2899,7 +3179,7 @@ func (x *CreateCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCaseRequest.ProtoReflect.Descriptor instead.
 func (*CreateCaseRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{12}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateCaseRequest) GetRequestId() string {
@@ -2990,7 +3270,7 @@ type CreateCaseResponse struct {
 
 func (x *CreateCaseResponse) Reset() {
 	*x = CreateCaseResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[13]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3002,7 +3282,7 @@ func (x *CreateCaseResponse) String() string {
 func (*CreateCaseResponse) ProtoMessage() {}
 
 func (x *CreateCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[13]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3015,7 +3295,7 @@ func (x *CreateCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCaseResponse.ProtoReflect.Descriptor instead.
 func (*CreateCaseResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{13}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateCaseResponse) GetCase() *Case {
@@ -3036,7 +3316,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[14]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3048,7 +3328,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[14]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3061,7 +3341,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{14}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetCaseRequest) GetCaseId() string {
@@ -3082,7 +3362,7 @@ type GetCaseResponse struct {
 
 func (x *GetCaseResponse) Reset() {
 	*x = GetCaseResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[15]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3094,7 +3374,7 @@ func (x *GetCaseResponse) String() string {
 func (*GetCaseResponse) ProtoMessage() {}
 
 func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[15]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3107,7 +3387,7 @@ func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{15}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetCaseResponse) GetCase() *Case {
@@ -3147,7 +3427,7 @@ type ListCasesRequest struct {
 
 func (x *ListCasesRequest) Reset() {
 	*x = ListCasesRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[16]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3159,7 +3439,7 @@ func (x *ListCasesRequest) String() string {
 func (*ListCasesRequest) ProtoMessage() {}
 
 func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[16]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3172,7 +3452,7 @@ func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListCasesRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{16}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListCasesRequest) GetStates() []CaseState {
@@ -3258,7 +3538,7 @@ type ListCasesResponse struct {
 
 func (x *ListCasesResponse) Reset() {
 	*x = ListCasesResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[17]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3270,7 +3550,7 @@ func (x *ListCasesResponse) String() string {
 func (*ListCasesResponse) ProtoMessage() {}
 
 func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[17]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3283,7 +3563,7 @@ func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListCasesResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{17}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListCasesResponse) GetCases() []*Case {
@@ -3321,7 +3601,7 @@ type CheckEligibilityRequest struct {
 
 func (x *CheckEligibilityRequest) Reset() {
 	*x = CheckEligibilityRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[18]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3333,7 +3613,7 @@ func (x *CheckEligibilityRequest) String() string {
 func (*CheckEligibilityRequest) ProtoMessage() {}
 
 func (x *CheckEligibilityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[18]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3346,7 +3626,7 @@ func (x *CheckEligibilityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckEligibilityRequest.ProtoReflect.Descriptor instead.
 func (*CheckEligibilityRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{18}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CheckEligibilityRequest) GetOrderId() string {
@@ -3408,7 +3688,7 @@ type CheckEligibilityResponse struct {
 
 func (x *CheckEligibilityResponse) Reset() {
 	*x = CheckEligibilityResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[19]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3420,7 +3700,7 @@ func (x *CheckEligibilityResponse) String() string {
 func (*CheckEligibilityResponse) ProtoMessage() {}
 
 func (x *CheckEligibilityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[19]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3433,7 +3713,7 @@ func (x *CheckEligibilityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckEligibilityResponse.ProtoReflect.Descriptor instead.
 func (*CheckEligibilityResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{19}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CheckEligibilityResponse) GetVerdict() *EligibilityVerdict {
@@ -3474,8 +3754,10 @@ type ApproveCaseRequest struct {
 	// The case's type as the caller sees it; must equal Case.type (else
 	// FAILED_PRECONDITION). Lets the cross-field rules check the request.
 	Type CaseType `protobuf:"varint,3,opt,name=type,proto3,enum=shop.aftersale.v1.CaseType" json:"type,omitempty"`
-	// Where to send the goods back; required for return & refund, exchange,
-	// repair (and allowed for disputes).
+	// Where to send the goods back, for return & refund, exchange and repair
+	// (and allowed for disputes); unset → the shop's default return address
+	// (AfterSaleSettings.default_return_address), FAILED_PRECONDITION when the
+	// shop has none.
 	ReturnAddress *v1.Address `protobuf:"bytes,4,opt,name=return_address,json=returnAddress,proto3" json:"return_address,omitempty"`
 	// Agreed amount in fen; required for partial refund and compensation
 	// (agreed with the buyer beforehand), 0 → the requested amount for return
@@ -3493,7 +3775,7 @@ type ApproveCaseRequest struct {
 
 func (x *ApproveCaseRequest) Reset() {
 	*x = ApproveCaseRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[20]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3505,7 +3787,7 @@ func (x *ApproveCaseRequest) String() string {
 func (*ApproveCaseRequest) ProtoMessage() {}
 
 func (x *ApproveCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[20]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3518,7 +3800,7 @@ func (x *ApproveCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveCaseRequest.ProtoReflect.Descriptor instead.
 func (*ApproveCaseRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{20}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ApproveCaseRequest) GetCaseId() string {
@@ -3588,7 +3870,7 @@ type ApproveCaseResponse struct {
 
 func (x *ApproveCaseResponse) Reset() {
 	*x = ApproveCaseResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[21]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3600,7 +3882,7 @@ func (x *ApproveCaseResponse) String() string {
 func (*ApproveCaseResponse) ProtoMessage() {}
 
 func (x *ApproveCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[21]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3613,7 +3895,7 @@ func (x *ApproveCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveCaseResponse.ProtoReflect.Descriptor instead.
 func (*ApproveCaseResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{21}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ApproveCaseResponse) GetCase() *Case {
@@ -3644,7 +3926,7 @@ type RejectCaseRequest struct {
 
 func (x *RejectCaseRequest) Reset() {
 	*x = RejectCaseRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[22]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3656,7 +3938,7 @@ func (x *RejectCaseRequest) String() string {
 func (*RejectCaseRequest) ProtoMessage() {}
 
 func (x *RejectCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[22]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3669,7 +3951,7 @@ func (x *RejectCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectCaseRequest.ProtoReflect.Descriptor instead.
 func (*RejectCaseRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{22}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RejectCaseRequest) GetCaseId() string {
@@ -3725,7 +4007,7 @@ type RejectCaseResponse struct {
 
 func (x *RejectCaseResponse) Reset() {
 	*x = RejectCaseResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[23]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3737,7 +4019,7 @@ func (x *RejectCaseResponse) String() string {
 func (*RejectCaseResponse) ProtoMessage() {}
 
 func (x *RejectCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[23]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3750,7 +4032,7 @@ func (x *RejectCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectCaseResponse.ProtoReflect.Descriptor instead.
 func (*RejectCaseResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{23}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RejectCaseResponse) GetCase() *Case {
@@ -3787,7 +4069,7 @@ type AmendCaseRequest struct {
 
 func (x *AmendCaseRequest) Reset() {
 	*x = AmendCaseRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[24]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3799,7 +4081,7 @@ func (x *AmendCaseRequest) String() string {
 func (*AmendCaseRequest) ProtoMessage() {}
 
 func (x *AmendCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[24]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3812,7 +4094,7 @@ func (x *AmendCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AmendCaseRequest.ProtoReflect.Descriptor instead.
 func (*AmendCaseRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{24}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AmendCaseRequest) GetCaseId() string {
@@ -3882,7 +4164,7 @@ type AmendCaseResponse struct {
 
 func (x *AmendCaseResponse) Reset() {
 	*x = AmendCaseResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[25]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3894,7 +4176,7 @@ func (x *AmendCaseResponse) String() string {
 func (*AmendCaseResponse) ProtoMessage() {}
 
 func (x *AmendCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[25]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3907,7 +4189,7 @@ func (x *AmendCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AmendCaseResponse.ProtoReflect.Descriptor instead.
 func (*AmendCaseResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{25}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AmendCaseResponse) GetCase() *Case {
@@ -3932,7 +4214,7 @@ type GrantSpecialApprovalRequest struct {
 
 func (x *GrantSpecialApprovalRequest) Reset() {
 	*x = GrantSpecialApprovalRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[26]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3944,7 +4226,7 @@ func (x *GrantSpecialApprovalRequest) String() string {
 func (*GrantSpecialApprovalRequest) ProtoMessage() {}
 
 func (x *GrantSpecialApprovalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[26]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3957,7 +4239,7 @@ func (x *GrantSpecialApprovalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantSpecialApprovalRequest.ProtoReflect.Descriptor instead.
 func (*GrantSpecialApprovalRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{26}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GrantSpecialApprovalRequest) GetCaseId() string {
@@ -3992,7 +4274,7 @@ type GrantSpecialApprovalResponse struct {
 
 func (x *GrantSpecialApprovalResponse) Reset() {
 	*x = GrantSpecialApprovalResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[27]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4004,7 +4286,7 @@ func (x *GrantSpecialApprovalResponse) String() string {
 func (*GrantSpecialApprovalResponse) ProtoMessage() {}
 
 func (x *GrantSpecialApprovalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[27]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4017,7 +4299,7 @@ func (x *GrantSpecialApprovalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantSpecialApprovalResponse.ProtoReflect.Descriptor instead.
 func (*GrantSpecialApprovalResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{27}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GrantSpecialApprovalResponse) GetCase() *Case {
@@ -4044,7 +4326,7 @@ type RequestPlatformInterventionRequest struct {
 
 func (x *RequestPlatformInterventionRequest) Reset() {
 	*x = RequestPlatformInterventionRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[28]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4056,7 +4338,7 @@ func (x *RequestPlatformInterventionRequest) String() string {
 func (*RequestPlatformInterventionRequest) ProtoMessage() {}
 
 func (x *RequestPlatformInterventionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[28]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4069,7 +4351,7 @@ func (x *RequestPlatformInterventionRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use RequestPlatformInterventionRequest.ProtoReflect.Descriptor instead.
 func (*RequestPlatformInterventionRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{28}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RequestPlatformInterventionRequest) GetCaseId() string {
@@ -4111,7 +4393,7 @@ type RequestPlatformInterventionResponse struct {
 
 func (x *RequestPlatformInterventionResponse) Reset() {
 	*x = RequestPlatformInterventionResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[29]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4123,7 +4405,7 @@ func (x *RequestPlatformInterventionResponse) String() string {
 func (*RequestPlatformInterventionResponse) ProtoMessage() {}
 
 func (x *RequestPlatformInterventionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[29]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4136,7 +4418,7 @@ func (x *RequestPlatformInterventionResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use RequestPlatformInterventionResponse.ProtoReflect.Descriptor instead.
 func (*RequestPlatformInterventionResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{29}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RequestPlatformInterventionResponse) GetCase() *Case {
@@ -4169,7 +4451,7 @@ type DecidePlatformInterventionRequest struct {
 
 func (x *DecidePlatformInterventionRequest) Reset() {
 	*x = DecidePlatformInterventionRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[30]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4181,7 +4463,7 @@ func (x *DecidePlatformInterventionRequest) String() string {
 func (*DecidePlatformInterventionRequest) ProtoMessage() {}
 
 func (x *DecidePlatformInterventionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[30]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4194,7 +4476,7 @@ func (x *DecidePlatformInterventionRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use DecidePlatformInterventionRequest.ProtoReflect.Descriptor instead.
 func (*DecidePlatformInterventionRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{30}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DecidePlatformInterventionRequest) GetCaseId() string {
@@ -4250,7 +4532,7 @@ type DecidePlatformInterventionResponse struct {
 
 func (x *DecidePlatformInterventionResponse) Reset() {
 	*x = DecidePlatformInterventionResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[31]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4262,7 +4544,7 @@ func (x *DecidePlatformInterventionResponse) String() string {
 func (*DecidePlatformInterventionResponse) ProtoMessage() {}
 
 func (x *DecidePlatformInterventionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[31]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4275,7 +4557,7 @@ func (x *DecidePlatformInterventionResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use DecidePlatformInterventionResponse.ProtoReflect.Descriptor instead.
 func (*DecidePlatformInterventionResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{31}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DecidePlatformInterventionResponse) GetCase() *Case {
@@ -4301,7 +4583,7 @@ type SubmitReturnShipmentRequest struct {
 
 func (x *SubmitReturnShipmentRequest) Reset() {
 	*x = SubmitReturnShipmentRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[32]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4313,7 +4595,7 @@ func (x *SubmitReturnShipmentRequest) String() string {
 func (*SubmitReturnShipmentRequest) ProtoMessage() {}
 
 func (x *SubmitReturnShipmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[32]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4326,7 +4608,7 @@ func (x *SubmitReturnShipmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitReturnShipmentRequest.ProtoReflect.Descriptor instead.
 func (*SubmitReturnShipmentRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{32}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *SubmitReturnShipmentRequest) GetCaseId() string {
@@ -4361,7 +4643,7 @@ type SubmitReturnShipmentResponse struct {
 
 func (x *SubmitReturnShipmentResponse) Reset() {
 	*x = SubmitReturnShipmentResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[33]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4373,7 +4655,7 @@ func (x *SubmitReturnShipmentResponse) String() string {
 func (*SubmitReturnShipmentResponse) ProtoMessage() {}
 
 func (x *SubmitReturnShipmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[33]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4386,7 +4668,7 @@ func (x *SubmitReturnShipmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitReturnShipmentResponse.ProtoReflect.Descriptor instead.
 func (*SubmitReturnShipmentResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{33}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SubmitReturnShipmentResponse) GetCase() *Case {
@@ -4413,7 +4695,7 @@ type ConfirmReturnReceivedRequest struct {
 
 func (x *ConfirmReturnReceivedRequest) Reset() {
 	*x = ConfirmReturnReceivedRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[34]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4425,7 +4707,7 @@ func (x *ConfirmReturnReceivedRequest) String() string {
 func (*ConfirmReturnReceivedRequest) ProtoMessage() {}
 
 func (x *ConfirmReturnReceivedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[34]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4438,7 +4720,7 @@ func (x *ConfirmReturnReceivedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmReturnReceivedRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmReturnReceivedRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{34}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ConfirmReturnReceivedRequest) GetCaseId() string {
@@ -4480,7 +4762,7 @@ type ConfirmReturnReceivedResponse struct {
 
 func (x *ConfirmReturnReceivedResponse) Reset() {
 	*x = ConfirmReturnReceivedResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[35]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4492,7 +4774,7 @@ func (x *ConfirmReturnReceivedResponse) String() string {
 func (*ConfirmReturnReceivedResponse) ProtoMessage() {}
 
 func (x *ConfirmReturnReceivedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[35]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4505,7 +4787,7 @@ func (x *ConfirmReturnReceivedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmReturnReceivedResponse.ProtoReflect.Descriptor instead.
 func (*ConfirmReturnReceivedResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{35}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ConfirmReturnReceivedResponse) GetCase() *Case {
@@ -4531,7 +4813,7 @@ type ShipReplacementRequest struct {
 
 func (x *ShipReplacementRequest) Reset() {
 	*x = ShipReplacementRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[36]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4543,7 +4825,7 @@ func (x *ShipReplacementRequest) String() string {
 func (*ShipReplacementRequest) ProtoMessage() {}
 
 func (x *ShipReplacementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[36]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4556,7 +4838,7 @@ func (x *ShipReplacementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShipReplacementRequest.ProtoReflect.Descriptor instead.
 func (*ShipReplacementRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{36}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ShipReplacementRequest) GetCaseId() string {
@@ -4591,7 +4873,7 @@ type ShipReplacementResponse struct {
 
 func (x *ShipReplacementResponse) Reset() {
 	*x = ShipReplacementResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[37]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4603,7 +4885,7 @@ func (x *ShipReplacementResponse) String() string {
 func (*ShipReplacementResponse) ProtoMessage() {}
 
 func (x *ShipReplacementResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[37]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4616,7 +4898,7 @@ func (x *ShipReplacementResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShipReplacementResponse.ProtoReflect.Descriptor instead.
 func (*ShipReplacementResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{37}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ShipReplacementResponse) GetCase() *Case {
@@ -4639,7 +4921,7 @@ type ConfirmReplacementReceivedRequest struct {
 
 func (x *ConfirmReplacementReceivedRequest) Reset() {
 	*x = ConfirmReplacementReceivedRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[38]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4651,7 +4933,7 @@ func (x *ConfirmReplacementReceivedRequest) String() string {
 func (*ConfirmReplacementReceivedRequest) ProtoMessage() {}
 
 func (x *ConfirmReplacementReceivedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[38]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4664,7 +4946,7 @@ func (x *ConfirmReplacementReceivedRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use ConfirmReplacementReceivedRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmReplacementReceivedRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{38}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ConfirmReplacementReceivedRequest) GetCaseId() string {
@@ -4692,7 +4974,7 @@ type ConfirmReplacementReceivedResponse struct {
 
 func (x *ConfirmReplacementReceivedResponse) Reset() {
 	*x = ConfirmReplacementReceivedResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[39]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4704,7 +4986,7 @@ func (x *ConfirmReplacementReceivedResponse) String() string {
 func (*ConfirmReplacementReceivedResponse) ProtoMessage() {}
 
 func (x *ConfirmReplacementReceivedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[39]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4717,7 +4999,7 @@ func (x *ConfirmReplacementReceivedResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use ConfirmReplacementReceivedResponse.ProtoReflect.Descriptor instead.
 func (*ConfirmReplacementReceivedResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{39}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ConfirmReplacementReceivedResponse) GetCase() *Case {
@@ -4742,7 +5024,7 @@ type WithdrawCaseRequest struct {
 
 func (x *WithdrawCaseRequest) Reset() {
 	*x = WithdrawCaseRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[40]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4754,7 +5036,7 @@ func (x *WithdrawCaseRequest) String() string {
 func (*WithdrawCaseRequest) ProtoMessage() {}
 
 func (x *WithdrawCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[40]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4767,7 +5049,7 @@ func (x *WithdrawCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawCaseRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawCaseRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{40}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *WithdrawCaseRequest) GetCaseId() string {
@@ -4802,7 +5084,7 @@ type WithdrawCaseResponse struct {
 
 func (x *WithdrawCaseResponse) Reset() {
 	*x = WithdrawCaseResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[41]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4814,7 +5096,7 @@ func (x *WithdrawCaseResponse) String() string {
 func (*WithdrawCaseResponse) ProtoMessage() {}
 
 func (x *WithdrawCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[41]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4827,7 +5109,7 @@ func (x *WithdrawCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawCaseResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawCaseResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{41}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *WithdrawCaseResponse) GetCase() *Case {
@@ -4855,7 +5137,7 @@ type RetryRefundRequest struct {
 
 func (x *RetryRefundRequest) Reset() {
 	*x = RetryRefundRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[42]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4867,7 +5149,7 @@ func (x *RetryRefundRequest) String() string {
 func (*RetryRefundRequest) ProtoMessage() {}
 
 func (x *RetryRefundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[42]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4880,7 +5162,7 @@ func (x *RetryRefundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRefundRequest.ProtoReflect.Descriptor instead.
 func (*RetryRefundRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{42}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RetryRefundRequest) GetCaseId() string {
@@ -4922,7 +5204,7 @@ type RetryRefundResponse struct {
 
 func (x *RetryRefundResponse) Reset() {
 	*x = RetryRefundResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[43]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4934,7 +5216,7 @@ func (x *RetryRefundResponse) String() string {
 func (*RetryRefundResponse) ProtoMessage() {}
 
 func (x *RetryRefundResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[43]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4947,7 +5229,7 @@ func (x *RetryRefundResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRefundResponse.ProtoReflect.Descriptor instead.
 func (*RetryRefundResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{43}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *RetryRefundResponse) GetCase() *Case {
@@ -4968,7 +5250,7 @@ type ExplainTimersRequest struct {
 
 func (x *ExplainTimersRequest) Reset() {
 	*x = ExplainTimersRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[44]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4980,7 +5262,7 @@ func (x *ExplainTimersRequest) String() string {
 func (*ExplainTimersRequest) ProtoMessage() {}
 
 func (x *ExplainTimersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[44]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4993,7 +5275,7 @@ func (x *ExplainTimersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainTimersRequest.ProtoReflect.Descriptor instead.
 func (*ExplainTimersRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{44}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ExplainTimersRequest) GetCaseId() string {
@@ -5018,7 +5300,7 @@ type ExplainTimersResponse struct {
 
 func (x *ExplainTimersResponse) Reset() {
 	*x = ExplainTimersResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[45]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5030,7 +5312,7 @@ func (x *ExplainTimersResponse) String() string {
 func (*ExplainTimersResponse) ProtoMessage() {}
 
 func (x *ExplainTimersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[45]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5043,7 +5325,7 @@ func (x *ExplainTimersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainTimersResponse.ProtoReflect.Descriptor instead.
 func (*ExplainTimersResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{45}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ExplainTimersResponse) GetExplanation() *v1.TimerExplanation {
@@ -5206,7 +5488,25 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"created_at\x18# \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
 	"updated_at\x18$ \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x127\n" +
-	"\tclosed_at\x18% \x01(\v2\x1a.google.protobuf.TimestampR\bclosedAt\"\xbc\x10\n" +
+	"\tclosed_at\x18% \x01(\v2\x1a.google.protobuf.TimestampR\bclosedAt\"\xa8\x02\n" +
+	"\x11AfterSaleSettings\x125\n" +
+	"\ashop_id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x172\x15^[A-Za-z0-9_-]{1,64}$R\x06shopId\x12M\n" +
+	"\x16default_return_address\x18\x02 \x01(\v2\x17.shop.common.v1.AddressR\x14defaultReturnAddress\x12\x1c\n" +
+	"\x04etag\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x129\n" +
+	"\n" +
+	"updated_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x124\n" +
+	"\n" +
+	"updated_by\x18\x05 \x01(\v2\x15.shop.common.v1.ActorR\tupdatedBy\"T\n" +
+	"\x1bGetAfterSaleSettingsRequest\x125\n" +
+	"\ashop_id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x172\x15^[A-Za-z0-9_-]{1,64}$R\x06shopId\"`\n" +
+	"\x1cGetAfterSaleSettingsResponse\x12@\n" +
+	"\bsettings\x18\x01 \x01(\v2$.shop.aftersale.v1.AfterSaleSettingsR\bsettings\"\xca\x01\n" +
+	"\x1eUpdateAfterSaleSettingsRequest\x12H\n" +
+	"\bsettings\x18\x01 \x01(\v2$.shop.aftersale.v1.AfterSaleSettingsB\x06\xbaH\x03\xc8\x01\x01R\bsettings\x12^\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB!\xbaH\x1e\xc8\x01\x01\xe2\x01\x18\x12\x16default_return_addressR\n" +
+	"updateMask\"c\n" +
+	"\x1fUpdateAfterSaleSettingsResponse\x12@\n" +
+	"\bsettings\x18\x01 \x01(\v2$.shop.aftersale.v1.AfterSaleSettingsR\bsettings\"\xbc\x10\n" +
 	"\x11CreateCaseRequest\x12;\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\x126\n" +
@@ -5275,7 +5575,7 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"\averdict\x18\x01 \x01(\v2%.shop.aftersale.v1.EligibilityVerdictR\averdict\x12I\n" +
 	"\x0eresponsibility\x18\x02 \x01(\v2!.shop.aftersale.v1.ResponsibilityR\x0eresponsibility\x12,\n" +
 	"\x12max_refundable_fen\x18\x03 \x01(\x03R\x10maxRefundableFen\x121\n" +
-	"\x05lines\x18\x04 \x03(\v2\x1b.shop.aftersale.v1.CaseLineR\x05lines\"\xca\b\n" +
+	"\x05lines\x18\x04 \x03(\v2\x1b.shop.aftersale.v1.CaseLineR\x05lines\"\xb2\a\n" +
 	"\x12ApproveCaseRequest\x123\n" +
 	"\acase_id\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x06caseId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12;\n" +
@@ -5287,8 +5587,7 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"\x11carrier_claim_ref\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\x0fcarrierClaimRef\x12E\n" +
 	"\n" +
 	"root_cause\x18\a \x01(\x0e2\x1c.shop.aftersale.v1.CaseCauseB\b\xbaH\x05\x82\x01\x02\x10\x01R\trootCause\x12\x1c\n" +
-	"\x04note\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04note:\x8e\x05\xbaH\x8a\x05\x1a\x95\x01\n" +
-	" aftersale.approve.return_address\x12:return & refund, exchange and repair need a return address\x1a5!(this.type in [1, 2, 3]) || has(this.return_address)\x1a\xb0\x01\n" +
+	"\x04note\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04note:\xf6\x03\xbaH\xf2\x03\x1a\xb0\x01\n" +
 	"#aftersale.approve.no_return_address\x12Nnothing comes back for reshipment, partial refund, compensation or refund only\x1a9!(this.type in [4, 5, 6, 7]) || !has(this.return_address)\x1a\xa7\x01\n" +
 	"\x1faftersale.approve.agreed_amount\x12Npartial refund and compensation need the agreed amount (agreed_amount_fen > 0)\x1a4!(this.type in [5, 6]) || this.agreed_amount_fen > 0\x1a\x92\x01\n" +
 	"%aftersale.approve.no_amount_for_goods\x12/exchange, repair and reshipment carry no amount\x1a8!(this.type in [2, 3, 4]) || this.agreed_amount_fen == 0\"B\n" +
@@ -5564,7 +5863,7 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"\x14InterventionDecision\x12%\n" +
 	"!INTERVENTION_DECISION_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fINTERVENTION_DECISION_FOR_BUYER\x10\x01\x12$\n" +
-	" INTERVENTION_DECISION_FOR_SELLER\x10\x022\x8e\x14\n" +
+	" INTERVENTION_DECISION_FOR_SELLER\x10\x022\xfc\x16\n" +
 	"\x10AfterSaleService\x12o\n" +
 	"\n" +
 	"CreateCase\x12$.shop.aftersale.v1.CreateCaseRequest\x1a%.shop.aftersale.v1.CreateCaseResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/cases\x12m\n" +
@@ -5584,7 +5883,9 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"\x1aConfirmReplacementReceived\x124.shop.aftersale.v1.ConfirmReplacementReceivedRequest\x1a5.shop.aftersale.v1.ConfirmReplacementReceivedResponse\"9\x82\xd3\xe4\x93\x023:\x01*\"./v1/cases/{case_id}:confirmReplacementReceived\x12\x88\x01\n" +
 	"\fWithdrawCase\x12&.shop.aftersale.v1.WithdrawCaseRequest\x1a'.shop.aftersale.v1.WithdrawCaseResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/cases/{case_id}:withdraw\x12\x88\x01\n" +
 	"\vRetryRefund\x12%.shop.aftersale.v1.RetryRefundRequest\x1a&.shop.aftersale.v1.RetryRefundResponse\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/cases/{case_id}:retryRefund\x12\x86\x01\n" +
-	"\rExplainTimers\x12'.shop.aftersale.v1.ExplainTimersRequest\x1a(.shop.aftersale.v1.ExplainTimersResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/cases/{case_id}/timersBDZBgithub.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1;aftersalev1b\x06proto3"
+	"\rExplainTimers\x12'.shop.aftersale.v1.ExplainTimersRequest\x1a(.shop.aftersale.v1.ExplainTimersResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/cases/{case_id}/timers\x12\xa6\x01\n" +
+	"\x14GetAfterSaleSettings\x12..shop.aftersale.v1.GetAfterSaleSettingsRequest\x1a/.shop.aftersale.v1.GetAfterSaleSettingsResponse\"-\x82\xd3\xe4\x93\x02'\x12%/v1/shops/{shop_id}/aftersaleSettings\x12\xc2\x01\n" +
+	"\x17UpdateAfterSaleSettings\x121.shop.aftersale.v1.UpdateAfterSaleSettingsRequest\x1a2.shop.aftersale.v1.UpdateAfterSaleSettingsResponse\"@\x82\xd3\xe4\x93\x02::\bsettings2./v1/shops/{settings.shop_id}/aftersaleSettingsBDZBgithub.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1;aftersalev1b\x06proto3"
 
 var (
 	file_shop_aftersale_v1_aftersale_proto_rawDescOnce sync.Once
@@ -5599,7 +5900,7 @@ func file_shop_aftersale_v1_aftersale_proto_rawDescGZIP() []byte {
 }
 
 var file_shop_aftersale_v1_aftersale_proto_enumTypes = make([]protoimpl.EnumInfo, 18)
-var file_shop_aftersale_v1_aftersale_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_shop_aftersale_v1_aftersale_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_shop_aftersale_v1_aftersale_proto_goTypes = []any{
 	(CaseType)(0),                               // 0: shop.aftersale.v1.CaseType
 	(CaseReason)(0),                             // 1: shop.aftersale.v1.CaseReason
@@ -5631,92 +5932,97 @@ var file_shop_aftersale_v1_aftersale_proto_goTypes = []any{
 	(*ServiceTarget)(nil),                       // 27: shop.aftersale.v1.ServiceTarget
 	(*CaseEvent)(nil),                           // 28: shop.aftersale.v1.CaseEvent
 	(*Case)(nil),                                // 29: shop.aftersale.v1.Case
-	(*CreateCaseRequest)(nil),                   // 30: shop.aftersale.v1.CreateCaseRequest
-	(*CreateCaseResponse)(nil),                  // 31: shop.aftersale.v1.CreateCaseResponse
-	(*GetCaseRequest)(nil),                      // 32: shop.aftersale.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),                     // 33: shop.aftersale.v1.GetCaseResponse
-	(*ListCasesRequest)(nil),                    // 34: shop.aftersale.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),                   // 35: shop.aftersale.v1.ListCasesResponse
-	(*CheckEligibilityRequest)(nil),             // 36: shop.aftersale.v1.CheckEligibilityRequest
-	(*CheckEligibilityResponse)(nil),            // 37: shop.aftersale.v1.CheckEligibilityResponse
-	(*ApproveCaseRequest)(nil),                  // 38: shop.aftersale.v1.ApproveCaseRequest
-	(*ApproveCaseResponse)(nil),                 // 39: shop.aftersale.v1.ApproveCaseResponse
-	(*RejectCaseRequest)(nil),                   // 40: shop.aftersale.v1.RejectCaseRequest
-	(*RejectCaseResponse)(nil),                  // 41: shop.aftersale.v1.RejectCaseResponse
-	(*AmendCaseRequest)(nil),                    // 42: shop.aftersale.v1.AmendCaseRequest
-	(*AmendCaseResponse)(nil),                   // 43: shop.aftersale.v1.AmendCaseResponse
-	(*GrantSpecialApprovalRequest)(nil),         // 44: shop.aftersale.v1.GrantSpecialApprovalRequest
-	(*GrantSpecialApprovalResponse)(nil),        // 45: shop.aftersale.v1.GrantSpecialApprovalResponse
-	(*RequestPlatformInterventionRequest)(nil),  // 46: shop.aftersale.v1.RequestPlatformInterventionRequest
-	(*RequestPlatformInterventionResponse)(nil), // 47: shop.aftersale.v1.RequestPlatformInterventionResponse
-	(*DecidePlatformInterventionRequest)(nil),   // 48: shop.aftersale.v1.DecidePlatformInterventionRequest
-	(*DecidePlatformInterventionResponse)(nil),  // 49: shop.aftersale.v1.DecidePlatformInterventionResponse
-	(*SubmitReturnShipmentRequest)(nil),         // 50: shop.aftersale.v1.SubmitReturnShipmentRequest
-	(*SubmitReturnShipmentResponse)(nil),        // 51: shop.aftersale.v1.SubmitReturnShipmentResponse
-	(*ConfirmReturnReceivedRequest)(nil),        // 52: shop.aftersale.v1.ConfirmReturnReceivedRequest
-	(*ConfirmReturnReceivedResponse)(nil),       // 53: shop.aftersale.v1.ConfirmReturnReceivedResponse
-	(*ShipReplacementRequest)(nil),              // 54: shop.aftersale.v1.ShipReplacementRequest
-	(*ShipReplacementResponse)(nil),             // 55: shop.aftersale.v1.ShipReplacementResponse
-	(*ConfirmReplacementReceivedRequest)(nil),   // 56: shop.aftersale.v1.ConfirmReplacementReceivedRequest
-	(*ConfirmReplacementReceivedResponse)(nil),  // 57: shop.aftersale.v1.ConfirmReplacementReceivedResponse
-	(*WithdrawCaseRequest)(nil),                 // 58: shop.aftersale.v1.WithdrawCaseRequest
-	(*WithdrawCaseResponse)(nil),                // 59: shop.aftersale.v1.WithdrawCaseResponse
-	(*RetryRefundRequest)(nil),                  // 60: shop.aftersale.v1.RetryRefundRequest
-	(*RetryRefundResponse)(nil),                 // 61: shop.aftersale.v1.RetryRefundResponse
-	(*ExplainTimersRequest)(nil),                // 62: shop.aftersale.v1.ExplainTimersRequest
-	(*ExplainTimersResponse)(nil),               // 63: shop.aftersale.v1.ExplainTimersResponse
-	(*v1.Actor)(nil),                            // 64: shop.common.v1.Actor
-	(*timestamppb.Timestamp)(nil),               // 65: google.protobuf.Timestamp
-	(v1.RefundChannel)(0),                       // 66: shop.common.v1.RefundChannel
-	(v1.Party)(0),                               // 67: shop.common.v1.Party
-	(*v1.Address)(nil),                          // 68: shop.common.v1.Address
-	(*v1.Shipment)(nil),                         // 69: shop.common.v1.Shipment
-	(*fieldmaskpb.FieldMask)(nil),               // 70: google.protobuf.FieldMask
-	(*v1.TimerExplanation)(nil),                 // 71: shop.common.v1.TimerExplanation
+	(*AfterSaleSettings)(nil),                   // 30: shop.aftersale.v1.AfterSaleSettings
+	(*GetAfterSaleSettingsRequest)(nil),         // 31: shop.aftersale.v1.GetAfterSaleSettingsRequest
+	(*GetAfterSaleSettingsResponse)(nil),        // 32: shop.aftersale.v1.GetAfterSaleSettingsResponse
+	(*UpdateAfterSaleSettingsRequest)(nil),      // 33: shop.aftersale.v1.UpdateAfterSaleSettingsRequest
+	(*UpdateAfterSaleSettingsResponse)(nil),     // 34: shop.aftersale.v1.UpdateAfterSaleSettingsResponse
+	(*CreateCaseRequest)(nil),                   // 35: shop.aftersale.v1.CreateCaseRequest
+	(*CreateCaseResponse)(nil),                  // 36: shop.aftersale.v1.CreateCaseResponse
+	(*GetCaseRequest)(nil),                      // 37: shop.aftersale.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),                     // 38: shop.aftersale.v1.GetCaseResponse
+	(*ListCasesRequest)(nil),                    // 39: shop.aftersale.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),                   // 40: shop.aftersale.v1.ListCasesResponse
+	(*CheckEligibilityRequest)(nil),             // 41: shop.aftersale.v1.CheckEligibilityRequest
+	(*CheckEligibilityResponse)(nil),            // 42: shop.aftersale.v1.CheckEligibilityResponse
+	(*ApproveCaseRequest)(nil),                  // 43: shop.aftersale.v1.ApproveCaseRequest
+	(*ApproveCaseResponse)(nil),                 // 44: shop.aftersale.v1.ApproveCaseResponse
+	(*RejectCaseRequest)(nil),                   // 45: shop.aftersale.v1.RejectCaseRequest
+	(*RejectCaseResponse)(nil),                  // 46: shop.aftersale.v1.RejectCaseResponse
+	(*AmendCaseRequest)(nil),                    // 47: shop.aftersale.v1.AmendCaseRequest
+	(*AmendCaseResponse)(nil),                   // 48: shop.aftersale.v1.AmendCaseResponse
+	(*GrantSpecialApprovalRequest)(nil),         // 49: shop.aftersale.v1.GrantSpecialApprovalRequest
+	(*GrantSpecialApprovalResponse)(nil),        // 50: shop.aftersale.v1.GrantSpecialApprovalResponse
+	(*RequestPlatformInterventionRequest)(nil),  // 51: shop.aftersale.v1.RequestPlatformInterventionRequest
+	(*RequestPlatformInterventionResponse)(nil), // 52: shop.aftersale.v1.RequestPlatformInterventionResponse
+	(*DecidePlatformInterventionRequest)(nil),   // 53: shop.aftersale.v1.DecidePlatformInterventionRequest
+	(*DecidePlatformInterventionResponse)(nil),  // 54: shop.aftersale.v1.DecidePlatformInterventionResponse
+	(*SubmitReturnShipmentRequest)(nil),         // 55: shop.aftersale.v1.SubmitReturnShipmentRequest
+	(*SubmitReturnShipmentResponse)(nil),        // 56: shop.aftersale.v1.SubmitReturnShipmentResponse
+	(*ConfirmReturnReceivedRequest)(nil),        // 57: shop.aftersale.v1.ConfirmReturnReceivedRequest
+	(*ConfirmReturnReceivedResponse)(nil),       // 58: shop.aftersale.v1.ConfirmReturnReceivedResponse
+	(*ShipReplacementRequest)(nil),              // 59: shop.aftersale.v1.ShipReplacementRequest
+	(*ShipReplacementResponse)(nil),             // 60: shop.aftersale.v1.ShipReplacementResponse
+	(*ConfirmReplacementReceivedRequest)(nil),   // 61: shop.aftersale.v1.ConfirmReplacementReceivedRequest
+	(*ConfirmReplacementReceivedResponse)(nil),  // 62: shop.aftersale.v1.ConfirmReplacementReceivedResponse
+	(*WithdrawCaseRequest)(nil),                 // 63: shop.aftersale.v1.WithdrawCaseRequest
+	(*WithdrawCaseResponse)(nil),                // 64: shop.aftersale.v1.WithdrawCaseResponse
+	(*RetryRefundRequest)(nil),                  // 65: shop.aftersale.v1.RetryRefundRequest
+	(*RetryRefundResponse)(nil),                 // 66: shop.aftersale.v1.RetryRefundResponse
+	(*ExplainTimersRequest)(nil),                // 67: shop.aftersale.v1.ExplainTimersRequest
+	(*ExplainTimersResponse)(nil),               // 68: shop.aftersale.v1.ExplainTimersResponse
+	(*v1.Actor)(nil),                            // 69: shop.common.v1.Actor
+	(*timestamppb.Timestamp)(nil),               // 70: google.protobuf.Timestamp
+	(v1.RefundChannel)(0),                       // 71: shop.common.v1.RefundChannel
+	(v1.Party)(0),                               // 72: shop.common.v1.Party
+	(*v1.Address)(nil),                          // 73: shop.common.v1.Address
+	(*v1.Shipment)(nil),                         // 74: shop.common.v1.Shipment
+	(*fieldmaskpb.FieldMask)(nil),               // 75: google.protobuf.FieldMask
+	(*v1.TimerExplanation)(nil),                 // 76: shop.common.v1.TimerExplanation
 }
 var file_shop_aftersale_v1_aftersale_proto_depIdxs = []int32{
 	2,   // 0: shop.aftersale.v1.Evidence.kind:type_name -> shop.aftersale.v1.EvidenceKind
-	64,  // 1: shop.aftersale.v1.Evidence.added_by:type_name -> shop.common.v1.Actor
-	65,  // 2: shop.aftersale.v1.Evidence.added_at:type_name -> google.protobuf.Timestamp
+	69,  // 1: shop.aftersale.v1.Evidence.added_by:type_name -> shop.common.v1.Actor
+	70,  // 2: shop.aftersale.v1.Evidence.added_at:type_name -> google.protobuf.Timestamp
 	4,   // 3: shop.aftersale.v1.EligibilityVerdict.rule:type_name -> shop.aftersale.v1.EligibilityRule
-	65,  // 4: shop.aftersale.v1.EligibilityVerdict.delivered_at:type_name -> google.protobuf.Timestamp
-	65,  // 5: shop.aftersale.v1.EligibilityVerdict.window_ends_at:type_name -> google.protobuf.Timestamp
+	70,  // 4: shop.aftersale.v1.EligibilityVerdict.delivered_at:type_name -> google.protobuf.Timestamp
+	70,  // 5: shop.aftersale.v1.EligibilityVerdict.window_ends_at:type_name -> google.protobuf.Timestamp
 	5,   // 6: shop.aftersale.v1.EligibilityVerdict.refusal:type_name -> shop.aftersale.v1.EligibilityRefusal
-	65,  // 7: shop.aftersale.v1.EligibilityVerdict.decided_at:type_name -> google.protobuf.Timestamp
-	65,  // 8: shop.aftersale.v1.SpecialApproval.requested_at:type_name -> google.protobuf.Timestamp
-	64,  // 9: shop.aftersale.v1.SpecialApproval.granted_by:type_name -> shop.common.v1.Actor
-	65,  // 10: shop.aftersale.v1.SpecialApproval.granted_at:type_name -> google.protobuf.Timestamp
+	70,  // 7: shop.aftersale.v1.EligibilityVerdict.decided_at:type_name -> google.protobuf.Timestamp
+	70,  // 8: shop.aftersale.v1.SpecialApproval.requested_at:type_name -> google.protobuf.Timestamp
+	69,  // 9: shop.aftersale.v1.SpecialApproval.granted_by:type_name -> shop.common.v1.Actor
+	70,  // 10: shop.aftersale.v1.SpecialApproval.granted_at:type_name -> google.protobuf.Timestamp
 	6,   // 11: shop.aftersale.v1.Responsibility.party:type_name -> shop.aftersale.v1.ResponsibleParty
 	7,   // 12: shop.aftersale.v1.Responsibility.return_shipping_paid_by:type_name -> shop.aftersale.v1.ReturnShippingPayer
 	11,  // 13: shop.aftersale.v1.InspectionResult.finding:type_name -> shop.aftersale.v1.InspectionFinding
-	65,  // 14: shop.aftersale.v1.InspectionResult.received_at:type_name -> google.protobuf.Timestamp
-	64,  // 15: shop.aftersale.v1.InspectionResult.inspected_by:type_name -> shop.common.v1.Actor
+	70,  // 14: shop.aftersale.v1.InspectionResult.received_at:type_name -> google.protobuf.Timestamp
+	69,  // 15: shop.aftersale.v1.InspectionResult.inspected_by:type_name -> shop.common.v1.Actor
 	10,  // 16: shop.aftersale.v1.Rejection.reason:type_name -> shop.aftersale.v1.RejectionReason
 	19,  // 17: shop.aftersale.v1.Rejection.evidence:type_name -> shop.aftersale.v1.Evidence
-	64,  // 18: shop.aftersale.v1.Rejection.rejected_by:type_name -> shop.common.v1.Actor
-	65,  // 19: shop.aftersale.v1.Rejection.rejected_at:type_name -> google.protobuf.Timestamp
-	64,  // 20: shop.aftersale.v1.Intervention.requested_by:type_name -> shop.common.v1.Actor
-	65,  // 21: shop.aftersale.v1.Intervention.requested_at:type_name -> google.protobuf.Timestamp
+	69,  // 18: shop.aftersale.v1.Rejection.rejected_by:type_name -> shop.common.v1.Actor
+	70,  // 19: shop.aftersale.v1.Rejection.rejected_at:type_name -> google.protobuf.Timestamp
+	69,  // 20: shop.aftersale.v1.Intervention.requested_by:type_name -> shop.common.v1.Actor
+	70,  // 21: shop.aftersale.v1.Intervention.requested_at:type_name -> google.protobuf.Timestamp
 	19,  // 22: shop.aftersale.v1.Intervention.evidence:type_name -> shop.aftersale.v1.Evidence
 	17,  // 23: shop.aftersale.v1.Intervention.decision:type_name -> shop.aftersale.v1.InterventionDecision
-	64,  // 24: shop.aftersale.v1.Intervention.decided_by:type_name -> shop.common.v1.Actor
-	65,  // 25: shop.aftersale.v1.Intervention.decided_at:type_name -> google.protobuf.Timestamp
-	66,  // 26: shop.aftersale.v1.Refund.channel:type_name -> shop.common.v1.RefundChannel
+	69,  // 24: shop.aftersale.v1.Intervention.decided_by:type_name -> shop.common.v1.Actor
+	70,  // 25: shop.aftersale.v1.Intervention.decided_at:type_name -> google.protobuf.Timestamp
+	71,  // 26: shop.aftersale.v1.Refund.channel:type_name -> shop.common.v1.RefundChannel
 	12,  // 27: shop.aftersale.v1.Refund.state:type_name -> shop.aftersale.v1.RefundState
-	65,  // 28: shop.aftersale.v1.Refund.requested_at:type_name -> google.protobuf.Timestamp
-	65,  // 29: shop.aftersale.v1.Refund.succeeded_at:type_name -> google.protobuf.Timestamp
-	65,  // 30: shop.aftersale.v1.Refund.next_retry_at:type_name -> google.protobuf.Timestamp
-	65,  // 31: shop.aftersale.v1.Refund.expected_arrival_earliest:type_name -> google.protobuf.Timestamp
-	65,  // 32: shop.aftersale.v1.Refund.expected_arrival_latest:type_name -> google.protobuf.Timestamp
+	70,  // 28: shop.aftersale.v1.Refund.requested_at:type_name -> google.protobuf.Timestamp
+	70,  // 29: shop.aftersale.v1.Refund.succeeded_at:type_name -> google.protobuf.Timestamp
+	70,  // 30: shop.aftersale.v1.Refund.next_retry_at:type_name -> google.protobuf.Timestamp
+	70,  // 31: shop.aftersale.v1.Refund.expected_arrival_earliest:type_name -> google.protobuf.Timestamp
+	70,  // 32: shop.aftersale.v1.Refund.expected_arrival_latest:type_name -> google.protobuf.Timestamp
 	13,  // 33: shop.aftersale.v1.ServiceTarget.kind:type_name -> shop.aftersale.v1.ServiceTargetKind
 	14,  // 34: shop.aftersale.v1.ServiceTarget.status:type_name -> shop.aftersale.v1.ServiceTargetStatus
-	65,  // 35: shop.aftersale.v1.ServiceTarget.started_at:type_name -> google.protobuf.Timestamp
-	65,  // 36: shop.aftersale.v1.ServiceTarget.due_at:type_name -> google.protobuf.Timestamp
-	65,  // 37: shop.aftersale.v1.ServiceTarget.warn_at:type_name -> google.protobuf.Timestamp
-	65,  // 38: shop.aftersale.v1.ServiceTarget.met_at:type_name -> google.protobuf.Timestamp
-	65,  // 39: shop.aftersale.v1.ServiceTarget.breached_at:type_name -> google.protobuf.Timestamp
-	65,  // 40: shop.aftersale.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
-	64,  // 41: shop.aftersale.v1.CaseEvent.actor:type_name -> shop.common.v1.Actor
+	70,  // 35: shop.aftersale.v1.ServiceTarget.started_at:type_name -> google.protobuf.Timestamp
+	70,  // 36: shop.aftersale.v1.ServiceTarget.due_at:type_name -> google.protobuf.Timestamp
+	70,  // 37: shop.aftersale.v1.ServiceTarget.warn_at:type_name -> google.protobuf.Timestamp
+	70,  // 38: shop.aftersale.v1.ServiceTarget.met_at:type_name -> google.protobuf.Timestamp
+	70,  // 39: shop.aftersale.v1.ServiceTarget.breached_at:type_name -> google.protobuf.Timestamp
+	70,  // 40: shop.aftersale.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
+	69,  // 41: shop.aftersale.v1.CaseEvent.actor:type_name -> shop.common.v1.Actor
 	15,  // 42: shop.aftersale.v1.CaseEvent.action:type_name -> shop.aftersale.v1.CaseAction
 	8,   // 43: shop.aftersale.v1.CaseEvent.from_state:type_name -> shop.aftersale.v1.CaseState
 	8,   // 44: shop.aftersale.v1.CaseEvent.to_state:type_name -> shop.aftersale.v1.CaseState
@@ -5724,17 +6030,17 @@ var file_shop_aftersale_v1_aftersale_proto_depIdxs = []int32{
 	18,  // 46: shop.aftersale.v1.Case.lines:type_name -> shop.aftersale.v1.CaseLine
 	1,   // 47: shop.aftersale.v1.Case.reason:type_name -> shop.aftersale.v1.CaseReason
 	19,  // 48: shop.aftersale.v1.Case.evidence:type_name -> shop.aftersale.v1.Evidence
-	66,  // 49: shop.aftersale.v1.Case.refund_channel:type_name -> shop.common.v1.RefundChannel
+	71,  // 49: shop.aftersale.v1.Case.refund_channel:type_name -> shop.common.v1.RefundChannel
 	3,   // 50: shop.aftersale.v1.Case.goods_kind:type_name -> shop.aftersale.v1.GoodsKind
 	20,  // 51: shop.aftersale.v1.Case.eligibility:type_name -> shop.aftersale.v1.EligibilityVerdict
 	21,  // 52: shop.aftersale.v1.Case.special_approval:type_name -> shop.aftersale.v1.SpecialApproval
 	22,  // 53: shop.aftersale.v1.Case.responsibility:type_name -> shop.aftersale.v1.Responsibility
 	8,   // 54: shop.aftersale.v1.Case.state:type_name -> shop.aftersale.v1.CaseState
-	67,  // 55: shop.aftersale.v1.Case.whose_move:type_name -> shop.common.v1.Party
-	65,  // 56: shop.aftersale.v1.Case.deadline:type_name -> google.protobuf.Timestamp
-	68,  // 57: shop.aftersale.v1.Case.return_address:type_name -> shop.common.v1.Address
-	69,  // 58: shop.aftersale.v1.Case.return_shipment:type_name -> shop.common.v1.Shipment
-	69,  // 59: shop.aftersale.v1.Case.replacement_shipment:type_name -> shop.common.v1.Shipment
+	72,  // 55: shop.aftersale.v1.Case.whose_move:type_name -> shop.common.v1.Party
+	70,  // 56: shop.aftersale.v1.Case.deadline:type_name -> google.protobuf.Timestamp
+	73,  // 57: shop.aftersale.v1.Case.return_address:type_name -> shop.common.v1.Address
+	74,  // 58: shop.aftersale.v1.Case.return_shipment:type_name -> shop.common.v1.Shipment
+	74,  // 59: shop.aftersale.v1.Case.replacement_shipment:type_name -> shop.common.v1.Shipment
 	23,  // 60: shop.aftersale.v1.Case.inspection:type_name -> shop.aftersale.v1.InspectionResult
 	24,  // 61: shop.aftersale.v1.Case.rejection:type_name -> shop.aftersale.v1.Rejection
 	25,  // 62: shop.aftersale.v1.Case.intervention:type_name -> shop.aftersale.v1.Intervention
@@ -5743,97 +6049,108 @@ var file_shop_aftersale_v1_aftersale_proto_depIdxs = []int32{
 	28,  // 65: shop.aftersale.v1.Case.history:type_name -> shop.aftersale.v1.CaseEvent
 	16,  // 66: shop.aftersale.v1.Case.root_cause:type_name -> shop.aftersale.v1.CaseCause
 	9,   // 67: shop.aftersale.v1.Case.close_reason:type_name -> shop.aftersale.v1.CloseReason
-	65,  // 68: shop.aftersale.v1.Case.created_at:type_name -> google.protobuf.Timestamp
-	65,  // 69: shop.aftersale.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
-	65,  // 70: shop.aftersale.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
-	0,   // 71: shop.aftersale.v1.CreateCaseRequest.type:type_name -> shop.aftersale.v1.CaseType
-	18,  // 72: shop.aftersale.v1.CreateCaseRequest.lines:type_name -> shop.aftersale.v1.CaseLine
-	1,   // 73: shop.aftersale.v1.CreateCaseRequest.reason:type_name -> shop.aftersale.v1.CaseReason
-	19,  // 74: shop.aftersale.v1.CreateCaseRequest.evidence:type_name -> shop.aftersale.v1.Evidence
-	66,  // 75: shop.aftersale.v1.CreateCaseRequest.refund_channel:type_name -> shop.common.v1.RefundChannel
-	29,  // 76: shop.aftersale.v1.CreateCaseResponse.case:type_name -> shop.aftersale.v1.Case
-	29,  // 77: shop.aftersale.v1.GetCaseResponse.case:type_name -> shop.aftersale.v1.Case
-	8,   // 78: shop.aftersale.v1.ListCasesRequest.states:type_name -> shop.aftersale.v1.CaseState
-	0,   // 79: shop.aftersale.v1.ListCasesRequest.type:type_name -> shop.aftersale.v1.CaseType
-	67,  // 80: shop.aftersale.v1.ListCasesRequest.whose_move:type_name -> shop.common.v1.Party
-	65,  // 81: shop.aftersale.v1.ListCasesRequest.due_before:type_name -> google.protobuf.Timestamp
-	29,  // 82: shop.aftersale.v1.ListCasesResponse.cases:type_name -> shop.aftersale.v1.Case
-	0,   // 83: shop.aftersale.v1.CheckEligibilityRequest.type:type_name -> shop.aftersale.v1.CaseType
-	18,  // 84: shop.aftersale.v1.CheckEligibilityRequest.lines:type_name -> shop.aftersale.v1.CaseLine
-	1,   // 85: shop.aftersale.v1.CheckEligibilityRequest.reason:type_name -> shop.aftersale.v1.CaseReason
-	20,  // 86: shop.aftersale.v1.CheckEligibilityResponse.verdict:type_name -> shop.aftersale.v1.EligibilityVerdict
-	22,  // 87: shop.aftersale.v1.CheckEligibilityResponse.responsibility:type_name -> shop.aftersale.v1.Responsibility
-	18,  // 88: shop.aftersale.v1.CheckEligibilityResponse.lines:type_name -> shop.aftersale.v1.CaseLine
-	0,   // 89: shop.aftersale.v1.ApproveCaseRequest.type:type_name -> shop.aftersale.v1.CaseType
-	68,  // 90: shop.aftersale.v1.ApproveCaseRequest.return_address:type_name -> shop.common.v1.Address
-	16,  // 91: shop.aftersale.v1.ApproveCaseRequest.root_cause:type_name -> shop.aftersale.v1.CaseCause
-	29,  // 92: shop.aftersale.v1.ApproveCaseResponse.case:type_name -> shop.aftersale.v1.Case
-	10,  // 93: shop.aftersale.v1.RejectCaseRequest.reason:type_name -> shop.aftersale.v1.RejectionReason
-	19,  // 94: shop.aftersale.v1.RejectCaseRequest.evidence:type_name -> shop.aftersale.v1.Evidence
-	16,  // 95: shop.aftersale.v1.RejectCaseRequest.root_cause:type_name -> shop.aftersale.v1.CaseCause
-	29,  // 96: shop.aftersale.v1.RejectCaseResponse.case:type_name -> shop.aftersale.v1.Case
-	70,  // 97: shop.aftersale.v1.AmendCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	1,   // 98: shop.aftersale.v1.AmendCaseRequest.reason:type_name -> shop.aftersale.v1.CaseReason
-	19,  // 99: shop.aftersale.v1.AmendCaseRequest.evidence:type_name -> shop.aftersale.v1.Evidence
-	66,  // 100: shop.aftersale.v1.AmendCaseRequest.refund_channel:type_name -> shop.common.v1.RefundChannel
-	29,  // 101: shop.aftersale.v1.AmendCaseResponse.case:type_name -> shop.aftersale.v1.Case
-	29,  // 102: shop.aftersale.v1.GrantSpecialApprovalResponse.case:type_name -> shop.aftersale.v1.Case
-	19,  // 103: shop.aftersale.v1.RequestPlatformInterventionRequest.evidence:type_name -> shop.aftersale.v1.Evidence
-	29,  // 104: shop.aftersale.v1.RequestPlatformInterventionResponse.case:type_name -> shop.aftersale.v1.Case
-	17,  // 105: shop.aftersale.v1.DecidePlatformInterventionRequest.decision:type_name -> shop.aftersale.v1.InterventionDecision
-	68,  // 106: shop.aftersale.v1.DecidePlatformInterventionRequest.return_address:type_name -> shop.common.v1.Address
-	29,  // 107: shop.aftersale.v1.DecidePlatformInterventionResponse.case:type_name -> shop.aftersale.v1.Case
-	69,  // 108: shop.aftersale.v1.SubmitReturnShipmentRequest.shipment:type_name -> shop.common.v1.Shipment
-	29,  // 109: shop.aftersale.v1.SubmitReturnShipmentResponse.case:type_name -> shop.aftersale.v1.Case
-	23,  // 110: shop.aftersale.v1.ConfirmReturnReceivedRequest.inspection:type_name -> shop.aftersale.v1.InspectionResult
-	16,  // 111: shop.aftersale.v1.ConfirmReturnReceivedRequest.root_cause:type_name -> shop.aftersale.v1.CaseCause
-	29,  // 112: shop.aftersale.v1.ConfirmReturnReceivedResponse.case:type_name -> shop.aftersale.v1.Case
-	69,  // 113: shop.aftersale.v1.ShipReplacementRequest.shipment:type_name -> shop.common.v1.Shipment
-	29,  // 114: shop.aftersale.v1.ShipReplacementResponse.case:type_name -> shop.aftersale.v1.Case
-	29,  // 115: shop.aftersale.v1.ConfirmReplacementReceivedResponse.case:type_name -> shop.aftersale.v1.Case
-	29,  // 116: shop.aftersale.v1.WithdrawCaseResponse.case:type_name -> shop.aftersale.v1.Case
-	66,  // 117: shop.aftersale.v1.RetryRefundRequest.refund_channel:type_name -> shop.common.v1.RefundChannel
-	29,  // 118: shop.aftersale.v1.RetryRefundResponse.case:type_name -> shop.aftersale.v1.Case
-	71,  // 119: shop.aftersale.v1.ExplainTimersResponse.explanation:type_name -> shop.common.v1.TimerExplanation
-	30,  // 120: shop.aftersale.v1.AfterSaleService.CreateCase:input_type -> shop.aftersale.v1.CreateCaseRequest
-	32,  // 121: shop.aftersale.v1.AfterSaleService.GetCase:input_type -> shop.aftersale.v1.GetCaseRequest
-	34,  // 122: shop.aftersale.v1.AfterSaleService.ListCases:input_type -> shop.aftersale.v1.ListCasesRequest
-	36,  // 123: shop.aftersale.v1.AfterSaleService.CheckEligibility:input_type -> shop.aftersale.v1.CheckEligibilityRequest
-	38,  // 124: shop.aftersale.v1.AfterSaleService.ApproveCase:input_type -> shop.aftersale.v1.ApproveCaseRequest
-	40,  // 125: shop.aftersale.v1.AfterSaleService.RejectCase:input_type -> shop.aftersale.v1.RejectCaseRequest
-	42,  // 126: shop.aftersale.v1.AfterSaleService.AmendCase:input_type -> shop.aftersale.v1.AmendCaseRequest
-	44,  // 127: shop.aftersale.v1.AfterSaleService.GrantSpecialApproval:input_type -> shop.aftersale.v1.GrantSpecialApprovalRequest
-	46,  // 128: shop.aftersale.v1.AfterSaleService.RequestPlatformIntervention:input_type -> shop.aftersale.v1.RequestPlatformInterventionRequest
-	48,  // 129: shop.aftersale.v1.AfterSaleService.DecidePlatformIntervention:input_type -> shop.aftersale.v1.DecidePlatformInterventionRequest
-	50,  // 130: shop.aftersale.v1.AfterSaleService.SubmitReturnShipment:input_type -> shop.aftersale.v1.SubmitReturnShipmentRequest
-	52,  // 131: shop.aftersale.v1.AfterSaleService.ConfirmReturnReceived:input_type -> shop.aftersale.v1.ConfirmReturnReceivedRequest
-	54,  // 132: shop.aftersale.v1.AfterSaleService.ShipReplacement:input_type -> shop.aftersale.v1.ShipReplacementRequest
-	56,  // 133: shop.aftersale.v1.AfterSaleService.ConfirmReplacementReceived:input_type -> shop.aftersale.v1.ConfirmReplacementReceivedRequest
-	58,  // 134: shop.aftersale.v1.AfterSaleService.WithdrawCase:input_type -> shop.aftersale.v1.WithdrawCaseRequest
-	60,  // 135: shop.aftersale.v1.AfterSaleService.RetryRefund:input_type -> shop.aftersale.v1.RetryRefundRequest
-	62,  // 136: shop.aftersale.v1.AfterSaleService.ExplainTimers:input_type -> shop.aftersale.v1.ExplainTimersRequest
-	31,  // 137: shop.aftersale.v1.AfterSaleService.CreateCase:output_type -> shop.aftersale.v1.CreateCaseResponse
-	33,  // 138: shop.aftersale.v1.AfterSaleService.GetCase:output_type -> shop.aftersale.v1.GetCaseResponse
-	35,  // 139: shop.aftersale.v1.AfterSaleService.ListCases:output_type -> shop.aftersale.v1.ListCasesResponse
-	37,  // 140: shop.aftersale.v1.AfterSaleService.CheckEligibility:output_type -> shop.aftersale.v1.CheckEligibilityResponse
-	39,  // 141: shop.aftersale.v1.AfterSaleService.ApproveCase:output_type -> shop.aftersale.v1.ApproveCaseResponse
-	41,  // 142: shop.aftersale.v1.AfterSaleService.RejectCase:output_type -> shop.aftersale.v1.RejectCaseResponse
-	43,  // 143: shop.aftersale.v1.AfterSaleService.AmendCase:output_type -> shop.aftersale.v1.AmendCaseResponse
-	45,  // 144: shop.aftersale.v1.AfterSaleService.GrantSpecialApproval:output_type -> shop.aftersale.v1.GrantSpecialApprovalResponse
-	47,  // 145: shop.aftersale.v1.AfterSaleService.RequestPlatformIntervention:output_type -> shop.aftersale.v1.RequestPlatformInterventionResponse
-	49,  // 146: shop.aftersale.v1.AfterSaleService.DecidePlatformIntervention:output_type -> shop.aftersale.v1.DecidePlatformInterventionResponse
-	51,  // 147: shop.aftersale.v1.AfterSaleService.SubmitReturnShipment:output_type -> shop.aftersale.v1.SubmitReturnShipmentResponse
-	53,  // 148: shop.aftersale.v1.AfterSaleService.ConfirmReturnReceived:output_type -> shop.aftersale.v1.ConfirmReturnReceivedResponse
-	55,  // 149: shop.aftersale.v1.AfterSaleService.ShipReplacement:output_type -> shop.aftersale.v1.ShipReplacementResponse
-	57,  // 150: shop.aftersale.v1.AfterSaleService.ConfirmReplacementReceived:output_type -> shop.aftersale.v1.ConfirmReplacementReceivedResponse
-	59,  // 151: shop.aftersale.v1.AfterSaleService.WithdrawCase:output_type -> shop.aftersale.v1.WithdrawCaseResponse
-	61,  // 152: shop.aftersale.v1.AfterSaleService.RetryRefund:output_type -> shop.aftersale.v1.RetryRefundResponse
-	63,  // 153: shop.aftersale.v1.AfterSaleService.ExplainTimers:output_type -> shop.aftersale.v1.ExplainTimersResponse
-	137, // [137:154] is the sub-list for method output_type
-	120, // [120:137] is the sub-list for method input_type
-	120, // [120:120] is the sub-list for extension type_name
-	120, // [120:120] is the sub-list for extension extendee
-	0,   // [0:120] is the sub-list for field type_name
+	70,  // 68: shop.aftersale.v1.Case.created_at:type_name -> google.protobuf.Timestamp
+	70,  // 69: shop.aftersale.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	70,  // 70: shop.aftersale.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
+	73,  // 71: shop.aftersale.v1.AfterSaleSettings.default_return_address:type_name -> shop.common.v1.Address
+	70,  // 72: shop.aftersale.v1.AfterSaleSettings.updated_at:type_name -> google.protobuf.Timestamp
+	69,  // 73: shop.aftersale.v1.AfterSaleSettings.updated_by:type_name -> shop.common.v1.Actor
+	30,  // 74: shop.aftersale.v1.GetAfterSaleSettingsResponse.settings:type_name -> shop.aftersale.v1.AfterSaleSettings
+	30,  // 75: shop.aftersale.v1.UpdateAfterSaleSettingsRequest.settings:type_name -> shop.aftersale.v1.AfterSaleSettings
+	75,  // 76: shop.aftersale.v1.UpdateAfterSaleSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	30,  // 77: shop.aftersale.v1.UpdateAfterSaleSettingsResponse.settings:type_name -> shop.aftersale.v1.AfterSaleSettings
+	0,   // 78: shop.aftersale.v1.CreateCaseRequest.type:type_name -> shop.aftersale.v1.CaseType
+	18,  // 79: shop.aftersale.v1.CreateCaseRequest.lines:type_name -> shop.aftersale.v1.CaseLine
+	1,   // 80: shop.aftersale.v1.CreateCaseRequest.reason:type_name -> shop.aftersale.v1.CaseReason
+	19,  // 81: shop.aftersale.v1.CreateCaseRequest.evidence:type_name -> shop.aftersale.v1.Evidence
+	71,  // 82: shop.aftersale.v1.CreateCaseRequest.refund_channel:type_name -> shop.common.v1.RefundChannel
+	29,  // 83: shop.aftersale.v1.CreateCaseResponse.case:type_name -> shop.aftersale.v1.Case
+	29,  // 84: shop.aftersale.v1.GetCaseResponse.case:type_name -> shop.aftersale.v1.Case
+	8,   // 85: shop.aftersale.v1.ListCasesRequest.states:type_name -> shop.aftersale.v1.CaseState
+	0,   // 86: shop.aftersale.v1.ListCasesRequest.type:type_name -> shop.aftersale.v1.CaseType
+	72,  // 87: shop.aftersale.v1.ListCasesRequest.whose_move:type_name -> shop.common.v1.Party
+	70,  // 88: shop.aftersale.v1.ListCasesRequest.due_before:type_name -> google.protobuf.Timestamp
+	29,  // 89: shop.aftersale.v1.ListCasesResponse.cases:type_name -> shop.aftersale.v1.Case
+	0,   // 90: shop.aftersale.v1.CheckEligibilityRequest.type:type_name -> shop.aftersale.v1.CaseType
+	18,  // 91: shop.aftersale.v1.CheckEligibilityRequest.lines:type_name -> shop.aftersale.v1.CaseLine
+	1,   // 92: shop.aftersale.v1.CheckEligibilityRequest.reason:type_name -> shop.aftersale.v1.CaseReason
+	20,  // 93: shop.aftersale.v1.CheckEligibilityResponse.verdict:type_name -> shop.aftersale.v1.EligibilityVerdict
+	22,  // 94: shop.aftersale.v1.CheckEligibilityResponse.responsibility:type_name -> shop.aftersale.v1.Responsibility
+	18,  // 95: shop.aftersale.v1.CheckEligibilityResponse.lines:type_name -> shop.aftersale.v1.CaseLine
+	0,   // 96: shop.aftersale.v1.ApproveCaseRequest.type:type_name -> shop.aftersale.v1.CaseType
+	73,  // 97: shop.aftersale.v1.ApproveCaseRequest.return_address:type_name -> shop.common.v1.Address
+	16,  // 98: shop.aftersale.v1.ApproveCaseRequest.root_cause:type_name -> shop.aftersale.v1.CaseCause
+	29,  // 99: shop.aftersale.v1.ApproveCaseResponse.case:type_name -> shop.aftersale.v1.Case
+	10,  // 100: shop.aftersale.v1.RejectCaseRequest.reason:type_name -> shop.aftersale.v1.RejectionReason
+	19,  // 101: shop.aftersale.v1.RejectCaseRequest.evidence:type_name -> shop.aftersale.v1.Evidence
+	16,  // 102: shop.aftersale.v1.RejectCaseRequest.root_cause:type_name -> shop.aftersale.v1.CaseCause
+	29,  // 103: shop.aftersale.v1.RejectCaseResponse.case:type_name -> shop.aftersale.v1.Case
+	75,  // 104: shop.aftersale.v1.AmendCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	1,   // 105: shop.aftersale.v1.AmendCaseRequest.reason:type_name -> shop.aftersale.v1.CaseReason
+	19,  // 106: shop.aftersale.v1.AmendCaseRequest.evidence:type_name -> shop.aftersale.v1.Evidence
+	71,  // 107: shop.aftersale.v1.AmendCaseRequest.refund_channel:type_name -> shop.common.v1.RefundChannel
+	29,  // 108: shop.aftersale.v1.AmendCaseResponse.case:type_name -> shop.aftersale.v1.Case
+	29,  // 109: shop.aftersale.v1.GrantSpecialApprovalResponse.case:type_name -> shop.aftersale.v1.Case
+	19,  // 110: shop.aftersale.v1.RequestPlatformInterventionRequest.evidence:type_name -> shop.aftersale.v1.Evidence
+	29,  // 111: shop.aftersale.v1.RequestPlatformInterventionResponse.case:type_name -> shop.aftersale.v1.Case
+	17,  // 112: shop.aftersale.v1.DecidePlatformInterventionRequest.decision:type_name -> shop.aftersale.v1.InterventionDecision
+	73,  // 113: shop.aftersale.v1.DecidePlatformInterventionRequest.return_address:type_name -> shop.common.v1.Address
+	29,  // 114: shop.aftersale.v1.DecidePlatformInterventionResponse.case:type_name -> shop.aftersale.v1.Case
+	74,  // 115: shop.aftersale.v1.SubmitReturnShipmentRequest.shipment:type_name -> shop.common.v1.Shipment
+	29,  // 116: shop.aftersale.v1.SubmitReturnShipmentResponse.case:type_name -> shop.aftersale.v1.Case
+	23,  // 117: shop.aftersale.v1.ConfirmReturnReceivedRequest.inspection:type_name -> shop.aftersale.v1.InspectionResult
+	16,  // 118: shop.aftersale.v1.ConfirmReturnReceivedRequest.root_cause:type_name -> shop.aftersale.v1.CaseCause
+	29,  // 119: shop.aftersale.v1.ConfirmReturnReceivedResponse.case:type_name -> shop.aftersale.v1.Case
+	74,  // 120: shop.aftersale.v1.ShipReplacementRequest.shipment:type_name -> shop.common.v1.Shipment
+	29,  // 121: shop.aftersale.v1.ShipReplacementResponse.case:type_name -> shop.aftersale.v1.Case
+	29,  // 122: shop.aftersale.v1.ConfirmReplacementReceivedResponse.case:type_name -> shop.aftersale.v1.Case
+	29,  // 123: shop.aftersale.v1.WithdrawCaseResponse.case:type_name -> shop.aftersale.v1.Case
+	71,  // 124: shop.aftersale.v1.RetryRefundRequest.refund_channel:type_name -> shop.common.v1.RefundChannel
+	29,  // 125: shop.aftersale.v1.RetryRefundResponse.case:type_name -> shop.aftersale.v1.Case
+	76,  // 126: shop.aftersale.v1.ExplainTimersResponse.explanation:type_name -> shop.common.v1.TimerExplanation
+	35,  // 127: shop.aftersale.v1.AfterSaleService.CreateCase:input_type -> shop.aftersale.v1.CreateCaseRequest
+	37,  // 128: shop.aftersale.v1.AfterSaleService.GetCase:input_type -> shop.aftersale.v1.GetCaseRequest
+	39,  // 129: shop.aftersale.v1.AfterSaleService.ListCases:input_type -> shop.aftersale.v1.ListCasesRequest
+	41,  // 130: shop.aftersale.v1.AfterSaleService.CheckEligibility:input_type -> shop.aftersale.v1.CheckEligibilityRequest
+	43,  // 131: shop.aftersale.v1.AfterSaleService.ApproveCase:input_type -> shop.aftersale.v1.ApproveCaseRequest
+	45,  // 132: shop.aftersale.v1.AfterSaleService.RejectCase:input_type -> shop.aftersale.v1.RejectCaseRequest
+	47,  // 133: shop.aftersale.v1.AfterSaleService.AmendCase:input_type -> shop.aftersale.v1.AmendCaseRequest
+	49,  // 134: shop.aftersale.v1.AfterSaleService.GrantSpecialApproval:input_type -> shop.aftersale.v1.GrantSpecialApprovalRequest
+	51,  // 135: shop.aftersale.v1.AfterSaleService.RequestPlatformIntervention:input_type -> shop.aftersale.v1.RequestPlatformInterventionRequest
+	53,  // 136: shop.aftersale.v1.AfterSaleService.DecidePlatformIntervention:input_type -> shop.aftersale.v1.DecidePlatformInterventionRequest
+	55,  // 137: shop.aftersale.v1.AfterSaleService.SubmitReturnShipment:input_type -> shop.aftersale.v1.SubmitReturnShipmentRequest
+	57,  // 138: shop.aftersale.v1.AfterSaleService.ConfirmReturnReceived:input_type -> shop.aftersale.v1.ConfirmReturnReceivedRequest
+	59,  // 139: shop.aftersale.v1.AfterSaleService.ShipReplacement:input_type -> shop.aftersale.v1.ShipReplacementRequest
+	61,  // 140: shop.aftersale.v1.AfterSaleService.ConfirmReplacementReceived:input_type -> shop.aftersale.v1.ConfirmReplacementReceivedRequest
+	63,  // 141: shop.aftersale.v1.AfterSaleService.WithdrawCase:input_type -> shop.aftersale.v1.WithdrawCaseRequest
+	65,  // 142: shop.aftersale.v1.AfterSaleService.RetryRefund:input_type -> shop.aftersale.v1.RetryRefundRequest
+	67,  // 143: shop.aftersale.v1.AfterSaleService.ExplainTimers:input_type -> shop.aftersale.v1.ExplainTimersRequest
+	31,  // 144: shop.aftersale.v1.AfterSaleService.GetAfterSaleSettings:input_type -> shop.aftersale.v1.GetAfterSaleSettingsRequest
+	33,  // 145: shop.aftersale.v1.AfterSaleService.UpdateAfterSaleSettings:input_type -> shop.aftersale.v1.UpdateAfterSaleSettingsRequest
+	36,  // 146: shop.aftersale.v1.AfterSaleService.CreateCase:output_type -> shop.aftersale.v1.CreateCaseResponse
+	38,  // 147: shop.aftersale.v1.AfterSaleService.GetCase:output_type -> shop.aftersale.v1.GetCaseResponse
+	40,  // 148: shop.aftersale.v1.AfterSaleService.ListCases:output_type -> shop.aftersale.v1.ListCasesResponse
+	42,  // 149: shop.aftersale.v1.AfterSaleService.CheckEligibility:output_type -> shop.aftersale.v1.CheckEligibilityResponse
+	44,  // 150: shop.aftersale.v1.AfterSaleService.ApproveCase:output_type -> shop.aftersale.v1.ApproveCaseResponse
+	46,  // 151: shop.aftersale.v1.AfterSaleService.RejectCase:output_type -> shop.aftersale.v1.RejectCaseResponse
+	48,  // 152: shop.aftersale.v1.AfterSaleService.AmendCase:output_type -> shop.aftersale.v1.AmendCaseResponse
+	50,  // 153: shop.aftersale.v1.AfterSaleService.GrantSpecialApproval:output_type -> shop.aftersale.v1.GrantSpecialApprovalResponse
+	52,  // 154: shop.aftersale.v1.AfterSaleService.RequestPlatformIntervention:output_type -> shop.aftersale.v1.RequestPlatformInterventionResponse
+	54,  // 155: shop.aftersale.v1.AfterSaleService.DecidePlatformIntervention:output_type -> shop.aftersale.v1.DecidePlatformInterventionResponse
+	56,  // 156: shop.aftersale.v1.AfterSaleService.SubmitReturnShipment:output_type -> shop.aftersale.v1.SubmitReturnShipmentResponse
+	58,  // 157: shop.aftersale.v1.AfterSaleService.ConfirmReturnReceived:output_type -> shop.aftersale.v1.ConfirmReturnReceivedResponse
+	60,  // 158: shop.aftersale.v1.AfterSaleService.ShipReplacement:output_type -> shop.aftersale.v1.ShipReplacementResponse
+	62,  // 159: shop.aftersale.v1.AfterSaleService.ConfirmReplacementReceived:output_type -> shop.aftersale.v1.ConfirmReplacementReceivedResponse
+	64,  // 160: shop.aftersale.v1.AfterSaleService.WithdrawCase:output_type -> shop.aftersale.v1.WithdrawCaseResponse
+	66,  // 161: shop.aftersale.v1.AfterSaleService.RetryRefund:output_type -> shop.aftersale.v1.RetryRefundResponse
+	68,  // 162: shop.aftersale.v1.AfterSaleService.ExplainTimers:output_type -> shop.aftersale.v1.ExplainTimersResponse
+	32,  // 163: shop.aftersale.v1.AfterSaleService.GetAfterSaleSettings:output_type -> shop.aftersale.v1.GetAfterSaleSettingsResponse
+	34,  // 164: shop.aftersale.v1.AfterSaleService.UpdateAfterSaleSettings:output_type -> shop.aftersale.v1.UpdateAfterSaleSettingsResponse
+	146, // [146:165] is the sub-list for method output_type
+	127, // [127:146] is the sub-list for method input_type
+	127, // [127:127] is the sub-list for extension type_name
+	127, // [127:127] is the sub-list for extension extendee
+	0,   // [0:127] is the sub-list for field type_name
 }
 
 func init() { file_shop_aftersale_v1_aftersale_proto_init() }
@@ -5847,7 +6164,7 @@ func file_shop_aftersale_v1_aftersale_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shop_aftersale_v1_aftersale_proto_rawDesc), len(file_shop_aftersale_v1_aftersale_proto_rawDesc)),
 			NumEnums:      18,
-			NumMessages:   46,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

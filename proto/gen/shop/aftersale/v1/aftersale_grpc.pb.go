@@ -59,6 +59,8 @@ const (
 	AfterSaleService_WithdrawCase_FullMethodName                = "/shop.aftersale.v1.AfterSaleService/WithdrawCase"
 	AfterSaleService_RetryRefund_FullMethodName                 = "/shop.aftersale.v1.AfterSaleService/RetryRefund"
 	AfterSaleService_ExplainTimers_FullMethodName               = "/shop.aftersale.v1.AfterSaleService/ExplainTimers"
+	AfterSaleService_GetAfterSaleSettings_FullMethodName        = "/shop.aftersale.v1.AfterSaleService/GetAfterSaleSettings"
+	AfterSaleService_UpdateAfterSaleSettings_FullMethodName     = "/shop.aftersale.v1.AfterSaleService/UpdateAfterSaleSettings"
 )
 
 // AfterSaleServiceClient is the client API for AfterSaleService service.
@@ -88,7 +90,9 @@ type AfterSaleServiceClient interface {
 	// when the seller concedes. Return & refund → AWAITING_BUYER_RETURN;
 	// exchange and repair → AWAITING_EXCHANGE_ARRANGEMENT; reshipment →
 	// AWAITING_REPLACEMENT_SHIPMENT; refund only, partial refund, compensation
-	// → REFUNDING. Return types need a return address.
+	// → REFUNDING. Return types need a return address: the request's, else
+	// the shop's default (GetAfterSaleSettings); with neither
+	// FAILED_PRECONDITION naming the missing setting.
 	ApproveCase(ctx context.Context, in *ApproveCaseRequest, opts ...grpc.CallOption) (*ApproveCaseResponse, error)
 	// Seller refuses (拒绝), with a reason — from AWAITING_SELLER or
 	// AWAITING_SPECIAL_APPROVAL → SELLER_REJECTED (the buyer then has 7 days to
@@ -141,6 +145,18 @@ type AfterSaleServiceClient interface {
 	// service targets): policy version, state, whose move, deadlines. Answered
 	// from the workflow's Query.
 	ExplainTimers(ctx context.Context, in *ExplainTimersRequest, opts ...grpc.CallOption) (*ExplainTimersResponse, error)
+	// Reads a shop's after-sale settings (售后设置): the default return address
+	// (默认退货地址) a case takes when it is approved without one, when the
+	// seller's clock runs out (auto-agreement) and when the platform rules for
+	// the buyer without one. Agents of the shop (any rank) and the platform;
+	// others PERMISSION_DENIED. A shop that never saved its settings gets
+	// empty settings with etag "v0".
+	GetAfterSaleSettings(ctx context.Context, in *GetAfterSaleSettingsRequest, opts ...grpc.CallOption) (*GetAfterSaleSettingsResponse, error)
+	// Changes the settings fields named in update_mask (a named field left
+	// unset is cleared). Agents of the shop of rank senior agent or above;
+	// others PERMISSION_DENIED. Stale etag → ABORTED. Cases already agreed
+	// keep the address they were given.
+	UpdateAfterSaleSettings(ctx context.Context, in *UpdateAfterSaleSettingsRequest, opts ...grpc.CallOption) (*UpdateAfterSaleSettingsResponse, error)
 }
 
 type afterSaleServiceClient struct {
@@ -321,6 +337,26 @@ func (c *afterSaleServiceClient) ExplainTimers(ctx context.Context, in *ExplainT
 	return out, nil
 }
 
+func (c *afterSaleServiceClient) GetAfterSaleSettings(ctx context.Context, in *GetAfterSaleSettingsRequest, opts ...grpc.CallOption) (*GetAfterSaleSettingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAfterSaleSettingsResponse)
+	err := c.cc.Invoke(ctx, AfterSaleService_GetAfterSaleSettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *afterSaleServiceClient) UpdateAfterSaleSettings(ctx context.Context, in *UpdateAfterSaleSettingsRequest, opts ...grpc.CallOption) (*UpdateAfterSaleSettingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateAfterSaleSettingsResponse)
+	err := c.cc.Invoke(ctx, AfterSaleService_UpdateAfterSaleSettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AfterSaleServiceServer is the server API for AfterSaleService service.
 // All implementations must embed UnimplementedAfterSaleServiceServer
 // for forward compatibility.
@@ -348,7 +384,9 @@ type AfterSaleServiceServer interface {
 	// when the seller concedes. Return & refund → AWAITING_BUYER_RETURN;
 	// exchange and repair → AWAITING_EXCHANGE_ARRANGEMENT; reshipment →
 	// AWAITING_REPLACEMENT_SHIPMENT; refund only, partial refund, compensation
-	// → REFUNDING. Return types need a return address.
+	// → REFUNDING. Return types need a return address: the request's, else
+	// the shop's default (GetAfterSaleSettings); with neither
+	// FAILED_PRECONDITION naming the missing setting.
 	ApproveCase(context.Context, *ApproveCaseRequest) (*ApproveCaseResponse, error)
 	// Seller refuses (拒绝), with a reason — from AWAITING_SELLER or
 	// AWAITING_SPECIAL_APPROVAL → SELLER_REJECTED (the buyer then has 7 days to
@@ -401,6 +439,18 @@ type AfterSaleServiceServer interface {
 	// service targets): policy version, state, whose move, deadlines. Answered
 	// from the workflow's Query.
 	ExplainTimers(context.Context, *ExplainTimersRequest) (*ExplainTimersResponse, error)
+	// Reads a shop's after-sale settings (售后设置): the default return address
+	// (默认退货地址) a case takes when it is approved without one, when the
+	// seller's clock runs out (auto-agreement) and when the platform rules for
+	// the buyer without one. Agents of the shop (any rank) and the platform;
+	// others PERMISSION_DENIED. A shop that never saved its settings gets
+	// empty settings with etag "v0".
+	GetAfterSaleSettings(context.Context, *GetAfterSaleSettingsRequest) (*GetAfterSaleSettingsResponse, error)
+	// Changes the settings fields named in update_mask (a named field left
+	// unset is cleared). Agents of the shop of rank senior agent or above;
+	// others PERMISSION_DENIED. Stale etag → ABORTED. Cases already agreed
+	// keep the address they were given.
+	UpdateAfterSaleSettings(context.Context, *UpdateAfterSaleSettingsRequest) (*UpdateAfterSaleSettingsResponse, error)
 	mustEmbedUnimplementedAfterSaleServiceServer()
 }
 
@@ -461,6 +511,12 @@ func (UnimplementedAfterSaleServiceServer) RetryRefund(context.Context, *RetryRe
 }
 func (UnimplementedAfterSaleServiceServer) ExplainTimers(context.Context, *ExplainTimersRequest) (*ExplainTimersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExplainTimers not implemented")
+}
+func (UnimplementedAfterSaleServiceServer) GetAfterSaleSettings(context.Context, *GetAfterSaleSettingsRequest) (*GetAfterSaleSettingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAfterSaleSettings not implemented")
+}
+func (UnimplementedAfterSaleServiceServer) UpdateAfterSaleSettings(context.Context, *UpdateAfterSaleSettingsRequest) (*UpdateAfterSaleSettingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateAfterSaleSettings not implemented")
 }
 func (UnimplementedAfterSaleServiceServer) mustEmbedUnimplementedAfterSaleServiceServer() {}
 func (UnimplementedAfterSaleServiceServer) testEmbeddedByValue()                          {}
@@ -789,6 +845,42 @@ func _AfterSaleService_ExplainTimers_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AfterSaleService_GetAfterSaleSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAfterSaleSettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AfterSaleServiceServer).GetAfterSaleSettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AfterSaleService_GetAfterSaleSettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AfterSaleServiceServer).GetAfterSaleSettings(ctx, req.(*GetAfterSaleSettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AfterSaleService_UpdateAfterSaleSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateAfterSaleSettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AfterSaleServiceServer).UpdateAfterSaleSettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AfterSaleService_UpdateAfterSaleSettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AfterSaleServiceServer).UpdateAfterSaleSettings(ctx, req.(*UpdateAfterSaleSettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AfterSaleService_ServiceDesc is the grpc.ServiceDesc for AfterSaleService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -863,6 +955,14 @@ var AfterSaleService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ExplainTimers",
 			Handler:    _AfterSaleService_ExplainTimers_Handler,
+		},
+		{
+			MethodName: "GetAfterSaleSettings",
+			Handler:    _AfterSaleService_GetAfterSaleSettings_Handler,
+		},
+		{
+			MethodName: "UpdateAfterSaleSettings",
+			Handler:    _AfterSaleService_UpdateAfterSaleSettings_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

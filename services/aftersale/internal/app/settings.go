@@ -1,0 +1,114 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
+	"github.com/kefu-suite/kefu/services/aftersale/internal/store"
+	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/identity"
+	wf "github.com/kefu-suite/kefu/workflows/aftersale"
+)
+
+// GetAfterSaleSettings: agents of the shop (any rank), the platform and our
+// services read a shop's settings.
+func (s *Service) GetAfterSaleSettings(ctx context.Context, req *aftersalev1.GetAfterSaleSettingsRequest) (*aftersalev1.GetAfterSaleSettingsResponse, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !id.IsAgentOf(req.GetShopId()) && id.Role != identity.RolePlatform && id.Role != identity.RoleService {
+		return nil, fmt.Errorf("%w: a shop's after-sale settings are for its agents", errs.ErrPermissionDenied)
+	}
+	st, err := s.store.Settings(ctx, req.GetShopId())
+	if err != nil {
+		return nil, err
+	}
+	return &aftersalev1.GetAfterSaleSettingsResponse{Settings: st}, nil
+}
+
+// UpdateAfterSaleSettings: agents of the shop of rank senior agent or above
+// change the fields named in update_mask.
+func (s *Service) UpdateAfterSaleSettings(ctx context.Context, req *aftersalev1.UpdateAfterSaleSettingsRequest) (*aftersalev1.UpdateAfterSaleSettingsResponse, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	shopID := req.GetSettings().GetShopId()
+	if !id.IsAgentOf(shopID) {
+		return nil, fmt.Errorf("%w: only the shop's agents change its after-sale settings", errs.ErrPermissionDenied)
+	}
+	if !id.AtLeast(identity.RankSeniorAgent) {
+		return nil, fmt.Errorf("%w: changing the after-sale settings needs an agent of rank senior agent or above", errs.ErrPermissionDenied)
+	}
+	version, err := parseSettingsETag(req.GetSettings().GetEtag())
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.store.UpdateSettings(ctx, shopID, store.SettingsChange{Settings: req.GetSettings(),
+		Paths: req.GetUpdateMask().GetPaths(), ExpectedVersion: version, By: actorProto(actor(id)), At: s.now()})
+	if err != nil {
+		return nil, err
+	}
+	return &aftersalev1.UpdateAfterSaleSettingsResponse{Settings: out}, nil
+}
+
+// parseSettingsETag: "" skips the check; "v0" (settings never saved) is
+// checked like any other version.
+func parseSettingsETag(etag string) (*int64, error) {
+	if etag == "" {
+		return nil, nil
+	}
+	v, err := store.ParseETag(etag)
+	if err != nil {
+		return nil, errs.Field("settings.etag", "aftersale.etag", "etag %q is not one this server issued", etag)
+	}
+	return &v, nil
+}
+
+// defaultReturnAddress is the shop's default return address, or
+// FAILED_PRECONDITION naming the missing setting.
+func (s *Service) defaultReturnAddress(ctx context.Context, shopID string) (*wf.Address, error) {
+	st, err := s.store.Settings(ctx, shopID)
+	if err != nil {
+		return nil, err
+	}
+	if st.GetDefaultReturnAddress() == nil {
+		return nil, errs.Precondition("no return_address given and the shop has no default return address " +
+			"(after-sale settings default_return_address; a senior agent sets it with UpdateAfterSaleSettings)")
+	}
+	return address(st.GetDefaultReturnAddress())
+}
+
+// needsReturnAddress: the case types whose goods come back to the shop.
+func needsReturnAddress(t aftersalev1.CaseType) bool {
+	switch t {
+	case aftersalev1.CaseType_CASE_TYPE_RETURN_REFUND, aftersalev1.CaseType_CASE_TYPE_EXCHANGE, aftersalev1.CaseType_CASE_TYPE_REPAIR:
+		return true
+	}
+	return false
+}
+
+// withDefaultReturnAddress completes an agreement (approval, ruling for the
+// buyer) on a case whose goods come back and that has no address yet with
+// the shop's default; none → FAILED_PRECONDITION naming the setting. Cases
+// in a state that takes no agreement are left to the workflow's validator,
+// which names the state.
+func (s *Service) withDefaultReturnAddress(ctx context.Context, r *store.Row, cmd *wf.Command) error {
+	c := r.Case
+	if cmd.ReturnAddress != nil || c.GetReturnAddress() != nil || !needsReturnAddress(c.GetType()) {
+		return nil
+	}
+	switch c.GetState() {
+	case aftersalev1.CaseState_CASE_STATE_AWAITING_SELLER, aftersalev1.CaseState_CASE_STATE_PLATFORM_INTERVENING:
+	default:
+		return nil
+	}
+	addr, err := s.defaultReturnAddress(ctx, r.ShopID)
+	if err != nil {
+		return err
+	}
+	cmd.ReturnAddress = addr
+	return nil
+}
