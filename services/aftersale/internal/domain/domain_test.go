@@ -146,7 +146,8 @@ func TestAllocateLedger(t *testing.T) {
 		{"spread over lines in order", TypeReturnRefund, []LineAsk{{"ln_a", 1}, {"ln_b", 1}}, 4000, "", "", 4500, []int64{3000, 1000}},
 		{"more units than bought", TypeReturnRefund, []LineAsk{{"ln_a", 4}}, 100, RefusalQuantity, "lines[0].quantity", 0, nil},
 		{"units held by another return", TypeExchange, []LineAsk{{"ln_c", 2}}, 0, RefusalQuantity, "lines[0].quantity", 0, nil},
-		{"remaining unit of a held line", TypeExchange, []LineAsk{{"ln_c", 1}}, 0, "", "", 500, []int64{0}},
+		{"remaining unit of a held line gets the odd fen", TypeReturnRefund, []LineAsk{{"ln_c", 1}}, 501, "", "", 501, []int64{501}},
+		{"remaining unit of a held line, exchange", TypeExchange, []LineAsk{{"ln_c", 1}}, 0, "", "", 501, []int64{0}},
 		{"refund-only does not hold units", TypeRefundOnly, []LineAsk{{"ln_c", 2}}, 502, RefusalAmount, "requested_amount_fen", 501, nil},
 		{"unknown line", TypeRefundOnly, []LineAsk{{"ln_x", 1}}, 1, RefusalOrderState, "lines[0].order_line_id", 0, nil},
 	}
@@ -179,6 +180,25 @@ func TestAllocateLedger(t *testing.T) {
 				t.Fatalf("allocated %d of %d", sum, c.amount)
 			}
 		})
+	}
+}
+
+// Returning a line unit by unit refunds exactly what was paid for it: the
+// rounding of each unit's share never strands a fen.
+func TestAllocateUnitByUnitRefundsTheWholeLine(t *testing.T) {
+	acc := LineAccount{LineID: "ln_a", BoughtQty: 3, PaidFen: 100}
+	var shares []int64
+	for i := 0; i < 3; i++ {
+		a := Allocate(TypeReturnRefund, []LineAsk{{"ln_a", 1}}, map[string]LineAccount{"ln_a": acc}, 0)
+		if a.Refusal != "" {
+			t.Fatalf("unit %d: %s", i+1, a.Explanation)
+		}
+		shares = append(shares, a.MaxFen)
+		acc.HeldQty++
+		acc.HeldFen += a.MaxFen
+	}
+	if shares[0]+shares[1]+shares[2] != 100 || shares[2] != 34 {
+		t.Fatalf("unit shares %v, want 33 33 34", shares)
 	}
 }
 

@@ -39,8 +39,9 @@ type AllocatedLine struct {
 
 // Allocate checks quantities and the amount against the ledger and spreads
 // amountFen over the lines (in request order, each up to its ceiling). A
-// line's ceiling is its paid amount pro rata to the units asked, never more
-// than what other cases left on the line. Units are checked only for
+// line's ceiling is its paid amount pro rata to the units asked (counted on
+// from the units other cases hold), never more than what other cases left
+// on the line. Units are checked only for
 // goods-back cases, fen only for money cases.
 func Allocate(caseType string, asks []LineAsk, accounts map[string]LineAccount, amountFen int64) Allocation {
 	var a Allocation
@@ -62,10 +63,12 @@ func Allocate(caseType string, asks []LineAsk, accounts map[string]LineAccount, 
 				ask.LineID, acc.HeldQty, acc.BoughtQty, ask.LineID, acc.HeldQty, acc.BoughtQty)
 			return a
 		}
-		share := acc.PaidFen * int64(ask.Quantity) / int64(acc.BoughtQty)
-		if ask.Quantity == acc.BoughtQty {
-			share = acc.PaidFen
-		}
+		// The units' share counts on from the units other cases hold, so
+		// rounding down never strands fen: three one-unit returns of a
+		// 100-fen line of 3 get 33, 33 and 34 (not 33 three times).
+		prior := min(max(int64(acc.HeldQty), 0), int64(acc.BoughtQty-ask.Quantity))
+		bought := int64(acc.BoughtQty)
+		share := acc.PaidFen*(prior+int64(ask.Quantity))/bought - acc.PaidFen*prior/bought
 		ceiling := min(share, max(acc.PaidFen-acc.HeldFen, 0))
 		a.Lines = append(a.Lines, AllocatedLine{LineID: ask.LineID, Quantity: ask.Quantity, CeilingFen: ceiling})
 		a.MaxFen += ceiling
