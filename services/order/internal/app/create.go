@@ -50,7 +50,7 @@ func (s *Service) CreateOrder(ctx context.Context, req *orderv1.CreateOrderReque
 	if err != nil {
 		return nil, err
 	}
-	if err := s.reserve(ctx, o); err != nil {
+	if err := s.reserve(ctx, o, nil); err != nil {
 		return nil, err
 	}
 	if err := s.raiseAtPlacing(ctx, o); err != nil {
@@ -69,6 +69,7 @@ func (s *Service) CreateOrder(ctx context.Context, req *orderv1.CreateOrderReque
 		if storedFP != fingerprint {
 			return nil, errs.Field("request_id", "order.request_id_reused", "request_id was used for a different order")
 		}
+		s.releaseForeign(ctx, o, stored)
 		return s.replay(ctx, stored, storedFP)
 	}
 	if err := s.startWorkflow(ctx, stored, presaleShipBy); err != nil {
@@ -286,11 +287,80 @@ func couponReason(st cataloguev1.CouponStatus) string {
 	return "未使用"
 }
 
-// reserve reserves every line of a new order.
-func (s *Service) reserve(ctx context.Context, o *orderv1.Order) error {
-	// All or nothing: a refused reservation kept nothing, and a concurrent
-	// retry of the same request (same keys) may own what is reserved.
-	return s.reserveLines(ctx, o)
+// reserve reserves the lines of a new (or re-priced) order: the bought
+// lines all or nothing — a refused reservation kept nothing, and a
+// concurrent retry of the same request (same keys) may own what is reserved
+// — then the 满就送 gifts as far as they last (送完即止): a gift line whose
+// stock is gone (sold out since the quote, or more units than left) is
+// dropped from the order and noted in its price snapshot, never a reason to
+// refuse the order.
+// before is the order as stored when o re-prices it (ChangeSpec; nil on
+// create): its lines' reservations are never given back here.
+func (s *Service) reserve(ctx context.Context, o, before *orderv1.Order) error {
+	bought := &orderv1.Order{OrderId: o.GetOrderId()}
+	var gifts []*orderv1.OrderLine
+	for _, l := range o.GetLines() {
+		if l.GetGift() {
+			gifts = append(gifts, l)
+		} else {
+			bought.Lines = append(bought.Lines, l)
+		}
+	}
+	if err := s.reserveLines(ctx, bought); err != nil {
+		return err
+	}
+	if len(gifts) == 0 {
+		return nil
+	}
+	req := &cataloguev1.ReserveStockRequest{OrderId: o.GetOrderId(), AllowPartial: true}
+	for _, l := range gifts {
+		req.Lines = append(req.Lines, &cataloguev1.StockLine{LineId: l.GetLineId(), ProductId: l.GetProductId(), SkuId: l.GetSkuId(), Quantity: l.GetQuantity()})
+	}
+	resp, err := s.catalogue.ReserveStock(asService(ctx), req)
+	if err != nil {
+		s.releaseLines(ctx, o.GetOrderId(), newOnly(lineIDs(bought), before), "reserve_failed")
+		return wrapCatalogue("ReserveStock", err)
+	}
+	held := map[string]bool{}
+	for _, r := range resp.GetLines() {
+		switch r.GetOutcome() {
+		case cataloguev1.StockLineOutcome_STOCK_LINE_OUTCOME_RESERVED, cataloguev1.StockLineOutcome_STOCK_LINE_OUTCOME_ALREADY_RESERVED:
+			held[r.GetLineId()] = true
+		}
+	}
+	kept := bought.GetLines()
+	for _, l := range gifts {
+		if held[l.GetLineId()] {
+			kept = append(kept, l)
+			continue
+		}
+		if o.Price != nil {
+			o.Price.Promotions = append(o.Price.Promotions, fmt.Sprintf("赠品%s ×%d 已送完, 未随单赠送", l.GetProductName(), l.GetQuantity()))
+		}
+	}
+	o.Lines = kept
+	return nil
+}
+
+func lineIDs(o *orderv1.Order) []string {
+	var ids []string
+	for _, l := range o.GetLines() {
+		ids = append(ids, l.GetLineId())
+	}
+	return ids
+}
+
+// releaseForeign gives back what this attempt reserved under line ids the
+// stored order does not have (a concurrent retry won the insert with a
+// different set of gift lines).
+func (s *Service) releaseForeign(ctx context.Context, mine, stored *orderv1.Order) {
+	var ids []string
+	for _, l := range mine.GetLines() {
+		if !slices.ContainsFunc(stored.GetLines(), func(x *orderv1.OrderLine) bool { return x.GetLineId() == l.GetLineId() }) {
+			ids = append(ids, l.GetLineId())
+		}
+	}
+	s.releaseLines(ctx, mine.GetOrderId(), ids, "create_retry_lost")
 }
 
 // reserveLines reserves the given lines (all or nothing at the catalogue).

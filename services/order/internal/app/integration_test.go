@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
@@ -782,5 +784,51 @@ func TestPayCommitsOnlyTheOrdersLines(t *testing.T) {
 		if l.GetOutcome() != want[l.GetLineId()] {
 			t.Fatalf("line %s: %s, want %s", l.GetLineId(), l.GetOutcome(), want[l.GetLineId()])
 		}
+	}
+}
+
+// 满就送 gifts go as far as they last (送完即止): a gift the quote promised
+// whose stock cannot cover the units earned is dropped from the order and
+// noted in its price, not a reason to refuse the order.
+func TestGiftThatRanOutDoesNotBlockTheOrder(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	gift := "prd_seed21"
+	if _, err := h.catalogue.AdjustStock(as(agent), &cataloguev1.AdjustStockRequest{RequestId: "stocktake-gift-1", ProductId: gift,
+		Delta: 2 - available(t, h, gift), Reason: cataloguev1.StockAdjustmentReason_STOCK_ADJUSTMENT_REASON_STOCKTAKE, Note: "盘点"}); err != nil {
+		t.Fatal(err)
+	}
+	// 每满10元送2袋: a 99-yuan kettle earns 18 bags; 2 are left.
+	if _, err := h.catalogue.CreatePromotion(as(agent), &cataloguev1.CreatePromotionRequest{RequestId: "promo-gift-1", Promotion: &cataloguev1.Promotion{
+		Name: "每满10元送坚果", StartsAt: timestamppb.New(time.Now().Add(-time.Hour)), Enabled: true, Stackable: true,
+		Scope: &cataloguev1.PromotionScope{ProductIds: []string{"prd_seed12"}},
+		Rule: &cataloguev1.Promotion_ThresholdGift{ThresholdGift: &cataloguev1.ThresholdGift{
+			ThresholdFen: 1000, GiftProductId: gift, GiftQuantity: 2, Repeat: true}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	created, err := h.orders.CreateOrder(as(buyer), &orderv1.CreateOrderRequest{RequestId: "req-gift-out-1",
+		Order: newOrder(orderv1.OrderKind_ORDER_KIND_NORMAL, ln("prd_seed12", 1))})
+	if err != nil {
+		t.Fatalf("the order was refused for its gift: %v", err)
+	}
+	o := created.GetOrder()
+	if len(o.GetLines()) != 1 || o.GetLines()[0].GetProductId() != "prd_seed12" {
+		t.Fatalf("lines %v", o.GetLines())
+	}
+	noted := false
+	for _, p := range o.GetPrice().GetPromotions() {
+		noted = noted || strings.Contains(p, "已送完")
+	}
+	if !noted {
+		t.Fatalf("the dropped gift is not noted: %v", o.GetPrice().GetPromotions())
+	}
+	if got := available(t, h, gift); got != 2 {
+		t.Fatalf("gift stock %d, want 2 untouched", got)
+	}
+	again, err := h.orders.CreateOrder(as(buyer), &orderv1.CreateOrderRequest{RequestId: "req-gift-out-1",
+		Order: newOrder(orderv1.OrderKind_ORDER_KIND_NORMAL, ln("prd_seed12", 1))})
+	if err != nil || again.GetOrder().GetOrderId() != o.GetOrderId() || len(again.GetOrder().GetLines()) != 1 {
+		t.Fatalf("retry: %v %v", err, again)
 	}
 }

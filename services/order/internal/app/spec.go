@@ -104,15 +104,16 @@ func (s *Service) ChangeSpec(ctx context.Context, req *orderv1.ChangeSpecRequest
 			reserveIDs = append(reserveIDs, l.GetLineId())
 		}
 	}
-	candidate := &orderv1.Order{OrderId: o.GetOrderId(), Lines: lines}
-	if err := s.reserveLines(ctx, candidate); err != nil {
-		return nil, err
-	}
 	price := &orderv1.PriceSnapshot{SubtotalFen: plan.GetSubtotalFen(), DiscountFen: plan.GetDiscountFen(), TotalFen: plan.GetTotalFen(),
 		CouponCodesUsed: plan.GetCouponCodesUsed(), Summary: plan.GetSummary(), PricedAt: q.GetPricedAt()}
 	for _, ap := range plan.GetPromotions() {
 		price.Promotions = append(price.Promotions, ap.GetDetail())
 	}
+	candidate := &orderv1.Order{OrderId: o.GetOrderId(), Lines: lines, Price: price}
+	if err := s.reserve(ctx, candidate, o); err != nil {
+		return nil, err
+	}
+	lines = candidate.GetLines() // without gifts that ran out
 	for _, c := range q.GetCoupons() {
 		if c.GetStatus() != cataloguev1.CouponStatus_COUPON_STATUS_APPLIED {
 			price.CouponsRejected = append(price.CouponsRejected, c.GetCode()+": "+couponReason(c.GetStatus()))
