@@ -67,6 +67,9 @@ const (
 	// back reads the shop's default return address (ActivityShopSettings)
 	// and records it on the case.
 	ChangeAutoAgreeReturnAddress = "auto-agree-default-return-address"
+	// ChangeDisputeGrantToPlatform: a dispute admitted by a special
+	// approval goes to the platform (it went to the seller's clock before).
+	ChangeDisputeGrantToPlatform = "dispute-grant-to-platform"
 )
 
 // Application error types returned by update validators; the service maps

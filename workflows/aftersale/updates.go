@@ -151,7 +151,14 @@ func (m *machine) registerHandlers(ctx workflow.Context) error {
 			m.c.SpecialApproval.GrantedBy = ptrActor(cmd.Actor)
 			m.c.SpecialApproval.GrantReason = cmd.Note
 			m.c.SpecialApproval.GrantedAt = now(ctx)
-			m.transition(ctx, cmd.Actor, ActionSpecialApprovalGranted, StateAwaitingSeller, cmd.Note)
+			to := StateAwaitingSeller
+			if m.c.Type == TypeDispute && workflow.GetVersion(ctx, ChangeDisputeGrantToPlatform, workflow.DefaultVersion, 1) == 1 {
+				// A dispute is for the platform to decide, as when it opens
+				// within its window; the seller's clock never applied.
+				to = StatePlatformIntervening
+				m.meetTarget(ctx, TargetRespond)
+			}
+			m.transition(ctx, cmd.Actor, ActionSpecialApprovalGranted, to, cmd.Note)
 			return false
 		}},
 		{UpdateRequestIntervention, func(cmd Command) error {
@@ -329,9 +336,15 @@ func ptrActor(a Actor) *Actor { return &a }
 
 // checkReturnAddress: an agreement on goods that come back needs somewhere
 // to send them (the service fills in the shop's default when it has one).
+// A dispute whose goods come back must have money to refund for them, else
+// it would wait in REFUNDING for a refund of nothing that never succeeds.
 func (m *machine) checkReturnAddress(cmd Command) error {
 	if goodsComeBack(m.c.Type) && cmd.ReturnAddress == nil && m.c.ReturnAddress == nil {
 		return precondition("a %s case needs a return address: give return_address or set the shop's default return address", m.c.Type)
+	}
+	if m.c.Type == TypeDispute && (cmd.ReturnAddress != nil || m.c.ReturnAddress != nil) &&
+		cmd.AgreedAmountFen == 0 && m.c.RequestedAmountFen == 0 {
+		return precondition("goods sent back on a dispute need an amount to refund: the case asks for none")
 	}
 	return nil
 }

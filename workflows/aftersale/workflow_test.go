@@ -742,3 +742,31 @@ func TestAgreementNeedsReturnAddressAndAwardWithinRequest(t *testing.T) {
 		t.Fatalf("agreed %d, address %+v", c.AgreedAmountFen, c.ReturnAddress)
 	}
 }
+
+// A dispute past its window, admitted by a special approval, goes to the
+// platform like a dispute within its window: no seller clock, no
+// auto-agreement.
+func TestDisputeGrantedGoesToPlatform(t *testing.T) {
+	env, s := newEnv(t)
+	in := input(t, TypeDispute, "CASE_REASON_OTHER", 0)
+	in.Case.State = StateAwaitingSpecialApproval
+	g := send(env, time.Hour, UpdateGrantSpecialApproval, Command{Actor: senior, Note: "老客户，特殊审批"})
+	// Goods back without any amount would refund nothing forever.
+	goodsNoMoney := send(env, time.Hour+step, UpdateDecideIntervention, Command{Actor: plat, Decision: DecisionForBuyer,
+		ReturnAddress: shopAddress, Note: "退货"})
+	ruled := send(env, 10*day, UpdateDecideIntervention, Command{Actor: plat, Decision: DecisionForSeller, Note: "证据不足"})
+	c := run(t, env, in)
+	must(t, g)
+	must(t, ruled)
+	if !isType(goodsNoMoney.rejected, ErrTypeFailedPrecondition) {
+		t.Fatalf("goods back with no amount: %v", goodsNoMoney.rejected)
+	}
+	at := wantAt(t, s, StatePlatformIntervening, time.Hour)
+	if at.Deadline != nil || slices.Contains(s.states(), StateAwaitingSeller) {
+		t.Fatalf("deadline %v, states %v", at.Deadline, s.states())
+	}
+	wantAt(t, s, StateClosed, 10*day)
+	if c.CloseReason != ClosePlatformRuledForSeller {
+		t.Fatal(c.CloseReason)
+	}
+}
