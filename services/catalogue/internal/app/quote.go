@@ -115,7 +115,7 @@ func (s *Service) pricingPromotion(ctx context.Context, p *cataloguev1.Promotion
 			GiftQuantity: int64(g.GetGiftQuantity()), Repeat: g.GetRepeat()}
 		// The gift's name, value and stock come from the catalogue itself.
 		if gift, err := s.store.GetProduct(ctx, g.GetGiftProductId()); err == nil {
-			tg.GiftProductName, tg.GiftValueFen, tg.GiftInStock = gift.GetName(), gift.GetPriceFen(), gift.GetStock() >= int64(g.GetGiftQuantity())
+			tg.GiftProductName, tg.GiftValueFen, tg.GiftAvailable = gift.GetName(), gift.GetPriceFen(), giftAvailable(gift, g.GetGiftSkuId())
 		} else if !errors.Is(err, errs.ErrNotFound) {
 			return out, err
 		}
@@ -189,4 +189,25 @@ func plan(p pricing.Plan) *cataloguev1.PricingPlan {
 func gift(g pricing.EarnedGift) *cataloguev1.EarnedGift {
 	return &cataloguev1.EarnedGift{PromotionId: g.PromotionID, ProductId: g.ProductID, SkuId: g.SkuID, ProductName: g.ProductName,
 		Quantity: int32(g.Quantity), ValueFen: g.ValueFen, InStock: g.InStock}
+}
+
+// giftAvailable is how many units of a gift (one SKU of it, when named) can
+// be given: what ReserveStock would hold — none when the product is off sale
+// or the SKU does not fit the product.
+func giftAvailable(p *cataloguev1.Product, skuID string) int64 {
+	if !p.GetPublished() || p.GetArchived() {
+		return 0
+	}
+	if len(p.GetSkus()) == 0 {
+		if skuID != "" {
+			return 0
+		}
+		return max(p.GetStock(), 0)
+	}
+	for _, k := range p.GetSkus() {
+		if k.GetSkuId() == skuID {
+			return max(k.GetStock(), 0)
+		}
+	}
+	return 0
 }

@@ -41,7 +41,7 @@ func (e *engine) hints(best *pricedPlan) []ThresholdHint {
 				continue
 			}
 			h.Gift = &EarnedGift{PromotionID: c.p.ID, ProductID: g.GiftProductID, SkuID: g.GiftSkuID, ProductName: g.GiftProductName,
-				Quantity: g.GiftQuantity, ValueFen: satMul(g.GiftQuantity, g.GiftValueFen), InStock: g.GiftInStock}
+				Quantity: g.GiftQuantity, ValueFen: satMul(g.GiftQuantity, g.GiftValueFen), InStock: giftUnits(g, h.ThresholdFen) <= g.GiftAvailable}
 			h.Message = "再买" + yuan(h.ThresholdFen-amount) + "元即可获赠" + g.GiftProductName + " ×" + itoa(g.GiftQuantity)
 		case KindCoupon:
 			cp := c.p.Coupon

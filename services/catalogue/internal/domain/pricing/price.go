@@ -92,7 +92,7 @@ func (e *engine) price(set []*candidate) *pricedPlan {
 			g := c.p.ThresholdGift
 			if n := giftUnits(g, amount); n > 0 {
 				eg := EarnedGift{PromotionID: c.p.ID, ProductID: g.GiftProductID, SkuID: g.GiftSkuID, ProductName: g.GiftProductName,
-					Quantity: n, ValueFen: satMul(n, g.GiftValueFen), InStock: g.GiftInStock}
+					Quantity: n, ValueFen: satMul(n, g.GiftValueFen), InStock: n <= g.GiftAvailable}
 				gifts = append(gifts, eg)
 				if eg.InStock {
 					pp.giftValue = satAdd(pp.giftValue, eg.ValueFen)

@@ -54,7 +54,7 @@ func coupon(id, code string, threshold, off int64) Promotion {
 func gift(id string, threshold int64, giftID string, value int64, repeat bool) Promotion {
 	p := promo(id)
 	p.ThresholdGift = &ThresholdGift{ThresholdFen: threshold, GiftProductID: giftID, GiftProductName: "赠品" + giftID,
-		GiftQuantity: 1, Repeat: repeat, GiftValueFen: value, GiftInStock: true}
+		GiftQuantity: 1, Repeat: repeat, GiftValueFen: value, GiftAvailable: 1000}
 	return p
 }
 
@@ -742,5 +742,28 @@ func TestQuoteBasketManyPromotions(t *testing.T) {
 	// All 30 offers: 30 × 9000 = 270000, below 满2800 → no 满减.
 	if q.Best.TotalFen > 270000 {
 		t.Errorf("best total %d, want ≤ 270000", q.Best.TotalFen)
+	}
+}
+
+// 送完即止: a gift is in stock only when every unit the plan earned is. 每满
+// 200送1 on 45000 earns 2; with 1 left the gift is reported out of stock (it
+// adds no gift value to the plan), and the hint's 3 units at 60000 likewise.
+func TestGiftInStockCountsEveryEarnedUnit(t *testing.T) {
+	for _, tc := range []struct {
+		available          int64
+		inStock, hintStock bool
+	}{{0, false, false}, {1, false, false}, {2, true, false}, {3, true, true}} {
+		g := gift("g1", 20000, "prd_GIFT", 1500, true)
+		g.ThresholdGift.GiftAvailable = tc.available
+		q, err := QuoteBasket(Input{ShopID: shop, At: at, Lines: []Line{ln("prd_A", apparel, 15000, 3)}, Promotions: []Promotion{g}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(q.Best.Gifts) != 1 || q.Best.Gifts[0].Quantity != 2 || q.Best.Gifts[0].InStock != tc.inStock {
+			t.Fatalf("available %d: gifts %+v, want 2 units in stock=%v", tc.available, q.Best.Gifts, tc.inStock)
+		}
+		if len(q.NextThresholds) != 1 || q.NextThresholds[0].Gift == nil || q.NextThresholds[0].Gift.InStock != tc.hintStock {
+			t.Fatalf("available %d: hint %+v, want in stock=%v", tc.available, q.NextThresholds, tc.hintStock)
+		}
 	}
 }

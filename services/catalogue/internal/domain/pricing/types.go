@@ -118,8 +118,10 @@ type ThresholdGift struct {
 	Repeat bool
 	// GiftValueFen is the list value of one gift unit.
 	GiftValueFen int64
-	// GiftInStock is false when the gift is out of stock (送完即止).
-	GiftInStock bool
+	// GiftAvailable is how many gift units can be given now (0 when the gift
+	// is sold out or off sale). A plan's gift is in stock only when every
+	// unit it earned is (送完即止): 每满送 may earn more units than are left.
+	GiftAvailable int64
 }
 
 // SecondItemDiscount is 第二件半价: every second unit costs
