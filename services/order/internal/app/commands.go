@@ -92,6 +92,11 @@ func (s *Service) CancelOrder(ctx context.Context, req *orderv1.CancelOrderReque
 	if err != nil {
 		return nil, err
 	}
+	if refund, done := domain.AlreadyCancelled(o, req.GetLineIds()); done {
+		// A retry of a cancellation that took effect: the same answer.
+		o = s.view(ctx, o)
+		return &orderv1.CancelOrderResponse{Order: o, Refund: refund}, nil
+	}
 	return s.cancel(ctx, o, order.Command{OrderID: o.GetOrderId(), Actor: wfActor(who), Etag: req.GetEtag(),
 		LineIDs: req.GetLineIds(), Reason: req.GetReason(), RefundChannel: int32(req.GetRefundChannel())})
 }

@@ -832,3 +832,42 @@ func TestGiftThatRanOutDoesNotBlockTheOrder(t *testing.T) {
 		t.Fatalf("retry: %v %v", err, again)
 	}
 }
+
+// A cancel the buyer retries after it took effect (the answer was lost)
+// gets the same answer, not FAILED_PRECONDITION; the stock goes back once.
+func TestCancelRetriedAfterItTookEffect(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	before := available(t, h, "prd_seed12")
+	created, err := h.orders.CreateOrder(as(buyer), &orderv1.CreateOrderRequest{RequestId: "req-cancel-twice-1",
+		Order: newOrder(orderv1.OrderKind_ORDER_KIND_NORMAL, ln("prd_seed12", 2))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := created.GetOrder()
+	if _, err := h.orders.PayOrder(as(buyer), &orderv1.PayOrderRequest{OrderId: o.GetOrderId(), PaymentRef: "pay-ct1", AmountFen: o.GetPrice().GetTotalFen()}); err != nil {
+		t.Fatal(err)
+	}
+	req := &orderv1.CancelOrderRequest{OrderId: o.GetOrderId(), Reason: "不想要了"}
+	first, err := h.orders.CancelOrder(as(buyer), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.GetOrder().GetState() != orderv1.OrderState_ORDER_STATE_CLOSED || first.GetRefund().GetAmountFen() != o.GetPrice().GetTotalFen() {
+		t.Fatalf("first cancel: %s %v", first.GetOrder().GetState(), first.GetRefund())
+	}
+	second, err := h.orders.CancelOrder(as(buyer), req)
+	if err != nil {
+		t.Fatalf("retried cancel: %v", err)
+	}
+	if second.GetRefund().GetRefundId() != first.GetRefund().GetRefundId() || len(second.GetOrder().GetRefunds()) != 1 ||
+		second.GetOrder().GetRefundedFen() != o.GetPrice().GetTotalFen() {
+		t.Fatalf("retried cancel answered %v", second)
+	}
+	if got := available(t, h, "prd_seed12"); got != before {
+		t.Fatalf("available %d, want %d back once", got, before)
+	}
+	if _, err := h.orders.CancelOrder(as(other), req); code(err) != codes.NotFound {
+		t.Fatalf("another buyer: %v", err)
+	}
+}

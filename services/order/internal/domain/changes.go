@@ -207,6 +207,58 @@ func Cancel(o *orderv1.Order, r CancelRequest) (cancelled []*orderv1.ShipmentLin
 	return cancelled, refund, true, nil
 }
 
+// AlreadyCancelled answers a retried CancelOrder: true when what it asks is
+// already so — the whole order (no lines named) closed by a cancellation
+// (a paid one closes FULL_REFUND by its cancellation refund),
+// or every named line wholly cancelled — with the cancellation's refund
+// (the newest covering the lines; nil when nothing was paid). A repeated
+// cancel is then answered with the order instead of FAILED_PRECONDITION.
+func AlreadyCancelled(o *orderv1.Order, lineIDs []string) (*orderv1.Refund, bool) {
+	if len(lineIDs) == 0 {
+		switch o.GetCloseReason() {
+		case orderv1.CloseReason_CLOSE_REASON_BUYER_CANCELLED, orderv1.CloseReason_CLOSE_REASON_SELLER_CANCELLED,
+			orderv1.CloseReason_CLOSE_REASON_DUPLICATE:
+		case orderv1.CloseReason_CLOSE_REASON_FULL_REFUND:
+			// A paid order cancelled whole closes as fully refunded; it was
+			// a cancellation when the refund that closed it was one.
+			n := len(o.GetRefunds())
+			if n == 0 || o.GetRefunds()[n-1].GetOrigin() != orderv1.RefundOrigin_REFUND_ORIGIN_CANCELLATION {
+				return nil, false
+			}
+		default:
+			return nil, false
+		}
+		if o.GetState() != orderv1.OrderState_ORDER_STATE_CLOSED {
+			return nil, false
+		}
+		for _, l := range o.GetLines() {
+			lineIDs = append(lineIDs, l.GetLineId())
+		}
+	} else {
+		for _, id := range lineIDs {
+			l, err := line(o, id)
+			if err != nil || l.GetCancelledQuantity() < l.GetQuantity() || l.GetShippedQuantity() > 0 {
+				return nil, false
+			}
+		}
+	}
+	refunds := o.GetRefunds()
+	for i := len(refunds) - 1; i >= 0; i-- {
+		r := refunds[i]
+		if r.GetOrigin() != orderv1.RefundOrigin_REFUND_ORIGIN_CANCELLATION {
+			continue
+		}
+		for _, rl := range r.GetLines() {
+			for _, id := range lineIDs {
+				if rl.GetLineId() == id {
+					return r, true
+				}
+			}
+		}
+	}
+	return nil, true
+}
+
 // afterLineChange re-derives the state after units were cancelled or
 // refunded: nothing left at all → closed; else the shipping state.
 func afterLineChange(o *orderv1.Order, reason orderv1.CloseReason, detail string, at time.Time) {

@@ -602,3 +602,56 @@ func TestRefundLifecycleByChannel(t *testing.T) {
 		t.Fatal("a stored balance refund did not settle")
 	}
 }
+
+// A cancel retried after it took effect (the client lost the answer) is
+// recognised: the whole order closed by a cancellation, or the named lines
+// wholly cancelled, with the cancellation's refund; anything else is not.
+func TestAlreadyCancelledAnswersARetry(t *testing.T) {
+	o := paidFixture(t)
+	if _, done := AlreadyCancelled(o, nil); done {
+		t.Fatal("an open order is not cancelled")
+	}
+	_, first, _, err := Cancel(o, cancelReq(buyerActor, "ln_2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, done := AlreadyCancelled(o, []string{"ln_2"}); !done || r.GetRefundId() != first.GetRefundId() {
+		t.Fatalf("ln_2 cancelled: %v %v", done, r)
+	}
+	if _, done := AlreadyCancelled(o, []string{"ln_1", "ln_2"}); done {
+		t.Fatal("ln_1 is not cancelled")
+	}
+	if _, done := AlreadyCancelled(o, nil); done {
+		t.Fatal("the order is still open")
+	}
+	later := cancelReq(buyerActor)
+	later.RefundID = "rfd_rest"
+	_, rest, _, err := Cancel(o, later)
+	if err != nil || o.GetState() != orderv1.OrderState_ORDER_STATE_CLOSED {
+		t.Fatalf("%v %s", err, o.GetState())
+	}
+	if r, done := AlreadyCancelled(o, nil); !done || r.GetRefundId() != rest.GetRefundId() {
+		t.Fatalf("whole order: %v %v", done, r)
+	}
+	closed := fixture()
+	if _, err := CloseUnpaid(closed, at); err != nil {
+		t.Fatal(err)
+	}
+	if _, done := AlreadyCancelled(closed, nil); done {
+		t.Fatal("an order closed by the unpaid clock was not cancelled")
+	}
+}
+
+func TestAlreadyCancelledNotForAnAfterSaleFullRefund(t *testing.T) {
+	o := paidFixture(t)
+	if _, _, _, err := Refund(o, RefundRequest{RefundID: "rfd_all", Lines: []*orderv1.RefundLine{{LineId: "ln_1", AmountFen: 3000}, {LineId: "ln_2", AmountFen: 2000}},
+		Reason: "缺货", CaseID: "as_1", Actor: agentActor, At: at}); err != nil {
+		t.Fatal(err)
+	}
+	if o.GetCloseReason() != orderv1.CloseReason_CLOSE_REASON_FULL_REFUND {
+		t.Fatal(o.GetCloseReason())
+	}
+	if _, done := AlreadyCancelled(o, nil); done {
+		t.Fatal("a full after-sale refund is not a cancellation")
+	}
+}
