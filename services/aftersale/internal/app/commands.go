@@ -37,6 +37,9 @@ func evidence(list []*aftersalev1.Evidence) ([]wf.Evidence, error) {
 
 // ApproveCase: the seller agrees.
 func (s *Service) ApproveCase(ctx context.Context, req *aftersalev1.ApproveCaseRequest) (*aftersalev1.ApproveCaseResponse, error) {
+	if err := plainText(req); err != nil {
+		return nil, err
+	}
 	addr, err := address(req.GetReturnAddress())
 	if err != nil {
 		return nil, err
@@ -54,6 +57,9 @@ func (s *Service) ApproveCase(ctx context.Context, req *aftersalev1.ApproveCaseR
 
 // RejectCase: the seller refuses.
 func (s *Service) RejectCase(ctx context.Context, req *aftersalev1.RejectCaseRequest) (*aftersalev1.RejectCaseResponse, error) {
+	if err := plainText(req); err != nil {
+		return nil, err
+	}
 	ev, err := evidence(req.GetEvidence())
 	if err != nil {
 		return nil, err
@@ -71,6 +77,9 @@ func (s *Service) RejectCase(ctx context.Context, req *aftersalev1.RejectCaseReq
 // AmendCase: the buyer changes the request; eligibility is re-checked and an
 // amount change is re-checked against the ledger under its row locks.
 func (s *Service) AmendCase(ctx context.Context, req *aftersalev1.AmendCaseRequest) (*aftersalev1.AmendCaseResponse, error) {
+	if err := plainText(req); err != nil {
+		return nil, err
+	}
 	id, r, err := s.load(ctx, req.GetCaseId())
 	if err != nil {
 		return nil, err
@@ -111,7 +120,10 @@ func (s *Service) AmendCase(ctx context.Context, req *aftersalev1.AmendCaseReque
 	var lines []store.OrderLine
 	var asks []domain.LineAsk
 	for _, l := range c.GetLines() {
-		ol := order.Lines[l.GetOrderLineId()]
+		ol, ok := order.Lines[l.GetOrderLineId()]
+		if !ok {
+			return nil, errs.Precondition("the order no longer has line %s", l.GetOrderLineId())
+		}
 		a.goods.Customised = a.goods.Customised || ol.Customised
 		a.goods.Perishable = a.goods.Perishable || ol.Perishable
 		a.goods.Digital = a.goods.Digital || ol.Digital
@@ -143,6 +155,9 @@ func (s *Service) AmendCase(ctx context.Context, req *aftersalev1.AmendCaseReque
 
 // GrantSpecialApproval: a senior agent admits a case past its window.
 func (s *Service) GrantSpecialApproval(ctx context.Context, req *aftersalev1.GrantSpecialApprovalRequest) (*aftersalev1.GrantSpecialApprovalResponse, error) {
+	if err := plainText(req); err != nil {
+		return nil, err
+	}
 	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateGrantSpecialApproval, bySenior, wf.Command{Note: req.GetReason()})
 	if err != nil {
 		return nil, err
@@ -153,6 +168,9 @@ func (s *Service) GrantSpecialApproval(ctx context.Context, req *aftersalev1.Gra
 // RequestPlatformIntervention: the buyer (after a rejection) or an agent asks
 // the platform to step in.
 func (s *Service) RequestPlatformIntervention(ctx context.Context, req *aftersalev1.RequestPlatformInterventionRequest) (*aftersalev1.RequestPlatformInterventionResponse, error) {
+	if err := plainText(req); err != nil {
+		return nil, err
+	}
 	ev, err := evidence(req.GetEvidence())
 	if err != nil {
 		return nil, err
@@ -166,6 +184,9 @@ func (s *Service) RequestPlatformIntervention(ctx context.Context, req *aftersal
 
 // DecidePlatformIntervention: the platform rules.
 func (s *Service) DecidePlatformIntervention(ctx context.Context, req *aftersalev1.DecidePlatformInterventionRequest) (*aftersalev1.DecidePlatformInterventionResponse, error) {
+	if err := plainText(req); err != nil {
+		return nil, err
+	}
 	addr, err := address(req.GetReturnAddress())
 	if err != nil {
 		return nil, err
@@ -185,6 +206,9 @@ func (s *Service) DecidePlatformIntervention(ctx context.Context, req *aftersale
 
 // SubmitReturnShipment: the buyer records the parcel sent back.
 func (s *Service) SubmitReturnShipment(ctx context.Context, req *aftersalev1.SubmitReturnShipmentRequest) (*aftersalev1.SubmitReturnShipmentResponse, error) {
+	if err := plainText(req); err != nil {
+		return nil, err
+	}
 	sh, err := shipment(req.GetShipment())
 	if err != nil {
 		return nil, err
@@ -198,6 +222,9 @@ func (s *Service) SubmitReturnShipment(ctx context.Context, req *aftersalev1.Sub
 
 // ConfirmReturnReceived: the seller confirms receipt with the inspection.
 func (s *Service) ConfirmReturnReceived(ctx context.Context, req *aftersalev1.ConfirmReturnReceivedRequest) (*aftersalev1.ConfirmReturnReceivedResponse, error) {
+	if err := plainText(req); err != nil {
+		return nil, err
+	}
 	in := req.GetInspection()
 	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateConfirmReturn, byAgent, wf.Command{
 		Inspection: &wf.Inspection{Passed: in.GetPassed(), Finding: in.GetFinding().String(), Notes: in.GetNotes(), PhotoURLs: in.GetPhotoUrls()},
@@ -211,6 +238,9 @@ func (s *Service) ConfirmReturnReceived(ctx context.Context, req *aftersalev1.Co
 
 // ShipReplacement: the seller ships the replacement, repair or reshipment.
 func (s *Service) ShipReplacement(ctx context.Context, req *aftersalev1.ShipReplacementRequest) (*aftersalev1.ShipReplacementResponse, error) {
+	if err := plainText(req); err != nil {
+		return nil, err
+	}
 	sh, err := shipment(req.GetShipment())
 	if err != nil {
 		return nil, err
@@ -224,6 +254,9 @@ func (s *Service) ShipReplacement(ctx context.Context, req *aftersalev1.ShipRepl
 
 // ConfirmReplacementReceived: the buyer confirms the replacement arrived.
 func (s *Service) ConfirmReplacementReceived(ctx context.Context, req *aftersalev1.ConfirmReplacementReceivedRequest) (*aftersalev1.ConfirmReplacementReceivedResponse, error) {
+	if err := plainText(req); err != nil {
+		return nil, err
+	}
 	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateConfirmReplacement, byBuyer, wf.Command{})
 	if err != nil {
 		return nil, err
@@ -233,6 +266,9 @@ func (s *Service) ConfirmReplacementReceived(ctx context.Context, req *aftersale
 
 // WithdrawCase: the buyer withdraws; the ledger hold is released.
 func (s *Service) WithdrawCase(ctx context.Context, req *aftersalev1.WithdrawCaseRequest) (*aftersalev1.WithdrawCaseResponse, error) {
+	if err := plainText(req); err != nil {
+		return nil, err
+	}
 	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateWithdraw, byBuyer, wf.Command{Note: req.GetReason()})
 	if err != nil {
 		return nil, err
@@ -242,6 +278,9 @@ func (s *Service) WithdrawCase(ctx context.Context, req *aftersalev1.WithdrawCas
 
 // RetryRefund: an agent retries a failed refund, optionally on another channel.
 func (s *Service) RetryRefund(ctx context.Context, req *aftersalev1.RetryRefundRequest) (*aftersalev1.RetryRefundResponse, error) {
+	if err := plainText(req); err != nil {
+		return nil, err
+	}
 	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateRetryRefund, byAgent, wf.Command{
 		RefundChannel: enumName(req.GetRefundChannel(), commonv1.RefundChannel_REFUND_CHANNEL_UNSPECIFIED), Note: req.GetNote()})
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -831,4 +832,65 @@ func TestAfterSaleSettingsIntegration(t *testing.T) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// Input protovalidate lets through but the database cannot take answers
+// InvalidArgument naming the field: a NUL character (valid UTF-8, refused
+// by PostgreSQL text/jsonb — in a command it would have failed the
+// workflow's read-model write for ever, the case stuck) and an instant
+// outside the calendar.
+func TestAfterSaleBadInputIntegration(t *testing.T) {
+	h := newHarness(t)
+	h.addOrder("ord_bad1", time.Second, line("ln_n", 1, 5000))
+	create := func(detail string) (*aftersalev1.CreateCaseResponse, error) {
+		return h.client.CreateCase(as(buyer1), &aftersalev1.CreateCaseRequest{
+			RequestId: "req-bad-00001", OrderId: "ord_bad1", Type: aftersalev1.CaseType_CASE_TYPE_REFUND_ONLY,
+			Lines: []*aftersalev1.CaseLine{{OrderLineId: "ln_n", Quantity: 1}}, Reason: aftersalev1.CaseReason_CASE_REASON_OTHER,
+			ReasonDetail: detail, RequestedAmountFen: 5000, RefundChannel: commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH,
+		})
+	}
+	fieldOf := func(err error) string {
+		for _, d := range status.Convert(err).Details() {
+			if br, ok := d.(interface {
+				GetFieldViolations() []*errdetails.BadRequest_FieldViolation
+			}); ok && len(br.GetFieldViolations()) > 0 {
+				return br.GetFieldViolations()[0].GetField()
+			}
+		}
+		return status.Convert(err).Message()
+	}
+	_, err := create("不想要了\x00")
+	wantCode(t, err, codes.InvalidArgument)
+	if f := fieldOf(err); !strings.Contains(f, "reason_detail") {
+		t.Fatalf("field %q", f)
+	}
+	created, err := create("不想要了")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := created.GetCase().GetCaseId()
+	_, err = h.client.RejectCase(as(agent1), &aftersalev1.RejectCaseRequest{CaseId: id,
+		Reason: aftersalev1.RejectionReason_REJECTION_REASON_OTHER, Detail: "no\x00pe"})
+	wantCode(t, err, codes.InvalidArgument)
+	_, err = h.client.UpdateAfterSaleSettings(as(senior1), &aftersalev1.UpdateAfterSaleSettingsRequest{
+		Settings: &aftersalev1.AfterSaleSettings{ShopId: "shop_1", DefaultReturnAddress: &commonv1.Address{Province: "浙江省",
+			City: "杭州市", District: "余杭区", Street: "文一西路\x00", ContactName: "仓", ContactPhone: "13800000000"}},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"default_return_address"}}})
+	wantCode(t, err, codes.InvalidArgument)
+	// The case still answers commands: nothing got stuck.
+	rej, err := h.client.RejectCase(as(agent1), &aftersalev1.RejectCaseRequest{CaseId: id,
+		Reason: aftersalev1.RejectionReason_REJECTION_REASON_OTHER, Detail: "商品已使用"})
+	if err != nil || rej.GetCase().GetState() != aftersalev1.CaseState_CASE_STATE_SELLER_REJECTED {
+		t.Fatalf("reject after the refused one: %v %v", rej.GetCase().GetState(), err)
+	}
+	_, err = h.client.ListCases(as(agent1), &aftersalev1.ListCasesRequest{DueBefore: &timestamppb.Timestamp{Seconds: 1 << 50}})
+	wantCode(t, err, codes.InvalidArgument)
+	// An order that no longer shows the case's line: the amendment is
+	// refused, not checked against an empty line.
+	h.orders.mu.Lock()
+	h.orders.orders["ord_bad1"].Lines = []*orderv1.OrderLine{line("ln_other", 1, 100)}
+	h.orders.mu.Unlock()
+	_, err = h.client.AmendCase(as(buyer1), &aftersalev1.AmendCaseRequest{CaseId: id, ReasonDetail: "还是想退",
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"reason_detail"}}})
+	wantCode(t, err, codes.FailedPrecondition)
 }

@@ -44,6 +44,9 @@ func (s *Service) ListCases(ctx context.Context, req *aftersalev1.ListCasesReque
 		f.States = append(f.States, st.String())
 	}
 	if req.GetDueBefore() != nil {
+		if err := req.GetDueBefore().CheckValid(); err != nil {
+			return nil, errs.Field("due_before", "aftersale.due_before", "not an instant between the years 1 and 9999")
+		}
 		t := req.GetDueBefore().AsTime()
 		f.DueBefore = &t
 	}
