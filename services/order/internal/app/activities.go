@@ -116,7 +116,7 @@ func (s *Service) apply(ctx context.Context, cmd order.Command) (order.Result, e
 		case order.CmdShipPromiseLate:
 			changed = domain.ShipPromiseBreached(o, at, ids("oex"))
 		case order.CmdCloseUnshipped:
-			refund, changed, err = domain.CloseUnshipped(o, at, refundID, actor)
+			cancelled, refund, changed, err = domain.CloseUnshipped(o, at, refundID, actor)
 		default:
 			return false, fmt.Errorf("unknown order command %q", cmd.Kind)
 		}
@@ -226,6 +226,15 @@ func (s *Service) stockEffects(ctx context.Context, o *orderv1.Order, kind order
 						units[l.GetLineId()] = l.GetQuantity()
 					}
 				}
+			}
+		}
+	}
+	if len(cancelled) == 0 && refund.GetOrigin() == orderv1.RefundOrigin_REFUND_ORIGIN_UNSHIPPED_TIMEOUT {
+		// The 365-day close cancelled the gifts too (nothing refunded for
+		// them): a gift line never shipped and wholly cancelled.
+		for _, l := range o.GetLines() {
+			if l.GetGift() && l.GetShippedQuantity() == 0 && l.GetCancelledQuantity() >= l.GetQuantity() {
+				units[l.GetLineId()] = l.GetQuantity()
 			}
 		}
 	}

@@ -388,8 +388,8 @@ func TestCloseUnpaidAndUnshipped(t *testing.T) {
 	if _, err := CloseUnpaid(o, at); err == nil {
 		t.Fatal("a paid order does not close on the unpaid clock")
 	}
-	rf, changed, err := CloseUnshipped(o, at.Add(365*24*time.Hour), "rfd_u", ServiceActor)
-	if err != nil || !changed || rf.GetAmountFen() != 5000 || rf.GetOrigin() != orderv1.RefundOrigin_REFUND_ORIGIN_UNSHIPPED_TIMEOUT {
+	units, rf, changed, err := CloseUnshipped(o, at.Add(365*24*time.Hour), "rfd_u", ServiceActor)
+	if err != nil || !changed || len(units) != 2 || rf.GetAmountFen() != 5000 || rf.GetOrigin() != orderv1.RefundOrigin_REFUND_ORIGIN_UNSHIPPED_TIMEOUT {
 		t.Fatalf("%v %v", err, rf)
 	}
 	if o.GetCloseReason() != orderv1.CloseReason_CLOSE_REASON_UNSHIPPED_TIMEOUT {
@@ -541,7 +541,7 @@ func TestCODPaymentAfterDelivery(t *testing.T) {
 func TestCloseUnshippedCODRefundsNothing(t *testing.T) {
 	o := fixture()
 	o.Kind, o.State = orderv1.OrderKind_ORDER_KIND_COD, orderv1.OrderState_ORDER_STATE_AWAITING_SHIPMENT
-	rf, changed, err := CloseUnshipped(o, at.Add(365*24*time.Hour), "rfd_u", ServiceActor)
+	_, rf, changed, err := CloseUnshipped(o, at.Add(365*24*time.Hour), "rfd_u", ServiceActor)
 	if err != nil || !changed {
 		t.Fatalf("changed %v err %v", changed, err)
 	}
@@ -653,5 +653,29 @@ func TestAlreadyCancelledNotForAnAfterSaleFullRefund(t *testing.T) {
 	}
 	if _, done := AlreadyCancelled(o, nil); done {
 		t.Fatal("a full after-sale refund is not a cancellation")
+	}
+}
+
+// The 365-day close cancels every unshipped unit, a 满就送 gift's too: the
+// units come back for the stock even where nothing is refunded.
+func TestCloseUnshippedReturnsGiftUnits(t *testing.T) {
+	o := fixture()
+	o.Lines = append(o.Lines, &orderv1.OrderLine{LineId: "ln_3", ProductId: "prd_gift", Quantity: 2, Gift: true})
+	if _, err := Pay(o, "pay1", 5000, at, at.Add(48*time.Hour), seq()); err != nil {
+		t.Fatal(err)
+	}
+	units, rf, _, err := CloseUnshipped(o, at.Add(365*24*time.Hour), "rfd_u", ServiceActor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int32{}
+	for _, u := range units {
+		got[u.GetLineId()] = u.GetQuantity()
+	}
+	if got["ln_1"] != 3 || got["ln_2"] != 1 || got["ln_3"] != 2 || len(rf.GetLines()) != 2 {
+		t.Fatalf("units %v refund lines %v", got, rf.GetLines())
+	}
+	if _, again, changed, _ := CloseUnshipped(o, at.Add(366*24*time.Hour), "rfd_u", ServiceActor); changed || again != nil {
+		t.Fatal("closing twice changes nothing")
 	}
 }

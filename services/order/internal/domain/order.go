@@ -347,18 +347,23 @@ func ShipPromiseBreached(o *orderv1.Order, at time.Time, id string) bool {
 // CloseUnshipped closes a paid order not shipped within 365 days, refunding
 // everything not yet refunded to the original path. A COD order closed on
 // this clock was never paid (its cash comes after delivery), so nothing is
-// refunded.
-func CloseUnshipped(o *orderv1.Order, at time.Time, refundID string, actor *commonv1.Actor) (*orderv1.Refund, bool, error) {
+// refunded. It returns the units it cancelled per line — gifts included,
+// which have nothing to refund — so their stock goes back.
+func CloseUnshipped(o *orderv1.Order, at time.Time, refundID string, actor *commonv1.Actor) ([]*orderv1.ShipmentLine, *orderv1.Refund, bool, error) {
 	if o.GetState() == orderv1.OrderState_ORDER_STATE_CLOSED {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
 	if o.GetState() != orderv1.OrderState_ORDER_STATE_AWAITING_SHIPMENT {
-		return nil, false, refuse(o, "only a wholly unshipped paid order closes on the 365-day clock")
+		return nil, nil, false, refuse(o, "only a wholly unshipped paid order closes on the 365-day clock")
 	}
 	var rl []*orderv1.RefundLine
+	var cancelled []*orderv1.ShipmentLine
 	for _, l := range o.GetLines() {
 		if amt := l.GetPayableFen() - l.GetRefundedFen(); amt > 0 && paid(o) {
 			rl = append(rl, &orderv1.RefundLine{LineId: l.GetLineId(), AmountFen: amt, Quantity: Remaining(l)})
+		}
+		if units := Remaining(l); units > 0 {
+			cancelled = append(cancelled, &orderv1.ShipmentLine{LineId: l.GetLineId(), Quantity: units})
 		}
 		l.CancelledQuantity = l.GetQuantity() - l.GetShippedQuantity()
 	}
@@ -369,5 +374,5 @@ func CloseUnshipped(o *orderv1.Order, at time.Time, refundID string, actor *comm
 	}
 	close(o, orderv1.CloseReason_CLOSE_REASON_UNSHIPPED_TIMEOUT, "付款后365天未发货", at)
 	o.PointsEarned = 0
-	return rf, true, nil
+	return cancelled, rf, true, nil
 }
