@@ -29,6 +29,7 @@ import (
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/aftersale/internal/app"
+	"github.com/kefu-suite/kefu/services/aftersale/internal/domain"
 	"github.com/kefu-suite/kefu/services/aftersale/internal/store"
 	"github.com/kefu-suite/kefu/services/aftersale/migrations"
 	"github.com/kefu-suite/kefu/services/platform/grpctest"
@@ -893,4 +894,35 @@ func TestAfterSaleBadInputIntegration(t *testing.T) {
 	_, err = h.client.AmendCase(as(buyer1), &aftersalev1.AmendCaseRequest{CaseId: id, ReasonDetail: "还是想退",
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"reason_detail"}}})
 	wantCode(t, err, codes.FailedPrecondition)
+}
+
+// A case stored without its workflow (CreateCase failed between the insert
+// and the start, and the client gave up) is not stuck: the next command
+// starts the workflow and goes through.
+func TestAfterSaleCaseWithoutWorkflowRecovers(t *testing.T) {
+	h := newHarness(t)
+	st := store.New(h.pool)
+	c := &aftersalev1.Case{CaseId: store.NewCaseID(), ShopId: "shop_1", BuyerId: "buyer_1", OrderId: "ord_orphan",
+		Type: aftersalev1.CaseType_CASE_TYPE_REFUND_ONLY, Reason: aftersalev1.CaseReason_CASE_REASON_OTHER, ReasonDetail: "不想要了",
+		State: aftersalev1.CaseState_CASE_STATE_AWAITING_SELLER, RequestedAmountFen: 3000,
+		RefundChannel: commonv1.RefundChannel_REFUND_CHANNEL_BALANCE, GoodsKind: aftersalev1.GoodsKind_GOODS_KIND_PHYSICAL,
+		PolicyVersion: h.policy.Version, CreatedAt: timestamppb.Now(), UpdatedAt: timestamppb.Now()}
+	c.WorkflowId = wf.WorkflowID(c.CaseId)
+	_, _, err := st.Create(context.Background(), store.NewCase{Case: c, CreatedBy: "buyer_1", RequestID: "req-orphan-1",
+		Lines: []store.OrderLine{{LineID: "ln_o", BoughtQty: 1, PaidFen: 3000}}},
+		func(led store.Ledger) (domain.Allocation, error) {
+			return domain.Allocate(domain.TypeRefundOnly, []domain.LineAsk{{LineID: "ln_o", Quantity: 1}}, led.Accounts, 3000), nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.addOrder("ord_orphan", time.Second, line("ln_o", 1, 3000))
+	rej, err := h.client.RejectCase(as(agent1), &aftersalev1.RejectCaseRequest{CaseId: c.CaseId,
+		Reason: aftersalev1.RejectionReason_REJECTION_REASON_OTHER, Detail: "商品已使用"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rej.GetCase(); got.GetState() != aftersalev1.CaseState_CASE_STATE_SELLER_REJECTED || got.GetDeadline() == nil {
+		t.Fatalf("after recovery %v", got)
+	}
 }

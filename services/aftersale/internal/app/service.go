@@ -175,13 +175,28 @@ func (s *Service) update(ctx context.Context, r *store.Row, update string, cmd w
 	if wf.Terminal(r.State) {
 		return nil, errs.Precondition("the case is %s", strings.TrimPrefix(r.State, "CASE_STATE_"))
 	}
-	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: wf.WorkflowID(r.CaseID), UpdateName: update, Args: []any{cmd},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	var res wf.UpdateResult
-	if err == nil {
-		err = h.Get(ctx, &res)
+	send := func() (wf.UpdateResult, error) {
+		var res wf.UpdateResult
+		h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: wf.WorkflowID(r.CaseID), UpdateName: update, Args: []any{cmd},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err == nil {
+			err = h.Get(ctx, &res)
+		}
+		return res, err
+	}
+	res, err := send()
+	var notFound *serviceerror.NotFound
+	if err != nil && errors.As(err, &notFound) && r.Version == 0 {
+		// Stored but never started: CreateCase failed between its insert
+		// and the workflow's start and was not retried. Without this the
+		// case would hold its ledger and refuse every command for ever.
+		s.log.WarnContext(ctx, "starting the workflow of a case stored without one", "case_id", r.CaseID)
+		if err := s.start(ctx, r.Case, wf.Actor{Subject: self.Subject, Role: string(identity.RoleService)}); err != nil {
+			return nil, err
+		}
+		res, err = send()
 	}
 	if err != nil {
 		return nil, s.mapWorkflowError(r, err)
