@@ -1,0 +1,63 @@
+// Command conversation serves the ConversationService over gRPC: chat
+// sessions, messages with the forbidden-phrase check, transfers, offline
+// messages, handover notes, agent availability, auto-replies and the agents'
+// live feed (PostgreSQL LISTEN/NOTIFY). It needs no Temporal: a chat's
+// clocks (idle close, feed retention) are swept by a janitor here.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+
+	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
+	"github.com/kefu-suite/kefu/services/conversation/internal/app"
+	"github.com/kefu-suite/kefu/services/conversation/internal/store"
+	"github.com/kefu-suite/kefu/services/conversation/migrations"
+	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/svcmain"
+)
+
+var spec = svcmain.Spec{Name: "conversation", DefaultAddr: ":9092", Schema: "conversation", Migrations: migrations.FS}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "conversation:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context) error {
+	l := config.FromOS()
+	settings := svcmain.Load(l, spec)
+	if err := l.Err(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	env, err := svcmain.Start(ctx, spec, settings)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+
+	policy := app.DefaultPolicy(settings.SLA.Shrink)
+	hub := app.NewHub(env.Pool, env.Log)
+	svc, err := app.New(store.New(env.Pool), hub, policy, env.Log, time.Now)
+	if err != nil {
+		return err
+	}
+	bg, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { hub.Run(bg) })
+	wg.Go(func() { svc.Janitor(bg, min(time.Minute, max(policy.IdleClose/4, time.Second))) })
+	defer func() { cancel(); wg.Wait() }() // before env.Close closes the pool
+
+	return env.Serve(ctx, func(s *grpc.Server) { convv1.RegisterConversationServiceServer(s, svc) })
+}

@@ -1,0 +1,155 @@
+// Package app is the conversation service's use cases. Its resources are
+// documents (sessions, messages, transfers, offline messages, handover
+// notes, auto-replies), so, like the catalogue, the use cases take and
+// return the contract's messages and implement the gRPC service; the rules
+// are in internal/domain, persistence in internal/store. Authorisation is
+// decided here from the caller's identity.
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
+	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
+	"github.com/kefu-suite/kefu/services/conversation/internal/domain"
+	"github.com/kefu-suite/kefu/services/conversation/internal/store"
+	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/identity"
+)
+
+// Policy holds the conversation's durations. The shared SLA policy file
+// has no conversation section yet, so they live here, shrunk by the same
+// SLA_POLICY_SHRINK factor as every other clock (heartbeat excepted).
+type Policy struct {
+	FirstResponse      time.Duration // KPI: first response ≤ 3 min
+	OfflineAnswer      time.Duration // an offline message is answered within
+	RatingWindow       time.Duration // CSAT accepted this long after close
+	IdleClose          time.Duration // an open session without messages this long is closed (BUYER_LEFT)
+	Heartbeat          time.Duration // feed keep-alive
+	FeedRetention      time.Duration // feed events kept for resuming
+	DefaultMaxSessions int           // capacity of an agent until they set it
+}
+
+// DefaultPolicy is the production policy divided by shrink (≥ 1).
+func DefaultPolicy(shrink int) Policy {
+	if shrink < 1 {
+		shrink = 1
+	}
+	d := func(x time.Duration) time.Duration { return x / time.Duration(shrink) }
+	return Policy{
+		FirstResponse:      d(3 * time.Minute),
+		OfflineAnswer:      d(24 * time.Hour),
+		RatingWindow:       d(7 * 24 * time.Hour),
+		IdleClose:          d(30 * time.Minute),
+		Heartbeat:          15 * time.Second,
+		FeedRetention:      24 * time.Hour,
+		DefaultMaxSessions: 5,
+	}
+}
+
+// Service implements convv1.ConversationServiceServer.
+type Service struct {
+	convv1.UnimplementedConversationServiceServer
+	store   *store.Store
+	phrases *domain.PhraseList
+	policy  Policy
+	hub     *Hub
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New builds the service; hub wakes the live feeds (run it with Hub.Run).
+func New(st *store.Store, hub *Hub, policy Policy, log *slog.Logger, now func() time.Time) (*Service, error) {
+	pl, err := domain.DefaultPhrases()
+	if err != nil {
+		return nil, err
+	}
+	return &Service{store: st, phrases: pl, policy: policy, hub: hub, log: log, now: func() time.Time { return now().UTC() }}, nil
+}
+
+// ---- identity ----
+
+func caller(ctx context.Context) (identity.Identity, error) {
+	id, ok := identity.From(ctx)
+	if !ok {
+		return id, errs.ErrUnauthenticated
+	}
+	return id, nil
+}
+
+func groupOf(g identity.Group) domain.Group {
+	switch g {
+	case identity.GroupPreSale:
+		return domain.GroupPreSale
+	case identity.GroupAfterSale:
+		return domain.GroupAfterSale
+	case identity.GroupGeneral:
+		return domain.GroupGeneral
+	}
+	return domain.GroupNone
+}
+
+func actorOf(id identity.Identity) domain.Actor {
+	return domain.Actor{ID: id.Subject, Buyer: id.Role == identity.RoleBuyer, Agent: id.Role == identity.RoleAgent,
+		Rank: domain.Rank(id.Rank), Group: groupOf(id.Group), ShopID: id.ShopID}
+}
+
+func protoActor(id identity.Identity) *commonv1.Actor {
+	return &commonv1.Actor{Subject: id.Subject, Role: string(id.Role), Rank: commonv1.AgentRank(id.Rank), Group: commonv1.AgentGroup(groupOf(id.Group))}
+}
+
+var serviceActor = &commonv1.Actor{Subject: "conversation", Role: string(identity.RoleService)}
+
+func supervisor(id identity.Identity) bool { return id.AtLeast(identity.RankSupervisor) }
+
+// seesSession: the buyer their own, agents their shop's, our services and
+// the platform any; others get NotFound (no existence leak).
+func seesSession(id identity.Identity, s *convv1.Session) bool {
+	switch id.Role {
+	case identity.RoleBuyer:
+		return s.BuyerId == id.Subject
+	case identity.RoleAgent:
+		return s.ShopId == id.ShopID
+	case identity.RoleService, identity.RolePlatform:
+		return true
+	}
+	return false
+}
+
+func domainSession(s *convv1.Session) domain.Session {
+	d := domain.Session{ID: s.SessionId, ShopID: s.ShopId, BuyerID: s.BuyerId, Group: domain.Group(s.Group),
+		Status: domain.Status(s.Status), AssignedAgentID: s.AssignedAgentId, Rated: s.Rating != nil}
+	if s.FirstResponseAt != nil {
+		d.FirstResponseAt = s.FirstResponseAt.AsTime()
+	}
+	if s.ClosedAt != nil {
+		d.ClosedAt = s.ClosedAt.AsTime()
+	}
+	return d
+}
+
+func (s *Service) ts() *timestamppb.Timestamp { return timestamppb.New(s.now()) }
+
+// ---- feed events (written in the change's transaction) ----
+
+func (s *Service) emit(ctx context.Context, tx pgx.Tx, shopID string, group domain.Group, target string, ev *convv1.FeedEvent) error {
+	if ev.OccurredAt == nil {
+		ev.OccurredAt = s.ts()
+	}
+	return store.InsertEvent(ctx, tx, shopID, group, target, ev)
+}
+
+// emitToSession addresses an event to the session's agent, or to its
+// group's queue while nobody has it.
+func (s *Service) emitToSession(ctx context.Context, tx pgx.Tx, sess *convv1.Session, ev *convv1.FeedEvent) error {
+	ev.SessionId = sess.SessionId
+	if sess.AssignedAgentId != "" {
+		return s.emit(ctx, tx, sess.ShopId, domain.GroupNone, sess.AssignedAgentId, ev)
+	}
+	return s.emit(ctx, tx, sess.ShopId, domain.Group(sess.Group), "", ev)
+}

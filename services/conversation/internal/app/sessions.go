@@ -1,0 +1,482 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
+	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
+	"github.com/kefu-suite/kefu/services/conversation/internal/domain"
+	"github.com/kefu-suite/kefu/services/conversation/internal/store"
+	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/paging"
+)
+
+// CreateSession opens a session (or returns the buyer's open one with the
+// shop), routes it and adds the auto-replies.
+func (s *Service) CreateSession(ctx context.Context, req *convv1.CreateSessionRequest) (*convv1.CreateSessionResponse, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := req.GetSession()
+	shopID, buyerID := in.GetShopId(), in.GetBuyerId()
+	priority := domain.PriorityFor(domain.Topic(in.GetTopic()))
+	switch id.Role {
+	case identity.RoleBuyer:
+		buyerID = id.Subject
+		if shopID == "" {
+			return nil, errs.Field("session.shop_id", "conversation.shop_required", "name the shop to chat with")
+		}
+	case identity.RoleAgent:
+		if shopID != "" && shopID != id.ShopID {
+			return nil, errs.ErrPermissionDenied
+		}
+		shopID = id.ShopID
+		if buyerID == "" {
+			return nil, errs.Field("session.buyer_id", "conversation.buyer_required", "an agent opening a session names the buyer")
+		}
+		if in.GetPriority() != convv1.SessionPriority_SESSION_PRIORITY_UNSPECIFIED {
+			priority = domain.Priority(in.GetPriority())
+		}
+	case identity.RoleService:
+		if shopID == "" || buyerID == "" {
+			return nil, errs.Field("session.shop_id", "conversation.shop_required", "a service names the shop and the buyer")
+		}
+	default:
+		return nil, errs.ErrPermissionDenied
+	}
+	if prev, ok, err := store.SessionByRequest(ctx, s.store.Q(), id.Subject, req.GetRequestId()); err != nil || ok {
+		return &convv1.CreateSessionResponse{Session: prev}, err
+	}
+	now := s.now()
+	sess := &convv1.Session{
+		SessionId: store.NewID("ses"), ShopId: shopID, BuyerId: buyerID,
+		Group:    commonv1.AgentGroup(domain.Route(domain.Group(in.GetGroup()), domain.Topic(in.GetTopic()))),
+		Priority: convv1.SessionPriority(priority), Topic: in.GetTopic(),
+		OrderId: in.GetOrderId(), ProductId: in.GetProductId(), Subject: in.GetSubject(),
+		OpenedBy: protoActor(id), OpenedAt: timestamppb.New(now), UpdatedAt: timestamppb.New(now),
+		QueuedAt: timestamppb.New(now), FirstResponseDueAt: timestamppb.New(now.Add(s.policy.FirstResponse)),
+	}
+	var out *convv1.Session
+	err = s.store.Tx(ctx, func(tx pgx.Tx) error {
+		open, _, ok, err := store.OpenSession(ctx, tx, shopID, buyerID, false)
+		if err != nil || ok {
+			out = open
+			return err
+		}
+		agents, err := store.ShopAgents(ctx, tx, shopID, domain.Group(sess.Group), true)
+		if err != nil {
+			return err
+		}
+		if id.Role == identity.RoleAgent {
+			// a follow-up (回访) opened by an agent is theirs
+			sess.Status, sess.AssignedAgentId, sess.AssignedAt = convv1.SessionStatus_SESSION_STATUS_ACTIVE, id.Subject, timestamppb.New(now)
+		} else if a, ok := domain.PickAgent(candidates(agents), domain.Group(sess.Group), ""); ok {
+			sess.Status, sess.AssignedAgentId, sess.AssignedAt = convv1.SessionStatus_SESSION_STATUS_ACTIVE, a.ID, timestamppb.New(now)
+		} else {
+			sess.Status = convv1.SessionStatus_SESSION_STATUS_WAITING
+		}
+		if err := store.InsertSession(ctx, tx, sess, id.Subject, req.GetRequestId()); err != nil {
+			return err
+		}
+		if err := s.announceRouting(ctx, tx, sess); err != nil {
+			return err
+		}
+		if id.Role != identity.RoleAgent {
+			if err := s.autoReply(ctx, tx, sess, agents); err != nil {
+				return err
+			}
+		}
+		if err := store.SaveSession(ctx, tx, sess, 1); err != nil {
+			return err
+		}
+		out = sess
+		return nil
+	})
+	if store.IsUniqueViolation(err) {
+		// a concurrent create won: the same request, or the buyer's one open session
+		if prev, ok, err2 := store.SessionByRequest(ctx, s.store.Q(), id.Subject, req.GetRequestId()); err2 == nil && ok {
+			return &convv1.CreateSessionResponse{Session: prev}, nil
+		}
+		if open, _, ok, err2 := store.OpenSession(ctx, s.store.Q(), shopID, buyerID, false); err2 == nil && ok {
+			return &convv1.CreateSessionResponse{Session: open}, nil
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &convv1.CreateSessionResponse{Session: out}, nil
+}
+
+func candidates(rows []*store.AgentRow) []domain.Agent {
+	out := make([]domain.Agent, len(rows))
+	for i, r := range rows {
+		out[i] = r.Agent
+	}
+	return out
+}
+
+// announceRouting tells the assigned agent, or the group's queue.
+func (s *Service) announceRouting(ctx context.Context, tx pgx.Tx, sess *convv1.Session) error {
+	if sess.AssignedAgentId != "" {
+		return s.emitToSession(ctx, tx, sess, &convv1.FeedEvent{Kind: &convv1.FeedEvent_SessionAssigned{SessionAssigned: proto.Clone(sess).(*convv1.Session)}})
+	}
+	return s.emitToSession(ctx, tx, sess, &convv1.FeedEvent{Kind: &convv1.FeedEvent_SessionQueued{SessionQueued: proto.Clone(sess).(*convv1.Session)}})
+}
+
+// autoReply adds the shop's greeting and, when nobody of the group can take
+// the session, the no-agent text (nobody ONLINE: invite an offline message)
+// or the queue text with the position.
+func (s *Service) autoReply(ctx context.Context, tx pgx.Tx, sess *convv1.Session, agents []*store.AgentRow) error {
+	ar, err := s.loadAutoReply(ctx, tx, sess.ShopId, domain.Group(sess.Group))
+	if err != nil || !ar.Enabled {
+		return err
+	}
+	if ar.GreetingText != "" {
+		if err := s.systemMessage(ctx, tx, sess, ar.GreetingText); err != nil {
+			return err
+		}
+	}
+	if sess.AssignedAgentId != "" {
+		return nil
+	}
+	anyoneOnline := false
+	for _, a := range agents {
+		if a.Status == domain.AgentOnline {
+			anyoneOnline = true
+		}
+	}
+	if !anyoneOnline {
+		if ar.NoAgentText == "" {
+			return nil
+		}
+		return s.systemMessage(ctx, tx, sess, ar.NoAgentText)
+	}
+	if ar.QueueText == "" {
+		return nil
+	}
+	pos, err := store.QueuePosition(ctx, tx, sess)
+	if err != nil {
+		return err
+	}
+	return s.systemMessage(ctx, tx, sess, domain.QueueText(ar.QueueText, pos))
+}
+
+// systemMessage posts a SYSTEM message (auto-replies, transfer notices); it
+// changes neither awaiting_reply nor the first response.
+func (s *Service) systemMessage(ctx context.Context, tx pgx.Tx, sess *convv1.Session, text string) error {
+	m := &convv1.Message{MessageId: store.NewID("msg"), SessionId: sess.SessionId, ShopId: sess.ShopId,
+		SenderKind: convv1.SenderKind_SENDER_KIND_SYSTEM, Text: text, CreatedAt: s.ts()}
+	if err := store.InsertMessage(ctx, tx, m, ""); err != nil {
+		return err
+	}
+	sess.LastMessageAt = m.CreatedAt
+	return s.emitToSession(ctx, tx, sess, &convv1.FeedEvent{Kind: &convv1.FeedEvent_MessagePosted{MessagePosted: m}})
+}
+
+// readable loads a session the caller may see (NotFound otherwise).
+func (s *Service) readable(ctx context.Context, q store.Q, id identity.Identity, sessionID string, forUpdate bool) (*convv1.Session, int64, error) {
+	sess, v, err := store.GetSession(ctx, q, sessionID, forUpdate)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !seesSession(id, sess) {
+		return nil, 0, errs.NotFound("session", sessionID)
+	}
+	return sess, v, nil
+}
+
+// GetSession returns a session the caller may see.
+func (s *Service) GetSession(ctx context.Context, req *convv1.GetSessionRequest) (*convv1.GetSessionResponse, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sess, _, err := s.readable(ctx, s.store.Q(), id, req.GetSessionId(), false)
+	if err != nil {
+		return nil, err
+	}
+	return &convv1.GetSessionResponse{Session: sess}, nil
+}
+
+type sessionCursor struct {
+	P  int32     `json:"p,omitempty"`
+	T  time.Time `json:"t"`
+	ID string    `json:"id"`
+}
+
+// ListSessions lists with filters: the queue order for WAITING, else newest first.
+func (s *Service) ListSessions(ctx context.Context, req *convv1.ListSessionsRequest) (*convv1.ListSessionsResponse, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f := store.SessionFilter{ShopID: req.GetShopId(), BuyerID: req.GetBuyerId(), AgentID: req.GetAssignedAgentId(),
+		Status: int32(req.GetStatus()), Group: int32(req.GetGroup()), Priority: int32(req.GetPriority()), Topic: int32(req.GetTopic()),
+		UnassignedOnly: req.GetUnassignedOnly(), Limit: paging.Size(req.GetPageSize()) + 1,
+		Queue: req.GetStatus() == convv1.SessionStatus_SESSION_STATUS_WAITING}
+	if req.OpenedAfter != nil {
+		f.OpenedAfter = req.OpenedAfter.AsTime()
+	}
+	if req.OpenedBefore != nil {
+		f.OpenedBefore = req.OpenedBefore.AsTime()
+	}
+	switch id.Role {
+	case identity.RoleBuyer:
+		f.BuyerID = id.Subject
+	case identity.RoleAgent:
+		if f.ShopID != "" && f.ShopID != id.ShopID {
+			return nil, errs.ErrPermissionDenied
+		}
+		f.ShopID = id.ShopID
+	case identity.RoleService, identity.RolePlatform:
+		if f.ShopID == "" {
+			return nil, errs.Field("shop_id", "conversation.shop_required", "services name the shop")
+		}
+	default:
+		return nil, errs.ErrPermissionDenied
+	}
+	var cur sessionCursor
+	if err := paging.Decode(req.GetPageToken(), &cur); err != nil {
+		return nil, err
+	}
+	f.AfterPriority, f.AfterTime, f.AfterID = cur.P, cur.T, cur.ID
+	list, err := store.ListSessions(ctx, s.store.Q(), f)
+	if err != nil {
+		return nil, err
+	}
+	resp := &convv1.ListSessionsResponse{}
+	if n := paging.Size(req.GetPageSize()); len(list) > n {
+		list = list[:n]
+		last := list[n-1]
+		c := sessionCursor{ID: last.SessionId, T: last.GetOpenedAt().AsTime()}
+		if f.Queue {
+			c.P, c.T = int32(last.Priority), last.GetQueuedAt().AsTime()
+		}
+		resp.NextPageToken = paging.Encode(c)
+	}
+	resp.Sessions = list
+	return resp, nil
+}
+
+// UpdateSession changes topic, priority, order/product and subject.
+func (s *Service) UpdateSession(ctx context.Context, req *convv1.UpdateSessionRequest) (*convv1.UpdateSessionResponse, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if id.Role != identity.RoleAgent {
+		return nil, errs.ErrPermissionDenied
+	}
+	in := req.GetSession()
+	var out *convv1.Session
+	err = s.store.Tx(ctx, func(tx pgx.Tx) error {
+		sess, v, err := s.readable(ctx, tx, id, in.GetSessionId(), true)
+		if err != nil {
+			return err
+		}
+		if err := store.CheckETag("etag", req.GetEtag(), v); err != nil {
+			return err
+		}
+		if err := domainSession(sess).CheckOpen(); err != nil {
+			return err
+		}
+		if sess.AssignedAgentId != "" && !domainSession(sess).CanWrite(actorOf(id)) {
+			return errs.ErrPermissionDenied
+		}
+		paths := req.GetUpdateMask().GetPaths()
+		priorityGiven := false
+		for _, p := range paths {
+			switch p {
+			case "topic":
+				sess.Topic = in.GetTopic()
+			case "priority":
+				if in.GetPriority() == convv1.SessionPriority_SESSION_PRIORITY_UNSPECIFIED {
+					return errs.Field("session.priority", "conversation.priority_required", "priority must be ROUTINE or URGENT")
+				}
+				sess.Priority, priorityGiven = in.GetPriority(), true
+			case "order_id":
+				sess.OrderId = in.GetOrderId()
+			case "product_id":
+				sess.ProductId = in.GetProductId()
+			case "subject":
+				sess.Subject = in.GetSubject()
+			}
+		}
+		if !priorityGiven && domain.PriorityFor(domain.Topic(sess.Topic)) == domain.PriorityUrgent {
+			sess.Priority = convv1.SessionPriority_SESSION_PRIORITY_URGENT
+		}
+		sess.UpdatedAt = s.ts()
+		if err := store.SaveSession(ctx, tx, sess, v); err != nil {
+			return err
+		}
+		out = sess
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &convv1.UpdateSessionResponse{Session: out}, nil
+}
+
+// AcceptSession: an ONLINE agent with capacity takes a queued session.
+func (s *Service) AcceptSession(ctx context.Context, req *convv1.AcceptSessionRequest) (*convv1.AcceptSessionResponse, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if id.Role != identity.RoleAgent {
+		return nil, errs.ErrPermissionDenied
+	}
+	var out *convv1.Session
+	err = s.store.Tx(ctx, func(tx pgx.Tx) error {
+		agent, ok, err := store.GetAgent(ctx, tx, id.Subject, true)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errs.Precondition("agent %s has no availability yet; set it ONLINE first", id.Subject)
+		}
+		sess, v, err := s.readable(ctx, tx, id, req.GetSessionId(), true)
+		if err != nil {
+			return err
+		}
+		if err := store.CheckETag("etag", req.GetEtag(), v); err != nil {
+			return err
+		}
+		mine, err := domainSession(sess).CheckAccept(agent.Agent, supervisor(id))
+		if err != nil || mine {
+			out = sess
+			return err
+		}
+		sess.Status, sess.AssignedAgentId, sess.AssignedAt, sess.UpdatedAt = convv1.SessionStatus_SESSION_STATUS_ACTIVE, id.Subject, s.ts(), s.ts()
+		if err := store.SaveSession(ctx, tx, sess, v); err != nil {
+			return err
+		}
+		out = sess
+		return s.announceRouting(ctx, tx, sess)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &convv1.AcceptSessionResponse{Session: out}, nil
+}
+
+// CloseSession closes (the buyer, the assigned agent or a supervisor+).
+func (s *Service) CloseSession(ctx context.Context, req *convv1.CloseSessionRequest) (*convv1.CloseSessionResponse, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out *convv1.Session
+	err = s.store.Tx(ctx, func(tx pgx.Tx) error {
+		sess, v, err := s.readable(ctx, tx, id, req.GetSessionId(), true)
+		if err != nil {
+			return err
+		}
+		if sess.Status == convv1.SessionStatus_SESSION_STATUS_CLOSED {
+			out = sess
+			return nil
+		}
+		if !domainSession(sess).CanWrite(actorOf(id)) {
+			return errs.ErrPermissionDenied
+		}
+		if err := store.CheckETag("etag", req.GetEtag(), v); err != nil {
+			return err
+		}
+		out, err = s.closeLocked(ctx, tx, sess, v, req.GetReason(), req.GetNote(), protoActor(id))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &convv1.CloseSessionResponse{Session: out}, nil
+}
+
+func (s *Service) closeLocked(ctx context.Context, tx pgx.Tx, sess *convv1.Session, v int64, reason convv1.CloseReason, note string, by *commonv1.Actor) (*convv1.Session, error) {
+	sess.Status, sess.ClosedAt, sess.CloseReason, sess.CloseNote, sess.ClosedBy = convv1.SessionStatus_SESSION_STATUS_CLOSED, s.ts(), reason, note, by
+	sess.AwaitingReply, sess.UpdatedAt = false, s.ts()
+	if err := store.SaveSession(ctx, tx, sess, v); err != nil {
+		return nil, err
+	}
+	return sess, s.emitToSession(ctx, tx, sess, &convv1.FeedEvent{Kind: &convv1.FeedEvent_SessionClosed{SessionClosed: proto.Clone(sess).(*convv1.Session)}})
+}
+
+// CloseIdleSessions closes open sessions without a message for the
+// policy's idle time (reason BUYER_LEFT, by the service); the binary runs it
+// periodically.
+func (s *Service) CloseIdleSessions(ctx context.Context) (int, error) {
+	ids, err := store.IdleSessions(ctx, s.store.Q(), s.now().Add(-s.policy.IdleClose), 200)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, sid := range ids {
+		err := s.store.Tx(ctx, func(tx pgx.Tx) error {
+			sess, v, err := store.GetSession(ctx, tx, sid, true)
+			if err != nil || sess.Status == convv1.SessionStatus_SESSION_STATUS_CLOSED {
+				return err
+			}
+			last := sess.GetOpenedAt().AsTime()
+			if sess.LastMessageAt != nil {
+				last = sess.LastMessageAt.AsTime()
+			}
+			if !last.Before(s.now().Add(-s.policy.IdleClose)) {
+				return nil
+			}
+			_, err = s.closeLocked(ctx, tx, sess, v, convv1.CloseReason_CLOSE_REASON_BUYER_LEFT, "idle", serviceActor)
+			if err == nil {
+				n++
+			}
+			return err
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// RateSession: the buyer's CSAT, once, within the window after close.
+func (s *Service) RateSession(ctx context.Context, req *convv1.RateSessionRequest) (*convv1.RateSessionResponse, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out *convv1.Session
+	err = s.store.Tx(ctx, func(tx pgx.Tx) error {
+		sess, v, err := s.readable(ctx, tx, id, req.GetSessionId(), true)
+		if err != nil {
+			return err
+		}
+		if id.Role != identity.RoleBuyer {
+			return errs.ErrPermissionDenied
+		}
+		if err := domainSession(sess).CheckRate(id.Subject, int(req.GetScore()), s.now(), s.policy.RatingWindow); err != nil {
+			if errors.Is(err, errs.ErrAlreadyExists) {
+				return fmt.Errorf("%w: session %s is rated already", errs.ErrAlreadyExists, sess.SessionId)
+			}
+			return err
+		}
+		sess.Rating = &convv1.SessionRating{Score: req.GetScore(), Comment: strings.TrimSpace(req.GetComment()), RatedAt: s.ts()}
+		sess.UpdatedAt = s.ts()
+		if err := store.SaveSession(ctx, tx, sess, v); err != nil {
+			return err
+		}
+		out = sess
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &convv1.RateSessionResponse{Session: out}, nil
+}

@@ -1,0 +1,858 @@
+// Package store is the conversation schema's PostgreSQL persistence
+// (pgx/v5): each resource is a row of filter/lock columns plus the contract
+// document as jsonb; feed events are written in the caller's transaction and
+// announced with NOTIFY on commit.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
+	"github.com/kefu-suite/kefu/services/conversation/internal/domain"
+	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/pg"
+)
+
+// FeedChannel is the NOTIFY channel of the agents' feed; the payload is the
+// shop id.
+const FeedChannel = "conversation_feed"
+
+// Store reaches the conversation schema.
+type Store struct{ pool *pg.Pool }
+
+// New wraps an open pool (search_path = conversation).
+func New(pool *pg.Pool) *Store { return &Store{pool: pool} }
+
+// Pool is the underlying pool (the feed listener takes a connection from it).
+func (s *Store) Pool() *pg.Pool { return s.pool }
+
+const idAlphabet = "0123456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+
+// NewID returns prefix_ followed by 16 random characters.
+func NewID(prefix string) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	out := make([]byte, len(b))
+	for i, v := range b {
+		out[i] = idAlphabet[int(v)%len(idAlphabet)]
+	}
+	return prefix + "_" + string(out)
+}
+
+// ETag renders a version for clients.
+func ETag(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }
+
+// ParseETag turns a client's etag back into a version (0 for empty).
+func ParseETag(field, etag string) (int64, error) {
+	if etag == "" {
+		return 0, nil
+	}
+	bad := errs.Field(field, "conversation.etag", "not an etag this server issued")
+	if len(etag) < 4 || etag[0] != '"' || etag[1] != 'v' || etag[len(etag)-1] != '"' {
+		return 0, bad
+	}
+	v, err := strconv.ParseInt(etag[2:len(etag)-1], 10, 64)
+	if err != nil || v < 1 {
+		return 0, bad
+	}
+	return v, nil
+}
+
+// CheckETag: empty skips; a stale one is a version conflict (ABORTED).
+func CheckETag(field, etag string, current int64) error {
+	v, err := ParseETag(field, etag)
+	if err != nil {
+		return err
+	}
+	if v != 0 && v != current {
+		return fmt.Errorf("%w: etag %s is stale, the resource is at %s", errs.ErrConflict, etag, ETag(current))
+	}
+	return nil
+}
+
+// Q is what reads run on: the pool or a transaction.
+type Q interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Q returns the pool as a reader.
+func (s *Store) Q() Q { return s.pool }
+
+// Tx runs fn in one transaction (committed when fn returns nil).
+func (s *Store) Tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, fn)
+}
+
+var marshal = protojson.MarshalOptions{UseProtoNames: true}
+
+func toJSON(m proto.Message) []byte {
+	b, err := marshal.Marshal(m)
+	if err != nil {
+		panic("store: marshal " + string(proto.MessageName(m)) + ": " + err.Error())
+	}
+	return b
+}
+
+func fromJSON(b []byte, m proto.Message) error {
+	return protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(b, m)
+}
+
+func isUnique(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// IsUniqueViolation reports a unique-constraint conflict (a concurrent
+// duplicate create).
+func IsUniqueViolation(err error) bool { return isUnique(err) }
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// ---- sessions ----
+
+const sessionCols = `doc, version`
+
+func scanSession(row pgx.Row) (*convv1.Session, int64, error) {
+	var doc []byte
+	var v int64
+	if err := row.Scan(&doc, &v); err != nil {
+		return nil, 0, err
+	}
+	s := &convv1.Session{}
+	if err := fromJSON(doc, s); err != nil {
+		return nil, 0, err
+	}
+	s.Etag = ETag(v)
+	return s, v, nil
+}
+
+// GetSession reads a session (locked with forUpdate inside a transaction).
+func GetSession(ctx context.Context, q Q, id string, forUpdate bool) (*convv1.Session, int64, error) {
+	sql := `SELECT ` + sessionCols + ` FROM sessions WHERE session_id = $1`
+	if forUpdate {
+		sql += ` FOR UPDATE`
+	}
+	s, v, err := scanSession(q.QueryRow(ctx, sql, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, 0, errs.NotFound("session", id)
+	}
+	return s, v, err
+}
+
+// SessionByRequest finds the session a create request made before.
+func SessionByRequest(ctx context.Context, q Q, openedBy, requestID string) (*convv1.Session, bool, error) {
+	if requestID == "" {
+		return nil, false, nil
+	}
+	s, _, err := scanSession(q.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE opened_by = $1 AND request_id = $2`, openedBy, requestID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	return s, err == nil, err
+}
+
+// OpenSession finds the buyer's open session with the shop.
+func OpenSession(ctx context.Context, q Q, shopID, buyerID string, forUpdate bool) (*convv1.Session, int64, bool, error) {
+	sql := `SELECT ` + sessionCols + ` FROM sessions WHERE shop_id = $1 AND buyer_id = $2 AND status <> 4`
+	if forUpdate {
+		sql += ` FOR UPDATE`
+	}
+	s, v, err := scanSession(q.QueryRow(ctx, sql, shopID, buyerID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, 0, false, nil
+	}
+	return s, v, err == nil, err
+}
+
+// InsertSession stores a new session at version 1.
+func InsertSession(ctx context.Context, tx pgx.Tx, s *convv1.Session, openedBy, requestID string) error {
+	s.Etag = ""
+	_, err := tx.Exec(ctx, `INSERT INTO sessions (session_id, shop_id, buyer_id, grp, status, priority, topic,
+		assigned_agent_id, opened_by, request_id, opened_at, queued_at, last_message_at, version, doc)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,1,$14)`,
+		s.SessionId, s.ShopId, s.BuyerId, int32(s.Group), int32(s.Status), int32(s.Priority), int32(s.Topic),
+		s.AssignedAgentId, openedBy, nullable(requestID), s.OpenedAt.AsTime(), tsOf(s.QueuedAt), tsOf(s.LastMessageAt), toJSON(s))
+	s.Etag = ETag(1)
+	return err
+}
+
+// SaveSession writes a changed session; version is the one read under lock.
+func SaveSession(ctx context.Context, tx pgx.Tx, s *convv1.Session, version int64) error {
+	s.Etag = ""
+	tag, err := tx.Exec(ctx, `UPDATE sessions SET grp=$2, status=$3, priority=$4, topic=$5, assigned_agent_id=$6,
+		queued_at=$7, last_message_at=$8, version=version+1, doc=$9 WHERE session_id=$1 AND version=$10`,
+		s.SessionId, int32(s.Group), int32(s.Status), int32(s.Priority), int32(s.Topic), s.AssignedAgentId,
+		tsOf(s.QueuedAt), tsOf(s.LastMessageAt), toJSON(s), version)
+	if err == nil && tag.RowsAffected() != 1 {
+		err = fmt.Errorf("%w: session %s changed meanwhile", errs.ErrConflict, s.SessionId)
+	}
+	s.Etag = ETag(version + 1)
+	return err
+}
+
+// QueuePosition: 1 + the sessions ahead in the group's queue.
+func QueuePosition(ctx context.Context, q Q, s *convv1.Session) (int, error) {
+	var n int
+	err := q.QueryRow(ctx, `SELECT count(*) FROM sessions WHERE shop_id=$1 AND grp=$2 AND status IN (1,2)
+		AND session_id <> $3 AND (priority > $4 OR priority = $4 AND queued_at <= $5)`,
+		s.ShopId, int32(s.Group), s.SessionId, int32(s.Priority), s.QueuedAt.AsTime()).Scan(&n)
+	return n + 1, err
+}
+
+// SessionFilter is ListSessions' query.
+type SessionFilter struct {
+	ShopID, BuyerID, AgentID  string
+	Status, Group, Priority   int32
+	Topic                     int32
+	UnassignedOnly            bool
+	OpenedAfter, OpenedBefore time.Time
+	Queue                     bool // WAITING queue order
+	Limit                     int
+	// keyset cursor
+	AfterPriority int32
+	AfterTime     time.Time
+	AfterID       string
+}
+
+// ListSessions lists sessions: queue order (urgent first, then longest
+// waiting) or most recently opened first.
+func ListSessions(ctx context.Context, q Q, f SessionFilter) ([]*convv1.Session, error) {
+	where := "true"
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where += fmt.Sprintf(" AND "+cond, len(args))
+	}
+	if f.ShopID != "" {
+		add("shop_id = $%d", f.ShopID)
+	}
+	if f.BuyerID != "" {
+		add("buyer_id = $%d", f.BuyerID)
+	}
+	if f.AgentID != "" {
+		add("assigned_agent_id = $%d", f.AgentID)
+	}
+	if f.UnassignedOnly {
+		where += " AND assigned_agent_id = ''"
+	}
+	if f.Status != 0 {
+		add("status = $%d", f.Status)
+	}
+	if f.Group != 0 {
+		add("grp = $%d", f.Group)
+	}
+	if f.Priority != 0 {
+		add("priority = $%d", f.Priority)
+	}
+	if f.Topic != 0 {
+		add("topic = $%d", f.Topic)
+	}
+	if !f.OpenedAfter.IsZero() {
+		add("opened_at >= $%d", f.OpenedAfter)
+	}
+	if !f.OpenedBefore.IsZero() {
+		add("opened_at < $%d", f.OpenedBefore)
+	}
+	order := "opened_at DESC, session_id DESC"
+	if f.Queue {
+		order = "priority DESC, queued_at, session_id"
+		if f.AfterID != "" {
+			args = append(args, f.AfterPriority, f.AfterTime, f.AfterID)
+			n := len(args)
+			where += fmt.Sprintf(" AND (-priority, queued_at, session_id) > (-$%d::smallint, $%d::timestamptz, $%d::text)", n-2, n-1, n)
+		}
+	} else if f.AfterID != "" {
+		args = append(args, f.AfterTime, f.AfterID)
+		n := len(args)
+		where += fmt.Sprintf(" AND (opened_at, session_id) < ($%d::timestamptz, $%d::text)", n-1, n)
+	}
+	args = append(args, f.Limit)
+	rows, err := q.Query(ctx, `SELECT `+sessionCols+` FROM sessions WHERE `+where+` ORDER BY `+order+fmt.Sprintf(" LIMIT $%d", len(args)), args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanSession)
+}
+
+func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, int64, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, _, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// ---- messages ----
+
+func scanMessage(row pgx.Row) (*convv1.Message, int64, error) {
+	var doc []byte
+	var seq int64
+	if err := row.Scan(&doc, &seq); err != nil {
+		return nil, 0, err
+	}
+	m := &convv1.Message{}
+	return m, seq, fromJSON(doc, m)
+}
+
+// MessageByRequest finds a message a send request stored before.
+func MessageByRequest(ctx context.Context, q Q, sessionID, senderID, requestID string) (*convv1.Message, bool, error) {
+	if requestID == "" {
+		return nil, false, nil
+	}
+	m, _, err := scanMessage(q.QueryRow(ctx, `SELECT doc, seq FROM messages WHERE session_id=$1 AND sender_id=$2 AND request_id=$3`, sessionID, senderID, requestID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	return m, err == nil, err
+}
+
+// InsertMessage stores a message.
+func InsertMessage(ctx context.Context, tx pgx.Tx, m *convv1.Message, requestID string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO messages (message_id, session_id, sender_id, request_id, created_at, doc) VALUES ($1,$2,$3,$4,$5,$6)`,
+		m.MessageId, m.SessionId, m.SenderId, nullable(requestID), m.CreatedAt.AsTime(), toJSON(m))
+	return err
+}
+
+// ListMessages pages a session's messages by their insertion order.
+func ListMessages(ctx context.Context, q Q, sessionID string, newestFirst bool, afterSeq int64, limit int) ([]*convv1.Message, []int64, error) {
+	cmp, order := ">", "ASC"
+	if newestFirst {
+		cmp, order = "<", "DESC"
+		if afterSeq == 0 {
+			afterSeq = 1<<63 - 1
+		}
+	}
+	rows, err := q.Query(ctx, `SELECT doc, seq FROM messages WHERE session_id=$1 AND seq `+cmp+` $2 ORDER BY seq `+order+` LIMIT $3`, sessionID, afterSeq, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var ms []*convv1.Message
+	var seqs []int64
+	for rows.Next() {
+		m, seq, err := scanMessage(rows)
+		if err != nil {
+			return nil, nil, err
+		}
+		ms, seqs = append(ms, m), append(seqs, seq)
+	}
+	return ms, seqs, rows.Err()
+}
+
+// ---- transfers ----
+
+func scanTransfer(row pgx.Row) (*convv1.Transfer, int64, error) {
+	var doc []byte
+	var seq int64
+	if err := row.Scan(&doc, &seq); err != nil {
+		return nil, 0, err
+	}
+	t := &convv1.Transfer{}
+	return t, seq, fromJSON(doc, t)
+}
+
+// TransferByRequest finds a transfer a request recorded before.
+func TransferByRequest(ctx context.Context, q Q, sessionID, actorID, requestID string) (*convv1.Transfer, bool, error) {
+	if requestID == "" {
+		return nil, false, nil
+	}
+	t, _, err := scanTransfer(q.QueryRow(ctx, `SELECT doc, seq FROM transfers WHERE session_id=$1 AND actor_id=$2 AND request_id=$3`, sessionID, actorID, requestID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	return t, err == nil, err
+}
+
+// InsertTransfer records a transfer.
+func InsertTransfer(ctx context.Context, tx pgx.Tx, t *convv1.Transfer, requestID string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO transfers (transfer_id, session_id, actor_id, request_id, created_at, doc) VALUES ($1,$2,$3,$4,$5,$6)`,
+		t.TransferId, t.SessionId, t.GetActor().GetSubject(), nullable(requestID), t.CreatedAt.AsTime(), toJSON(t))
+	return err
+}
+
+// ListTransfers pages a session's transfers, oldest first.
+func ListTransfers(ctx context.Context, q Q, sessionID string, afterSeq int64, limit int) ([]*convv1.Transfer, []int64, error) {
+	rows, err := q.Query(ctx, `SELECT doc, seq FROM transfers WHERE session_id=$1 AND seq > $2 ORDER BY seq LIMIT $3`, sessionID, afterSeq, limit)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var ts []*convv1.Transfer
+	var seqs []int64
+	for rows.Next() {
+		t, seq, err := scanTransfer(rows)
+		if err != nil {
+			return nil, nil, err
+		}
+		ts, seqs = append(ts, t), append(seqs, seq)
+	}
+	return ts, seqs, rows.Err()
+}
+
+// ---- agents ----
+
+// AgentRow is an agent's availability with its bookkeeping.
+type AgentRow struct {
+	domain.Agent
+	Note        string
+	StatusSince time.Time
+	UpdatedAt   time.Time
+	Version     int64
+}
+
+const agentCols = `a.agent_id, a.shop_id, a.grp, a.rank, a.status, a.max_sessions, a.note, a.status_since, a.updated_at, a.version,
+	(SELECT count(*) FROM sessions s WHERE s.assigned_agent_id = a.agent_id AND s.status = 3)`
+
+func scanAgent(row pgx.Row) (*AgentRow, int64, error) {
+	var a AgentRow
+	var grp, rank, status int16
+	var active int64
+	if err := row.Scan(&a.ID, &a.ShopID, &grp, &rank, &status, &a.MaxActive, &a.Note, &a.StatusSince, &a.UpdatedAt, &a.Version, &active); err != nil {
+		return nil, 0, err
+	}
+	a.Group, a.Rank, a.Status, a.Active = domain.Group(grp), domain.Rank(rank), domain.AgentStatus(status), int(active)
+	a.StatusSince, a.UpdatedAt = a.StatusSince.UTC(), a.UpdatedAt.UTC()
+	return &a, a.Version, nil
+}
+
+// GetAgent reads an agent (locked with forUpdate); found false when the
+// agent never registered.
+func GetAgent(ctx context.Context, q Q, id string, forUpdate bool) (*AgentRow, bool, error) {
+	sql := `SELECT ` + agentCols + ` FROM agents a WHERE a.agent_id = $1`
+	if forUpdate {
+		sql += ` FOR UPDATE OF a`
+	}
+	a, _, err := scanAgent(q.QueryRow(ctx, sql, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	return a, err == nil, err
+}
+
+// ShopAgents lists a shop's agents (of one group when group > 0), locked
+// with forUpdate so routing never overfills one.
+func ShopAgents(ctx context.Context, q Q, shopID string, group domain.Group, forUpdate bool) ([]*AgentRow, error) {
+	sql := `SELECT ` + agentCols + ` FROM agents a WHERE a.shop_id = $1 AND ($2 = 0 OR a.grp = $2) ORDER BY a.agent_id`
+	if forUpdate {
+		sql += ` FOR UPDATE OF a`
+	}
+	rows, err := q.Query(ctx, sql, shopID, int32(group))
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanAgent)
+}
+
+// UpsertAgent writes an agent's availability (version+1, or 1 when new).
+func UpsertAgent(ctx context.Context, tx pgx.Tx, a *AgentRow) error {
+	tag, err := tx.Exec(ctx, `INSERT INTO agents (agent_id, shop_id, grp, rank, status, max_sessions, note, status_since, updated_at, version)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,1)
+		ON CONFLICT (agent_id) DO UPDATE SET grp=$3, rank=$4, status=$5, max_sessions=$6, note=$7, status_since=$8, updated_at=$9,
+		  version = agents.version + 1 WHERE agents.version = $10`,
+		a.ID, a.ShopID, int32(a.Group), int32(a.Rank), int32(a.Status), a.MaxActive, a.Note, a.StatusSince, a.UpdatedAt, a.Version)
+	if err == nil && tag.RowsAffected() != 1 {
+		return fmt.Errorf("%w: agent %s changed meanwhile", errs.ErrConflict, a.ID)
+	}
+	a.Version++
+	return err
+}
+
+// ---- auto replies ----
+
+// GetAutoReply reads a saved configuration; found false when never saved.
+func GetAutoReply(ctx context.Context, q Q, shopID string, group domain.Group, forUpdate bool) (*convv1.AutoReply, int64, bool, error) {
+	sql := `SELECT doc, version FROM auto_replies WHERE shop_id=$1 AND grp=$2`
+	if forUpdate {
+		sql += ` FOR UPDATE`
+	}
+	var doc []byte
+	var v int64
+	err := q.QueryRow(ctx, sql, shopID, int32(group)).Scan(&doc, &v)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, 0, false, nil
+	}
+	if err != nil {
+		return nil, 0, false, err
+	}
+	ar := &convv1.AutoReply{}
+	if err := fromJSON(doc, ar); err != nil {
+		return nil, 0, false, err
+	}
+	ar.Etag = ETag(v)
+	return ar, v, true, nil
+}
+
+// SaveAutoReply inserts (version 0) or updates a configuration.
+func SaveAutoReply(ctx context.Context, tx pgx.Tx, ar *convv1.AutoReply, version int64) error {
+	ar.Etag = ""
+	tag, err := tx.Exec(ctx, `INSERT INTO auto_replies (shop_id, grp, version, doc) VALUES ($1,$2,1,$3)
+		ON CONFLICT (shop_id, grp) DO UPDATE SET doc=$3, version=auto_replies.version+1 WHERE auto_replies.version=$4`,
+		ar.ShopId, int32(ar.Group), toJSON(ar), version)
+	if err == nil && tag.RowsAffected() != 1 {
+		return fmt.Errorf("%w: auto-reply changed meanwhile", errs.ErrConflict)
+	}
+	ar.Etag = ETag(version + 1)
+	return err
+}
+
+// ---- offline messages ----
+
+func scanOffline(row pgx.Row) (*convv1.OfflineMessage, int64, error) {
+	var doc []byte
+	var v int64
+	var answerReq *string
+	if err := row.Scan(&doc, &v, &answerReq); err != nil {
+		return nil, 0, err
+	}
+	m := &convv1.OfflineMessage{}
+	if err := fromJSON(doc, m); err != nil {
+		return nil, 0, err
+	}
+	m.Etag = ETag(v)
+	return m, v, nil
+}
+
+// GetOffline reads an offline message and the request id that answered it.
+func GetOffline(ctx context.Context, q Q, id string, forUpdate bool) (*convv1.OfflineMessage, int64, string, error) {
+	sql := `SELECT doc, version, answer_request_id FROM offline_messages WHERE offline_message_id=$1`
+	if forUpdate {
+		sql += ` FOR UPDATE`
+	}
+	var doc []byte
+	var v int64
+	var answerReq *string
+	err := q.QueryRow(ctx, sql, id).Scan(&doc, &v, &answerReq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, 0, "", errs.NotFound("offline message", id)
+	}
+	if err != nil {
+		return nil, 0, "", err
+	}
+	m := &convv1.OfflineMessage{}
+	if err := fromJSON(doc, m); err != nil {
+		return nil, 0, "", err
+	}
+	m.Etag = ETag(v)
+	req := ""
+	if answerReq != nil {
+		req = *answerReq
+	}
+	return m, v, req, nil
+}
+
+// OfflineByRequest finds an offline message a request left before.
+func OfflineByRequest(ctx context.Context, q Q, leftBy, requestID string) (*convv1.OfflineMessage, bool, error) {
+	if requestID == "" {
+		return nil, false, nil
+	}
+	m, _, err := scanOffline(q.QueryRow(ctx, `SELECT doc, version, answer_request_id FROM offline_messages WHERE left_by=$1 AND request_id=$2`, leftBy, requestID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	return m, err == nil, err
+}
+
+// InsertOffline stores a new offline message.
+func InsertOffline(ctx context.Context, tx pgx.Tx, m *convv1.OfflineMessage, leftBy, requestID string) error {
+	m.Etag = ""
+	_, err := tx.Exec(ctx, `INSERT INTO offline_messages (offline_message_id, shop_id, buyer_id, grp, status, left_by, request_id, created_at, version, doc)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,1,$9)`,
+		m.OfflineMessageId, m.ShopId, m.BuyerId, int32(m.Group), int32(m.Status), leftBy, nullable(requestID), m.CreatedAt.AsTime(), toJSON(m))
+	m.Etag = ETag(1)
+	return err
+}
+
+// SaveOffline writes an answered offline message.
+func SaveOffline(ctx context.Context, tx pgx.Tx, m *convv1.OfflineMessage, version int64, answerRequestID string) error {
+	m.Etag = ""
+	tag, err := tx.Exec(ctx, `UPDATE offline_messages SET status=$2, answer_request_id=$3, version=version+1, doc=$4 WHERE offline_message_id=$1 AND version=$5`,
+		m.OfflineMessageId, int32(m.Status), nullable(answerRequestID), toJSON(m), version)
+	if err == nil && tag.RowsAffected() != 1 {
+		err = fmt.Errorf("%w: offline message changed meanwhile", errs.ErrConflict)
+	}
+	m.Etag = ETag(version + 1)
+	return err
+}
+
+// OfflineFilter is ListOfflineMessages' query.
+type OfflineFilter struct {
+	ShopID, BuyerID string
+	Status, Group   int32
+	Limit           int
+	AfterTime       time.Time
+	AfterID         string
+}
+
+// ListOffline: UNANSWERED oldest first (the answer queue), otherwise newest
+// first.
+func ListOffline(ctx context.Context, q Q, f OfflineFilter) ([]*convv1.OfflineMessage, error) {
+	where := "true"
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where += fmt.Sprintf(" AND "+cond, len(args))
+	}
+	if f.ShopID != "" {
+		add("shop_id = $%d", f.ShopID)
+	}
+	if f.BuyerID != "" {
+		add("buyer_id = $%d", f.BuyerID)
+	}
+	if f.Status != 0 {
+		add("status = $%d", f.Status)
+	}
+	if f.Group != 0 {
+		add("grp = $%d", f.Group)
+	}
+	asc := f.Status == int32(convv1.OfflineMessageStatus_OFFLINE_MESSAGE_STATUS_UNANSWERED)
+	order, cmp := "created_at DESC, offline_message_id DESC", "<"
+	if asc {
+		order, cmp = "created_at, offline_message_id", ">"
+	}
+	if f.AfterID != "" {
+		args = append(args, f.AfterTime, f.AfterID)
+		n := len(args)
+		where += fmt.Sprintf(" AND (created_at, offline_message_id) %s ($%d::timestamptz, $%d::text)", cmp, n-1, n)
+	}
+	args = append(args, f.Limit)
+	rows, err := q.Query(ctx, `SELECT doc, version, answer_request_id FROM offline_messages WHERE `+where+` ORDER BY `+order+fmt.Sprintf(" LIMIT $%d", len(args)), args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanOffline)
+}
+
+// ---- handover notes ----
+
+// NoteByRequest finds a note a request created before.
+func NoteByRequest(ctx context.Context, q Q, author, requestID string) (string, bool, error) {
+	if requestID == "" {
+		return "", false, nil
+	}
+	var id string
+	err := q.QueryRow(ctx, `SELECT handover_note_id FROM handover_notes WHERE author_agent_id=$1 AND request_id=$2`, author, requestID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", false, nil
+	}
+	return id, err == nil, err
+}
+
+// InsertNote stores a handover note (reads are kept apart).
+func InsertNote(ctx context.Context, tx pgx.Tx, n *convv1.HandoverNote, requestID string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO handover_notes (handover_note_id, shop_id, author_agent_id, to_group, to_agent_id, request_id, created_at, doc)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
+		n.HandoverNoteId, n.ShopId, n.AuthorAgentId, int32(n.ToGroup), n.ToAgentId, nullable(requestID), n.CreatedAt.AsTime(), toJSON(n))
+	return err
+}
+
+const noteCols = `n.doc, coalesce((SELECT jsonb_agg(jsonb_build_object('agent_id', r.agent_id, 'read_at', r.read_at) ORDER BY r.read_at, r.agent_id)
+	FROM handover_reads r WHERE r.handover_note_id = n.handover_note_id), '[]'::jsonb)`
+
+type readJSON struct {
+	AgentID string    `json:"agent_id"`
+	ReadAt  time.Time `json:"read_at"`
+}
+
+func scanNote(row pgx.Row) (*convv1.HandoverNote, int64, error) {
+	var doc []byte
+	var reads []readJSON
+	if err := row.Scan(&doc, &reads); err != nil {
+		return nil, 0, err
+	}
+	n := &convv1.HandoverNote{}
+	if err := fromJSON(doc, n); err != nil {
+		return nil, 0, err
+	}
+	for _, r := range reads {
+		n.Reads = append(n.Reads, &convv1.HandoverNoteRead{AgentId: r.AgentID, ReadAt: tsProto(r.ReadAt)})
+	}
+	n.Etag = ETag(int64(1 + len(reads)))
+	return n, 0, nil
+}
+
+// GetNote reads a note with its reads.
+func GetNote(ctx context.Context, q Q, id string) (*convv1.HandoverNote, error) {
+	n, _, err := scanNote(q.QueryRow(ctx, `SELECT `+noteCols+` FROM handover_notes n WHERE n.handover_note_id=$1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errs.NotFound("handover note", id)
+	}
+	return n, err
+}
+
+// MarkRead records that agent read the note (once; idempotent).
+func MarkRead(ctx context.Context, q Q, noteID, agentID string, at time.Time) error {
+	_, err := q.Exec(ctx, `INSERT INTO handover_reads (handover_note_id, agent_id, read_at) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`, noteID, agentID, at)
+	return err
+}
+
+// NoteFilter is ListHandoverNotes' query.
+type NoteFilter struct {
+	ShopID       string
+	AllOfShop    bool // supervisors+
+	Reader       string
+	ReaderGroup  int32
+	ToGroup      int32
+	Author       string
+	CreatedAfter time.Time
+	UnreadOnly   bool
+	Limit        int
+	AfterTime    time.Time
+	AfterID      string
+}
+
+// ListNotes lists the notes addressed to the reader (to them, their group
+// or the whole shop; everything of the shop for supervisors+), newest first.
+func ListNotes(ctx context.Context, q Q, f NoteFilter) ([]*convv1.HandoverNote, error) {
+	args := []any{f.ShopID, f.Reader}
+	where := "n.shop_id = $1"
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where += fmt.Sprintf(" AND "+cond, len(args))
+	}
+	if !f.AllOfShop {
+		add("(n.to_agent_id = $2 OR n.to_agent_id = '' AND (n.to_group = 0 OR n.to_group = $%d))", f.ReaderGroup)
+	}
+	if f.ToGroup != 0 {
+		add("n.to_group = $%d", f.ToGroup)
+	}
+	if f.Author != "" {
+		add("n.author_agent_id = $%d", f.Author)
+	}
+	if !f.CreatedAfter.IsZero() {
+		add("n.created_at >= $%d", f.CreatedAfter)
+	}
+	if f.UnreadOnly {
+		where += " AND NOT EXISTS (SELECT 1 FROM handover_reads r WHERE r.handover_note_id = n.handover_note_id AND r.agent_id = $2)"
+	}
+	if f.AfterID != "" {
+		args = append(args, f.AfterTime, f.AfterID)
+		n := len(args)
+		where += fmt.Sprintf(" AND (n.created_at, n.handover_note_id) < ($%d::timestamptz, $%d::text)", n-1, n)
+	}
+	args = append(args, f.Limit)
+	rows, err := q.Query(ctx, `SELECT `+noteCols+` FROM handover_notes n WHERE `+where+
+		` ORDER BY n.created_at DESC, n.handover_note_id DESC`+fmt.Sprintf(" LIMIT $%d", len(args)), args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(rows, scanNote)
+}
+
+// ---- the feed ----
+
+// InsertEvent writes a feed event in tx and announces it on commit.
+func InsertEvent(ctx context.Context, tx pgx.Tx, shopID string, group domain.Group, targetAgent string, ev *convv1.FeedEvent) error {
+	var id int64
+	err := tx.QueryRow(ctx, `INSERT INTO feed_events (shop_id, grp, target_agent, session_id, created_at, doc) VALUES ($1,$2,$3,$4,$5,$6) RETURNING event_id`,
+		shopID, int32(group), targetAgent, ev.SessionId, ev.OccurredAt.AsTime(), toJSON(ev)).Scan(&id)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, FeedChannel, shopID)
+	return err
+}
+
+// Events returns the events after afterID that concern an agent of the
+// shop and group: addressed to them, to their group's queue, or to the
+// whole shop.
+func Events(ctx context.Context, q Q, shopID string, group domain.Group, agentID string, afterID int64, limit int) ([]*convv1.FeedEvent, error) {
+	rows, err := q.Query(ctx, `SELECT event_id, doc FROM feed_events WHERE shop_id=$1 AND event_id > $2
+		AND (target_agent = $3 OR target_agent = '' AND grp IN (0, $4)) ORDER BY event_id LIMIT $5`, shopID, afterID, agentID, int32(group), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*convv1.FeedEvent
+	for rows.Next() {
+		var id int64
+		var doc []byte
+		if err := rows.Scan(&id, &doc); err != nil {
+			return nil, err
+		}
+		ev := &convv1.FeedEvent{}
+		if err := fromJSON(doc, ev); err != nil {
+			return nil, err
+		}
+		ev.EventId = strconv.FormatInt(id, 10)
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+// EventBounds returns the newest event id and the oldest retained one (0, 0
+// when none).
+func EventBounds(ctx context.Context, q Q) (newest, oldest int64, err error) {
+	err = q.QueryRow(ctx, `SELECT coalesce(max(event_id), 0), coalesce(min(event_id), 0) FROM feed_events`).Scan(&newest, &oldest)
+	return newest, oldest, err
+}
+
+// PruneEvents drops events older than before (feed retention).
+func PruneEvents(ctx context.Context, q Q, before time.Time) (int64, error) {
+	tag, err := q.Exec(ctx, `DELETE FROM feed_events WHERE created_at < $1`, before)
+	return tag.RowsAffected(), err
+}
+
+// IdleSessions lists open sessions whose last activity is before cutoff.
+func IdleSessions(ctx context.Context, q Q, cutoff time.Time, limit int) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT session_id FROM sessions WHERE status <> 4 AND coalesce(last_message_at, opened_at) < $1 ORDER BY opened_at LIMIT $2`, cutoff, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// AgentSessions lists the open sessions assigned to an agent.
+func AgentSessions(ctx context.Context, q Q, agentID string) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT session_id FROM sessions WHERE assigned_agent_id=$1 AND status=3 ORDER BY session_id`, agentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
