@@ -229,9 +229,11 @@ func (s *Service) stockEffects(ctx context.Context, o *orderv1.Order, kind order
 			}
 		}
 	}
-	if len(cancelled) == 0 && refund.GetOrigin() == orderv1.RefundOrigin_REFUND_ORIGIN_UNSHIPPED_TIMEOUT {
-		// The 365-day close cancelled the gifts too (nothing refunded for
-		// them): a gift line never shipped and wholly cancelled.
+	if len(cancelled) == 0 && refund != nil && (refund.GetOrigin() == orderv1.RefundOrigin_REFUND_ORIGIN_UNSHIPPED_TIMEOUT ||
+		o.GetCloseReason() == orderv1.CloseReason_CLOSE_REASON_FULL_REFUND) {
+		// Closing (365 days, full refund) cancelled the gifts too, with
+		// nothing refunded for them: a gift line never shipped and wholly
+		// cancelled.
 		for _, l := range o.GetLines() {
 			if l.GetGift() && l.GetShippedQuantity() == 0 && l.GetCancelledQuantity() >= l.GetQuantity() {
 				units[l.GetLineId()] = l.GetQuantity()

@@ -871,3 +871,53 @@ func TestCancelRetriedAfterItTookEffect(t *testing.T) {
 		t.Fatalf("another buyer: %v", err)
 	}
 }
+
+// A full refund of a paid order that earned the 满199送 gift closes it with
+// every unshipped unit cancelled, the gift's too: the gift's committed
+// stock goes back with the bought goods.
+func TestFullRefundReturnsTheGiftStock(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	giftBefore, nutsBefore := available(t, h, "prd_seed15"), available(t, h, "prd_seed21")
+	created, err := h.orders.CreateOrder(as(buyer), &orderv1.CreateOrderRequest{RequestId: "req-gift-refund-1",
+		Order: newOrder(orderv1.OrderKind_ORDER_KIND_NORMAL, ln("prd_seed21", 2))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := created.GetOrder()
+	var gift *orderv1.OrderLine
+	var lines []*orderv1.RefundLine
+	for _, l := range o.GetLines() {
+		if l.GetGift() {
+			gift = l
+		} else {
+			lines = append(lines, &orderv1.RefundLine{LineId: l.GetLineId(), AmountFen: l.GetPayableFen(), Quantity: l.GetQuantity()})
+		}
+	}
+	if gift == nil || gift.GetProductId() != "prd_seed15" {
+		t.Fatalf("no 满199送 gift line in %v", o.GetLines())
+	}
+	if _, err := h.orders.PayOrder(as(buyer), &orderv1.PayOrderRequest{OrderId: o.GetOrderId(), PaymentRef: "pay-gr1", AmountFen: o.GetPrice().GetTotalFen()}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := h.orders.RefundOrder(as(agent), &orderv1.RefundOrderRequest{OrderId: o.GetOrderId(), RequestId: "refund-gift-all-1",
+		Lines: lines, Channel: commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH, Reason: "缺货, 全额退款"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.GetOrder()
+	if c.GetState() != orderv1.OrderState_ORDER_STATE_CLOSED {
+		t.Fatalf("state %s", c.GetState())
+	}
+	for _, l := range c.GetLines() {
+		if l.GetState() != orderv1.LineState_LINE_STATE_CANCELLED {
+			t.Fatalf("line %s (gift %v) is %s in a closed order", l.GetLineId(), l.GetGift(), l.GetState())
+		}
+	}
+	if got := available(t, h, "prd_seed15"); got != giftBefore {
+		t.Fatalf("gift stock %d, want %d back", got, giftBefore)
+	}
+	if got := available(t, h, "prd_seed21"); got != nutsBefore {
+		t.Fatalf("stock %d, want %d back", got, nutsBefore)
+	}
+}

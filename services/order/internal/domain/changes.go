@@ -203,7 +203,7 @@ func Cancel(o *orderv1.Order, r CancelRequest) (cancelled []*orderv1.ShipmentLin
 		refund = addRefund(o, r.RefundID, rl, r.Channel, "取消订单: "+r.Reason, orderv1.RefundOrigin_REFUND_ORIGIN_CANCELLATION, "", r.Actor, r.At)
 	}
 	AutoRemark(o, "rmk_"+strings.TrimPrefix(r.RefundID, "rfd_"), fmt.Sprintf("取消 %d 行未发货商品: %s", len(cancelled), r.Reason), r.Actor, r.At)
-	afterLineChange(o, closeReasonFor(r), r.Reason, r.At)
+	cancelled = append(cancelled, afterLineChange(o, closeReasonFor(r), r.Reason, r.At)...)
 	return cancelled, refund, true, nil
 }
 
@@ -260,14 +260,23 @@ func AlreadyCancelled(o *orderv1.Order, lineIDs []string) (*orderv1.Refund, bool
 }
 
 // afterLineChange re-derives the state after units were cancelled or
-// refunded: nothing left at all → closed; else the shipping state.
-func afterLineChange(o *orderv1.Order, reason orderv1.CloseReason, detail string, at time.Time) {
+// refunded: nothing left at all → closed; else the shipping state. An order
+// closed by a full refund ships nothing more: it returns the units it
+// cancelled then (e.g. a 满就送 gift, which no refund line names).
+func afterLineChange(o *orderv1.Order, reason orderv1.CloseReason, detail string, at time.Time) []*orderv1.ShipmentLine {
 	var live int32
 	for _, l := range o.GetLines() {
 		live += l.GetQuantity() - l.GetCancelledQuantity()
 	}
+	var cancelled []*orderv1.ShipmentLine
 	switch {
 	case paid(o) && o.GetRefundedFen() >= o.GetPayment().GetPaidFen():
+		for _, l := range o.GetLines() {
+			if units := Remaining(l); units > 0 {
+				cancelled = append(cancelled, &orderv1.ShipmentLine{LineId: l.GetLineId(), Quantity: units})
+				l.CancelledQuantity += units
+			}
+		}
 		close(o, orderv1.CloseReason_CLOSE_REASON_FULL_REFUND, "全额退款: "+detail, at)
 		o.PointsEarned = 0
 	case live == 0:
@@ -281,6 +290,7 @@ func afterLineChange(o *orderv1.Order, reason orderv1.CloseReason, detail string
 			o.PointsEarned = Points(o)
 		}
 	}
+	return cancelled
 }
 
 // RefundRequest is a refund against lines (RefundOrder).
@@ -338,7 +348,7 @@ func Refund(o *orderv1.Order, r RefundRequest) (cancelled []*orderv1.ShipmentLin
 		}
 	}
 	AutoRemark(o, "rmk_"+strings.TrimPrefix(r.RefundID, "rfd_"), fmt.Sprintf("退款 %d 分: %s", refund.GetAmountFen(), r.Reason), r.Actor, r.At)
-	afterLineChange(o, orderv1.CloseReason_CLOSE_REASON_FULL_REFUND, r.Reason, r.At)
+	cancelled = append(cancelled, afterLineChange(o, orderv1.CloseReason_CLOSE_REASON_FULL_REFUND, r.Reason, r.At)...)
 	return cancelled, refund, true, nil
 }
 

@@ -679,3 +679,42 @@ func TestCloseUnshippedReturnsGiftUnits(t *testing.T) {
 		t.Fatal("closing twice changes nothing")
 	}
 }
+
+// A full refund closes the order and ships nothing more: its unshipped
+// units are cancelled and returned — the 满就送 gift's too, which no refund
+// line names — so their stock can go back.
+func TestFullRefundCancelsTheGift(t *testing.T) {
+	o := fixture()
+	o.Lines = append(o.Lines, &orderv1.OrderLine{LineId: "ln_3", ProductId: "prd_gift", Quantity: 1, Gift: true})
+	if _, err := Pay(o, "pay1", 5000, at, at.Add(48*time.Hour), seq()); err != nil {
+		t.Fatal(err)
+	}
+	units, _, _, err := Refund(o, RefundRequest{RefundID: "rfd_all", Lines: []*orderv1.RefundLine{{LineId: "ln_1", AmountFen: 3000}, {LineId: "ln_2", AmountFen: 2000}},
+		Reason: "缺货", CaseID: "as_1", Actor: agentActor, At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int32{}
+	for _, u := range units {
+		got[u.GetLineId()] += u.GetQuantity()
+	}
+	if got["ln_1"] != 3 || got["ln_2"] != 1 || got["ln_3"] != 1 {
+		t.Fatalf("cancelled units %v", got)
+	}
+	if o.GetState() != orderv1.OrderState_ORDER_STATE_CLOSED || o.GetLines()[2].GetState() != orderv1.LineState_LINE_STATE_CANCELLED {
+		t.Fatalf("%s, gift line %s", o.GetState(), o.GetLines()[2].GetState())
+	}
+	// Cancelling the bought lines by name refunds everything paid: the gift goes too.
+	o = fixture()
+	o.Lines = append(o.Lines, &orderv1.OrderLine{LineId: "ln_3", ProductId: "prd_gift", Quantity: 1, Gift: true})
+	if _, err := Pay(o, "pay1", 5000, at, at.Add(48*time.Hour), seq()); err != nil {
+		t.Fatal(err)
+	}
+	units, _, _, err = Cancel(o, cancelReq(buyerActor, "ln_1", "ln_2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(units) != 3 || o.GetLines()[2].GetState() != orderv1.LineState_LINE_STATE_CANCELLED {
+		t.Fatalf("cancelled %v, gift line %s", units, o.GetLines()[2].GetState())
+	}
+}
