@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
 	"github.com/kefu-suite/kefu/services/aftersale/internal/store"
@@ -49,12 +51,39 @@ func (s *Service) UpdateAfterSaleSettings(ctx context.Context, req *aftersalev1.
 	if err != nil {
 		return nil, err
 	}
+	paths, err := settingsPaths(req.GetUpdateMask().GetPaths())
+	if err != nil {
+		return nil, err
+	}
 	out, err := s.store.UpdateSettings(ctx, shopID, store.SettingsChange{Settings: req.GetSettings(),
-		Paths: req.GetUpdateMask().GetPaths(), ExpectedVersion: version, By: actorProto(actor(id)), At: s.now()})
+		Paths: paths, ExpectedVersion: version, By: actorProto(actor(id)), At: s.now()})
 	if err != nil {
 		return nil, err
 	}
 	return &aftersalev1.UpdateAfterSaleSettingsResponse{Settings: out}, nil
+}
+
+// settingsPaths reads update_mask: a sub-path of the address names the
+// whole address; the identifier, the etag and output-only fields are
+// ignored (the REST gateway infers a mask from every field of the body).
+func settingsPaths(mask []string) ([]string, error) {
+	var out []string
+	for _, p := range mask {
+		top, _, _ := strings.Cut(p, ".")
+		switch top {
+		case "default_return_address":
+			if !slices.Contains(out, top) {
+				out = append(out, top)
+			}
+		case "shop_id", "etag", "updated_at", "updated_by":
+		default:
+			return nil, errs.Field("update_mask", "aftersale.settings.update_mask", "%q is not a settings field that can be changed", p)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errs.Field("update_mask", "aftersale.settings.update_mask", "update_mask names no settings field to change")
+	}
+	return out, nil
 }
 
 // parseSettingsETag: "" skips the check; "v0" (settings never saved) is

@@ -3021,7 +3021,11 @@ type UpdateAfterSaleSettingsRequest struct {
 	// The settings; shop_id names the shop, etag the version the change is
 	// based on, the fields in update_mask are taken.
 	Settings *AfterSaleSettings `protobuf:"bytes,1,opt,name=settings,proto3" json:"settings,omitempty"`
-	// Fields to change (over REST, omitted → the fields present in the body).
+	// Fields to change: default_return_address (a sub-path such as
+	// "default_return_address.street" names the whole address). shop_id,
+	// etag and output-only fields are ignored, so over REST an omitted mask
+	// (→ the fields present in the body) works; anything else →
+	// INVALID_ARGUMENT.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -5500,10 +5504,10 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"\x1bGetAfterSaleSettingsRequest\x125\n" +
 	"\ashop_id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x172\x15^[A-Za-z0-9_-]{1,64}$R\x06shopId\"`\n" +
 	"\x1cGetAfterSaleSettingsResponse\x12@\n" +
-	"\bsettings\x18\x01 \x01(\v2$.shop.aftersale.v1.AfterSaleSettingsR\bsettings\"\xca\x01\n" +
+	"\bsettings\x18\x01 \x01(\v2$.shop.aftersale.v1.AfterSaleSettingsR\bsettings\"\xaf\x01\n" +
 	"\x1eUpdateAfterSaleSettingsRequest\x12H\n" +
-	"\bsettings\x18\x01 \x01(\v2$.shop.aftersale.v1.AfterSaleSettingsB\x06\xbaH\x03\xc8\x01\x01R\bsettings\x12^\n" +
-	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB!\xbaH\x1e\xc8\x01\x01\xe2\x01\x18\x12\x16default_return_addressR\n" +
+	"\bsettings\x18\x01 \x01(\v2$.shop.aftersale.v1.AfterSaleSettingsB\x06\xbaH\x03\xc8\x01\x01R\bsettings\x12C\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"updateMask\"c\n" +
 	"\x1fUpdateAfterSaleSettingsResponse\x12@\n" +
 	"\bsettings\x18\x01 \x01(\v2$.shop.aftersale.v1.AfterSaleSettingsR\bsettings\"\xbc\x10\n" +
