@@ -213,4 +213,3 @@ func (s *Service) Janitor(ctx context.Context, every time.Duration) {
 		}
 	}
 }
-

@@ -733,7 +733,7 @@ type NoteFilter struct {
 // or the whole shop; everything of the shop for supervisors+), newest first.
 func ListNotes(ctx context.Context, q Q, f NoteFilter) ([]*convv1.HandoverNote, error) {
 	args := []any{f.ShopID, f.Reader}
-	where := "n.shop_id = $1"
+	where := "n.shop_id = $1 AND $2::text IS NOT NULL" // $2, the reader, is used by some filters only
 	add := func(cond string, v any) {
 		args = append(args, v)
 		where += fmt.Sprintf(" AND "+cond, len(args))

@@ -1,0 +1,630 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
+	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
+	"github.com/kefu-suite/kefu/services/conversation/internal/app"
+	"github.com/kefu-suite/kefu/services/conversation/internal/store"
+	"github.com/kefu-suite/kefu/services/conversation/migrations"
+	"github.com/kefu-suite/kefu/services/platform/grpctest"
+	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/pgtest"
+)
+
+const shop = "shop_t"
+
+var (
+	buyer      = identity.Identity{Subject: "buyer_1", Role: identity.RoleBuyer}
+	buyer2     = identity.Identity{Subject: "buyer_2", Role: identity.RoleBuyer}
+	preAgent   = identity.Identity{Subject: "agent_pre", Role: identity.RoleAgent, Rank: identity.RankAgent, Group: identity.GroupPreSale, ShopID: shop}
+	preAgent2  = identity.Identity{Subject: "agent_pre2", Role: identity.RoleAgent, Rank: identity.RankAgent, Group: identity.GroupPreSale, ShopID: shop}
+	afterAgent = identity.Identity{Subject: "agent_after", Role: identity.RoleAgent, Rank: identity.RankAgent, Group: identity.GroupAfterSale, ShopID: shop}
+	supervisor = identity.Identity{Subject: "sup_1", Role: identity.RoleAgent, Rank: identity.RankSupervisor, Group: identity.GroupPreSale, ShopID: shop}
+	foreign    = identity.Identity{Subject: "agent_x", Role: identity.RoleAgent, Rank: identity.RankManager, Group: identity.GroupPreSale, ShopID: "shop_other"}
+)
+
+type env struct {
+	t  *testing.T
+	cl convv1.ConversationServiceClient
+}
+
+// newEnv serves the real service over gRPC on loopback (interceptors:
+// validation, identity, error mapping) on a throw-away database, with the
+// feed's LISTEN hub running. Heartbeats are slow (30 s) so a feed event
+// arriving within a second proves the NOTIFY path.
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	curT = t
+	pool := pgtest.Pool(t, "", "conversation", migrations.FS, 10)
+	log := slog.New(slog.NewJSONHandler(testLogOut(), nil))
+	hub := app.NewHub(pool, log)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { hub.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	select {
+	case <-hub.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("feed listener not ready")
+	}
+	policy := app.DefaultPolicy(1)
+	policy.Heartbeat = 30 * time.Second
+	svc, err := app.New(store.New(pool), hub, policy, log, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := grpctest.Serve(t, "conversation", func(s *grpc.Server) { convv1.RegisterConversationServiceServer(s, svc) }, grpctest.Options{Logger: log})
+	return &env{t: t, cl: convv1.NewConversationServiceClient(conn)}
+}
+
+func as(id identity.Identity) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	_ = cancel // bounded by the timeout; tests are short
+	return identity.AppendOutgoing(ctx, id)
+}
+
+var seq int
+
+func rid(prefix string) string {
+	seq++
+	return fmt.Sprintf("%s-%08d", prefix, seq)
+}
+
+// curT is the running test (these tests do not run in parallel), so that
+// must can wrap a call's two results.
+var curT *testing.T
+
+func must[T any](v T, err error) T {
+	curT.Helper()
+	if err != nil {
+		curT.Fatal(err)
+	}
+	return v
+}
+
+func wantCode(t *testing.T, err error, code codes.Code) *status.Status {
+	t.Helper()
+	st, _ := status.FromError(err)
+	if st.Code() != code {
+		t.Fatalf("got %v (%v), want %v", st.Code(), err, code)
+	}
+	return st
+}
+
+func wantField(t *testing.T, err error, field string) {
+	t.Helper()
+	st := wantCode(t, err, codes.InvalidArgument)
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				if v.GetField() == field {
+					return
+				}
+			}
+		}
+	}
+	t.Fatalf("no violation of %q in %v", field, st.Details())
+}
+
+func (e *env) online(id identity.Identity, max int32) {
+	e.t.Helper()
+	must(e.cl.SetAgentAvailability(as(id), &convv1.SetAgentAvailabilityRequest{AgentId: id.Subject,
+		Status: convv1.AgentStatus_AGENT_STATUS_ONLINE, MaxConcurrentSessions: max}))
+}
+
+func (e *env) send(id identity.Identity, sessionID, text string, ack bool) *convv1.SendMessageResponse {
+	e.t.Helper()
+	return must(e.cl.SendMessage(as(id), &convv1.SendMessageRequest{SessionId: sessionID, RequestId: rid("msg"),
+		Message: &convv1.Message{Text: text}, AcknowledgeDiscouraged: ack}))
+}
+
+func (e *env) messages(id identity.Identity, sessionID string) []*convv1.Message {
+	e.t.Helper()
+	return must(e.cl.ListMessages(as(id), &convv1.ListMessagesRequest{SessionId: sessionID})).GetMessages()
+}
+
+// A pre-sale chat from greeting to farewell, the refused forbidden reply, a
+// discouraged one acknowledged, the hand-over to after-sale with context,
+// the close and the CSAT rating.
+func TestPreSaleChatTransferAndRating(t *testing.T) {
+	e := newEnv(t)
+	e.online(preAgent, 5)
+
+	reqID := rid("ses")
+	s := must(e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: reqID,
+		Session: &convv1.Session{ShopId: shop, Topic: convv1.SessionTopic_SESSION_TOPIC_PRODUCT_INQUIRY, Subject: "羽绒服尺码咨询", ProductId: "prd_seed01"}})).GetSession()
+	if s.Status != convv1.SessionStatus_SESSION_STATUS_ACTIVE || s.AssignedAgentId != preAgent.Subject || s.Group != commonv1.AgentGroup_AGENT_GROUP_PRE_SALE {
+		t.Fatalf("routing: %v %q %v", s.Status, s.AssignedAgentId, s.Group)
+	}
+	if s.FirstResponseDueAt.AsTime().Sub(s.QueuedAt.AsTime()) != 3*time.Minute {
+		t.Fatalf("first response due %v after queueing", s.FirstResponseDueAt.AsTime().Sub(s.QueuedAt.AsTime()))
+	}
+	again := must(e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: reqID, Session: &convv1.Session{ShopId: shop}})).GetSession()
+	other := must(e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{ShopId: shop}})).GetSession()
+	if again.SessionId != s.SessionId || other.SessionId != s.SessionId {
+		t.Fatal("a buyer has one open session per shop; the same request returns it")
+	}
+	if ms := e.messages(buyer, s.SessionId); len(ms) != 1 || ms[0].SenderKind != convv1.SenderKind_SENDER_KIND_SYSTEM {
+		t.Fatalf("greeting: %v", ms)
+	}
+
+	// greet → need → recommend → price
+	e.send(buyer, s.SessionId, "你好，这款羽绒服175穿什么码？", false)
+	got := must(e.cl.GetSession(as(preAgent), &convv1.GetSessionRequest{SessionId: s.SessionId})).GetSession()
+	if !got.AwaitingReply {
+		t.Fatal("buyer's question is awaiting a reply")
+	}
+	r := e.send(preAgent, s.SessionId, "亲，您好！175/92A建议选L码，这款是90%白鸭绒，很保暖哦", false)
+	if r.Outcome != convv1.SendOutcome_SEND_OUTCOME_SENT || r.Message.GetReplyCheck().GetVerdict() != convv1.ReplyVerdict_REPLY_VERDICT_OK {
+		t.Fatalf("standard reply: %v %v", r.Outcome, r.GetCheck())
+	}
+	got = must(e.cl.GetSession(as(buyer), &convv1.GetSessionRequest{SessionId: s.SessionId})).GetSession()
+	if got.AwaitingReply || got.FirstResponseAt == nil || got.FirstResponseSeconds > 60 {
+		t.Fatalf("first response bookkeeping: awaiting %v at %v (%ds)", got.AwaitingReply, got.FirstResponseAt, got.FirstResponseSeconds)
+	}
+	before := len(e.messages(buyer, s.SessionId))
+
+	// a forbidden reply is refused and never delivered
+	e.send(buyer, s.SessionId, "有优惠吗？", false)
+	r = e.send(preAgent, s.SessionId, "没有，自己看详情页", false)
+	if r.Outcome != convv1.SendOutcome_SEND_OUTCOME_REFUSED_FORBIDDEN || r.Message != nil || len(r.Check.GetFindings()) != 2 ||
+		r.Check.Findings[0].Category != convv1.PhraseCategory_PHRASE_CATEGORY_FLAT_REFUSAL || r.Check.Findings[0].Phrase != "没有" ||
+		r.Check.Findings[1].Category != convv1.PhraseCategory_PHRASE_CATEGORY_COLD {
+		t.Fatalf("forbidden reply: %v %v", r.Outcome, r.GetCheck())
+	}
+	if n := len(e.messages(buyer, s.SessionId)); n != before+1 {
+		t.Fatalf("the refused reply was stored: %d messages, want %d", n, before+1)
+	}
+	// discouraged: needs acknowledgement, then sent and flagged
+	r = e.send(preAgent, s.SessionId, "大概明天发货", false)
+	if r.Outcome != convv1.SendOutcome_SEND_OUTCOME_NEEDS_ACKNOWLEDGEMENT {
+		t.Fatalf("discouraged: %v", r.Outcome)
+	}
+	r = e.send(preAgent, s.SessionId, "大概明天发货", true)
+	if r.Outcome != convv1.SendOutcome_SEND_OUTCOME_SENT || !r.Message.DiscouragedAcknowledged {
+		t.Fatalf("acknowledged: %v %v", r.Outcome, r.Message)
+	}
+	r = e.send(preAgent, s.SessionId, "亲，现在下单满300减30，用券NEW20更划算", false)
+	if r.Outcome != convv1.SendOutcome_SEND_OUTCOME_SENT {
+		t.Fatal(r.Outcome)
+	}
+
+	// an after-sale question in pre-sale: handed over with the context
+	e.send(buyer, s.SessionId, "买了不合适能退货吗？运费谁出？", false)
+	_, err := e.cl.TransferSession(as(preAgent), &convv1.TransferSessionRequest{SessionId: s.SessionId, RequestId: rid("trf"),
+		ToGroup: commonv1.AgentGroup_AGENT_GROUP_AFTER_SALE, Reason: convv1.TransferReason_TRANSFER_REASON_AFTER_SALE_QUESTION})
+	wantCode(t, err, codes.InvalidArgument) // no summary
+	_, err = e.cl.TransferSession(as(preAgent), &convv1.TransferSessionRequest{SessionId: s.SessionId, RequestId: rid("trf"),
+		ToAgentId: preAgent2.Subject, Reason: convv1.TransferReason_TRANSFER_REASON_AGENT_OVERLOADED})
+	wantField(t, err, "to_agent_id") // an agent never silently passes a customer on
+	trReq := &convv1.TransferSessionRequest{SessionId: s.SessionId, RequestId: rid("trf"),
+		ToGroup: commonv1.AgentGroup_AGENT_GROUP_AFTER_SALE, Reason: convv1.TransferReason_TRANSFER_REASON_AFTER_SALE_QUESTION,
+		Summary: "买家问L码羽绒服七天无理由退货和运费；已推荐L码，未下单"}
+	tr := must(e.cl.TransferSession(as(preAgent), trReq))
+	if tr.Session.Status != convv1.SessionStatus_SESSION_STATUS_WAITING || tr.Session.Group != commonv1.AgentGroup_AGENT_GROUP_AFTER_SALE ||
+		tr.Session.Handover.GetSummary() != trReq.Summary || tr.Session.Handover.GetFromAgentId() != preAgent.Subject || tr.Session.TransferCount != 1 {
+		t.Fatalf("after transfer: %v", tr.Session)
+	}
+	if again := must(e.cl.TransferSession(as(preAgent), trReq)); again.Transfer.TransferId != tr.Transfer.TransferId {
+		t.Fatal("transfer is idempotent on request_id")
+	}
+	trs := must(e.cl.ListTransfers(as(supervisor), &convv1.ListTransfersRequest{SessionId: s.SessionId})).GetTransfers()
+	if len(trs) != 1 || trs[0].Reason != convv1.TransferReason_TRANSFER_REASON_AFTER_SALE_QUESTION || trs[0].FromAgentId != preAgent.Subject || trs[0].Actor.GetSubject() != preAgent.Subject {
+		t.Fatalf("recorded transfers: %v", trs)
+	}
+	_, err = e.cl.SendMessage(as(preAgent), &convv1.SendMessageRequest{SessionId: s.SessionId, RequestId: rid("msg"), Message: &convv1.Message{Text: "还在吗"}})
+	wantCode(t, err, codes.FailedPrecondition) // not theirs any more
+
+	// after-sale comes online and takes it from the queue
+	_, err = e.cl.AcceptSession(as(afterAgent), &convv1.AcceptSessionRequest{SessionId: s.SessionId})
+	wantCode(t, err, codes.FailedPrecondition) // not ONLINE yet
+	e.online(afterAgent, 3)
+	acc := must(e.cl.AcceptSession(as(afterAgent), &convv1.AcceptSessionRequest{SessionId: s.SessionId})).GetSession()
+	if acc.AssignedAgentId != afterAgent.Subject || acc.Status != convv1.SessionStatus_SESSION_STATUS_ACTIVE {
+		t.Fatalf("accepted: %v", acc)
+	}
+	_, err = e.cl.AcceptSession(as(preAgent), &convv1.AcceptSessionRequest{SessionId: s.SessionId})
+	wantCode(t, err, codes.FailedPrecondition)
+	e.send(afterAgent, s.SessionId, "亲，支持七天无理由退货，吊牌完好即可，退货运费由您承担，感谢您的理解", false)
+	e.send(afterAgent, s.SessionId, "感谢您的咨询，祝您生活愉快，再见", false) // farewell
+
+	// rating: only after close, once, by the buyer
+	_, err = e.cl.RateSession(as(buyer), &convv1.RateSessionRequest{SessionId: s.SessionId, Score: 5})
+	wantCode(t, err, codes.FailedPrecondition)
+	closed := must(e.cl.CloseSession(as(afterAgent), &convv1.CloseSessionRequest{SessionId: s.SessionId, Reason: convv1.CloseReason_CLOSE_REASON_RESOLVED})).GetSession()
+	if closed.Status != convv1.SessionStatus_SESSION_STATUS_CLOSED || closed.ClosedBy.GetSubject() != afterAgent.Subject {
+		t.Fatalf("closed: %v", closed)
+	}
+	_, err = e.cl.RateSession(as(afterAgent), &convv1.RateSessionRequest{SessionId: s.SessionId, Score: 5})
+	wantCode(t, err, codes.PermissionDenied)
+	rated := must(e.cl.RateSession(as(buyer), &convv1.RateSessionRequest{SessionId: s.SessionId, Score: 5, Comment: "很专业"})).GetSession()
+	if rated.Rating.GetScore() != 5 {
+		t.Fatal(rated.Rating)
+	}
+	_, err = e.cl.RateSession(as(buyer), &convv1.RateSessionRequest{SessionId: s.SessionId, Score: 1})
+	wantCode(t, err, codes.AlreadyExists)
+	_, err = e.cl.SendMessage(as(buyer), &convv1.SendMessageRequest{SessionId: s.SessionId, RequestId: rid("msg"), Message: &convv1.Message{Text: "在吗"}})
+	wantCode(t, err, codes.FailedPrecondition)
+
+	// authorisation: another buyer and another shop's agent do not see it
+	_, err = e.cl.GetSession(as(buyer2), &convv1.GetSessionRequest{SessionId: s.SessionId})
+	wantCode(t, err, codes.NotFound)
+	_, err = e.cl.ListMessages(as(foreign), &convv1.ListMessagesRequest{SessionId: s.SessionId})
+	wantCode(t, err, codes.NotFound)
+	if l := must(e.cl.ListSessions(as(buyer2), &convv1.ListSessionsRequest{ShopId: shop})).GetSessions(); len(l) != 0 {
+		t.Fatalf("buyer2 lists %d sessions of buyer_1", len(l))
+	}
+}
+
+// Nobody online: the auto-reply invites an offline message, which an agent
+// must answer (once); the answer reaches the buyer's session.
+func TestAutoReplyOfflineMessageAnswered(t *testing.T) {
+	e := newEnv(t)
+	s := must(e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{ShopId: shop}})).GetSession()
+	if s.Status != convv1.SessionStatus_SESSION_STATUS_WAITING || s.AssignedAgentId != "" {
+		t.Fatalf("nobody online: %v", s)
+	}
+	ms := e.messages(buyer, s.SessionId)
+	if len(ms) != 2 || ms[1].SenderKind != convv1.SenderKind_SENDER_KIND_SYSTEM || ms[1].Text != "亲，客服暂时不在线，您可以给我们留言，客服上线后会第一时间回复您。" {
+		t.Fatalf("auto-reply messages: %v", ms)
+	}
+
+	olm := must(e.cl.LeaveOfflineMessage(as(buyer), &convv1.LeaveOfflineMessageRequest{RequestId: rid("olm"),
+		OfflineMessage: &convv1.OfflineMessage{ShopId: shop, Text: "羽绒服XL码什么时候补货？", ProductId: "prd_seed01"}})).GetOfflineMessage()
+	if olm.Status != convv1.OfflineMessageStatus_OFFLINE_MESSAGE_STATUS_UNANSWERED || olm.Group != commonv1.AgentGroup_AGENT_GROUP_PRE_SALE ||
+		olm.AnswerDueAt.AsTime().Sub(olm.CreatedAt.AsTime()) != 24*time.Hour {
+		t.Fatalf("left: %v", olm)
+	}
+	refund := must(e.cl.LeaveOfflineMessage(as(buyer2), &convv1.LeaveOfflineMessageRequest{RequestId: rid("olm"),
+		OfflineMessage: &convv1.OfflineMessage{ShopId: shop, Text: "杯子碎了，我要退款"}})).GetOfflineMessage()
+	if refund.Group != commonv1.AgentGroup_AGENT_GROUP_AFTER_SALE {
+		t.Fatalf("refund message routed to %v", refund.Group)
+	}
+	queue := must(e.cl.ListOfflineMessages(as(preAgent), &convv1.ListOfflineMessagesRequest{Status: convv1.OfflineMessageStatus_OFFLINE_MESSAGE_STATUS_UNANSWERED})).GetOfflineMessages()
+	if len(queue) != 2 || queue[0].OfflineMessageId != olm.OfflineMessageId {
+		t.Fatalf("answer queue (oldest first): %v", queue)
+	}
+	if mine := must(e.cl.ListOfflineMessages(as(buyer2), &convv1.ListOfflineMessagesRequest{})).GetOfflineMessages(); len(mine) != 1 || mine[0].BuyerId != buyer2.Subject {
+		t.Fatalf("buyer2 sees: %v", mine)
+	}
+	_, err := e.cl.GetOfflineMessage(as(buyer2), &convv1.GetOfflineMessageRequest{OfflineMessageId: olm.OfflineMessageId})
+	wantCode(t, err, codes.NotFound)
+
+	ans := must(e.cl.AnswerOfflineMessage(as(preAgent), &convv1.AnswerOfflineMessageRequest{OfflineMessageId: olm.OfflineMessageId,
+		RequestId: rid("ans"), Text: "我不知道"}))
+	if ans.Outcome != convv1.SendOutcome_SEND_OUTCOME_REFUSED_FORBIDDEN || ans.OfflineMessage.Status != convv1.OfflineMessageStatus_OFFLINE_MESSAGE_STATUS_UNANSWERED {
+		t.Fatalf("forbidden answer: %v", ans)
+	}
+	ansReq := &convv1.AnswerOfflineMessageRequest{OfflineMessageId: olm.OfflineMessageId, RequestId: rid("ans"), Text: "亲，XL码预计本周五补货，到货后第一时间通知您"}
+	ans = must(e.cl.AnswerOfflineMessage(as(preAgent), ansReq))
+	if ans.Outcome != convv1.SendOutcome_SEND_OUTCOME_SENT || ans.OfflineMessage.Status != convv1.OfflineMessageStatus_OFFLINE_MESSAGE_STATUS_ANSWERED ||
+		ans.OfflineMessage.SessionId != s.SessionId || ans.Message.GetSessionId() != s.SessionId {
+		t.Fatalf("answer: %v", ans)
+	}
+	if again := must(e.cl.AnswerOfflineMessage(as(preAgent), ansReq)); again.Outcome != convv1.SendOutcome_SEND_OUTCOME_SENT {
+		t.Fatal("the same answer request again returns the result")
+	}
+	_, err = e.cl.AnswerOfflineMessage(as(supervisor), &convv1.AnswerOfflineMessageRequest{OfflineMessageId: olm.OfflineMessageId, RequestId: rid("ans"), Text: "您好"})
+	wantCode(t, err, codes.FailedPrecondition)
+	ms = e.messages(buyer, s.SessionId)
+	if last := ms[len(ms)-1]; last.SenderKind != convv1.SenderKind_SENDER_KIND_AGENT || last.Text != ansReq.Text {
+		t.Fatalf("delivered: %v", last)
+	}
+	queue = must(e.cl.ListOfflineMessages(as(preAgent), &convv1.ListOfflineMessagesRequest{Status: convv1.OfflineMessageStatus_OFFLINE_MESSAGE_STATUS_UNANSWERED})).GetOfflineMessages()
+	if len(queue) != 1 || queue[0].OfflineMessageId != refund.OfflineMessageId {
+		t.Fatalf("queue after answer: %v", queue)
+	}
+	// buyer2 had no session: the answer opens one assigned to the answering agent
+	ans = must(e.cl.AnswerOfflineMessage(as(afterAgent), &convv1.AnswerOfflineMessageRequest{OfflineMessageId: refund.OfflineMessageId,
+		RequestId: rid("ans"), Text: "非常抱歉给您带来不便，请拍照上传，我们马上为您处理退款"}))
+	sess := must(e.cl.GetSession(as(buyer2), &convv1.GetSessionRequest{SessionId: ans.OfflineMessage.SessionId})).GetSession()
+	if sess.AssignedAgentId != afterAgent.Subject || sess.Status != convv1.SessionStatus_SESSION_STATUS_ACTIVE {
+		t.Fatalf("new session for the answer: %v", sess)
+	}
+}
+
+// Urgent sessions come before routine ones in the queue; marking a
+// logistics exception makes a session urgent.
+func TestUrgentSessionsQueueFirst(t *testing.T) {
+	e := newEnv(t)
+	routine := must(e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: rid("ses"),
+		Session: &convv1.Session{ShopId: shop, Topic: convv1.SessionTopic_SESSION_TOPIC_PRICE_PROMOTION}})).GetSession()
+	urgent := must(e.cl.CreateSession(as(buyer2), &convv1.CreateSessionRequest{RequestId: rid("ses"),
+		Session: &convv1.Session{ShopId: shop, Topic: convv1.SessionTopic_SESSION_TOPIC_WRONG_ORDER, OrderId: "ord_1"}})).GetSession()
+	if urgent.Priority != convv1.SessionPriority_SESSION_PRIORITY_URGENT || routine.Priority != convv1.SessionPriority_SESSION_PRIORITY_ROUTINE {
+		t.Fatal("priority from topic")
+	}
+	buyer3 := identity.Identity{Subject: "buyer_3", Role: identity.RoleBuyer}
+	third := must(e.cl.CreateSession(as(buyer3), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{ShopId: shop}})).GetSession()
+	q := must(e.cl.ListSessions(as(preAgent), &convv1.ListSessionsRequest{Status: convv1.SessionStatus_SESSION_STATUS_WAITING})).GetSessions()
+	if len(q) != 3 || q[0].SessionId != urgent.SessionId || q[1].SessionId != routine.SessionId || q[2].SessionId != third.SessionId {
+		t.Fatalf("queue order: %v", ids(q))
+	}
+	// paging keeps the order
+	p1 := must(e.cl.ListSessions(as(preAgent), &convv1.ListSessionsRequest{Status: convv1.SessionStatus_SESSION_STATUS_WAITING, PageSize: 2}))
+	p2 := must(e.cl.ListSessions(as(preAgent), &convv1.ListSessionsRequest{Status: convv1.SessionStatus_SESSION_STATUS_WAITING, PageSize: 2, PageToken: p1.NextPageToken}))
+	if len(p1.Sessions) != 2 || len(p2.Sessions) != 1 || p2.Sessions[0].SessionId != third.SessionId || p2.NextPageToken != "" {
+		t.Fatalf("paging: %v / %v", ids(p1.Sessions), ids(p2.Sessions))
+	}
+	upd := must(e.cl.UpdateSession(as(preAgent), &convv1.UpdateSessionRequest{
+		Session:    &convv1.Session{SessionId: third.SessionId, Topic: convv1.SessionTopic_SESSION_TOPIC_LOGISTICS_EXCEPTION},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"topic"}}})).GetSession()
+	if upd.Priority != convv1.SessionPriority_SESSION_PRIORITY_URGENT {
+		t.Fatal("logistics exception is urgent")
+	}
+	_, err := e.cl.UpdateSession(as(preAgent), &convv1.UpdateSessionRequest{Etag: third.Etag,
+		Session: &convv1.Session{SessionId: third.SessionId, Subject: "x"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"subject"}}})
+	wantCode(t, err, codes.Aborted) // stale etag
+	q = must(e.cl.ListSessions(as(preAgent), &convv1.ListSessionsRequest{Status: convv1.SessionStatus_SESSION_STATUS_WAITING})).GetSessions()
+	if q[0].SessionId != urgent.SessionId || q[1].SessionId != third.SessionId {
+		t.Fatalf("queue after marking urgent: %v", ids(q))
+	}
+	// the agent going online takes the head of the queue
+	e.online(preAgent, 1)
+	must(e.cl.AcceptSession(as(preAgent), &convv1.AcceptSessionRequest{SessionId: urgent.SessionId}))
+	_, err = e.cl.AcceptSession(as(preAgent), &convv1.AcceptSessionRequest{SessionId: routine.SessionId})
+	wantCode(t, err, codes.FailedPrecondition) // at capacity
+	// going offline with an open session needs release; released sessions go back to the queue, recorded
+	_, err = e.cl.SetAgentAvailability(as(preAgent), &convv1.SetAgentAvailabilityRequest{AgentId: preAgent.Subject, Status: convv1.AgentStatus_AGENT_STATUS_OFFLINE})
+	wantCode(t, err, codes.FailedPrecondition)
+	rel := must(e.cl.SetAgentAvailability(as(preAgent), &convv1.SetAgentAvailabilityRequest{AgentId: preAgent.Subject,
+		Status: convv1.AgentStatus_AGENT_STATUS_OFFLINE, ReleaseSessions: true}))
+	if len(rel.ReleasedSessionIds) != 1 || rel.ReleasedSessionIds[0] != urgent.SessionId || rel.Availability.ActiveSessionCount != 0 {
+		t.Fatalf("released: %v", rel)
+	}
+	trs := must(e.cl.ListTransfers(as(preAgent), &convv1.ListTransfersRequest{SessionId: urgent.SessionId})).GetTransfers()
+	if len(trs) != 1 || trs[0].Reason != convv1.TransferReason_TRANSFER_REASON_AGENT_OFF_SHIFT {
+		t.Fatalf("release recorded: %v", trs)
+	}
+}
+
+func ids(ss []*convv1.Session) []string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, s.SessionId)
+	}
+	return out
+}
+
+// Concurrent creates by one buyer end in one open session.
+func TestConcurrentCreatesOneOpenSession(t *testing.T) {
+	e := newEnv(t)
+	var wg sync.WaitGroup
+	got := make([]string, 6)
+	for i := range got {
+		wg.Go(func() {
+			r, err := e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: fmt.Sprintf("concurrent-%02d", i), Session: &convv1.Session{ShopId: shop}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got[i] = r.Session.SessionId
+		})
+	}
+	wg.Wait()
+	for _, id := range got {
+		if id != got[0] {
+			t.Fatalf("several open sessions: %v", got)
+		}
+	}
+}
+
+// A handover note for the group is read by the next shift.
+func TestHandoverNoteRead(t *testing.T) {
+	e := newEnv(t)
+	s := must(e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{ShopId: shop}})).GetSession()
+	n := must(e.cl.CreateHandoverNote(as(preAgent), &convv1.CreateHandoverNoteRequest{RequestId: rid("hnd"),
+		HandoverNote: &convv1.HandoverNote{ToGroup: commonv1.AgentGroup_AGENT_GROUP_PRE_SALE, Important: true,
+			Text: s.SessionId + " 买家等XL码补货，明早回复", SessionIds: []string{s.SessionId}}})).GetHandoverNote()
+	if n.AuthorAgentId != preAgent.Subject || n.ShopId != shop || n.ReadByMe {
+		t.Fatalf("note: %v", n)
+	}
+	_, err := e.cl.CreateHandoverNote(as(preAgent), &convv1.CreateHandoverNoteRequest{RequestId: rid("hnd"),
+		HandoverNote: &convv1.HandoverNote{Text: "x", SessionIds: []string{"ses_doesnotexist"}}})
+	wantField(t, err, "handover_note.session_ids[0]")
+
+	unread := must(e.cl.ListHandoverNotes(as(preAgent2), &convv1.ListHandoverNotesRequest{UnreadOnly: true})).GetHandoverNotes()
+	if len(unread) != 1 || unread[0].HandoverNoteId != n.HandoverNoteId || unread[0].ReadByMe {
+		t.Fatalf("next shift's unread: %v", unread)
+	}
+	if l := must(e.cl.ListHandoverNotes(as(afterAgent), &convv1.ListHandoverNotesRequest{})).GetHandoverNotes(); len(l) != 0 {
+		t.Fatalf("after-sale sees a pre-sale note: %v", l)
+	}
+	_, err = e.cl.MarkHandoverNoteRead(as(afterAgent), &convv1.MarkHandoverNoteReadRequest{HandoverNoteId: n.HandoverNoteId})
+	wantCode(t, err, codes.NotFound)
+	read := must(e.cl.MarkHandoverNoteRead(as(preAgent2), &convv1.MarkHandoverNoteReadRequest{HandoverNoteId: n.HandoverNoteId})).GetHandoverNote()
+	if !read.ReadByMe || len(read.Reads) != 1 || read.Reads[0].AgentId != preAgent2.Subject {
+		t.Fatalf("read: %v", read)
+	}
+	read = must(e.cl.MarkHandoverNoteRead(as(preAgent2), &convv1.MarkHandoverNoteReadRequest{HandoverNoteId: n.HandoverNoteId})).GetHandoverNote()
+	if len(read.Reads) != 1 {
+		t.Fatal("marking read twice records one read")
+	}
+	if l := must(e.cl.ListHandoverNotes(as(preAgent2), &convv1.ListHandoverNotesRequest{UnreadOnly: true})).GetHandoverNotes(); len(l) != 0 {
+		t.Fatalf("still unread: %v", l)
+	}
+	if l := must(e.cl.ListHandoverNotes(as(supervisor), &convv1.ListHandoverNotesRequest{})).GetHandoverNotes(); len(l) != 1 || l[0].ReadByMe {
+		t.Fatalf("supervisor: %v", l)
+	}
+}
+
+// The live feed: an agent watching receives, within a second, the session
+// routed to them and the buyer's message sent through the API; resuming
+// after an event replays what followed; the stream ends cleanly when the
+// client goes away.
+func TestLiveFeedDeliversWithinASecond(t *testing.T) {
+	e := newEnv(t)
+	e.online(preAgent, 5)
+	ctx, cancel := context.WithCancel(as(preAgent))
+	defer cancel()
+	stream, err := e.cl.WatchAgentFeed(ctx, &convv1.WatchAgentFeedRequest{AgentId: preAgent.Subject})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan *convv1.FeedEvent, 64)
+	done := make(chan error, 1)
+	go func() {
+		for {
+			r, err := stream.Recv()
+			if err != nil {
+				done <- err
+				return
+			}
+			events <- r.Event
+		}
+	}()
+	// other agents' feeds are not ours: make sure the stream is up first
+	_, err = e.cl.WatchAgentFeed(as(preAgent2), &convv1.WatchAgentFeedRequest{AgentId: preAgent.Subject})
+	if err == nil {
+		_, err = func() (*convv1.WatchAgentFeedResponse, error) {
+			st, _ := e.cl.WatchAgentFeed(as(preAgent2), &convv1.WatchAgentFeedRequest{AgentId: preAgent.Subject})
+			return st.Recv()
+		}()
+	}
+	wantCode(t, err, codes.PermissionDenied)
+	time.Sleep(200 * time.Millisecond) // the stream has subscribed
+
+	next := func(what string, match func(*convv1.FeedEvent) bool) *convv1.FeedEvent {
+		t.Helper()
+		deadline := time.After(time.Second)
+		for {
+			select {
+			case ev := <-events:
+				if match(ev) {
+					return ev
+				}
+			case <-deadline:
+				t.Fatalf("no %s within a second", what)
+			}
+		}
+	}
+	s := must(e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{ShopId: shop}})).GetSession()
+	assigned := next("session_assigned", func(ev *convv1.FeedEvent) bool { return ev.GetSessionAssigned() != nil })
+	if assigned.SessionId != s.SessionId {
+		t.Fatalf("assigned %s", assigned.SessionId)
+	}
+	sent := time.Now()
+	e.send(buyer, s.SessionId, "请问今天能发货吗？", false)
+	ev := next("message_posted", func(ev *convv1.FeedEvent) bool {
+		return ev.GetMessagePosted().GetSenderKind() == convv1.SenderKind_SENDER_KIND_BUYER
+	})
+	if ev.GetMessagePosted().Text != "请问今天能发货吗？" || time.Since(sent) > time.Second {
+		t.Fatalf("message event %v after %v", ev, time.Since(sent))
+	}
+	// another shop's chat never reaches this feed
+	must(e.cl.CreateSession(as(buyer2), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{ShopId: "shop_other"}}))
+
+	// resume after the assignment: the message is replayed
+	rctx, rcancel := context.WithCancel(as(preAgent))
+	defer rcancel()
+	resumed, err := e.cl.WatchAgentFeed(rctx, &convv1.WatchAgentFeedRequest{AgentId: preAgent.Subject, AfterEventId: assigned.EventId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for !found {
+		r, err := resumed.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Event.GetSessionId() != s.SessionId && r.Event.GetSessionId() != "" {
+			t.Fatalf("foreign event on resume: %v", r.Event)
+		}
+		found = r.Event.EventId == ev.EventId
+	}
+	rcancel()
+
+	_, err = func() (*convv1.WatchAgentFeedResponse, error) {
+		st, err := e.cl.WatchAgentFeed(as(preAgent), &convv1.WatchAgentFeedRequest{AgentId: preAgent.Subject, AfterEventId: "not-a-number"})
+		if err != nil {
+			return nil, err
+		}
+		return st.Recv()
+	}()
+	wantField(t, err, "after_event_id")
+
+	cancel()
+	select {
+	case err := <-done:
+		if status.Code(err) != codes.Canceled {
+			t.Fatalf("stream ended with %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("stream did not end when the client went away")
+	}
+	for len(events) > 0 {
+		if ev := <-events; ev.GetSessionId() != "" && ev.GetSessionId() != s.SessionId {
+			t.Fatalf("foreign event: %v", ev)
+		}
+	}
+}
+
+// Bad input is InvalidArgument naming the field, never a 500.
+func TestBadInputNamesTheField(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{ShopId: "bad shop!"}})
+	wantField(t, err, "session.shop_id")
+	_, err = e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{}})
+	wantField(t, err, "session.shop_id")
+	_, err = e.cl.CreateSession(as(preAgent), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{}})
+	wantField(t, err, "session.buyer_id")
+	_, err = e.cl.RateSession(as(buyer), &convv1.RateSessionRequest{SessionId: "ses_x", Score: 9})
+	wantField(t, err, "score")
+	_, err = e.cl.SetAgentAvailability(as(preAgent), &convv1.SetAgentAvailabilityRequest{AgentId: preAgent.Subject})
+	wantField(t, err, "status")
+	_, err = e.cl.CheckReply(as(preAgent), &convv1.CheckReplyRequest{})
+	wantField(t, err, "text")
+	_, err = e.cl.GetSession(as(buyer), &convv1.GetSessionRequest{SessionId: "nope"})
+	wantField(t, err, "session_id")
+	_, err = e.cl.ListSessions(as(preAgent), &convv1.ListSessionsRequest{PageToken: "garbage"})
+	wantField(t, err, "page_token")
+	_, err = e.cl.UpdateAutoReply(as(supervisor), &convv1.UpdateAutoReplyRequest{
+		AutoReply:  &convv1.AutoReply{ShopId: shop, Group: commonv1.AgentGroup_AGENT_GROUP_PRE_SALE, NoAgentText: "没人，你去找别人"},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"no_agent_text"}}})
+	wantField(t, err, "auto_reply.no_agent_text")
+	_, err = e.cl.CreateSession(context.Background(), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{ShopId: shop}})
+	wantCode(t, err, codes.Unauthenticated)
+
+	c := must(e.cl.CheckReply(as(preAgent), &convv1.CheckReplyRequest{Text: "这个不归我管，你去找别人"})).GetCheck()
+	if c.Verdict != convv1.ReplyVerdict_REPLY_VERDICT_FORBIDDEN || len(c.Findings) != 2 || c.Findings[0].Start != 0 || c.Findings[0].End != 6 || c.PhraseListVersion == "" {
+		t.Fatalf("check: %v", c)
+	}
+	// auto-reply: defaults, then a supervisor's update used for new sessions
+	ar := must(e.cl.GetAutoReply(as(buyer), &convv1.GetAutoReplyRequest{ShopId: shop, Group: commonv1.AgentGroup_AGENT_GROUP_PRE_SALE})).GetAutoReply()
+	if !ar.Enabled || ar.Etag != "" || ar.NoAgentText == "" {
+		t.Fatalf("defaults: %v", ar)
+	}
+	_, err = e.cl.UpdateAutoReply(as(preAgent), &convv1.UpdateAutoReplyRequest{AutoReply: &convv1.AutoReply{ShopId: shop, Group: commonv1.AgentGroup_AGENT_GROUP_PRE_SALE},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"enabled"}}})
+	wantCode(t, err, codes.PermissionDenied)
+	must(e.cl.UpdateAutoReply(as(supervisor), &convv1.UpdateAutoReplyRequest{
+		AutoReply:  &convv1.AutoReply{ShopId: shop, Group: commonv1.AgentGroup_AGENT_GROUP_PRE_SALE, GreetingText: "", NoAgentText: "亲，夜间客服下线了，请留言，明早9点回复您"},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"greeting_text", "no_agent_text"}}}))
+	s := must(e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{ShopId: shop}})).GetSession()
+	if ms := e.messages(buyer, s.SessionId); len(ms) != 1 || ms[0].Text != "亲，夜间客服下线了，请留言，明早9点回复您" {
+		t.Fatalf("configured auto-reply: %v", ms)
+	}
+}
+
+// testLogOut: the service's log goes to stderr with KEFU_TEST_LOG=1.
+func testLogOut() io.Writer {
+	if os.Getenv("KEFU_TEST_LOG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
+}
