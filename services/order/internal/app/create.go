@@ -182,15 +182,14 @@ func (s *Service) buildOrder(ctx context.Context, orderID, shopID, buyerID strin
 	}
 
 	now := s.now()
-	quoteReq := &cataloguev1.QuoteBasketRequest{ShopId: shopID, CouponCodes: in.GetCouponCodes(), PricedAt: timestamppb.New(now)}
+	var basket []*cataloguev1.BasketLine
 	for _, l := range in.GetLines() {
-		quoteReq.Lines = append(quoteReq.Lines, &cataloguev1.BasketLine{ProductId: l.GetProductId(), SkuId: l.GetSkuId(), Quantity: l.GetQuantity()})
+		basket = append(basket, &cataloguev1.BasketLine{ProductId: l.GetProductId(), SkuId: l.GetSkuId(), Quantity: l.GetQuantity()})
 	}
-	qr, err := s.catalogue.QuoteBasket(asService(ctx), quoteReq)
+	q, spent, err := s.quote(ctx, shopID, buyerID, orderID, basket, in.GetCouponCodes(), now)
 	if err != nil {
-		return nil, time.Time{}, wrapCatalogue("QuoteBasket", err)
+		return nil, time.Time{}, err
 	}
-	q := qr.GetQuote()
 	var blocking []string
 	for _, is := range q.GetIssues() {
 		switch is.GetKind() {
@@ -245,11 +244,7 @@ func (s *Service) buildOrder(ctx context.Context, orderID, shopID, buyerID strin
 		}
 		price.Promotions = append(price.Promotions, d)
 	}
-	for _, c := range q.GetCoupons() {
-		if c.GetStatus() != cataloguev1.CouponStatus_COUPON_STATUS_APPLIED && !slices.Contains(plan.GetCouponCodesUsed(), c.GetCode()) {
-			price.CouponsRejected = append(price.CouponsRejected, c.GetCode()+": "+couponReason(c.GetStatus()))
-		}
-	}
+	price.CouponsRejected = rejectedCoupons(in.GetCouponCodes(), q, spent)
 	o.Price = price
 
 	switch o.GetKind() {
@@ -267,6 +262,94 @@ func (s *Service) buildOrder(ctx context.Context, orderID, shopID, buyerID strin
 		o.ShipBy = timestamppb.New(now.Add(order.ShipPromiseAfter(s.policy, order.KindCOD, o.GetCampaign())))
 	}
 	return o, presale, nil
+}
+
+// quote prices a basket for an order of buyerID at now with the coupons it
+// holds, within the coupons' own limits, which quotes do not know: a coupon
+// the buyer has used up (per_buyer_limit, 每人限用) or that is all issued
+// (total_quantity, 发行量) — counted over the shop's other orders that used
+// it, an order closed unpaid giving it back — is left out and the basket
+// priced again (the next best coupon may apply). spent says why each left
+// out code was.
+func (s *Service) quote(ctx context.Context, shopID, buyerID, orderID string, basket []*cataloguev1.BasketLine,
+	codes []string, now time.Time) (*cataloguev1.BasketQuote, map[string]string, error) {
+	spent := map[string]string{}
+	for {
+		qr, err := s.catalogue.QuoteBasket(asService(ctx), &cataloguev1.QuoteBasketRequest{
+			ShopId: shopID, CouponCodes: codes, Lines: basket, PricedAt: timestamppb.New(now)})
+		if err != nil {
+			return nil, nil, wrapCatalogue("QuoteBasket", err)
+		}
+		q := qr.GetQuote()
+		more := false
+		for _, c := range q.GetCoupons() {
+			if c.GetStatus() != cataloguev1.CouponStatus_COUPON_STATUS_APPLIED {
+				continue
+			}
+			why, err := s.couponSpent(ctx, shopID, buyerID, orderID, c)
+			if err != nil {
+				return nil, nil, err
+			}
+			if why != "" {
+				spent[c.GetCode()], more = why, true
+			}
+		}
+		if !more {
+			return q, spent, nil
+		}
+		// Each round drops an applied code, so this ends.
+		codes = slices.DeleteFunc(slices.Clone(codes), func(c string) bool { _, out := spent[c]; return out })
+	}
+}
+
+// couponSpent says why the buyer may not use an applied coupon on this
+// order ("" when they may).
+func (s *Service) couponSpent(ctx context.Context, shopID, buyerID, orderID string, c *cataloguev1.CouponCheck) (string, error) {
+	resp, err := s.catalogue.GetPromotion(asService(ctx), &cataloguev1.GetPromotionRequest{PromotionId: c.GetPromotionId()})
+	if err != nil {
+		return "", wrapCatalogue("GetPromotion", err)
+	}
+	cp := resp.GetPromotion().GetCoupon()
+	if limit := cp.GetPerBuyerLimit(); limit > 0 {
+		n, err := s.store.CouponUses(ctx, shopID, buyerID, c.GetCode(), orderID)
+		if err != nil {
+			return "", err
+		}
+		if n >= int(limit) {
+			return fmt.Sprintf("每人限用%d次, 已用完", limit), nil
+		}
+	}
+	if total := cp.GetTotalQuantity(); total > 0 {
+		n, err := s.store.CouponUses(ctx, shopID, "", c.GetCode(), orderID)
+		if err != nil {
+			return "", err
+		}
+		if n >= int(total) {
+			return "优惠券已发完", nil
+		}
+	}
+	return "", nil
+}
+
+// rejectedCoupons lists the held codes the plan did not use, with why.
+func rejectedCoupons(held []string, q *cataloguev1.BasketQuote, spent map[string]string) []string {
+	var out []string
+	used := q.GetBestPlan().GetCouponCodesUsed()
+	for _, code := range held {
+		if why, ok := spent[code]; ok {
+			out = append(out, code+": "+why)
+			continue
+		}
+		if slices.Contains(used, code) {
+			continue
+		}
+		for _, c := range q.GetCoupons() {
+			if c.GetCode() == code && c.GetStatus() != cataloguev1.CouponStatus_COUPON_STATUS_APPLIED {
+				out = append(out, code+": "+couponReason(c.GetStatus()))
+			}
+		}
+	}
+	return out
 }
 
 func couponReason(st cataloguev1.CouponStatus) string {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -919,5 +920,51 @@ func TestFullRefundReturnsTheGiftStock(t *testing.T) {
 	}
 	if got := available(t, h, "prd_seed21"); got != nutsBefore {
 		t.Fatalf("stock %d, want %d back", got, nutsBefore)
+	}
+}
+
+// A coupon's per-buyer limit (NEW20: 每人限用1次) holds across orders: an
+// order closed unpaid gives the coupon back; once an order that used it is
+// paid, the buyer's next order is priced without it and says why; another
+// buyer still gets it.
+func TestCouponPerBuyerLimitAcrossOrders(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	place := func(who identity.Identity, req string, qty int32) *orderv1.Order {
+		t.Helper()
+		o := newOrder(orderv1.OrderKind_ORDER_KIND_NORMAL, ln("prd_seed21", qty))
+		o.CouponCodes = []string{"NEW20"}
+		created, err := h.orders.CreateOrder(as(who), &orderv1.CreateOrderRequest{RequestId: req, Order: o})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return created.GetOrder()
+	}
+	usedNew20 := func(o *orderv1.Order) bool { return slices.Contains(o.GetPrice().GetCouponCodesUsed(), "NEW20") }
+
+	first := place(buyer, "req-coupon-1", 2)
+	if !usedNew20(first) {
+		t.Fatalf("first order: %v", first.GetPrice())
+	}
+	if _, err := h.orders.CancelOrder(as(buyer), &orderv1.CancelOrderRequest{OrderId: first.GetOrderId(), Reason: "拍错了"}); err != nil {
+		t.Fatal(err)
+	}
+	second := place(buyer, "req-coupon-2", 3)
+	if !usedNew20(second) {
+		t.Fatalf("an order cancelled unpaid gives the coupon back: %v", second.GetPrice())
+	}
+	if _, err := h.orders.PayOrder(as(buyer), &orderv1.PayOrderRequest{OrderId: second.GetOrderId(), PaymentRef: "pay-cp2", AmountFen: second.GetPrice().GetTotalFen()}); err != nil {
+		t.Fatal(err)
+	}
+	third := place(buyer, "req-coupon-3", 2)
+	if usedNew20(third) || third.GetPrice().GetTotalFen() != first.GetPrice().GetTotalFen()+2000 {
+		t.Fatalf("the used-up coupon applied again: total %d (first %d), used %v", third.GetPrice().GetTotalFen(),
+			first.GetPrice().GetTotalFen(), third.GetPrice().GetCouponCodesUsed())
+	}
+	if rj := third.GetPrice().GetCouponsRejected(); len(rj) != 1 || !strings.HasPrefix(rj[0], "NEW20: 每人限用1次") {
+		t.Fatalf("rejected %v", rj)
+	}
+	if o := place(other, "req-coupon-4", 2); !usedNew20(o) {
+		t.Fatalf("another buyer's first use: %v", o.GetPrice())
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"google.golang.org/protobuf/types/known/timestamppb"
-
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/order/internal/domain"
@@ -66,15 +64,14 @@ func (s *Service) ChangeSpec(ctx context.Context, req *orderv1.ChangeSpecRequest
 		}
 	}
 	now := s.now()
-	qreq := &cataloguev1.QuoteBasketRequest{ShopId: o.GetShopId(), CouponCodes: o.GetCouponCodes(), PricedAt: timestamppb.New(now)}
+	var basket []*cataloguev1.BasketLine
 	for _, l := range kept {
-		qreq.Lines = append(qreq.Lines, &cataloguev1.BasketLine{ProductId: l.GetProductId(), SkuId: l.GetSkuId(), Quantity: l.GetQuantity()})
+		basket = append(basket, &cataloguev1.BasketLine{ProductId: l.GetProductId(), SkuId: l.GetSkuId(), Quantity: l.GetQuantity()})
 	}
-	qr, err := s.catalogue.QuoteBasket(asService(ctx), qreq)
+	q, spent, err := s.quote(ctx, o.GetShopId(), o.GetBuyerId(), o.GetOrderId(), basket, o.GetCouponCodes(), now)
 	if err != nil {
-		return nil, wrapCatalogue("QuoteBasket", err)
+		return nil, err
 	}
-	q := qr.GetQuote()
 	for _, is := range q.GetIssues() {
 		if is.GetKind() != cataloguev1.BasketIssueKind_BASKET_ISSUE_KIND_INSUFFICIENT_STOCK {
 			return nil, errs.Precondition("the new spec cannot be ordered: %s", is.GetMessage())
@@ -114,11 +111,7 @@ func (s *Service) ChangeSpec(ctx context.Context, req *orderv1.ChangeSpecRequest
 		return nil, err
 	}
 	lines = candidate.GetLines() // without gifts that ran out
-	for _, c := range q.GetCoupons() {
-		if c.GetStatus() != cataloguev1.CouponStatus_COUPON_STATUS_APPLIED {
-			price.CouponsRejected = append(price.CouponsRejected, c.GetCode()+": "+couponReason(c.GetStatus()))
-		}
-	}
+	price.CouponsRejected = rejectedCoupons(o.GetCouponCodes(), q, spent)
 	remarkID := store.StableID("rmk", o.GetOrderId(), "spec", now.String())
 	reason := fmt.Sprintf("修改规格: %s %s → %s (新行 %s), 订单金额 %d → %d 分", changedLine.GetLineId(), changedLine.GetSkuId(),
 		req.GetNewSkuId(), lines[0].GetLineId(), o.GetPrice().GetTotalFen(), price.GetTotalFen())

@@ -233,6 +233,24 @@ func (s *Store) Update(ctx context.Context, id, etag string, now time.Time, fn f
 	return out, nil
 }
 
+// CouponUses counts the orders of a shop (of one buyer when buyerID is set)
+// that used a coupon code, other than exceptOrderID. An order closed
+// without ever being paid (unpaid timeout, cancelled before payment) gave
+// its coupon back and does not count.
+func (s *Store) CouponUses(ctx context.Context, shopID, buyerID, code, exceptOrderID string) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `
+		SELECT count(*) FROM orders
+		WHERE shop_id = $1 AND ($2 = '' OR buyer_id = $2) AND order_id <> $4
+		  AND doc->'price'->'coupon_codes_used' ? $3
+		  AND NOT (state = 'ORDER_STATE_CLOSED' AND doc->'payment' IS NULL)`,
+		shopID, buyerID, code, exceptOrderID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count coupon uses: %w", err)
+	}
+	return n, nil
+}
+
 // FindDuplicate returns the newest other order of the buyer in the shop with
 // the same basket and address placed since since ("" when none).
 func (s *Store) FindDuplicate(ctx context.Context, o *orderv1.Order, since time.Time) (string, error) {
