@@ -163,7 +163,14 @@ func (m *machine) registerHandlers(ctx workflow.Context) error {
 		}},
 		{UpdateRequestIntervention, func(cmd Command) error {
 			if cmd.Actor.Role == RoleBuyer {
-				return m.check(cmd, "ask the platform to step in", buyerRoles, StateSellerRejected)
+				if err := m.check(cmd, "ask the platform to step in", buyerRoles); err != nil {
+					return err
+				}
+				if !m.buyerMayEscalate() {
+					return precondition("cannot ask the platform to step in: the case is %s (the buyer may after a rejection, "+
+						"a replacement not shipped within its target, or a refund that failed)", stateName(m.c.State))
+				}
+				return nil
 			}
 			if err := m.check(cmd, "ask the platform to step in", agentRoles); err != nil {
 				return err
@@ -333,6 +340,26 @@ func (m *machine) registerHandlers(ctx workflow.Context) error {
 }
 
 func ptrActor(a Actor) *Actor { return &a }
+
+// buyerMayEscalate: the buyer may ask the platform after a rejection, and
+// in the states where only the seller can move and has let the buyer down
+// — the replacement not shipped within its 48 h target, the refund failed
+// and waiting for an agent — which have no platform deadline of their own.
+func (m *machine) buyerMayEscalate() bool {
+	switch m.c.State {
+	case StateSellerRejected:
+		return true
+	case StateAwaitingReplacementShipment:
+		for _, t := range m.c.ServiceTargets {
+			if t.Kind == TargetShipExchange && t.Status == TargetBreached {
+				return true
+			}
+		}
+	case StateRefunding:
+		return m.c.Refund != nil && m.c.Refund.State == RefundFailed
+	}
+	return false
+}
 
 // checkReturnAddress: an agreement on goods that come back needs somewhere
 // to send them (the service fills in the shop's default when it has one).

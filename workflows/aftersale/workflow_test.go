@@ -770,3 +770,34 @@ func TestDisputeGrantedGoesToPlatform(t *testing.T) {
 		t.Fatal(c.CloseReason)
 	}
 }
+
+// The buyer is not left waiting on a seller who never moves: after the
+// replacement's 48 h target is breached, or once a refund has failed and
+// waits for an agent, the buyer may ask the platform; before, not.
+func TestBuyerEscalatesWhenTheSellerDoesNotMove(t *testing.T) {
+	t.Run("replacement not shipped", func(t *testing.T) {
+		env, s := newEnv(t)
+		send(env, time.Hour, UpdateApprove, Command{Actor: agent, Type: TypeExchange, ReturnAddress: shopAddress})
+		send(env, 3*time.Hour, UpdateSubmitReturnShipment, Command{Actor: buyer, Shipment: &Shipment{Carrier: "YTO", TrackingNumber: "YT0000001", Method: MethodExpress}})
+		send(env, day, UpdateConfirmReturn, Command{Actor: agent, Inspection: &Inspection{Passed: true, Finding: FindingOK}})
+		early := send(env, 2*day, UpdateRequestIntervention, Command{Actor: buyer, Note: "还没发货"})
+		late := send(env, 3*day+step, UpdateRequestIntervention, Command{Actor: buyer, Note: "超过 48 小时仍未发货"})
+		send(env, 4*day, UpdateDecideIntervention, Command{Actor: plat, Decision: DecisionForSeller, Note: "已协商"})
+		run(t, env, input(t, TypeExchange, "CASE_REASON_WRONG_SIZE", 0))
+		if !isType(early.rejected, ErrTypeFailedPrecondition) {
+			t.Fatalf("before the breach: %v", early.rejected)
+		}
+		must(t, late)
+		wantAt(t, s, StatePlatformIntervening, 3*day+step)
+	})
+	t.Run("refund failed", func(t *testing.T) {
+		env, s := newEnv(t)
+		s.reject = true
+		send(env, time.Hour, UpdateApprove, Command{Actor: agent, Type: TypeRefundOnly})
+		esc := send(env, 2*day, UpdateRequestIntervention, Command{Actor: buyer, Note: "退款失败"})
+		send(env, 3*day, UpdateDecideIntervention, Command{Actor: plat, Decision: DecisionForSeller, Note: "已线下处理"})
+		run(t, env, input(t, TypeRefundOnly, "CASE_REASON_QUALITY_PROBLEM", 3000))
+		must(t, esc)
+		wantAt(t, s, StatePlatformIntervening, 2*day)
+	})
+}

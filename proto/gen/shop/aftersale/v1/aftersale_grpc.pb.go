@@ -110,8 +110,10 @@ type AfterSaleServiceClient interface {
 	// the granting agent and reason. Other ranks → PERMISSION_DENIED.
 	GrantSpecialApproval(ctx context.Context, in *GrantSpecialApprovalRequest, opts ...grpc.CallOption) (*GrantSpecialApprovalResponse, error)
 	// Asks the platform to step in (申请平台介入 / 淘宝介入): the buyer from
-	// SELLER_REJECTED (including a failed inspection); an agent of the shop
-	// from any open state. → PLATFORM_INTERVENING.
+	// SELLER_REJECTED (including a failed inspection), from
+	// AWAITING_REPLACEMENT_SHIPMENT once the 48 h ship target is breached and
+	// from REFUNDING once the refund has FAILED; an agent of the shop from any
+	// open state. → PLATFORM_INTERVENING.
 	RequestPlatformIntervention(ctx context.Context, in *RequestPlatformInterventionRequest, opts ...grpc.CallOption) (*RequestPlatformInterventionResponse, error)
 	// The platform rules on an intervened case (platform role only). In the
 	// buyer's favour the case continues as if the seller had approved it; in
@@ -404,8 +406,10 @@ type AfterSaleServiceServer interface {
 	// the granting agent and reason. Other ranks → PERMISSION_DENIED.
 	GrantSpecialApproval(context.Context, *GrantSpecialApprovalRequest) (*GrantSpecialApprovalResponse, error)
 	// Asks the platform to step in (申请平台介入 / 淘宝介入): the buyer from
-	// SELLER_REJECTED (including a failed inspection); an agent of the shop
-	// from any open state. → PLATFORM_INTERVENING.
+	// SELLER_REJECTED (including a failed inspection), from
+	// AWAITING_REPLACEMENT_SHIPMENT once the 48 h ship target is breached and
+	// from REFUNDING once the refund has FAILED; an agent of the shop from any
+	// open state. → PLATFORM_INTERVENING.
 	RequestPlatformIntervention(context.Context, *RequestPlatformInterventionRequest) (*RequestPlatformInterventionResponse, error)
 	// The platform rules on an intervened case (platform role only). In the
 	// buyer's favour the case continues as if the seller had approved it; in
