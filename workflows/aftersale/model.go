@@ -192,6 +192,9 @@ type Evidence struct {
 	AddedAt *time.Time `json:"added_at,omitempty"`
 }
 
+// PayerBuyer is ReturnShippingPayer RETURN_SHIPPING_PAYER_BUYER.
+const PayerBuyer = "RETURN_SHIPPING_PAYER_BUYER"
+
 // Responsibility: who is responsible and who pays return shipping.
 type Responsibility struct {
 	Party                string `json:"party,omitempty"`

@@ -422,6 +422,14 @@ func (m *machine) expire(ctx workflow.Context) error {
 	case StateAwaitingSeller:
 		if m.c.Reason == ReasonSevenDayNoReason && m.c.Type == TypeRefundOnly {
 			m.c.Type = TypeReturnRefund
+			// The goods now come back, on the buyer's own reason: the case
+			// shows the buyer pays the return shipping (it said "nothing
+			// is sent back" while it was a refund-only request).
+			if m.c.Responsibility == nil {
+				m.c.Responsibility = &Responsibility{Party: ResponsibleBuyer}
+			}
+			m.c.Responsibility.ReturnShippingPaidBy = PayerBuyer
+			m.c.Responsibility.Explanation = "七天无理由转为退货退款：买家承担退货运费 (seven-day request agreed into return & refund: the buyer pays return shipping)"
 		}
 		if m.c.AgreedAmountFen == 0 {
 			m.c.AgreedAmountFen = m.c.RequestedAmountFen

@@ -695,6 +695,9 @@ func TestAutoAgreeTakesShopDefaultReturnAddress(t *testing.T) {
 			if !slices.Equal(s.settingsReads, []string{"shop_1"}) {
 				t.Fatalf("settings read for %v", s.settingsReads)
 			}
+			if tc.typ == TypeRefundOnly && (c.Responsibility == nil || c.Responsibility.ReturnShippingPaidBy != PayerBuyer) {
+				t.Fatalf("a seven-day request turned return: %+v, want the buyer paying return shipping", c.Responsibility)
+			}
 		})
 	}
 	t.Run("no default: agreed without an address, noted", func(t *testing.T) {
