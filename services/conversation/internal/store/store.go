@@ -125,13 +125,6 @@ func nullable(s string) any {
 	return s
 }
 
-func ts(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t
-}
-
 // ---- sessions ----
 
 const sessionCols = `doc, version`

@@ -1,0 +1,148 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
+	"github.com/kefu-suite/kefu/services/conversation/internal/domain"
+	"github.com/kefu-suite/kefu/services/conversation/internal/store"
+	"github.com/kefu-suite/kefu/services/conversation/migrations"
+	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/pgtest"
+)
+
+func event(session string, at time.Time) *convv1.FeedEvent {
+	return &convv1.FeedEvent{SessionId: session, OccurredAt: timestamppb.New(at),
+		Kind: &convv1.FeedEvent_SessionQueued{SessionQueued: &convv1.Session{SessionId: session}}}
+}
+
+// Feed events: each agent reads what is addressed to them, their group's
+// queue or the whole shop, in order; NOTIFY reaches a listener only when the
+// writing transaction commits; retention prunes old events.
+func TestFeedEventsAddressingNotifyAndRetention(t *testing.T) {
+	pool := pgtest.Pool(t, "", "conversation", migrations.FS, 4)
+	st := store.New(pool)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	pc, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listener := pc.Hijack()
+	defer listener.Close(context.Background())
+	if _, err := listener.Exec(ctx, "LISTEN "+store.FeedChannel); err != nil {
+		t.Fatal(err)
+	}
+
+	old := time.Now().Add(-48 * time.Hour).UTC()
+	now := time.Now().UTC()
+	write := func(shop string, g domain.Group, target, session string, at time.Time) {
+		t.Helper()
+		if err := st.Tx(ctx, func(tx pgx.Tx) error { return store.InsertEvent(ctx, tx, shop, g, target, event(session, at)) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("s1", domain.GroupNone, "a1", "ses_toA1", now)          // to agent a1
+	write("s1", domain.GroupPreSale, "", "ses_preQueue", now)     // pre-sale queue
+	write("s1", domain.GroupAfterSale, "", "ses_afterQueue", now) // after-sale queue
+	write("s1", domain.GroupNone, "", "ses_shopWide", now)        // whole shop
+	write("s1", domain.GroupNone, "a2", "ses_toA2", now)          // another agent
+	write("s2", domain.GroupPreSale, "", "ses_otherShop", now)    // another shop
+	write("s1", domain.GroupNone, "a1", "ses_old", old)           // past retention
+
+	n, err := listener.WaitForNotification(ctx)
+	if err != nil || n.Channel != store.FeedChannel || n.Payload != "s1" {
+		t.Fatalf("notification: %v %v", n, err)
+	}
+	evs, err := store.Events(ctx, st.Q(), "s1", domain.GroupPreSale, "a1", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.SessionId)
+	}
+	want := []string{"ses_toA1", "ses_preQueue", "ses_shopWide", "ses_old"}
+	if len(got) != len(want) {
+		t.Fatalf("a1 (pre-sale) reads %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("a1 (pre-sale) reads %v, want %v", got, want)
+		}
+	}
+	after, err := store.Events(ctx, st.Q(), "s1", domain.GroupPreSale, "a1", mustInt(t, evs[1].EventId), 100)
+	if err != nil || len(after) != 2 || after[0].SessionId != "ses_shopWide" {
+		t.Fatalf("resume after the second: %v %v", after, err)
+	}
+
+	// a rolled-back change announces nothing
+	rollback := errors.New("rollback")
+	if err := st.Tx(ctx, func(tx pgx.Tx) error {
+		if err := store.InsertEvent(ctx, tx, "s9", domain.GroupNone, "", event("ses_never", now)); err != nil {
+			return err
+		}
+		return rollback
+	}); !errors.Is(err, rollback) {
+		t.Fatal(err)
+	}
+	write("s8", domain.GroupNone, "", "ses_after", now)
+	for {
+		n, err := listener.WaitForNotification(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.Payload == "s9" {
+			t.Fatal("a rolled-back event was announced")
+		}
+		if n.Payload == "s8" {
+			break
+		}
+	}
+
+	pruned, err := store.PruneEvents(ctx, st.Q(), now.Add(-24*time.Hour))
+	if err != nil || pruned != 1 {
+		t.Fatalf("pruned %d, %v", pruned, err)
+	}
+	newest, oldest, err := store.EventBounds(ctx, st.Q())
+	if err != nil || oldest < 1 || newest < oldest {
+		t.Fatalf("bounds %d..%d %v", oldest, newest, err)
+	}
+}
+
+func mustInt(t *testing.T, s string) int64 {
+	t.Helper()
+	var n int64
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			t.Fatalf("event id %q", s)
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}
+
+func TestETags(t *testing.T) {
+	if v, err := store.ParseETag("etag", store.ETag(7)); err != nil || v != 7 {
+		t.Fatal(v, err)
+	}
+	for _, bad := range []string{"7", `"x7"`, `"v"`, `"v-1"`, `"v0"`} {
+		var fe *errs.FieldError
+		if _, err := store.ParseETag("etag", bad); !errors.As(err, &fe) || fe.Field != "etag" {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+	if err := store.CheckETag("etag", store.ETag(2), 3); !errors.Is(err, errs.ErrConflict) {
+		t.Fatal(err)
+	}
+	if err := store.CheckETag("etag", "", 3); err != nil {
+		t.Fatal(err)
+	}
+}
