@@ -223,8 +223,10 @@ func (s *Service) buildOrder(ctx context.Context, orderID, shopID, buyerID strin
 			State: orderv1.LineState_LINE_STATE_UNSHIPPED,
 		})
 	}
+	var giftsOut []string
 	for _, g := range plan.GetGifts() {
 		if !g.GetInStock() {
+			giftsOut = append(giftsOut, giftOutNote(g.GetProductName(), int32(g.GetQuantity())))
 			continue
 		}
 		o.Lines = append(o.Lines, &orderv1.OrderLine{
@@ -244,6 +246,7 @@ func (s *Service) buildOrder(ctx context.Context, orderID, shopID, buyerID strin
 		}
 		price.Promotions = append(price.Promotions, d)
 	}
+	price.Promotions = append(price.Promotions, giftsOut...)
 	price.CouponsRejected = rejectedCoupons(in.GetCouponCodes(), q, spent)
 	o.Price = price
 
@@ -418,11 +421,17 @@ func (s *Service) reserve(ctx context.Context, o, before *orderv1.Order) error {
 			continue
 		}
 		if o.Price != nil {
-			o.Price.Promotions = append(o.Price.Promotions, fmt.Sprintf("赠品%s ×%d 已送完, 未随单赠送", l.GetProductName(), l.GetQuantity()))
+			o.Price.Promotions = append(o.Price.Promotions, giftOutNote(l.GetProductName(), l.GetQuantity()))
 		}
 	}
 	o.Lines = kept
 	return nil
+}
+
+// giftOutNote records in the price snapshot a 满就送 gift the order earned
+// but does not carry because it ran out (送完即止).
+func giftOutNote(name string, qty int32) string {
+	return fmt.Sprintf("赠品%s ×%d 已送完, 未随单赠送", name, qty)
 }
 
 func lineIDs(o *orderv1.Order) []string {

@@ -788,9 +788,10 @@ func TestPayCommitsOnlyTheOrdersLines(t *testing.T) {
 	}
 }
 
-// 满就送 gifts go as far as they last (送完即止): a gift the quote promised
-// whose stock cannot cover the units earned is dropped from the order and
-// noted in its price, not a reason to refuse the order.
+// 满就送 gifts go as far as they last (送完即止): a gift whose stock cannot
+// cover the units earned (每满送 earns 18, 2 are left) is not carried and is
+// noted in the price, never a reason to refuse the order — whether the
+// quote already says so or the reservation finds it (it ran out between).
 func TestGiftThatRanOutDoesNotBlockTheOrder(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)

@@ -93,8 +93,11 @@ func (s *Service) ChangeSpec(ctx context.Context, req *orderv1.ChangeSpecRequest
 	for _, l := range lines {
 		reserveIDs = append(reserveIDs, l.GetLineId())
 	}
+	var giftsOut []string
 	for _, g := range plan.GetGifts() {
-		if g.GetInStock() {
+		if !g.GetInStock() {
+			giftsOut = append(giftsOut, giftOutNote(g.GetProductName(), int32(g.GetQuantity())))
+		} else {
 			l := &orderv1.OrderLine{LineId: newID(), ProductId: g.GetProductId(), SkuId: g.GetSkuId(), Quantity: g.GetQuantity(),
 				ProductName: g.GetProductName(), Gift: true, State: orderv1.LineState_LINE_STATE_UNSHIPPED}
 			lines = append(lines, l)
@@ -106,6 +109,7 @@ func (s *Service) ChangeSpec(ctx context.Context, req *orderv1.ChangeSpecRequest
 	for _, ap := range plan.GetPromotions() {
 		price.Promotions = append(price.Promotions, ap.GetDetail())
 	}
+	price.Promotions = append(price.Promotions, giftsOut...)
 	candidate := &orderv1.Order{OrderId: o.GetOrderId(), Lines: lines, Price: price}
 	if err := s.reserve(ctx, candidate, o); err != nil {
 		return nil, err
