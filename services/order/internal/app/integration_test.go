@@ -969,3 +969,35 @@ func TestCouponPerBuyerLimitAcrossOrders(t *testing.T) {
 		t.Fatalf("another buyer's first use: %v", o.GetPrice())
 	}
 }
+
+// Buyers do not see the shop's exception records and flags, so they cannot
+// filter their orders by them either (which of my orders is a suspected
+// fake?): InvalidArgument naming the field. Their own list still works;
+// agents filter freely.
+func TestBuyerCannotProbeInternalRecords(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	created, err := h.orders.CreateOrder(as(buyer), &orderv1.CreateOrderRequest{RequestId: "req-probe-1",
+		Order: newOrder(orderv1.OrderKind_ORDER_KIND_NORMAL, ln("prd_seed12", 1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := true
+	for name, req := range map[string]*orderv1.ListOrdersRequest{
+		"has_open_exception": {HasOpenException: &open},
+		"exception_kind":     {ExceptionKind: orderv1.ExceptionKind_EXCEPTION_KIND_SUSPECTED_FAKE},
+		"flag":               {Flag: orderv1.RemarkFlag_REMARK_FLAG_RED},
+	} {
+		_, err := h.orders.ListOrders(as(buyer), req)
+		if code(err) != codes.InvalidArgument || !strings.Contains(status.Convert(err).Message(), "buyers cannot filter") {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := h.orders.ListOrders(as(agent), req); err != nil {
+			t.Fatalf("agent %s: %v", name, err)
+		}
+	}
+	list, err := h.orders.ListOrders(as(buyer), &orderv1.ListOrdersRequest{})
+	if err != nil || len(list.GetOrders()) != 1 || list.GetOrders()[0].GetOrderId() != created.GetOrder().GetOrderId() {
+		t.Fatalf("own list: %v %v", err, list)
+	}
+}

@@ -40,6 +40,17 @@ func (s *Service) ListOrders(ctx context.Context, req *orderv1.ListOrdersRequest
 	switch who.Role {
 	case identity.RoleBuyer:
 		f.BuyerID = who.Subject
+		// Exceptions and flags are the shop's internal records, hidden
+		// from buyers: filtering by them would tell which of their orders
+		// are e.g. suspected fakes.
+		switch {
+		case req.HasOpenException != nil:
+			return nil, errs.Field("has_open_exception", "order.list_internal_filter", "buyers cannot filter by the shop's exception records")
+		case req.GetExceptionKind() != orderv1.ExceptionKind_EXCEPTION_KIND_UNSPECIFIED:
+			return nil, errs.Field("exception_kind", "order.list_internal_filter", "buyers cannot filter by the shop's exception records")
+		case req.GetFlag() != orderv1.RemarkFlag_REMARK_FLAG_UNSPECIFIED:
+			return nil, errs.Field("flag", "order.list_internal_filter", "buyers cannot filter by the shop's remark flags")
+		}
 	case identity.RoleAgent:
 		if f.ShopID != "" && f.ShopID != who.ShopID {
 			return nil, errs.ErrPermissionDenied
