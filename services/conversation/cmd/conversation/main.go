@@ -16,6 +16,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
 	"github.com/kefu-suite/kefu/services/conversation/internal/app"
 	"github.com/kefu-suite/kefu/services/conversation/internal/store"
@@ -38,6 +39,7 @@ func main() {
 func run(ctx context.Context) error {
 	l := config.FromOS()
 	settings := svcmain.Load(l, spec)
+	catalogueAddr := l.String("CATALOGUE_ADDR", "127.0.0.1:9091") // the bot answers from its FAQs
 	if err := l.Err(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
@@ -49,7 +51,11 @@ func run(ctx context.Context) error {
 
 	policy := app.DefaultPolicy(settings.SLA.Shrink)
 	hub := app.NewHub(env.Pool, env.Log)
-	svc, err := app.New(store.New(env.Pool), hub, policy, env.Log, time.Now)
+	catalogue, err := env.Dial("catalogue", catalogueAddr)
+	if err != nil {
+		return err
+	}
+	svc, err := app.New(store.New(env.Pool), hub, cataloguev1.NewCatalogueServiceClient(catalogue), policy, env.Log, time.Now)
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func TestIdleCloseAndRatingWindow(t *testing.T) {
 	if policy.IdleClose != 30*time.Second || policy.FirstResponse != 3*time.Second {
 		t.Fatalf("shrunk policy: %+v", policy)
 	}
-	svc, err := app.New(store.New(pool), app.NewHub(pool, log), policy, log, clk.now)
+	svc, err := app.New(store.New(pool), app.NewHub(pool, log), nil, policy, log, clk.now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
+	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
 	"github.com/kefu-suite/kefu/services/conversation/internal/app"
@@ -41,6 +43,33 @@ var (
 type env struct {
 	t  *testing.T
 	cl convv1.ConversationServiceClient
+	kb *knowledgeBase
+}
+
+// knowledgeBase stands in for the catalogue's FAQ search (served over gRPC
+// with the catalogue contract's validation): one bot-answerable FAQ about
+// ship time.
+type knowledgeBase struct {
+	cataloguev1.UnimplementedCatalogueServiceServer
+	mu      sync.Mutex
+	queries []*cataloguev1.SearchFaqsRequest
+	callers []identity.Identity
+}
+
+func (k *knowledgeBase) SearchFaqs(ctx context.Context, req *cataloguev1.SearchFaqsRequest) (*cataloguev1.SearchFaqsResponse, error) {
+	id, _ := identity.From(ctx)
+	k.mu.Lock()
+	k.queries, k.callers = append(k.queries, req), append(k.callers, id)
+	k.mu.Unlock()
+	if strings.Contains(req.GetQuery(), "发货") {
+		return &cataloguev1.SearchFaqsResponse{Matches: []*cataloguev1.FaqMatch{{Score: 0.92,
+			Faq: &cataloguev1.Faq{FaqId: "faq_ship48h", ShopId: req.GetShopId(), Question: "多久发货？", Answer: "亲，付款后48小时内发货哦"}}}}, nil
+	}
+	if strings.Contains(req.GetQuery(), "起球") {
+		return &cataloguev1.SearchFaqsResponse{Matches: []*cataloguev1.FaqMatch{{Score: 0.3,
+			Faq: &cataloguev1.Faq{FaqId: "faq_pilling", ShopId: req.GetShopId(), Question: "起球吗", Answer: "…"}}}}, nil
+	}
+	return &cataloguev1.SearchFaqsResponse{}, nil
 }
 
 // newEnv serves the real service over gRPC on loopback (interceptors:
@@ -62,14 +91,16 @@ func newEnv(t *testing.T) *env {
 	case <-time.After(10 * time.Second):
 		t.Fatal("feed listener not ready")
 	}
+	kb := &knowledgeBase{}
+	faqs := cataloguev1.NewCatalogueServiceClient(grpctest.Serve(t, "catalogue", func(s *grpc.Server) { cataloguev1.RegisterCatalogueServiceServer(s, kb) }))
 	policy := app.DefaultPolicy(1)
 	policy.Heartbeat = 30 * time.Second
-	svc, err := app.New(store.New(pool), hub, policy, log, time.Now)
+	svc, err := app.New(store.New(pool), hub, faqs, policy, log, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	conn := grpctest.Serve(t, "conversation", func(s *grpc.Server) { convv1.RegisterConversationServiceServer(s, svc) }, grpctest.Options{Logger: log})
-	return &env{t: t, cl: convv1.NewConversationServiceClient(conn)}
+	return &env{t: t, cl: convv1.NewConversationServiceClient(conn), kb: kb}
 }
 
 func as(id identity.Identity) context.Context {
@@ -627,4 +658,49 @@ func testLogOut() io.Writer {
 		return os.Stderr
 	}
 	return io.Discard
+}
+
+// With the bot enabled, simple questions are answered from the knowledge
+// base; a low score, a hand-off word or a question it cannot answer brings a
+// person in, and only then does the first-response clock start.
+func TestBotAnswersThenHandsOff(t *testing.T) {
+	e := newEnv(t)
+	must(e.cl.UpdateAutoReply(as(supervisor), &convv1.UpdateAutoReplyRequest{
+		AutoReply:  &convv1.AutoReply{ShopId: shop, Group: commonv1.AgentGroup_AGENT_GROUP_PRE_SALE, BotEnabled: true, BotMinMatchScore: 60},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"bot_enabled", "bot_min_match_score"}}}))
+	e.online(preAgent, 5)
+
+	s := must(e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{ShopId: shop}})).GetSession()
+	if s.Status != convv1.SessionStatus_SESSION_STATUS_BOT || s.AssignedAgentId != "" || s.QueuedAt != nil || s.FirstResponseDueAt != nil {
+		t.Fatalf("bot first: %v", s)
+	}
+	e.send(buyer, s.SessionId, "请问多久发货？", false)
+	ms := e.messages(buyer, s.SessionId)
+	last := ms[len(ms)-1]
+	if last.SenderKind != convv1.SenderKind_SENDER_KIND_BOT || last.FaqId != "faq_ship48h" || last.Text != "亲，付款后48小时内发货哦" {
+		t.Fatalf("bot answer: %v", last)
+	}
+	got := must(e.cl.GetSession(as(buyer), &convv1.GetSessionRequest{SessionId: s.SessionId})).GetSession()
+	if got.Status != convv1.SessionStatus_SESSION_STATUS_BOT || got.AwaitingReply {
+		t.Fatalf("after the bot's answer: %v awaiting %v", got.Status, got.AwaitingReply)
+	}
+	e.kb.mu.Lock()
+	q, who := e.kb.queries[0], e.kb.callers[0]
+	e.kb.mu.Unlock()
+	if q.GetShopId() != shop || !q.GetBotAnswerableOnly() || who.Role != identity.RoleService {
+		t.Fatalf("knowledge-base query %v by %v", q, who)
+	}
+
+	e.send(buyer, s.SessionId, "毛衣会起球吗", false) // score 30 < 60: a person takes over
+	got = must(e.cl.GetSession(as(buyer), &convv1.GetSessionRequest{SessionId: s.SessionId})).GetSession()
+	if got.Status != convv1.SessionStatus_SESSION_STATUS_ACTIVE || got.AssignedAgentId != preAgent.Subject || got.QueuedAt == nil || !got.AwaitingReply {
+		t.Fatalf("hand-off: %v", got)
+	}
+
+	s2 := must(e.cl.CreateSession(as(buyer2), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{ShopId: shop}})).GetSession()
+	e.send(buyer2, s2.SessionId, "转人工", false)
+	got = must(e.cl.GetSession(as(buyer2), &convv1.GetSessionRequest{SessionId: s2.SessionId})).GetSession()
+	if got.Status != convv1.SessionStatus_SESSION_STATUS_ACTIVE {
+		t.Fatalf("hand-off keyword: %v", got.Status)
+	}
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
@@ -80,6 +81,7 @@ func (s *Service) SendMessage(ctx context.Context, req *convv1.SendMessageReques
 		return nil, errs.ErrPermissionDenied
 	}
 	resp := &convv1.SendMessageResponse{}
+	var botSession *convv1.Session // a buyer's message the bot answers after commit
 	err = s.store.Tx(ctx, func(tx pgx.Tx) error {
 		sess, v, err := s.readable(ctx, tx, id, req.GetSessionId(), true)
 		if err != nil {
@@ -110,10 +112,20 @@ func (s *Service) SendMessage(ctx context.Context, req *convv1.SendMessageReques
 			m.DiscouragedAcknowledged = resp.Check.Verdict == convv1.ReplyVerdict_REPLY_VERDICT_DISCOURAGED
 		}
 		resp.Outcome, resp.Message = convv1.SendOutcome_SEND_OUTCOME_SENT, m
+		if kind == convv1.SenderKind_SENDER_KIND_BUYER && sess.Status == convv1.SessionStatus_SESSION_STATUS_BOT {
+			botSession = sess
+		}
 		return s.post(ctx, tx, sess, v, m, req.GetRequestId())
 	})
 	if err != nil {
 		return nil, err
+	}
+	if botSession != nil {
+		if err := s.botTurn(ctx, botSession.SessionId, botSession.ShopId, domain.Group(botSession.Group), in.GetText()); err != nil {
+			// the buyer's message is stored; the session stays with the bot
+			// until the next message or an agent's accept
+			s.log.ErrorContext(ctx, "bot turn", slog.String("session_id", botSession.SessionId), slog.String("error", err.Error()))
+		}
 	}
 	return resp, nil
 }

@@ -59,17 +59,19 @@ type Service struct {
 	phrases *domain.PhraseList
 	policy  Policy
 	hub     *Hub
+	faqs    FAQSearcher
 	log     *slog.Logger
 	now     func() time.Time
 }
 
-// New builds the service; hub wakes the live feeds (run it with Hub.Run).
-func New(st *store.Store, hub *Hub, policy Policy, log *slog.Logger, now func() time.Time) (*Service, error) {
+// New builds the service; hub wakes the live feeds (run it with Hub.Run);
+// faqs is the catalogue the bot answers from (nil: no bot, people only).
+func New(st *store.Store, hub *Hub, faqs FAQSearcher, policy Policy, log *slog.Logger, now func() time.Time) (*Service, error) {
 	pl, err := domain.DefaultPhrases()
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: st, phrases: pl, policy: policy, hub: hub, log: log, now: func() time.Time { return now().UTC() }}, nil
+	return &Service{store: st, phrases: pl, policy: policy, hub: hub, faqs: faqs, log: log, now: func() time.Time { return now().UTC() }}, nil
 }
 
 // ---- identity ----

@@ -77,23 +77,42 @@ func (s *Service) CreateSession(ctx context.Context, req *convv1.CreateSessionRe
 		if err != nil {
 			return err
 		}
-		if id.Role == identity.RoleAgent {
+		ar, err := s.loadAutoReply(ctx, tx, shopID, domain.Group(sess.Group))
+		if err != nil {
+			return err
+		}
+		switch {
+		case id.Role == identity.RoleAgent:
 			// a follow-up (回访) opened by an agent is theirs
 			sess.Status, sess.AssignedAgentId, sess.AssignedAt = convv1.SessionStatus_SESSION_STATUS_ACTIVE, id.Subject, timestamppb.New(now)
-		} else if a, ok := domain.PickAgent(candidates(agents), domain.Group(sess.Group), ""); ok {
-			sess.Status, sess.AssignedAgentId, sess.AssignedAt = convv1.SessionStatus_SESSION_STATUS_ACTIVE, a.ID, timestamppb.New(now)
-		} else {
-			sess.Status = convv1.SessionStatus_SESSION_STATUS_WAITING
+		case s.botWanted(ar):
+			// the bot answers first; the session needs a person only at hand-off
+			sess.Status, sess.QueuedAt, sess.FirstResponseDueAt = convv1.SessionStatus_SESSION_STATUS_BOT, nil, nil
+		default:
+			if a, ok := domain.PickAgent(candidates(agents), domain.Group(sess.Group), ""); ok {
+				sess.Status, sess.AssignedAgentId, sess.AssignedAt = convv1.SessionStatus_SESSION_STATUS_ACTIVE, a.ID, timestamppb.New(now)
+			} else {
+				sess.Status = convv1.SessionStatus_SESSION_STATUS_WAITING
+			}
 		}
 		if err := store.InsertSession(ctx, tx, sess, id.Subject, req.GetRequestId()); err != nil {
 			return err
 		}
-		if err := s.announceRouting(ctx, tx, sess); err != nil {
-			return err
-		}
-		if id.Role != identity.RoleAgent {
-			if err := s.autoReply(ctx, tx, sess, agents); err != nil {
+		if sess.Status != convv1.SessionStatus_SESSION_STATUS_BOT {
+			if err := s.announceRouting(ctx, tx, sess); err != nil {
 				return err
+			}
+		}
+		if id.Role != identity.RoleAgent && ar.Enabled {
+			if ar.GreetingText != "" {
+				if err := s.systemMessage(ctx, tx, sess, ar.GreetingText); err != nil {
+					return err
+				}
+			}
+			if sess.Status == convv1.SessionStatus_SESSION_STATUS_WAITING {
+				if err := s.waitingText(ctx, tx, sess, ar, agents); err != nil {
+					return err
+				}
 			}
 		}
 		if err := store.SaveSession(ctx, tx, sess, 1); err != nil {
@@ -133,22 +152,10 @@ func (s *Service) announceRouting(ctx context.Context, tx pgx.Tx, sess *convv1.S
 	return s.emitToSession(ctx, tx, sess, &convv1.FeedEvent{Kind: &convv1.FeedEvent_SessionQueued{SessionQueued: proto.Clone(sess).(*convv1.Session)}})
 }
 
-// autoReply adds the shop's greeting and, when nobody of the group can take
-// the session, the no-agent text (nobody ONLINE: invite an offline message)
-// or the queue text with the position.
-func (s *Service) autoReply(ctx context.Context, tx pgx.Tx, sess *convv1.Session, agents []*store.AgentRow) error {
-	ar, err := s.loadAutoReply(ctx, tx, sess.ShopId, domain.Group(sess.Group))
-	if err != nil || !ar.Enabled {
-		return err
-	}
-	if ar.GreetingText != "" {
-		if err := s.systemMessage(ctx, tx, sess, ar.GreetingText); err != nil {
-			return err
-		}
-	}
-	if sess.AssignedAgentId != "" {
-		return nil
-	}
+// waitingText tells a buyer nobody can take the session yet: nobody of the
+// group ONLINE → the no-agent text (inviting an offline message); everyone
+// busy → the queue text with the position.
+func (s *Service) waitingText(ctx context.Context, tx pgx.Tx, sess *convv1.Session, ar *convv1.AutoReply, agents []*store.AgentRow) error {
 	anyoneOnline := false
 	for _, a := range agents {
 		if a.Status == domain.AgentOnline {
