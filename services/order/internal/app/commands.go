@@ -139,6 +139,10 @@ func (s *Service) RefundOrder(ctx context.Context, req *orderv1.RefundOrderReque
 		return nil
 	}
 	if r := find(o); r != nil {
+		if !sameRefund(r, req) {
+			return nil, errs.Field("request_id", "order.request_id_reused",
+				"request_id %s was used for a different refund (%s, %d fen); use a new one", req.GetRequestId(), r.GetRefundId(), r.GetAmountFen())
+		}
 		return &orderv1.RefundOrderResponse{Order: s.view(ctx, o), Refund: r}, nil
 	}
 	if err := store.CheckETag(req.GetEtag(), versionOf(o)); err != nil {
@@ -158,6 +162,21 @@ func (s *Service) RefundOrder(ctx context.Context, req *orderv1.RefundOrderReque
 	}
 	o = s.view(ctx, o)
 	return &orderv1.RefundOrderResponse{Order: o, Refund: find(o)}, nil
+}
+
+// sameRefund: a retried RefundOrder asks for what its request id recorded
+// (the same lines, amounts, units and channel).
+func sameRefund(r *orderv1.Refund, req *orderv1.RefundOrderRequest) bool {
+	if r.GetChannel() != req.GetChannel() || len(r.GetLines()) != len(req.GetLines()) {
+		return false
+	}
+	for i, l := range req.GetLines() {
+		rl := r.GetLines()[i]
+		if rl.GetLineId() != l.GetLineId() || rl.GetAmountFen() != l.GetAmountFen() || rl.GetQuantity() != l.GetQuantity() {
+			return false
+		}
+	}
+	return true
 }
 
 func versionOf(o *orderv1.Order) int64 { return resultOf(o).Version }

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
@@ -717,6 +718,11 @@ func TestRefundStatesByChannel(t *testing.T) {
 	again, err := h.orders.RefundOrder(as(agent), balReq)
 	if err != nil || again.GetRefund().GetRefundId() != bal.GetRefund().GetRefundId() || again.GetOrder().GetRefundedFen() != 100 {
 		t.Fatalf("retried refund: %v %v", err, again)
+	}
+	reused := proto.Clone(balReq).(*orderv1.RefundOrderRequest)
+	reused.Lines[0].AmountFen = 150
+	if _, err := h.orders.RefundOrder(as(agent), reused); code(err) != codes.InvalidArgument {
+		t.Fatalf("a request_id reused for another amount: %v", err)
 	}
 	op, err := h.orders.RefundOrder(as(agent), &orderv1.RefundOrderRequest{OrderId: o.GetOrderId(), RequestId: "refund-op-1",
 		Lines:   []*orderv1.RefundLine{{LineId: second.GetLineId(), AmountFen: 200, Quantity: 0}},
