@@ -704,3 +704,59 @@ func TestBotAnswersThenHandsOff(t *testing.T) {
 		t.Fatalf("hand-off keyword: %v", got.Status)
 	}
 }
+
+// Parallel accepts and routings never put more sessions on an agent than
+// their capacity.
+func TestCapacityHoldsUnderConcurrency(t *testing.T) {
+	e := newEnv(t)
+	var queued []string
+	for i := range 4 {
+		b := identity.Identity{Subject: fmt.Sprintf("buyer_c%d", i), Role: identity.RoleBuyer}
+		queued = append(queued, must(e.cl.CreateSession(as(b), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{ShopId: shop}})).GetSession().SessionId)
+	}
+	e.online(preAgent, 2)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	accepted := 0
+	for _, id := range queued {
+		wg.Go(func() {
+			_, err := e.cl.AcceptSession(as(preAgent), &convv1.AcceptSessionRequest{SessionId: id})
+			mu.Lock()
+			defer mu.Unlock()
+			switch status.Code(err) {
+			case codes.OK:
+				accepted++
+			case codes.FailedPrecondition:
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if accepted != 2 {
+		t.Fatalf("%d accepted with capacity 2", accepted)
+	}
+	// routing: one more slot, four buyers at once → one assigned, three queued
+	e.online(preAgent2, 1)
+	var assigned int
+	for i := range 4 {
+		wg.Go(func() {
+			b := identity.Identity{Subject: fmt.Sprintf("buyer_r%d", i), Role: identity.RoleBuyer}
+			r, err := e.cl.CreateSession(as(b), &convv1.CreateSessionRequest{RequestId: fmt.Sprintf("route-%04d", i), Session: &convv1.Session{ShopId: shop}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if r.Session.AssignedAgentId != "" {
+				assigned++
+			}
+		})
+	}
+	wg.Wait()
+	a := must(e.cl.GetAgentAvailability(as(preAgent2), &convv1.GetAgentAvailabilityRequest{AgentId: preAgent2.Subject})).GetAvailability()
+	if assigned != 1 || a.ActiveSessionCount != 1 || a.Accepting {
+		t.Fatalf("routing assigned %d; %s has %d active", assigned, a.AgentId, a.ActiveSessionCount)
+	}
+}

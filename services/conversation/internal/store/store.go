@@ -438,13 +438,17 @@ func scanAgent(row pgx.Row) (*AgentRow, int64, error) {
 }
 
 // GetAgent reads an agent (locked with forUpdate); found false when the
-// agent never registered.
+// agent never registered. The lock is taken first and the active-session
+// count read by a second statement, so under READ COMMITTED the count is
+// the one current after the lock wait (accepts and routing serialise on the
+// agent row and never overfill an agent).
 func GetAgent(ctx context.Context, q Q, id string, forUpdate bool) (*AgentRow, bool, error) {
-	sql := `SELECT ` + agentCols + ` FROM agents a WHERE a.agent_id = $1`
 	if forUpdate {
-		sql += ` FOR UPDATE OF a`
+		if _, err := q.Exec(ctx, `SELECT 1 FROM agents WHERE agent_id = $1 FOR UPDATE`, id); err != nil {
+			return nil, false, err
+		}
 	}
-	a, _, err := scanAgent(q.QueryRow(ctx, sql, id))
+	a, _, err := scanAgent(q.QueryRow(ctx, `SELECT `+agentCols+` FROM agents a WHERE a.agent_id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, false, nil
 	}
@@ -452,13 +456,15 @@ func GetAgent(ctx context.Context, q Q, id string, forUpdate bool) (*AgentRow, b
 }
 
 // ShopAgents lists a shop's agents (of one group when group > 0), locked
-// with forUpdate so routing never overfills one.
+// with forUpdate (lock first, then count, as GetAgent) so routing never
+// overfills one.
 func ShopAgents(ctx context.Context, q Q, shopID string, group domain.Group, forUpdate bool) ([]*AgentRow, error) {
-	sql := `SELECT ` + agentCols + ` FROM agents a WHERE a.shop_id = $1 AND ($2 = 0 OR a.grp = $2) ORDER BY a.agent_id`
 	if forUpdate {
-		sql += ` FOR UPDATE OF a`
+		if _, err := q.Exec(ctx, `SELECT 1 FROM agents WHERE shop_id = $1 AND ($2 = 0 OR grp = $2) ORDER BY agent_id FOR UPDATE`, shopID, int32(group)); err != nil {
+			return nil, err
+		}
 	}
-	rows, err := q.Query(ctx, sql, shopID, int32(group))
+	rows, err := q.Query(ctx, `SELECT `+agentCols+` FROM agents a WHERE a.shop_id = $1 AND ($2 = 0 OR a.grp = $2) ORDER BY a.agent_id`, shopID, int32(group))
 	if err != nil {
 		return nil, err
 	}
