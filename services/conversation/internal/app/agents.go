@@ -35,6 +35,12 @@ func (s *Service) SetAgentAvailability(ctx context.Context, req *convv1.SetAgent
 	}
 	resp := &convv1.SetAgentAvailabilityResponse{}
 	err = s.store.Tx(ctx, func(tx pgx.Tx) error {
+		if req.GetReleaseSessions() {
+			// lock order everywhere: sessions, then agents
+			if _, err := store.AgentSessions(ctx, tx, req.GetAgentId(), true); err != nil {
+				return err
+			}
+		}
 		a, ok, err := store.GetAgent(ctx, tx, req.GetAgentId(), true)
 		if err != nil {
 			return err
@@ -59,7 +65,7 @@ func (s *Service) SetAgentAvailability(ctx context.Context, req *convv1.SetAgent
 			return err
 		}
 		if status == domain.AgentOffline && req.GetReleaseSessions() {
-			ids, err := store.AgentSessions(ctx, tx, a.ID)
+			ids, err := store.AgentSessions(ctx, tx, a.ID, true)
 			if err != nil {
 				return err
 			}

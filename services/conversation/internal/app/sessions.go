@@ -346,16 +346,17 @@ func (s *Service) AcceptSession(ctx context.Context, req *convv1.AcceptSessionRe
 	}
 	var out *convv1.Session
 	err = s.store.Tx(ctx, func(tx pgx.Tx) error {
+		// lock order everywhere: sessions, then agents
+		sess, v, err := s.readable(ctx, tx, id, req.GetSessionId(), true)
+		if err != nil {
+			return err
+		}
 		agent, ok, err := store.GetAgent(ctx, tx, id.Subject, true)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return errs.Precondition("agent %s has no availability yet; set it ONLINE first", id.Subject)
-		}
-		sess, v, err := s.readable(ctx, tx, id, req.GetSessionId(), true)
-		if err != nil {
-			return err
 		}
 		if err := store.CheckETag("etag", req.GetEtag(), v); err != nil {
 			return err

@@ -838,9 +838,14 @@ func IdleSessions(ctx context.Context, q Q, cutoff time.Time, limit int) ([]stri
 	return ids, rows.Err()
 }
 
-// AgentSessions lists the open sessions assigned to an agent.
-func AgentSessions(ctx context.Context, q Q, agentID string) ([]string, error) {
-	rows, err := q.Query(ctx, `SELECT session_id FROM sessions WHERE assigned_agent_id=$1 AND status=3 ORDER BY session_id`, agentID)
+// AgentSessions lists the open sessions assigned to an agent (locked with
+// forUpdate).
+func AgentSessions(ctx context.Context, q Q, agentID string, forUpdate bool) ([]string, error) {
+	sql := `SELECT session_id FROM sessions WHERE assigned_agent_id=$1 AND status=3 ORDER BY session_id`
+	if forUpdate {
+		sql += ` FOR UPDATE`
+	}
+	rows, err := q.Query(ctx, sql, agentID)
 	if err != nil {
 		return nil, err
 	}
