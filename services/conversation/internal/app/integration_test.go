@@ -559,6 +559,18 @@ func TestLiveFeedDeliversWithinASecond(t *testing.T) {
 	}
 	// another shop's chat never reaches this feed
 	must(e.cl.CreateSession(as(buyer2), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{ShopId: "shop_other"}}))
+	// an after-sale offline message is not for pre-sale; a pre-sale one and a note for the group are
+	must(e.cl.LeaveOfflineMessage(as(buyer2), &convv1.LeaveOfflineMessageRequest{RequestId: rid("olm"),
+		OfflineMessage: &convv1.OfflineMessage{ShopId: shop, Text: "我要退货退款"}}))
+	olm := must(e.cl.LeaveOfflineMessage(as(buyer2), &convv1.LeaveOfflineMessageRequest{RequestId: rid("olm"),
+		OfflineMessage: &convv1.OfflineMessage{ShopId: shop, Text: "有没有儿童款？"}})).GetOfflineMessage()
+	left := next("offline_message_left", func(ev *convv1.FeedEvent) bool { return ev.GetOfflineMessageLeft() != nil })
+	if left.GetOfflineMessageLeft().OfflineMessageId != olm.OfflineMessageId {
+		t.Fatalf("offline message for another group on the feed: %v", left)
+	}
+	must(e.cl.CreateHandoverNote(as(supervisor), &convv1.CreateHandoverNoteRequest{RequestId: rid("hnd"),
+		HandoverNote: &convv1.HandoverNote{ToGroup: commonv1.AgentGroup_AGENT_GROUP_PRE_SALE, Text: "今晚大促，注意库存"}}))
+	next("handover_note_posted", func(ev *convv1.FeedEvent) bool { return ev.GetHandoverNotePosted() != nil })
 
 	// resume after the assignment: the message is replayed
 	rctx, rcancel := context.WithCancel(as(preAgent))
@@ -758,5 +770,45 @@ func TestCapacityHoldsUnderConcurrency(t *testing.T) {
 	a := must(e.cl.GetAgentAvailability(as(preAgent2), &convv1.GetAgentAvailabilityRequest{AgentId: preAgent2.Subject})).GetAvailability()
 	if assigned != 1 || a.ActiveSessionCount != 1 || a.Accepting {
 		t.Fatalf("routing assigned %d; %s has %d active", assigned, a.AgentId, a.ActiveSessionCount)
+	}
+}
+
+// Heartbeats carry the agent's availability when nothing happens; a resume
+// point the feed no longer has starts with a reset.
+func TestFeedHeartbeatAndReset(t *testing.T) {
+	curT = t
+	pool := pgtest.Pool(t, "", "conversation", migrations.FS, 4)
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	hub := app.NewHub(pool, log)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { hub.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	policy := app.DefaultPolicy(1)
+	policy.Heartbeat = 100 * time.Millisecond
+	svc := must(app.New(store.New(pool), hub, nil, policy, log, time.Now))
+	cl := convv1.NewConversationServiceClient(grpctest.Serve(t, "conversation", func(s *grpc.Server) { convv1.RegisterConversationServiceServer(s, svc) }))
+	must(cl.SetAgentAvailability(as(preAgent), &convv1.SetAgentAvailabilityRequest{AgentId: preAgent.Subject, Status: convv1.AgentStatus_AGENT_STATUS_BUSY, Note: "午休 12:30 回"}))
+
+	st := must(cl.WatchAgentFeed(as(preAgent), &convv1.WatchAgentFeedRequest{AgentId: preAgent.Subject}))
+	r := must(st.Recv())
+	hb := r.Event.GetHeartbeat()
+	if hb == nil || hb.Availability.GetStatus() != convv1.AgentStatus_AGENT_STATUS_BUSY || hb.Availability.GetNote() != "午休 12:30 回" {
+		t.Fatalf("heartbeat: %v", r.Event)
+	}
+	st = must(cl.WatchAgentFeed(as(preAgent), &convv1.WatchAgentFeedRequest{AgentId: preAgent.Subject, AfterEventId: "999999"}))
+	if r := must(st.Recv()); r.Event.GetReset_() == nil {
+		t.Fatalf("want a reset first, got %v", r.Event)
+	}
+	// a supervisor may watch an agent's feed; a colleague or another shop may not
+	st = must(cl.WatchAgentFeed(as(supervisor), &convv1.WatchAgentFeedRequest{AgentId: preAgent.Subject}))
+	if r := must(st.Recv()); r.Event.GetHeartbeat() == nil {
+		t.Fatalf("supervisor's view: %v", r.Event)
+	}
+	for _, who := range []identity.Identity{preAgent2, foreign, buyer} {
+		st = must(cl.WatchAgentFeed(as(who), &convv1.WatchAgentFeedRequest{AgentId: preAgent.Subject}))
+		if _, err := st.Recv(); status.Code(err) != codes.PermissionDenied && status.Code(err) != codes.NotFound {
+			t.Fatalf("%s watched: %v", who.Subject, err)
+		}
 	}
 }
