@@ -2,7 +2,7 @@
 // signed with JWT_HS256_SECRET (the gateway's dev secret).
 //
 //	kefu-token -demo                       the five demo identities, one per line
-//	kefu-token -role buyer -sub buyer_1
+//	kefu-token -role buyer -sub buyer_1 -member gold
 //	kefu-token -role agent -sub a_1 -rank senior_agent -group after_sale -shop shop_demo
 package main
 
@@ -30,7 +30,7 @@ var demo = []struct {
 	label string
 	id    identity.Identity
 }{
-	{"buyer", identity.Identity{Subject: "buyer_demo", Role: identity.RoleBuyer}},
+	{"buyer (gold)", identity.Identity{Subject: "buyer_demo", Role: identity.RoleBuyer, Member: identity.MemberGold}},
 	{"pre-sale agent", identity.Identity{Subject: "agent_presale", Role: identity.RoleAgent, Rank: identity.RankAgent, Group: identity.GroupPreSale, ShopID: "shop_demo"}},
 	{"after-sale agent", identity.Identity{Subject: "agent_aftersale", Role: identity.RoleAgent, Rank: identity.RankAgent, Group: identity.GroupAfterSale, ShopID: "shop_demo"}},
 	{"supervisor", identity.Identity{Subject: "supervisor_demo", Role: identity.RoleAgent, Rank: identity.RankSupervisor, Group: identity.GroupAfterSale, ShopID: "shop_demo"}},
@@ -45,6 +45,7 @@ func run(args []string) error {
 	rank := fs.String("rank", "", "agents: agent, senior_agent, supervisor, manager")
 	group := fs.String("group", "", "agents: pre_sale, after_sale, general")
 	shop := fs.String("shop", "", "agents: the shop id")
+	member := fs.String("member", "", "buyers: silver, gold, platinum or diamond (absent: ordinary)")
 	ttl := fs.Duration("ttl", 24*time.Hour, "validity")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -74,7 +75,7 @@ func run(args []string) error {
 		return err
 	}
 	tok, err := gateway.MintHS256([]byte(secret), identity.Identity{Subject: *sub, Role: identity.Role(*role), Rank: r,
-		Group: identity.Group(*group), ShopID: *shop}, issuer, audience, *ttl, now)
+		Group: identity.Group(*group), ShopID: *shop, Member: identity.MemberLevel(*member)}, issuer, audience, *ttl, now)
 	if err != nil {
 		return err
 	}

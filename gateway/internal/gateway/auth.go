@@ -22,6 +22,9 @@ type Claims struct {
 	Rank   string `json:"rank,omitempty"`
 	Group  string `json:"group,omitempty"`
 	ShopID string `json:"shop_id,omitempty"`
+	// MemberLevel: buyers' membership tier (silver, gold, platinum,
+	// diamond; absent = ordinary), priced into their orders.
+	MemberLevel string `json:"member_level,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -34,7 +37,7 @@ func (c Claims) Identity() (identity.Identity, error) {
 	}
 	id := identity.Identity{
 		Subject: c.Subject, Role: identity.Role(c.Role), Rank: rank,
-		Group: identity.Group(c.Group), ShopID: c.ShopID,
+		Group: identity.Group(c.Group), ShopID: c.ShopID, Member: identity.MemberLevel(c.MemberLevel),
 	}
 	if id.Role == identity.RoleService {
 		return identity.Identity{}, errors.New("role service is not for bearer tokens")
@@ -139,7 +142,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (identity.Identity, error)
 // tests; production tokens come from the identity provider).
 func MintHS256(secret []byte, id identity.Identity, issuer, audience string, ttl time.Duration, now time.Time) (string, error) {
 	claims := Claims{
-		Role: string(id.Role), Group: string(id.Group), ShopID: id.ShopID,
+		Role: string(id.Role), Group: string(id.Group), ShopID: id.ShopID, MemberLevel: string(id.Member),
 		RegisteredClaims: jwt.RegisteredClaims{
 			Subject:   id.Subject,
 			Issuer:    issuer,

@@ -149,8 +149,15 @@ func TestAuthErrorsIdempotencyAndCORS(t *testing.T) {
 		asService, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, gateway.Claims{Role: "service",
 			RegisteredClaims: jwt.RegisteredClaims{Subject: "order", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}}).
 			SignedString([]byte(testSecret))
+		badMember, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, gateway.Claims{Role: "buyer", MemberLevel: "vip",
+			RegisteredClaims: jwt.RegisteredClaims{Subject: "b1", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}}).
+			SignedString([]byte(testSecret))
+		memberAgent, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, gateway.Claims{Role: "agent", Rank: "agent", Group: "pre_sale",
+			ShopID: "shop_1", MemberLevel: "gold",
+			RegisteredClaims: jwt.RegisteredClaims{Subject: "a1", ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour))}}).
+			SignedString([]byte(testSecret))
 		for name, tok := range map[string]string{"expired": expired, "forged": forged, "no expiry": noExpiry,
-			"service role": asService, "garbage": "not.a.jwt"} {
+			"service role": asService, "garbage": "not.a.jwt", "unknown member level": badMember, "agent with a member level": memberAgent} {
 			r := call(t, "GET", srv.URL+"/v1/products/prd_down1", tok, "")
 			errorOf(t, r, http.StatusUnauthorized, "UNAUTHENTICATED")
 			if !strings.Contains(r.header.Get("WWW-Authenticate"), "Bearer") {

@@ -63,6 +63,19 @@ const (
 	GroupGeneral   Group = "general"
 )
 
+// MemberLevel is a buyer's membership tier (DOMAIN §6), as the platform's
+// identity provider vouches for it; the zero value is an ordinary member.
+type MemberLevel string
+
+// Member levels, lowest first.
+const (
+	MemberOrdinary MemberLevel = ""
+	MemberSilver   MemberLevel = "silver"
+	MemberGold     MemberLevel = "gold"
+	MemberPlatinum MemberLevel = "platinum"
+	MemberDiamond  MemberLevel = "diamond"
+)
+
 // Identity is who calls.
 type Identity struct {
 	Subject string // buyer id, agent id or service name
@@ -70,12 +83,23 @@ type Identity struct {
 	Rank    Rank   // agents only
 	Group   Group  // agents only
 	ShopID  string // agents: the shop they work for
+	// Member is a buyer's membership tier, priced into their orders (member
+	// discounts); buyers only.
+	Member MemberLevel
 }
 
 // Validate checks that the identity is complete for its role.
 func (id Identity) Validate() error {
 	if id.Subject == "" {
 		return fmt.Errorf("identity: empty subject")
+	}
+	switch id.Member {
+	case MemberOrdinary, MemberSilver, MemberGold, MemberPlatinum, MemberDiamond:
+	default:
+		return fmt.Errorf("identity: unknown member level %q", id.Member)
+	}
+	if id.Member != MemberOrdinary && id.Role != RoleBuyer {
+		return fmt.Errorf("identity: only buyers have a member level")
 	}
 	switch id.Role {
 	case RoleBuyer, RolePlatform, RoleService:
@@ -112,6 +136,7 @@ const (
 	MDRank    = "x-kefu-agent-rank"
 	MDGroup   = "x-kefu-agent-group"
 	MDShop    = "x-kefu-shop-id"
+	MDMember  = "x-kefu-member-level"
 )
 
 // Pairs renders the identity as metadata key/value pairs.
@@ -125,6 +150,9 @@ func (id Identity) Pairs() []string {
 	}
 	if id.ShopID != "" {
 		kv = append(kv, MDShop, id.ShopID)
+	}
+	if id.Member != MemberOrdinary {
+		kv = append(kv, MDMember, string(id.Member))
 	}
 	return kv
 }
@@ -152,6 +180,7 @@ func FromMetadata(md metadata.MD) (id Identity, ok bool, err error) {
 	id.Role = Role(get(MDRole))
 	id.Group = Group(get(MDGroup))
 	id.ShopID = get(MDShop)
+	id.Member = MemberLevel(get(MDMember))
 	if id.Rank, err = ParseRank(get(MDRank)); err != nil {
 		return Identity{}, true, err
 	}

@@ -32,6 +32,9 @@ func TestAnonymousAndMalformed(t *testing.T) {
 		metadata.Pairs(identity.MDSubject, "x", identity.MDRole, "agent", identity.MDShop, "s", identity.MDGroup, "pre_sale"),                          // no rank
 		metadata.Pairs(identity.MDSubject, "x", identity.MDRole, "agent", identity.MDShop, "s", identity.MDRank, "boss", identity.MDGroup, "pre_sale"), // bad rank
 		metadata.Pairs(identity.MDSubject, "x", identity.MDRole, "agent", identity.MDShop, "s", identity.MDRank, "agent", identity.MDGroup, "vip"),     // bad group
+		metadata.Pairs(identity.MDSubject, "x", identity.MDRole, "buyer", identity.MDMember, "vip"),                                                    // bad member level
+		metadata.Pairs(identity.MDSubject, "x", identity.MDRole, "agent", identity.MDShop, "s", identity.MDRank, "agent", identity.MDGroup, "pre_sale",
+			identity.MDMember, "gold"), // only buyers are members
 	}
 	for i, md := range bad {
 		if _, ok, err := identity.FromMetadata(md); !ok || err == nil {
@@ -39,8 +42,12 @@ func TestAnonymousAndMalformed(t *testing.T) {
 		}
 	}
 	buyer, ok, err := identity.FromMetadata(metadata.Pairs(identity.MDSubject, "b1", identity.MDRole, "buyer"))
-	if err != nil || !ok || buyer.Role != identity.RoleBuyer || buyer.IsAgentOf("") {
+	if err != nil || !ok || buyer.Role != identity.RoleBuyer || buyer.IsAgentOf("") || buyer.Member != identity.MemberOrdinary {
 		t.Fatalf("buyer: %+v %v %v", buyer, ok, err)
+	}
+	gold := identity.Identity{Subject: "b2", Role: identity.RoleBuyer, Member: identity.MemberGold}
+	if got, ok, err := identity.FromMetadata(metadata.Pairs(gold.Pairs()...)); err != nil || !ok || got != gold {
+		t.Fatalf("gold buyer: %+v %v %v", got, ok, err)
 	}
 }
 

@@ -46,7 +46,7 @@ func (s *Service) CreateOrder(ctx context.Context, req *orderv1.CreateOrderReque
 		return s.replay(ctx, existing, fingerprint)
 	}
 
-	o, presaleShipBy, err := s.buildOrder(ctx, orderID, shopID, buyerID, in, req.GetExpectedTotalFen())
+	o, presaleShipBy, err := s.buildOrder(ctx, orderID, shopID, buyerID, memberLevel(who, buyerID), in, req.GetExpectedTotalFen())
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +159,8 @@ func requestFingerprint(shopID, buyerID string, req *orderv1.CreateOrderRequest)
 }
 
 // buildOrder checks the products and prices the lines (price snapshot).
-func (s *Service) buildOrder(ctx context.Context, orderID, shopID, buyerID string, in *orderv1.Order, expectedTotal int64) (*orderv1.Order, time.Time, error) {
+func (s *Service) buildOrder(ctx context.Context, orderID, shopID, buyerID string, member cataloguev1.MemberLevel,
+	in *orderv1.Order, expectedTotal int64) (*orderv1.Order, time.Time, error) {
 	var ids []string
 	for _, l := range in.GetLines() {
 		ids = append(ids, l.GetProductId())
@@ -186,7 +187,7 @@ func (s *Service) buildOrder(ctx context.Context, orderID, shopID, buyerID strin
 	for _, l := range in.GetLines() {
 		basket = append(basket, &cataloguev1.BasketLine{ProductId: l.GetProductId(), SkuId: l.GetSkuId(), Quantity: l.GetQuantity()})
 	}
-	q, spent, err := s.quote(ctx, shopID, buyerID, orderID, basket, in.GetCouponCodes(), now)
+	q, spent, err := s.quote(ctx, shopID, buyerID, orderID, member, basket, in.GetCouponCodes(), now)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
@@ -238,6 +239,7 @@ func (s *Service) buildOrder(ctx context.Context, orderID, shopID, buyerID strin
 	price := &orderv1.PriceSnapshot{
 		SubtotalFen: plan.GetSubtotalFen(), DiscountFen: plan.GetDiscountFen(), TotalFen: plan.GetTotalFen(),
 		CouponCodesUsed: plan.GetCouponCodesUsed(), Summary: plan.GetSummary(), PricedAt: q.GetPricedAt(),
+		MemberLevel: member,
 	}
 	for _, ap := range plan.GetPromotions() {
 		d := ap.GetDetail()
@@ -274,12 +276,12 @@ func (s *Service) buildOrder(ctx context.Context, orderID, shopID, buyerID strin
 // it, an order closed unpaid giving it back — is left out and the basket
 // priced again (the next best coupon may apply). spent says why each left
 // out code was.
-func (s *Service) quote(ctx context.Context, shopID, buyerID, orderID string, basket []*cataloguev1.BasketLine,
-	codes []string, now time.Time) (*cataloguev1.BasketQuote, map[string]string, error) {
+func (s *Service) quote(ctx context.Context, shopID, buyerID, orderID string, member cataloguev1.MemberLevel,
+	basket []*cataloguev1.BasketLine, codes []string, now time.Time) (*cataloguev1.BasketQuote, map[string]string, error) {
 	spent := map[string]string{}
 	for {
 		qr, err := s.catalogue.QuoteBasket(asService(ctx), &cataloguev1.QuoteBasketRequest{
-			ShopId: shopID, CouponCodes: codes, Lines: basket, PricedAt: timestamppb.New(now)})
+			ShopId: shopID, MemberLevel: member, CouponCodes: codes, Lines: basket, PricedAt: timestamppb.New(now)})
 		if err != nil {
 			return nil, nil, wrapCatalogue("QuoteBasket", err)
 		}
@@ -529,4 +531,25 @@ func (s *Service) raiseAtPlacing(ctx context.Context, o *orderv1.Order) error {
 			"货到付款订单: 发货前请先联系买家确认 (货到付款需支付服务费)", nil, id("cod"), at)
 	}
 	return nil
+}
+
+// memberLevel is the tier an order is priced at: the buyer's own, as their
+// verified identity carries it, when they place the order themselves; an
+// order placed for them (代客下单) or by a service is priced as ordinary,
+// since nobody else can vouch for the buyer's tier.
+func memberLevel(who identity.Identity, buyerID string) cataloguev1.MemberLevel {
+	if who.Role != identity.RoleBuyer || who.Subject != buyerID {
+		return cataloguev1.MemberLevel_MEMBER_LEVEL_ORDINARY
+	}
+	switch who.Member {
+	case identity.MemberSilver:
+		return cataloguev1.MemberLevel_MEMBER_LEVEL_SILVER
+	case identity.MemberGold:
+		return cataloguev1.MemberLevel_MEMBER_LEVEL_GOLD
+	case identity.MemberPlatinum:
+		return cataloguev1.MemberLevel_MEMBER_LEVEL_PLATINUM
+	case identity.MemberDiamond:
+		return cataloguev1.MemberLevel_MEMBER_LEVEL_DIAMOND
+	}
+	return cataloguev1.MemberLevel_MEMBER_LEVEL_ORDINARY
 }

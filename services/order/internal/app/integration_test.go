@@ -1007,3 +1007,45 @@ func TestBuyerCannotProbeInternalRecords(t *testing.T) {
 		t.Fatalf("own list: %v %v", err, list)
 	}
 }
+
+// A buyer's membership tier comes from their verified identity, never from
+// the request: a gold member placing an order pays the gold price the
+// catalogue quotes them (expected_total_fen included) and the tier is kept
+// for a spec change; the same basket placed for a buyer by an agent is
+// priced as ordinary.
+func TestMemberLevelFromTheVerifiedIdentity(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	gold := identity.Identity{Subject: "buyer_gold", Role: identity.RoleBuyer, Member: identity.MemberGold}
+	basket := []*cataloguev1.BasketLine{{ProductId: "prd_seed21", Quantity: 2}}
+	quote := func(level cataloguev1.MemberLevel) int64 {
+		t.Helper()
+		q, err := h.catalogue.QuoteBasket(context.Background(), &cataloguev1.QuoteBasketRequest{ShopId: shop, MemberLevel: level, Lines: basket})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q.GetQuote().GetBestPlan().GetTotalFen()
+	}
+	goldPrice, ordinaryPrice := quote(cataloguev1.MemberLevel_MEMBER_LEVEL_GOLD), quote(cataloguev1.MemberLevel_MEMBER_LEVEL_ORDINARY)
+	if goldPrice >= ordinaryPrice {
+		t.Fatalf("the seed's member discount must make gold cheaper: gold %d, ordinary %d", goldPrice, ordinaryPrice)
+	}
+
+	mine, err := h.orders.CreateOrder(as(gold), &orderv1.CreateOrderRequest{RequestId: "req-member-1",
+		Order: newOrder(orderv1.OrderKind_ORDER_KIND_NORMAL, ln("prd_seed21", 2)), ExpectedTotalFen: goldPrice})
+	if err != nil {
+		t.Fatalf("a gold member's order at the gold quote: %v", err)
+	}
+	if p := mine.GetOrder().GetPrice(); p.GetTotalFen() != goldPrice || p.GetMemberLevel() != cataloguev1.MemberLevel_MEMBER_LEVEL_GOLD {
+		t.Fatalf("gold order priced %d at %v, want %d at gold", p.GetTotalFen(), p.GetMemberLevel(), goldPrice)
+	}
+	forThem := newOrder(orderv1.OrderKind_ORDER_KIND_NORMAL, ln("prd_seed21", 2))
+	forThem.BuyerId = "buyer_gold"
+	placed, err := h.orders.CreateOrder(as(agent), &orderv1.CreateOrderRequest{RequestId: "req-member-2", Order: forThem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := placed.GetOrder().GetPrice(); p.GetTotalFen() != ordinaryPrice || p.GetMemberLevel() != cataloguev1.MemberLevel_MEMBER_LEVEL_ORDINARY {
+		t.Fatalf("代客下单 priced %d at %v, want %d at ordinary", p.GetTotalFen(), p.GetMemberLevel(), ordinaryPrice)
+	}
+}

@@ -68,7 +68,7 @@ func (s *Service) ChangeSpec(ctx context.Context, req *orderv1.ChangeSpecRequest
 	for _, l := range kept {
 		basket = append(basket, &cataloguev1.BasketLine{ProductId: l.GetProductId(), SkuId: l.GetSkuId(), Quantity: l.GetQuantity()})
 	}
-	q, spent, err := s.quote(ctx, o.GetShopId(), o.GetBuyerId(), o.GetOrderId(), basket, o.GetCouponCodes(), now)
+	q, spent, err := s.quote(ctx, o.GetShopId(), o.GetBuyerId(), o.GetOrderId(), o.GetPrice().GetMemberLevel(), basket, o.GetCouponCodes(), now)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,8 @@ func (s *Service) ChangeSpec(ctx context.Context, req *orderv1.ChangeSpecRequest
 		}
 	}
 	price := &orderv1.PriceSnapshot{SubtotalFen: plan.GetSubtotalFen(), DiscountFen: plan.GetDiscountFen(), TotalFen: plan.GetTotalFen(),
-		CouponCodesUsed: plan.GetCouponCodesUsed(), Summary: plan.GetSummary(), PricedAt: q.GetPricedAt()}
+		CouponCodesUsed: plan.GetCouponCodesUsed(), Summary: plan.GetSummary(), PricedAt: q.GetPricedAt(),
+		MemberLevel: o.GetPrice().GetMemberLevel()}
 	for _, ap := range plan.GetPromotions() {
 		price.Promotions = append(price.Promotions, ap.GetDetail())
 	}

@@ -32,6 +32,7 @@ package orderv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	v11 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	v1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -1444,7 +1445,12 @@ type PriceSnapshot struct {
 	// Summary of the plan, e.g. "金卡95折 + 满300减30 + 券SAVE10".
 	Summary string `protobuf:"bytes,9,opt,name=summary,proto3" json:"summary,omitempty"`
 	// When the catalogue priced it.
-	PricedAt      *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=priced_at,json=pricedAt,proto3" json:"priced_at,omitempty"`
+	PricedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=priced_at,json=pricedAt,proto3" json:"priced_at,omitempty"`
+	// The membership tier the prices were computed for (会员折扣): the tier
+	// the buyer's verified identity carries when they place the order
+	// themselves; an order placed for them by an agent (代客下单) or a service
+	// is priced as ordinary. A spec change re-prices at the same tier.
+	MemberLevel   v11.MemberLevel `protobuf:"varint,11,opt,name=member_level,json=memberLevel,proto3,enum=shop.catalogue.v1.MemberLevel" json:"member_level,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1547,6 +1553,13 @@ func (x *PriceSnapshot) GetPricedAt() *timestamppb.Timestamp {
 		return x.PricedAt
 	}
 	return nil
+}
+
+func (x *PriceSnapshot) GetMemberLevel() v11.MemberLevel {
+	if x != nil {
+		return x.MemberLevel
+	}
+	return v11.MemberLevel(0)
 }
 
 // Invoice details (发票). Validated on input by type.
@@ -4532,7 +4545,7 @@ var File_shop_order_v1_order_proto protoreflect.FileDescriptor
 
 const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\n" +
-	"\x19shop/order/v1/order.proto\x12\rshop.order.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bshop/common/v1/common.proto\"\x95\x0f\n" +
+	"\x19shop/order/v1/order.proto\x12\rshop.order.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!shop/catalogue/v1/resources.proto\x1a\x1bshop/common/v1/common.proto\"\x95\x0f\n" +
 	"\x05Order\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x125\n" +
 	"\ashop_id\x18\x02 \x01(\tB\x1c\xbaH\x19\xd8\x01\x01r\x14\x18@2\x10^[A-Za-z0-9_-]+$R\x06shopId\x127\n" +
@@ -4603,7 +4616,7 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\x10shipped_quantity\x18\x0f \x01(\x05R\x0fshippedQuantity\x12-\n" +
 	"\x12cancelled_quantity\x18\x10 \x01(\x05R\x11cancelledQuantity\x12!\n" +
 	"\frefunded_fen\x18\x11 \x01(\x03R\vrefundedFen\x12!\n" +
-	"\fshipment_ids\x18\x12 \x03(\tR\vshipmentIds\"\x95\x03\n" +
+	"\fshipment_ids\x18\x12 \x03(\tR\vshipmentIds\"\xd8\x03\n" +
 	"\rPriceSnapshot\x12!\n" +
 	"\fsubtotal_fen\x18\x01 \x01(\x03R\vsubtotalFen\x12!\n" +
 	"\fdiscount_fen\x18\x02 \x01(\x03R\vdiscountFen\x12(\n" +
@@ -4617,7 +4630,8 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\x10coupons_rejected\x18\b \x03(\tR\x0fcouponsRejected\x12\x18\n" +
 	"\asummary\x18\t \x01(\tR\asummary\x127\n" +
 	"\tpriced_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\bpricedAt\"\xa8\x05\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\bpricedAt\x12A\n" +
+	"\fmember_level\x18\v \x01(\x0e2\x1e.shop.catalogue.v1.MemberLevelR\vmemberLevel\"\xa8\x05\n" +
 	"\aInvoice\x12:\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x1a.shop.order.v1.InvoiceTypeB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04type\x12\x1d\n" +
@@ -5061,10 +5075,11 @@ var file_shop_order_v1_order_proto_goTypes = []any{
 	(*ExplainTimersResponse)(nil),    // 57: shop.order.v1.ExplainTimersResponse
 	(*v1.Address)(nil),               // 58: shop.common.v1.Address
 	(*timestamppb.Timestamp)(nil),    // 59: google.protobuf.Timestamp
-	(*v1.Shipment)(nil),              // 60: shop.common.v1.Shipment
-	(*v1.Actor)(nil),                 // 61: shop.common.v1.Actor
-	(v1.RefundChannel)(0),            // 62: shop.common.v1.RefundChannel
-	(*v1.TimerExplanation)(nil),      // 63: shop.common.v1.TimerExplanation
+	(v11.MemberLevel)(0),             // 60: shop.catalogue.v1.MemberLevel
+	(*v1.Shipment)(nil),              // 61: shop.common.v1.Shipment
+	(*v1.Actor)(nil),                 // 62: shop.common.v1.Actor
+	(v1.RefundChannel)(0),            // 63: shop.common.v1.RefundChannel
+	(*v1.TimerExplanation)(nil),      // 64: shop.common.v1.TimerExplanation
 }
 var file_shop_order_v1_order_proto_depIdxs = []int32{
 	0,   // 0: shop.order.v1.Order.kind:type_name -> shop.order.v1.OrderKind
@@ -5092,107 +5107,108 @@ var file_shop_order_v1_order_proto_depIdxs = []int32{
 	59,  // 22: shop.order.v1.Order.update_time:type_name -> google.protobuf.Timestamp
 	2,   // 23: shop.order.v1.OrderLine.state:type_name -> shop.order.v1.LineState
 	59,  // 24: shop.order.v1.PriceSnapshot.priced_at:type_name -> google.protobuf.Timestamp
-	4,   // 25: shop.order.v1.Invoice.type:type_name -> shop.order.v1.InvoiceType
-	59,  // 26: shop.order.v1.Payment.paid_at:type_name -> google.protobuf.Timestamp
-	60,  // 27: shop.order.v1.OrderShipment.shipment:type_name -> shop.common.v1.Shipment
-	17,  // 28: shop.order.v1.OrderShipment.lines:type_name -> shop.order.v1.ShipmentLine
-	61,  // 29: shop.order.v1.OrderShipment.shipped_by:type_name -> shop.common.v1.Actor
-	19,  // 30: shop.order.v1.Refund.lines:type_name -> shop.order.v1.RefundLine
-	62,  // 31: shop.order.v1.Refund.channel:type_name -> shop.common.v1.RefundChannel
-	6,   // 32: shop.order.v1.Refund.origin:type_name -> shop.order.v1.RefundOrigin
-	5,   // 33: shop.order.v1.Refund.state:type_name -> shop.order.v1.RefundState
-	61,  // 34: shop.order.v1.Refund.created_by:type_name -> shop.common.v1.Actor
-	59,  // 35: shop.order.v1.Refund.created_at:type_name -> google.protobuf.Timestamp
-	59,  // 36: shop.order.v1.Refund.expected_arrival_at:type_name -> google.protobuf.Timestamp
-	59,  // 37: shop.order.v1.Refund.completed_at:type_name -> google.protobuf.Timestamp
-	7,   // 38: shop.order.v1.Remark.flag:type_name -> shop.order.v1.RemarkFlag
-	61,  // 39: shop.order.v1.Remark.operator:type_name -> shop.common.v1.Actor
-	59,  // 40: shop.order.v1.Remark.created_at:type_name -> google.protobuf.Timestamp
-	8,   // 41: shop.order.v1.OrderException.kind:type_name -> shop.order.v1.ExceptionKind
-	9,   // 42: shop.order.v1.OrderException.status:type_name -> shop.order.v1.ExceptionStatus
-	61,  // 43: shop.order.v1.OrderException.raised_by:type_name -> shop.common.v1.Actor
-	59,  // 44: shop.order.v1.OrderException.raised_at:type_name -> google.protobuf.Timestamp
-	59,  // 45: shop.order.v1.OrderException.resolved_at:type_name -> google.protobuf.Timestamp
-	10,  // 46: shop.order.v1.OrderException.resolution_action:type_name -> shop.order.v1.ResolutionAction
-	61,  // 47: shop.order.v1.OrderException.resolved_by:type_name -> shop.common.v1.Actor
-	11,  // 48: shop.order.v1.ReviewFinding.check:type_name -> shop.order.v1.ReviewCheck
-	12,  // 49: shop.order.v1.CreateOrderRequest.order:type_name -> shop.order.v1.Order
-	12,  // 50: shop.order.v1.CreateOrderResponse.order:type_name -> shop.order.v1.Order
-	12,  // 51: shop.order.v1.GetOrderResponse.order:type_name -> shop.order.v1.Order
-	1,   // 52: shop.order.v1.ListOrdersRequest.states:type_name -> shop.order.v1.OrderState
-	0,   // 53: shop.order.v1.ListOrdersRequest.kind:type_name -> shop.order.v1.OrderKind
-	8,   // 54: shop.order.v1.ListOrdersRequest.exception_kind:type_name -> shop.order.v1.ExceptionKind
-	7,   // 55: shop.order.v1.ListOrdersRequest.flag:type_name -> shop.order.v1.RemarkFlag
-	59,  // 56: shop.order.v1.ListOrdersRequest.placed_after:type_name -> google.protobuf.Timestamp
-	59,  // 57: shop.order.v1.ListOrdersRequest.placed_before:type_name -> google.protobuf.Timestamp
-	12,  // 58: shop.order.v1.ListOrdersResponse.orders:type_name -> shop.order.v1.Order
-	12,  // 59: shop.order.v1.PayOrderResponse.order:type_name -> shop.order.v1.Order
-	60,  // 60: shop.order.v1.ShipOrderRequest.shipment:type_name -> shop.common.v1.Shipment
-	17,  // 61: shop.order.v1.ShipOrderRequest.lines:type_name -> shop.order.v1.ShipmentLine
-	12,  // 62: shop.order.v1.ShipOrderResponse.order:type_name -> shop.order.v1.Order
-	12,  // 63: shop.order.v1.ConfirmReceiptResponse.order:type_name -> shop.order.v1.Order
-	62,  // 64: shop.order.v1.CancelOrderRequest.refund_channel:type_name -> shop.common.v1.RefundChannel
-	12,  // 65: shop.order.v1.CancelOrderResponse.order:type_name -> shop.order.v1.Order
-	20,  // 66: shop.order.v1.CancelOrderResponse.refund:type_name -> shop.order.v1.Refund
-	19,  // 67: shop.order.v1.RefundOrderRequest.lines:type_name -> shop.order.v1.RefundLine
-	62,  // 68: shop.order.v1.RefundOrderRequest.channel:type_name -> shop.common.v1.RefundChannel
-	12,  // 69: shop.order.v1.RefundOrderResponse.order:type_name -> shop.order.v1.Order
-	20,  // 70: shop.order.v1.RefundOrderResponse.refund:type_name -> shop.order.v1.Refund
-	58,  // 71: shop.order.v1.ChangeAddressRequest.address:type_name -> shop.common.v1.Address
-	12,  // 72: shop.order.v1.ChangeAddressResponse.order:type_name -> shop.order.v1.Order
-	12,  // 73: shop.order.v1.ChangeSpecResponse.order:type_name -> shop.order.v1.Order
-	7,   // 74: shop.order.v1.AddRemarkRequest.flag:type_name -> shop.order.v1.RemarkFlag
-	21,  // 75: shop.order.v1.AddRemarkResponse.remark:type_name -> shop.order.v1.Remark
-	21,  // 76: shop.order.v1.ListRemarksResponse.remarks:type_name -> shop.order.v1.Remark
-	23,  // 77: shop.order.v1.RunReviewChecksResponse.findings:type_name -> shop.order.v1.ReviewFinding
-	59,  // 78: shop.order.v1.RunReviewChecksResponse.checked_at:type_name -> google.protobuf.Timestamp
-	8,   // 79: shop.order.v1.RaiseExceptionRequest.kind:type_name -> shop.order.v1.ExceptionKind
-	22,  // 80: shop.order.v1.RaiseExceptionResponse.exception:type_name -> shop.order.v1.OrderException
-	9,   // 81: shop.order.v1.ListExceptionsRequest.status:type_name -> shop.order.v1.ExceptionStatus
-	8,   // 82: shop.order.v1.ListExceptionsRequest.kind:type_name -> shop.order.v1.ExceptionKind
-	22,  // 83: shop.order.v1.ListExceptionsResponse.exceptions:type_name -> shop.order.v1.OrderException
-	10,  // 84: shop.order.v1.ResolveExceptionRequest.action:type_name -> shop.order.v1.ResolutionAction
-	12,  // 85: shop.order.v1.ResolveExceptionResponse.order:type_name -> shop.order.v1.Order
-	63,  // 86: shop.order.v1.ExplainTimersResponse.explanation:type_name -> shop.common.v1.TimerExplanation
-	24,  // 87: shop.order.v1.OrderService.CreateOrder:input_type -> shop.order.v1.CreateOrderRequest
-	26,  // 88: shop.order.v1.OrderService.GetOrder:input_type -> shop.order.v1.GetOrderRequest
-	28,  // 89: shop.order.v1.OrderService.ListOrders:input_type -> shop.order.v1.ListOrdersRequest
-	30,  // 90: shop.order.v1.OrderService.PayOrder:input_type -> shop.order.v1.PayOrderRequest
-	32,  // 91: shop.order.v1.OrderService.ShipOrder:input_type -> shop.order.v1.ShipOrderRequest
-	34,  // 92: shop.order.v1.OrderService.ConfirmReceipt:input_type -> shop.order.v1.ConfirmReceiptRequest
-	36,  // 93: shop.order.v1.OrderService.CancelOrder:input_type -> shop.order.v1.CancelOrderRequest
-	38,  // 94: shop.order.v1.OrderService.RefundOrder:input_type -> shop.order.v1.RefundOrderRequest
-	40,  // 95: shop.order.v1.OrderService.ChangeAddress:input_type -> shop.order.v1.ChangeAddressRequest
-	42,  // 96: shop.order.v1.OrderService.ChangeSpec:input_type -> shop.order.v1.ChangeSpecRequest
-	44,  // 97: shop.order.v1.OrderService.AddRemark:input_type -> shop.order.v1.AddRemarkRequest
-	46,  // 98: shop.order.v1.OrderService.ListRemarks:input_type -> shop.order.v1.ListRemarksRequest
-	48,  // 99: shop.order.v1.OrderService.RunReviewChecks:input_type -> shop.order.v1.RunReviewChecksRequest
-	50,  // 100: shop.order.v1.OrderService.RaiseException:input_type -> shop.order.v1.RaiseExceptionRequest
-	52,  // 101: shop.order.v1.OrderService.ListExceptions:input_type -> shop.order.v1.ListExceptionsRequest
-	54,  // 102: shop.order.v1.OrderService.ResolveException:input_type -> shop.order.v1.ResolveExceptionRequest
-	56,  // 103: shop.order.v1.OrderService.ExplainTimers:input_type -> shop.order.v1.ExplainTimersRequest
-	25,  // 104: shop.order.v1.OrderService.CreateOrder:output_type -> shop.order.v1.CreateOrderResponse
-	27,  // 105: shop.order.v1.OrderService.GetOrder:output_type -> shop.order.v1.GetOrderResponse
-	29,  // 106: shop.order.v1.OrderService.ListOrders:output_type -> shop.order.v1.ListOrdersResponse
-	31,  // 107: shop.order.v1.OrderService.PayOrder:output_type -> shop.order.v1.PayOrderResponse
-	33,  // 108: shop.order.v1.OrderService.ShipOrder:output_type -> shop.order.v1.ShipOrderResponse
-	35,  // 109: shop.order.v1.OrderService.ConfirmReceipt:output_type -> shop.order.v1.ConfirmReceiptResponse
-	37,  // 110: shop.order.v1.OrderService.CancelOrder:output_type -> shop.order.v1.CancelOrderResponse
-	39,  // 111: shop.order.v1.OrderService.RefundOrder:output_type -> shop.order.v1.RefundOrderResponse
-	41,  // 112: shop.order.v1.OrderService.ChangeAddress:output_type -> shop.order.v1.ChangeAddressResponse
-	43,  // 113: shop.order.v1.OrderService.ChangeSpec:output_type -> shop.order.v1.ChangeSpecResponse
-	45,  // 114: shop.order.v1.OrderService.AddRemark:output_type -> shop.order.v1.AddRemarkResponse
-	47,  // 115: shop.order.v1.OrderService.ListRemarks:output_type -> shop.order.v1.ListRemarksResponse
-	49,  // 116: shop.order.v1.OrderService.RunReviewChecks:output_type -> shop.order.v1.RunReviewChecksResponse
-	51,  // 117: shop.order.v1.OrderService.RaiseException:output_type -> shop.order.v1.RaiseExceptionResponse
-	53,  // 118: shop.order.v1.OrderService.ListExceptions:output_type -> shop.order.v1.ListExceptionsResponse
-	55,  // 119: shop.order.v1.OrderService.ResolveException:output_type -> shop.order.v1.ResolveExceptionResponse
-	57,  // 120: shop.order.v1.OrderService.ExplainTimers:output_type -> shop.order.v1.ExplainTimersResponse
-	104, // [104:121] is the sub-list for method output_type
-	87,  // [87:104] is the sub-list for method input_type
-	87,  // [87:87] is the sub-list for extension type_name
-	87,  // [87:87] is the sub-list for extension extendee
-	0,   // [0:87] is the sub-list for field type_name
+	60,  // 25: shop.order.v1.PriceSnapshot.member_level:type_name -> shop.catalogue.v1.MemberLevel
+	4,   // 26: shop.order.v1.Invoice.type:type_name -> shop.order.v1.InvoiceType
+	59,  // 27: shop.order.v1.Payment.paid_at:type_name -> google.protobuf.Timestamp
+	61,  // 28: shop.order.v1.OrderShipment.shipment:type_name -> shop.common.v1.Shipment
+	17,  // 29: shop.order.v1.OrderShipment.lines:type_name -> shop.order.v1.ShipmentLine
+	62,  // 30: shop.order.v1.OrderShipment.shipped_by:type_name -> shop.common.v1.Actor
+	19,  // 31: shop.order.v1.Refund.lines:type_name -> shop.order.v1.RefundLine
+	63,  // 32: shop.order.v1.Refund.channel:type_name -> shop.common.v1.RefundChannel
+	6,   // 33: shop.order.v1.Refund.origin:type_name -> shop.order.v1.RefundOrigin
+	5,   // 34: shop.order.v1.Refund.state:type_name -> shop.order.v1.RefundState
+	62,  // 35: shop.order.v1.Refund.created_by:type_name -> shop.common.v1.Actor
+	59,  // 36: shop.order.v1.Refund.created_at:type_name -> google.protobuf.Timestamp
+	59,  // 37: shop.order.v1.Refund.expected_arrival_at:type_name -> google.protobuf.Timestamp
+	59,  // 38: shop.order.v1.Refund.completed_at:type_name -> google.protobuf.Timestamp
+	7,   // 39: shop.order.v1.Remark.flag:type_name -> shop.order.v1.RemarkFlag
+	62,  // 40: shop.order.v1.Remark.operator:type_name -> shop.common.v1.Actor
+	59,  // 41: shop.order.v1.Remark.created_at:type_name -> google.protobuf.Timestamp
+	8,   // 42: shop.order.v1.OrderException.kind:type_name -> shop.order.v1.ExceptionKind
+	9,   // 43: shop.order.v1.OrderException.status:type_name -> shop.order.v1.ExceptionStatus
+	62,  // 44: shop.order.v1.OrderException.raised_by:type_name -> shop.common.v1.Actor
+	59,  // 45: shop.order.v1.OrderException.raised_at:type_name -> google.protobuf.Timestamp
+	59,  // 46: shop.order.v1.OrderException.resolved_at:type_name -> google.protobuf.Timestamp
+	10,  // 47: shop.order.v1.OrderException.resolution_action:type_name -> shop.order.v1.ResolutionAction
+	62,  // 48: shop.order.v1.OrderException.resolved_by:type_name -> shop.common.v1.Actor
+	11,  // 49: shop.order.v1.ReviewFinding.check:type_name -> shop.order.v1.ReviewCheck
+	12,  // 50: shop.order.v1.CreateOrderRequest.order:type_name -> shop.order.v1.Order
+	12,  // 51: shop.order.v1.CreateOrderResponse.order:type_name -> shop.order.v1.Order
+	12,  // 52: shop.order.v1.GetOrderResponse.order:type_name -> shop.order.v1.Order
+	1,   // 53: shop.order.v1.ListOrdersRequest.states:type_name -> shop.order.v1.OrderState
+	0,   // 54: shop.order.v1.ListOrdersRequest.kind:type_name -> shop.order.v1.OrderKind
+	8,   // 55: shop.order.v1.ListOrdersRequest.exception_kind:type_name -> shop.order.v1.ExceptionKind
+	7,   // 56: shop.order.v1.ListOrdersRequest.flag:type_name -> shop.order.v1.RemarkFlag
+	59,  // 57: shop.order.v1.ListOrdersRequest.placed_after:type_name -> google.protobuf.Timestamp
+	59,  // 58: shop.order.v1.ListOrdersRequest.placed_before:type_name -> google.protobuf.Timestamp
+	12,  // 59: shop.order.v1.ListOrdersResponse.orders:type_name -> shop.order.v1.Order
+	12,  // 60: shop.order.v1.PayOrderResponse.order:type_name -> shop.order.v1.Order
+	61,  // 61: shop.order.v1.ShipOrderRequest.shipment:type_name -> shop.common.v1.Shipment
+	17,  // 62: shop.order.v1.ShipOrderRequest.lines:type_name -> shop.order.v1.ShipmentLine
+	12,  // 63: shop.order.v1.ShipOrderResponse.order:type_name -> shop.order.v1.Order
+	12,  // 64: shop.order.v1.ConfirmReceiptResponse.order:type_name -> shop.order.v1.Order
+	63,  // 65: shop.order.v1.CancelOrderRequest.refund_channel:type_name -> shop.common.v1.RefundChannel
+	12,  // 66: shop.order.v1.CancelOrderResponse.order:type_name -> shop.order.v1.Order
+	20,  // 67: shop.order.v1.CancelOrderResponse.refund:type_name -> shop.order.v1.Refund
+	19,  // 68: shop.order.v1.RefundOrderRequest.lines:type_name -> shop.order.v1.RefundLine
+	63,  // 69: shop.order.v1.RefundOrderRequest.channel:type_name -> shop.common.v1.RefundChannel
+	12,  // 70: shop.order.v1.RefundOrderResponse.order:type_name -> shop.order.v1.Order
+	20,  // 71: shop.order.v1.RefundOrderResponse.refund:type_name -> shop.order.v1.Refund
+	58,  // 72: shop.order.v1.ChangeAddressRequest.address:type_name -> shop.common.v1.Address
+	12,  // 73: shop.order.v1.ChangeAddressResponse.order:type_name -> shop.order.v1.Order
+	12,  // 74: shop.order.v1.ChangeSpecResponse.order:type_name -> shop.order.v1.Order
+	7,   // 75: shop.order.v1.AddRemarkRequest.flag:type_name -> shop.order.v1.RemarkFlag
+	21,  // 76: shop.order.v1.AddRemarkResponse.remark:type_name -> shop.order.v1.Remark
+	21,  // 77: shop.order.v1.ListRemarksResponse.remarks:type_name -> shop.order.v1.Remark
+	23,  // 78: shop.order.v1.RunReviewChecksResponse.findings:type_name -> shop.order.v1.ReviewFinding
+	59,  // 79: shop.order.v1.RunReviewChecksResponse.checked_at:type_name -> google.protobuf.Timestamp
+	8,   // 80: shop.order.v1.RaiseExceptionRequest.kind:type_name -> shop.order.v1.ExceptionKind
+	22,  // 81: shop.order.v1.RaiseExceptionResponse.exception:type_name -> shop.order.v1.OrderException
+	9,   // 82: shop.order.v1.ListExceptionsRequest.status:type_name -> shop.order.v1.ExceptionStatus
+	8,   // 83: shop.order.v1.ListExceptionsRequest.kind:type_name -> shop.order.v1.ExceptionKind
+	22,  // 84: shop.order.v1.ListExceptionsResponse.exceptions:type_name -> shop.order.v1.OrderException
+	10,  // 85: shop.order.v1.ResolveExceptionRequest.action:type_name -> shop.order.v1.ResolutionAction
+	12,  // 86: shop.order.v1.ResolveExceptionResponse.order:type_name -> shop.order.v1.Order
+	64,  // 87: shop.order.v1.ExplainTimersResponse.explanation:type_name -> shop.common.v1.TimerExplanation
+	24,  // 88: shop.order.v1.OrderService.CreateOrder:input_type -> shop.order.v1.CreateOrderRequest
+	26,  // 89: shop.order.v1.OrderService.GetOrder:input_type -> shop.order.v1.GetOrderRequest
+	28,  // 90: shop.order.v1.OrderService.ListOrders:input_type -> shop.order.v1.ListOrdersRequest
+	30,  // 91: shop.order.v1.OrderService.PayOrder:input_type -> shop.order.v1.PayOrderRequest
+	32,  // 92: shop.order.v1.OrderService.ShipOrder:input_type -> shop.order.v1.ShipOrderRequest
+	34,  // 93: shop.order.v1.OrderService.ConfirmReceipt:input_type -> shop.order.v1.ConfirmReceiptRequest
+	36,  // 94: shop.order.v1.OrderService.CancelOrder:input_type -> shop.order.v1.CancelOrderRequest
+	38,  // 95: shop.order.v1.OrderService.RefundOrder:input_type -> shop.order.v1.RefundOrderRequest
+	40,  // 96: shop.order.v1.OrderService.ChangeAddress:input_type -> shop.order.v1.ChangeAddressRequest
+	42,  // 97: shop.order.v1.OrderService.ChangeSpec:input_type -> shop.order.v1.ChangeSpecRequest
+	44,  // 98: shop.order.v1.OrderService.AddRemark:input_type -> shop.order.v1.AddRemarkRequest
+	46,  // 99: shop.order.v1.OrderService.ListRemarks:input_type -> shop.order.v1.ListRemarksRequest
+	48,  // 100: shop.order.v1.OrderService.RunReviewChecks:input_type -> shop.order.v1.RunReviewChecksRequest
+	50,  // 101: shop.order.v1.OrderService.RaiseException:input_type -> shop.order.v1.RaiseExceptionRequest
+	52,  // 102: shop.order.v1.OrderService.ListExceptions:input_type -> shop.order.v1.ListExceptionsRequest
+	54,  // 103: shop.order.v1.OrderService.ResolveException:input_type -> shop.order.v1.ResolveExceptionRequest
+	56,  // 104: shop.order.v1.OrderService.ExplainTimers:input_type -> shop.order.v1.ExplainTimersRequest
+	25,  // 105: shop.order.v1.OrderService.CreateOrder:output_type -> shop.order.v1.CreateOrderResponse
+	27,  // 106: shop.order.v1.OrderService.GetOrder:output_type -> shop.order.v1.GetOrderResponse
+	29,  // 107: shop.order.v1.OrderService.ListOrders:output_type -> shop.order.v1.ListOrdersResponse
+	31,  // 108: shop.order.v1.OrderService.PayOrder:output_type -> shop.order.v1.PayOrderResponse
+	33,  // 109: shop.order.v1.OrderService.ShipOrder:output_type -> shop.order.v1.ShipOrderResponse
+	35,  // 110: shop.order.v1.OrderService.ConfirmReceipt:output_type -> shop.order.v1.ConfirmReceiptResponse
+	37,  // 111: shop.order.v1.OrderService.CancelOrder:output_type -> shop.order.v1.CancelOrderResponse
+	39,  // 112: shop.order.v1.OrderService.RefundOrder:output_type -> shop.order.v1.RefundOrderResponse
+	41,  // 113: shop.order.v1.OrderService.ChangeAddress:output_type -> shop.order.v1.ChangeAddressResponse
+	43,  // 114: shop.order.v1.OrderService.ChangeSpec:output_type -> shop.order.v1.ChangeSpecResponse
+	45,  // 115: shop.order.v1.OrderService.AddRemark:output_type -> shop.order.v1.AddRemarkResponse
+	47,  // 116: shop.order.v1.OrderService.ListRemarks:output_type -> shop.order.v1.ListRemarksResponse
+	49,  // 117: shop.order.v1.OrderService.RunReviewChecks:output_type -> shop.order.v1.RunReviewChecksResponse
+	51,  // 118: shop.order.v1.OrderService.RaiseException:output_type -> shop.order.v1.RaiseExceptionResponse
+	53,  // 119: shop.order.v1.OrderService.ListExceptions:output_type -> shop.order.v1.ListExceptionsResponse
+	55,  // 120: shop.order.v1.OrderService.ResolveException:output_type -> shop.order.v1.ResolveExceptionResponse
+	57,  // 121: shop.order.v1.OrderService.ExplainTimers:output_type -> shop.order.v1.ExplainTimersResponse
+	105, // [105:122] is the sub-list for method output_type
+	88,  // [88:105] is the sub-list for method input_type
+	88,  // [88:88] is the sub-list for extension type_name
+	88,  // [88:88] is the sub-list for extension extendee
+	0,   // [0:88] is the sub-list for field type_name
 }
 
 func init() { file_shop_order_v1_order_proto_init() }
