@@ -12,6 +12,7 @@ require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/kefu-suite/kefu/proto/gen v0.0.0-00010101000000-000000000000
 	github.com/kefu-suite/kefu/services/platform v0.0.0-00010101000000-000000000000
+	github.com/kefu-suite/kefu/workflows v0.0.0-00010101000000-000000000000
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261026165753-2ffab32bce7e
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12

@@ -55,10 +55,19 @@ func ParseDuration(s string) (time.Duration, error) {
 
 // Policy is one version of the rules.
 type Policy struct {
-	Version   string    `yaml:"version"`
-	Order     Order     `yaml:"order"`
-	AfterSale AfterSale `yaml:"aftersale"`
-	Complaint Complaint `yaml:"complaint"`
+	Version      string       `yaml:"version"`
+	Order        Order        `yaml:"order"`
+	AfterSale    AfterSale    `yaml:"aftersale"`
+	Conversation Conversation `yaml:"conversation"`
+	Complaint    Complaint    `yaml:"complaint"`
+}
+
+// Conversation: DOMAIN §2 chat service targets (§6 KPIs).
+type Conversation struct {
+	FirstResponse Duration `yaml:"first_response"`
+	OfflineAnswer Duration `yaml:"offline_answer"`
+	RatingWindow  Duration `yaml:"rating_window"`
+	IdleClose     Duration `yaml:"idle_close"`
 }
 
 // Order: DOMAIN.md §3 timers.
@@ -172,7 +181,7 @@ func (p *Policy) Validate() error {
 
 // eachDuration visits every duration with its YAML path.
 func (p *Policy) eachDuration(fn func(string, *Duration)) {
-	o, a, c := &p.Order, &p.AfterSale, &p.Complaint
+	o, a, c, v := &p.Order, &p.AfterSale, &p.Complaint, &p.Conversation
 	for name, d := range map[string]*Duration{
 		"order.unpaid_close.normal":                      &o.UnpaidClose.Normal,
 		"order.unpaid_close.flash_sale":                  &o.UnpaidClose.FlashSale,
@@ -206,6 +215,10 @@ func (p *Policy) eachDuration(fn func(string, *Duration)) {
 		"aftersale.targets.pickup":                       &a.Targets.Pickup,
 		"aftersale.targets.refund_after_receipt":         &a.Targets.RefundAfterReceipt,
 		"aftersale.targets.ship_exchange":                &a.Targets.ShipExchange,
+		"conversation.first_response":                    &v.FirstResponse,
+		"conversation.offline_answer":                    &v.OfflineAnswer,
+		"conversation.rating_window":                     &v.RatingWindow,
+		"conversation.idle_close":                        &v.IdleClose,
 		"complaint.first_response":                       &c.FirstResponse,
 		"complaint.follow_up":                            &c.FollowUp,
 		"complaint.major_escalation":                     &c.MajorEscalation,

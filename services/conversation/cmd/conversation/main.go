@@ -23,6 +23,7 @@ import (
 	"github.com/kefu-suite/kefu/services/conversation/migrations"
 	"github.com/kefu-suite/kefu/services/platform/config"
 	"github.com/kefu-suite/kefu/services/platform/svcmain"
+	"github.com/kefu-suite/kefu/workflows/policy"
 )
 
 var spec = svcmain.Spec{Name: "conversation", DefaultAddr: ":9092", Schema: "conversation", Migrations: migrations.FS}
@@ -49,20 +50,25 @@ func run(ctx context.Context) error {
 	}
 	defer env.Close()
 
-	policy := app.DefaultPolicy(settings.SLA.Shrink)
+	sla, err := policy.Select(settings.SLA.Version, settings.SLA.Shrink)
+	if err != nil {
+		return err
+	}
+	targets := app.FromSLA(sla)
+	env.Log.Info("sla policy", "version", sla.Version)
 	hub := app.NewHub(env.Pool, env.Log)
 	catalogue, err := env.Dial("catalogue", catalogueAddr)
 	if err != nil {
 		return err
 	}
-	svc, err := app.New(store.New(env.Pool), hub, cataloguev1.NewCatalogueServiceClient(catalogue), policy, env.Log, time.Now)
+	svc, err := app.New(store.New(env.Pool), hub, cataloguev1.NewCatalogueServiceClient(catalogue), targets, env.Log, time.Now)
 	if err != nil {
 		return err
 	}
 	bg, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { hub.Run(bg) })
-	wg.Go(func() { svc.Janitor(bg, min(time.Minute, max(policy.IdleClose/4, time.Second))) })
+	wg.Go(func() { svc.Janitor(bg, min(time.Minute, max(targets.IdleClose/4, time.Second))) })
 	defer func() { cancel(); wg.Wait() }() // before env.Close closes the pool
 
 	return env.Serve(ctx, func(s *grpc.Server) { convv1.RegisterConversationServiceServer(s, svc) })

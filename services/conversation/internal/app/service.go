@@ -8,6 +8,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/kefu-suite/kefu/services/conversation/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/workflows/policy"
 )
 
 // Policy holds the conversation's durations. The shared SLA policy file
@@ -35,21 +37,28 @@ type Policy struct {
 	DefaultMaxSessions int           // capacity of an agent until they set it
 }
 
-// DefaultPolicy is the production policy divided by shrink (≥ 1).
-func DefaultPolicy(shrink int) Policy {
-	if shrink < 1 {
-		shrink = 1
-	}
-	d := func(x time.Duration) time.Duration { return x / time.Duration(shrink) }
+// FromSLA takes the service targets from the versioned SLA policy (its
+// conversation section); the feed's plumbing settings are the service's own.
+func FromSLA(p *policy.Policy) Policy {
+	c := p.Conversation
 	return Policy{
-		FirstResponse:      d(3 * time.Minute),
-		OfflineAnswer:      d(24 * time.Hour),
-		RatingWindow:       d(7 * 24 * time.Hour),
-		IdleClose:          d(30 * time.Minute),
+		FirstResponse:      c.FirstResponse.D(),
+		OfflineAnswer:      c.OfflineAnswer.D(),
+		RatingWindow:       c.RatingWindow.D(),
+		IdleClose:          c.IdleClose.D(),
 		Heartbeat:          15 * time.Second,
 		FeedRetention:      24 * time.Hour,
 		DefaultMaxSessions: 5,
 	}
+}
+
+// DefaultPolicy is the newest embedded SLA policy shrunk by shrink (tests).
+func DefaultPolicy(shrink int) Policy {
+	p, err := policy.Select("", shrink)
+	if err != nil {
+		panic(fmt.Sprintf("embedded SLA policy: %v", err)) // the embedded files are validated by workflows/policy's tests
+	}
+	return FromSLA(p)
 }
 
 // Service implements convv1.ConversationServiceServer.
