@@ -139,7 +139,7 @@ func Workflow(ctx workflow.Context, in Input) (Result, error) {
 	if in.ComplaintID == "" {
 		return Result{}, temporal.NewNonRetryableApplicationError("complaint id is empty", ErrTypeInvalid, nil)
 	}
-	if err := in.Policy.Validate(); err != nil {
+	if err := in.Policy.ValidateSection("complaint"); err != nil {
 		return Result{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalid, nil)
 	}
 	e := &escalation{

@@ -156,22 +156,32 @@ func Parse(data []byte) (*Policy, error) {
 
 // Validate checks that every duration is set and positive, the percentages
 // sane and the authority limits climb with rank.
-func (p *Policy) Validate() error {
+func (p *Policy) Validate() error { return p.validate("") }
+
+// ValidateSection checks one section ("order", "aftersale", "conversation",
+// "complaint") alone. A workflow validates only the rules it runs, so a
+// policy pinned before another section was added still replays.
+func (p *Policy) ValidateSection(section string) error { return p.validate(section) }
+
+func (p *Policy) validate(section string) error {
 	var errs []error
 	if strings.TrimSpace(p.Version) == "" {
 		errs = append(errs, errors.New("version is empty"))
 	}
+	in := func(name string) bool { return section == "" || strings.HasPrefix(name, section+".") }
 	p.eachDuration(func(name string, d *Duration) {
-		if *d <= 0 {
+		if in(name) && *d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be > 0", name))
 		}
 	})
-	if w := p.Complaint.WarnAtPercent; w <= 0 || w >= 100 {
-		errs = append(errs, fmt.Errorf("complaint.warn_at_percent %d must be in (0, 100)", w))
-	}
-	l := p.Complaint.CompensationLimitFen
-	if !(0 < l.Agent && l.Agent <= l.SeniorAgent && l.SeniorAgent <= l.Supervisor && l.Supervisor <= l.Manager) {
-		errs = append(errs, errors.New("complaint.compensation_limit_fen must be > 0 and climb with rank"))
+	if in("complaint.warn_at_percent") {
+		if w := p.Complaint.WarnAtPercent; w <= 0 || w >= 100 {
+			errs = append(errs, fmt.Errorf("complaint.warn_at_percent %d must be in (0, 100)", w))
+		}
+		l := p.Complaint.CompensationLimitFen
+		if !(0 < l.Agent && l.Agent <= l.SeniorAgent && l.SeniorAgent <= l.Supervisor && l.Supervisor <= l.Manager) {
+			errs = append(errs, errors.New("complaint.compensation_limit_fen must be > 0 and climb with rank"))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("policy %q: %w", p.Version, err)

@@ -151,3 +151,24 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+// A workflow pinned a policy before a section existed: checking the section
+// it runs still passes, checking the whole policy does not.
+func TestValidateSectionIgnoresOtherSections(t *testing.T) {
+	r, err := policy.Load(nil, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := *r.Current()
+	old.Conversation = policy.Conversation{}
+	if err := old.ValidateSection("complaint"); err != nil {
+		t.Fatalf("the complaint section is whole: %v", err)
+	}
+	if err := old.Validate(); err == nil || !strings.Contains(err.Error(), "conversation.first_response") {
+		t.Fatalf("the whole policy lacks the conversation section: %v", err)
+	}
+	old.Complaint.WarnAtPercent = 0
+	if err := old.ValidateSection("complaint"); err == nil {
+		t.Fatal("a broken complaint section must fail its own check")
+	}
+}
