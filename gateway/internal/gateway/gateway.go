@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"sort"
 	"time"
 
@@ -116,12 +117,21 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
 	return g, nil
 }
 
-// withDeadline bounds every backend call by the configured timeout.
+// streamingPath matches the server-streaming routes (an agent's live feed),
+// which stay open as long as the client listens.
+var streamingPath = regexp.MustCompile(`^/v1/agents/[^/]+/feed$`)
+
+// withDeadline bounds every backend call but the streams by the configured
+// timeout.
 func withDeadline(d time.Duration, next http.Handler) http.Handler {
 	if d <= 0 {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if streamingPath.MatchString(r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), d)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
