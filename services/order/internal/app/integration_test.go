@@ -50,6 +50,15 @@ var (
 	buildErr     error
 )
 
+// TestMain removes the catalogue binary built for the run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if catalogueBin != "" {
+		_ = os.RemoveAll(filepath.Dir(catalogueBin))
+	}
+	os.Exit(code)
+}
+
 // catalogueBinary builds the real catalogue service once per test binary
 // (internal packages cannot be imported across modules, so it runs as the
 // process it is in production).
