@@ -115,20 +115,8 @@ func (s *Service) ListOfflineMessages(ctx context.Context, req *convv1.ListOffli
 	}
 	f := store.OfflineFilter{ShopID: req.GetShopId(), BuyerID: req.GetBuyerId(), Status: int32(req.GetStatus()), Group: int32(req.GetGroup()),
 		Limit: paging.Size(req.GetPageSize()) + 1}
-	switch id.Role {
-	case identity.RoleBuyer:
-		f.BuyerID = id.Subject
-	case identity.RoleAgent:
-		if f.ShopID != "" && f.ShopID != id.ShopID {
-			return nil, errs.ErrPermissionDenied
-		}
-		f.ShopID = id.ShopID
-	case identity.RoleService, identity.RolePlatform:
-		if f.ShopID == "" {
-			return nil, errs.Field("shop_id", "conversation.shop_required", "services name the shop")
-		}
-	default:
-		return nil, errs.ErrPermissionDenied
+	if f.ShopID, f.BuyerID, err = listScope(id, f.ShopID, f.BuyerID); err != nil {
+		return nil, err
 	}
 	var cur timeCursor
 	if err := paging.Decode(req.GetPageToken(), &cur); err != nil {

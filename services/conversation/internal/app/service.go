@@ -118,6 +118,27 @@ var serviceActor = &commonv1.Actor{Subject: "conversation", Role: string(identit
 
 func supervisor(id identity.Identity) bool { return id.AtLeast(identity.RankSupervisor) }
 
+// listScope narrows a list to what the caller may see: a buyer their own,
+// an agent their shop's (naming another shop is PermissionDenied), our
+// services and the platform the shop they name.
+func listScope(id identity.Identity, shopID, buyerID string) (string, string, error) {
+	switch id.Role {
+	case identity.RoleBuyer:
+		return shopID, id.Subject, nil
+	case identity.RoleAgent:
+		if shopID != "" && shopID != id.ShopID {
+			return "", "", errs.ErrPermissionDenied
+		}
+		return id.ShopID, buyerID, nil
+	case identity.RoleService, identity.RolePlatform:
+		if shopID == "" {
+			return "", "", errs.Field("shop_id", "conversation.shop_required", "services name the shop")
+		}
+		return shopID, buyerID, nil
+	}
+	return "", "", errs.ErrPermissionDenied
+}
+
 // seesSession: the buyer their own, agents their shop's, our services and
 // the platform any; others get NotFound (no existence leak).
 func seesSession(id identity.Identity, s *convv1.Session) bool {

@@ -237,20 +237,8 @@ func (s *Service) ListSessions(ctx context.Context, req *convv1.ListSessionsRequ
 	if req.OpenedBefore != nil {
 		f.OpenedBefore = req.OpenedBefore.AsTime()
 	}
-	switch id.Role {
-	case identity.RoleBuyer:
-		f.BuyerID = id.Subject
-	case identity.RoleAgent:
-		if f.ShopID != "" && f.ShopID != id.ShopID {
-			return nil, errs.ErrPermissionDenied
-		}
-		f.ShopID = id.ShopID
-	case identity.RoleService, identity.RolePlatform:
-		if f.ShopID == "" {
-			return nil, errs.Field("shop_id", "conversation.shop_required", "services name the shop")
-		}
-	default:
-		return nil, errs.ErrPermissionDenied
+	if f.ShopID, f.BuyerID, err = listScope(id, f.ShopID, f.BuyerID); err != nil {
+		return nil, err
 	}
 	var cur sessionCursor
 	if err := paging.Decode(req.GetPageToken(), &cur); err != nil {

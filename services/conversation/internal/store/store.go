@@ -158,14 +158,37 @@ func GetSession(ctx context.Context, q Q, id string, forUpdate bool) (*convv1.Se
 
 // SessionByRequest finds the session a create request made before.
 func SessionByRequest(ctx context.Context, q Q, openedBy, requestID string) (*convv1.Session, bool, error) {
+	return byRequest(ctx, q, requestID, scanSession,
+		`SELECT `+sessionCols+` FROM sessions WHERE opened_by = $1 AND request_id = $2`, openedBy)
+}
+
+// byRequest finds what an earlier request with this id stored (the
+// idempotent retry of a create): sql takes keys as its first parameters and
+// the request id as the last. No request id → none.
+func byRequest[T any](ctx context.Context, q Q, requestID string, scan func(pgx.Row) (T, int64, error), sql string, keys ...any) (T, bool, error) {
+	var zero T
 	if requestID == "" {
-		return nil, false, nil
+		return zero, false, nil
 	}
-	s, _, err := scanSession(q.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE opened_by = $1 AND request_id = $2`, openedBy, requestID))
+	v, _, err := scan(q.QueryRow(ctx, sql, append(keys, requestID)...))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, false, nil
+		return zero, false, nil
 	}
-	return s, err == nil, err
+	if err != nil {
+		return zero, false, err
+	}
+	return v, true, nil
+}
+
+// scanDoc reads a (doc, seq) row into a new message of T's type.
+func scanDoc[T proto.Message](row pgx.Row, newT func() T) (T, int64, error) {
+	var doc []byte
+	var seq int64
+	m := newT()
+	if err := row.Scan(&doc, &seq); err != nil {
+		return m, 0, err
+	}
+	return m, seq, fromJSON(doc, m)
 }
 
 // OpenSession finds the buyer's open session with the shop.
@@ -307,25 +330,13 @@ func collect[T any](rows pgx.Rows, scan func(pgx.Row) (T, int64, error)) ([]T, e
 // ---- messages ----
 
 func scanMessage(row pgx.Row) (*convv1.Message, int64, error) {
-	var doc []byte
-	var seq int64
-	if err := row.Scan(&doc, &seq); err != nil {
-		return nil, 0, err
-	}
-	m := &convv1.Message{}
-	return m, seq, fromJSON(doc, m)
+	return scanDoc(row, func() *convv1.Message { return &convv1.Message{} })
 }
 
 // MessageByRequest finds a message a send request stored before.
 func MessageByRequest(ctx context.Context, q Q, sessionID, senderID, requestID string) (*convv1.Message, bool, error) {
-	if requestID == "" {
-		return nil, false, nil
-	}
-	m, _, err := scanMessage(q.QueryRow(ctx, `SELECT doc, seq FROM messages WHERE session_id=$1 AND sender_id=$2 AND request_id=$3`, sessionID, senderID, requestID))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, false, nil
-	}
-	return m, err == nil, err
+	return byRequest(ctx, q, requestID, scanMessage,
+		`SELECT doc, seq FROM messages WHERE session_id=$1 AND sender_id=$2 AND request_id=$3`, sessionID, senderID)
 }
 
 // InsertMessage stores a message.
@@ -364,25 +375,13 @@ func ListMessages(ctx context.Context, q Q, sessionID string, newestFirst bool, 
 // ---- transfers ----
 
 func scanTransfer(row pgx.Row) (*convv1.Transfer, int64, error) {
-	var doc []byte
-	var seq int64
-	if err := row.Scan(&doc, &seq); err != nil {
-		return nil, 0, err
-	}
-	t := &convv1.Transfer{}
-	return t, seq, fromJSON(doc, t)
+	return scanDoc(row, func() *convv1.Transfer { return &convv1.Transfer{} })
 }
 
 // TransferByRequest finds a transfer a request recorded before.
 func TransferByRequest(ctx context.Context, q Q, sessionID, actorID, requestID string) (*convv1.Transfer, bool, error) {
-	if requestID == "" {
-		return nil, false, nil
-	}
-	t, _, err := scanTransfer(q.QueryRow(ctx, `SELECT doc, seq FROM transfers WHERE session_id=$1 AND actor_id=$2 AND request_id=$3`, sessionID, actorID, requestID))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, false, nil
-	}
-	return t, err == nil, err
+	return byRequest(ctx, q, requestID, scanTransfer,
+		`SELECT doc, seq FROM transfers WHERE session_id=$1 AND actor_id=$2 AND request_id=$3`, sessionID, actorID)
 }
 
 // InsertTransfer records a transfer.
@@ -570,14 +569,8 @@ func GetOffline(ctx context.Context, q Q, id string, forUpdate bool) (*convv1.Of
 
 // OfflineByRequest finds an offline message a request left before.
 func OfflineByRequest(ctx context.Context, q Q, leftBy, requestID string) (*convv1.OfflineMessage, bool, error) {
-	if requestID == "" {
-		return nil, false, nil
-	}
-	m, _, err := scanOffline(q.QueryRow(ctx, `SELECT doc, version, answer_request_id FROM offline_messages WHERE left_by=$1 AND request_id=$2`, leftBy, requestID))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, false, nil
-	}
-	return m, err == nil, err
+	return byRequest(ctx, q, requestID, scanOffline,
+		`SELECT doc, version, answer_request_id FROM offline_messages WHERE left_by=$1 AND request_id=$2`, leftBy)
 }
 
 // InsertOffline stores a new offline message.
