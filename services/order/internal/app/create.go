@@ -124,6 +124,17 @@ func createParties(who identity.Identity, in *orderv1.Order) (shopID, buyerID st
 		if in.GetShopId() == "" {
 			return "", "", errs.Field("order.shop_id", "order.shop_required", "name the shop you order from")
 		}
+		// Campaign channels (聚划算/天天特卖, coin redemption, trials) and the
+		// campaign ship promise are the platform's to decide: a buyer who
+		// could choose them would shorten the shop's shipping promise.
+		switch in.GetKind() {
+		case orderv1.OrderKind_ORDER_KIND_FLASH_SALE, orderv1.OrderKind_ORDER_KIND_COIN_REDEMPTION,
+			orderv1.OrderKind_ORDER_KIND_TRIAL_POSTAGE, orderv1.OrderKind_ORDER_KIND_TRIAL_SUPERMARKET:
+			return "", "", errs.Field("order.kind", "order.campaign_channel", "%s orders come through the platform's campaign channel, not a buyer's own order", in.GetKind())
+		}
+		if in.GetCampaign() {
+			return "", "", errs.Field("order.campaign", "order.campaign_channel", "only the platform marks an order as placed in a campaign")
+		}
 		if in.GetBuyerId() != "" && in.GetBuyerId() != who.Subject {
 			return "", "", errs.Field("order.buyer_id", "order.buyer_self", "buyers order for themselves; leave buyer_id empty")
 		}

@@ -355,8 +355,14 @@ func TestUnpaidCloseReleasesStock(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	before := available(t, h, "prd_seed12")
-	created, err := h.orders.CreateOrder(as(buyer), &orderv1.CreateOrderRequest{RequestId: "req-flash-1",
-		Order: newOrder(orderv1.OrderKind_ORDER_KIND_FLASH_SALE, ln("prd_seed12", 3))})
+	flash := newOrder(orderv1.OrderKind_ORDER_KIND_FLASH_SALE, ln("prd_seed12", 3))
+	if _, err := h.orders.CreateOrder(as(buyer), &orderv1.CreateOrderRequest{RequestId: "req-flash-0", Order: flash}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("a buyer choosing the flash-sale channel: %v", err)
+	}
+	// The platform's flash-sale channel places it for the buyer.
+	flash.BuyerId = buyer.Subject
+	platform := identity.Identity{Subject: "juhuasuan", Role: identity.RolePlatform}
+	created, err := h.orders.CreateOrder(as(platform), &orderv1.CreateOrderRequest{RequestId: "req-flash-1", Order: flash})
 	if err != nil {
 		t.Fatal(err)
 	}
