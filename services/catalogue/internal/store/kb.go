@@ -9,9 +9,6 @@ import (
 	"unicode"
 
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	"github.com/kefu-suite/kefu/services/platform/errs"
@@ -21,11 +18,13 @@ import (
 // FAQs
 // ---------------------------------------------------------------------------
 
-// faqDoc strips what the columns own (ids, etag, times).
-func faqDoc(f *cataloguev1.Faq) ([]byte, error) {
-	d := proto.Clone(f).(*cataloguev1.Faq)
-	d.FaqId, d.ShopId, d.Etag, d.CreatedAt, d.UpdatedAt = "", "", "", nil, nil
-	return docJSON.Marshal(d)
+// faqs is the FAQ table: filtered by topic and category, searched by text.
+var faqs = kbTable[*cataloguev1.Faq]{
+	noun: "faq", table: "faqs", alias: "f", idField: "faq_id",
+	newT: func() *cataloguev1.Faq { return &cataloguev1.Faq{} },
+	filters: func(f *cataloguev1.Faq) ([]string, []any) {
+		return []string{"topic", "category", "search_text"}, []any{int16(f.GetTopic()), int16(f.GetCategory()), FaqSearchText(f)}
+	},
 }
 
 // FaqSearchText is what FAQ search matches: question, answer and keywords.
@@ -36,89 +35,23 @@ func FaqSearchText(f *cataloguev1.Faq) string {
 // InsertFaq stores a new FAQ. When the shop already used requestID, nothing
 // is written and the earlier FAQ is returned (idempotent create).
 func (s *Store) InsertFaq(ctx context.Context, f *cataloguev1.Faq, requestID string, now time.Time) (*cataloguev1.Faq, error) {
-	doc, err := faqDoc(f)
-	if err != nil {
-		return nil, err
-	}
-	tag, err := s.pool.Exec(ctx, `
-		INSERT INTO faqs (faq_id, shop_id, topic, category, search_text, doc, request_id, created_at, updated_at)
-		VALUES ($1,$2,$3,$4,$5,$6,NULLIF($7,''),$8,$8)
-		ON CONFLICT (shop_id, request_id) DO NOTHING`,
-		f.GetFaqId(), f.GetShopId(), int16(f.GetTopic()), int16(f.GetCategory()), FaqSearchText(f), doc, requestID, now)
-	if err != nil {
-		if isUniqueViolation(err) {
-			return nil, fmt.Errorf("%w: faq %s", errs.ErrAlreadyExists, f.GetFaqId())
-		}
-		return nil, err
-	}
-	id := f.GetFaqId()
-	if tag.RowsAffected() == 0 {
-		if err := s.pool.QueryRow(ctx, `SELECT faq_id FROM faqs WHERE shop_id=$1 AND request_id=$2`,
-			f.GetShopId(), requestID).Scan(&id); err != nil {
-			return nil, err
-		}
-	}
-	return s.GetFaq(ctx, id)
+	return faqs.insert(ctx, s, f, requestID, now)
 }
 
-const faqColumns = `f.faq_id, f.shop_id, f.doc, f.version, f.created_at, f.updated_at`
+var faqColumns = faqs.columns()
 
-func scanFaq(r rowScanner) (*cataloguev1.Faq, int64, error) {
-	var (
-		f                cataloguev1.Faq
-		id, shop         string
-		doc              []byte
-		version          int64
-		created, updated time.Time
-	)
-	if err := r.Scan(&id, &shop, &doc, &version, &created, &updated); err != nil {
-		return nil, 0, err
-	}
-	if err := protojson.Unmarshal(doc, &f); err != nil {
-		return nil, 0, fmt.Errorf("faq %s: stored document unreadable: %w", id, err)
-	}
-	f.FaqId, f.ShopId, f.Etag = id, shop, ETag(version)
-	f.CreatedAt, f.UpdatedAt = timestamppb.New(created), timestamppb.New(updated)
-	return &f, version, nil
-}
+func scanFaq(r rowScanner) (*cataloguev1.Faq, int64, error) { return faqs.scan(r) }
 
 // GetFaq reads one FAQ.
 func (s *Store) GetFaq(ctx context.Context, id string) (*cataloguev1.Faq, error) {
-	f, _, err := scanFaq(s.pool.QueryRow(ctx, `SELECT `+faqColumns+` FROM faqs f WHERE f.faq_id=$1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errs.NotFound("faq", id)
-	}
+	f, _, err := faqs.get(ctx, s.pool, id, false)
 	return f, err
 }
 
 // UpdateFaq reads the FAQ under a row lock, lets fn change it (fn sees the
 // stored version for etag checks) and writes it back with the version bumped.
 func (s *Store) UpdateFaq(ctx context.Context, id string, now time.Time, fn func(f *cataloguev1.Faq, version int64) error) (*cataloguev1.Faq, error) {
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		f, version, err := scanFaq(tx.QueryRow(ctx, `SELECT `+faqColumns+` FROM faqs f WHERE f.faq_id=$1 FOR UPDATE`, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errs.NotFound("faq", id)
-		}
-		if err != nil {
-			return err
-		}
-		if err := fn(f, version); err != nil {
-			return err
-		}
-		doc, err := faqDoc(f)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `
-			UPDATE faqs SET topic=$2, category=$3, search_text=$4, doc=$5, version=version+1, updated_at=$6
-			WHERE faq_id=$1`,
-			id, int16(f.GetTopic()), int16(f.GetCategory()), FaqSearchText(f), doc, now)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.GetFaq(ctx, id)
+	return faqs.update(ctx, s, id, now, fn)
 }
 
 // DeleteFaq removes an FAQ (etag-checked when given).
@@ -292,97 +225,35 @@ func (s *Store) SearchFaqs(ctx context.Context, q FaqSearch) ([]FaqHit, error) {
 // Quick replies
 // ---------------------------------------------------------------------------
 
-// quickReplyDoc strips what the columns own (ids, etag, times).
-func quickReplyDoc(r *cataloguev1.QuickReply) ([]byte, error) {
-	d := proto.Clone(r).(*cataloguev1.QuickReply)
-	d.QuickReplyId, d.ShopId, d.Etag, d.CreatedAt, d.UpdatedAt = "", "", "", nil, nil
-	return docJSON.Marshal(d)
+// quickReplies is the quick-reply table: filtered by agent group and kind.
+var quickReplies = kbTable[*cataloguev1.QuickReply]{
+	noun: "quick reply", table: "quick_replies", alias: "q", idField: "quick_reply_id",
+	newT: func() *cataloguev1.QuickReply { return &cataloguev1.QuickReply{} },
+	filters: func(r *cataloguev1.QuickReply) ([]string, []any) {
+		return []string{"agent_group", "kind"}, []any{int16(r.GetGroup()), int16(r.GetKind())}
+	},
 }
 
 // InsertQuickReply stores a new quick reply, idempotent on (shop, request id).
 func (s *Store) InsertQuickReply(ctx context.Context, r *cataloguev1.QuickReply, requestID string, now time.Time) (*cataloguev1.QuickReply, error) {
-	doc, err := quickReplyDoc(r)
-	if err != nil {
-		return nil, err
-	}
-	tag, err := s.pool.Exec(ctx, `
-		INSERT INTO quick_replies (quick_reply_id, shop_id, agent_group, kind, doc, request_id, created_at, updated_at)
-		VALUES ($1,$2,$3,$4,$5,NULLIF($6,''),$7,$7)
-		ON CONFLICT (shop_id, request_id) DO NOTHING`,
-		r.GetQuickReplyId(), r.GetShopId(), int16(r.GetGroup()), int16(r.GetKind()), doc, requestID, now)
-	if err != nil {
-		if isUniqueViolation(err) {
-			return nil, fmt.Errorf("%w: quick reply %s", errs.ErrAlreadyExists, r.GetQuickReplyId())
-		}
-		return nil, err
-	}
-	id := r.GetQuickReplyId()
-	if tag.RowsAffected() == 0 {
-		if err := s.pool.QueryRow(ctx, `SELECT quick_reply_id FROM quick_replies WHERE shop_id=$1 AND request_id=$2`,
-			r.GetShopId(), requestID).Scan(&id); err != nil {
-			return nil, err
-		}
-	}
-	return s.GetQuickReply(ctx, id)
+	return quickReplies.insert(ctx, s, r, requestID, now)
 }
 
-const quickReplyColumns = `q.quick_reply_id, q.shop_id, q.doc, q.version, q.created_at, q.updated_at`
+var quickReplyColumns = quickReplies.columns()
 
 func scanQuickReply(r rowScanner) (*cataloguev1.QuickReply, int64, error) {
-	var (
-		qr               cataloguev1.QuickReply
-		id, shop         string
-		doc              []byte
-		version          int64
-		created, updated time.Time
-	)
-	if err := r.Scan(&id, &shop, &doc, &version, &created, &updated); err != nil {
-		return nil, 0, err
-	}
-	if err := protojson.Unmarshal(doc, &qr); err != nil {
-		return nil, 0, fmt.Errorf("quick reply %s: stored document unreadable: %w", id, err)
-	}
-	qr.QuickReplyId, qr.ShopId, qr.Etag = id, shop, ETag(version)
-	qr.CreatedAt, qr.UpdatedAt = timestamppb.New(created), timestamppb.New(updated)
-	return &qr, version, nil
+	return quickReplies.scan(r)
 }
 
 // GetQuickReply reads one quick reply.
 func (s *Store) GetQuickReply(ctx context.Context, id string) (*cataloguev1.QuickReply, error) {
-	r, _, err := scanQuickReply(s.pool.QueryRow(ctx, `SELECT `+quickReplyColumns+` FROM quick_replies q WHERE q.quick_reply_id=$1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, errs.NotFound("quick reply", id)
-	}
+	r, _, err := quickReplies.get(ctx, s.pool, id, false)
 	return r, err
 }
 
 // UpdateQuickReply is read-modify-write under a row lock with a version bump.
 func (s *Store) UpdateQuickReply(ctx context.Context, id string, now time.Time, fn func(r *cataloguev1.QuickReply, version int64) error) (*cataloguev1.QuickReply, error) {
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		r, version, err := scanQuickReply(tx.QueryRow(ctx, `SELECT `+quickReplyColumns+` FROM quick_replies q WHERE q.quick_reply_id=$1 FOR UPDATE`, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errs.NotFound("quick reply", id)
-		}
-		if err != nil {
-			return err
-		}
-		if err := fn(r, version); err != nil {
-			return err
-		}
-		doc, err := quickReplyDoc(r)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `
-			UPDATE quick_replies SET agent_group=$2, kind=$3, doc=$4, version=version+1, updated_at=$5
-			WHERE quick_reply_id=$1`,
-			id, int16(r.GetGroup()), int16(r.GetKind()), doc, now)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.GetQuickReply(ctx, id)
+	return quickReplies.update(ctx, s, id, now, fn)
 }
 
 // DeleteQuickReply removes a quick reply (etag-checked when given).

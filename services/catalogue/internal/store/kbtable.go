@@ -1,0 +1,174 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/kefu-suite/kefu/services/platform/errs"
+)
+
+// kbTable is a knowledge-base table (FAQs, quick replies): each row keeps
+// the document as jsonb beside the columns its filters use, and the columns
+// own the id, shop, version and times. The message's field names match the
+// columns (faq_id, shop_id, etag, created_at, updated_at).
+type kbTable[T proto.Message] struct {
+	noun    string // "faq": errors and messages
+	table   string // "faqs"
+	alias   string // "f" in the listing queries
+	idField string // "faq_id": the id column and the message field
+	newT    func() T
+	// filters returns the filter columns and their values for m.
+	filters func(m T) (cols []string, vals []any)
+}
+
+// columns is the SELECT list scan reads.
+func (k kbTable[T]) columns() string {
+	return fmt.Sprintf(`%[1]s.%[2]s, %[1]s.shop_id, %[1]s.doc, %[1]s.version, %[1]s.created_at, %[1]s.updated_at`, k.alias, k.idField)
+}
+
+func (k kbTable[T]) field(m protoreflect.Message, name string) protoreflect.FieldDescriptor {
+	return m.Descriptor().Fields().ByName(protoreflect.Name(name))
+}
+
+// doc strips what the columns own (ids, etag, times).
+func (k kbTable[T]) doc(m T) ([]byte, error) {
+	d := proto.Clone(m)
+	r := d.ProtoReflect()
+	for _, name := range []string{k.idField, "shop_id", "etag", "created_at", "updated_at"} {
+		r.Clear(k.field(r, name))
+	}
+	return docJSON.Marshal(d)
+}
+
+// scan reads one row of columns() into a message.
+func (k kbTable[T]) scan(row rowScanner) (T, int64, error) {
+	var (
+		id, shop         string
+		doc              []byte
+		version          int64
+		created, updated time.Time
+	)
+	m := k.newT()
+	if err := row.Scan(&id, &shop, &doc, &version, &created, &updated); err != nil {
+		return m, 0, err
+	}
+	if err := protojson.Unmarshal(doc, m); err != nil {
+		return m, 0, fmt.Errorf("%s %s: stored document unreadable: %w", k.noun, id, err)
+	}
+	r := m.ProtoReflect()
+	r.Set(k.field(r, k.idField), protoreflect.ValueOfString(id))
+	r.Set(k.field(r, "shop_id"), protoreflect.ValueOfString(shop))
+	r.Set(k.field(r, "etag"), protoreflect.ValueOfString(ETag(version)))
+	r.Set(k.field(r, "created_at"), protoreflect.ValueOfMessage(timestamppb.New(created).ProtoReflect()))
+	r.Set(k.field(r, "updated_at"), protoreflect.ValueOfMessage(timestamppb.New(updated).ProtoReflect()))
+	return m, version, nil
+}
+
+func (k kbTable[T]) idOf(m T) string {
+	r := m.ProtoReflect()
+	return r.Get(k.field(r, k.idField)).String()
+}
+
+func (k kbTable[T]) shopOf(m T) string {
+	r := m.ProtoReflect()
+	return r.Get(k.field(r, "shop_id")).String()
+}
+
+// get reads one row (locked when forUpdate, inside a transaction).
+func (k kbTable[T]) get(ctx context.Context, q querier, id string, forUpdate bool) (T, int64, error) {
+	sql := `SELECT ` + k.columns() + ` FROM ` + k.table + ` ` + k.alias + ` WHERE ` + k.alias + `.` + k.idField + `=$1`
+	if forUpdate {
+		sql += ` FOR UPDATE`
+	}
+	m, v, err := k.scan(q.QueryRow(ctx, sql, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return m, 0, errs.NotFound(k.noun, id)
+	}
+	return m, v, err
+}
+
+// insert stores a new row. When the shop already used requestID, nothing is
+// written and the earlier row is returned (idempotent create).
+func (k kbTable[T]) insert(ctx context.Context, s *Store, m T, requestID string, now time.Time) (T, error) {
+	var zero T
+	doc, err := k.doc(m)
+	if err != nil {
+		return zero, err
+	}
+	cols, vals := k.filters(m)
+	names := append([]string{k.idField, "shop_id"}, cols...)
+	names = append(names, "doc", "request_id", "created_at", "updated_at")
+	args := append([]any{k.idOf(m), k.shopOf(m)}, vals...)
+	args = append(args, doc, requestID, now)
+	marks := make([]string, 0, len(names))
+	for i := range len(args) {
+		switch names[i] {
+		case "request_id":
+			marks = append(marks, fmt.Sprintf("NULLIF($%d,'')", i+1))
+		default:
+			marks = append(marks, fmt.Sprintf("$%d", i+1))
+		}
+	}
+	marks = append(marks, fmt.Sprintf("$%d", len(args))) // updated_at = created_at
+	tag, err := s.pool.Exec(ctx, `INSERT INTO `+k.table+` (`+strings.Join(names, ", ")+`) VALUES (`+strings.Join(marks, ", ")+`)
+		ON CONFLICT (shop_id, request_id) DO NOTHING`, args...)
+	if err != nil {
+		if isUniqueViolation(err) {
+			return zero, fmt.Errorf("%w: %s %s", errs.ErrAlreadyExists, k.noun, k.idOf(m))
+		}
+		return zero, err
+	}
+	id := k.idOf(m)
+	if tag.RowsAffected() == 0 {
+		if err := s.pool.QueryRow(ctx, `SELECT `+k.idField+` FROM `+k.table+` WHERE shop_id=$1 AND request_id=$2`,
+			k.shopOf(m), requestID).Scan(&id); err != nil {
+			return zero, err
+		}
+	}
+	out, _, err := k.get(ctx, s.pool, id, false)
+	return out, err
+}
+
+// update reads the row under a lock, lets fn change it (fn sees the stored
+// version for etag checks) and writes it back with the version bumped.
+func (k kbTable[T]) update(ctx context.Context, s *Store, id string, now time.Time, fn func(m T, version int64) error) (T, error) {
+	var zero T
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		m, version, err := k.get(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if err := fn(m, version); err != nil {
+			return err
+		}
+		doc, err := k.doc(m)
+		if err != nil {
+			return err
+		}
+		cols, vals := k.filters(m)
+		sets := make([]string, 0, len(cols)+3)
+		args := []any{id}
+		for i, c := range cols {
+			sets = append(sets, fmt.Sprintf("%s=$%d", c, i+2))
+			args = append(args, vals[i])
+		}
+		sets = append(sets, fmt.Sprintf("doc=$%d", len(args)+1), "version=version+1", fmt.Sprintf("updated_at=$%d", len(args)+2))
+		args = append(args, doc, now)
+		_, err = tx.Exec(ctx, `UPDATE `+k.table+` SET `+strings.Join(sets, ", ")+` WHERE `+k.idField+`=$1`, args...)
+		return err
+	})
+	if err != nil {
+		return zero, err
+	}
+	out, _, err := k.get(ctx, s.pool, id, false)
+	return out, err
+}
