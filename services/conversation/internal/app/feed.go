@@ -140,7 +140,10 @@ func (s *Service) WatchAgentFeed(req *convv1.WatchAgentFeedRequest, stream grpc.
 	if err != nil {
 		return err
 	}
-	last := newest
+	last, err := store.ShopFeedHead(ctx, s.store.Q(), shop)
+	if err != nil {
+		return err
+	}
 	if after := req.GetAfterEventId(); after != "" {
 		v, perr := strconv.ParseInt(after, 10, 64)
 		if perr != nil || v < 0 {

@@ -761,8 +761,21 @@ func ListNotes(ctx context.Context, q Q, f NoteFilter) ([]*convv1.HandoverNote, 
 
 // ---- the feed ----
 
+// feedLockClass is the first key of the per-shop advisory lock that orders
+// a shop's feed events.
+const feedLockClass = 0x6b6566 // "kef"
+
 // InsertEvent writes a feed event in tx and announces it on commit.
+//
+// Readers page a shop's events by id, so ids must become visible in order:
+// a transaction that took id 10 and commits after the one that took id 11
+// would be skipped by a reader already past 11. The shop's transaction-level
+// advisory lock, taken before the id, makes the shop's event writers
+// commit one after the other (held until commit or rollback).
 func InsertEvent(ctx context.Context, tx pgx.Tx, shopID string, group domain.Group, targetAgent string, ev *convv1.FeedEvent) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, int32(feedLockClass), shopID); err != nil {
+		return err
+	}
 	var id int64
 	err := tx.QueryRow(ctx, `INSERT INTO feed_events (shop_id, grp, target_agent, session_id, created_at, doc) VALUES ($1,$2,$3,$4,$5,$6) RETURNING event_id`,
 		shopID, int32(group), targetAgent, ev.SessionId, ev.OccurredAt.AsTime(), toJSON(ev)).Scan(&id)
@@ -798,6 +811,16 @@ func Events(ctx context.Context, q Q, shopID string, group domain.Group, agentID
 		out = append(out, ev)
 	}
 	return out, rows.Err()
+}
+
+// ShopFeedHead is the newest committed event id of the shop (0 when none):
+// a feed starting "with new events only" reads after it, so an event of the
+// shop still being committed (its id is larger, see InsertEvent) is not
+// skipped, as it would be from the newest id of all shops.
+func ShopFeedHead(ctx context.Context, q Q, shopID string) (int64, error) {
+	var id int64
+	err := q.QueryRow(ctx, `SELECT coalesce(max(event_id), 0) FROM feed_events WHERE shop_id = $1`, shopID).Scan(&id)
+	return id, err
 }
 
 // EventBounds returns the newest event id and the oldest retained one (0, 0

@@ -146,3 +146,64 @@ func TestETags(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Two transactions of one shop write feed events at once and the later one
+// commits first: a reader that has seen the later event must still get the
+// earlier one (event ids of a shop become visible in order). Before, the
+// reader moved past the later id and lost the earlier event for good — an
+// agent never saw one of two buyers' messages arriving together.
+func TestFeedEventsOfAShopCommitInIdOrder(t *testing.T) {
+	pool := pgtest.Pool(t, "", "conversation", migrations.FS, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var seen []string
+	var last int64
+	read := func() {
+		t.Helper()
+		evs, err := store.Events(ctx, pool, "s1", domain.GroupPreSale, "a1", last, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			seen = append(seen, ev.SessionId)
+			last = mustInt(t, ev.EventId)
+		}
+	}
+
+	slow, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = slow.Rollback(ctx) }()
+	if err := store.InsertEvent(ctx, slow, "s1", domain.GroupNone, "a1", event("ses_first", time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	fast := make(chan error, 1)
+	go func() {
+		fast <- store.New(pool).Tx(ctx, func(tx pgx.Tx) error {
+			return store.InsertEvent(ctx, tx, "s1", domain.GroupNone, "a1", event("ses_second", time.Now()))
+		})
+	}()
+	fastDone := false
+	select {
+	case err := <-fast:
+		if err != nil {
+			t.Fatal(err)
+		}
+		fastDone = true
+	case <-time.After(300 * time.Millisecond): // waits for the first (the fix)
+	}
+	read()
+	if err := slow.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !fastDone {
+		if err := <-fast; err != nil {
+			t.Fatal(err)
+		}
+	}
+	read()
+	if len(seen) != 2 || seen[0] != "ses_first" || seen[1] != "ses_second" {
+		t.Fatalf("the reader saw %v, want [ses_first ses_second]", seen)
+	}
+}
