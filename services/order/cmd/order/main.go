@@ -65,5 +65,12 @@ func run(ctx context.Context) error {
 	if err := env.StartActivities(tcl, queues.OrderActivities, svc.RegisterActivities); err != nil {
 		return err
 	}
+	// Orders whose workflow failed to start (and whose client never retried)
+	// get it started, so no reservation is held without a clock.
+	sweepCtx, stopSweeper := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() { defer close(swept); svc.RunSweeper(sweepCtx, 30*time.Second) }()
+	defer func() { stopSweeper(); <-swept }()
+
 	return env.Serve(ctx, func(s *grpc.Server) { orderv1.RegisterOrderServiceServer(s, svc) })
 }

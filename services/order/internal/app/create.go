@@ -73,8 +73,9 @@ func (s *Service) CreateOrder(ctx context.Context, req *orderv1.CreateOrderReque
 		return s.replay(ctx, stored, storedFP)
 	}
 	if err := s.startWorkflow(ctx, stored, presaleShipBy); err != nil {
-		return nil, err
+		return nil, err // the sweeper (or the client's retry) starts it later
 	}
+	s.markStarted(ctx, stored.GetOrderId())
 	return &orderv1.CreateOrderResponse{Order: s.view(ctx, stored)}, nil
 }
 
@@ -98,6 +99,7 @@ func (s *Service) replay(ctx context.Context, o *orderv1.Order, fingerprint stri
 // it runs already (presale orders pin their products' promised ship date).
 func (s *Service) ensureWorkflow(ctx context.Context, o *orderv1.Order) error {
 	if stateOf(o.GetState()).Terminal() {
+		s.markStarted(ctx, o.GetOrderId())
 		return nil
 	}
 	var presale time.Time
@@ -108,7 +110,11 @@ func (s *Service) ensureWorkflow(ctx context.Context, o *orderv1.Order) error {
 		}
 		presale = domain.PresaleShipBy(o.GetLines(), products)
 	}
-	return s.startWorkflow(ctx, o, presale)
+	if err := s.startWorkflow(ctx, o, presale); err != nil {
+		return err
+	}
+	s.markStarted(ctx, o.GetOrderId())
+	return nil
 }
 
 func (s *Service) storeGetWithFingerprint(ctx context.Context, id string) (*orderv1.Order, int64, string, error) {
@@ -563,4 +569,53 @@ func memberLevel(who identity.Identity, buyerID string) cataloguev1.MemberLevel 
 		return cataloguev1.MemberLevel_MEMBER_LEVEL_DIAMOND
 	}
 	return cataloguev1.MemberLevel_MEMBER_LEVEL_ORDINARY
+}
+
+// markStarted records that the order's workflow runs; a failure only means
+// the sweeper looks at the order again.
+func (s *Service) markStarted(ctx context.Context, orderID string) {
+	if err := s.store.MarkWorkflowStarted(ctx, orderID); err != nil {
+		s.log.WarnContext(ctx, "record workflow started", "order_id", orderID, "error", err.Error())
+	}
+}
+
+// SweepUnstarted starts the workflow of every order stored more than grace
+// ago whose start failed and whose client never retried: without it the
+// order would hold its reserved stock with no clock to close it. It returns
+// how many orders it handled.
+func (s *Service) SweepUnstarted(ctx context.Context, grace time.Duration) (int, error) {
+	ids, err := s.store.WithoutWorkflow(ctx, s.now().Add(-grace), 100)
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	for _, id := range ids {
+		o, err := s.store.Get(ctx, id)
+		if err != nil {
+			return done, err
+		}
+		if err := s.ensureWorkflow(ctx, o); err != nil {
+			return done, fmt.Errorf("order %s: %w", id, err)
+		}
+		done++
+	}
+	return done, nil
+}
+
+// RunSweeper sweeps every interval until ctx ends.
+func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.SweepUnstarted(ctx, interval); err != nil {
+				s.log.WarnContext(ctx, "sweep orders without a workflow", "error", err.Error())
+			} else if n > 0 {
+				s.log.InfoContext(ctx, "started the workflows of stranded orders", "orders", n)
+			}
+		}
+	}
 }

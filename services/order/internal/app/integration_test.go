@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +16,13 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+
+	commonpb "go.temporal.io/api/common/v1"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -31,6 +39,7 @@ import (
 	"github.com/kefu-suite/kefu/services/order/migrations"
 	"github.com/kefu-suite/kefu/services/platform/grpctest"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
 	"github.com/kefu-suite/kefu/workflows/order"
@@ -131,6 +140,9 @@ func startCatalogue(t *testing.T, dbURL string) string {
 type harness struct {
 	orders    orderv1.OrderServiceClient
 	catalogue cataloguev1.CatalogueServiceClient
+	svc       *app.Service
+	temporal  client.Client
+	pool      *pg.Pool
 }
 
 // newHarness runs the real thing: Postgres, the catalogue process, a
@@ -162,7 +174,8 @@ func newHarness(t *testing.T) *harness {
 	temporalx.StartWorker(t, tcl, queues.OrderActivities, func(r worker.Registry) { svc.RegisterActivities(r) })
 	conn := grpctest.Serve(t, "order", func(s *grpc.Server) { orderv1.RegisterOrderServiceServer(s, svc) },
 		grpctest.Options{Logger: log})
-	return &harness{orders: orderv1.NewOrderServiceClient(conn), catalogue: cataloguev1.NewCatalogueServiceClient(catConn)}
+	return &harness{orders: orderv1.NewOrderServiceClient(conn), catalogue: cataloguev1.NewCatalogueServiceClient(catConn),
+		svc: svc, temporal: tcl, pool: pool}
 }
 
 func as(id identity.Identity) context.Context {
@@ -1062,5 +1075,60 @@ func TestMemberLevelFromTheVerifiedIdentity(t *testing.T) {
 	}
 	if p := placed.GetOrder().GetPrice(); p.GetTotalFen() != ordinaryPrice || p.GetMemberLevel() != cataloguev1.MemberLevel_MEMBER_LEVEL_ORDINARY {
 		t.Fatalf("代客下单 priced %d at %v, want %d at ordinary", p.GetTotalFen(), p.GetMemberLevel(), ordinaryPrice)
+	}
+}
+
+// An order stored whose workflow never started (the start failed and the
+// client never retried) would hold its stock with no clock to close it: the
+// sweeper starts the workflow, and the order's commands work again.
+func TestSweeperStartsAStrandedOrdersWorkflow(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	created, err := h.orders.CreateOrder(as(buyer), &orderv1.CreateOrderRequest{RequestId: "req-stranded-1",
+		Order: newOrder(orderv1.OrderKind_ORDER_KIND_NORMAL, ln("prd_seed21", 1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := created.GetOrder()
+	wid := order.WorkflowID(o.GetOrderId())
+	// Strand it: no workflow, and the row says none was started.
+	if _, err := h.temporal.WorkflowService().DeleteWorkflowExecution(ctx, &workflowservice.DeleteWorkflowExecutionRequest{
+		Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: wid}}); err != nil {
+		t.Fatal(err)
+	}
+	Eventually := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); !ok(); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal(what)
+			}
+		}
+	}
+	Eventually("the workflow was not deleted", func() bool {
+		_, err := h.temporal.DescribeWorkflowExecution(ctx, wid, "")
+		var nf *serviceerror.NotFound
+		return errors.As(err, &nf)
+	})
+	if _, err := h.pool.Exec(ctx, `UPDATE orders SET workflow_started = false WHERE order_id = $1`, o.GetOrderId()); err != nil {
+		t.Fatal(err)
+	}
+
+	if n, err := h.svc.SweepUnstarted(ctx, time.Hour); err != nil || n != 0 {
+		t.Fatalf("an order younger than the grace period is left alone: %d %v", n, err)
+	}
+	if n, err := h.svc.SweepUnstarted(ctx, 0); err != nil || n != 1 {
+		t.Fatalf("sweep: %d %v", n, err)
+	}
+	d, err := h.temporal.DescribeWorkflowExecution(ctx, wid, "")
+	if err != nil || d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		t.Fatalf("the stranded order's workflow must run again: %v %v", d, err)
+	}
+	if n, err := h.svc.SweepUnstarted(ctx, 0); err != nil || n != 0 {
+		t.Fatalf("a second sweep finds nothing: %d %v", n, err)
+	}
+	if _, err := h.orders.PayOrder(as(buyer), &orderv1.PayOrderRequest{OrderId: o.GetOrderId(), PaymentRef: "pay-stranded",
+		AmountFen: o.GetPrice().GetTotalFen()}); err != nil {
+		t.Fatalf("pay after the sweep: %v", err)
 	}
 }

@@ -100,8 +100,9 @@ func (s *Store) Insert(ctx context.Context, o *orderv1.Order, m Meta, now time.T
 		}
 		tag, err := tx.Exec(ctx, `
 			INSERT INTO orders (order_id, shop_id, buyer_id, kind, state, flag, placed_at, request_id,
-			    request_fingerprint, basket_fingerprint, contact_phone, open_exception_kinds, version, updated_at, doc)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,1,$13,$14)
+			    request_fingerprint, basket_fingerprint, contact_phone, open_exception_kinds, version, updated_at, doc,
+			    workflow_started)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,1,$13,$14,false)
 			ON CONFLICT (order_id) DO NOTHING`,
 			o.GetOrderId(), o.GetShopId(), o.GetBuyerId(), o.GetKind().String(), o.GetState().String(),
 			flagCol(o), o.GetPlacedAt().AsTime(), m.RequestID, m.RequestFingerprint, domain.BasketFingerprint(o),
@@ -123,6 +124,23 @@ func (s *Store) Insert(ctx context.Context, o *orderv1.Order, m Meta, now time.T
 	}
 	stored, _, fingerprint, err = s.get(ctx, s.pool, o.GetOrderId(), false)
 	return stored, fingerprint, false, err
+}
+
+// MarkWorkflowStarted records that the order's workflow runs (or ran).
+func (s *Store) MarkWorkflowStarted(ctx context.Context, orderID string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE orders SET workflow_started = true WHERE order_id = $1 AND NOT workflow_started`, orderID)
+	return err
+}
+
+// WithoutWorkflow lists the ids of orders placed before `before` whose
+// workflow is not known to have started, oldest first.
+func (s *Store) WithoutWorkflow(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT order_id FROM orders
+		WHERE NOT workflow_started AND placed_at < $1 ORDER BY placed_at LIMIT $2`, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
 func flagCol(o *orderv1.Order) string {
