@@ -37,7 +37,7 @@ func markMine(id identity.Identity, n *convv1.HandoverNote) *convv1.HandoverNote
 
 // CreateHandoverNote writes a 交接留言 for the next shift.
 func (s *Service) CreateHandoverNote(ctx context.Context, req *convv1.CreateHandoverNoteRequest) (*convv1.CreateHandoverNoteResponse, error) {
-	id, err := caller(ctx)
+	id, err := caller(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func (s *Service) CreateHandoverNote(ctx context.Context, req *convv1.CreateHand
 
 // ListHandoverNotes lists the notes addressed to the caller, newest first.
 func (s *Service) ListHandoverNotes(ctx context.Context, req *convv1.ListHandoverNotesRequest) (*convv1.ListHandoverNotesResponse, error) {
-	id, err := caller(ctx)
+	id, err := caller(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func (s *Service) ListHandoverNotes(ctx context.Context, req *convv1.ListHandove
 		f.CreatedAfter = req.CreatedAfter.AsTime()
 	}
 	var cur timeCursor
-	if err := paging.Decode(req.GetPageToken(), &cur); err != nil {
+	if err := decodeCursor(req.GetPageToken(), &cur, &cur.ID); err != nil {
 		return nil, err
 	}
 	f.AfterTime, f.AfterID = cur.T, cur.ID
@@ -123,7 +123,7 @@ func (s *Service) ListHandoverNotes(ctx context.Context, req *convv1.ListHandove
 
 // MarkHandoverNoteRead records the caller's reading (idempotent).
 func (s *Service) MarkHandoverNoteRead(ctx context.Context, req *convv1.MarkHandoverNoteReadRequest) (*convv1.MarkHandoverNoteReadResponse, error) {
-	id, err := caller(ctx)
+	id, err := caller(ctx, req)
 	if err != nil {
 		return nil, err
 	}

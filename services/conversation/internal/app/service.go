@@ -10,9 +10,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
@@ -21,6 +24,7 @@ import (
 	"github.com/kefu-suite/kefu/services/conversation/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/paging"
 	"github.com/kefu-suite/kefu/workflows/policy"
 )
 
@@ -85,12 +89,69 @@ func New(st *store.Store, hub *Hub, faqs FAQSearcher, policy Policy, log *slog.L
 
 // ---- identity ----
 
-func caller(ctx context.Context) (identity.Identity, error) {
+// caller is the identity on the call; it also refuses a request carrying a
+// NUL character in any text (see noNUL).
+func caller(ctx context.Context, req proto.Message) (identity.Identity, error) {
 	id, ok := identity.From(ctx)
 	if !ok {
 		return id, errs.ErrUnauthenticated
 	}
-	return id, nil
+	return id, noNUL(req.ProtoReflect(), "")
+}
+
+// noNUL: PostgreSQL stores no U+0000 in text or jsonb, so a string field
+// (at any depth) carrying one is InvalidArgument on that field instead of a
+// database error.
+func noNUL(m protoreflect.Message, prefix string) error {
+	var err error
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		path := prefix + string(fd.Name())
+		bad := func(p string) bool {
+			err = errs.Field(p, "conversation.nul_character", "text must not contain NUL characters")
+			return false
+		}
+		switch {
+		case fd.IsMap():
+			return true // no maps in this contract
+		case fd.IsList():
+			l := v.List()
+			for i := range l.Len() {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				switch fd.Kind() {
+				case protoreflect.StringKind:
+					if strings.ContainsRune(l.Get(i).String(), 0) {
+						return bad(p)
+					}
+				case protoreflect.MessageKind:
+					if err = noNUL(l.Get(i).Message(), p+"."); err != nil {
+						return false
+					}
+				}
+			}
+		case fd.Kind() == protoreflect.StringKind:
+			if strings.ContainsRune(v.String(), 0) {
+				return bad(path)
+			}
+		case fd.Kind() == protoreflect.MessageKind:
+			if err = noNUL(v.Message(), path+"."); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	return err
+}
+
+// decodeCursor reads a page token into a keyset cursor whose id goes to the
+// database: a forged id with a NUL is a bad token, not a database error.
+func decodeCursor(token string, cur any, id *string) error {
+	if err := paging.Decode(token, cur); err != nil {
+		return err
+	}
+	if strings.ContainsRune(*id, 0) {
+		return errs.Field("page_token", "paging.token", "page_token is not one this server issued")
+	}
+	return nil
 }
 
 func groupOf(g identity.Group) domain.Group {

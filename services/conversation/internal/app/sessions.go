@@ -23,7 +23,7 @@ import (
 // CreateSession opens a session (or returns the buyer's open one with the
 // shop), routes it and adds the auto-replies.
 func (s *Service) CreateSession(ctx context.Context, req *convv1.CreateSessionRequest) (*convv1.CreateSessionResponse, error) {
-	id, err := caller(ctx)
+	id, err := caller(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +204,7 @@ func (s *Service) readable(ctx context.Context, q store.Q, id identity.Identity,
 
 // GetSession returns a session the caller may see.
 func (s *Service) GetSession(ctx context.Context, req *convv1.GetSessionRequest) (*convv1.GetSessionResponse, error) {
-	id, err := caller(ctx)
+	id, err := caller(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +223,7 @@ type sessionCursor struct {
 
 // ListSessions lists with filters: the queue order for WAITING, else newest first.
 func (s *Service) ListSessions(ctx context.Context, req *convv1.ListSessionsRequest) (*convv1.ListSessionsResponse, error) {
-	id, err := caller(ctx)
+	id, err := caller(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -241,8 +241,11 @@ func (s *Service) ListSessions(ctx context.Context, req *convv1.ListSessionsRequ
 		return nil, err
 	}
 	var cur sessionCursor
-	if err := paging.Decode(req.GetPageToken(), &cur); err != nil {
+	if err := decodeCursor(req.GetPageToken(), &cur, &cur.ID); err != nil {
 		return nil, err
+	}
+	if cur.P < 0 || cur.P > int32(domain.PriorityUrgent) {
+		return nil, errs.Field("page_token", "paging.token", "page_token is not one this server issued")
 	}
 	f.AfterPriority, f.AfterTime, f.AfterID = cur.P, cur.T, cur.ID
 	list, err := store.ListSessions(ctx, s.store.Q(), f)
@@ -265,7 +268,7 @@ func (s *Service) ListSessions(ctx context.Context, req *convv1.ListSessionsRequ
 
 // UpdateSession changes topic, priority, order/product and subject.
 func (s *Service) UpdateSession(ctx context.Context, req *convv1.UpdateSessionRequest) (*convv1.UpdateSessionResponse, error) {
-	id, err := caller(ctx)
+	id, err := caller(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -325,7 +328,7 @@ func (s *Service) UpdateSession(ctx context.Context, req *convv1.UpdateSessionRe
 
 // AcceptSession: an ONLINE agent with capacity takes a queued session.
 func (s *Service) AcceptSession(ctx context.Context, req *convv1.AcceptSessionRequest) (*convv1.AcceptSessionResponse, error) {
-	id, err := caller(ctx)
+	id, err := caller(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -369,7 +372,7 @@ func (s *Service) AcceptSession(ctx context.Context, req *convv1.AcceptSessionRe
 
 // CloseSession closes (the buyer, the assigned agent or a supervisor+).
 func (s *Service) CloseSession(ctx context.Context, req *convv1.CloseSessionRequest) (*convv1.CloseSessionResponse, error) {
-	id, err := caller(ctx)
+	id, err := caller(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -444,7 +447,7 @@ func (s *Service) CloseIdleSessions(ctx context.Context) (int, error) {
 
 // RateSession: the buyer's CSAT, once, within the window after close.
 func (s *Service) RateSession(ctx context.Context, req *convv1.RateSessionRequest) (*convv1.RateSessionResponse, error) {
-	id, err := caller(ctx)
+	id, err := caller(ctx, req)
 	if err != nil {
 		return nil, err
 	}
