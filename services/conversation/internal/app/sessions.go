@@ -411,7 +411,9 @@ func (s *Service) closeLocked(ctx context.Context, tx pgx.Tx, sess *convv1.Sessi
 }
 
 // CloseIdleSessions closes open sessions without a message for the
-// policy's idle time (reason BUYER_LEFT, by the service); the binary runs it
+// policy's idle time (reason BUYER_LEFT, by the service) — never one whose
+// buyer awaits a reply: that buyer did not leave, the shop has not answered
+// (it stays in the agent's list or the queue). The binary runs it
 // periodically.
 func (s *Service) CloseIdleSessions(ctx context.Context) (int, error) {
 	ids, err := store.IdleSessions(ctx, s.store.Q(), s.now().Add(-s.policy.IdleClose), 200)
@@ -429,8 +431,8 @@ func (s *Service) CloseIdleSessions(ctx context.Context) (int, error) {
 			if sess.LastMessageAt != nil {
 				last = sess.LastMessageAt.AsTime()
 			}
-			if !last.Before(s.now().Add(-s.policy.IdleClose)) {
-				return nil
+			if !last.Before(s.now().Add(-s.policy.IdleClose)) || sess.AwaitingReply {
+				return nil // active again, or the buyer still awaits our answer
 			}
 			_, err = s.closeLocked(ctx, tx, sess, v, convv1.CloseReason_CLOSE_REASON_BUYER_LEFT, "idle", serviceActor)
 			if err == nil {

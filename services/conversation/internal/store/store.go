@@ -836,9 +836,11 @@ func PruneEvents(ctx context.Context, q Q, before time.Time) (int64, error) {
 	return tag.RowsAffected(), err
 }
 
-// IdleSessions lists open sessions whose last activity is before cutoff.
+// IdleSessions lists open sessions whose last activity is before cutoff and
+// whose buyer is not awaiting a reply (the shop owes those an answer).
 func IdleSessions(ctx context.Context, q Q, cutoff time.Time, limit int) ([]string, error) {
-	rows, err := q.Query(ctx, `SELECT session_id FROM sessions WHERE status <> 4 AND coalesce(last_message_at, opened_at) < $1 ORDER BY opened_at LIMIT $2`, cutoff, limit)
+	rows, err := q.Query(ctx, `SELECT session_id FROM sessions WHERE status <> 4 AND coalesce(last_message_at, opened_at) < $1
+		AND NOT coalesce((doc->>'awaiting_reply')::boolean, false) ORDER BY opened_at LIMIT $2`, cutoff, limit)
 	if err != nil {
 		return nil, err
 	}
