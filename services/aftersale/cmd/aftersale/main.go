@@ -69,5 +69,12 @@ func run(ctx context.Context) error {
 		return err
 	}
 	svc := app.New(st, orders, cl, pol, env.Log, time.Now)
+	// Cases whose workflow failed to start (and nobody retried) get it
+	// started, so no case holds its ledger units without a clock.
+	sweepCtx, stopSweeper := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() { defer close(swept); svc.RunSweeper(sweepCtx, 30*time.Second) }()
+	defer func() { stopSweeper(); <-swept }()
+
 	return env.Serve(ctx, func(s *grpc.Server) { aftersalev1.RegisterAfterSaleServiceServer(s, svc) })
 }

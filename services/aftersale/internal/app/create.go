@@ -252,3 +252,42 @@ func (s *Service) start(ctx context.Context, c *aftersalev1.Case, creator wf.Act
 	}
 	return nil
 }
+
+// SweepUnstarted starts the workflow of every case created more than grace
+// ago that no workflow has recorded: without it a case whose start failed
+// would hold its ledger units and run no clock until someone sent a command.
+// Starting is idempotent (a running workflow is left as it is).
+func (s *Service) SweepUnstarted(ctx context.Context, grace time.Duration) (int, error) {
+	ids, err := s.store.Unstarted(ctx, s.now().Add(-grace), 100)
+	if err != nil {
+		return 0, err
+	}
+	for i, id := range ids {
+		r, err := s.store.Get(ctx, id)
+		if err != nil {
+			return i, err
+		}
+		if err := s.start(ctx, r.Case, wf.Actor{Subject: self.Subject, Role: string(identity.RoleService)}); err != nil {
+			return i, fmt.Errorf("case %s: %w", id, err)
+		}
+	}
+	return len(ids), nil
+}
+
+// RunSweeper sweeps every interval until ctx ends.
+func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.SweepUnstarted(ctx, interval); err != nil {
+				s.log.WarnContext(ctx, "sweep cases without a workflow", "error", err.Error())
+			} else if n > 0 {
+				s.log.InfoContext(ctx, "started the workflows of stranded cases", "cases", n)
+			}
+		}
+	}
+}

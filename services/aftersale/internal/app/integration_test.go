@@ -124,6 +124,7 @@ func (s *recordingOrderServer) refundsFor(caseID string) []*orderv1.RefundOrderR
 var recordHistory = flag.String("record-history", "", "write recorded workflow histories to this directory")
 
 type harness struct {
+	svc      *app.Service
 	temporal client.Client
 	client   aftersalev1.AfterSaleServiceClient
 	orders   *recordingOrderServer
@@ -164,7 +165,7 @@ func newHarnessShrunk(t *testing.T, shrink int) *harness {
 	}
 	svc := app.New(st, gateway, tc, p, log, time.Now)
 	conn := grpctest.Serve(t, "aftersale", func(s *grpc.Server) { aftersalev1.RegisterAfterSaleServiceServer(s, svc) })
-	return &harness{temporal: tc, client: aftersalev1.NewAfterSaleServiceClient(conn), orders: orders, pool: pool, policy: p}
+	return &harness{svc: svc, temporal: tc, client: aftersalev1.NewAfterSaleServiceClient(conn), orders: orders, pool: pool, policy: p}
 }
 
 func as(id identity.Identity) context.Context {
@@ -958,5 +959,48 @@ func TestAfterSaleCaseWithoutWorkflowRecovers(t *testing.T) {
 	}
 	if got := rej.GetCase(); got.GetState() != aftersalev1.CaseState_CASE_STATE_SELLER_REJECTED || got.GetDeadline() == nil {
 		t.Fatalf("after recovery %v", got)
+	}
+}
+
+// A stranded case (stored, workflow never started, nobody retried) gets its
+// workflow from the sweeper, without waiting for someone's command: its
+// seller clock runs and the read model is recorded.
+func TestSweeperStartsAStrandedCasesWorkflow(t *testing.T) {
+	h := newHarness(t)
+	st := store.New(h.pool)
+	c := &aftersalev1.Case{CaseId: store.NewCaseID(), ShopId: "shop_1", BuyerId: "buyer_1", OrderId: "ord_stranded",
+		Type: aftersalev1.CaseType_CASE_TYPE_REFUND_ONLY, Reason: aftersalev1.CaseReason_CASE_REASON_OTHER, ReasonDetail: "不想要了",
+		State: aftersalev1.CaseState_CASE_STATE_AWAITING_SELLER, RequestedAmountFen: 3000,
+		RefundChannel: commonv1.RefundChannel_REFUND_CHANNEL_BALANCE, GoodsKind: aftersalev1.GoodsKind_GOODS_KIND_PHYSICAL,
+		PolicyVersion: h.policy.Version, CreatedAt: timestamppb.Now(), UpdatedAt: timestamppb.Now()}
+	c.WorkflowId = wf.WorkflowID(c.CaseId)
+	if _, _, err := st.Create(context.Background(), store.NewCase{Case: c, CreatedBy: "buyer_1", RequestID: "req-stranded-1",
+		Lines: []store.OrderLine{{LineID: "ln_s", BoughtQty: 1, PaidFen: 3000}}},
+		func(led store.Ledger) (domain.Allocation, error) {
+			return domain.Allocate(domain.TypeRefundOnly, []domain.LineAsk{{LineID: "ln_s", Quantity: 1}}, led.Accounts, 3000), nil
+		}); err != nil {
+		t.Fatal(err)
+	}
+	h.addOrder("ord_stranded", time.Second, line("ln_s", 1, 3000))
+	ctx := context.Background()
+	if n, err := h.svc.SweepUnstarted(ctx, time.Hour); err != nil || n != 0 {
+		t.Fatalf("a case younger than the grace period is left alone: %d %v", n, err)
+	}
+	if n, err := h.svc.SweepUnstarted(ctx, 0); err != nil || n != 1 {
+		t.Fatalf("sweep: %d %v", n, err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got, err := h.client.GetCase(as(buyer1), &aftersalev1.GetCaseRequest{CaseId: c.CaseId})
+		if err == nil && got.GetCase().GetDeadline() != nil {
+			break // recorded by the workflow: the seller's clock runs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the swept case's workflow never recorded it: %v %v", got, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n, err := h.svc.SweepUnstarted(ctx, 0); err != nil || n != 0 {
+		t.Fatalf("a second sweep finds nothing: %d %v", n, err)
 	}
 }

@@ -442,3 +442,15 @@ func isUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
+
+// Unstarted lists the ids of cases created before `before` that no workflow
+// has recorded yet (version 0): their CreateCase stored them and failed to
+// start the workflow, and nobody retried.
+func (s *Store) Unstarted(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT case_id FROM cases WHERE version = 0 AND created_at < $1 ORDER BY created_at LIMIT $2`,
+		before, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
