@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
@@ -242,9 +243,10 @@ func (s *Service) transferLocked(ctx context.Context, tx pgx.Tx, sess *convv1.Se
 	tr domain.TransferRequest, by *commonv1.Actor, requestID string) (*convv1.Session, *convv1.Transfer, error) {
 	now := s.ts()
 	to := plan.ToAgent
+	var agents []*store.AgentRow
 	if to == "" {
-		agents, err := store.ShopAgents(ctx, tx, sess.ShopId, plan.ToGroup, true)
-		if err != nil {
+		var err error
+		if agents, err = store.ShopAgents(ctx, tx, sess.ShopId, plan.ToGroup, true); err != nil {
 			return nil, nil, err
 		}
 		if a, ok := domain.PickAgent(candidates(agents), plan.ToGroup, plan.FromAgent); ok {
@@ -273,6 +275,19 @@ func (s *Service) transferLocked(ctx context.Context, tx pgx.Tx, sess *convv1.Se
 	}
 	if err := s.systemMessage(ctx, tx, sess, fmt.Sprintf("已为您转接%s客服，请稍候，之前的沟通记录已同步给新的客服。", groupNames[sess.Group])); err != nil {
 		return nil, nil, err
+	}
+	if to == "" {
+		// nobody of the group can take it: say so, as for a new session
+		// (no agent online → invite an offline message; all busy → queue position)
+		ar, err := s.loadAutoReply(ctx, tx, sess.ShopId, plan.ToGroup)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ar.GetEnabled() {
+			if err := s.waitingText(ctx, tx, sess, ar, slices.DeleteFunc(agents, func(a *store.AgentRow) bool { return a.ID == plan.FromAgent })); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	if err := store.SaveSession(ctx, tx, sess, v); err != nil {
 		return nil, nil, err
