@@ -155,3 +155,30 @@ func (e *Env) Serve(ctx context.Context, register func(*grpc.Server)) error {
 		Register: register,
 	})
 }
+
+// Sweep runs fn every interval in the background (e.g. starting the
+// workflow of records whose start failed) until Close, which waits for it to
+// finish. fn reports how many records it handled; failures are logged and
+// retried at the next tick.
+func (e *Env) Sweep(ctx context.Context, interval time.Duration, what string, fn func(context.Context) (int, error)) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if n, err := fn(ctx); err != nil && ctx.Err() == nil {
+					e.Log.WarnContext(ctx, "sweep failed", slog.String("sweep", what), slog.String("error", err.Error()))
+				} else if n > 0 {
+					e.Log.InfoContext(ctx, "swept", slog.String("sweep", what), slog.Int("records", n))
+				}
+			}
+		}
+	}()
+	e.defer_(func() { cancel(); <-done })
+}

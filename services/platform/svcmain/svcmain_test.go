@@ -2,7 +2,9 @@ package svcmain_test
 
 import (
 	"context"
+	"errors"
 	"net"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -77,5 +79,34 @@ func TestStartMigratesServesAndCloses(t *testing.T) {
 	env.Close() // twice is harmless
 	if err := env.Pool.Ping(context.Background()); err == nil {
 		t.Fatal("Close must close the pool")
+	}
+}
+
+func TestSweepRunsUntilClose(t *testing.T) {
+	spec := svcmain.Spec{Name: "sweeper", DefaultAddr: ":0", Schema: "sweeper", Migrations: fstest.MapFS{
+		"00001_init.sql": {Data: []byte("-- +goose Up\nSELECT 1;\n-- +goose Down\nSELECT 1;\n")},
+	}}
+	l := config.FromMap(map[string]string{"DATABASE_URL": pgtest.NewDatabase(t), "LOG_LEVEL": "error"})
+	env, err := svcmain.Start(context.Background(), spec, svcmain.Load(l, spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int64
+	env.Sweep(context.Background(), 5*time.Millisecond, "probe", func(context.Context) (int, error) {
+		if calls.Add(1)%2 == 0 {
+			return 0, errors.New("transient")
+		}
+		return 1, nil
+	})
+	for deadline := time.Now().Add(5 * time.Second); calls.Load() < 4; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sweep ran %d times in 5 s; a failure must not stop it", calls.Load())
+		}
+	}
+	env.Close()
+	after := calls.Load()
+	time.Sleep(50 * time.Millisecond)
+	if calls.Load() != after {
+		t.Fatal("the sweep goes on after Close")
 	}
 }

@@ -71,10 +71,9 @@ func run(ctx context.Context) error {
 	svc := app.New(st, orders, cl, pol, env.Log, time.Now)
 	// Cases whose workflow failed to start (and nobody retried) get it
 	// started, so no case holds its ledger units without a clock.
-	sweepCtx, stopSweeper := context.WithCancel(ctx)
-	swept := make(chan struct{})
-	go func() { defer close(swept); svc.RunSweeper(sweepCtx, 30*time.Second) }()
-	defer func() { stopSweeper(); <-swept }()
+	env.Sweep(ctx, 30*time.Second, "cases without a workflow", func(ctx context.Context) (int, error) {
+		return svc.SweepUnstarted(ctx, 30*time.Second)
+	})
 
 	return env.Serve(ctx, func(s *grpc.Server) { aftersalev1.RegisterAfterSaleServiceServer(s, svc) })
 }

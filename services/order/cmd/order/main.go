@@ -67,10 +67,9 @@ func run(ctx context.Context) error {
 	}
 	// Orders whose workflow failed to start (and whose client never retried)
 	// get it started, so no reservation is held without a clock.
-	sweepCtx, stopSweeper := context.WithCancel(ctx)
-	swept := make(chan struct{})
-	go func() { defer close(swept); svc.RunSweeper(sweepCtx, 30*time.Second) }()
-	defer func() { stopSweeper(); <-swept }()
+	env.Sweep(ctx, 30*time.Second, "orders without a workflow", func(ctx context.Context) (int, error) {
+		return svc.SweepUnstarted(ctx, 30*time.Second)
+	})
 
 	return env.Serve(ctx, func(s *grpc.Server) { orderv1.RegisterOrderServiceServer(s, svc) })
 }

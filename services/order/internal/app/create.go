@@ -601,21 +601,3 @@ func (s *Service) SweepUnstarted(ctx context.Context, grace time.Duration) (int,
 	}
 	return done, nil
 }
-
-// RunSweeper sweeps every interval until ctx ends.
-func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := s.SweepUnstarted(ctx, interval); err != nil {
-				s.log.WarnContext(ctx, "sweep orders without a workflow", "error", err.Error())
-			} else if n > 0 {
-				s.log.InfoContext(ctx, "started the workflows of stranded orders", "orders", n)
-			}
-		}
-	}
-}
