@@ -77,7 +77,10 @@ type rule struct {
 	Phrases      []string `json:"phrases"`
 	UnlessBefore []string `json:"unless_before"`
 	UnlessAfter  []string `json:"unless_after"`
-	Suggestion   string   `json:"suggestion"`
+	// Bare (clause rules only): the clause is harmless when a clause with
+	// content follows it — "没有，都是实物拍摄的" answers, "没有哦" refuses.
+	Bare       bool   `json:"bare"`
+	Suggestion string `json:"suggestion"`
 }
 
 type phraseFile struct {
@@ -93,6 +96,7 @@ type PhraseList struct {
 	version   string
 	leadIns   [][]rune
 	particles [][]rune
+	filler    [][]rune // lead-ins and particles: a clause of only these has no content
 	entries   []entry
 }
 
@@ -119,7 +123,8 @@ func ParsePhrases(doc []byte) (*PhraseList, error) {
 	if f.Version == "" {
 		return nil, fmt.Errorf("phrase list: no version")
 	}
-	pl := &PhraseList{version: f.Version, leadIns: normAll(f.ClauseLeadIns), particles: normAll(f.ClauseParticles)}
+	pl := &PhraseList{version: f.Version, leadIns: normAll(f.ClauseLeadIns), particles: normAll(f.ClauseParticles),
+		filler: normAll(append(slices.Clone(f.ClauseLeadIns), f.ClauseParticles...))}
 	seen := map[string]string{}
 	for i := range f.Rules {
 		r := &f.Rules[i]
@@ -137,6 +142,9 @@ func ParsePhrases(doc []byte) (*PhraseList, error) {
 		}
 		if r.Match != matchAnywhere && r.Match != matchClause {
 			return nil, fmt.Errorf("phrase list: rule %q: unknown match %q", r.ID, r.Match)
+		}
+		if r.Bare && r.Match != matchClause {
+			return nil, fmt.Errorf("phrase list: rule %q: bare needs match clause", r.ID)
 		}
 		if r.ID == "" || len(r.Phrases) == 0 || r.Suggestion == "" {
 			return nil, fmt.Errorf("phrase list: rule %q needs an id, phrases and a suggestion", r.ID)
@@ -174,47 +182,67 @@ func (pl *PhraseList) Phrases(c Category) []string {
 // Check finds the forbidden and discouraged phrases of text.
 //
 // The rule (documented in phrases.json too): text is normalised (full-width
-// ASCII to half-width, lower case) rune by rune so offsets stay those of the
-// original. A phrase matches as a substring, except that
+// ASCII to half-width, lower case, invisible format characters such as
+// U+200B dropped) with a map back to the original runes, so offsets are
+// those of the original. A phrase matches as a substring, except that
 //   - ASCII phrases (SKU, sb) need non-alphanumeric neighbours ("usb" is not
 //     "sb");
 //   - a rule's unless_before / unless_after contexts make a match harmless
 //     ("想办法" is not "没办法", "宝妈妈的" is not swearing);
-//   - "clause" rules (没有, 不行, 办不到, 不能) match only when the phrase is
+//   - "clause" rules (没有, 不行, 不知道, 随便) match only when the phrase is
 //     the whole clause (between punctuation), allowing lead-ins such as 亲/这个
-//     and particles such as 的/哦/了: "没有。" and "亲，这个不行的" refuse,
-//     "这款没有现货了，给您推荐…" and "没有没有，不客气" do not.
+//     and particles such as 的/哦/了/亲: "没有。" and "亲，这个不行的" refuse,
+//     "这款没有现货了，给您推荐…" and "没有没有，不客气" do not;
+//   - "bare" clause rules (the flat refusals) match only when no clause with
+//     content follows: "没有哦" and "优惠？没有" refuse, "没有哦亲，都是实物拍摄的"
+//     answers; a following clause that is itself forbidden is no content
+//     ("没有，自己看尺码表" refuses).
 //
 // Overlapping matches keep the leftmost, then the longest. Findings come in
 // text order.
 func (pl *PhraseList) Check(text string) ReplyCheck {
 	orig := []rune(text)
-	norm := make([]rune, len(orig))
+	norm := make([]rune, 0, len(orig))
+	at := make([]int, 0, len(orig)) // norm index → orig index
 	for i, r := range orig {
-		norm[i] = normRune(r)
+		if unicode.Is(unicode.Cf, r) {
+			continue
+		}
+		norm, at = append(norm, normRune(r)), append(at, i)
 	}
 	var cands []Finding
-	for _, e := range pl.entries {
-		for start := 0; start+len(e.phrase) <= len(norm); start++ {
-			if !hasAt(norm, start, e.phrase) {
+	find := func(bare bool) {
+		for _, e := range pl.entries {
+			if e.rule.Bare != bare {
 				continue
 			}
-			end := start + len(e.phrase)
-			if e.ascii && (start > 0 && isAlnum(norm[start-1]) || end < len(norm) && isAlnum(norm[end])) {
-				continue
+			for start := 0; start+len(e.phrase) <= len(norm); start++ {
+				if !hasAt(norm, start, e.phrase) {
+					continue
+				}
+				end := start + len(e.phrase)
+				if e.ascii && (start > 0 && isAlnum(norm[start-1]) || end < len(norm) && isAlnum(norm[end])) {
+					continue
+				}
+				if endsWithAny(norm[:start], e.before) || startsWithAny(norm[end:], e.after) {
+					continue
+				}
+				if e.rule.Match == matchClause && !pl.wholeClause(norm, start, end) {
+					continue
+				}
+				if bare && pl.contentFollows(norm, at, end, cands) {
+					continue
+				}
+				os, oe := at[start], at[end-1]+1
+				cands = append(cands, Finding{
+					Phrase: string(orig[os:oe]), Category: e.rule.Category, Severity: e.rule.Severity,
+					Start: os, End: oe, Suggestion: e.rule.Suggestion, RuleID: e.rule.ID,
+				})
 			}
-			if endsWithAny(norm[:start], e.before) || startsWithAny(norm[end:], e.after) {
-				continue
-			}
-			if e.rule.Match == matchClause && !pl.wholeClause(norm, start, end) {
-				continue
-			}
-			cands = append(cands, Finding{
-				Phrase: string(orig[start:end]), Category: e.rule.Category, Severity: e.rule.Severity,
-				Start: start, End: end, Suggestion: e.rule.Suggestion, RuleID: e.rule.ID,
-			})
 		}
 	}
+	find(false)
+	find(true) // after the others: contentFollows looks at their findings
 	slices.SortStableFunc(cands, func(a, b Finding) int {
 		if a.Start != b.Start {
 			return a.Start - b.Start
@@ -237,6 +265,34 @@ func (pl *PhraseList) Check(text string) ReplyCheck {
 		}
 	}
 	return out
+}
+
+// contentFollows: after the clause ending at or after end (norm indexes)
+// comes a clause with content — not only lead-ins and particles, and no
+// forbidden finding in it (found holds findings in original offsets; at maps
+// norm to original).
+func (pl *PhraseList) contentFollows(t []rune, at []int, end int, found []Finding) bool {
+	i := end
+	for i < len(t) && !isClauseBreak(t[i]) {
+		i++
+	}
+	for i < len(t) {
+		for i < len(t) && isClauseBreak(t[i]) {
+			i++
+		}
+		cs := i
+		for i < len(t) && !isClauseBreak(t[i]) {
+			i++
+		}
+		if cs == i || composedOf(t[cs:i], pl.filler) {
+			continue
+		}
+		os, oe := at[cs], at[i-1]+1
+		if !slices.ContainsFunc(found, func(f Finding) bool { return f.Severity == Forbidden && f.Start < oe && f.End > os }) {
+			return true
+		}
+	}
+	return false
 }
 
 // wholeClause: the match plus lead-ins before and particles after fills its

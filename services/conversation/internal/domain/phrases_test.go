@@ -79,7 +79,7 @@ func TestCheckRealReplies(t *testing.T) {
 		{"这个不归我管，你去找别人", domain.VerdictForbidden, []f{{"这个不归我管", domain.CatShirking}, {"你去找别人", domain.CatShirking}}},
 		{"我不知道", domain.VerdictForbidden, []f{{"我不知道", domain.CatShirking}}},
 		{"尺码表就那样，自己看", domain.VerdictForbidden, []f{{"就那样", domain.CatCold}, {"自己看", domain.CatCold}}},
-		{"没办法，规定就是这样", domain.VerdictForbidden, []f{{"没办法", domain.CatCold}}},
+		{"没办法，规定就是这样", domain.VerdictForbidden, []f{{"没办法", domain.CatCold}, {"规定就是这样", domain.CatCold}}},
 		{"是你自己弄错的，我们发的没错", domain.VerdictForbidden, []f{{"是你自己弄错的", domain.CatBlaming}}},
 		{"快递慢这怎么能怪我们？", domain.VerdictForbidden, []f{{"这怎么能怪我们", domain.CatBlaming}}},
 		{"您可真是专业啊", domain.VerdictForbidden, []f{{"您可真是专业", domain.CatSarcastic}}},
@@ -142,5 +142,102 @@ func TestParsePhrasesRejectsBadLists(t *testing.T) {
 		if _, err := domain.ParsePhrases([]byte(doc)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// Realistic agent replies a demanding supervisor would catch, and ones an
+// agent must be able to send: a bare refusal or "don't know" is forbidden,
+// the same word opening a real answer is not; shirking, blaming, sarcasm and
+// swearing in their everyday variants are caught; product words that merely
+// contain a bad word (去死皮, 水滚开, 废物利用, 宝妈的) pass. Invisible
+// format characters do not hide a phrase.
+func TestCheckMoreAgentReplies(t *testing.T) {
+	pl := phrases(t)
+	forbidden := []string{
+		"亲，这个不归我管的哦",
+		"亲，这个我真不知道",
+		"不知道呢亲",
+		"不知道。",
+		"我哪知道",
+		"谁知道呢",
+		"这个不清楚哦",
+		"不可以",
+		"亲，这个不可以的哦",
+		"不行啊亲",
+		"没有的亲",
+		"亲亲，没有了哦",
+		"优惠？没有哦",
+		"没有，自己看尺码表",
+		"不行，规定就是这样",
+		"快点下单哦",
+		"您快点拍吧",
+		"这是快递的问题，跟我们无关",
+		"不关我们的事",
+		"这个不归我们管",
+		"这个不是我们负责的",
+		"是您自己拍错了",
+		"那是你的问题",
+		"这您都不知道啊",
+		"你懂不懂啊",
+		"你去找快递吧",
+		"你问别人去",
+		"别烦我",
+		"不买就算了",
+		"随便你",
+		"随便吧",
+		"规定就是规定",
+		"你是不是傻",
+		"滚！",
+		"草泥马",
+		"不\u200b归我管",
+		"可能\u200d吧，我不\ufeff知道",
+	}
+	for _, text := range forbidden {
+		if c := pl.Check(text); c.Verdict != domain.VerdictForbidden {
+			t.Errorf("%q: verdict %v, want FORBIDDEN (findings %+v)", text, c.Verdict, c.Findings)
+		} else {
+			for _, f := range c.Findings {
+				if string([]rune(text)[f.Start:f.End]) != f.Phrase {
+					t.Errorf("%q: offsets [%d,%d) do not point at %q", text, f.Start, f.End, f.Phrase)
+				}
+			}
+		}
+	}
+	ok := []string{
+		"没有问题，马上为您处理",
+		"没有哦亲，都是实物拍摄的，没有色差",
+		"没有的，这款是纯棉面料，不会起球",
+		"不能哦，定制商品拆封后不支持退换，给您推荐可以退换的同款",
+		"亲，不行的话我帮您换一个",
+		"不清楚的话可以随时问我",
+		"有啥不清楚的吗",
+		"我不知道您说的是哪一款，能发个链接吗",
+		"我帮您催一下仓库能不能快点发出",
+		"我这边帮您快点处理",
+		"这款磨砂膏可以温和去死皮",
+		"水滚开后放入饺子，煮三分钟即可",
+		"这个收纳盒还能废物利用哦",
+		"宝妈的首选，安全无添加",
+		"随便您挑，都是现货",
+		"我帮您找别的客服问一下",
+		"我去问快递，稍后回复您",
+		"这个都不会影响使用的",
+		"尼玛您好，您的包裹已经发出了",
+		"操作很简单，按住电源键三秒就开机了",
+	}
+	for _, text := range ok {
+		if c := pl.Check(text); c.Verdict != domain.VerdictOK {
+			t.Errorf("%q: verdict %v, want OK (findings %+v)", text, c.Verdict, c.Findings)
+		}
+	}
+	// a refusal followed by more forbidden words is still a flat refusal
+	c := pl.Check("没有，自己看尺码表")
+	if len(c.Findings) != 2 || c.Findings[0].Category != domain.CatFlatRefusal || c.Findings[1].Category != domain.CatCold {
+		t.Errorf("没有，自己看尺码表: %+v", c.Findings)
+	}
+	// the phrase is reported as it appears, invisible character included
+	c = pl.Check("不\u200b归我管")
+	if len(c.Findings) != 1 || c.Findings[0].Phrase != "不\u200b归我管" || c.Findings[0].Start != 0 || c.Findings[0].End != 5 {
+		t.Errorf("zero-width: %+v", c.Findings)
 	}
 }
