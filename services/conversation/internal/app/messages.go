@@ -88,15 +88,22 @@ func (s *Service) SendMessage(ctx context.Context, req *convv1.SendMessageReques
 		if err != nil {
 			return err
 		}
+		// a retry returns the first result even if the session moved on
+		// meanwhile (transferred away from the sender, closed)
+		if prev, ok, err := store.MessageByRequest(ctx, tx, sess.SessionId, senderID, req.GetRequestId()); err != nil {
+			return err
+		} else if ok {
+			if prev.GetText() != in.GetText() || prev.GetQuickReplyId() != in.GetQuickReplyId() || !slices.Equal(prev.GetAttachmentUrls(), in.GetAttachmentUrls()) {
+				return errs.Field("request_id", "conversation.request_reused", "request_id %s was used for a different message", req.GetRequestId())
+			}
+			resp.Outcome, resp.Message, resp.Check = convv1.SendOutcome_SEND_OUTCOME_SENT, prev, prev.GetReplyCheck()
+			return nil
+		}
 		if id.Role != identity.RoleService && !domainSession(sess).CanWrite(actorOf(id)) {
 			if id.Role == identity.RoleAgent {
 				return errs.Precondition("session %s is assigned to %q; accept it or ask for a transfer", sess.SessionId, sess.AssignedAgentId)
 			}
 			return errs.ErrPermissionDenied
-		}
-		if prev, ok, err := store.MessageByRequest(ctx, tx, sess.SessionId, senderID, req.GetRequestId()); err != nil || ok {
-			resp.Outcome, resp.Message, resp.Check = convv1.SendOutcome_SEND_OUTCOME_SENT, prev, prev.GetReplyCheck()
-			return err
 		}
 		if err := domainSession(sess).CheckOpen(); err != nil {
 			return err

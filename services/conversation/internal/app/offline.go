@@ -158,7 +158,11 @@ func (s *Service) AnswerOfflineMessage(ctx context.Context, req *convv1.AnswerOf
 		}
 		if m.Status == convv1.OfflineMessageStatus_OFFLINE_MESSAGE_STATUS_ANSWERED {
 			if answeredBy == req.GetRequestId() && m.AnsweredByAgentId == id.Subject && answeredBy != "" {
-				resp.Outcome, resp.OfflineMessage = convv1.SendOutcome_SEND_OUTCOME_SENT, m
+				msg, err := store.GetMessage(ctx, tx, m.AnswerMessageId)
+				if err != nil {
+					return err
+				}
+				resp.Outcome, resp.OfflineMessage, resp.Message, resp.Check = convv1.SendOutcome_SEND_OUTCOME_SENT, m, msg, msg.GetReplyCheck()
 				return nil
 			}
 			return errs.Precondition("offline message %s was answered already by %s", m.OfflineMessageId, m.AnsweredByAgentId)

@@ -54,8 +54,13 @@ func (s *Service) CreateSession(ctx context.Context, req *convv1.CreateSessionRe
 	default:
 		return nil, errs.ErrPermissionDenied
 	}
-	if prev, ok, err := store.SessionByRequest(ctx, s.store.Q(), id.Subject, req.GetRequestId()); err != nil || ok {
-		return &convv1.CreateSessionResponse{Session: prev}, err
+	if prev, ok, err := store.SessionByRequest(ctx, s.store.Q(), id.Subject, req.GetRequestId()); err != nil {
+		return nil, err
+	} else if ok {
+		if prev.ShopId != shopID || prev.BuyerId != buyerID {
+			return nil, errs.Field("request_id", "conversation.request_reused", "request_id %s opened a session with another shop or buyer", req.GetRequestId())
+		}
+		return &convv1.CreateSessionResponse{Session: prev}, nil
 	}
 	now := s.now()
 	sess := &convv1.Session{

@@ -339,6 +339,15 @@ func MessageByRequest(ctx context.Context, q Q, sessionID, senderID, requestID s
 		`SELECT doc, seq FROM messages WHERE session_id=$1 AND sender_id=$2 AND request_id=$3`, sessionID, senderID)
 }
 
+// GetMessage reads one message.
+func GetMessage(ctx context.Context, q Q, id string) (*convv1.Message, error) {
+	m, _, err := scanMessage(q.QueryRow(ctx, `SELECT doc, seq FROM messages WHERE message_id=$1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, errs.NotFound("message", id)
+	}
+	return m, err
+}
+
 // InsertMessage stores a message.
 func InsertMessage(ctx context.Context, tx pgx.Tx, m *convv1.Message, requestID string) error {
 	_, err := tx.Exec(ctx, `INSERT INTO messages (message_id, session_id, sender_id, request_id, created_at, doc) VALUES ($1,$2,$3,$4,$5,$6)`,
