@@ -298,7 +298,8 @@ type TransferPlan struct {
 // PRE_SALE_QUESTION to pre-sale; rank AGENT transfers only sessions assigned
 // to them and names a target agent only to escalate to a higher rank;
 // supervisors+ reassign any session of their shop; a named target must be
-// ONLINE with capacity unless a supervisor+ asks; not to oneself.
+// ONLINE with capacity unless a supervisor+ asks, and never OFFLINE (an
+// OFFLINE agent holds no sessions); not to oneself.
 func PlanTransfer(s Session, by Actor, req TransferRequest) (TransferPlan, error) {
 	if err := s.CheckOpen(); err != nil {
 		return TransferPlan{}, err
@@ -359,6 +360,11 @@ func PlanTransfer(s Session, by Actor, req TransferRequest) (TransferPlan, error
 			return TransferPlan{}, errs.Field("to_agent_id", "conversation.transfer.agent_target",
 				"an agent names a target agent only to escalate (reason ESCALATION) to a higher rank; transfer to the group's queue instead")
 		}
+	}
+	if req.ToAgent != nil && req.ToAgent.Status == AgentOffline {
+		// OFFLINE agents hold no sessions (going offline releases them): a
+		// session given to one would wait for nobody
+		return TransferPlan{}, errs.Precondition("agent %s is OFFLINE; transfer to the group's queue or to an agent at work", req.ToAgent.ID)
 	}
 	if req.ToAgent != nil && !supervisor && !req.ToAgent.Accepting() {
 		return TransferPlan{}, errs.Precondition("agent %s is not accepting sessions (must be ONLINE with capacity)", req.ToAgent.ID)

@@ -164,6 +164,8 @@ func TestTransferRules(t *testing.T) {
 	peer := &domain.Agent{ID: "a2", ShopID: "s", Group: domain.GroupPreSale, Rank: domain.RankAgent, Status: domain.AgentOnline, MaxActive: 5}
 	senior := &domain.Agent{ID: "sen", ShopID: "s", Group: domain.GroupPreSale, Rank: domain.RankSeniorAgent, Status: domain.AgentOnline, MaxActive: 5}
 	seniorAway := &domain.Agent{ID: "sen2", ShopID: "s", Group: domain.GroupPreSale, Rank: domain.RankSeniorAgent, Status: domain.AgentAway, MaxActive: 5}
+	seniorOffline := &domain.Agent{ID: "sen3", ShopID: "s", Group: domain.GroupPreSale, Rank: domain.RankSeniorAgent, Status: domain.AgentOffline, MaxActive: 5}
+	seniorFull := &domain.Agent{ID: "sen4", ShopID: "s", Group: domain.GroupPreSale, Rank: domain.RankSeniorAgent, Status: domain.AgentOnline, MaxActive: 2, Active: 2}
 	afterSale := &domain.Agent{ID: "as1", ShopID: "s", Group: domain.GroupAfterSale, Rank: domain.RankAgent, Status: domain.AgentOnline, MaxActive: 5}
 
 	field := func(err error) string {
@@ -191,6 +193,10 @@ func TestTransferRules(t *testing.T) {
 		{"agent escalates to a senior", agent, domain.TransferRequest{ToAgent: senior, Reason: domain.ReasonEscalation}, "", nil, domain.GroupPreSale},
 		{"escalation target away", agent, domain.TransferRequest{ToAgent: seniorAway, Reason: domain.ReasonEscalation}, "", errs.ErrFailedPrecondition, 0},
 		{"supervisor assigns to an away agent", supervisor, domain.TransferRequest{ToAgent: seniorAway, Reason: domain.ReasonAgentOverloaded}, "", nil, domain.GroupPreSale},
+		// an OFFLINE agent keeps no sessions (going offline releases them), so
+		// nobody, a supervisor neither, parks a buyer with one
+		{"supervisor assigns to an offline agent", supervisor, domain.TransferRequest{ToAgent: seniorOffline, Reason: domain.ReasonAgentOverloaded}, "", errs.ErrFailedPrecondition, 0},
+		{"supervisor assigns beyond capacity", supervisor, domain.TransferRequest{ToAgent: seniorFull, Reason: domain.ReasonAgentOverloaded}, "", nil, domain.GroupPreSale},
 		{"colleague takes someone else's customer", colleague, domain.TransferRequest{ToGroup: domain.GroupGeneral, Reason: domain.ReasonWrongGroup}, "", errs.ErrFailedPrecondition, 0},
 		{"supervisor reassigns any", supervisor, domain.TransferRequest{ToAgent: afterSale, Reason: domain.ReasonAfterSaleQuestion, Summary: "退款"}, "", nil, domain.GroupAfterSale},
 		{"target group differs from target agent's", supervisor, domain.TransferRequest{ToGroup: domain.GroupGeneral, ToAgent: afterSale, Reason: domain.ReasonWrongGroup}, "to_group", nil, 0},
