@@ -60,7 +60,7 @@ func (s *Service) CreateSession(ctx context.Context, req *convv1.CreateSessionRe
 		if prev.ShopId != shopID || prev.BuyerId != buyerID {
 			return nil, errs.Field("request_id", "conversation.request_reused", "request_id %s opened a session with another shop or buyer", req.GetRequestId())
 		}
-		return &convv1.CreateSessionResponse{Session: prev}, nil
+		return &convv1.CreateSessionResponse{Session: view(id, prev)}, nil
 	}
 	now := s.now()
 	sess := &convv1.Session{
@@ -129,16 +129,16 @@ func (s *Service) CreateSession(ctx context.Context, req *convv1.CreateSessionRe
 	if store.IsUniqueViolation(err) {
 		// a concurrent create won: the same request, or the buyer's one open session
 		if prev, ok, err2 := store.SessionByRequest(ctx, s.store.Q(), id.Subject, req.GetRequestId()); err2 == nil && ok {
-			return &convv1.CreateSessionResponse{Session: prev}, nil
+			return &convv1.CreateSessionResponse{Session: view(id, prev)}, nil
 		}
 		if open, _, ok, err2 := store.OpenSession(ctx, s.store.Q(), shopID, buyerID, false); err2 == nil && ok {
-			return &convv1.CreateSessionResponse{Session: open}, nil
+			return &convv1.CreateSessionResponse{Session: view(id, open)}, nil
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &convv1.CreateSessionResponse{Session: out}, nil
+	return &convv1.CreateSessionResponse{Session: view(id, out)}, nil
 }
 
 func candidates(rows []*store.AgentRow) []domain.Agent {
@@ -195,6 +195,18 @@ func (s *Service) systemMessage(ctx context.Context, tx pgx.Tx, sess *convv1.Ses
 	return s.emitToSession(ctx, tx, sess, &convv1.FeedEvent{Kind: &convv1.FeedEvent_MessagePosted{MessagePosted: m}})
 }
 
+// view is a session as the caller may read it: the handover context (the
+// previous owner's summary and reason) is the shop's note to the next
+// agent, not shown to the buyer (nor is the transfer history).
+func view(id identity.Identity, sess *convv1.Session) *convv1.Session {
+	if sess == nil || id.Role != identity.RoleBuyer || sess.Handover == nil {
+		return sess
+	}
+	out := proto.Clone(sess).(*convv1.Session)
+	out.Handover = nil
+	return out
+}
+
 // readable loads a session the caller may see (NotFound otherwise).
 func (s *Service) readable(ctx context.Context, q store.Q, id identity.Identity, sessionID string, forUpdate bool) (*convv1.Session, int64, error) {
 	sess, v, err := store.GetSession(ctx, q, sessionID, forUpdate)
@@ -217,7 +229,7 @@ func (s *Service) GetSession(ctx context.Context, req *convv1.GetSessionRequest)
 	if err != nil {
 		return nil, err
 	}
-	return &convv1.GetSessionResponse{Session: sess}, nil
+	return &convv1.GetSessionResponse{Session: view(id, sess)}, nil
 }
 
 type sessionCursor struct {
@@ -267,7 +279,9 @@ func (s *Service) ListSessions(ctx context.Context, req *convv1.ListSessionsRequ
 		}
 		resp.NextPageToken = paging.Encode(c)
 	}
-	resp.Sessions = list
+	for _, sess := range list {
+		resp.Sessions = append(resp.Sessions, view(id, sess))
+	}
 	return resp, nil
 }
 
@@ -403,7 +417,7 @@ func (s *Service) CloseSession(ctx context.Context, req *convv1.CloseSessionRequ
 	if err != nil {
 		return nil, err
 	}
-	return &convv1.CloseSessionResponse{Session: out}, nil
+	return &convv1.CloseSessionResponse{Session: view(id, out)}, nil
 }
 
 func (s *Service) closeLocked(ctx context.Context, tx pgx.Tx, sess *convv1.Session, v int64, reason convv1.CloseReason, note string, by *commonv1.Actor) (*convv1.Session, error) {
@@ -484,5 +498,5 @@ func (s *Service) RateSession(ctx context.Context, req *convv1.RateSessionReques
 	if err != nil {
 		return nil, err
 	}
-	return &convv1.RateSessionResponse{Session: out}, nil
+	return &convv1.RateSessionResponse{Session: view(id, out)}, nil
 }

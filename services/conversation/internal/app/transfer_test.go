@@ -45,3 +45,31 @@ func TestTransferToAGroupWithoutAgentsAutoReplies(t *testing.T) {
 		t.Fatalf("last message after a transfer to a full group: %q", last.Text)
 	}
 }
+
+// The handover context (summary, from whom, why) is the shop's note for the
+// next agent, like the transfer history a buyer may not list: the buyer's
+// views of the session leave it out, the agents' keep it.
+func TestBuyerDoesNotSeeTheHandoverNote(t *testing.T) {
+	e := newEnv(t)
+	e.online(preAgent, 5)
+	s := must(e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{ShopId: shop}})).GetSession()
+	must(e.cl.TransferSession(as(preAgent), &convv1.TransferSessionRequest{SessionId: s.SessionId, RequestId: rid("trf"),
+		ToGroup: commonv1.AgentGroup_AGENT_GROUP_AFTER_SALE, Reason: convv1.TransferReason_TRANSFER_REASON_AFTER_SALE_QUESTION,
+		Summary: "买家较难沟通，反复问运费，已解释两次"}))
+	if h := must(e.cl.GetSession(as(afterAgent), &convv1.GetSessionRequest{SessionId: s.SessionId})).GetSession().GetHandover(); h.GetSummary() == "" {
+		t.Fatal("the new owner lost the handover context")
+	}
+	if h := must(e.cl.GetSession(as(buyer), &convv1.GetSessionRequest{SessionId: s.SessionId})).GetSession().GetHandover(); h != nil {
+		t.Fatalf("buyer reads the handover note: %v", h)
+	}
+	for _, got := range must(e.cl.ListSessions(as(buyer), &convv1.ListSessionsRequest{})).GetSessions() {
+		if got.Handover != nil {
+			t.Fatalf("buyer lists the handover note: %v", got.Handover)
+		}
+	}
+	again := must(e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{ShopId: shop}})).GetSession()
+	closed := must(e.cl.CloseSession(as(buyer), &convv1.CloseSessionRequest{SessionId: s.SessionId, Reason: convv1.CloseReason_CLOSE_REASON_BUYER_ENDED})).GetSession()
+	if again.SessionId != s.SessionId || again.Handover != nil || closed.Handover != nil {
+		t.Fatalf("buyer's create/close show the handover note: %v / %v", again.Handover, closed.Handover)
+	}
+}
