@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc"
@@ -21,6 +22,10 @@ import (
 type FAQSearcher interface {
 	SearchFaqs(ctx context.Context, in *cataloguev1.SearchFaqsRequest, opts ...grpc.CallOption) (*cataloguev1.SearchFaqsResponse, error)
 }
+
+// botTurnTimeout bounds a bot turn (the knowledge-base search and the
+// answer or hand-off), which no longer ends with the buyer's request.
+const botTurnTimeout = 10 * time.Second
 
 // botIdentity is how the service calls the catalogue for its bot.
 var botIdentity = identity.Identity{Subject: "conversation", Role: identity.RoleService}

@@ -129,6 +129,10 @@ func (s *Service) SendMessage(ctx context.Context, req *convv1.SendMessageReques
 		return nil, err
 	}
 	if botSession != nil {
+		// the bot's turn finishes even if the buyer's client goes away now:
+		// the question is stored, so it is answered or handed to people
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), botTurnTimeout)
+		defer cancel()
 		if err := s.botTurn(ctx, botSession.SessionId, botSession.ShopId, domain.Group(botSession.Group), in.GetText()); err != nil {
 			// the buyer's message is stored; the session stays with the bot
 			// until the next message or an agent's accept
