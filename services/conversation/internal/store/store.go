@@ -230,10 +230,11 @@ func SaveSession(ctx context.Context, tx pgx.Tx, s *convv1.Session, version int6
 	return err
 }
 
-// QueuePosition: 1 + the sessions ahead in the group's queue.
+// QueuePosition: 1 + the sessions waiting for a person ahead in the group's
+// queue (the bot's sessions are in no queue yet).
 func QueuePosition(ctx context.Context, q Q, s *convv1.Session) (int, error) {
 	var n int
-	err := q.QueryRow(ctx, `SELECT count(*) FROM sessions WHERE shop_id=$1 AND grp=$2 AND status IN (1,2)
+	err := q.QueryRow(ctx, `SELECT count(*) FROM sessions WHERE shop_id=$1 AND grp=$2 AND status = 2
 		AND session_id <> $3 AND (priority > $4 OR priority = $4 AND queued_at <= $5)`,
 		s.ShopId, int32(s.Group), s.SessionId, int32(s.Priority), s.QueuedAt.AsTime()).Scan(&n)
 	return n + 1, err

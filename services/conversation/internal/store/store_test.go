@@ -207,3 +207,31 @@ func TestFeedEventsOfAShopCommitInIdOrder(t *testing.T) {
 		t.Fatalf("the reader saw %v, want [ses_first ses_second]", seen)
 	}
 }
+
+// The queue position a waiting buyer is told counts the sessions waiting for
+// a person ahead of them (urgent first, then longest waiting) — not the
+// ones the bot is still handling, urgent or not.
+func TestQueuePositionCountsOnlyWaitingSessions(t *testing.T) {
+	pool := pgtest.Pool(t, "", "conversation", migrations.FS, 4)
+	st := store.New(pool)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	t0 := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	mk := func(id, buyer string, status convv1.SessionStatus, prio convv1.SessionPriority, queued *timestamppb.Timestamp) *convv1.Session {
+		s := &convv1.Session{SessionId: id, ShopId: "s1", BuyerId: buyer, Group: 1, Status: status, Priority: prio,
+			OpenedAt: timestamppb.New(t0), QueuedAt: queued}
+		if err := st.Tx(ctx, func(tx pgx.Tx) error { return store.InsertSession(ctx, tx, s, buyer, "") }); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	mk("ses_bot", "b1", convv1.SessionStatus_SESSION_STATUS_BOT, convv1.SessionPriority_SESSION_PRIORITY_URGENT, nil)
+	mk("ses_urgent", "b2", convv1.SessionStatus_SESSION_STATUS_WAITING, convv1.SessionPriority_SESSION_PRIORITY_URGENT, timestamppb.New(t0.Add(time.Minute)))
+	mk("ses_early", "b3", convv1.SessionStatus_SESSION_STATUS_WAITING, convv1.SessionPriority_SESSION_PRIORITY_ROUTINE, timestamppb.New(t0))
+	me := mk("ses_me", "b4", convv1.SessionStatus_SESSION_STATUS_WAITING, convv1.SessionPriority_SESSION_PRIORITY_ROUTINE, timestamppb.New(t0.Add(2*time.Minute)))
+	mk("ses_late", "b5", convv1.SessionStatus_SESSION_STATUS_WAITING, convv1.SessionPriority_SESSION_PRIORITY_ROUTINE, timestamppb.New(t0.Add(3*time.Minute)))
+	pos, err := store.QueuePosition(ctx, pool, me)
+	if err != nil || pos != 3 {
+		t.Fatalf("position %d (%v), want 3 (behind the urgent and the earlier routine one)", pos, err)
+	}
+}
