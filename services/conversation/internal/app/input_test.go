@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
@@ -55,6 +56,15 @@ func TestNULAndForgedPageTokensAreInvalidArgument(t *testing.T) {
 	wantField(t, err, "page_token")
 	_, err = e.cl.ListHandoverNotes(as(preAgent), &convv1.ListHandoverNotesRequest{PageToken: token(`{"t":"2026-01-01T00:00:00Z","id":"hnd_\u0000"}`)})
 	wantField(t, err, "page_token")
+
+	// timestamps outside 0001–9999 (valid protobuf, not a time PostgreSQL takes)
+	far := &timestamppb.Timestamp{Seconds: 1e15}
+	_, err = e.cl.ListSessions(as(preAgent), &convv1.ListSessionsRequest{OpenedAfter: far})
+	wantField(t, err, "opened_after")
+	_, err = e.cl.ListSessions(as(preAgent), &convv1.ListSessionsRequest{OpenedBefore: &timestamppb.Timestamp{Seconds: -1e15}})
+	wantField(t, err, "opened_before")
+	_, err = e.cl.ListHandoverNotes(as(preAgent), &convv1.ListHandoverNotesRequest{CreatedAfter: far})
+	wantField(t, err, "created_after")
 
 	// the service still works, and the longest allowed text is fine
 	r := e.send(buyer, s.SessionId, strings.Repeat("好", 2000), false)

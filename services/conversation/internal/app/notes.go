@@ -98,8 +98,8 @@ func (s *Service) ListHandoverNotes(ctx context.Context, req *convv1.ListHandove
 	}
 	f := store.NoteFilter{ShopID: id.ShopID, AllOfShop: supervisor(id), Reader: id.Subject, ReaderGroup: int32(groupOf(id.Group)),
 		ToGroup: int32(req.GetToGroup()), Author: req.GetAuthorAgentId(), UnreadOnly: req.GetUnreadOnly(), Limit: paging.Size(req.GetPageSize()) + 1}
-	if req.CreatedAfter != nil {
-		f.CreatedAfter = req.CreatedAfter.AsTime()
+	if f.CreatedAfter, err = filterTime("created_after", req.CreatedAfter); err != nil {
+		return nil, err
 	}
 	var cur timeCursor
 	if err := decodeCursor(req.GetPageToken(), &cur, &cur.ID); err != nil {

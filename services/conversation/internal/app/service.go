@@ -142,6 +142,19 @@ func noNUL(m protoreflect.Message, prefix string) error {
 	return err
 }
 
+// filterTime is a list filter's instant (zero when unset); a timestamp
+// outside 0001–9999 is InvalidArgument on its field (PostgreSQL cannot
+// compare with it meaningfully).
+func filterTime(field string, ts *timestamppb.Timestamp) (time.Time, error) {
+	if ts == nil {
+		return time.Time{}, nil
+	}
+	if err := ts.CheckValid(); err != nil {
+		return time.Time{}, errs.Field(field, "conversation.timestamp", "not a valid instant (years 0001 to 9999)")
+	}
+	return ts.AsTime(), nil
+}
+
 // decodeCursor reads a page token into a keyset cursor whose id goes to the
 // database: a forged id with a NUL is a bad token, not a database error.
 func decodeCursor(token string, cur any, id *string) error {

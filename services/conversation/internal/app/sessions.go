@@ -248,11 +248,11 @@ func (s *Service) ListSessions(ctx context.Context, req *convv1.ListSessionsRequ
 		Status: int32(req.GetStatus()), Group: int32(req.GetGroup()), Priority: int32(req.GetPriority()), Topic: int32(req.GetTopic()),
 		UnassignedOnly: req.GetUnassignedOnly(), Limit: paging.Size(req.GetPageSize()) + 1,
 		Queue: req.GetStatus() == convv1.SessionStatus_SESSION_STATUS_WAITING}
-	if req.OpenedAfter != nil {
-		f.OpenedAfter = req.OpenedAfter.AsTime()
+	if f.OpenedAfter, err = filterTime("opened_after", req.OpenedAfter); err != nil {
+		return nil, err
 	}
-	if req.OpenedBefore != nil {
-		f.OpenedBefore = req.OpenedBefore.AsTime()
+	if f.OpenedBefore, err = filterTime("opened_before", req.OpenedBefore); err != nil {
+		return nil, err
 	}
 	if f.ShopID, f.BuyerID, err = listScope(id, f.ShopID, f.BuyerID); err != nil {
 		return nil, err
