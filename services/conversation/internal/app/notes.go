@@ -44,14 +44,19 @@ func (s *Service) CreateHandoverNote(ctx context.Context, req *convv1.CreateHand
 	if id.Role != identity.RoleAgent {
 		return nil, errs.ErrPermissionDenied
 	}
-	if prevID, ok, err := store.NoteByRequest(ctx, s.store.Q(), id.Subject, req.GetRequestId()); err != nil {
-		return nil, err
-	} else if ok {
+	earlier := func() (*convv1.CreateHandoverNoteResponse, bool, error) {
+		prevID, ok, err := store.NoteByRequest(ctx, s.store.Q(), id.Subject, req.GetRequestId())
+		if err != nil || !ok {
+			return nil, false, err
+		}
 		n, err := store.GetNote(ctx, s.store.Q(), prevID)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		return &convv1.CreateHandoverNoteResponse{HandoverNote: markMine(id, n)}, nil
+		return &convv1.CreateHandoverNoteResponse{HandoverNote: markMine(id, n)}, true, nil
+	}
+	if r, ok, err := earlier(); err != nil || ok {
+		return r, err
 	}
 	in := req.GetHandoverNote()
 	n := &convv1.HandoverNote{HandoverNoteId: store.NewID("hnd"), ShopId: id.ShopID, AuthorAgentId: id.Subject,
@@ -80,6 +85,11 @@ func (s *Service) CreateHandoverNote(ctx context.Context, req *convv1.CreateHand
 		}
 		return s.emit(ctx, tx, n.ShopId, domain.Group(n.ToGroup), "", ev)
 	})
+	if store.IsUniqueViolation(err) { // the same request, concurrently: it won
+		if r, ok, err2 := earlier(); err2 == nil && ok {
+			return r, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"sync"
 	"testing"
 
 	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
@@ -49,5 +50,27 @@ func TestRetriedSendsReturnTheFirstResult(t *testing.T) {
 	a2 := must(e.cl.AnswerOfflineMessage(as(preAgent), ans))
 	if a2.Outcome != convv1.SendOutcome_SEND_OUTCOME_SENT || a2.Message.GetMessageId() != a1.Message.GetMessageId() || a2.Check.GetVerdict() != convv1.ReplyVerdict_REPLY_VERDICT_OK {
 		t.Fatalf("retried answer: %v", a2)
+	}
+}
+
+// A handover note sent twice at once (a double click, a retry racing the
+// first) is written once; both calls return it.
+func TestConcurrentHandoverNoteRetriesWriteOnce(t *testing.T) {
+	e := newEnv(t)
+	req := &convv1.CreateHandoverNoteRequest{RequestId: rid("hnd"), HandoverNote: &convv1.HandoverNote{Text: "今晚大促，注意库存"}}
+	ids := make([]string, 4)
+	errs := make([]error, 4)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Go(func() {
+			r, err := e.cl.CreateHandoverNote(as(preAgent), req)
+			ids[i], errs[i] = r.GetHandoverNote().GetHandoverNoteId(), err
+		})
+	}
+	wg.Wait()
+	for i := range ids {
+		if errs[i] != nil || ids[i] != ids[0] {
+			t.Fatalf("retries: %v %v", ids, errs)
+		}
 	}
 }
