@@ -147,8 +147,25 @@ func (s *Service) AnswerOfflineMessage(ctx context.Context, req *convv1.AnswerOf
 	if id.Role != identity.RoleAgent {
 		return nil, errs.ErrPermissionDenied
 	}
+	var resp *convv1.AnswerOfflineMessageResponse
+	// Twice at most: when the buyer has no open session, a concurrent answer
+	// (or the buyer opening a chat) may create one first — the unique index
+	// of open sessions refuses ours, and the second attempt delivers into it.
+	for attempt := 0; attempt < 2; attempt++ {
+		resp, err = s.answerOffline(ctx, id, req)
+		if !store.IsUniqueViolation(err) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func (s *Service) answerOffline(ctx context.Context, id identity.Identity, req *convv1.AnswerOfflineMessageRequest) (*convv1.AnswerOfflineMessageResponse, error) {
 	resp := &convv1.AnswerOfflineMessageResponse{}
-	err = s.store.Tx(ctx, func(tx pgx.Tx) error {
+	err := s.store.Tx(ctx, func(tx pgx.Tx) error {
 		m, v, answeredBy, err := store.GetOffline(ctx, tx, req.GetOfflineMessageId(), true)
 		if err != nil {
 			return err

@@ -1,10 +1,12 @@
 package app_test
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 
 	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
+	"github.com/kefu-suite/kefu/services/platform/identity"
 )
 
 // A retried send returns the first result even when the session moved on
@@ -71,6 +73,35 @@ func TestConcurrentHandoverNoteRetriesWriteOnce(t *testing.T) {
 	for i := range ids {
 		if errs[i] != nil || ids[i] != ids[0] {
 			t.Fatalf("retries: %v %v", ids, errs)
+		}
+	}
+}
+
+// Two agents answering two offline messages of one buyer at the same time
+// (the morning shift working through the night's 留言) both deliver, into
+// one session: the loser of the race for the buyer's one open session
+// re-reads it instead of failing with a 500.
+func TestConcurrentOfflineAnswersShareTheBuyersSession(t *testing.T) {
+	e := newEnv(t)
+	for round := range 3 {
+		b := identity.Identity{Subject: fmt.Sprintf("buyer_night%d", round), Role: identity.RoleBuyer}
+		var olms []string
+		for _, text := range []string{"XL码什么时候补货？", "可以开发票吗？"} {
+			olms = append(olms, must(e.cl.LeaveOfflineMessage(as(b), &convv1.LeaveOfflineMessageRequest{RequestId: rid("olm"),
+				OfflineMessage: &convv1.OfflineMessage{ShopId: shop, Text: text}})).GetOfflineMessage().OfflineMessageId)
+		}
+		sessions := make([]string, 2)
+		errs := make([]error, 2)
+		var wg sync.WaitGroup
+		for i, who := range []identity.Identity{preAgent, preAgent2} {
+			wg.Go(func() {
+				r, err := e.cl.AnswerOfflineMessage(as(who), &convv1.AnswerOfflineMessageRequest{OfflineMessageId: olms[i], RequestId: rid("ans"), Text: "亲，您好，已为您查询"})
+				sessions[i], errs[i] = r.GetOfflineMessage().GetSessionId(), err
+			})
+		}
+		wg.Wait()
+		if errs[0] != nil || errs[1] != nil || sessions[0] == "" || sessions[0] != sessions[1] {
+			t.Fatalf("round %d: sessions %v, errors %v", round, sessions, errs)
 		}
 	}
 }
