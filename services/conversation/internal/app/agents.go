@@ -36,8 +36,15 @@ func (s *Service) SetAgentAvailability(ctx context.Context, req *convv1.SetAgent
 	resp := &convv1.SetAgentAvailabilityResponse{}
 	err = s.store.Tx(ctx, func(tx pgx.Tx) error {
 		if req.GetReleaseSessions() {
-			// lock order everywhere: sessions, then agents
+			// lock order everywhere: sessions, then agents in id order (as
+			// routing locks a group's), then the shop's feed. The release
+			// re-routes sessions, so it takes all the shop's agents up front
+			// rather than its own row first and a group's later (which
+			// deadlocked with routing holding a colleague's row).
 			if _, err := store.AgentSessions(ctx, tx, req.GetAgentId(), true); err != nil {
+				return err
+			}
+			if _, err := store.ShopAgents(ctx, tx, id.ShopID, domain.GroupNone, true); err != nil {
 				return err
 			}
 		}
