@@ -55,3 +55,33 @@ func TestBotTurnSurvivesTheBuyerHangingUp(t *testing.T) {
 		t.Fatalf("after the hang-up: %v (queued at %v)", got.Status, got.QueuedAt)
 	}
 }
+
+// An agent taking a chat from the bot starts the first-response clock
+// (queued_at, first_response_due_at) like the bot's own hand-off does;
+// before, the session never had one and fell out of the 3-minute KPI.
+func TestAcceptingFromTheBotStartsTheFirstResponseClock(t *testing.T) {
+	curT = t
+	pool := pgtest.Pool(t, "", "conversation", migrations.FS, 4)
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	clk := &clock{t: time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}
+	svc := must(app.New(store.New(pool), app.NewHub(pool, log), hangUp{cancel: func() {}}, app.DefaultPolicy(1), log, clk.now))
+	ctx := func(id identity.Identity) context.Context { return identity.With(context.Background(), id) }
+	must(svc.UpdateAutoReply(ctx(supervisor), &convv1.UpdateAutoReplyRequest{
+		AutoReply:  &convv1.AutoReply{ShopId: shop, Group: commonv1.AgentGroup_AGENT_GROUP_PRE_SALE, BotEnabled: true},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"bot_enabled"}}}))
+	s := must(svc.CreateSession(ctx(buyer), &convv1.CreateSessionRequest{RequestId: "botacc-0001", Session: &convv1.Session{ShopId: shop}})).GetSession()
+	if s.Status != convv1.SessionStatus_SESSION_STATUS_BOT {
+		t.Fatalf("bot first: %v", s.Status)
+	}
+	must(svc.SetAgentAvailability(ctx(preAgent), &convv1.SetAgentAvailabilityRequest{AgentId: preAgent.Subject, Status: convv1.AgentStatus_AGENT_STATUS_ONLINE}))
+	clk.add(time.Minute)
+	acc := must(svc.AcceptSession(ctx(preAgent), &convv1.AcceptSessionRequest{SessionId: s.SessionId})).GetSession()
+	if acc.QueuedAt == nil || !acc.QueuedAt.AsTime().Equal(clk.now()) || acc.FirstResponseDueAt.AsTime().Sub(acc.QueuedAt.AsTime()) != 3*time.Minute {
+		t.Fatalf("accepted from the bot: queued %v, due %v", acc.QueuedAt, acc.FirstResponseDueAt)
+	}
+	clk.add(40 * time.Second)
+	must(svc.SendMessage(ctx(preAgent), &convv1.SendMessageRequest{SessionId: s.SessionId, RequestId: "botacc-0002", Message: &convv1.Message{Text: "亲，您好，我是客服小美"}}))
+	if got := must(svc.GetSession(ctx(buyer), &convv1.GetSessionRequest{SessionId: s.SessionId})).GetSession(); got.FirstResponseSeconds != 40 {
+		t.Fatalf("first response %ds, want 40", got.FirstResponseSeconds)
+	}
+}

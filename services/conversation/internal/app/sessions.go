@@ -377,6 +377,9 @@ func (s *Service) AcceptSession(ctx context.Context, req *convv1.AcceptSessionRe
 			return err
 		}
 		sess.Status, sess.AssignedAgentId, sess.AssignedAt, sess.UpdatedAt = convv1.SessionStatus_SESSION_STATUS_ACTIVE, id.Subject, s.ts(), s.ts()
+		if sess.QueuedAt == nil { // taken from the bot: a person is needed from now
+			sess.QueuedAt, sess.FirstResponseDueAt = s.ts(), timestamppb.New(s.now().Add(s.policy.FirstResponse))
+		}
 		if err := store.SaveSession(ctx, tx, sess, v); err != nil {
 			return err
 		}
