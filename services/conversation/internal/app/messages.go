@@ -192,6 +192,13 @@ func (s *Service) ListMessages(ctx context.Context, req *convv1.ListMessagesRequ
 		ms = ms[:n]
 		resp.NextPageToken = paging.Encode(seqs[n-1])
 	}
+	if id.Role == identity.RoleBuyer {
+		// the reply check an agent's message passed is the shop's quality
+		// record, not the buyer's business
+		for _, m := range ms {
+			m.ReplyCheck, m.DiscouragedAcknowledged = nil, false
+		}
+	}
 	resp.Messages = ms
 	return resp, nil
 }

@@ -73,3 +73,23 @@ func TestBuyerDoesNotSeeTheHandoverNote(t *testing.T) {
 		t.Fatalf("buyer's create/close show the handover note: %v / %v", again.Handover, closed.Handover)
 	}
 }
+
+// The reply check an agent's message passed (a discouraged phrase
+// acknowledged, the suggestion) is the shop's quality record: the buyer's
+// message list leaves it out, the agents' keeps it.
+func TestBuyerDoesNotSeeTheReplyCheck(t *testing.T) {
+	e := newEnv(t)
+	e.online(preAgent, 5)
+	s := must(e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{ShopId: shop}})).GetSession()
+	e.send(preAgent, s.SessionId, "亲，大概明天发货", true)
+	last := func(id identity.Identity) *convv1.Message {
+		ms := e.messages(id, s.SessionId)
+		return ms[len(ms)-1]
+	}
+	if m := last(preAgent); m.GetReplyCheck().GetVerdict() != convv1.ReplyVerdict_REPLY_VERDICT_DISCOURAGED || !m.DiscouragedAcknowledged {
+		t.Fatalf("agent's view: %v", m)
+	}
+	if m := last(buyer); m.ReplyCheck != nil || m.DiscouragedAcknowledged || m.Text != "亲，大概明天发货" {
+		t.Fatalf("buyer's view: %v", m)
+	}
+}
