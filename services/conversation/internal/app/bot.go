@@ -98,10 +98,8 @@ func (s *Service) handOff(ctx context.Context, tx pgx.Tx, sess *convv1.Session, 
 		return err
 	}
 	sess.QueuedAt, sess.FirstResponseDueAt, sess.UpdatedAt = timestamppb.New(now), timestamppb.New(now.Add(s.policy.FirstResponse)), timestamppb.New(now)
-	if a, ok := domain.PickAgent(candidates(agents), domain.Group(sess.Group), ""); ok {
-		sess.Status, sess.AssignedAgentId, sess.AssignedAt = convv1.SessionStatus_SESSION_STATUS_ACTIVE, a.ID, timestamppb.New(now)
-	} else {
-		sess.Status = convv1.SessionStatus_SESSION_STATUS_WAITING
+	if err := s.route(ctx, tx, sess, agents); err != nil {
+		return err
 	}
 	if err := s.announceRouting(ctx, tx, sess); err != nil {
 		return err

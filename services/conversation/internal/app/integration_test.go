@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -748,7 +749,9 @@ func TestCapacityHoldsUnderConcurrency(t *testing.T) {
 	if accepted != 2 {
 		t.Fatalf("%d accepted with capacity 2", accepted)
 	}
-	// routing: one more slot, four buyers at once → one assigned, three queued
+	// routing: one more slot, four buyers at once → the slot goes to the
+	// head of the queue (one of the two sessions still waiting), all four
+	// newcomers queue behind it
 	e.online(preAgent2, 1)
 	var assigned int
 	for i := range 4 {
@@ -768,8 +771,9 @@ func TestCapacityHoldsUnderConcurrency(t *testing.T) {
 	}
 	wg.Wait()
 	a := must(e.cl.GetAgentAvailability(as(preAgent2), &convv1.GetAgentAvailabilityRequest{AgentId: preAgent2.Subject})).GetAvailability()
-	if assigned != 1 || a.ActiveSessionCount != 1 || a.Accepting {
-		t.Fatalf("routing assigned %d; %s has %d active", assigned, a.AgentId, a.ActiveSessionCount)
+	mine := must(e.cl.ListSessions(as(preAgent2), &convv1.ListSessionsRequest{AssignedAgentId: preAgent2.Subject})).GetSessions()
+	if assigned != 0 || a.ActiveSessionCount != 1 || a.Accepting || len(mine) != 1 || !slices.Contains(queued, mine[0].SessionId) {
+		t.Fatalf("routing assigned %d newcomers; %s has %d active: %v", assigned, a.AgentId, a.ActiveSessionCount, ids(mine))
 	}
 }
 

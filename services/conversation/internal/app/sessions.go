@@ -94,10 +94,8 @@ func (s *Service) CreateSession(ctx context.Context, req *convv1.CreateSessionRe
 			// the bot answers first; the session needs a person only at hand-off
 			sess.Status, sess.QueuedAt, sess.FirstResponseDueAt = convv1.SessionStatus_SESSION_STATUS_BOT, nil, nil
 		default:
-			if a, ok := domain.PickAgent(candidates(agents), domain.Group(sess.Group), ""); ok {
-				sess.Status, sess.AssignedAgentId, sess.AssignedAt = convv1.SessionStatus_SESSION_STATUS_ACTIVE, a.ID, timestamppb.New(now)
-			} else {
-				sess.Status = convv1.SessionStatus_SESSION_STATUS_WAITING
+			if err := s.route(ctx, tx, sess, agents); err != nil {
+				return err
 			}
 		}
 		if err := store.InsertSession(ctx, tx, sess, id.Subject, req.GetRequestId()); err != nil {
@@ -139,6 +137,43 @@ func (s *Service) CreateSession(ctx context.Context, req *convv1.CreateSessionRe
 		return nil, err
 	}
 	return &convv1.CreateSessionResponse{Session: view(id, out)}, nil
+}
+
+// route gives a session needing a person (new, or handed off by the bot)
+// an accepting agent of its group (agents: the group's, locked) — but the
+// sessions already waiting ahead of it in the queue (urgent first, then
+// longest waiting) are served first, each by the next accepting agent; sess
+// is left WAITING when nobody is left for it.
+func (s *Service) route(ctx context.Context, tx pgx.Tx, sess *convv1.Session, agents []*store.AgentRow) error {
+	group := domain.Group(sess.Group)
+	cands := candidates(agents)
+	for {
+		a, ok := domain.PickAgent(cands, group, "")
+		if !ok {
+			sess.Status, sess.AssignedAgentId, sess.AssignedAt = convv1.SessionStatus_SESSION_STATUS_WAITING, "", nil
+			return nil
+		}
+		for i := range cands {
+			if cands[i].ID == a.ID {
+				cands[i].Active++
+			}
+		}
+		head, v, found, err := store.QueueHeadAhead(ctx, tx, sess)
+		if err != nil {
+			return err
+		}
+		if !found {
+			sess.Status, sess.AssignedAgentId, sess.AssignedAt = convv1.SessionStatus_SESSION_STATUS_ACTIVE, a.ID, s.ts()
+			return nil
+		}
+		head.Status, head.AssignedAgentId, head.AssignedAt, head.UpdatedAt = convv1.SessionStatus_SESSION_STATUS_ACTIVE, a.ID, s.ts(), s.ts()
+		if err := store.SaveSession(ctx, tx, head, v); err != nil {
+			return err
+		}
+		if err := s.announceRouting(ctx, tx, head); err != nil {
+			return err
+		}
+	}
 }
 
 func candidates(rows []*store.AgentRow) []domain.Agent {

@@ -240,6 +240,21 @@ func QueuePosition(ctx context.Context, q Q, s *convv1.Session) (int, error) {
 	return n + 1, err
 }
 
+// QueueHeadAhead locks and returns the first session waiting for a person
+// in s's group queue ahead of s (urgent first, then longest waiting);
+// sessions locked by others are skipped (they are being taken). found is
+// false when none waits ahead.
+func QueueHeadAhead(ctx context.Context, tx pgx.Tx, s *convv1.Session) (*convv1.Session, int64, bool, error) {
+	head, v, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE shop_id=$1 AND grp=$2 AND status = 2
+		AND session_id <> $3 AND (priority > $4 OR priority = $4 AND queued_at <= $5)
+		ORDER BY priority DESC, queued_at, session_id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+		s.ShopId, int32(s.Group), s.SessionId, int32(s.Priority), s.QueuedAt.AsTime()))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, 0, false, nil
+	}
+	return head, v, err == nil, err
+}
+
 // SessionFilter is ListSessions' query.
 type SessionFilter struct {
 	ShopID, BuyerID, AgentID  string
