@@ -104,6 +104,14 @@ func (s *Service) SetAgentAvailability(ctx context.Context, req *convv1.SetAgent
 		if err := store.UpsertAgent(ctx, tx, a); err != nil {
 			return err
 		}
+		if a.Accepting() { // ONLINE with room: the queue's heads come to them
+			if err := s.fill(ctx, tx, a.ID); err != nil {
+				return err
+			}
+			if a, _, err = store.GetAgent(ctx, tx, a.ID, false); err != nil {
+				return err
+			}
+		}
 		resp.Availability = availability(a)
 		return nil
 	})

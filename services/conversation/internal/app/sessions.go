@@ -176,6 +176,31 @@ func (s *Service) route(ctx context.Context, tx pgx.Tx, sess *convv1.Session, ag
 	}
 }
 
+// fill gives an agent with room the heads of their group's queue until
+// they are full or it is empty (an agent coming ONLINE, a session of theirs
+// closing). The agent's row must be locked before this transaction wrote
+// any feed event (lock order: sessions, agents, the shop's feed).
+func (s *Service) fill(ctx context.Context, tx pgx.Tx, agentID string) error {
+	a, ok, err := store.GetAgent(ctx, tx, agentID, true)
+	if err != nil || !ok {
+		return err
+	}
+	for ; a.Accepting(); a.Active++ {
+		head, v, found, err := store.QueueHead(ctx, tx, a.ShopID, a.Group)
+		if err != nil || !found {
+			return err
+		}
+		head.Status, head.AssignedAgentId, head.AssignedAt, head.UpdatedAt = convv1.SessionStatus_SESSION_STATUS_ACTIVE, a.ID, s.ts(), s.ts()
+		if err := store.SaveSession(ctx, tx, head, v); err != nil {
+			return err
+		}
+		if err := s.announceRouting(ctx, tx, head); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func candidates(rows []*store.AgentRow) []domain.Agent {
 	out := make([]domain.Agent, len(rows))
 	for i, r := range rows {
@@ -458,13 +483,29 @@ func (s *Service) CloseSession(ctx context.Context, req *convv1.CloseSessionRequ
 	return &convv1.CloseSessionResponse{Session: view(id, out)}, nil
 }
 
+// closeLocked closes a session locked by tx; its agent, with room again,
+// takes the head of the group's queue.
 func (s *Service) closeLocked(ctx context.Context, tx pgx.Tx, sess *convv1.Session, v int64, reason convv1.CloseReason, note string, by *commonv1.Actor) (*convv1.Session, error) {
+	agent := sess.AssignedAgentId
+	if agent != "" { // lock order: sessions, agents, then the shop's feed
+		if _, _, err := store.GetAgent(ctx, tx, agent, true); err != nil {
+			return nil, err
+		}
+	}
 	sess.Status, sess.ClosedAt, sess.CloseReason, sess.CloseNote, sess.ClosedBy = convv1.SessionStatus_SESSION_STATUS_CLOSED, s.ts(), reason, note, by
 	sess.AwaitingReply, sess.UpdatedAt = false, s.ts()
 	if err := store.SaveSession(ctx, tx, sess, v); err != nil {
 		return nil, err
 	}
-	return sess, s.emitToSession(ctx, tx, sess, &convv1.FeedEvent{Kind: &convv1.FeedEvent_SessionClosed{SessionClosed: proto.Clone(sess).(*convv1.Session)}})
+	if err := s.emitToSession(ctx, tx, sess, &convv1.FeedEvent{Kind: &convv1.FeedEvent_SessionClosed{SessionClosed: proto.Clone(sess).(*convv1.Session)}}); err != nil {
+		return nil, err
+	}
+	if agent != "" {
+		if err := s.fill(ctx, tx, agent); err != nil {
+			return nil, err
+		}
+	}
+	return sess, nil
 }
 
 // CloseIdleSessions closes open sessions without a message for the

@@ -255,6 +255,18 @@ func QueueHeadAhead(ctx context.Context, tx pgx.Tx, s *convv1.Session) (*convv1.
 	return head, v, err == nil, err
 }
 
+// QueueHead locks and returns the first session waiting for a person in
+// the group's queue (urgent first, then longest waiting), skipping sessions
+// locked by others (they are being taken).
+func QueueHead(ctx context.Context, tx pgx.Tx, shopID string, group domain.Group) (*convv1.Session, int64, bool, error) {
+	head, v, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionCols+` FROM sessions WHERE shop_id=$1 AND grp=$2 AND status = 2
+		ORDER BY priority DESC, queued_at, session_id LIMIT 1 FOR UPDATE SKIP LOCKED`, shopID, int32(group)))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, 0, false, nil
+	}
+	return head, v, err == nil, err
+}
+
 // SessionFilter is ListSessions' query.
 type SessionFilter struct {
 	ShopID, BuyerID, AgentID  string
