@@ -94,8 +94,9 @@ func TestConcurrentOfflineAnswersShareTheBuyersSession(t *testing.T) {
 		errs := make([]error, 2)
 		var wg sync.WaitGroup
 		for i, who := range []identity.Identity{preAgent, preAgent2} {
+			reqID := rid("ans") // rid is not safe for concurrent use
 			wg.Go(func() {
-				r, err := e.cl.AnswerOfflineMessage(as(who), &convv1.AnswerOfflineMessageRequest{OfflineMessageId: olms[i], RequestId: rid("ans"), Text: "亲，您好，已为您查询"})
+				r, err := e.cl.AnswerOfflineMessage(as(who), &convv1.AnswerOfflineMessageRequest{OfflineMessageId: olms[i], RequestId: reqID, Text: "亲，您好，已为您查询"})
 				sessions[i], errs[i] = r.GetOfflineMessage().GetSessionId(), err
 			})
 		}
