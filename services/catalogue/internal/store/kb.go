@@ -96,7 +96,7 @@ const faqListKey = `(f.topic::float8 * 1e13 + floor(extract(epoch FROM f.created
 // the cursor of its last row when more may follow.
 func (s *Store) ListFaqs(ctx context.Context, q FaqQuery) ([]*cataloguev1.Faq, *Cursor, error) {
 	where := []string{"f.shop_id = @shop"}
-	args := map[string]any{"shop": q.ShopID, "limit": q.Limit + 1}
+	args := map[string]any{"shop": q.ShopID}
 	if q.Topic != 0 {
 		where = append(where, "f.topic = @topic")
 		args["topic"] = q.Topic
@@ -105,37 +105,7 @@ func (s *Store) ListFaqs(ctx context.Context, q FaqQuery) ([]*cataloguev1.Faq, *
 		where = append(where, "f.category IN (@category, 0)")
 		args["category"] = q.Category
 	}
-	if q.After != nil {
-		where = append(where, "("+faqListKey+", f.faq_id) > (@after_key, @after_id)")
-		args["after_key"], args["after_id"] = q.After.Key, q.After.ID
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+faqColumns+`, `+faqListKey+` AS sort_key FROM faqs f WHERE `+
-		strings.Join(where, " AND ")+` ORDER BY sort_key, f.faq_id LIMIT @limit`, namedArgs(args))
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rows.Close()
-	var (
-		out  []*cataloguev1.Faq
-		keys []float64
-	)
-	for rows.Next() {
-		var k float64
-		f, _, err := scanFaq(scanWithKey{rows, &k})
-		if err != nil {
-			return nil, nil, err
-		}
-		out, keys = append(out, f), append(keys, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, err
-	}
-	var next *Cursor
-	if len(out) > q.Limit {
-		out = out[:q.Limit]
-		next = &Cursor{Key: keys[q.Limit-1], ID: out[q.Limit-1].GetFaqId()}
-	}
-	return out, next, nil
+	return faqs.list(ctx, s, where, args, faqListKey, q.After, q.Limit)
 }
 
 // FaqSearch is a text search over the FAQs of one shop.
@@ -279,7 +249,7 @@ const quickReplyListKey = `(q.kind::float8 * 100000 + coalesce((q.doc->>'sort_or
 // sort_order, plus the cursor of its last row when more may follow.
 func (s *Store) ListQuickReplies(ctx context.Context, q QuickReplyQuery) ([]*cataloguev1.QuickReply, *Cursor, error) {
 	where := []string{"q.shop_id = @shop"}
-	args := map[string]any{"shop": q.ShopID, "limit": q.Limit + 1}
+	args := map[string]any{"shop": q.ShopID}
 	if q.Group != 0 {
 		where = append(where, "q.agent_group IN (@group, 0)")
 		args["group"] = q.Group
@@ -288,35 +258,5 @@ func (s *Store) ListQuickReplies(ctx context.Context, q QuickReplyQuery) ([]*cat
 		where = append(where, "q.kind = @kind")
 		args["kind"] = q.Kind
 	}
-	if q.After != nil {
-		where = append(where, "("+quickReplyListKey+", q.quick_reply_id) > (@after_key, @after_id)")
-		args["after_key"], args["after_id"] = q.After.Key, q.After.ID
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+quickReplyColumns+`, `+quickReplyListKey+` AS sort_key FROM quick_replies q WHERE `+
-		strings.Join(where, " AND ")+` ORDER BY sort_key, q.quick_reply_id LIMIT @limit`, namedArgs(args))
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rows.Close()
-	var (
-		out  []*cataloguev1.QuickReply
-		keys []float64
-	)
-	for rows.Next() {
-		var k float64
-		r, _, err := scanQuickReply(scanWithKey{rows, &k})
-		if err != nil {
-			return nil, nil, err
-		}
-		out, keys = append(out, r), append(keys, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, err
-	}
-	var next *Cursor
-	if len(out) > q.Limit {
-		out = out[:q.Limit]
-		next = &Cursor{Key: keys[q.Limit-1], ID: out[q.Limit-1].GetQuickReplyId()}
-	}
-	return out, next, nil
+	return quickReplies.list(ctx, s, where, args, quickReplyListKey, q.After, q.Limit)
 }

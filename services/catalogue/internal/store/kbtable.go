@@ -172,3 +172,42 @@ func (k kbTable[T]) update(ctx context.Context, s *Store, id string, now time.Ti
 	out, _, err := k.get(ctx, s.pool, id, false)
 	return out, err
 }
+
+// list returns one page of rows matching where (named args), ordered by
+// listKey (a float8 expression) then id, plus the cursor of its last row
+// when more may follow.
+func (k kbTable[T]) list(ctx context.Context, s *Store, where []string, args map[string]any, listKey string, after *Cursor, limit int) ([]T, *Cursor, error) {
+	idCol := k.alias + "." + k.idField
+	args["limit"] = limit + 1
+	if after != nil {
+		where = append(where, "("+listKey+", "+idCol+") > (@after_key, @after_id)")
+		args["after_key"], args["after_id"] = after.Key, after.ID
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+k.columns()+`, `+listKey+` AS sort_key FROM `+k.table+` `+k.alias+` WHERE `+
+		strings.Join(where, " AND ")+` ORDER BY sort_key, `+idCol+` LIMIT @limit`, namedArgs(args))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var (
+		out  []T
+		keys []float64
+	)
+	for rows.Next() {
+		var key float64
+		m, _, err := k.scan(scanWithKey{rows, &key})
+		if err != nil {
+			return nil, nil, err
+		}
+		out, keys = append(out, m), append(keys, key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	var next *Cursor
+	if len(out) > limit {
+		out = out[:limit]
+		next = &Cursor{Key: keys[limit-1], ID: k.idOf(out[limit-1])}
+	}
+	return out, next, nil
+}
