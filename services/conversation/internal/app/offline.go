@@ -35,27 +35,9 @@ func (s *Service) LeaveOfflineMessage(ctx context.Context, req *convv1.LeaveOffl
 		return nil, err
 	}
 	in := req.GetOfflineMessage()
-	shopID, buyerID := in.GetShopId(), in.GetBuyerId()
-	switch id.Role {
-	case identity.RoleBuyer:
-		buyerID = id.Subject
-		if shopID == "" {
-			return nil, errs.Field("offline_message.shop_id", "conversation.shop_required", "name the shop the message is for")
-		}
-	case identity.RoleAgent:
-		if shopID != "" && shopID != id.ShopID {
-			return nil, errs.ErrPermissionDenied
-		}
-		shopID = id.ShopID
-		if buyerID == "" {
-			return nil, errs.Field("offline_message.buyer_id", "conversation.buyer_required", "an agent recording a message names the buyer")
-		}
-	case identity.RoleService:
-		if shopID == "" || buyerID == "" {
-			return nil, errs.Field("offline_message.shop_id", "conversation.shop_required", "a service names the shop and the buyer")
-		}
-	default:
-		return nil, errs.ErrPermissionDenied
+	shopID, buyerID, err := createParties(id, in.GetShopId(), in.GetBuyerId(), "offline_message")
+	if err != nil {
+		return nil, err
 	}
 	if prev, ok, err := store.OfflineByRequest(ctx, s.store.Q(), id.Subject, req.GetRequestId()); err != nil || ok {
 		return &convv1.LeaveOfflineMessageResponse{OfflineMessage: prev}, err

@@ -192,6 +192,34 @@ var serviceActor = &commonv1.Actor{Subject: "conversation", Role: string(identit
 
 func supervisor(id identity.Identity) bool { return id.AtLeast(identity.RankSupervisor) }
 
+// createParties decides whom a new session or offline message is between:
+// a buyer writes to a named shop; an agent records one for a named buyer of
+// their own shop; a service names both. msg is the request's message field
+// ("session", "offline_message") for field paths.
+func createParties(id identity.Identity, shopID, buyerID, msg string) (string, string, error) {
+	switch id.Role {
+	case identity.RoleBuyer:
+		if shopID == "" {
+			return "", "", errs.Field(msg+".shop_id", "conversation.shop_required", "name the shop")
+		}
+		return shopID, id.Subject, nil
+	case identity.RoleAgent:
+		if shopID != "" && shopID != id.ShopID {
+			return "", "", errs.ErrPermissionDenied
+		}
+		if buyerID == "" {
+			return "", "", errs.Field(msg+".buyer_id", "conversation.buyer_required", "an agent names the buyer")
+		}
+		return id.ShopID, buyerID, nil
+	case identity.RoleService:
+		if shopID == "" || buyerID == "" {
+			return "", "", errs.Field(msg+".shop_id", "conversation.shop_required", "a service names the shop and the buyer")
+		}
+		return shopID, buyerID, nil
+	}
+	return "", "", errs.ErrPermissionDenied
+}
+
 // listScope narrows a list to what the caller may see: a buyer their own,
 // an agent their shop's (naming another shop is PermissionDenied), our
 // services and the platform the shop they name.

@@ -28,31 +28,13 @@ func (s *Service) CreateSession(ctx context.Context, req *convv1.CreateSessionRe
 		return nil, err
 	}
 	in := req.GetSession()
-	shopID, buyerID := in.GetShopId(), in.GetBuyerId()
+	shopID, buyerID, err := createParties(id, in.GetShopId(), in.GetBuyerId(), "session")
+	if err != nil {
+		return nil, err
+	}
 	priority := domain.PriorityFor(domain.Topic(in.GetTopic()))
-	switch id.Role {
-	case identity.RoleBuyer:
-		buyerID = id.Subject
-		if shopID == "" {
-			return nil, errs.Field("session.shop_id", "conversation.shop_required", "name the shop to chat with")
-		}
-	case identity.RoleAgent:
-		if shopID != "" && shopID != id.ShopID {
-			return nil, errs.ErrPermissionDenied
-		}
-		shopID = id.ShopID
-		if buyerID == "" {
-			return nil, errs.Field("session.buyer_id", "conversation.buyer_required", "an agent opening a session names the buyer")
-		}
-		if in.GetPriority() != convv1.SessionPriority_SESSION_PRIORITY_UNSPECIFIED {
-			priority = domain.Priority(in.GetPriority())
-		}
-	case identity.RoleService:
-		if shopID == "" || buyerID == "" {
-			return nil, errs.Field("session.shop_id", "conversation.shop_required", "a service names the shop and the buyer")
-		}
-	default:
-		return nil, errs.ErrPermissionDenied
+	if id.Role == identity.RoleAgent && in.GetPriority() != convv1.SessionPriority_SESSION_PRIORITY_UNSPECIFIED {
+		priority = domain.Priority(in.GetPriority()) // agents may mark a chat urgent
 	}
 	if prev, ok, err := store.SessionByRequest(ctx, s.store.Q(), id.Subject, req.GetRequestId()); err != nil {
 		return nil, err
