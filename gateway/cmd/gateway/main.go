@@ -8,9 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"github.com/kefu-suite/kefu/services/platform/svcmain"
 
 	"github.com/kefu-suite/kefu/gateway/internal/gateway"
 	"github.com/kefu-suite/kefu/services/platform/config"
@@ -18,14 +18,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/telemetry"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "gateway:", err)
-		os.Exit(1)
-	}
-}
+func main() { svcmain.Main("gateway", run) }
 
 func run(ctx context.Context) error {
 	cfg, err := gateway.Load(config.FromOS())

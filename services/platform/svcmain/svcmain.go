@@ -13,6 +13,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -181,4 +183,17 @@ func (e *Env) Sweep(ctx context.Context, interval time.Duration, what string, fn
 		}
 	}()
 	e.defer_(func() { cancel(); <-done })
+}
+
+// Main is every binary's main (DESIGN convention 1): run gets a context
+// that ends on SIGINT or SIGTERM; an error is printed as "name: error" and
+// the process exits 1.
+func Main(name string, run func(context.Context) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
 }

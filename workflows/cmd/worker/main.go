@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"github.com/kefu-suite/kefu/services/platform/svcmain"
 
 	"go.temporal.io/sdk/worker"
 
@@ -31,14 +31,7 @@ var registrations = []func(worker.WorkflowRegistry){
 	aftersale.Register,
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(1)
-	}
-}
+func main() { svcmain.Main("worker", run) }
 
 func run(ctx context.Context) error {
 	l := config.FromOS()

@@ -7,9 +7,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -27,14 +24,7 @@ import (
 
 var spec = svcmain.Spec{Name: "aftersale", DefaultAddr: ":9094", Schema: "aftersale", Migrations: migrations.FS}
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "aftersale:", err)
-		os.Exit(1)
-	}
-}
+func main() { svcmain.Main("aftersale", run) }
 
 func run(ctx context.Context) error {
 	l := config.FromOS()

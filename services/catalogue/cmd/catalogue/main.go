@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -27,12 +25,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "catalogue:", err)
-		os.Exit(1)
-	}
+	svcmain.Main("catalogue", func(ctx context.Context) error { return run(ctx, os.Args[1:]) })
 }
 
 var spec = svcmain.Spec{Name: "catalogue", DefaultAddr: ":9091", Schema: "catalogue", Migrations: migrations.FS}

@@ -7,9 +7,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -28,14 +25,7 @@ import (
 
 var spec = svcmain.Spec{Name: "complaint", DefaultAddr: ":9095", Schema: "complaint", Migrations: migrations.FS}
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "complaint:", err)
-		os.Exit(1)
-	}
-}
+func main() { svcmain.Main("complaint", run) }
 
 func run(ctx context.Context) error {
 	l := config.FromOS()

@@ -8,10 +8,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -28,14 +25,7 @@ import (
 
 var spec = svcmain.Spec{Name: "conversation", DefaultAddr: ":9092", Schema: "conversation", Migrations: migrations.FS}
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "conversation:", err)
-		os.Exit(1)
-	}
-}
+func main() { svcmain.Main("conversation", run) }
 
 func run(ctx context.Context) error {
 	l := config.FromOS()

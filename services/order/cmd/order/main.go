@@ -6,9 +6,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -26,14 +23,7 @@ import (
 
 var spec = svcmain.Spec{Name: "order", DefaultAddr: ":9093", Schema: "orders", Migrations: migrations.FS}
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "order:", err)
-		os.Exit(1)
-	}
-}
+func main() { svcmain.Main("order", run) }
 
 func run(ctx context.Context) error {
 	l := config.FromOS()
