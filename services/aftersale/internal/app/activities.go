@@ -10,8 +10,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/kefu-suite/kefu/services/aftersale/internal/domain"
+	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	"github.com/kefu-suite/kefu/services/aftersale/internal/store"
+	"github.com/kefu-suite/kefu/services/platform/refundarrival"
 	wf "github.com/kefu-suite/kefu/workflows/aftersale"
 )
 
@@ -81,7 +82,7 @@ func (a *Activities) Refund(ctx context.Context, in wf.RefundInput) (wf.RefundRe
 		return wf.RefundResult{}, temporal.NewApplicationError(err.Error(), "OrderUnavailable")
 	}
 	now := a.Now().UTC()
-	earliest, latest, ok := domain.ExpectedArrival(in.Channel, now)
+	earliest, latest, ok := refundarrival.Expected(commonv1.RefundChannel(commonv1.RefundChannel_value[in.Channel]), now)
 	if !ok {
 		earliest, latest = now, now
 	}

@@ -201,35 +201,3 @@ func TestAllocateUnitByUnitRefundsTheWholeLine(t *testing.T) {
 		t.Fatalf("unit shares %v, want 33 33 34", shares)
 	}
 }
-
-func TestExpectedArrivalSkipsWeekends(t *testing.T) {
-	cst := time.FixedZone("CST", 8*3600)
-	fri := time.Date(2026, 11, 20, 15, 0, 0, 0, cst) // Friday 15:00 China time
-	mon := time.Date(2026, 11, 16, 15, 0, 0, 0, cst)
-	sat := time.Date(2026, 11, 21, 15, 0, 0, 0, cst)
-	at := func(y, m, d int) time.Time { return time.Date(y, time.Month(m), d, 15, 0, 0, 0, cst).UTC() }
-	cases := []struct {
-		name             string
-		channel          string
-		from             time.Time
-		earliest, latest time.Time
-	}{
-		{"original path from Monday", ChannelOriginal, mon, at(2026, 11, 17), at(2026, 11, 25)},
-		{"original path from Friday", ChannelOriginal, fri, at(2026, 11, 23), at(2026, 12, 1)},
-		{"bank card from Friday", ChannelBankCard, fri, at(2026, 11, 25), at(2026, 12, 1)},
-		{"credit card from Friday", ChannelCreditCard, fri, at(2026, 11, 27), at(2026, 12, 4)},
-		{"credit card from Saturday", ChannelCreditCard, sat, at(2026, 11, 27), at(2026, 12, 4)},
-		{"balance: 24 h, weekends included", ChannelBalance, fri, at(2026, 11, 21), at(2026, 11, 21)},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			e, l, ok := ExpectedArrival(c.channel, c.from)
-			if !ok || !e.Equal(c.earliest) || !l.Equal(c.latest) {
-				t.Fatalf("got %v – %v, want %v – %v", e.In(cst), l.In(cst), c.earliest.In(cst), c.latest.In(cst))
-			}
-		})
-	}
-	if _, _, ok := ExpectedArrival("REFUND_CHANNEL_UNSPECIFIED", fri); ok {
-		t.Fatal("unknown channel must not answer")
-	}
-}

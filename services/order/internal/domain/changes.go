@@ -9,32 +9,21 @@ import (
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/refundarrival"
 )
 
 // ---------------------------------------------------------------------------
 // Refunds and cancellation
 // ---------------------------------------------------------------------------
 
-// ExpectedArrival is the latest arrival of a refund by channel: original
-// path and bank card 7 working days, credit card 10, shop balance 24 h.
+// ExpectedArrival is the latest arrival of a refund by channel (the shared
+// rule of DOMAIN §4, see refundarrival).
 func ExpectedArrival(ch commonv1.RefundChannel, at time.Time) time.Time {
-	switch ch {
-	case commonv1.RefundChannel_REFUND_CHANNEL_BALANCE:
-		return at.Add(24 * time.Hour)
-	case commonv1.RefundChannel_REFUND_CHANNEL_CREDIT_CARD:
-		return addWorkingDays(at, 10)
+	_, latest, ok := refundarrival.Expected(ch, at)
+	if !ok {
+		_, latest, _ = refundarrival.Expected(commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH, at)
 	}
-	return addWorkingDays(at, 7)
-}
-
-func addWorkingDays(t time.Time, n int) time.Time {
-	for n > 0 {
-		t = t.Add(24 * time.Hour)
-		if wd := t.Weekday(); wd != time.Saturday && wd != time.Sunday {
-			n--
-		}
-	}
-	return t
+	return latest
 }
 
 // Refund lifecycle. No payment provider stands behind the order service:
