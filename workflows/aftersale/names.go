@@ -9,8 +9,6 @@
 package aftersale
 
 import (
-	"strings"
-
 	"github.com/kefu-suite/kefu/workflows/failures"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -24,9 +22,6 @@ const (
 
 // WorkflowID is the stable id of a case's workflow: "aftersale/<case id>".
 func WorkflowID(caseID string) string { return "aftersale/" + caseID }
-
-// CaseIDFromWorkflowID reverses WorkflowID.
-func CaseIDFromWorkflowID(id string) string { return strings.TrimPrefix(id, "aftersale/") }
 
 // Update names (commands from people).
 const (

@@ -81,8 +81,6 @@ func ToDomain(err error) (mapped error, ok bool) {
 			return errs.Field(field, rule, "%s", msg), true
 		}
 		return fmt.Errorf("%w: %s", errs.ErrInvalid, msg), true
-	case FailedPrecondition:
-		return errs.Precondition("%s", msg), true
 	}
 	for _, k := range kinds {
 		if app.Type() == k.kind {

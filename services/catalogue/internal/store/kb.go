@@ -209,8 +209,6 @@ func (s *Store) InsertQuickReply(ctx context.Context, r *cataloguev1.QuickReply,
 	return quickReplies.insert(ctx, s, r, requestID, now)
 }
 
-var quickReplyColumns = quickReplies.columns()
-
 func scanQuickReply(r rowScanner) (*cataloguev1.QuickReply, int64, error) {
 	return quickReplies.scan(r)
 }

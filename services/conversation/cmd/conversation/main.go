@@ -8,7 +8,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -56,10 +55,12 @@ func run(ctx context.Context) error {
 		return err
 	}
 	bg, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { hub.Run(bg) })
-	wg.Go(func() { svc.Janitor(bg, min(time.Minute, max(targets.IdleClose/4, time.Second))) })
-	defer func() { cancel(); wg.Wait() }() // before env.Close closes the pool
+	hubDone := make(chan struct{})
+	go func() { defer close(hubDone); hub.Run(bg) }()
+	defer func() { cancel(); <-hubDone }() // before env.Close closes the pool
+	every := min(time.Minute, max(targets.IdleClose/4, time.Second))
+	env.Sweep(ctx, every, "idle sessions", svc.CloseIdleSessions)
+	env.Sweep(ctx, every, "feed events", svc.PruneFeed)
 
 	return env.Serve(ctx, func(s *grpc.Server) { convv1.RegisterConversationServiceServer(s, svc) })
 }

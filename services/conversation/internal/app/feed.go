@@ -195,24 +195,9 @@ func (s *Service) WatchAgentFeed(req *convv1.WatchAgentFeedRequest, stream grpc.
 	}
 }
 
-// Janitor closes idle sessions and prunes old feed events every interval
-// until ctx ends.
-func (s *Service) Janitor(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if n, err := s.CloseIdleSessions(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error("idle close", slog.String("error", err.Error()))
-		} else if n > 0 {
-			s.log.Info("idle sessions closed", slog.Int("count", n))
-		}
-		if _, err := store.PruneEvents(ctx, s.store.Q(), s.now().Add(-s.policy.FeedRetention)); err != nil && ctx.Err() == nil {
-			s.log.Error("feed prune", slog.String("error", err.Error()))
-		}
-	}
+// PruneFeed drops feed events older than the retention (resuming watchers
+// get a reset instead).
+func (s *Service) PruneFeed(ctx context.Context) (int, error) {
+	n, err := store.PruneEvents(ctx, s.store.Q(), s.now().Add(-s.policy.FeedRetention))
+	return int(n), err
 }

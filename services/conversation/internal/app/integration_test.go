@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -110,11 +111,10 @@ func as(id identity.Identity) context.Context {
 	return identity.AppendOutgoing(ctx, id)
 }
 
-var seq int
+var seq atomic.Int64
 
 func rid(prefix string) string {
-	seq++
-	return fmt.Sprintf("%s-%08d", prefix, seq)
+	return fmt.Sprintf("%s-%08d", prefix, seq.Add(1))
 }
 
 // curT is the running test (these tests do not run in parallel), so that

@@ -34,7 +34,6 @@ type Store struct{ pool *pg.Pool }
 func New(pool *pg.Pool) *Store { return &Store{pool: pool} }
 
 // Pool is the underlying pool (the feed listener takes a connection from it).
-func (s *Store) Pool() *pg.Pool { return s.pool }
 
 const idAlphabet = "0123456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
 
