@@ -155,6 +155,7 @@ func TestUnpaidCloseByKind(t *testing.T) {
 		{KindCoinRedemption, 30 * time.Minute, false},
 		{KindTrialPostage, 20 * time.Minute, false},
 		{KindTrialSupermarket, 30 * time.Minute, false},
+		{KindPresale, 24 * time.Hour, true},
 	} {
 		t.Run(string(tc.kind), func(t *testing.T) {
 			env, s := newEnv(t, tc.kind)

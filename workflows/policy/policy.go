@@ -79,7 +79,6 @@ type Order struct {
 		TrialPostage     Duration `yaml:"trial_postage"`
 		TrialSupermarket Duration `yaml:"trial_supermarket"`
 		Presale          Duration `yaml:"presale"`
-		COD              Duration `yaml:"cod"`
 	} `yaml:"unpaid_close"`
 	UnpaidReminder      Duration `yaml:"unpaid_reminder"`
 	ShipPromise         Duration `yaml:"ship_promise"`
@@ -199,7 +198,6 @@ func (p *Policy) eachDuration(fn func(string, *Duration)) {
 		"order.unpaid_close.trial_postage":               &o.UnpaidClose.TrialPostage,
 		"order.unpaid_close.trial_supermarket":           &o.UnpaidClose.TrialSupermarket,
 		"order.unpaid_close.presale":                     &o.UnpaidClose.Presale,
-		"order.unpaid_close.cod":                         &o.UnpaidClose.COD,
 		"order.unpaid_reminder":                          &o.UnpaidReminder,
 		"order.ship_promise":                             &o.ShipPromise,
 		"order.ship_promise_campaign":                    &o.ShipPromiseCampaign,

@@ -395,6 +395,9 @@ func TestCloseUnpaidAndUnshipped(t *testing.T) {
 	if o.GetCloseReason() != orderv1.CloseReason_CLOSE_REASON_UNSHIPPED_TIMEOUT {
 		t.Fatal(o.GetCloseReason())
 	}
+	if paid := o.GetPaidAt().AsTime(); o.GetCloseDetail() != "付款后365天未发货" || !paid.Equal(at) {
+		t.Fatalf("the close names the limit that passed since payment at %v: %q", paid, o.GetCloseDetail())
+	}
 	o = fixture()
 	if !RecordReminder(o, at) || RecordReminder(o, at) {
 		t.Fatal("the reminder is recorded once")

@@ -350,6 +350,9 @@ func ShipPromiseBreached(o *orderv1.Order, at time.Time, id string) bool {
 // refunded. It returns the units it cancelled per line — gifts included,
 // which have nothing to refund — so their stock goes back.
 func CloseUnshipped(o *orderv1.Order, at time.Time, refundID string, actor *commonv1.Actor) ([]*orderv1.ShipmentLine, *orderv1.Refund, bool, error) {
+	// The clock fired at paid_at + the pinned policy's limit, so the limit
+	// is what has passed since payment.
+	why := "付款后" + spell(at.Sub(o.GetPaidAt().AsTime())) + "未发货"
 	if o.GetState() == orderv1.OrderState_ORDER_STATE_CLOSED {
 		return nil, nil, false, nil
 	}
@@ -370,9 +373,18 @@ func CloseUnshipped(o *orderv1.Order, at time.Time, refundID string, actor *comm
 	var rf *orderv1.Refund
 	if len(rl) > 0 {
 		rf = addRefund(o, refundID, rl, commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH,
-			"付款后365天未发货, 订单关闭并全额退款", orderv1.RefundOrigin_REFUND_ORIGIN_UNSHIPPED_TIMEOUT, "", actor, at)
+			why+", 订单关闭并全额退款", orderv1.RefundOrigin_REFUND_ORIGIN_UNSHIPPED_TIMEOUT, "", actor, at)
 	}
-	close(o, orderv1.CloseReason_CLOSE_REASON_UNSHIPPED_TIMEOUT, "付款后365天未发货", at)
+	close(o, orderv1.CloseReason_CLOSE_REASON_UNSHIPPED_TIMEOUT, why, at)
 	o.PointsEarned = 0
 	return cancelled, rf, true, nil
+}
+
+// spell writes a policy duration the way the platform states it: whole days
+// as 天, shorter (shrunk demo policies) as Go duration text.
+func spell(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) < time.Minute {
+		return fmt.Sprintf("%d天", d/(24*time.Hour))
+	}
+	return d.Round(time.Second).String()
 }
