@@ -313,11 +313,13 @@ func targetName(kind string) string {
 	return kind
 }
 
+// warnPercent is the pinned policy's after-sale warning point. Policies
+// pinned before it had its own value used the complaint one (replay).
 func (m *machine) warnPercent() int64 {
-	if w := m.p.Complaint.WarnAtPercent; w > 0 && w < 100 {
+	if w := m.p.AfterSale.Targets.WarnAtPercent; w > 0 {
 		return int64(w)
 	}
-	return 80
+	return int64(m.p.Complaint.WarnAtPercent)
 }
 
 // startTarget (re)starts a service target; one entry per kind.

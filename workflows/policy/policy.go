@@ -118,6 +118,7 @@ type AfterSale struct {
 		Pickup             Duration `yaml:"pickup"`
 		RefundAfterReceipt Duration `yaml:"refund_after_receipt"`
 		ShipExchange       Duration `yaml:"ship_exchange"`
+		WarnAtPercent      int      `yaml:"warn_at_percent"`
 	} `yaml:"targets"`
 }
 
@@ -173,6 +174,11 @@ func (p *Policy) validate(section string) error {
 			errs = append(errs, fmt.Errorf("%s must be > 0", name))
 		}
 	})
+	if in("aftersale.targets.warn_at_percent") {
+		if w := p.AfterSale.Targets.WarnAtPercent; w <= 0 || w >= 100 {
+			errs = append(errs, fmt.Errorf("aftersale.targets.warn_at_percent %d must be in (0, 100)", w))
+		}
+	}
 	if in("complaint.warn_at_percent") {
 		if w := p.Complaint.WarnAtPercent; w <= 0 || w >= 100 {
 			errs = append(errs, fmt.Errorf("complaint.warn_at_percent %d must be in (0, 100)", w))

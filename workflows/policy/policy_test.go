@@ -73,6 +73,9 @@ func TestShippedPolicyMatchesDomain(t *testing.T) {
 			t.Errorf("%s: %v, DOMAIN.md says %v", ch.name, ch.got.D(), ch.want)
 		}
 	}
+	if a.Targets.WarnAtPercent != 80 || c.WarnAtPercent != 80 {
+		t.Errorf("warnings at 80 %% of a clock: after-sale %d, complaint %d", a.Targets.WarnAtPercent, c.WarnAtPercent)
+	}
 }
 
 func TestParseRejectsTyposAndBadValues(t *testing.T) {
