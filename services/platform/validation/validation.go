@@ -40,7 +40,7 @@ func (v *Validator) Check(msg any) error {
 	}
 	err := v.v.Validate(m)
 	if err == nil {
-		return nil
+		return noNUL(m)
 	}
 	var verr *protovalidate.ValidationError
 	if !errors.As(err, &verr) {

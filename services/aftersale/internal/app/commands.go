@@ -37,9 +37,6 @@ func evidence(list []*aftersalev1.Evidence) ([]wf.Evidence, error) {
 
 // ApproveCase: the seller agrees.
 func (s *Service) ApproveCase(ctx context.Context, req *aftersalev1.ApproveCaseRequest) (*aftersalev1.ApproveCaseResponse, error) {
-	if err := plainText(req); err != nil {
-		return nil, err
-	}
 	addr, err := address(req.GetReturnAddress())
 	if err != nil {
 		return nil, err
@@ -57,9 +54,6 @@ func (s *Service) ApproveCase(ctx context.Context, req *aftersalev1.ApproveCaseR
 
 // RejectCase: the seller refuses.
 func (s *Service) RejectCase(ctx context.Context, req *aftersalev1.RejectCaseRequest) (*aftersalev1.RejectCaseResponse, error) {
-	if err := plainText(req); err != nil {
-		return nil, err
-	}
 	ev, err := evidence(req.GetEvidence())
 	if err != nil {
 		return nil, err
@@ -77,9 +71,6 @@ func (s *Service) RejectCase(ctx context.Context, req *aftersalev1.RejectCaseReq
 // AmendCase: the buyer changes the request; eligibility is re-checked and an
 // amount change is re-checked against the ledger under its row locks.
 func (s *Service) AmendCase(ctx context.Context, req *aftersalev1.AmendCaseRequest) (*aftersalev1.AmendCaseResponse, error) {
-	if err := plainText(req); err != nil {
-		return nil, err
-	}
 	id, r, err := s.load(ctx, req.GetCaseId())
 	if err != nil {
 		return nil, err
@@ -155,9 +146,6 @@ func (s *Service) AmendCase(ctx context.Context, req *aftersalev1.AmendCaseReque
 
 // GrantSpecialApproval: a senior agent admits a case past its window.
 func (s *Service) GrantSpecialApproval(ctx context.Context, req *aftersalev1.GrantSpecialApprovalRequest) (*aftersalev1.GrantSpecialApprovalResponse, error) {
-	if err := plainText(req); err != nil {
-		return nil, err
-	}
 	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateGrantSpecialApproval, bySenior, wf.Command{Note: req.GetReason()})
 	if err != nil {
 		return nil, err
@@ -168,9 +156,6 @@ func (s *Service) GrantSpecialApproval(ctx context.Context, req *aftersalev1.Gra
 // RequestPlatformIntervention: the buyer (after a rejection) or an agent asks
 // the platform to step in.
 func (s *Service) RequestPlatformIntervention(ctx context.Context, req *aftersalev1.RequestPlatformInterventionRequest) (*aftersalev1.RequestPlatformInterventionResponse, error) {
-	if err := plainText(req); err != nil {
-		return nil, err
-	}
 	ev, err := evidence(req.GetEvidence())
 	if err != nil {
 		return nil, err
@@ -184,9 +169,6 @@ func (s *Service) RequestPlatformIntervention(ctx context.Context, req *aftersal
 
 // DecidePlatformIntervention: the platform rules.
 func (s *Service) DecidePlatformIntervention(ctx context.Context, req *aftersalev1.DecidePlatformInterventionRequest) (*aftersalev1.DecidePlatformInterventionResponse, error) {
-	if err := plainText(req); err != nil {
-		return nil, err
-	}
 	addr, err := address(req.GetReturnAddress())
 	if err != nil {
 		return nil, err
@@ -206,9 +188,6 @@ func (s *Service) DecidePlatformIntervention(ctx context.Context, req *aftersale
 
 // SubmitReturnShipment: the buyer records the parcel sent back.
 func (s *Service) SubmitReturnShipment(ctx context.Context, req *aftersalev1.SubmitReturnShipmentRequest) (*aftersalev1.SubmitReturnShipmentResponse, error) {
-	if err := plainText(req); err != nil {
-		return nil, err
-	}
 	sh, err := shipment(req.GetShipment())
 	if err != nil {
 		return nil, err
@@ -222,9 +201,6 @@ func (s *Service) SubmitReturnShipment(ctx context.Context, req *aftersalev1.Sub
 
 // ConfirmReturnReceived: the seller confirms receipt with the inspection.
 func (s *Service) ConfirmReturnReceived(ctx context.Context, req *aftersalev1.ConfirmReturnReceivedRequest) (*aftersalev1.ConfirmReturnReceivedResponse, error) {
-	if err := plainText(req); err != nil {
-		return nil, err
-	}
 	in := req.GetInspection()
 	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateConfirmReturn, byAgent, wf.Command{
 		Inspection: &wf.Inspection{Passed: in.GetPassed(), Finding: in.GetFinding().String(), Notes: in.GetNotes(), PhotoURLs: in.GetPhotoUrls()},
@@ -238,9 +214,6 @@ func (s *Service) ConfirmReturnReceived(ctx context.Context, req *aftersalev1.Co
 
 // ShipReplacement: the seller ships the replacement, repair or reshipment.
 func (s *Service) ShipReplacement(ctx context.Context, req *aftersalev1.ShipReplacementRequest) (*aftersalev1.ShipReplacementResponse, error) {
-	if err := plainText(req); err != nil {
-		return nil, err
-	}
 	sh, err := shipment(req.GetShipment())
 	if err != nil {
 		return nil, err
@@ -254,9 +227,6 @@ func (s *Service) ShipReplacement(ctx context.Context, req *aftersalev1.ShipRepl
 
 // ConfirmReplacementReceived: the buyer confirms the replacement arrived.
 func (s *Service) ConfirmReplacementReceived(ctx context.Context, req *aftersalev1.ConfirmReplacementReceivedRequest) (*aftersalev1.ConfirmReplacementReceivedResponse, error) {
-	if err := plainText(req); err != nil {
-		return nil, err
-	}
 	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateConfirmReplacement, byBuyer, wf.Command{})
 	if err != nil {
 		return nil, err
@@ -266,9 +236,6 @@ func (s *Service) ConfirmReplacementReceived(ctx context.Context, req *aftersale
 
 // WithdrawCase: the buyer withdraws; the ledger hold is released.
 func (s *Service) WithdrawCase(ctx context.Context, req *aftersalev1.WithdrawCaseRequest) (*aftersalev1.WithdrawCaseResponse, error) {
-	if err := plainText(req); err != nil {
-		return nil, err
-	}
 	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateWithdraw, byBuyer, wf.Command{Note: req.GetReason()})
 	if err != nil {
 		return nil, err
@@ -278,9 +245,6 @@ func (s *Service) WithdrawCase(ctx context.Context, req *aftersalev1.WithdrawCas
 
 // RetryRefund: an agent retries a failed refund, optionally on another channel.
 func (s *Service) RetryRefund(ctx context.Context, req *aftersalev1.RetryRefundRequest) (*aftersalev1.RetryRefundResponse, error) {
-	if err := plainText(req); err != nil {
-		return nil, err
-	}
 	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateRetryRefund, byAgent, wf.Command{
 		RefundChannel: enumName(req.GetRefundChannel(), commonv1.RefundChannel_REFUND_CHANNEL_UNSPECIFIED), Note: req.GetNote()})
 	if err != nil {

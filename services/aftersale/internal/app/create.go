@@ -151,9 +151,6 @@ func (s *Service) CheckEligibility(ctx context.Context, req *aftersalev1.CheckEl
 // CreateCase opens a case: eligibility, responsibility, the ledger under row
 // locks, then the case workflow with the pinned policy.
 func (s *Service) CreateCase(ctx context.Context, req *aftersalev1.CreateCaseRequest) (*aftersalev1.CreateCaseResponse, error) {
-	if err := plainText(req); err != nil {
-		return nil, err
-	}
 	a, err := s.resolve(ctx, req.GetOrderId(), req.GetBuyerId(), req.GetLines())
 	if err != nil {
 		return nil, err

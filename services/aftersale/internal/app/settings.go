@@ -33,9 +33,6 @@ func (s *Service) GetAfterSaleSettings(ctx context.Context, req *aftersalev1.Get
 // UpdateAfterSaleSettings: agents of the shop of rank senior agent or above
 // change the fields named in update_mask.
 func (s *Service) UpdateAfterSaleSettings(ctx context.Context, req *aftersalev1.UpdateAfterSaleSettingsRequest) (*aftersalev1.UpdateAfterSaleSettingsResponse, error) {
-	if err := plainText(req); err != nil {
-		return nil, err
-	}
 	id, err := caller(ctx)
 	if err != nil {
 		return nil, err

@@ -26,7 +26,7 @@ func availability(a *store.AgentRow) *convv1.AgentAvailability {
 // SetAgentAvailability: the agent themself (registering on first use with
 // their identity's group and rank) or a supervisor+ of the shop.
 func (s *Service) SetAgentAvailability(ctx context.Context, req *convv1.SetAgentAvailabilityRequest) (*convv1.SetAgentAvailabilityResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +123,7 @@ func (s *Service) SetAgentAvailability(ctx context.Context, req *convv1.SetAgent
 
 // GetAgentAvailability: agents and services of the shop.
 func (s *Service) GetAgentAvailability(ctx context.Context, req *convv1.GetAgentAvailabilityRequest) (*convv1.GetAgentAvailabilityResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +142,7 @@ func (s *Service) GetAgentAvailability(ctx context.Context, req *convv1.GetAgent
 
 // ListAgents: accepting first, then fewest active sessions.
 func (s *Service) ListAgents(ctx context.Context, req *convv1.ListAgentsRequest) (*convv1.ListAgentsResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +215,7 @@ func (s *Service) loadAutoReply(ctx context.Context, q store.Q, shopID string, g
 
 // GetAutoReply returns the configuration or the defaults.
 func (s *Service) GetAutoReply(ctx context.Context, req *convv1.GetAutoReplyRequest) (*convv1.GetAutoReplyResponse, error) {
-	if _, err := caller(ctx, req); err != nil {
+	if _, err := caller(ctx); err != nil {
 		return nil, err
 	}
 	ar, err := s.loadAutoReply(ctx, s.store.Q(), req.GetShopId(), domain.Group(req.GetGroup()))
@@ -227,7 +227,7 @@ func (s *Service) GetAutoReply(ctx context.Context, req *convv1.GetAutoReplyRequ
 
 // UpdateAutoReply: supervisors+ of the shop; the texts pass the reply check.
 func (s *Service) UpdateAutoReply(ctx context.Context, req *convv1.UpdateAutoReplyRequest) (*convv1.UpdateAutoReplyResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -55,7 +55,7 @@ func outcome(c *convv1.ReplyCheck, acknowledged bool) convv1.SendOutcome {
 
 // CheckReply runs the phrase check without sending.
 func (s *Service) CheckReply(ctx context.Context, req *convv1.CheckReplyRequest) (*convv1.CheckReplyResponse, error) {
-	if _, err := caller(ctx, req); err != nil {
+	if _, err := caller(ctx); err != nil {
 		return nil, err
 	}
 	return &convv1.CheckReplyResponse{Check: s.check(req.GetText())}, nil
@@ -64,7 +64,7 @@ func (s *Service) CheckReply(ctx context.Context, req *convv1.CheckReplyRequest)
 // SendMessage posts a message; an agent's is checked first and refused
 // (nothing stored) when forbidden, or discouraged and not acknowledged.
 func (s *Service) SendMessage(ctx context.Context, req *convv1.SendMessageRequest) (*convv1.SendMessageResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +171,7 @@ func (s *Service) post(ctx context.Context, tx pgx.Tx, sess *convv1.Session, v i
 
 // ListMessages pages a session's messages.
 func (s *Service) ListMessages(ctx context.Context, req *convv1.ListMessagesRequest) (*convv1.ListMessagesResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +209,7 @@ var groupNames = map[commonv1.AgentGroup]string{
 
 // TransferSession hands a session over, recorded, with its context.
 func (s *Service) TransferSession(ctx context.Context, req *convv1.TransferSessionRequest) (*convv1.TransferSessionResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -327,7 +327,7 @@ func (s *Service) transferLocked(ctx context.Context, tx pgx.Tx, sess *convv1.Se
 
 // ListTransfers pages a session's transfers, oldest first.
 func (s *Service) ListTransfers(ctx context.Context, req *convv1.ListTransfersRequest) (*convv1.ListTransfersResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func markMine(id identity.Identity, n *convv1.HandoverNote) *convv1.HandoverNote
 
 // CreateHandoverNote writes a 交接留言 for the next shift.
 func (s *Service) CreateHandoverNote(ctx context.Context, req *convv1.CreateHandoverNoteRequest) (*convv1.CreateHandoverNoteResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func (s *Service) CreateHandoverNote(ctx context.Context, req *convv1.CreateHand
 
 // ListHandoverNotes lists the notes addressed to the caller, newest first.
 func (s *Service) ListHandoverNotes(ctx context.Context, req *convv1.ListHandoverNotesRequest) (*convv1.ListHandoverNotesResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func (s *Service) ListHandoverNotes(ctx context.Context, req *convv1.ListHandove
 
 // MarkHandoverNoteRead records the caller's reading (idempotent).
 func (s *Service) MarkHandoverNoteRead(ctx context.Context, req *convv1.MarkHandoverNoteReadRequest) (*convv1.MarkHandoverNoteReadResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ func seesOffline(id identity.Identity, m *convv1.OfflineMessage) bool {
 
 // LeaveOfflineMessage stores a 留言; it stays UNANSWERED until answered.
 func (s *Service) LeaveOfflineMessage(ctx context.Context, req *convv1.LeaveOfflineMessageRequest) (*convv1.LeaveOfflineMessageResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func (s *Service) LeaveOfflineMessage(ctx context.Context, req *convv1.LeaveOffl
 
 // GetOfflineMessage returns one the caller may see.
 func (s *Service) GetOfflineMessage(ctx context.Context, req *convv1.GetOfflineMessageRequest) (*convv1.GetOfflineMessageResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ type timeCursor struct {
 
 // ListOfflineMessages: the UNANSWERED queue oldest first, else newest first.
 func (s *Service) ListOfflineMessages(ctx context.Context, req *convv1.ListOfflineMessagesRequest) (*convv1.ListOfflineMessagesResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func (s *Service) ListOfflineMessages(ctx context.Context, req *convv1.ListOffli
 // the answer goes into the buyer's open session with the shop or a new one
 // assigned to the answering agent.
 func (s *Service) AnswerOfflineMessage(ctx context.Context, req *convv1.AnswerOfflineMessageRequest) (*convv1.AnswerOfflineMessageResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}

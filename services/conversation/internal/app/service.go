@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
@@ -89,57 +87,14 @@ func New(st *store.Store, hub *Hub, faqs FAQSearcher, policy Policy, log *slog.L
 
 // ---- identity ----
 
-// caller is the identity on the call; it also refuses a request carrying a
-// NUL character in any text (see noNUL).
-func caller(ctx context.Context, req proto.Message) (identity.Identity, error) {
+// caller is the identity on the call (NUL characters in the request were
+// already refused by the platform's validation interceptor).
+func caller(ctx context.Context) (identity.Identity, error) {
 	id, ok := identity.From(ctx)
 	if !ok {
 		return id, errs.ErrUnauthenticated
 	}
-	return id, noNUL(req.ProtoReflect(), "")
-}
-
-// noNUL: PostgreSQL stores no U+0000 in text or jsonb, so a string field
-// (at any depth) carrying one is InvalidArgument on that field instead of a
-// database error.
-func noNUL(m protoreflect.Message, prefix string) error {
-	var err error
-	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-		path := prefix + string(fd.Name())
-		bad := func(p string) bool {
-			err = errs.Field(p, "conversation.nul_character", "text must not contain NUL characters")
-			return false
-		}
-		switch {
-		case fd.IsMap():
-			return true // no maps in this contract
-		case fd.IsList():
-			l := v.List()
-			for i := range l.Len() {
-				p := fmt.Sprintf("%s[%d]", path, i)
-				switch fd.Kind() {
-				case protoreflect.StringKind:
-					if strings.ContainsRune(l.Get(i).String(), 0) {
-						return bad(p)
-					}
-				case protoreflect.MessageKind:
-					if err = noNUL(l.Get(i).Message(), p+"."); err != nil {
-						return false
-					}
-				}
-			}
-		case fd.Kind() == protoreflect.StringKind:
-			if strings.ContainsRune(v.String(), 0) {
-				return bad(path)
-			}
-		case fd.Kind() == protoreflect.MessageKind:
-			if err = noNUL(v.Message(), path+"."); err != nil {
-				return false
-			}
-		}
-		return true
-	})
-	return err
+	return id, nil
 }
 
 // filterTime is a list filter's instant (zero when unset); a timestamp

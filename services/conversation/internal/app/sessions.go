@@ -23,7 +23,7 @@ import (
 // CreateSession opens a session (or returns the buyer's open one with the
 // shop), routes it and adds the auto-replies.
 func (s *Service) CreateSession(ctx context.Context, req *convv1.CreateSessionRequest) (*convv1.CreateSessionResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +263,7 @@ func (s *Service) readable(ctx context.Context, q store.Q, id identity.Identity,
 
 // GetSession returns a session the caller may see.
 func (s *Service) GetSession(ctx context.Context, req *convv1.GetSessionRequest) (*convv1.GetSessionResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +282,7 @@ type sessionCursor struct {
 
 // ListSessions lists with filters: the queue order for WAITING, else newest first.
 func (s *Service) ListSessions(ctx context.Context, req *convv1.ListSessionsRequest) (*convv1.ListSessionsResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +329,7 @@ func (s *Service) ListSessions(ctx context.Context, req *convv1.ListSessionsRequ
 
 // UpdateSession changes topic, priority, order/product and subject.
 func (s *Service) UpdateSession(ctx context.Context, req *convv1.UpdateSessionRequest) (*convv1.UpdateSessionResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -389,7 +389,7 @@ func (s *Service) UpdateSession(ctx context.Context, req *convv1.UpdateSessionRe
 
 // AcceptSession: an ONLINE agent with capacity takes a queued session.
 func (s *Service) AcceptSession(ctx context.Context, req *convv1.AcceptSessionRequest) (*convv1.AcceptSessionResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -436,7 +436,7 @@ func (s *Service) AcceptSession(ctx context.Context, req *convv1.AcceptSessionRe
 
 // CloseSession closes (the buyer, the assigned agent or a supervisor+).
 func (s *Service) CloseSession(ctx context.Context, req *convv1.CloseSessionRequest) (*convv1.CloseSessionResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -529,7 +529,7 @@ func (s *Service) CloseIdleSessions(ctx context.Context) (int, error) {
 
 // RateSession: the buyer's CSAT, once, within the window after close.
 func (s *Service) RateSession(ctx context.Context, req *convv1.RateSessionRequest) (*convv1.RateSessionResponse, error) {
-	id, err := caller(ctx, req)
+	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
