@@ -16,6 +16,7 @@ import (
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/order/internal/domain"
 	"github.com/kefu-suite/kefu/services/order/internal/store"
+	"github.com/kefu-suite/kefu/workflows/failures"
 	"github.com/kefu-suite/kefu/workflows/order"
 )
 
@@ -33,7 +34,7 @@ func (s *Service) RegisterActivities(w worker.ActivityRegistry) {
 // failures are non-retryable ApplicationErrors.
 func (s *Service) Apply(ctx context.Context, cmd order.Command) (order.Result, error) {
 	res, err := s.apply(ctx, cmd)
-	return res, toWorkflow(err)
+	return res, failures.FromDomain(err)
 }
 
 func (s *Service) apply(ctx context.Context, cmd order.Command) (order.Result, error) {
@@ -126,11 +127,7 @@ func (s *Service) apply(ctx context.Context, cmd order.Command) (order.Result, e
 		return order.Result{}, err
 	}
 	if refund == nil && refundID != "" {
-		for _, r := range o.GetRefunds() {
-			if r.GetRefundId() == refundID {
-				refund = r
-			}
-		}
+		refund = domain.FindRefund(o, refundID)
 	}
 	if err := s.stockEffects(ctx, o, cmd.Kind, refund, cancelled); err != nil {
 		return order.Result{}, err

@@ -114,10 +114,8 @@ func (s *Service) cancel(ctx context.Context, o *orderv1.Order, cmd order.Comman
 		return nil, err
 	}
 	resp := &orderv1.CancelOrderResponse{Order: s.view(ctx, o)}
-	for _, r := range o.GetRefunds() {
-		if r.GetRefundId() == res.RefundID && res.RefundID != "" {
-			resp.Refund = r
-		}
+	if res.RefundID != "" {
+		resp.Refund = domain.FindRefund(o, res.RefundID)
 	}
 	return resp, nil
 }
@@ -130,14 +128,7 @@ func (s *Service) RefundOrder(ctx context.Context, req *orderv1.RefundOrderReque
 		return nil, err
 	}
 	refundID := store.StableID("rfd", o.GetOrderId(), "refund", req.GetRequestId())
-	find := func(o *orderv1.Order) *orderv1.Refund {
-		for _, r := range o.GetRefunds() {
-			if r.GetRefundId() == refundID {
-				return r
-			}
-		}
-		return nil
-	}
+	find := func(o *orderv1.Order) *orderv1.Refund { return domain.FindRefund(o, refundID) }
 	if r := find(o); r != nil {
 		if !sameRefund(r, req) {
 			return nil, errs.Field("request_id", "order.request_id_reused",

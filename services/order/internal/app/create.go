@@ -80,7 +80,7 @@ func (s *Service) CreateOrder(ctx context.Context, req *orderv1.CreateOrderReque
 }
 
 func (s *Service) replay(ctx context.Context, o *orderv1.Order, fingerprint string) (*orderv1.CreateOrderResponse, error) {
-	_, _, storedFP, err := s.storeGetWithFingerprint(ctx, o.GetOrderId())
+	_, _, storedFP, err := s.store.GetWithFingerprint(ctx, o.GetOrderId())
 	if err != nil {
 		return nil, err
 	}
@@ -115,10 +115,6 @@ func (s *Service) ensureWorkflow(ctx context.Context, o *orderv1.Order) error {
 	}
 	s.markStarted(ctx, o.GetOrderId())
 	return nil
-}
-
-func (s *Service) storeGetWithFingerprint(ctx context.Context, id string) (*orderv1.Order, int64, string, error) {
-	return s.store.GetWithFingerprint(ctx, id)
 }
 
 // createParties decides the shop and the buyer: buyers order for themselves
@@ -296,6 +292,7 @@ func (s *Service) buildOrder(ctx context.Context, orderID, shopID, buyerID strin
 func (s *Service) quote(ctx context.Context, shopID, buyerID, orderID string, member cataloguev1.MemberLevel,
 	basket []*cataloguev1.BasketLine, codes []string, now time.Time) (*cataloguev1.BasketQuote, map[string]string, error) {
 	spent := map[string]string{}
+	cleared := map[string]bool{} // codes already checked and still usable
 	for {
 		qr, err := s.catalogue.QuoteBasket(asService(ctx), &cataloguev1.QuoteBasketRequest{
 			ShopId: shopID, MemberLevel: member, CouponCodes: codes, Lines: basket, PricedAt: timestamppb.New(now)})
@@ -305,7 +302,7 @@ func (s *Service) quote(ctx context.Context, shopID, buyerID, orderID string, me
 		q := qr.GetQuote()
 		more := false
 		for _, c := range q.GetCoupons() {
-			if c.GetStatus() != cataloguev1.CouponStatus_COUPON_STATUS_APPLIED {
+			if c.GetStatus() != cataloguev1.CouponStatus_COUPON_STATUS_APPLIED || cleared[c.GetCode()] {
 				continue
 			}
 			why, err := s.couponSpent(ctx, shopID, buyerID, orderID, c)
@@ -314,6 +311,8 @@ func (s *Service) quote(ctx context.Context, shopID, buyerID, orderID string, me
 			}
 			if why != "" {
 				spent[c.GetCode()], more = why, true
+			} else {
+				cleared[c.GetCode()] = true
 			}
 		}
 		if !more {

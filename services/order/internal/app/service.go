@@ -226,10 +226,6 @@ func fromWorkflow(err error) error {
 	return err
 }
 
-// toWorkflow turns a domain error into the non-retryable ApplicationError a
-// business failure of an activity must be.
-func toWorkflow(err error) error { return failures.FromDomain(err) }
-
 // startWorkflow starts (or finds) the order's workflow.
 func (s *Service) startWorkflow(ctx context.Context, o *orderv1.Order, shipBy time.Time) error {
 	in := order.Input{

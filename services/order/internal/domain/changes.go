@@ -62,7 +62,8 @@ func SettleRefunds(o *orderv1.Order, now time.Time) bool {
 	return changed
 }
 
-func findRefund(o *orderv1.Order, id string) *orderv1.Refund {
+// FindRefund is the order's refund with id, or nil.
+func FindRefund(o *orderv1.Order, id string) *orderv1.Refund {
 	for _, r := range o.GetRefunds() {
 		if r.GetRefundId() == id {
 			return r
@@ -123,7 +124,7 @@ func closeReasonFor(r CancelRequest) orderv1.CloseReason {
 // later → refused; customised lines → not cancellable once paid. It returns
 // the units cancelled per line (stock to put back) and the refund, if any.
 func Cancel(o *orderv1.Order, r CancelRequest) (cancelled []*orderv1.ShipmentLine, refund *orderv1.Refund, changed bool, err error) {
-	if rf := findRefund(o, r.RefundID); rf != nil {
+	if rf := FindRefund(o, r.RefundID); rf != nil {
 		return nil, rf, false, nil // a retry of this very cancellation
 	}
 	switch o.GetState() {
@@ -298,7 +299,7 @@ type RefundRequest struct {
 // refunded → closed (FULL_REFUND) from any state, points reversed. The same
 // refund id again returns the first refund.
 func Refund(o *orderv1.Order, r RefundRequest) (cancelled []*orderv1.ShipmentLine, refund *orderv1.Refund, changed bool, err error) {
-	if rf := findRefund(o, r.RefundID); rf != nil {
+	if rf := FindRefund(o, r.RefundID); rf != nil {
 		return nil, rf, false, nil
 	}
 	switch {
