@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/kefu-suite/kefu/workflows/failures"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
 )
@@ -421,7 +422,7 @@ var (
 		ScheduleToCloseTimeout: 2 * time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 500 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second,
-			NonRetryableErrorTypes: []string{ErrTypeFailedPrecondition, ErrTypePermissionDenied, ErrTypeConflict, ErrTypeInvalid, ErrTypeNotFound},
+			NonRetryableErrorTypes: failures.Kinds(),
 		},
 	}
 	// Timer-driven steps must land: retry until the service is back.
@@ -430,7 +431,7 @@ var (
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			NonRetryableErrorTypes: []string{ErrTypeFailedPrecondition, ErrTypePermissionDenied, ErrTypeConflict, ErrTypeInvalid, ErrTypeNotFound},
+			NonRetryableErrorTypes: failures.Kinds(),
 		},
 	}
 )

@@ -10,6 +10,7 @@ package failures
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.temporal.io/sdk/temporal"
@@ -35,6 +36,22 @@ var kinds = []struct {
 	{errs.ErrPermissionDenied, PermissionDenied},
 	{errs.ErrConflict, Conflict},
 	{errs.ErrNotFound, NotFound},
+}
+
+// Kinds are the business failure kinds: an activity's retry policy lists
+// them as non-retryable.
+func Kinds() []string {
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = k.kind
+	}
+	return out
+}
+
+// IsBusiness reports whether err is (or wraps) a business failure.
+func IsBusiness(err error) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && slices.Contains(Kinds(), app.Type())
 }
 
 // New is a business failure of kind: non-retryable.

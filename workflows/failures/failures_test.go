@@ -53,3 +53,15 @@ func TestInfrastructureFailuresStayRetryable(t *testing.T) {
 		t.Fatal("an unknown kind is not mapped")
 	}
 }
+
+func TestIsBusinessAndKinds(t *testing.T) {
+	if !failures.IsBusiness(failures.FromDomain(errs.Precondition("order is SHIPPED"))) {
+		t.Fatal("a refused precondition is a business failure")
+	}
+	if failures.IsBusiness(errors.New("connection reset")) || failures.IsBusiness(failures.New("OrderUnavailable", "x")) {
+		t.Fatal("infrastructure failures are not business failures")
+	}
+	if got := failures.Kinds(); len(got) != 5 {
+		t.Fatalf("kinds %v", got)
+	}
+}

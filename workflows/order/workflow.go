@@ -1,13 +1,13 @@
 package order
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/kefu-suite/kefu/workflows/failures"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
 )
@@ -86,7 +86,7 @@ func Lifecycle(ctx workflow.Context, in Input) (State, error) {
 		if w.state == StateReceived && !w.fired[string(CmdComplete)] {
 			w.fired[string(CmdComplete)] = true
 			if err := w.run(ctx, Command{Kind: CmdComplete, Actor: w.self()}, true); err != nil {
-				if !isBusiness(err) {
+				if !failures.IsBusiness(err) {
 					return "", err
 				}
 				log.Warn("order did not settle", "error", err.Error())
@@ -152,7 +152,7 @@ func (w *lifecycle) fire(ctx workflow.Context, cl Clock) error {
 		return fmt.Errorf("unknown clock %q", cl.Name)
 	}
 	err := w.runLocked(ctx, Command{Kind: kind, Actor: w.self()})
-	if isBusiness(err) {
+	if failures.IsBusiness(err) {
 		// The order's rules refused what the clock asked (the row moved on
 		// in a way this workflow did not see): keep the order's lifecycle
 		// running rather than fail it; the clock has fired.
@@ -160,19 +160,6 @@ func (w *lifecycle) fire(ctx workflow.Context, cl Clock) error {
 		return nil
 	}
 	return err
-}
-
-// isBusiness reports a non-retryable business refusal of the activity.
-func isBusiness(err error) bool {
-	var app *temporal.ApplicationError
-	if !errors.As(err, &app) {
-		return false
-	}
-	switch app.Type() {
-	case ErrTypeFailedPrecondition, ErrTypeInvalidArgument, ErrTypePermissionDenied, ErrTypeConflict, ErrTypeNotFound:
-		return true
-	}
-	return false
 }
 
 // run takes the lock and applies a workflow-driven command.
@@ -210,13 +197,10 @@ func (w *lifecycle) apply(ctx workflow.Context, cmd Command, interactive bool) (
 		TaskQueue:           queues.OrderActivities,
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    time.Second,
-			BackoffCoefficient: 2,
-			MaximumInterval:    time.Minute,
-			NonRetryableErrorTypes: []string{
-				ErrTypeFailedPrecondition, ErrTypeInvalidArgument, ErrTypePermissionDenied,
-				ErrTypeConflict, ErrTypeNotFound,
-			},
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: failures.Kinds(),
 		},
 	}
 	if interactive {
@@ -275,7 +259,7 @@ func (w *lifecycle) validator(k CommandKind) func(workflow.Context, Command) err
 func (w *lifecycle) allowed(k CommandKind) error {
 	s := w.state
 	refuse := func(format string, args ...any) error {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrTypeFailedPrecondition, nil)
+		return failures.New(failures.FailedPrecondition, format, args...)
 	}
 	switch k {
 	case CmdPay:
