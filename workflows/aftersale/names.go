@@ -9,7 +9,7 @@
 package aftersale
 
 import (
-	"github.com/kefu-suite/kefu/workflows/failures"
+	"github.com/kefu-suite/kefu/services/platform/failures"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )

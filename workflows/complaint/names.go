@@ -16,7 +16,7 @@ package complaint
 import (
 	"strings"
 
-	"github.com/kefu-suite/kefu/workflows/failures"
+	"github.com/kefu-suite/kefu/services/platform/failures"
 )
 
 // WorkflowType is the registered name of the escalation workflow.

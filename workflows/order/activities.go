@@ -3,7 +3,7 @@ package order
 import (
 	"time"
 
-	"github.com/kefu-suite/kefu/workflows/failures"
+	"github.com/kefu-suite/kefu/services/platform/failures"
 )
 
 // Kind of order (the contract's OrderKind without its prefix). It decides the

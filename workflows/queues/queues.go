@@ -8,9 +8,11 @@
 // ActivityOptions.
 package queues
 
+import "github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
+
 const (
 	// Workflows is polled by workflows/cmd/worker for every workflow type.
-	Workflows = "kefu-workflows"
+	Workflows = runner.TaskQueue
 	// OrderActivities is polled by the order service.
 	OrderActivities = "order-activities"
 	// AfterSaleActivities is polled by the after-sale service.

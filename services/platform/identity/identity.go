@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"google.golang.org/grpc/metadata"
+
+	"github.com/kefu-suite/kefu/services/platform/errs"
 )
 
 // Role of a caller.
@@ -201,4 +203,14 @@ func With(ctx context.Context, id Identity) context.Context {
 func From(ctx context.Context) (Identity, bool) {
 	id, ok := ctx.Value(ctxKey{}).(Identity)
 	return id, ok
+}
+
+// Require is the caller's identity, or errs.ErrUnauthenticated for an
+// anonymous call (the one caller() every service used to write).
+func Require(ctx context.Context) (Identity, error) {
+	id, ok := From(ctx)
+	if !ok {
+		return id, errs.ErrUnauthenticated
+	}
+	return id, nil
 }

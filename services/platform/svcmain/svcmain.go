@@ -26,6 +26,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/config"
 	"github.com/kefu-suite/kefu/services/platform/grpcserver"
 	"github.com/kefu-suite/kefu/services/platform/logging"
+	"github.com/kefu-suite/kefu/services/platform/peer"
 	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/telemetry"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
@@ -109,6 +110,8 @@ func (e *Env) Dial(name, addr string) (*grpc.ClientConn, error) {
 	conn, err := grpc.NewClient(addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+		// A peer's status never passes through to our caller (peer.Map).
+		grpc.WithChainUnaryInterceptor(peer.UnaryClientInterceptor()),
 		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`))
 	if err != nil {
 		return nil, fmt.Errorf("%s client %s: %w", name, addr, err)

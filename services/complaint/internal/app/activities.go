@@ -11,7 +11,7 @@ import (
 	"github.com/kefu-suite/kefu/services/complaint/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	wf "github.com/kefu-suite/kefu/workflows/complaint"
-	"github.com/kefu-suite/kefu/workflows/failures"
+	"github.com/kefu-suite/kefu/services/platform/failures"
 )
 
 // RegisterActivities adds the workflow's activities to the service's

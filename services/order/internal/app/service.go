@@ -28,7 +28,7 @@ import (
 	"github.com/kefu-suite/kefu/services/order/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
-	"github.com/kefu-suite/kefu/workflows/failures"
+	"github.com/kefu-suite/kefu/services/platform/failures"
 	"github.com/kefu-suite/kefu/workflows/order"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"

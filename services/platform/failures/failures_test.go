@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/kefu-suite/kefu/services/platform/errs"
-	"github.com/kefu-suite/kefu/workflows/failures"
+	"github.com/kefu-suite/kefu/services/platform/failures"
 )
 
 func TestRoundTripKeepsKindMessageAndField(t *testing.T) {
@@ -22,6 +22,7 @@ func TestRoundTripKeepsKindMessageAndField(t *testing.T) {
 		{"denied", fmt.Errorf("%w: buyers cannot ship", errs.ErrPermissionDenied), errs.ErrPermissionDenied, "permission denied: buyers cannot ship"},
 		{"not found", fmt.Errorf("%w: no such line", errs.ErrNotFound), errs.ErrNotFound, "not found: no such line"},
 		{"invalid", fmt.Errorf("%w: quantity too large", errs.ErrInvalid), errs.ErrInvalid, "invalid argument: quantity too large"},
+		{"exists", fmt.Errorf("%w: complaint cmp_1", errs.ErrAlreadyExists), errs.ErrAlreadyExists, "already exists: complaint cmp_1"},
 		{"field", errs.Field("lines[0].quantity", "aftersale.ledger", "only 2 bought"), errs.ErrInvalid, "lines[0].quantity: only 2 bought"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -61,7 +62,10 @@ func TestIsBusinessAndKinds(t *testing.T) {
 	if failures.IsBusiness(errors.New("connection reset")) || failures.IsBusiness(failures.New("OrderUnavailable", "x")) {
 		t.Fatal("infrastructure failures are not business failures")
 	}
-	if got := failures.Kinds(); len(got) != 5 {
+	if !failures.IsBusiness(failures.FromDomain(fmt.Errorf("%w: dup", errs.ErrAlreadyExists))) {
+		t.Fatal("AlreadyExists is a business failure: retrying cannot help")
+	}
+	if got := failures.Kinds(); len(got) != 6 {
 		t.Fatalf("kinds %v", got)
 	}
 }

@@ -25,6 +25,7 @@ const (
 	PermissionDenied   = "PermissionDenied"
 	Conflict           = "Conflict"
 	NotFound           = "NotFound"
+	AlreadyExists      = "AlreadyExists"
 )
 
 var kinds = []struct {
@@ -36,6 +37,7 @@ var kinds = []struct {
 	{errs.ErrPermissionDenied, PermissionDenied},
 	{errs.ErrConflict, Conflict},
 	{errs.ErrNotFound, NotFound},
+	{errs.ErrAlreadyExists, AlreadyExists},
 }
 
 // Kinds are the business failure kinds: an activity's retry policy lists
