@@ -20,12 +20,14 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
 	"github.com/kefu-suite/kefu/workflows/aftersale"
 	"github.com/kefu-suite/kefu/workflows/complaint"
+	"github.com/kefu-suite/kefu/workflows/lifecycle"
 	"github.com/kefu-suite/kefu/workflows/order"
 	"github.com/kefu-suite/kefu/workflows/queues"
 )
 
 // registrations lists every workflow package's Register function.
 var registrations = []func(worker.WorkflowRegistry){
+	lifecycle.Register,
 	complaint.Register,
 	order.Register,
 	aftersale.Register,
