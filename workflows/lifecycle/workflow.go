@@ -58,6 +58,21 @@ type run struct {
 	clocks pl.Clocks
 	gen    int // bumped whenever the clocks change: the sleeper wakes
 	mu     workflow.Mutex
+	// refused: alarms the record refused to fire; never sent again in this
+	// run (a record that keeps naming one must not make the runner loop).
+	refused []pl.Alarm
+}
+
+// next is the earliest alarm that was not refused.
+func (r *run) next() (pl.Alarm, bool) {
+	live := r.clocks
+	live.Alarms = nil
+	for _, a := range r.clocks.Alarms {
+		if !(pl.Clocks{Alarms: r.refused}).Has(a) {
+			live.Alarms = append(live.Alarms, a)
+		}
+	}
+	return live.Next()
 }
 
 // ClockRunner runs the clocks of one record until its aggregate says it is
@@ -87,7 +102,8 @@ func ClockRunner(ctx workflow.Context, in runner.Input) (pl.Clocks, error) {
 	r.mu.Unlock()
 
 	for {
-		if r.clocks.Done && len(r.clocks.Alarms) == 0 {
+		alarm, ok := r.next()
+		if r.clocks.Done && !ok {
 			break
 		}
 		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() && workflow.AllHandlersFinished(ctx) {
@@ -98,7 +114,6 @@ func ClockRunner(ctx workflow.Context, in runner.Input) (pl.Clocks, error) {
 		}
 		gen := r.gen
 		changed := func() bool { return r.gen != gen }
-		alarm, ok := r.clocks.Next()
 		if !ok {
 			if err := workflow.Await(ctx, changed); err != nil {
 				return pl.Clocks{}, err
@@ -170,17 +185,11 @@ func (r *run) fire(ctx workflow.Context, alarm pl.Alarm) error {
 	if !failures.IsBusiness(err) {
 		return err
 	}
-	// The record refused its own alarm (it never should): log it, drop the
-	// alarm so the runner does not loop, and take the record's clocks anew.
+	// The record refused its own alarm (it never should): log it, never
+	// send that alarm again in this run, and take the record's clocks anew.
 	workflow.GetLogger(ctx).Error("alarm refused", "process", r.in.Process, "id", r.in.EntityID,
 		"alarm", alarm.Name, "at", alarm.At, "error", err.Error())
-	kept := r.clocks.Alarms[:0:0]
-	for _, a := range r.clocks.Alarms {
-		if a.Name != alarm.Name || !a.At.Equal(alarm.At) {
-			kept = append(kept, a)
-		}
-	}
-	r.clocks.Alarms = kept
+	r.refused = append(r.refused, alarm)
 	r.gen++
 	return r.load(ctx)
 }
