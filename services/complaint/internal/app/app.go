@@ -49,9 +49,6 @@ func New(st *store.Store, tc client.Client, p *policy.Policy, orders Orders, log
 // Store is the service's store (the sweeper's runner.Stranded).
 func (s *Service) Store() *store.Store { return s.store }
 
-// Runner is the complaint's clock-runner client.
-func (s *Service) Runner() *runner.Client { return s.runner }
-
 // Sweep starts the clock runner of complaints stored more than grace ago
 // without one (their clocks count from receipt, so an overdue one fires at
 // once); for svcmain.Env.Sweep.

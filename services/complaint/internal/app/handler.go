@@ -40,14 +40,20 @@ func (h Handler) Apply(ctx context.Context, in runner.ApplyInput) (runner.Outcom
 	return runner.Outcome{Clocks: row.Clocks()}, nil
 }
 
-// Fire applies an alarm that ran out (the domain ignores a stale one).
+// Fire applies an alarm that ran out (the domain ignores a stale one). The
+// runner fires only what is due by its clock, so a service clock a little
+// behind counts it at its instant rather than refusing it.
 func (h Handler) Fire(ctx context.Context, in runner.FireInput) (lifecycle.Clocks, error) {
 	row, err := h.s.store.Update(ctx, in.EntityID, "", func(c *domain.Complaint) error {
 		h.s.pin(c)
 		if !c.Clocks().Has(in.Alarm) {
 			return store.ErrUnchanged
 		}
-		return c.Fire(in.Alarm, h.s.now())
+		now := h.s.now()
+		if now.Before(in.Alarm.At) {
+			now = in.Alarm.At
+		}
+		return c.Fire(in.Alarm, now)
 	})
 	if err != nil {
 		return lifecycle.Clocks{}, err

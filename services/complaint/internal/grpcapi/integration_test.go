@@ -212,6 +212,30 @@ func TestComplaintThroughGRPCWithTemporalAndPostgres(t *testing.T) {
 			t.Fatalf("explanation %v", x)
 		}
 	})
+	t.Run("a complaint stored before complaints pinned their clocks takes the current policy's", func(t *testing.T) {
+		now := time.Now().UTC()
+		old, err := domain.File(domain.FileInput{ID: lifecycle.NewID("cmp"), ShopID: "shop_legacy", CustomerIDs: []string{"buyer_9"},
+			Category: 1, Channel: domain.ChannelChat, Content: "filed under the old workflow", ReceivedAt: now, FiledBy: lifecycle.ActorOf(alice),
+			Terms: domain.Terms{PolicyVersion: "2026.1-shrunk3600", Limits: domain.Limits{Agent: 1, SeniorAgent: 2, Supervisor: 3, Manager: 4}}}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.svc.Store().Insert(context.Background(), old); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.Store().MarkStarted(context.Background(), old.ID); err != nil { // not the sweeper's (its runner is not needed here)
+			t.Fatal(err)
+		}
+		x, err := e.api.ExplainTimers(as(identity.Identity{Subject: "taobao", Role: identity.RolePlatform}),
+			&complaintv1.ExplainTimersRequest{ComplaintId: old.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cl := x.GetExplanation().GetClocks(); len(cl) != 1 || cl[0].GetPolicyDuration() != "4s" ||
+			!cl[0].GetDeadline().AsTime().Equal(now.Add(4*time.Second)) {
+			t.Fatalf("legacy complaint's clocks %v", x)
+		}
+	})
 	t.Run("repeat complaint is linked", func(t *testing.T) {
 		r, err := e.api.FileComplaint(as(buyer1), &complaintv1.FileComplaintRequest{RequestId: "req-it-rep01", ShopId: "shop_it",
 			OrderId: "ord_it1", Category: 1, Channel: 1, Content: "still broken"})
