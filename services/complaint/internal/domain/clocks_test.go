@@ -247,3 +247,44 @@ func TestClosedIsDoneAndExplainUsesTheSameClocks(t *testing.T) {
 		t.Fatalf("closed clocks %+v", cl)
 	}
 }
+
+func TestStaleAndLateDeliveries(t *testing.T) {
+	c := fileReceived(t, nil)
+	must(t, c.Acknowledge(alice, at(1), ""))
+	fu := alarm("follow_up", at(25))
+	must(t, c.ProposeResolution(alice, at(2), "prp_1", "coupon", 100))
+	// paused: the follow-up deadline is not an alarm, so firing it does nothing
+	must(t, c.Fire(fu, at(26)))
+	if c.Rung != identity.RankAgent {
+		t.Fatalf("fired while paused: rung %v", c.Rung)
+	}
+	must(t, c.RecordCustomerResponse(buyer, at(3), "prp_1", true, ""))
+	// the old instant is stale now (the pause moved it by 1 h)
+	must(t, c.Fire(fu, at(26)))
+	if c.Rung != identity.RankAgent {
+		t.Fatalf("stale alarm fired: rung %v", c.Rung)
+	}
+	// a warning delivered after its deadline is recorded without a step
+	warn := alarm("follow_up.warn", at(1).Add(1152*time.Minute+time.Hour))
+	steps := len(c.Steps)
+	must(t, c.Fire(warn, at(27)))
+	if len(c.Steps) != steps {
+		t.Fatalf("late warning made a step: %v", c.Steps[steps:])
+	}
+	wantAlarms(t, c, alarm("follow_up", at(26)))
+}
+
+func TestFollowUpBreachAtTheTopStopsUntilTheNextFollowUp(t *testing.T) {
+	c := fileReceived(t, func(in *domain.FileInput) {
+		in.CustomerIDs = []string{"buyer_1", "buyer_2"}
+		in.SpecialKinds = []domain.SpecialKind{domain.KindGroup}
+	})
+	must(t, c.Acknowledge(alice, at(1), ""))
+	must(t, c.Fire(alarm("follow_up", at(25)), at(25)))
+	if last := c.Steps[len(c.Steps)-1]; last.Action != domain.ActBreachedAtTop || len(c.Escalations) != 1 {
+		t.Fatalf("top breach %+v", last)
+	}
+	wantAlarms(t, c)
+	must(t, c.AddFollowUp(alice, at(30), "called the customers", false, 0))
+	wantAlarms(t, c, alarm("follow_up.warn", at(30).Add(1152*time.Minute)), alarm("follow_up", at(54)))
+}

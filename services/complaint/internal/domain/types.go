@@ -1,8 +1,10 @@
 // Package domain holds the complaint rules (DOMAIN.md §5), pure: the state
 // machine, ownership (首问负责), authority per rank (适度授权), escalation
-// bookkeeping, the special kinds and repeat detection. No proto, pgx or
-// Temporal here; enums are numbered as in shop.complaint.v1 so the mapping
-// layer converts them by value.
+// bookkeeping, the special kinds and repeat detection, and the SLA clocks
+// (clocks.go: which clocks a state runs, their due instants, warnings and
+// what a breach does — the clock runner only keeps the time). No proto, pgx
+// or Temporal here; enums are numbered as in shop.complaint.v1 so the
+// mapping layer converts them by value.
 package domain
 
 import (
