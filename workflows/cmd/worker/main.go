@@ -19,7 +19,6 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/telemetry"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
 	"github.com/kefu-suite/kefu/workflows/aftersale"
-	"github.com/kefu-suite/kefu/workflows/complaint"
 	"github.com/kefu-suite/kefu/workflows/lifecycle"
 	"github.com/kefu-suite/kefu/workflows/order"
 	"github.com/kefu-suite/kefu/workflows/queues"
@@ -28,7 +27,6 @@ import (
 // registrations lists every workflow package's Register function.
 var registrations = []func(worker.WorkflowRegistry){
 	lifecycle.Register,
-	complaint.Register,
 	order.Register,
 	aftersale.Register,
 }

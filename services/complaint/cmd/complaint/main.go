@@ -1,6 +1,7 @@
-// Command complaint serves the ComplaintService over gRPC and hosts the
-// activity worker of the complaint escalation workflow
-// (queues.ComplaintActivities): the activities write this service's tables.
+// Command complaint serves the ComplaintService over gRPC, hosts the
+// activities of the complaints' clock runner (queues.ComplaintActivities:
+// they write this service's tables) and sweeps complaints stored without a
+// runner.
 package main
 
 import (
@@ -9,15 +10,18 @@ import (
 	"log/slog"
 	"time"
 
+	"go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
 
 	complaintv1 "github.com/kefu-suite/kefu/proto/gen/shop/complaint/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/complaint/internal/app"
+	"github.com/kefu-suite/kefu/services/complaint/internal/domain"
 	"github.com/kefu-suite/kefu/services/complaint/internal/grpcapi"
 	"github.com/kefu-suite/kefu/services/complaint/internal/store"
 	"github.com/kefu-suite/kefu/services/complaint/migrations"
 	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/services/platform/svcmain"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
@@ -55,8 +59,15 @@ func run(ctx context.Context) error {
 		return err
 	}
 	svc := app.New(store.New(env.Pool), cl, pol, app.OrderClient{Client: orderv1.NewOrderServiceClient(orderConn)}, env.Log, time.Now)
-	if err := env.StartActivities(cl, queues.ComplaintActivities, svc.RegisterActivities); err != nil {
+	if err := env.StartActivities(cl, queues.ComplaintActivities, func(r worker.ActivityRegistry) {
+		runner.Register(r, domain.Process, svc.Handler())
+	}); err != nil {
 		return err
 	}
+	// A complaint whose runner did not start at filing (Temporal down) gets
+	// one here; its clocks count from receipt, so nothing is gained by it.
+	env.Sweep(ctx, 30*time.Second, "complaints without a clock runner", func(ctx context.Context) (int, error) {
+		return svc.Sweep(ctx, time.Minute)
+	})
 	return env.Serve(ctx, func(s *grpc.Server) { complaintv1.RegisterComplaintServiceServer(s, grpcapi.New(svc)) })
 }

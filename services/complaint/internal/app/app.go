@@ -1,30 +1,27 @@
 // Package app is the complaint service's use cases: filing (repeat
-// detection, policy pinning, starting the escalation workflow), commands
-// sent to the workflow as Updates, reads from the table, ExplainTimers from
-// the workflow's Query, and the activities the workflow calls to apply
-// every change to the record. Rules live in internal/domain, persistence in
-// internal/store, the proto mapping in internal/grpcapi.
+// detection, policy pinning, starting the complaint's clock runner),
+// people's commands (dry run on a copy, then through the runner to the one
+// write path), reads and the timers view from the table, and the runner's
+// activities (Handler). Rules and clocks live in internal/domain,
+// persistence in internal/store, the proto mapping in internal/grpcapi.
 package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/kefu-suite/kefu/services/complaint/internal/domain"
 	"github.com/kefu-suite/kefu/services/complaint/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/services/platform/paging"
-	wf "github.com/kefu-suite/kefu/workflows/complaint"
-	"github.com/kefu-suite/kefu/services/platform/failures"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
 )
@@ -32,8 +29,9 @@ import (
 // Service holds the use cases.
 type Service struct {
 	store  *store.Store
-	tc     client.Client
+	runner *runner.Client
 	policy *policy.Policy
+	sla    domain.SLA
 	orders Orders
 	log    *slog.Logger
 	now    func() time.Time
@@ -42,34 +40,61 @@ type Service struct {
 // New builds the service. p is the SLA policy new complaints pin; orders
 // checks the order a complaint names (the order service).
 func New(st *store.Store, tc client.Client, p *policy.Policy, orders Orders, log *slog.Logger, now func() time.Time) *Service {
-	return &Service{store: st, tc: tc, policy: p, orders: orders, log: log, now: func() time.Time { return now().UTC() }}
-}
-
-// Actor turns the caller's identity into a domain actor.
-func Actor(ctx context.Context) (domain.Actor, error) {
-	id, ok := identity.From(ctx)
-	if !ok {
-		return domain.Actor{}, errs.ErrUnauthenticated
+	return &Service{
+		store: st, runner: runner.NewClient(tc, domain.Process, queues.ComplaintActivities, log),
+		policy: p, sla: terms(p).SLA, orders: orders, log: log, now: func() time.Time { return now().UTC() },
 	}
-	return domain.Actor{Subject: id.Subject, Role: string(id.Role), Rank: domain.Rank(id.Rank), Group: string(id.Group), ShopID: id.ShopID}, nil
 }
 
+// Store is the service's store (the sweeper's runner.Stranded).
+func (s *Service) Store() *store.Store { return s.store }
+
+// Sweep starts the clock runner of complaints stored more than grace ago
+// without one (their clocks count from receipt, so an overdue one fires at
+// once); for svcmain.Env.Sweep.
+func (s *Service) Sweep(ctx context.Context, grace time.Duration) (int, error) {
+	return s.runner.Sweep(ctx, s.store, s.now(), grace)
+}
+
+// terms converts the policy into the plain values a complaint pins (the
+// domain does not import workflows/policy).
 func terms(p *policy.Policy) domain.Terms {
-	l := p.Complaint.CompensationLimitFen
+	l, c := p.Complaint.CompensationLimitFen, p.Complaint
 	return domain.Terms{
-		PolicyVersion:      p.Version,
-		Limits:             domain.Limits{Agent: l.Agent, SeniorAgent: l.SeniorAgent, Supervisor: l.Supervisor, Manager: l.Manager},
-		ReviewHandling:     p.Complaint.ReviewHandling.D(),
-		ReviewChangeWindow: p.Complaint.ReviewChangeWindow.D(),
-		RepeatWindow:       p.Complaint.RepeatWindow.D(),
+		PolicyVersion: p.Version,
+		Limits:        domain.Limits{Agent: l.Agent, SeniorAgent: l.SeniorAgent, Supervisor: l.Supervisor, Manager: l.Manager},
+		SLA: domain.SLA{FirstResponse: c.FirstResponse.D(), FollowUp: c.FollowUp.D(), MajorEscalation: c.MajorEscalation.D(),
+			ReviewHandling: c.ReviewHandling.D(), WarnAtPercent: c.WarnAtPercent},
+		ReviewChangeWindow: c.ReviewChangeWindow.D(),
+		RepeatWindow:       c.RepeatWindow.D(),
 	}
 }
 
-// File files a complaint and starts its escalation workflow. Idempotent on
+// pin fills the clock policy of a complaint filed before complaints pinned
+// it (their escalation workflow held it instead): such a record takes the
+// current policy's clock durations when it is loaded, and keeps them from
+// its next write on. Complaints filed since carry their own.
+func (s *Service) pin(c *domain.Complaint) {
+	if c.SLA.IsZero() {
+		c.SLA = s.sla
+	}
+}
+
+// load reads a complaint with its clock policy pinned.
+func (s *Service) load(ctx context.Context, id string) (*store.Row, error) {
+	row, err := s.store.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.pin(row.Complaint)
+	return row, nil
+}
+
+// File files a complaint and starts its clock runner. Idempotent on
 // (caller, request id).
-func (s *Service) File(ctx context.Context, a domain.Actor, in domain.FileInput) (*store.Row, error) {
+func (s *Service) File(ctx context.Context, a lifecycle.Actor, in domain.FileInput) (*store.Row, error) {
 	switch a.Role {
-	case "agent":
+	case identity.RoleAgent:
 		if in.ShopID != "" && in.ShopID != a.ShopID {
 			return nil, fmt.Errorf("%w: agents file complaints for their own shop", errs.ErrPermissionDenied)
 		}
@@ -77,7 +102,7 @@ func (s *Service) File(ctx context.Context, a domain.Actor, in domain.FileInput)
 		if len(in.CustomerIDs) == 0 {
 			return nil, errs.Field("customer_ids", "complaint.file.customers", "an agent names at least one customer")
 		}
-	case "buyer":
+	case identity.RoleBuyer:
 		if in.ShopID == "" {
 			return nil, errs.Field("shop_id", "complaint.file.shop", "name the shop complained about")
 		}
@@ -92,7 +117,7 @@ func (s *Service) File(ctx context.Context, a domain.Actor, in domain.FileInput)
 		return nil, err
 	}
 	now := s.now()
-	in.ID, in.FiledBy, in.Terms = store.NewID("cmp"), a, terms(s.policy)
+	in.ID, in.FiledBy, in.Terms = lifecycle.NewID("cmp"), a, terms(s.policy)
 	priors, err := s.store.Priors(ctx, in.ShopID, in.CustomerIDs, now.Add(-in.Terms.RepeatWindow))
 	if err != nil {
 		return nil, err
@@ -106,40 +131,21 @@ func (s *Service) File(ctx context.Context, a domain.Actor, in domain.FileInput)
 	if err != nil {
 		return nil, err
 	}
-	if row.State != domain.Closed {
-		if err := s.startWorkflow(ctx, row.Complaint); err != nil {
-			return nil, err
-		}
+	s.pin(row.Complaint)
+	// Record, then start. Should the start fail (Temporal down), the
+	// complaint is filed all the same: the sweeper starts its runner later,
+	// and its clocks count from receipt regardless.
+	clocks := row.Clocks()
+	if err := s.runner.StartAndMark(ctx, s.store, row.ID, &clocks); err != nil {
+		s.log.WarnContext(ctx, "start the complaint's clocks (the sweeper retries)",
+			slog.String("complaint_id", row.ID), slog.String("error", err.Error()))
 	}
 	return row, nil
 }
 
-func (s *Service) startWorkflow(ctx context.Context, c *domain.Complaint) error {
-	var reached []int
-	for _, e := range c.Escalations {
-		reached = append(reached, int(e.To))
-	}
-	p := *s.policy
-	in := wf.Input{
-		ComplaintID: c.ID, Policy: p, State: string(c.State), Rung: int(c.Rung), ReachedRungs: reached,
-		ReceivedAt: c.ReceivedAt, FiledAt: c.CreatedAt, Major: c.Major(), MajorSince: c.MajorSince,
-		Review: c.Review != nil,
-	}
-	_, err := s.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: wf.WorkflowID(c.ID), TaskQueue: queues.Workflows,
-		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, wf.WorkflowType, in)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if err != nil && !errors.As(err, &started) {
-		s.log.ErrorContext(ctx, "start escalation workflow", slog.String("complaint_id", c.ID), slog.String("error", err.Error()))
-		return fmt.Errorf("%w: the escalation workflow could not start; file again with the same request_id", errs.ErrUnavailable)
-	}
-	return nil
-}
-
 // Get returns a complaint the caller may see (else NotFound).
-func (s *Service) Get(ctx context.Context, a domain.Actor, id string) (*store.Row, error) {
-	row, err := s.store.Get(ctx, id)
+func (s *Service) Get(ctx context.Context, a lifecycle.Actor, id string) (*store.Row, error) {
+	row, err := s.load(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -150,13 +156,13 @@ func (s *Service) Get(ctx context.Context, a domain.Actor, id string) (*store.Ro
 }
 
 // List lists the caller's shop's complaints (a buyer: their own).
-func (s *Service) List(ctx context.Context, a domain.Actor, f store.Filter, pageSize int32, token string) ([]*store.Row, string, error) {
+func (s *Service) List(ctx context.Context, a lifecycle.Actor, f store.Filter, pageSize int32, token string) ([]*store.Row, string, error) {
 	switch a.Role {
-	case "agent":
+	case identity.RoleAgent:
 		f.ShopID = a.ShopID
-	case "buyer":
+	case identity.RoleBuyer:
 		f.CustomerID = a.Subject
-	case "platform", "service":
+	case identity.RolePlatform, identity.RoleService:
 	default:
 		return nil, "", errs.ErrPermissionDenied
 	}
@@ -182,31 +188,24 @@ func (s *Service) List(ctx context.Context, a domain.Actor, f store.Filter, page
 	return rows, nextToken, nil
 }
 
-// Command sends one command to the complaint's workflow as an Update and
-// returns the complaint after it.
-func (s *Service) Command(ctx context.Context, a domain.Actor, id, etag, update string, cmd wf.Command) (*store.Row, error) {
+// Command runs one person's command: load, authorise, check the etag, dry
+// run on a copy (a command the rules refuse — state, ownership, authority —
+// fails here, before anything is recorded), then through the complaint's
+// clock runner to Apply, which runs the same rules again in the one write
+// path. It returns the complaint after it.
+func (s *Service) Command(ctx context.Context, a lifecycle.Actor, id, etag string, cmd Command) (*store.Row, error) {
 	row, err := s.Get(ctx, a, id)
 	if err != nil {
 		return nil, err
 	}
-	if cmd.ExpectedVersion, err = store.ParseETag(etag); err != nil {
+	if cmd.ExpectedVersion, err = lifecycle.ParseETag("etag", etag); err != nil {
 		return nil, err
 	}
-	if cmd.ExpectedVersion != 0 && cmd.ExpectedVersion != row.Version {
-		return nil, staleETag(etag, row.Version)
-	}
-	if row.State == domain.Closed {
-		return nil, errs.Precondition("complaint is CLOSED; %s is not possible", update)
-	}
-	cmd.Actor = wf.Actor{Subject: a.Subject, Role: a.Role, Rank: int(a.Rank), Group: a.Group, ShopID: a.ShopID}
-	cmd.Kind = update
-	// Dry run on a copy: a command the rules refuse (authority, ownership,
-	// state) fails here at once instead of as a failed Update in the
-	// workflow's history. Apply runs the same rules again, authoritatively.
+	cmd.Actor = a
 	if err := dispatch(row.Complaint.Clone(), s.now(), cmd); err != nil {
 		return nil, err
 	}
-	if p := cmd.Patch; update == wf.UpdateClassify && p != nil && slices.Contains(p.Paths, "order_id") {
+	if p := cmd.Patch; cmd.Kind == CmdClassify && p != nil && slices.Contains(p.Paths, "order_id") {
 		customers := row.CustomerIDs
 		if slices.Contains(p.Paths, "customer_ids") {
 			customers = p.CustomerIDs
@@ -215,72 +214,27 @@ func (s *Service) Command(ctx context.Context, a domain.Actor, id, etag, update 
 			return nil, err
 		}
 	}
-	err = s.update(ctx, id, update, cmd)
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
-		// The record is open but its workflow is missing (filing stopped
-		// between the insert and the start): start it and try once more.
-		if serr := s.startWorkflow(ctx, row.Complaint); serr != nil {
-			return nil, serr
-		}
-		err = s.update(ctx, id, update, cmd)
+	if _, err := s.runner.Command(ctx, id, "", cmd, nil); err != nil {
+		return nil, err
 	}
+	return s.load(ctx, id)
+}
+
+// Explanation is the timers view of a complaint with its runner's id.
+type Explanation struct {
+	domain.Explanation
+	WorkflowID string
+}
+
+// ExplainTimers answers the timers view, computed by the domain from the
+// stored complaint (the same clock definitions the runner is given).
+func (s *Service) ExplainTimers(ctx context.Context, a lifecycle.Actor, id string) (Explanation, error) {
+	row, err := s.Get(ctx, a, id)
 	if err != nil {
-		return nil, s.fromWorkflow(ctx, id, err)
+		return Explanation{}, err
 	}
-	return s.store.Get(ctx, id)
+	return Explanation{Explanation: row.Explain(s.now()), WorkflowID: WorkflowID(id)}, nil
 }
 
-func (s *Service) update(ctx context.Context, id, update string, cmd wf.Command) error {
-	h, err := s.tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: wf.WorkflowID(id), UpdateName: update, Args: []any{cmd},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err != nil {
-		return err
-	}
-	var res wf.ApplyResult
-	return h.Get(ctx, &res)
-}
-
-func staleETag(etag string, version int64) error {
-	return fmt.Errorf("%w: the complaint changed since you read it (etag %s, now %s); read it again",
-		errs.ErrConflict, etag, store.ETag(version))
-}
-
-// fromWorkflow maps an Update's failure onto the service's error kinds.
-func (s *Service) fromWorkflow(ctx context.Context, id string, err error) error {
-	if mapped, ok := failures.ToDomain(err); ok {
-		return mapped
-	}
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
-		return errs.Precondition("complaint %s has no running escalation workflow (closed?)", id)
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return err
-	}
-	s.log.ErrorContext(ctx, "complaint update failed", slog.String("complaint_id", id), slog.String("error", err.Error()))
-	return fmt.Errorf("%w: the escalation workflow did not answer; try again", errs.ErrUnavailable)
-}
-
-// ExplainTimers answers from the workflow's Query.
-func (s *Service) ExplainTimers(ctx context.Context, a domain.Actor, id string) (wf.Explanation, error) {
-	if _, err := s.Get(ctx, a, id); err != nil {
-		return wf.Explanation{}, err
-	}
-	v, err := s.tc.QueryWorkflow(ctx, wf.WorkflowID(id), "", wf.QueryExplainTimers)
-	if err != nil {
-		var notFound *serviceerror.NotFound
-		if errors.As(err, &notFound) {
-			return wf.Explanation{}, errs.Precondition("complaint %s has no escalation workflow", id)
-		}
-		s.log.ErrorContext(ctx, "explain timers", slog.String("complaint_id", id), slog.String("error", err.Error()))
-		return wf.Explanation{}, fmt.Errorf("%w: the escalation workflow did not answer", errs.ErrUnavailable)
-	}
-	var x wf.Explanation
-	if err := v.Get(&x); err != nil {
-		return wf.Explanation{}, fmt.Errorf("decode explanation: %w", err)
-	}
-	return x, nil
-}
+// WorkflowID is the id of a complaint's clock runner.
+func WorkflowID(id string) string { return runner.WorkflowID(domain.Process, id) }

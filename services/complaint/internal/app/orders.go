@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"slices"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/peer"
 )
 
 // Orders tells which shop and buyer an order belongs to.
@@ -30,15 +28,21 @@ type OrderClient struct{ Client orderv1.OrderServiceClient }
 // Owner implements Orders.
 func (o OrderClient) Owner(ctx context.Context, orderID string) (string, string, error) {
 	resp, err := o.Client.GetOrder(identity.AppendOutgoing(ctx, self), &orderv1.GetOrderRequest{OrderId: orderID})
-	switch status.Code(err) {
-	case codes.OK:
-		return resp.GetOrder().GetShopId(), resp.GetOrder().GetBuyerId(), nil
-	case codes.NotFound:
-		return "", "", errs.NotFound("order", orderID)
-	case codes.DeadlineExceeded, codes.Canceled:
-		return "", "", fmt.Errorf("%w: the order service did not answer in time", errs.ErrUnavailable)
+	if err != nil {
+		// The order service's refusal in our words and on our field; its
+		// NotFound stays errs.ErrNotFound (checkOrder words it).
+		return "", "", peer.Map(err, peer.Mapping{
+			What: fmt.Sprintf("the order service (order %s)", orderID),
+			Field: func(theirs string) string {
+				if theirs == "order_id" {
+					return "order_id"
+				}
+				return ""
+			},
+			Rule: "complaint.order",
+		})
 	}
-	return "", "", fmt.Errorf("%w: the order service could not check order %s (%s)", errs.ErrUnavailable, orderID, status.Code(err))
+	return resp.GetOrder().GetShopId(), resp.GetOrder().GetBuyerId(), nil
 }
 
 // checkOrder: the order must belong to the shop and, for a single

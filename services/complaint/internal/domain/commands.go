@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/identity"
 )
 
 func (c *Complaint) pause(by Actor, at time.Time, reason string) {
@@ -117,7 +118,7 @@ func (c *Complaint) ProposeResolution(a Actor, at time.Time, proposalID, text st
 	authority := max(a.Rank, c.Rung)
 	if limit := c.Limits.For(authority); compensationFen > limit {
 		return errs.Precondition("compensation %d fen exceeds the %s authority limit of %d fen; escalate with reason AUTHORITY_EXCEEDED to a rung whose limit covers it",
-			compensationFen, authority, limit)
+			compensationFen, rankWord(authority), limit)
 	}
 	c.Proposals = append(c.Proposals, Proposal{
 		ID: proposalID, Text: text, CompensationFen: compensationFen, ProposedBy: a, ProposedAt: at, Outcome: OutcomePending,
@@ -131,7 +132,7 @@ func (c *Complaint) ProposeResolution(a Actor, at time.Time, proposalID, text st
 // agent for them): accepted → RESOLUTION_ACCEPTED, rejected →
 // INVESTIGATING; the clocks resume.
 func (c *Complaint) RecordCustomerResponse(a Actor, at time.Time, proposalID string, accepted bool, comment string) error {
-	if a.Role == roleBuyer {
+	if a.Role == identity.RoleBuyer {
 		if !slices.Contains(c.CustomerIDs, a.Subject) {
 			return fmt.Errorf("%w: only the complaining customers answer", errs.ErrPermissionDenied)
 		}
@@ -211,9 +212,9 @@ func (c *Complaint) Close(a Actor, at time.Time, s Summary) error {
 	return nil
 }
 
-// Escalate climbs by hand to target (RankNone → the next rung), optionally
+// Escalate climbs by hand to target (identity.RankNone → the next rung), optionally
 // adding a handler of that rank. Each rung is reached at most once.
-func (c *Complaint) Escalate(a Actor, at time.Time, reason Reason, target Rank, handlerAgentID, note string) error {
+func (c *Complaint) Escalate(a Actor, at time.Time, reason Reason, target identity.Rank, handlerAgentID, note string) error {
 	if err := c.authorizeAgent(a, at); err != nil {
 		return err
 	}
@@ -223,43 +224,20 @@ func (c *Complaint) Escalate(a Actor, at time.Time, reason Reason, target Rank, 
 	if reason != ReasonManual && reason != ReasonAuthorityExceeded {
 		return errs.Field("reason", "complaint.escalate.reason", "people escalate with MANUAL or AUTHORITY_EXCEEDED")
 	}
-	if c.Rung >= RankManager {
+	if c.Rung >= identity.RankManager {
 		return errs.Precondition("complaint is already at the top rung (manager)")
 	}
-	if target == RankNone {
+	if target == identity.RankNone {
 		target = c.Rung + 1
 	}
-	if target <= c.Rung || target > RankManager {
-		return errs.Precondition("target rung %s is not above the current rung %s", target, c.Rung)
+	if target <= c.Rung || target > identity.RankManager {
+		return errs.Precondition("target rung %s is not above the current rung %s", rankWord(target), rankWord(c.Rung))
 	}
-	c.climb(a, at, target, reason, "", note)
+	c.climb(a, at, target, reason, note)
 	if handlerAgentID != "" {
 		c.addHandler(a, at, handlerAgentID, target, true)
 	}
 	return nil
-}
-
-// AutoEscalate is the workflow's climb after a breach. A rung already
-// reached is never climbed again (a no-op), so a retried step fires once.
-func (c *Complaint) AutoEscalate(at time.Time, to Rank, reason Reason, clock, note string) {
-	if !c.Open() || to <= c.Rung || to > RankManager {
-		return
-	}
-	c.climb(Workflow, at, to, reason, clock, note)
-}
-
-// BreachWarning records the pre-breach warning of a clock.
-func (c *Complaint) BreachWarning(at time.Time, clock, note string) {
-	if c.Open() {
-		c.step(Workflow, at, ActBreachWarning, c.State, clock+": "+note)
-	}
-}
-
-// BreachedAtTop records a breach at the manager rung.
-func (c *Complaint) BreachedAtTop(at time.Time, clock, note string) {
-	if c.Open() {
-		c.step(Workflow, at, ActBreachedAtTop, c.State, clock+": "+note)
-	}
 }
 
 // Patch is a reclassification; only Paths change.
@@ -422,8 +400,8 @@ func (c *Complaint) AppealMalicious(a Actor, at time.Time, statement string, evi
 // dismissed → INVESTIGATING. The clocks resume.
 func (c *Complaint) DecideAppeal(a Actor, at time.Time, upheld bool, note string) error {
 	switch {
-	case a.Role == rolePlatform:
-	case a.Role == roleAgent && a.ShopID == c.ShopID && a.Rank >= RankSupervisor:
+	case a.Role == identity.RolePlatform:
+	case a.Role == identity.RoleAgent && a.ShopID == c.ShopID && a.Rank >= identity.RankSupervisor:
 	default:
 		return fmt.Errorf("%w: only the platform or a supervisor/manager records the platform's decision", errs.ErrPermissionDenied)
 	}

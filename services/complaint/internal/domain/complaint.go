@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/identity"
 )
 
 // Prior is an earlier complaint of the same shop, as repeat detection needs it.
@@ -68,7 +69,7 @@ type ReviewInput struct {
 type Terms struct {
 	PolicyVersion      string
 	Limits             Limits
-	ReviewHandling     time.Duration
+	SLA                SLA
 	ReviewChangeWindow time.Duration
 	RepeatWindow       time.Duration
 }
@@ -127,9 +128,9 @@ func File(in FileInput, now time.Time) (*Complaint, error) {
 		ID: in.ID, ShopID: in.ShopID, CustomerIDs: slices.Clone(in.CustomerIDs), OrderID: in.OrderID,
 		Category: in.Category, Channel: in.Channel, Content: in.Content, CustomerDemand: in.CustomerDemand,
 		DemandedCompensationFen: in.DemandedCompensationFen, Severity: SeverityNormal,
-		State: Filed, Rung: RankAgent, Limits: in.Terms.Limits, FiledBy: in.FiledBy,
+		State: Filed, Rung: identity.RankAgent, Limits: in.Terms.Limits, FiledBy: in.FiledBy,
 		RequestID: in.RequestID, ReceivedAt: in.ReceivedAt, CreatedAt: now, UpdatedAt: now,
-		PolicyVersion: in.Terms.PolicyVersion, Version: 1,
+		PolicyVersion: in.Terms.PolicyVersion, SLA: in.Terms.SLA, Version: 1,
 	}
 	for _, k := range in.SpecialKinds {
 		if k < KindEmotional || k > KindGroup {
@@ -149,7 +150,7 @@ func File(in FileInput, now time.Time) (*Complaint, error) {
 		}
 		c.Review = &Review{
 			ReviewID: in.Review.ReviewID, Rating: in.Review.Rating, ReviewedAt: in.Review.ReviewedAt, Text: in.Review.Text,
-			HandlingDueAt:      now.Add(in.Terms.ReviewHandling),
+			HandlingDueAt:      now.Add(in.Terms.SLA.ReviewHandling),
 			ChangeWindowEndsAt: in.Review.ReviewedAt.Add(in.Terms.ReviewChangeWindow),
 		}
 	}
@@ -208,17 +209,23 @@ func (c *Complaint) applyKindRules(by Actor, at time.Time) {
 	if c.hasKind(KindGroup) {
 		c.makeMajor(at)
 		c.Incident = true
-		if c.Rung < RankManager {
-			c.climb(by, at, RankManager, ReasonGroupComplaint, "", "group complaint: raised to the manager at once and marked as an incident (emergency plan)")
+		if c.Rung < identity.RankManager {
+			c.climb(by, at, identity.RankManager, ReasonGroupComplaint, "group complaint: raised to the manager at once and marked as an incident (emergency plan)")
 		}
 	}
 }
 
 // climb records one escalation; the caller checked to > rung.
-func (c *Complaint) climb(by Actor, at time.Time, to Rank, reason Reason, clock, note string) {
-	c.Escalations = append(c.Escalations, Escalation{From: c.Rung, To: to, Reason: reason, Note: note, Clock: clock, At: at, By: by})
-	c.Rung = to
-	c.step(by, at, ActEscalated, c.State, fmt.Sprintf("to %s (%s): %s", to, reason, note))
+func (c *Complaint) climb(by Actor, at time.Time, to identity.Rank, reason Reason, note string) {
+	c.climbEsc(Escalation{By: by, At: at, To: to, Reason: reason, Note: note})
+}
+
+// climbEsc records one escalation e (From is set here).
+func (c *Complaint) climbEsc(e Escalation) {
+	e.From = c.Rung
+	c.Escalations = append(c.Escalations, e)
+	c.Rung = e.To
+	c.step(e.By, e.At, ActEscalated, c.State, fmt.Sprintf("to %s (%s): %s", rankWord(e.To), e.Reason, e.Note))
 }
 
 // step appends to the history; the history is never rewritten.
@@ -287,11 +294,11 @@ func (c *Complaint) AuthorityLimit() int64 { return c.Limits.For(c.Rung) }
 // agents, the customers it names, the platform and our services.
 func (c *Complaint) VisibleTo(a Actor) bool {
 	switch a.Role {
-	case roleAgent:
+	case identity.RoleAgent:
 		return a.ShopID == c.ShopID
-	case roleBuyer:
+	case identity.RoleBuyer:
 		return slices.Contains(c.CustomerIDs, a.Subject)
-	case rolePlatform, roleService:
+	case identity.RolePlatform, identity.RoleService:
 		return true
 	}
 	return false
@@ -306,13 +313,13 @@ func (c *Complaint) isHandler(agentID string) bool {
 	return false
 }
 
-func (c *Complaint) addHandler(by Actor, at time.Time, agentID string, rank Rank, viaEscalation bool) {
+func (c *Complaint) addHandler(by Actor, at time.Time, agentID string, rank identity.Rank, viaEscalation bool) {
 	if c.isHandler(agentID) {
 		return
 	}
 	c.Handlers = append(c.Handlers, Handler{AgentID: agentID, Rank: rank, AddedAt: at, ViaEscalation: viaEscalation})
 	if viaEscalation {
-		c.step(by, at, ActHandlerAdded, c.State, fmt.Sprintf("%s (%s) joined", agentID, rank))
+		c.step(by, at, ActHandlerAdded, c.State, fmt.Sprintf("%s (%s) joined", agentID, rankWord(rank)))
 	}
 }
 
@@ -322,18 +329,18 @@ func (c *Complaint) addHandler(by Actor, at time.Time, agentID string, rank Rank
 // for the first time joins as a higher-rank handler (escalation adds
 // people, it never moves ownership; a peer agent cannot take it over).
 func (c *Complaint) authorizeAgent(a Actor, at time.Time) error {
-	if a.Role != roleAgent || a.ShopID != c.ShopID {
+	if a.Role != identity.RoleAgent || a.ShopID != c.ShopID {
 		return fmt.Errorf("%w: only the shop's agents act on complaint %s", errs.ErrPermissionDenied, c.ID)
 	}
 	if c.OwnerAgentID == "" || a.Subject == c.OwnerAgentID || c.isHandler(a.Subject) {
 		return nil
 	}
-	if a.Rank >= c.Rung && a.Rank > RankAgent {
+	if a.Rank >= c.Rung && a.Rank > identity.RankAgent {
 		c.addHandler(a, at, a.Subject, a.Rank, true)
 		return nil
 	}
 	return fmt.Errorf("%w: complaint %s is owned by %s at rung %s; only its owner, its handlers and agents of rank %s or above act on it",
-		errs.ErrPermissionDenied, c.ID, c.OwnerAgentID, c.Rung, max(c.Rung, RankSeniorAgent))
+		errs.ErrPermissionDenied, c.ID, c.OwnerAgentID, rankWord(c.Rung), rankWord(max(c.Rung, identity.RankSeniorAgent)))
 }
 
 func (c *Complaint) requireState(cmd string, allowed ...State) error {

@@ -9,18 +9,21 @@ import (
 
 	"github.com/kefu-suite/kefu/services/complaint/internal/domain"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/workflows/policy"
 )
 
 var (
 	t0     = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	limits = domain.Limits{Agent: 5000, SeniorAgent: 20000, Supervisor: 100000, Manager: 500000}
-	terms  = domain.Terms{PolicyVersion: "2026.1", Limits: limits, ReviewHandling: 7 * 24 * time.Hour,
+	terms  = domain.Terms{PolicyVersion: "2026.1", Limits: limits, SLA: sla2026(),
 		ReviewChangeWindow: 30 * 24 * time.Hour, RepeatWindow: 30 * 24 * time.Hour}
-	alice  = domain.Actor{Subject: "agent_alice", Role: "agent", Rank: domain.RankAgent, Group: "after_sale", ShopID: "shop_a"}
-	bob    = domain.Actor{Subject: "agent_bob", Role: "agent", Rank: domain.RankAgent, Group: "after_sale", ShopID: "shop_a"}
-	senior = domain.Actor{Subject: "agent_sen", Role: "agent", Rank: domain.RankSeniorAgent, Group: "after_sale", ShopID: "shop_a"}
-	boss   = domain.Actor{Subject: "agent_boss", Role: "agent", Rank: domain.RankSupervisor, Group: "general", ShopID: "shop_a"}
-	other  = domain.Actor{Subject: "agent_x", Role: "agent", Rank: domain.RankManager, Group: "general", ShopID: "shop_b"}
+	alice  = domain.Actor{Subject: "agent_alice", Role: "agent", Rank: identity.RankAgent, Group: "after_sale", ShopID: "shop_a"}
+	bob    = domain.Actor{Subject: "agent_bob", Role: "agent", Rank: identity.RankAgent, Group: "after_sale", ShopID: "shop_a"}
+	senior = domain.Actor{Subject: "agent_sen", Role: "agent", Rank: identity.RankSeniorAgent, Group: "after_sale", ShopID: "shop_a"}
+	boss   = domain.Actor{Subject: "agent_boss", Role: "agent", Rank: identity.RankSupervisor, Group: "general", ShopID: "shop_a"}
+	other  = domain.Actor{Subject: "agent_x", Role: "agent", Rank: identity.RankManager, Group: "general", ShopID: "shop_b"}
 	buyer  = domain.Actor{Subject: "buyer_1", Role: "buyer"}
 )
 
@@ -123,12 +126,12 @@ func TestOwnershipStaysWithTheFirstResponder(t *testing.T) {
 	must(t, c.Acknowledge(alice, at(1), ""))
 	wantErr(t, c.StartInvestigation(bob, at(2), ""), errs.ErrPermissionDenied, "owned by agent_alice")
 	wantErr(t, c.StartInvestigation(other, at(2), ""), errs.ErrPermissionDenied, "shop's agents")
-	must(t, c.Escalate(alice, at(2), domain.ReasonManual, domain.RankNone, "agent_sen", "customer very upset"))
+	must(t, c.Escalate(alice, at(2), domain.ReasonManual, identity.RankNone, "agent_sen", "customer very upset"))
 	must(t, c.StartInvestigation(senior, at(3), "taking a look"))
-	must(t, c.Escalate(senior, at(4), domain.ReasonManual, domain.RankNone, "", "needs a supervisor"))
+	must(t, c.Escalate(senior, at(4), domain.ReasonManual, identity.RankNone, "", "needs a supervisor"))
 	// a supervisor who was not named joins by acting
 	must(t, c.AddFollowUp(boss, at(5), "called the customer", false, 0))
-	if c.OwnerAgentID != "agent_alice" || c.Rung != domain.RankSupervisor {
+	if c.OwnerAgentID != "agent_alice" || c.Rung != identity.RankSupervisor {
 		t.Fatalf("owner %s rung %s", c.OwnerAgentID, c.Rung)
 	}
 	var hs []string
@@ -144,18 +147,19 @@ func TestOwnershipStaysWithTheFirstResponder(t *testing.T) {
 	// bob (rank agent, below the supervisor rung) still cannot act
 	wantErr(t, c.AddFollowUp(bob, at(6), "hi there", false, 0), errs.ErrPermissionDenied, "rank supervisor or above")
 	// each rung once
-	wantErr(t, c.Escalate(alice, at(7), domain.ReasonManual, domain.RankSeniorAgent, "", "again"), errs.ErrFailedPrecondition, "not above")
-	c.AutoEscalate(at(8), domain.RankSupervisor, domain.ReasonFollowUpBreach, "follow_up", "late")
-	c.AutoEscalate(at(8), domain.RankManager, domain.ReasonFollowUpBreach, "follow_up", "late")
-	c.AutoEscalate(at(8), domain.RankManager, domain.ReasonFollowUpBreach, "follow_up", "late (retried)")
-	var to []domain.Rank
+	wantErr(t, c.Escalate(alice, at(7), domain.ReasonManual, identity.RankSeniorAgent, "", "again"), errs.ErrFailedPrecondition, "not above")
+	// the follow-up clock (from the supervisor's follow-up at 5 h) runs out: one more rung
+	fu := lifecycle.Alarm{Name: domain.ClockFollowUp, At: at(5 + 24)}
+	must(t, c.Fire(fu, at(30)))
+	must(t, c.Fire(fu, at(30))) // a repeated delivery climbs nothing
+	var to []identity.Rank
 	for _, e := range c.Escalations {
 		to = append(to, e.To)
 	}
-	if !slices.Equal(to, []domain.Rank{2, 3, 4}) {
+	if !slices.Equal(to, []identity.Rank{2, 3, 4}) {
 		t.Fatalf("escalations to %v", to)
 	}
-	wantErr(t, c.Escalate(alice, at(9), domain.ReasonManual, domain.RankNone, "", "more"), errs.ErrFailedPrecondition, "top rung")
+	wantErr(t, c.Escalate(alice, at(9), domain.ReasonManual, identity.RankNone, "", "more"), errs.ErrFailedPrecondition, "top rung")
 }
 
 // 适度授权: above the limit of max(caller rank, rung) → escalate first.
@@ -172,7 +176,7 @@ func TestAuthorityLimitPerRank(t *testing.T) {
 	must(t, c.ProposeResolution(boss, at(4), "prp_2", "refund 900", 90000))
 	must(t, c.RecordCustomerResponse(buyer, at(5), "prp_2", false, "wants more"))
 	wantErr(t, c.ProposeResolution(alice, at(6), "prp_3", "refund 150", 15000), errs.ErrFailedPrecondition, "AUTHORITY_EXCEEDED")
-	must(t, c.Escalate(alice, at(6), domain.ReasonAuthorityExceeded, domain.RankNone, "", "customer wants 150"))
+	must(t, c.Escalate(alice, at(6), domain.ReasonAuthorityExceeded, identity.RankNone, "", "customer wants 150"))
 	if c.AuthorityLimit() != 20000 {
 		t.Fatalf("limit at senior rung %d", c.AuthorityLimit())
 	}
@@ -214,7 +218,7 @@ func TestGroupComplaintGoesToManagerAsIncident(t *testing.T) {
 		in.CustomerIDs = []string{"buyer_1", "buyer_2", "buyer_3"}
 		in.SpecialKinds = []domain.SpecialKind{domain.KindGroup}
 	})
-	if c.Rung != domain.RankManager || !c.Incident || !c.Major() || len(c.Escalations) != 1 ||
+	if c.Rung != identity.RankManager || !c.Incident || !c.Major() || len(c.Escalations) != 1 ||
 		c.Escalations[0].Reason != domain.ReasonGroupComplaint || c.AuthorityLimit() != 500000 {
 		t.Fatalf("group complaint %+v", c)
 	}
@@ -225,7 +229,7 @@ func TestGroupComplaintGoesToManagerAsIncident(t *testing.T) {
 	wantErr(t, c.Reclassify(alice, at(2), domain.Patch{Paths: []string{"customer_ids"}, CustomerIDs: []string{"buyer_2"}}), errs.ErrFailedPrecondition, "cannot be removed")
 	must(t, c.Reclassify(alice, at(2), domain.Patch{Paths: []string{"customer_ids", "special_kinds"},
 		CustomerIDs: []string{"buyer_1", "buyer_2"}, SpecialKinds: []domain.SpecialKind{domain.KindGroup}}))
-	if c.Rung != domain.RankManager || !c.Incident || !c.MajorSince.Equal(at(2)) {
+	if c.Rung != identity.RankManager || !c.Incident || !c.MajorSince.Equal(at(2)) {
 		t.Fatalf("after group update %+v", c)
 	}
 	wantErr(t, c.Reclassify(alice, at(3), domain.Patch{Paths: []string{"special_kinds"}}), errs.ErrFailedPrecondition, "cannot be removed")
@@ -276,9 +280,21 @@ func TestVisibility(t *testing.T) {
 	for _, tc := range []struct {
 		a    domain.Actor
 		want bool
-	}{{alice, true}, {other, false}, {buyer, true}, {domain.Actor{Subject: "buyer_2", Role: "buyer"}, false}, {domain.Workflow, true}} {
+	}{{alice, true}, {other, false}, {buyer, true}, {domain.Actor{Subject: "buyer_2", Role: "buyer"}, false}, {domain.ClockActor, true}} {
 		if got := c.VisibleTo(tc.a); got != tc.want {
 			t.Errorf("%+v sees it: %v, want %v", tc.a, got, tc.want)
 		}
 	}
+}
+
+// sla2026 is the clock policy of workflows/policy/files (version 2026.1),
+// as the app pins it on a new complaint.
+func sla2026() domain.SLA {
+	p, err := policy.Select("2026.1", 0)
+	if err != nil {
+		panic(err)
+	}
+	c := p.Complaint
+	return domain.SLA{FirstResponse: c.FirstResponse.D(), FollowUp: c.FollowUp.D(), MajorEscalation: c.MajorEscalation.D(),
+		ReviewHandling: c.ReviewHandling.D(), WarnAtPercent: c.WarnAtPercent}
 }

@@ -1,11 +1,18 @@
 // Package domain holds the complaint rules (DOMAIN.md §5), pure: the state
 // machine, ownership (首问负责), authority per rank (适度授权), escalation
-// bookkeeping, the special kinds and repeat detection. No proto, pgx or
-// Temporal here; enums are numbered as in shop.complaint.v1 so the mapping
-// layer converts them by value.
+// bookkeeping, the special kinds and repeat detection, and the SLA clocks
+// (clocks.go: which clocks a state runs, their due instants, warnings and
+// what a breach does — the clock runner only keeps the time). No proto, pgx
+// or Temporal here; enums are numbered as in shop.complaint.v1 so the
+// mapping layer converts them by value.
 package domain
 
-import "time"
+import (
+	"time"
+
+	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+)
 
 // State of a complaint (ComplaintState names without the prefix).
 type State string
@@ -23,21 +30,11 @@ const (
 	EvidenceCollection State = "EVIDENCE_COLLECTION"
 )
 
-// Rank on the ladder (AgentRank numbering).
-type Rank int
-
-// Ranks, lowest first.
-const (
-	RankNone Rank = iota
-	RankAgent
-	RankSeniorAgent
-	RankSupervisor
-	RankManager
-)
-
+// The ladder's rungs are identity.Rank (AgentRank numbering); rankWord is
+// how the history and the refusals name one.
 var rankNames = []string{"none", "agent", "senior agent", "supervisor", "manager"}
 
-func (r Rank) String() string {
+func rankWord(r identity.Rank) string {
 	if r < 0 || int(r) >= len(rankNames) {
 		return "unknown rank"
 	}
@@ -188,26 +185,19 @@ const (
 	maxSatisfaction = 5
 	minTextLen      = 2
 
-	roleAgent    = "agent"
-	roleBuyer    = "buyer"
-	rolePlatform = "platform"
-	roleService  = "service"
-
 	pauseCustomer = "awaiting the customer's reply to "
 	pausePlatform = "awaiting the platform's decision on the malicious-complaint appeal"
 )
 
-// Actor is who did something.
-type Actor struct {
-	Subject string `json:"subject"`
-	Role    string `json:"role"`
-	Rank    Rank   `json:"rank,omitempty"`
-	Group   string `json:"group,omitempty"`
-	ShopID  string `json:"shop_id,omitempty"`
-}
+// Actor is who did something (the one lifecycle actor, from identity).
+type Actor = lifecycle.Actor
 
-// Workflow is the actor of timer-driven steps.
-var Workflow = Actor{Subject: "complaint-escalation", Role: roleService}
+// Process is the complaint's process name (clock runner, workflow ids).
+const Process = "complaint"
+
+// ClockActor is the actor of clock-driven steps (warnings, climbs, breaches
+// at the top rung).
+var ClockActor = lifecycle.Clock(Process)
 
 // Limits is the compensation authority per rank in fen (policy data).
 type Limits struct {
@@ -218,15 +208,15 @@ type Limits struct {
 }
 
 // For returns the limit of a rank (0 for no rank).
-func (l Limits) For(r Rank) int64 {
+func (l Limits) For(r identity.Rank) int64 {
 	switch r {
-	case RankAgent:
+	case identity.RankAgent:
 		return l.Agent
-	case RankSeniorAgent:
+	case identity.RankSeniorAgent:
 		return l.SeniorAgent
-	case RankSupervisor:
+	case identity.RankSupervisor:
 		return l.Supervisor
-	case RankManager:
+	case identity.RankManager:
 		return l.Manager
 	}
 	return 0
@@ -234,21 +224,24 @@ func (l Limits) For(r Rank) int64 {
 
 // Handler is a person handling the complaint.
 type Handler struct {
-	AgentID       string    `json:"agent_id"`
-	Rank          Rank      `json:"rank"`
-	AddedAt       time.Time `json:"added_at"`
-	ViaEscalation bool      `json:"via_escalation"`
+	AgentID       string        `json:"agent_id"`
+	Rank          identity.Rank `json:"rank"`
+	AddedAt       time.Time     `json:"added_at"`
+	ViaEscalation bool          `json:"via_escalation"`
 }
 
 // Escalation is one climb.
 type Escalation struct {
-	From   Rank      `json:"from"`
-	To     Rank      `json:"to"`
-	Reason Reason    `json:"reason"`
-	Note   string    `json:"note,omitempty"`
-	Clock  string    `json:"clock,omitempty"`
-	At     time.Time `json:"at"`
-	By     Actor     `json:"by"`
+	From   identity.Rank `json:"from"`
+	To     identity.Rank `json:"to"`
+	Reason Reason        `json:"reason"`
+	Note   string        `json:"note,omitempty"`
+	Clock  string        `json:"clock,omitempty"`
+	// Due is the deadline of the clock that ran out (auto-escalations):
+	// the clock's next period counts from it.
+	Due time.Time `json:"due,omitzero"`
+	At  time.Time `json:"at"`
+	By  Actor     `json:"by"`
 }
 
 // Proposal is a solution offered to the customer.
@@ -351,7 +344,7 @@ type Complaint struct {
 	State                   State         `json:"state"`
 	OwnerAgentID            string        `json:"owner_agent_id,omitempty"`
 	Handlers                []Handler     `json:"handlers,omitempty"`
-	Rung                    Rank          `json:"rung"`
+	Rung                    identity.Rank `json:"rung"`
 	Limits                  Limits        `json:"limits"`
 	Escalations             []Escalation  `json:"escalations,omitempty"`
 	Proposals               []Proposal    `json:"proposals,omitempty"`
@@ -373,8 +366,11 @@ type Complaint struct {
 	CreatedAt               time.Time     `json:"created_at"`
 	UpdatedAt               time.Time     `json:"updated_at"`
 	PolicyVersion           string        `json:"policy_version"`
-	// Version counts every change (the etag); LastSeq is the workflow's
-	// last applied command (idempotent retries).
+	// SLA is the clock policy pinned at filing (see Clocks).
+	SLA SLA `json:"sla"`
+	// Marks are the clock periods already warned about or breached at the
+	// top rung (each period warns once and breaches once).
+	Marks []Mark `json:"clock_marks,omitempty"`
+	// Version counts every change (the etag).
 	Version int64 `json:"version"`
-	LastSeq int64 `json:"last_seq"`
 }

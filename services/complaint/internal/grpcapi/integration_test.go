@@ -2,18 +2,13 @@ package grpcapi_test
 
 import (
 	"context"
-	"flag"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
@@ -25,25 +20,31 @@ import (
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	complaintv1 "github.com/kefu-suite/kefu/proto/gen/shop/complaint/v1"
 	"github.com/kefu-suite/kefu/services/complaint/internal/app"
+	"github.com/kefu-suite/kefu/services/complaint/internal/domain"
 	"github.com/kefu-suite/kefu/services/complaint/internal/grpcapi"
 	"github.com/kefu-suite/kefu/services/complaint/internal/store"
 	"github.com/kefu-suite/kefu/services/complaint/migrations"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/grpctest"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
-	wf "github.com/kefu-suite/kefu/workflows/complaint"
+	wflifecycle "github.com/kefu-suite/kefu/workflows/lifecycle"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
 )
 
 // env is the real thing, in-process: PostgreSQL, a Temporal dev server, the
-// workflow worker, the service's activity worker and its gRPC server on a
-// loopback listener with the identity and validation interceptors.
+// shared clock runner (workflows/lifecycle) on the workflow queue, the
+// service's runner activities and its gRPC server on a loopback listener
+// with the identity and validation interceptors.
 type env struct {
 	api complaintv1.ComplaintServiceClient
 	tc  client.Client
+	svc *app.Service
+	pol *policy.Policy
 }
 
 // orders stands in for the order service (another process, tested there):
@@ -72,34 +73,39 @@ func newEnv(t *testing.T) *env {
 	}
 	svc := app.New(store.New(pool), tc, pol, orders{"ord_it1": {"shop_it", "buyer_1"}, "ord_other": {"shop_other", "buyer_1"}}, log, time.Now)
 
-	temporalx.StartWorker(t, tc, queues.Workflows, func(r worker.Registry) { wf.Register(r) })
-	temporalx.StartWorker(t, tc, queues.ComplaintActivities, func(r worker.Registry) { svc.RegisterActivities(r) })
+	temporalx.StartWorker(t, tc, queues.Workflows, func(r worker.Registry) { wflifecycle.Register(r) })
+	temporalx.StartWorker(t, tc, queues.ComplaintActivities, func(r worker.Registry) { runner.Register(r, domain.Process, svc.Handler()) })
 	conn := grpctest.Serve(t, "complaint", func(s *grpc.Server) { complaintv1.RegisterComplaintServiceServer(s, grpcapi.New(svc)) })
-	return &env{api: complaintv1.NewComplaintServiceClient(conn), tc: tc}
+	return &env{api: complaintv1.NewComplaintServiceClient(conn), tc: tc, svc: svc, pol: pol}
 }
 
-// recordHistory writes the finished workflow's history for the replay test
-// in workflows/complaint (go test -run TestComplaint -args -record-history=PATH).
-var recordHistory = flag.String("record-history", "", "write the complaint workflow's history (JSON) to this file")
-
-func writeHistory(ctx context.Context, t *testing.T, tc client.Client, workflowID, path string) {
+// strand stores a complaint received `ago` without starting its clock
+// runner (as if Temporal had been down at filing), then runs the sweeper.
+func strand(t *testing.T, e *env, ago time.Duration) *domain.Complaint {
 	t.Helper()
-	hist := &historypb.History{}
-	it := tc.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		hist.Events = append(hist.Events, ev)
-	}
-	data, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	pc := e.pol.Complaint
+	c, err := domain.File(domain.FileInput{ID: lifecycle.NewID("cmp"), RequestID: "req-it-strand", ShopID: "shop_sweep",
+		CustomerIDs: []string{"buyer_6"}, Category: 1, Channel: domain.ChannelPhone, Content: "电话投诉：没人回复",
+		ReceivedAt: now.Add(-ago), FiledBy: lifecycle.ActorOf(alice),
+		Terms: domain.Terms{PolicyVersion: e.pol.Version, Limits: domain.Limits{Agent: 1, SeniorAgent: 2, Supervisor: 3, Manager: 4},
+			SLA: domain.SLA{FirstResponse: pc.FirstResponse.D(), FollowUp: pc.FollowUp.D(), MajorEscalation: pc.MajorEscalation.D(),
+				ReviewHandling: pc.ReviewHandling.D(), WarnAtPercent: pc.WarnAtPercent}}}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	if _, _, err := e.svc.Store().Insert(ctx, c); err != nil {
 		t.Fatal(err)
 	}
+	n, err := e.svc.Sweep(ctx, 0)
+	if err != nil || n < 1 {
+		t.Fatalf("sweep started %d runners: %v", n, err)
+	}
+	if ids, err := e.svc.Store().Unstarted(ctx, time.Now(), 10); err != nil || slices.Contains(ids, c.ID) {
+		t.Fatalf("still stranded: %v %v", ids, err)
+	}
+	return c
 }
 
 var (
@@ -155,6 +161,10 @@ func TestComplaintThroughGRPCWithTemporalAndPostgres(t *testing.T) {
 	}
 	c := filed.GetComplaint()
 	id := c.GetComplaintId()
+	// A complaint stored without its runner, received 6 s (six shrunk
+	// hours) before the sweeper starts one: its first response is overdue.
+	stranded := strand(t, e, 6*time.Second)
+	sweptAt := time.Now()
 	if c.GetState() != complaintv1.ComplaintState_COMPLAINT_STATE_FILED || c.GetCurrentRung() != commonv1.AgentRank_AGENT_RANK_AGENT ||
 		c.GetPolicyVersion() != "2026.1-shrunk3600" || c.GetWorkflowId() != "complaint/"+id || c.GetAuthorityLimitFen() != 5000 {
 		t.Fatalf("filed %v", c)
@@ -200,6 +210,30 @@ func TestComplaintThroughGRPCWithTemporalAndPostgres(t *testing.T) {
 		if len(cl) != 1 || cl[0].GetName() != "first_response" || x.GetExplanation().GetPolicyVersion() != "2026.1-shrunk3600" ||
 			!cl[0].GetDeadline().AsTime().Equal(c.GetReceivedAt().AsTime().Add(4*time.Second)) || x.GetNextRung() != commonv1.AgentRank_AGENT_RANK_SENIOR_AGENT {
 			t.Fatalf("explanation %v", x)
+		}
+	})
+	t.Run("a complaint stored before complaints pinned their clocks takes the current policy's", func(t *testing.T) {
+		now := time.Now().UTC()
+		old, err := domain.File(domain.FileInput{ID: lifecycle.NewID("cmp"), ShopID: "shop_legacy", CustomerIDs: []string{"buyer_9"},
+			Category: 1, Channel: domain.ChannelChat, Content: "filed under the old workflow", ReceivedAt: now, FiledBy: lifecycle.ActorOf(alice),
+			Terms: domain.Terms{PolicyVersion: "2026.1-shrunk3600", Limits: domain.Limits{Agent: 1, SeniorAgent: 2, Supervisor: 3, Manager: 4}}}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.svc.Store().Insert(context.Background(), old); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.Store().MarkStarted(context.Background(), old.ID); err != nil { // not the sweeper's (its runner is not needed here)
+			t.Fatal(err)
+		}
+		x, err := e.api.ExplainTimers(as(identity.Identity{Subject: "taobao", Role: identity.RolePlatform}),
+			&complaintv1.ExplainTimersRequest{ComplaintId: old.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cl := x.GetExplanation().GetClocks(); len(cl) != 1 || cl[0].GetPolicyDuration() != "4s" ||
+			!cl[0].GetDeadline().AsTime().Equal(now.Add(4*time.Second)) {
+			t.Fatalf("legacy complaint's clocks %v", x)
 		}
 	})
 	t.Run("repeat complaint is linked", func(t *testing.T) {
@@ -456,16 +490,45 @@ func TestComplaintThroughGRPCWithTemporalAndPostgres(t *testing.T) {
 	_, err = e.api.AddFollowUp(as(alice), &complaintv1.AddFollowUpRequest{ComplaintId: id, Note: "late"})
 	wantCode(t, err, codes.FailedPrecondition)
 
-	// The workflow ended with the complaint.
+	// The clock runner ended with the complaint.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var res wf.Result
-	if err := e.tc.GetWorkflow(ctx, wf.WorkflowID(id), "").Get(ctx, &res); err != nil || res.State != wf.StateClosed || res.Rung != wf.RankSupervisor {
-		t.Fatalf("workflow result %+v %v", res, err)
+	var res lifecycle.Clocks
+	if err := e.tc.GetWorkflow(ctx, app.WorkflowID(id), "").Get(ctx, &res); err != nil || !res.Done || len(res.Alarms) != 0 {
+		t.Fatalf("clock runner result %+v %v", res, err)
 	}
-	if *recordHistory != "" {
-		writeHistory(ctx, t, e.tc, wf.WorkflowID(id), *recordHistory)
-	}
+
+	t.Run("the stranded complaint climbed the ladder from receipt, not from the sweep", func(t *testing.T) {
+		var sc *store.Row
+		deadline := time.Now().Add(40 * time.Second)
+		for {
+			var err error
+			if sc, err = e.svc.Store().Get(ctx, stranded.ID); err != nil {
+				t.Fatal(err)
+			}
+			if slices.ContainsFunc(sc.Steps, func(s domain.Step) bool { return s.Action == domain.ActBreachedAtTop }) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no breach at the top: %+v", sc.Escalations)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if len(sc.Escalations) != 3 || sc.Rung != identity.RankManager {
+			t.Fatalf("escalations %+v", sc.Escalations)
+		}
+		fr := e.pol.Complaint.FirstResponse.D()
+		for i, esc := range sc.Escalations {
+			// each period counts from the previous deadline: receipt + 4 s, + 8 s, + 12 s
+			if want := stranded.ReceivedAt.Add(time.Duration(i+1) * fr); !esc.Due.Equal(want) || esc.To != identity.Rank(i+2) ||
+				esc.Clock != "first_response" || esc.Reason != domain.ReasonFirstResponseBreach {
+				t.Fatalf("escalation %d %+v, want due %s", i, esc, want)
+			}
+		}
+		if first := sc.Escalations[0]; first.At.Before(sweptAt) {
+			t.Fatalf("first climb at %s, before the sweep at %s", first.At, sweptAt)
+		}
+	})
 
 	// Listing: the shop's complaints page by page, soonest deadline first,
 	// complaints without a running clock (the closed one) last.

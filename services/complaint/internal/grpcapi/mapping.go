@@ -8,9 +8,11 @@ import (
 
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	complaintv1 "github.com/kefu-suite/kefu/proto/gen/shop/complaint/v1"
+	"github.com/kefu-suite/kefu/services/complaint/internal/app"
 	"github.com/kefu-suite/kefu/services/complaint/internal/domain"
 	"github.com/kefu-suite/kefu/services/complaint/internal/store"
-	wf "github.com/kefu-suite/kefu/workflows/complaint"
+	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
 
 func ts(t time.Time) *timestamppb.Timestamp {
@@ -28,13 +30,13 @@ func stateFromProto(s complaintv1.ComplaintState) domain.State {
 	return domain.State(strings.TrimPrefix(complaintv1.ComplaintState_name[int32(s)], "COMPLAINT_STATE_"))
 }
 
-var groups = map[string]commonv1.AgentGroup{
+var groups = map[identity.Group]commonv1.AgentGroup{
 	"pre_sale": commonv1.AgentGroup_AGENT_GROUP_PRE_SALE, "after_sale": commonv1.AgentGroup_AGENT_GROUP_AFTER_SALE,
 	"general": commonv1.AgentGroup_AGENT_GROUP_GENERAL,
 }
 
 func actorToProto(a domain.Actor) *commonv1.Actor {
-	return &commonv1.Actor{Subject: a.Subject, Role: a.Role, Rank: commonv1.AgentRank(a.Rank), Group: groups[a.Group]}
+	return &commonv1.Actor{Subject: a.Subject, Role: string(a.Role), Rank: commonv1.AgentRank(a.Rank), Group: groups[a.Group]}
 }
 
 func spansToProto(spans []domain.Span) []*commonv1.PausedSpan {
@@ -58,7 +60,7 @@ func complaintToProto(r *store.Row) *complaintv1.Complaint {
 		AfterSaleCaseId: c.AfterSaleCaseID, NextDeadline: ts(r.NextDeadline), NextDeadlineClock: r.NextDeadlineClock,
 		FiledBy: actorToProto(c.FiledBy), ReceivedAt: ts(c.ReceivedAt), AcknowledgedAt: ts(c.AcknowledgedAt),
 		LastFollowUpAt: ts(c.LastFollowUpAt), ResolvedAt: ts(c.ResolvedAt), ClosedAt: ts(c.ClosedAt),
-		PolicyVersion: c.PolicyVersion, WorkflowId: wf.WorkflowID(c.ID), Etag: store.ETag(c.Version),
+		PolicyVersion: c.PolicyVersion, WorkflowId: app.WorkflowID(c.ID), Etag: lifecycle.ETag(c.Version),
 		CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt),
 	}
 	if c.State == domain.Closed {
@@ -115,8 +117,8 @@ func complaintToProto(r *store.Row) *complaintv1.Complaint {
 	return p
 }
 
-func explanationToProto(x wf.Explanation) *complaintv1.ExplainTimersResponse {
-	e := &commonv1.TimerExplanation{WorkflowId: x.WorkflowID, PolicyVersion: x.PolicyVersion, State: x.State,
+func explanationToProto(x app.Explanation) *complaintv1.ExplainTimersResponse {
+	e := &commonv1.TimerExplanation{WorkflowId: x.WorkflowID, PolicyVersion: x.PolicyVersion, State: string(x.State),
 		WhoseMove: commonv1.Party(x.WhoseMove), AsOf: ts(x.AsOf)}
 	for _, c := range x.Clocks {
 		cl := &commonv1.Clock{Name: c.Name, Description: c.Description, WhoseMove: commonv1.Party(c.WhoseMove),

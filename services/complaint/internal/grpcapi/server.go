@@ -9,7 +9,8 @@ import (
 	"github.com/kefu-suite/kefu/services/complaint/internal/app"
 	"github.com/kefu-suite/kefu/services/complaint/internal/domain"
 	"github.com/kefu-suite/kefu/services/complaint/internal/store"
-	wf "github.com/kefu-suite/kefu/workflows/complaint"
+	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
 
 // Server implements complaintv1.ComplaintServiceServer.
@@ -21,9 +22,18 @@ type Server struct {
 // New wraps the use cases.
 func New(svc *app.Service) *Server { return &Server{svc: svc} }
 
-// FileComplaint files a complaint and starts its escalation workflow.
+// actor is the verified caller.
+func actor(ctx context.Context) (lifecycle.Actor, error) {
+	id, err := identity.Require(ctx)
+	if err != nil {
+		return lifecycle.Actor{}, err
+	}
+	return lifecycle.ActorOf(id), nil
+}
+
+// FileComplaint files a complaint and starts its clocks.
 func (s *Server) FileComplaint(ctx context.Context, req *complaintv1.FileComplaintRequest) (*complaintv1.FileComplaintResponse, error) {
-	a, err := app.Actor(ctx)
+	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +62,7 @@ func (s *Server) FileComplaint(ctx context.Context, req *complaintv1.FileComplai
 
 // GetComplaint returns a complaint with its whole history.
 func (s *Server) GetComplaint(ctx context.Context, req *complaintv1.GetComplaintRequest) (*complaintv1.GetComplaintResponse, error) {
-	a, err := app.Actor(ctx)
+	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -65,12 +75,12 @@ func (s *Server) GetComplaint(ctx context.Context, req *complaintv1.GetComplaint
 
 // ListComplaints lists by next deadline.
 func (s *Server) ListComplaints(ctx context.Context, req *complaintv1.ListComplaintsRequest) (*complaintv1.ListComplaintsResponse, error) {
-	a, err := app.Actor(ctx)
+	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
 	f := store.Filter{
-		CustomerID: req.GetCustomerId(), Rung: domain.Rank(req.GetRung()), OwnerAgentID: req.GetOwnerAgentId(),
+		CustomerID: req.GetCustomerId(), Rung: identity.Rank(req.GetRung()), OwnerAgentID: req.GetOwnerAgentId(),
 		HandlerAgentID: req.GetHandlerAgentId(), SpecialKind: domain.SpecialKind(req.GetSpecialKind()),
 		MajorOnly: req.GetMajorOnly(), IncidentOnly: req.GetIncidentOnly(), Category: domain.Category(req.GetCategory()),
 		OrderID: req.GetOrderId(),
@@ -92,13 +102,14 @@ func (s *Server) ListComplaints(ctx context.Context, req *complaintv1.ListCompla
 	return resp, nil
 }
 
-// command runs one workflow Update for the caller.
-func (s *Server) command(ctx context.Context, id, etag, update string, cmd wf.Command) (*complaintv1.Complaint, error) {
-	a, err := app.Actor(ctx)
+// command runs one of the caller's commands.
+func (s *Server) command(ctx context.Context, id, etag, kind string, cmd app.Command) (*complaintv1.Complaint, error) {
+	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}
-	row, err := s.svc.Command(ctx, a, id, etag, update, cmd)
+	cmd.Kind = kind
+	row, err := s.svc.Command(ctx, a, id, etag, cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -107,13 +118,13 @@ func (s *Server) command(ctx context.Context, id, etag, update string, cmd wf.Co
 
 // UpdateComplaint reclassifies an open complaint.
 func (s *Server) UpdateComplaint(ctx context.Context, req *complaintv1.UpdateComplaintRequest) (*complaintv1.UpdateComplaintResponse, error) {
-	p := &wf.Patch{Paths: req.GetUpdateMask().GetPaths(), Category: int(req.GetCategory()), Severity: int(req.GetSeverity()),
-		OrderID: req.GetOrderId(), CustomerIDs: req.GetCustomerIds(), CustomerDemand: req.GetCustomerDemand(),
-		DemandedCompensationFen: req.GetDemandedCompensationFen()}
+	p := &domain.Patch{Paths: req.GetUpdateMask().GetPaths(), Category: domain.Category(req.GetCategory()),
+		Severity: domain.Severity(req.GetSeverity()), OrderID: req.GetOrderId(), CustomerIDs: req.GetCustomerIds(),
+		CustomerDemand: req.GetCustomerDemand(), DemandedCompensationFen: req.GetDemandedCompensationFen()}
 	for _, k := range req.GetSpecialKinds() {
-		p.SpecialKinds = append(p.SpecialKinds, int(k))
+		p.SpecialKinds = append(p.SpecialKinds, domain.SpecialKind(k))
 	}
-	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), wf.UpdateClassify, wf.Command{Patch: p})
+	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), app.CmdClassify, app.Command{Patch: p})
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +133,7 @@ func (s *Server) UpdateComplaint(ctx context.Context, req *complaintv1.UpdateCom
 
 // AcknowledgeComplaint is the first response.
 func (s *Server) AcknowledgeComplaint(ctx context.Context, req *complaintv1.AcknowledgeComplaintRequest) (*complaintv1.AcknowledgeComplaintResponse, error) {
-	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), wf.UpdateAcknowledge, wf.Command{Note: req.GetNote()})
+	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), app.CmdAcknowledge, app.Command{Note: req.GetNote()})
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +142,7 @@ func (s *Server) AcknowledgeComplaint(ctx context.Context, req *complaintv1.Ackn
 
 // StartInvestigation starts verifying the facts.
 func (s *Server) StartInvestigation(ctx context.Context, req *complaintv1.StartInvestigationRequest) (*complaintv1.StartInvestigationResponse, error) {
-	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), wf.UpdateInvestigate, wf.Command{Note: req.GetNote()})
+	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), app.CmdInvestigate, app.Command{Note: req.GetNote()})
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +151,7 @@ func (s *Server) StartInvestigation(ctx context.Context, req *complaintv1.StartI
 
 // AddFollowUp records a follow-up.
 func (s *Server) AddFollowUp(ctx context.Context, req *complaintv1.AddFollowUpRequest) (*complaintv1.AddFollowUpResponse, error) {
-	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), wf.UpdateFollowUp, wf.Command{
+	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), app.CmdFollowUp, app.Command{
 		Note: req.GetNote(), CustomerSatisfied: req.GetCustomerSatisfied(), Satisfaction: int(req.GetSatisfaction())})
 	if err != nil {
 		return nil, err
@@ -150,7 +161,7 @@ func (s *Server) AddFollowUp(ctx context.Context, req *complaintv1.AddFollowUpRe
 
 // ProposeResolution proposes a solution within the caller's authority.
 func (s *Server) ProposeResolution(ctx context.Context, req *complaintv1.ProposeResolutionRequest) (*complaintv1.ProposeResolutionResponse, error) {
-	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), wf.UpdatePropose, wf.Command{
+	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), app.CmdPropose, app.Command{
 		Text: req.GetText(), CompensationFen: req.GetCompensationFen()})
 	if err != nil {
 		return nil, err
@@ -160,7 +171,7 @@ func (s *Server) ProposeResolution(ctx context.Context, req *complaintv1.Propose
 
 // RecordCustomerResponse records the customer's answer.
 func (s *Server) RecordCustomerResponse(ctx context.Context, req *complaintv1.RecordCustomerResponseRequest) (*complaintv1.RecordCustomerResponseResponse, error) {
-	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), wf.UpdateRespond, wf.Command{
+	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), app.CmdRespond, app.Command{
 		ProposalID: req.GetProposalId(), Accepted: req.GetAccepted(), Comment: req.GetComment()})
 	if err != nil {
 		return nil, err
@@ -170,7 +181,7 @@ func (s *Server) RecordCustomerResponse(ctx context.Context, req *complaintv1.Re
 
 // ResolveComplaint marks the accepted solution carried out.
 func (s *Server) ResolveComplaint(ctx context.Context, req *complaintv1.ResolveComplaintRequest) (*complaintv1.ResolveComplaintResponse, error) {
-	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), wf.UpdateResolve, wf.Command{
+	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), app.CmdResolve, app.Command{
 		Note: req.GetNote(), AfterSaleCaseID: req.GetAfterSaleCaseId()})
 	if err != nil {
 		return nil, err
@@ -181,7 +192,7 @@ func (s *Server) ResolveComplaint(ctx context.Context, req *complaintv1.ResolveC
 // CloseComplaint closes with a summary.
 func (s *Server) CloseComplaint(ctx context.Context, req *complaintv1.CloseComplaintRequest) (*complaintv1.CloseComplaintResponse, error) {
 	sum := req.GetSummary()
-	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), wf.UpdateClose, wf.Command{Summary: &wf.Summary{
+	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), app.CmdClose, app.Command{Summary: &app.Summary{
 		RootCause: int(sum.GetRootCause()), WhatChanged: sum.GetWhatChanged(), Satisfaction: int(sum.GetSatisfaction()), Lessons: sum.GetLessons()}})
 	if err != nil {
 		return nil, err
@@ -189,10 +200,10 @@ func (s *Server) CloseComplaint(ctx context.Context, req *complaintv1.CloseCompl
 	return &complaintv1.CloseComplaintResponse{Complaint: c}, nil
 }
 
-// EscalateComplaint is the manual escalation (a workflow Update).
+// EscalateComplaint is the manual escalation.
 func (s *Server) EscalateComplaint(ctx context.Context, req *complaintv1.EscalateComplaintRequest) (*complaintv1.EscalateComplaintResponse, error) {
-	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), wf.UpdateEscalate, wf.Command{
-		Reason: int(req.GetReason()), Note: req.GetNote(), TargetRung: int(req.GetTargetRung()), HandlerAgentID: req.GetHandlerAgentId()})
+	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), app.CmdEscalate, app.Command{
+		Reason: domain.Reason(req.GetReason()), Note: req.GetNote(), TargetRung: identity.Rank(req.GetTargetRung()), HandlerAgentID: req.GetHandlerAgentId()})
 	if err != nil {
 		return nil, err
 	}
@@ -201,11 +212,11 @@ func (s *Server) EscalateComplaint(ctx context.Context, req *complaintv1.Escalat
 
 // CollectEvidence collects evidence against a suspected malicious complaint.
 func (s *Server) CollectEvidence(ctx context.Context, req *complaintv1.CollectEvidenceRequest) (*complaintv1.CollectEvidenceResponse, error) {
-	cmd := wf.Command{Note: req.GetNote()}
+	cmd := app.Command{Note: req.GetNote()}
 	for _, e := range req.GetEvidence() {
-		cmd.Evidence = append(cmd.Evidence, wf.EvidenceItem{URL: e.GetUrl(), Description: e.GetDescription()})
+		cmd.Evidence = append(cmd.Evidence, app.EvidenceItem{URL: e.GetUrl(), Description: e.GetDescription()})
 	}
-	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), wf.UpdateCollectEvidence, cmd)
+	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), app.CmdCollectEvidence, cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +225,7 @@ func (s *Server) CollectEvidence(ctx context.Context, req *complaintv1.CollectEv
 
 // AppealMalicious appeals to the platform.
 func (s *Server) AppealMalicious(ctx context.Context, req *complaintv1.AppealMaliciousRequest) (*complaintv1.AppealMaliciousResponse, error) {
-	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), wf.UpdateAppeal, wf.Command{
+	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), app.CmdAppeal, app.Command{
 		Statement: req.GetStatement(), EvidenceIDs: req.GetEvidenceIds()})
 	if err != nil {
 		return nil, err
@@ -224,7 +235,7 @@ func (s *Server) AppealMalicious(ctx context.Context, req *complaintv1.AppealMal
 
 // DecideAppeal records the platform's decision.
 func (s *Server) DecideAppeal(ctx context.Context, req *complaintv1.DecideAppealRequest) (*complaintv1.DecideAppealResponse, error) {
-	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), wf.UpdateDecideAppeal, wf.Command{
+	c, err := s.command(ctx, req.GetComplaintId(), req.GetEtag(), app.CmdDecideAppeal, app.Command{
 		AppealUpheld: req.GetOutcome() == complaintv1.AppealOutcome_APPEAL_OUTCOME_UPHELD, Note: req.GetNote()})
 	if err != nil {
 		return nil, err
@@ -232,9 +243,9 @@ func (s *Server) DecideAppeal(ctx context.Context, req *complaintv1.DecideAppeal
 	return &complaintv1.DecideAppealResponse{Complaint: c}, nil
 }
 
-// ExplainTimers answers from the workflow's Query.
+// ExplainTimers answers the timers view (computed by the domain).
 func (s *Server) ExplainTimers(ctx context.Context, req *complaintv1.ExplainTimersRequest) (*complaintv1.ExplainTimersResponse, error) {
-	a, err := app.Actor(ctx)
+	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
 	}

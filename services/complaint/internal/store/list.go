@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kefu-suite/kefu/services/complaint/internal/domain"
+	"github.com/kefu-suite/kefu/services/platform/identity"
 )
 
 // Filter selects complaints; zero fields match anything.
@@ -17,7 +18,7 @@ type Filter struct {
 	ShopID         string // agents: their shop
 	CustomerID     string // buyers: themselves; agents: an optional filter
 	States         []domain.State
-	Rung           domain.Rank
+	Rung           identity.Rank
 	DueBefore      time.Time
 	OwnerAgentID   string
 	HandlerAgentID string
@@ -61,7 +62,7 @@ func (s *Store) List(ctx context.Context, f Filter, after *Cursor, limit int) (r
 		}
 		add("state = ANY(?)", st)
 	}
-	if f.Rung != domain.RankNone {
+	if f.Rung != identity.RankNone {
 		add("rung = ?", int16(f.Rung))
 	}
 	if !f.DueBefore.IsZero() {

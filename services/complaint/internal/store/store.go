@@ -5,11 +5,9 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,62 +23,33 @@ type Store struct{ pool *pg.Pool }
 // New wraps an open pool (search_path = complaint).
 func New(pool *pg.Pool) *Store { return &Store{pool: pool} }
 
-const idAlphabet = "0123456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
-
-// NewID returns prefix_ followed by 16 random characters.
-func NewID(prefix string) string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	out := make([]byte, len(b))
-	for i, v := range b {
-		out[i] = idAlphabet[int(v)%len(idAlphabet)]
-	}
-	return prefix + "_" + string(out)
-}
-
-// ETag renders a version for clients.
-func ETag(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }
-
-// ParseETag turns a client's etag back into a version (0 for empty).
-func ParseETag(etag string) (int64, error) {
-	if etag == "" {
-		return 0, nil
-	}
-	if len(etag) < 4 || etag[0] != '"' || etag[1] != 'v' || etag[len(etag)-1] != '"' {
-		return 0, errs.Field("etag", "complaint.etag", "not an etag this server issued")
-	}
-	v, err := strconv.ParseInt(etag[2:len(etag)-1], 10, 64)
-	if err != nil || v < 1 {
-		return 0, errs.Field("etag", "complaint.etag", "not an etag this server issued")
-	}
-	return v, nil
-}
-
-// Row is a complaint with the workflow-kept list columns.
+// Row is a complaint with its list columns (written from the complaint's
+// Clocks by every Insert and Update).
 type Row struct {
 	*domain.Complaint
 	NextDeadline      time.Time // zero when no clock runs
 	NextDeadlineClock string
+	// LastOp is the last command applied (the runner's ApplyInput.Op).
+	LastOp string
 }
 
-const columns = `doc, version, last_seq, next_deadline, next_deadline_clock`
+const columns = `doc, version, last_op, next_deadline, next_deadline_clock`
 
 func scanRow(row pgx.Row) (*Row, error) {
 	var (
 		doc      []byte
 		r        Row
 		version  int64
-		lastSeq  int64
 		deadline *time.Time
 	)
-	if err := row.Scan(&doc, &version, &lastSeq, &deadline, &r.NextDeadlineClock); err != nil {
+	if err := row.Scan(&doc, &version, &r.LastOp, &deadline, &r.NextDeadlineClock); err != nil {
 		return nil, err
 	}
 	r.Complaint = &domain.Complaint{}
 	if err := json.Unmarshal(doc, r.Complaint); err != nil {
 		return nil, fmt.Errorf("decode complaint: %w", err)
 	}
-	r.Version, r.LastSeq = version, lastSeq
+	r.Version = version
 	if deadline != nil {
 		r.NextDeadline = deadline.UTC()
 	}
@@ -91,6 +60,17 @@ func encode(c *domain.Complaint) ([]byte, error) {
 	cp := *c
 	cp.Steps = nil // the history lives in complaint_steps
 	return json.Marshal(&cp)
+}
+
+// nextDeadline is the list column pair of a complaint: its earliest
+// running deadline (nil while paused, closed or without a clock).
+func nextDeadline(c *domain.Complaint) (*time.Time, string) {
+	a, ok := c.NextDeadline()
+	if !ok {
+		return nil, ""
+	}
+	at := a.At.UTC()
+	return &at, a.Name
 }
 
 func handlerIDs(c *domain.Complaint) []string {
@@ -125,23 +105,26 @@ func insertSteps(ctx context.Context, tx pgx.Tx, c *domain.Complaint, from int) 
 	return nil
 }
 
-// Insert stores a new complaint with its first steps. When the caller
-// filed with the same request id before, it returns that complaint and
-// created=false (idempotent create).
+// Insert stores a new complaint with its first steps, its clock runner not
+// yet started (clocks_started false: the sweeper starts it if the filing
+// stops before). When the caller filed with the same request id before, it
+// returns that complaint and created=false (idempotent create).
 func (s *Store) Insert(ctx context.Context, c *domain.Complaint) (*Row, bool, error) {
 	doc, err := encode(c)
 	if err != nil {
 		return nil, false, err
 	}
 	created := false
+	dl, dlClock := nextDeadline(c)
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO complaints (complaint_id, shop_id, filed_by, request_id, customer_ids, order_id,
-				category, state, rung, severity, incident, special_kinds, owner_agent_id, handler_ids, last_seq, version, doc,
-				created_at, updated_at)
-			VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, $15, $16, $17, $17)
+				category, state, rung, severity, incident, special_kinds, owner_agent_id, handler_ids, version, doc,
+				created_at, updated_at, next_deadline, next_deadline_clock, last_op, clocks_started)
+			VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19, '', false)
 			ON CONFLICT (filed_by, request_id) DO NOTHING`,
 			c.ID, c.ShopID, c.FiledBy.Subject, c.RequestID, c.CustomerIDs, c.OrderID, int16(c.Category), string(c.State),
-			int16(c.Rung), int16(c.Severity), c.Incident, kinds(c), c.OwnerAgentID, handlerIDs(c), c.Version, doc, c.CreatedAt)
+			int16(c.Rung), int16(c.Severity), c.Incident, kinds(c), c.OwnerAgentID, handlerIDs(c), c.Version, doc, c.CreatedAt,
+			dl, dlClock)
 		if err != nil {
 			return err
 		}
@@ -155,7 +138,11 @@ func (s *Store) Insert(ctx context.Context, c *domain.Complaint) (*Row, bool, er
 		return nil, false, fmt.Errorf("insert complaint: %w", err)
 	}
 	if created {
-		return &Row{Complaint: c}, true, nil
+		r := &Row{Complaint: c, NextDeadlineClock: dlClock}
+		if dl != nil {
+			r.NextDeadline = *dl
+		}
+		return r, true, nil
 	}
 	var id string
 	if err := s.pool.QueryRow(ctx, `SELECT complaint_id FROM complaints WHERE filed_by = $1 AND request_id = $2`,
@@ -209,11 +196,18 @@ func (s *Store) Get(ctx context.Context, id string) (*Row, error) {
 	return r, loadSteps(ctx, s.pool, r.Complaint)
 }
 
-// Apply runs fn on the complaint in one transaction (SELECT … FOR UPDATE)
-// and stores the result with its new steps. seq is the workflow's command
-// number: when the record has seen it already (a retried activity), fn is
-// not run and applied is false.
-func (s *Store) Apply(ctx context.Context, id string, seq int64, fn func(*domain.Complaint) error) (r *Row, applied bool, err error) {
+// ErrUnchanged, returned by an Update's fn, means nothing changed: nothing
+// is written and Update answers the complaint as it is.
+var ErrUnchanged = errors.New("complaint unchanged")
+
+// Update is the one write path of a complaint (people's commands and clock
+// expiries alike): in one transaction it locks the row (SELECT … FOR
+// UPDATE), runs fn on the complaint, bumps the version and writes the row,
+// its new steps and its next deadline (from the complaint's Clocks). op
+// identifies the command: when it is the last op applied (a retried
+// activity), fn is not run and the complaint is answered as it is. An
+// empty op is never deduplicated.
+func (s *Store) Update(ctx context.Context, id, op string, fn func(*domain.Complaint) error) (r *Row, err error) {
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		var err error
 		r, err = scanRow(tx.QueryRow(ctx, `SELECT `+columns+` FROM complaints WHERE complaint_id = $1 FOR UPDATE`, id))
@@ -226,50 +220,59 @@ func (s *Store) Apply(ctx context.Context, id string, seq int64, fn func(*domain
 		if err := loadSteps(ctx, tx, r.Complaint); err != nil {
 			return err
 		}
-		if seq > 0 && seq <= r.LastSeq {
+		if op != "" && op == r.LastOp {
 			return nil
 		}
 		c := r.Complaint
 		before := len(c.Steps)
 		if err := fn(c); err != nil {
+			if errors.Is(err, ErrUnchanged) {
+				return nil
+			}
 			return err
 		}
-		applied = true
 		c.Version++
-		if seq > 0 {
-			c.LastSeq = seq
-		}
+		r.LastOp = op
 		doc, err := encode(c)
 		if err != nil {
 			return err
 		}
+		dl, dlClock := nextDeadline(c)
+		r.NextDeadline, r.NextDeadlineClock = time.Time{}, dlClock
+		if dl != nil {
+			r.NextDeadline = *dl
+		}
 		if _, err := tx.Exec(ctx, `UPDATE complaints SET customer_ids = $2, order_id = $3, category = $4, state = $5, rung = $6,
-				severity = $7, incident = $8, special_kinds = $9, owner_agent_id = $10, handler_ids = $11, last_seq = $12,
-				version = $13, doc = $14, updated_at = $15
+				severity = $7, incident = $8, special_kinds = $9, owner_agent_id = $10, handler_ids = $11, last_op = $12,
+				version = $13, doc = $14, updated_at = $15, next_deadline = $16, next_deadline_clock = $17
 			WHERE complaint_id = $1`,
 			c.ID, c.CustomerIDs, c.OrderID, int16(c.Category), string(c.State), int16(c.Rung), int16(c.Severity), c.Incident,
-			kinds(c), c.OwnerAgentID, handlerIDs(c), c.LastSeq, c.Version, doc, c.UpdatedAt); err != nil {
+			kinds(c), c.OwnerAgentID, handlerIDs(c), op, c.Version, doc, c.UpdatedAt, dl, dlClock); err != nil {
 			return err
 		}
 		return insertSteps(ctx, tx, c, before)
 	})
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	return r, applied, nil
+	return r, nil
 }
 
-// SyncDeadline stores the workflow's earliest running deadline (zero →
-// none); an older sync never overwrites a newer one.
-func (s *Store) SyncDeadline(ctx context.Context, id string, seq int64, deadline time.Time, clock string) error {
-	var dl *time.Time
-	if !deadline.IsZero() {
-		dl = &deadline
-	}
-	_, err := s.pool.Exec(ctx, `UPDATE complaints SET next_deadline = $3, next_deadline_clock = $4, clock_seq = $2
-		WHERE complaint_id = $1 AND clock_seq < $2`, id, seq, dl, clock)
+// Unstarted lists complaints stored before `before` whose clock runner was
+// never recorded as started (runner.Stranded).
+func (s *Store) Unstarted(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT complaint_id FROM complaints WHERE NOT clocks_started AND created_at < $1
+		ORDER BY created_at, complaint_id LIMIT $2`, before, limit)
 	if err != nil {
-		return fmt.Errorf("sync deadline: %w", err)
+		return nil, fmt.Errorf("complaints without a clock runner: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// MarkStarted records that the complaint's clock runner runs (runner.Stranded).
+func (s *Store) MarkStarted(ctx context.Context, id string) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE complaints SET clocks_started = true WHERE complaint_id = $1`, id); err != nil {
+		return fmt.Errorf("mark clocks started: %w", err)
 	}
 	return nil
 }

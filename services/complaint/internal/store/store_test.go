@@ -11,13 +11,14 @@ import (
 	"github.com/kefu-suite/kefu/services/complaint/internal/store"
 	"github.com/kefu-suite/kefu/services/complaint/migrations"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
 )
 
 var (
 	t0    = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	alice = domain.Actor{Subject: "agent_alice", Role: "agent", Rank: domain.RankAgent, Group: "after_sale", ShopID: "shop_a"}
+	alice = domain.Actor{Subject: "agent_alice", Role: "agent", Rank: identity.RankAgent, Group: "after_sale", ShopID: "shop_a"}
 )
 
 func open(t *testing.T) (*store.Store, *pg.Pool) {
@@ -26,11 +27,14 @@ func open(t *testing.T) (*store.Store, *pg.Pool) {
 	return store.New(pool), pool
 }
 
-func newComplaint(t *testing.T, id, requestID, customer string, at time.Time) *domain.Complaint {
+// newComplaint files a complaint whose first response is due fr after
+// filing (0: no clock) and whose follow-ups are due every 24 h.
+func newComplaint(t *testing.T, id, requestID, customer string, at time.Time, fr time.Duration) *domain.Complaint {
 	t.Helper()
 	c, err := domain.File(domain.FileInput{ID: id, RequestID: requestID, ShopID: "shop_a", CustomerIDs: []string{customer},
 		OrderID: "ord_1", Category: 2, Channel: domain.ChannelChat, Content: "broken parcel", FiledBy: alice,
-		Terms: domain.Terms{PolicyVersion: "2026.1", Limits: domain.Limits{Agent: 1, SeniorAgent: 2, Supervisor: 3, Manager: 4}}}, at)
+		Terms: domain.Terms{PolicyVersion: "2026.1", Limits: domain.Limits{Agent: 1, SeniorAgent: 2, Supervisor: 3, Manager: 4},
+			SLA: domain.SLA{FirstResponse: fr, FollowUp: 24 * time.Hour}}}, at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,32 +45,49 @@ func TestStoreIsIdempotentAndAppendOnly(t *testing.T) {
 	st, pool := open(t)
 	ctx := context.Background()
 
-	first, created, err := st.Insert(ctx, newComplaint(t, "cmp_1", "req-000001", "buyer_1", t0))
-	if err != nil || !created {
-		t.Fatalf("insert: %v %v", created, err)
+	first, created, err := st.Insert(ctx, newComplaint(t, "cmp_1", "req-000001", "buyer_1", t0, 4*time.Hour))
+	if err != nil || !created || !first.NextDeadline.Equal(t0.Add(4*time.Hour)) || first.NextDeadlineClock != "first_response" {
+		t.Fatalf("insert: %+v %v %v", first, created, err)
 	}
-	again, created, err := st.Insert(ctx, newComplaint(t, "cmp_2", "req-000001", "buyer_1", t0.Add(time.Minute)))
+	again, created, err := st.Insert(ctx, newComplaint(t, "cmp_2", "req-000001", "buyer_1", t0.Add(time.Minute), 4*time.Hour))
 	if err != nil || created || again.ID != first.ID || len(again.Steps) != 1 {
 		t.Fatalf("same request id again: %+v created %v err %v", again, created, err)
 	}
+	// stored without a runner until marked
+	if ids, err := st.Unstarted(ctx, t0.Add(time.Hour), 10); err != nil || len(ids) != 1 || ids[0] != "cmp_1" {
+		t.Fatalf("unstarted %v %v", ids, err)
+	}
+	if ids, err := st.Unstarted(ctx, t0, 10); err != nil || len(ids) != 0 {
+		t.Fatalf("unstarted before filing %v %v", ids, err)
+	}
+	if err := st.MarkStarted(ctx, "cmp_1"); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := st.Unstarted(ctx, t0.Add(time.Hour), 10); err != nil || len(ids) != 0 {
+		t.Fatalf("unstarted after the start %v %v", ids, err)
+	}
 
 	ack := func(c *domain.Complaint) error { return c.Acknowledge(alice, t0.Add(time.Hour), "sorry") }
-	r, applied, err := st.Apply(ctx, "cmp_1", 5, ack)
-	if err != nil || !applied || r.Version != 2 || r.LastSeq != 5 || r.State != domain.Acknowledged {
-		t.Fatalf("apply: %+v %v %v", r, applied, err)
+	r, err := st.Update(ctx, "cmp_1", "op-5", ack)
+	if err != nil || r.Version != 2 || r.LastOp != "op-5" || r.State != domain.Acknowledged ||
+		!r.NextDeadline.Equal(t0.Add(25*time.Hour)) || r.NextDeadlineClock != "follow_up" {
+		t.Fatalf("update: %+v %v", r, err)
 	}
-	// the same workflow command retried: not applied again
-	r, applied, err = st.Apply(ctx, "cmp_1", 5, ack)
-	if err != nil || applied || r.Version != 2 {
-		t.Fatalf("retried apply: %+v %v %v", r, applied, err)
+	// the same command retried: not applied again
+	r, err = st.Update(ctx, "cmp_1", "op-5", ack)
+	if err != nil || r.Version != 2 {
+		t.Fatalf("retried update: %+v %v", r, err)
 	}
-	// a refused command changes nothing
-	_, _, err = st.Apply(ctx, "cmp_1", 6, ack)
+	// a refused command changes nothing; neither does an unchanged one
+	_, err = st.Update(ctx, "cmp_1", "op-6", ack)
 	if !errors.Is(err, errs.ErrFailedPrecondition) {
 		t.Fatalf("second acknowledgement: %v", err)
 	}
+	if r, err := st.Update(ctx, "cmp_1", "", func(*domain.Complaint) error { return store.ErrUnchanged }); err != nil || r.Version != 2 {
+		t.Fatalf("unchanged: %+v %v", r, err)
+	}
 	got, err := st.Get(ctx, "cmp_1")
-	if err != nil || got.Version != 2 || got.LastSeq != 5 || len(got.Steps) != 2 || got.Steps[1].Action != domain.ActAcknowledged ||
+	if err != nil || got.Version != 2 || got.LastOp != "op-5" || len(got.Steps) != 2 || got.Steps[1].Action != domain.ActAcknowledged ||
 		got.OwnerAgentID != "agent_alice" || !got.AcknowledgedAt.Equal(t0.Add(time.Hour)) {
 		t.Fatalf("stored %+v %v", got, err)
 	}
@@ -84,29 +105,19 @@ func TestStoreIsIdempotentAndAppendOnly(t *testing.T) {
 		t.Fatalf("delete of a step: %v", err)
 	}
 
-	// deadlines: an older sync never overwrites a newer one
-	dl := t0.Add(25 * time.Hour)
-	if err := st.SyncDeadline(ctx, "cmp_1", 8, dl, "follow_up"); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SyncDeadline(ctx, "cmp_1", 7, t0.Add(4*time.Hour), "first_response"); err != nil {
-		t.Fatal(err)
-	}
-	got, _ = st.Get(ctx, "cmp_1")
-	if !got.NextDeadline.Equal(dl) || got.NextDeadlineClock != "follow_up" {
-		t.Fatalf("deadline %s %s", got.NextDeadline, got.NextDeadlineClock)
-	}
 }
 
 func TestPriorsAndListOrder(t *testing.T) {
 	st, _ := open(t)
 	ctx := context.Background()
+	// a due at 10 h, b without a clock, c due at 2 h + 3 h
 	for i, id := range []string{"cmp_a", "cmp_b", "cmp_c"} {
-		if _, _, err := st.Insert(ctx, newComplaint(t, id, "req-00000"+id[4:], "buyer_1", t0.Add(time.Duration(i)*time.Hour))); err != nil {
+		fr := []time.Duration{10 * time.Hour, 0, 3 * time.Hour}[i]
+		if _, _, err := st.Insert(ctx, newComplaint(t, id, "req-00000"+id[4:], "buyer_1", t0.Add(time.Duration(i)*time.Hour), fr)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, _, err := st.Insert(ctx, newComplaint(t, "cmp_d", "req-00000d", "buyer_2", t0)); err != nil {
+	if _, _, err := st.Insert(ctx, newComplaint(t, "cmp_d", "req-00000d", "buyer_2", t0, 4*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	priors, err := st.Priors(ctx, "shop_a", []string{"buyer_1"}, t0.Add(30*time.Minute))
@@ -114,12 +125,6 @@ func TestPriorsAndListOrder(t *testing.T) {
 		t.Fatalf("priors %+v %v", priors, err)
 	}
 	// c due first, then a, b without a deadline last (by id)
-	if err := st.SyncDeadline(ctx, "cmp_a", 1, t0.Add(10*time.Hour), "first_response"); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SyncDeadline(ctx, "cmp_c", 1, t0.Add(5*time.Hour), "first_response"); err != nil {
-		t.Fatal(err)
-	}
 	var ids []string
 	var after *store.Cursor
 	for {
@@ -141,7 +146,7 @@ func TestPriorsAndListOrder(t *testing.T) {
 	if strings.Join(ids, ",") != "cmp_c,cmp_a,cmp_b" {
 		t.Fatalf("order %v", ids)
 	}
-	rows, _, err := st.List(ctx, store.Filter{ShopID: "shop_a", DueBefore: t0.Add(6 * time.Hour)}, nil, 50)
+	rows, _, err := st.List(ctx, store.Filter{ShopID: "shop_a", CustomerID: "buyer_1", DueBefore: t0.Add(6 * time.Hour)}, nil, 50)
 	if err != nil || len(rows) != 1 || rows[0].ID != "cmp_c" {
 		t.Fatalf("due before 6h: %v %v", rows, err)
 	}
