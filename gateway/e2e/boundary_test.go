@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -42,5 +43,36 @@ func TestCatalogueRefusalOfAnOrderInOurWords(t *testing.T) {
 				t.Fatalf("the refusal must say why: %v", e)
 			}
 		})
+	}
+}
+
+type recorder struct{ errors []string }
+
+func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+func (r *recorder) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf(format, args...))
+}
+
+// The sweep over error bodies catches the leak of the issue and lets our
+// own refusals through (no stack needed).
+func TestForeignWordsSweep(t *testing.T) {
+	cases := []struct {
+		body string
+		leak bool
+	}{
+		{`{"error":{"code":500,"status":"INTERNAL","message":"catalogue QuoteBasket: rpc error: code = InvalidArgument desc = lines[0].quantity: value must be greater than 0"}}`, true},
+		{`{"error":{"code":400,"status":"INVALID_ARGUMENT","message":"peer /shop.catalogue.v1.CatalogueService/ReserveStock: NotFound"}}`, true},
+		{`{"error":{"code":409,"status":"FAILED_PRECONDITION","message":"the basket cannot be ordered as asked: lines[0]: 超过限购数量5件"}}`, false},
+		{`{"error":{"code":400,"status":"INVALID_ARGUMENT","message":"order.address.contact_phone: not a mainland mobile number","field_violations":[{"field":"order.address.contact_phone"}]}}`, false},
+	}
+	for _, c := range cases {
+		var r recorder
+		checkNoForeignWords(&r, "POST /v1/orders", c.body)
+		if (len(r.errors) > 0) != c.leak {
+			t.Errorf("%s: reported %v, want a leak: %v", c.body, r.errors, c.leak)
+		}
 	}
 }

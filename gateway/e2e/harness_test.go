@@ -405,10 +405,17 @@ func loadForeignWords() ([]string, error) {
 	return out, nil
 }
 
+// reporter is the part of *testing.T the sweep reports to.
+type reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+}
+
 // checkNoForeignWords fails the test (and goes on) when an error body
 // carries another service's words: every non-2xx answer of every journey
 // passes through here.
-func checkNoForeignWords(t *testing.T, call, body string) {
+func checkNoForeignWords(t reporter, call, body string) {
 	t.Helper()
 	foreignOnce.Do(func() { foreignWords, foreignErr = loadForeignWords() })
 	if foreignErr != nil {
