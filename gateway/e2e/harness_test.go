@@ -15,6 +15,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -284,6 +286,9 @@ func (s *Stack) Do(t *testing.T, method, path, token string, body any, headers .
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	r := Resp{Code: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
+	if r.Code < 200 || r.Code > 299 {
+		checkNoForeignWords(t, method+" "+path, r.Raw)
+	}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &r.Body); err != nil {
 			t.Fatalf("%s %s: %d, body is not a JSON object: %s", method, path, resp.StatusCode, raw)
@@ -349,4 +354,76 @@ func Eventually(t *testing.T, timeout time.Duration, what string, fn func() (boo
 		time.Sleep(500 * time.Millisecond)
 	}
 	t.Fatalf("%s: not within %s (last seen: %s)", what, timeout, last)
+}
+
+var (
+	foreignOnce  sync.Once
+	foreignWords []string
+	foreignErr   error
+)
+
+// loadForeignWords collects what must never reach a REST client in an error
+// body: gRPC's rendering of a status ("rpc error: code = … desc = …"), the
+// proto packages of our services ("shop.catalogue.v1") and every RPC method
+// name of their contracts ("QuoteBasket") — one service's error passed
+// through another to the client.
+func loadForeignWords() ([]string, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	words := map[string]bool{"rpc error": true, "desc = ": true}
+	rpc := regexp.MustCompile(`(?m)^\s*rpc\s+(\w+)\s*\(`)
+	pkg := regexp.MustCompile(`(?m)^package\s+([\w.]+)\s*;`)
+	err = filepath.WalkDir(filepath.Join(root, "proto", "shop"), func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".proto") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range rpc.FindAllStringSubmatch(string(b), -1) {
+			words[m[1]] = true
+		}
+		for _, m := range pkg.FindAllStringSubmatch(string(b), -1) {
+			words[m[1]] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(words) < 10 {
+		return nil, fmt.Errorf("found only %d RPC names under proto/shop", len(words))
+	}
+	out := make([]string, 0, len(words))
+	for w := range words {
+		out = append(out, w)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// reporter is the part of *testing.T the sweep reports to.
+type reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+}
+
+// checkNoForeignWords fails the test (and goes on) when an error body
+// carries another service's words: every non-2xx answer of every journey
+// passes through here.
+func checkNoForeignWords(t reporter, call, body string) {
+	t.Helper()
+	foreignOnce.Do(func() { foreignWords, foreignErr = loadForeignWords() })
+	if foreignErr != nil {
+		t.Fatalf("the error-body sweep cannot load the RPC names: %v", foreignErr)
+	}
+	for _, w := range foreignWords {
+		if strings.Contains(body, w) {
+			t.Errorf("%s: the error body carries %q (another service's words reached the client): %s", call, w, body)
+		}
+	}
 }

@@ -25,17 +25,45 @@ var kinds = []struct {
 	{ErrUnavailable, codes.Unavailable},
 }
 
+// grpcStatus is an error carrying a gRPC status (status.Error's type).
+type grpcStatus interface {
+	error
+	GRPCStatus() *status.Status
+}
+
+// peerFailure is a failed call to another service (peer.Error; errs cannot
+// import peer, which builds on errs).
+type peerFailure interface {
+	error
+	Code() codes.Code
+	Violations() []*errdetails.BadRequest_FieldViolation
+}
+
+// mappedPeer is a peer failure already put in our words by peer.Map: it
+// matches one of our kinds and its message is ours.
+type mappedPeer interface {
+	error
+	MappedPeerFailure()
+}
+
 // ToStatus maps an error onto a gRPC status. Known domain errors keep their
 // message (it was written for clients); a *FieldError adds a BadRequest
-// detail with the field path; an error that already is a gRPC status passes
-// through; context errors become Canceled/DeadlineExceeded; anything else is
-// logged with its detail and returned as Internal with a generic message.
+// detail with the field path; an error that itself is a gRPC status (our
+// interceptors answer those) passes through; context errors become
+// Canceled/DeadlineExceeded; anything else is logged with its detail and
+// returned as Internal with a generic message.
+//
+// A gRPC status found only deeper in a wrapped chain, or a peer failure
+// nobody mapped, came from another service: it never passes through (its
+// code, text and field paths are the other service's, and its text names
+// their method). It is logged and answered Unavailable when the other
+// service was down or slow, else Internal.
 func ToStatus(ctx context.Context, log *slog.Logger, err error) *status.Status {
 	if err == nil {
 		return nil
 	}
-	if st, ok := status.FromError(err); ok {
-		return st
+	if se, ok := err.(grpcStatus); ok {
+		return se.GRPCStatus()
 	}
 	var fe *FieldError
 	if errors.As(err, &fe) {
@@ -47,6 +75,9 @@ func ToStatus(ctx context.Context, log *slog.Logger, err error) *status.Status {
 		}); derr == nil {
 			return withDetail
 		}
+		return st
+	}
+	if st := foreign(ctx, log, err); st != nil {
 		return st
 	}
 	for _, k := range kinds {
@@ -76,4 +107,32 @@ func clientMessage(err, kind error) string {
 		return msg[len(prefix):]
 	}
 	return msg
+}
+
+// foreign is the answer to an error whose chain holds another service's
+// failure that was not mapped to one of our kinds (nil when there is none;
+// a mapped peer failure matches one of our kinds and keeps our message).
+func foreign(ctx context.Context, log *slog.Logger, err error) *status.Status {
+	var code codes.Code
+	var gs grpcStatus
+	var pf peerFailure
+	var mp mappedPeer
+	switch {
+	case errors.As(err, &mp):
+		return nil // put in our words where the call was made
+	case errors.As(err, &pf):
+		code = pf.Code()
+	case errors.As(err, &gs):
+		code = gs.GRPCStatus().Code()
+	default:
+		return nil
+	}
+	if log != nil {
+		log.ErrorContext(ctx, "another service's error reached our boundary unmapped", slog.String("error", err.Error()),
+			slog.String("code", code.String()))
+	}
+	if code == codes.Unavailable || code == codes.DeadlineExceeded || errors.Is(err, ErrUnavailable) {
+		return status.New(codes.Unavailable, "a service we depend on did not answer; try again")
+	}
+	return status.New(codes.Internal, "internal error")
 }

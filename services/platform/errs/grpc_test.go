@@ -79,3 +79,59 @@ func TestFieldErrorCarriesBadRequestDetail(t *testing.T) {
 		t.Fatalf("violation %v", v)
 	}
 }
+
+// A gRPC status found only deeper in a chain came from another service: it
+// never passes through (its text names their method and their fields); it
+// is logged and answered Unavailable or Internal. A status that is the
+// error itself (our own interceptors answer those) still passes.
+func TestToStatusNeverPassesAWrappedStatusThrough(t *testing.T) {
+	foreign := func(c codes.Code) error {
+		st := status.New(c, "lines[0].quantity: value must be greater than 0")
+		st, _ = st.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "lines[0].quantity"}}})
+		return st.Err()
+	}
+	cases := []struct {
+		name string
+		err  error
+		code codes.Code
+	}{
+		{"invalid argument", fmt.Errorf("catalogue QuoteBasket: %w", foreign(codes.InvalidArgument)), codes.Internal},
+		{"not found", fmt.Errorf("catalogue GetProduct: %w", foreign(codes.NotFound)), codes.Internal},
+		{"failed precondition", fmt.Errorf("x: %w", foreign(codes.FailedPrecondition)), codes.Internal},
+		{"unavailable", fmt.Errorf("catalogue QuoteBasket: %w", foreign(codes.Unavailable)), codes.Unavailable},
+		{"deadline", fmt.Errorf("catalogue QuoteBasket: %w", foreign(codes.DeadlineExceeded)), codes.Unavailable},
+		{"wrapped twice", fmt.Errorf("create: %w", fmt.Errorf("quote: %w", foreign(codes.InvalidArgument))), codes.Internal},
+		{"beside one of our kinds", fmt.Errorf("%w: %w", errs.ErrInvalid, foreign(codes.InvalidArgument)), codes.Internal},
+		{"our outage beside it", fmt.Errorf("%w: start: %w", errs.ErrUnavailable, foreign(codes.Internal)), codes.Unavailable},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			log := slog.New(slog.NewJSONHandler(&buf, nil))
+			st := errs.ToStatus(context.Background(), log, c.err)
+			if st.Code() != c.code {
+				t.Fatalf("code %v, want %v", st.Code(), c.code)
+			}
+			for _, leak := range []string{"rpc error", "lines[0]", "QuoteBasket", "catalogue", "greater than"} {
+				if strings.Contains(st.Message(), leak) {
+					t.Fatalf("message %q leaks %q", st.Message(), leak)
+				}
+			}
+			if len(st.Details()) != 0 {
+				t.Fatalf("the other service's details passed through: %v", st.Details())
+			}
+			if !strings.Contains(buf.String(), "greater than 0") {
+				t.Fatalf("the detail is not logged: %s", buf.String())
+			}
+		})
+	}
+}
+
+func TestToStatusPassesOurOwnStatusThrough(t *testing.T) {
+	st := status.New(codes.InvalidArgument, "order.lines[0].quantity: at most 5")
+	st, _ = st.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "order.lines[0].quantity"}}})
+	got := errs.ToStatus(context.Background(), nil, st.Err())
+	if got.Code() != codes.InvalidArgument || got.Message() != st.Message() || len(got.Details()) != 1 {
+		t.Fatalf("got %v %q %v", got.Code(), got.Message(), got.Details())
+	}
+}

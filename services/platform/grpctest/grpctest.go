@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/kefu-suite/kefu/services/platform/grpcserver"
+	"github.com/kefu-suite/kefu/services/platform/peer"
 	"github.com/kefu-suite/kefu/services/platform/validation"
 )
 
@@ -20,6 +21,10 @@ import (
 type Options struct {
 	NoValidation bool         // serve a stand-in of another service without its rules
 	Logger       *slog.Logger // nil → discard
+	// AsPeer: the returned connection carries peer.UnaryClientInterceptor, as
+	// svcmain's Env.Dial does — for a stand-in of another service that the
+	// service under test calls.
+	AsPeer bool
 }
 
 // Serve starts the server with what register adds and returns a connection
@@ -47,7 +52,11 @@ func Serve(t testing.TB, name string, register func(*grpc.Server), opts ...Optio
 	}
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	dial := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if o.AsPeer {
+		dial = append(dial, grpc.WithChainUnaryInterceptor(peer.UnaryClientInterceptor()))
+	}
+	conn, err := grpc.NewClient(lis.Addr().String(), dial...)
 	if err != nil {
 		t.Fatal(err)
 	}

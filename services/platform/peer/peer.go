@@ -92,6 +92,9 @@ type mapped struct {
 func (m *mapped) Error() string   { return m.kind.Error() + ": " + m.msg }
 func (m *mapped) Unwrap() []error { return []error{m.kind, m.cause} }
 
+// MappedPeerFailure marks it for errs.ToStatus: already in our words.
+func (m *mapped) MappedPeerFailure() {}
+
 // Mapping says how one call's failures read in our contract.
 type Mapping struct {
 	// What names the peer in our words ("the catalogue").
@@ -162,3 +165,6 @@ type fieldMapped struct {
 
 func (f *fieldMapped) Error() string   { return f.fe.Error() }
 func (f *fieldMapped) Unwrap() []error { return []error{&f.fe, f.cause} }
+
+// MappedPeerFailure marks it for errs.ToStatus: already in our words.
+func (f *fieldMapped) MappedPeerFailure() {}

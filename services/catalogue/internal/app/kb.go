@@ -12,6 +12,7 @@ import (
 	"github.com/kefu-suite/kefu/services/catalogue/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/paging"
 )
 
@@ -37,8 +38,8 @@ func readShop(ctx context.Context, requested, rule string) (string, error) {
 	if requested != "" {
 		return requested, nil
 	}
-	if shop := caller(ctx).ShopID; shop != "" {
-		return shop, nil
+	if id, _ := identity.From(ctx); id.ShopID != "" {
+		return id.ShopID, nil
 	}
 	return "", errs.Field("shop_id", rule, "name the shop whose FAQs to read")
 }
@@ -53,7 +54,7 @@ func (s *Service) CreateFaq(ctx context.Context, r *cataloguev1.CreateFaqRequest
 	}
 	// Ids are the server's; a seed import may bring its own stable ids.
 	if f.GetFaqId() == "" || !isService(ctx) {
-		f.FaqId = store.NewID("faq")
+		f.FaqId = lifecycle.NewID("faq")
 	} else if !faqID.MatchString(f.GetFaqId()) {
 		return nil, errs.Field("faq.faq_id", "catalogue.faq.id", "faq ids look like faq_…")
 	}
@@ -124,7 +125,7 @@ func (s *Service) UpdateFaq(ctx context.Context, r *cataloguev1.UpdateFaqRequest
 		return nil, err
 	}
 	out, err := s.store.UpdateFaq(ctx, patch.GetFaqId(), s.now(), func(f *cataloguev1.Faq, version int64) error {
-		if err := store.CheckETag(r.GetEtag(), version); err != nil {
+		if err := lifecycle.CheckETag("etag", r.GetEtag(), version); err != nil {
 			return err
 		}
 		if err := applyMask(f, patch, r.GetUpdateMask().GetPaths()); err != nil {
@@ -193,7 +194,7 @@ func (s *Service) CreateQuickReply(ctx context.Context, r *cataloguev1.CreateQui
 		return nil, err
 	}
 	if qr.GetQuickReplyId() == "" || !isService(ctx) {
-		qr.QuickReplyId = store.NewID("qr")
+		qr.QuickReplyId = lifecycle.NewID("qr")
 	} else if !quickReplyID.MatchString(qr.GetQuickReplyId()) {
 		return nil, errs.Field("quick_reply.quick_reply_id", "catalogue.quick_reply.id", "quick reply ids look like qr_…")
 	}
@@ -270,7 +271,7 @@ func (s *Service) UpdateQuickReply(ctx context.Context, r *cataloguev1.UpdateQui
 		return nil, err
 	}
 	out, err := s.store.UpdateQuickReply(ctx, patch.GetQuickReplyId(), s.now(), func(qr *cataloguev1.QuickReply, version int64) error {
-		if err := store.CheckETag(r.GetEtag(), version); err != nil {
+		if err := lifecycle.CheckETag("etag", r.GetEtag(), version); err != nil {
 			return err
 		}
 		if err := applyMask(qr, patch, r.GetUpdateMask().GetPaths()); err != nil {

@@ -468,6 +468,10 @@ func TestQuickRepliesByGroupAndKindAgentsOnly(t *testing.T) {
 	if _, err := svc.DeleteQuickReply(kbAgent, &cataloguev1.DeleteQuickReplyRequest{QuickReplyId: bye.GetQuickReplyId(), Etag: `"v9"`}); !errors.Is(err, errs.ErrConflict) {
 		t.Fatalf("delete with stale etag: %v", err)
 	}
+	var badETag *errs.FieldError
+	if _, err := svc.DeleteQuickReply(kbAgent, &cataloguev1.DeleteQuickReplyRequest{QuickReplyId: bye.GetQuickReplyId(), Etag: `W/"nine"`}); !errors.As(err, &badETag) || badETag.Field != "etag" {
+		t.Fatalf("delete with an etag this server never issued is InvalidArgument on etag, not a conflict: %v", err)
+	}
 	if _, err := svc.DeleteQuickReply(kbAgent, &cataloguev1.DeleteQuickReplyRequest{QuickReplyId: bye.GetQuickReplyId(), Etag: bye.GetEtag()}); err != nil {
 		t.Fatal(err)
 	}

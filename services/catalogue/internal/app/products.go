@@ -13,6 +13,8 @@ import (
 	"github.com/kefu-suite/kefu/services/catalogue/internal/domain"
 	"github.com/kefu-suite/kefu/services/catalogue/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/paging"
 )
 
@@ -29,14 +31,14 @@ func (s *Service) CreateProduct(ctx context.Context, r *cataloguev1.CreateProduc
 	}
 	// Ids are the server's; a seed import may bring its own stable ids.
 	if p.GetProductId() == "" || !isService(ctx) {
-		p.ProductId = store.NewID("prd")
+		p.ProductId = lifecycle.NewID("prd")
 	} else if !productID.MatchString(p.GetProductId()) {
 		return nil, errs.Field("product.product_id", "catalogue.product.id", "product ids look like prd_…")
 	}
 	p.ShopId = shop
 	for _, k := range p.GetSkus() {
 		if k.GetSkuId() == "" {
-			k.SkuId = store.NewID("sku")
+			k.SkuId = lifecycle.NewID("sku")
 		}
 		k.ReservedStock = 0
 	}
@@ -69,13 +71,15 @@ func checkAttributes(p *cataloguev1.Product) error {
 // visible reports whether the caller may see the product at all; hidden
 // products are NotFound (their existence is not disclosed).
 func visible(ctx context.Context, p *cataloguev1.Product) bool {
-	return (p.GetPublished() && !p.GetArchived()) || isStaff(caller(ctx), p.GetShopId())
+	id, _ := identity.From(ctx) // anonymous callers see published products
+	return (p.GetPublished() && !p.GetArchived()) || isStaff(id, p.GetShopId())
 }
 
 // redact clears what only the shop may see (cost price).
 func redact(ctx context.Context, ps ...*cataloguev1.Product) {
+	id, _ := identity.From(ctx)
 	for _, p := range ps {
-		if !isStaff(caller(ctx), p.GetShopId()) {
+		if !isStaff(id, p.GetShopId()) {
 			p.CostPriceFen = 0
 		}
 	}
@@ -134,7 +138,7 @@ func (s *Service) UpdateProduct(ctx context.Context, r *cataloguev1.UpdateProduc
 		return nil, err
 	}
 	out, err := s.store.UpdateProduct(ctx, id, s.now(), func(p *cataloguev1.Product, version int64) error {
-		if err := store.CheckETag(r.GetEtag(), version); err != nil {
+		if err := lifecycle.CheckETag("etag", r.GetEtag(), version); err != nil {
 			return err
 		}
 		stock := map[string][2]int64{}
@@ -153,7 +157,7 @@ func (s *Service) UpdateProduct(ctx context.Context, r *cataloguev1.UpdateProduc
 				if k.GetSkuId() != "" {
 					return errs.Field("skus", "catalogue.update_product.sku_id", "unknown SKU %s: leave sku_id empty for a new SKU", k.GetSkuId())
 				}
-				k.SkuId, k.ReservedStock = store.NewID("sku"), 0
+				k.SkuId, k.ReservedStock = lifecycle.NewID("sku"), 0
 			}
 		}
 		if len(stock) > 0 && len(p.GetSkus()) < len(stock) {
@@ -184,7 +188,7 @@ func (s *Service) ArchiveProduct(ctx context.Context, r *cataloguev1.ArchiveProd
 	}
 	now := s.now()
 	out, err := s.store.UpdateProduct(ctx, r.GetProductId(), now, func(p *cataloguev1.Product, version int64) error {
-		if err := store.CheckETag(r.GetEtag(), version); err != nil {
+		if err := lifecycle.CheckETag("etag", r.GetEtag(), version); err != nil {
 			return err
 		}
 		if p.GetArchived() {
@@ -240,7 +244,7 @@ func (s *Service) list(ctx context.Context, f *cataloguev1.ProductFilter, text s
 		Text: text, Order: store.Order(order), Limit: paging.Size(size),
 	}
 	// Unpublished and archived products are the shop's business only.
-	id := caller(ctx)
+	id, _ := identity.From(ctx)
 	if f.GetIncludeUnpublished() || f.GetIncludeArchived() {
 		if q.ShopID == "" || !isStaff(id, q.ShopID) {
 			return nil, "", errs.Field("filter.shop_id", "catalogue.list_products.hidden",

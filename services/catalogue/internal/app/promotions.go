@@ -8,6 +8,8 @@ import (
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	"github.com/kefu-suite/kefu/services/catalogue/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/paging"
 )
 
@@ -28,7 +30,7 @@ func (s *Service) CreatePromotion(ctx context.Context, r *cataloguev1.CreateProm
 	if err != nil {
 		return nil, err
 	}
-	p.PromotionId, p.ShopId, p.Kind = store.NewID("prm"), shop, promotionKind(p)
+	p.PromotionId, p.ShopId, p.Kind = lifecycle.NewID("prm"), shop, promotionKind(p)
 	out, err := s.store.InsertPromotion(ctx, p, r.GetRequestId(), s.now())
 	if err != nil {
 		return nil, err
@@ -39,7 +41,8 @@ func (s *Service) CreatePromotion(ctx context.Context, r *cataloguev1.CreateProm
 // promotionVisible: the shop sees every promotion; buyers and others only
 // enabled ones (a disabled promotion is a draft).
 func promotionVisible(ctx context.Context, p *cataloguev1.Promotion) bool {
-	return p.GetEnabled() || isStaff(caller(ctx), p.GetShopId())
+	id, _ := identity.From(ctx) // anonymous callers see enabled ones
+	return p.GetEnabled() || isStaff(id, p.GetShopId())
 }
 
 // GetPromotion reads one promotion.
@@ -62,7 +65,7 @@ type promotionToken struct {
 // ListPromotions lists a shop's promotions by start time (agents default to
 // their own shop; buyers name the shop and see enabled promotions only).
 func (s *Service) ListPromotions(ctx context.Context, r *cataloguev1.ListPromotionsRequest) (*cataloguev1.ListPromotionsResponse, error) {
-	id := caller(ctx)
+	id, _ := identity.From(ctx)
 	shop := r.GetShopId()
 	if shop == "" {
 		shop = id.ShopID
@@ -112,7 +115,7 @@ func (s *Service) UpdatePromotion(ctx context.Context, r *cataloguev1.UpdateProm
 		return nil, err
 	}
 	out, err := s.store.UpdatePromotion(ctx, patch.GetPromotionId(), s.now(), func(p *cataloguev1.Promotion, version int64) error {
-		if err := store.CheckETag(r.GetEtag(), version); err != nil {
+		if err := lifecycle.CheckETag("etag", r.GetEtag(), version); err != nil {
 			return err
 		}
 		if err := applyMask(p, patch, r.GetUpdateMask().GetPaths()); err != nil {

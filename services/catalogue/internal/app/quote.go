@@ -72,7 +72,10 @@ func pricingLine(p *cataloguev1.Product, l *cataloguev1.BasketLine) pricing.Line
 	line.UnitPriceFen, line.Available = p.GetPriceFen(), p.GetStock()
 	line.MinQuantity, line.MaxQuantity = int64(p.GetMinPurchaseQuantity()), int64(p.GetMaxPurchaseQuantity())
 	if len(p.GetSkus()) > 0 {
-		line.SkuRequired = l.GetSkuId() == ""
+		// No SKU, or one the product does not have: the buyer must choose
+		// one of its SKUs (an unknown SKU was priced at the product's price
+		// and only failed later, as "out of stock", at the reservation).
+		line.SkuRequired = true
 		line.Available = 0
 		for _, k := range p.GetSkus() {
 			if k.GetSkuId() == l.GetSkuId() {

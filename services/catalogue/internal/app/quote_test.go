@@ -81,4 +81,26 @@ func TestQuoteBasketWithStoredPromotions(t *testing.T) {
 	if err != nil || len(resp.GetQuote().GetIssues()) != 1 || resp.GetQuote().GetBestPlan().GetTotalFen() != 9999 {
 		t.Fatalf("unknown line: %v %v", resp.GetQuote(), err)
 	}
+
+	// A product with SKUs: no SKU, or one it does not have, must be chosen
+	// again (SKU_REQUIRED); its own SKU is priced.
+	withSkus := jacket("羽绒服（分色分码）", 29900, 0)
+	withSkus.Skus = []*cataloguev1.Sku{{Options: map[string]string{"颜色": "黑色", "尺码": "L"}, PriceFen: 31900, Stock: 3}}
+	withSkus = create(t, svc, withSkus)
+	sku := withSkus.GetSkus()[0].GetSkuId()
+	for _, c := range []struct {
+		name, sku string
+		issue     bool
+	}{{"no sku", "", true}, {"unknown sku", "sku_nosuch", true}, {"its sku", sku, false}} {
+		resp, err := svc.QuoteBasket(buyerCtx, &cataloguev1.QuoteBasketRequest{ShopId: "shop_1", Lines: []*cataloguev1.BasketLine{
+			{ProductId: withSkus.GetProductId(), SkuId: c.sku, Quantity: 1}, {ProductId: b.GetProductId(), Quantity: 1}}})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		issues := resp.GetQuote().GetIssues()
+		got := len(issues) == 1 && issues[0].GetKind() == cataloguev1.BasketIssueKind_BASKET_ISSUE_KIND_SKU_REQUIRED && issues[0].GetLineIndex() == 0
+		if got != c.issue || (c.issue && resp.GetQuote().GetBestPlan().GetTotalFen() != 9999) || (!c.issue && len(issues) != 0) {
+			t.Fatalf("%s: issues %v, total %d", c.name, issues, resp.GetQuote().GetBestPlan().GetTotalFen())
+		}
+	}
 }

@@ -38,12 +38,6 @@ func New(st *store.Store, log *slog.Logger, now func() time.Time) (*Service, err
 	return &Service{store: st, log: log, validator: v, now: func() time.Time { return now().UTC() }}, nil
 }
 
-// caller returns the identity or an anonymous zero identity.
-func caller(ctx context.Context) identity.Identity {
-	id, _ := identity.From(ctx)
-	return id
-}
-
 // isStaff: an agent of the shop, or one of our services (which act for the
 // platform, e.g. the order service reserving stock).
 func isStaff(id identity.Identity, shopID string) bool {
@@ -98,7 +92,10 @@ func (s *Service) revalidate(m proto.Message) error {
 	return nil
 }
 
-func isService(ctx context.Context) bool { return caller(ctx).Role == identity.RoleService }
+func isService(ctx context.Context) bool {
+	id, _ := identity.From(ctx)
+	return id.Role == identity.RoleService
+}
 
 // applyMask copies the top-level fields named by paths from patch into dst
 // (a field unset in the patch is cleared). The contract's field_mask rules

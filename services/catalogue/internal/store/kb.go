@@ -12,6 +12,7 @@ import (
 
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
 
 // ---------------------------------------------------------------------------
@@ -71,7 +72,7 @@ func (s *Store) deleteVersioned(ctx context.Context, kind, lockSQL, deleteSQL, i
 		if err != nil {
 			return err
 		}
-		if err := CheckETag(etag, version); err != nil {
+		if err := lifecycle.CheckETag("etag", etag, version); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, deleteSQL, id)

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
 
 // kbTable is a knowledge-base table (FAQs, quick replies): each row keeps
@@ -67,7 +68,7 @@ func (k kbTable[T]) scan(row rowScanner) (T, int64, error) {
 	r := m.ProtoReflect()
 	r.Set(k.field(r, k.idField), protoreflect.ValueOfString(id))
 	r.Set(k.field(r, "shop_id"), protoreflect.ValueOfString(shop))
-	r.Set(k.field(r, "etag"), protoreflect.ValueOfString(ETag(version)))
+	r.Set(k.field(r, "etag"), protoreflect.ValueOfString(lifecycle.ETag(version)))
 	r.Set(k.field(r, "created_at"), protoreflect.ValueOfMessage(timestamppb.New(created).ProtoReflect()))
 	r.Set(k.field(r, "updated_at"), protoreflect.ValueOfMessage(timestamppb.New(updated).ProtoReflect()))
 	return m, version, nil

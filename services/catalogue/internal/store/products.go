@@ -14,6 +14,7 @@ import (
 
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
 
 // docOf strips what the columns own (ids, stock, counters, lifecycle,
@@ -127,7 +128,7 @@ func scanProduct(r rowScanner) (*cataloguev1.Product, int64, error) {
 		return nil, 0, fmt.Errorf("product %s: stored document unreadable: %w", id, err)
 	}
 	p.ProductId, p.ShopId, p.Published, p.Archived = id, shop, published, archived
-	p.SalesCount, p.Rating, p.Etag = sales, rating, ETag(version)
+	p.SalesCount, p.Rating, p.Etag = sales, rating, lifecycle.ETag(version)
 	p.CreatedAt, p.UpdatedAt = timestamppb.New(createdAt), timestamppb.New(updatedAt)
 	if archivedAt != nil {
 		p.ArchivedAt = timestamppb.New(*archivedAt)

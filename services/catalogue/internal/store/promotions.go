@@ -14,6 +14,7 @@ import (
 
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
 
 func promotionDoc(p *cataloguev1.Promotion) ([]byte, error) {
@@ -70,7 +71,7 @@ func scanPromotion(r rowScanner, now time.Time) (*cataloguev1.Promotion, int64, 
 	if err := protojson.Unmarshal(doc, &p); err != nil {
 		return nil, 0, fmt.Errorf("promotion %s: stored document unreadable: %w", id, err)
 	}
-	p.PromotionId, p.ShopId, p.Etag = id, shop, ETag(version)
+	p.PromotionId, p.ShopId, p.Etag = id, shop, lifecycle.ETag(version)
 	p.CreatedAt, p.UpdatedAt = timestamppb.New(created), timestamppb.New(updated)
 	p.Status = PromotionStatus(enabled, starts, ends, now)
 	return &p, version, nil
@@ -137,7 +138,7 @@ func (s *Store) DeletePromotion(ctx context.Context, id, etag string) error {
 		if err != nil {
 			return err
 		}
-		if err := CheckETag(etag, version); err != nil {
+		if err := lifecycle.CheckETag("etag", etag, version); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM promotions WHERE promotion_id=$1`, id)

@@ -5,17 +5,13 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
-	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/pg"
 )
 
@@ -28,32 +24,6 @@ func New(pool *pg.Pool) *Store { return &Store{pool: pool} }
 // tx runs fn in one transaction; it commits when fn returns nil.
 func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, fn)
-}
-
-const idAlphabet = "0123456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
-
-// NewID returns prefix_ followed by 16 random base-58-ish characters.
-func NewID(prefix string) string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	out := make([]byte, len(b))
-	for i, v := range b {
-		out[i] = idAlphabet[int(v)%len(idAlphabet)]
-	}
-	return prefix + "_" + string(out)
-}
-
-// ETag renders a row version for clients.
-func ETag(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }
-
-// CheckETag compares a client's etag with the stored version; an empty etag
-// skips the check.
-func CheckETag(etag string, version int64) error {
-	if etag == "" || etag == ETag(version) {
-		return nil
-	}
-	return fmt.Errorf("%w: the record changed since you read it (etag %s, now %s); read it again",
-		errs.ErrConflict, etag, ETag(version))
 }
 
 func isUniqueViolation(err error) bool {

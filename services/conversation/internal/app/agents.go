@@ -13,6 +13,7 @@ import (
 	"github.com/kefu-suite/kefu/services/conversation/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/paging"
 )
 
@@ -20,13 +21,13 @@ func availability(a *store.AgentRow) *convv1.AgentAvailability {
 	return &convv1.AgentAvailability{AgentId: a.ID, ShopId: a.ShopID, Group: commonv1.AgentGroup(a.Group), Rank: commonv1.AgentRank(a.Rank),
 		Status: convv1.AgentStatus(a.Status), MaxConcurrentSessions: int32(a.MaxActive), ActiveSessionCount: int32(a.Active),
 		Accepting: a.Accepting(), Note: a.Note, StatusSince: timestamppb.New(a.StatusSince), UpdatedAt: timestamppb.New(a.UpdatedAt),
-		Etag: store.ETag(a.Version)}
+		Etag: lifecycle.ETag(a.Version)}
 }
 
 // SetAgentAvailability: the agent themself (registering on first use with
 // their identity's group and rank) or a supervisor+ of the shop.
 func (s *Service) SetAgentAvailability(ctx context.Context, req *convv1.SetAgentAvailabilityRequest) (*convv1.SetAgentAvailabilityResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +62,7 @@ func (s *Service) SetAgentAvailability(ctx context.Context, req *convv1.SetAgent
 		case !ok:
 			a = &store.AgentRow{Agent: domain.Agent{ID: id.Subject, ShopID: id.ShopID, MaxActive: s.policy.DefaultMaxSessions}, StatusSince: now}
 		}
-		if err := store.CheckETag("etag", req.GetEtag(), a.Version); err != nil && ok {
+		if err := lifecycle.CheckETag("etag", req.GetEtag(), a.Version); err != nil && ok {
 			return err
 		}
 		if a.ID == id.Subject { // identity is the source of group and rank
@@ -123,7 +124,7 @@ func (s *Service) SetAgentAvailability(ctx context.Context, req *convv1.SetAgent
 
 // GetAgentAvailability: agents and services of the shop.
 func (s *Service) GetAgentAvailability(ctx context.Context, req *convv1.GetAgentAvailabilityRequest) (*convv1.GetAgentAvailabilityResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +143,7 @@ func (s *Service) GetAgentAvailability(ctx context.Context, req *convv1.GetAgent
 
 // ListAgents: accepting first, then fewest active sessions.
 func (s *Service) ListAgents(ctx context.Context, req *convv1.ListAgentsRequest) (*convv1.ListAgentsResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +216,7 @@ func (s *Service) loadAutoReply(ctx context.Context, q store.Q, shopID string, g
 
 // GetAutoReply returns the configuration or the defaults.
 func (s *Service) GetAutoReply(ctx context.Context, req *convv1.GetAutoReplyRequest) (*convv1.GetAutoReplyResponse, error) {
-	if _, err := caller(ctx); err != nil {
+	if _, err := identity.Require(ctx); err != nil {
 		return nil, err
 	}
 	ar, err := s.loadAutoReply(ctx, s.store.Q(), req.GetShopId(), domain.Group(req.GetGroup()))
@@ -227,7 +228,7 @@ func (s *Service) GetAutoReply(ctx context.Context, req *convv1.GetAutoReplyRequ
 
 // UpdateAutoReply: supervisors+ of the shop; the texts pass the reply check.
 func (s *Service) UpdateAutoReply(ctx context.Context, req *convv1.UpdateAutoReplyRequest) (*convv1.UpdateAutoReplyResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -244,7 +245,7 @@ func (s *Service) UpdateAutoReply(ctx context.Context, req *convv1.UpdateAutoRep
 		}
 		if !ok {
 			ar = defaultAutoReply(in.GetShopId(), g)
-		} else if err := store.CheckETag("etag", req.GetEtag(), v); err != nil {
+		} else if err := lifecycle.CheckETag("etag", req.GetEtag(), v); err != nil {
 			return err
 		}
 		for _, p := range req.GetUpdateMask().GetPaths() {

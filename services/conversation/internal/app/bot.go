@@ -15,6 +15,8 @@ import (
 	"github.com/kefu-suite/kefu/services/conversation/internal/domain"
 	"github.com/kefu-suite/kefu/services/conversation/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/peer"
 )
 
 // FAQSearcher is the catalogue's knowledge-base search the bot answers
@@ -65,6 +67,8 @@ func (s *Service) botTurn(ctx context.Context, sessionID, shopID string, group d
 				Query: string(q), ShopId: shopID, BotAnswerableOnly: true, PageSize: 1})
 			switch {
 			case err != nil:
+				// Never shown to anyone: people take over whatever the catalogue said.
+				err = peer.Map(err, peer.Mapping{What: "the knowledge base"})
 				s.log.WarnContext(ctx, "bot: knowledge base unavailable, handing over to people", slog.String("error", err.Error()))
 				handoff = true
 			case len(res.GetMatches()) == 0 || res.Matches[0].GetScore()*100 < float64(ar.GetBotMinMatchScore()):
@@ -80,7 +84,7 @@ func (s *Service) botTurn(ctx context.Context, sessionID, shopID string, group d
 			return err // an agent took it meanwhile, or it closed
 		}
 		if !handoff {
-			m := &convv1.Message{MessageId: store.NewID("msg"), SessionId: sess.SessionId, ShopId: sess.ShopId,
+			m := &convv1.Message{MessageId: lifecycle.NewID("msg"), SessionId: sess.SessionId, ShopId: sess.ShopId,
 				SenderKind: convv1.SenderKind_SENDER_KIND_BOT, SenderId: "bot", Text: answer.GetAnswer(), FaqId: answer.GetFaqId(), CreatedAt: s.ts()}
 			return s.post(ctx, tx, sess, v, m, "")
 		}

@@ -115,7 +115,7 @@ const feedBatch = 200
 // WatchAgentFeed streams an agent's events until the client goes away.
 func (s *Service) WatchAgentFeed(req *convv1.WatchAgentFeedRequest, stream grpc.ServerStreamingServer[convv1.WatchAgentFeedResponse]) error {
 	ctx := stream.Context()
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return err
 	}

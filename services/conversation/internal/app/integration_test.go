@@ -94,7 +94,8 @@ func newEnv(t *testing.T) *env {
 		t.Fatal("feed listener not ready")
 	}
 	kb := &knowledgeBase{}
-	faqs := cataloguev1.NewCatalogueServiceClient(grpctest.Serve(t, "catalogue", func(s *grpc.Server) { cataloguev1.RegisterCatalogueServiceServer(s, kb) }))
+	faqs := cataloguev1.NewCatalogueServiceClient(grpctest.Serve(t, "catalogue", func(s *grpc.Server) { cataloguev1.RegisterCatalogueServiceServer(s, kb) },
+		grpctest.Options{AsPeer: true}))
 	policy := app.DefaultPolicy(1)
 	policy.Heartbeat = 30 * time.Second
 	svc, err := app.New(store.New(pool), hub, faqs, policy, log, time.Now)

@@ -17,6 +17,7 @@ import (
 	"github.com/kefu-suite/kefu/services/conversation/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/paging"
 )
 
@@ -55,7 +56,7 @@ func outcome(c *convv1.ReplyCheck, acknowledged bool) convv1.SendOutcome {
 
 // CheckReply runs the phrase check without sending.
 func (s *Service) CheckReply(ctx context.Context, req *convv1.CheckReplyRequest) (*convv1.CheckReplyResponse, error) {
-	if _, err := caller(ctx); err != nil {
+	if _, err := identity.Require(ctx); err != nil {
 		return nil, err
 	}
 	return &convv1.CheckReplyResponse{Check: s.check(req.GetText())}, nil
@@ -64,7 +65,7 @@ func (s *Service) CheckReply(ctx context.Context, req *convv1.CheckReplyRequest)
 // SendMessage posts a message; an agent's is checked first and refused
 // (nothing stored) when forbidden, or discouraged and not acknowledged.
 func (s *Service) SendMessage(ctx context.Context, req *convv1.SendMessageRequest) (*convv1.SendMessageResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +109,7 @@ func (s *Service) SendMessage(ctx context.Context, req *convv1.SendMessageReques
 		if err := domainSession(sess).CheckOpen(); err != nil {
 			return err
 		}
-		m := &convv1.Message{MessageId: store.NewID("msg"), SessionId: sess.SessionId, ShopId: sess.ShopId,
+		m := &convv1.Message{MessageId: lifecycle.NewID("msg"), SessionId: sess.SessionId, ShopId: sess.ShopId,
 			SenderKind: kind, SenderId: senderID, Text: in.GetText(), AttachmentUrls: in.GetAttachmentUrls(),
 			QuickReplyId: in.GetQuickReplyId(), CreatedAt: s.ts()}
 		if kind == convv1.SenderKind_SENDER_KIND_AGENT {
@@ -171,7 +172,7 @@ func (s *Service) post(ctx context.Context, tx pgx.Tx, sess *convv1.Session, v i
 
 // ListMessages pages a session's messages.
 func (s *Service) ListMessages(ctx context.Context, req *convv1.ListMessagesRequest) (*convv1.ListMessagesResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +210,7 @@ var groupNames = map[commonv1.AgentGroup]string{
 
 // TransferSession hands a session over, recorded, with its context.
 func (s *Service) TransferSession(ctx context.Context, req *convv1.TransferSessionRequest) (*convv1.TransferSessionResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +227,7 @@ func (s *Service) TransferSession(ctx context.Context, req *convv1.TransferSessi
 			resp.Session, resp.Transfer = sess, prev
 			return err
 		}
-		if err := store.CheckETag("etag", req.GetEtag(), v); err != nil {
+		if err := lifecycle.CheckETag("etag", req.GetEtag(), v); err != nil {
 			return err
 		}
 		tr := domain.TransferRequest{ToGroup: domain.Group(req.GetToGroup()), Reason: domain.TransferReason(req.GetReason()),
@@ -271,7 +272,7 @@ func (s *Service) transferLocked(ctx context.Context, tx pgx.Tx, sess *convv1.Se
 			to = a.ID
 		}
 	}
-	t := &convv1.Transfer{TransferId: store.NewID("trf"), SessionId: sess.SessionId, ShopId: sess.ShopId,
+	t := &convv1.Transfer{TransferId: lifecycle.NewID("trf"), SessionId: sess.SessionId, ShopId: sess.ShopId,
 		FromGroup: sess.Group, FromAgentId: plan.FromAgent, ToGroup: commonv1.AgentGroup(plan.ToGroup), ToAgentId: to,
 		Reason: convv1.TransferReason(tr.Reason), Note: tr.Note, Summary: tr.Summary, Actor: by, CreatedAt: now}
 	sess.Group = commonv1.AgentGroup(plan.ToGroup)
@@ -327,7 +328,7 @@ func (s *Service) transferLocked(ctx context.Context, tx pgx.Tx, sess *convv1.Se
 
 // ListTransfers pages a session's transfers, oldest first.
 func (s *Service) ListTransfers(ctx context.Context, req *convv1.ListTransfersRequest) (*convv1.ListTransfersResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}

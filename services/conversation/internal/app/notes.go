@@ -12,6 +12,7 @@ import (
 	"github.com/kefu-suite/kefu/services/conversation/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/paging"
 )
 
@@ -37,7 +38,7 @@ func markMine(id identity.Identity, n *convv1.HandoverNote) *convv1.HandoverNote
 
 // CreateHandoverNote writes a 交接留言 for the next shift.
 func (s *Service) CreateHandoverNote(ctx context.Context, req *convv1.CreateHandoverNoteRequest) (*convv1.CreateHandoverNoteResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +60,7 @@ func (s *Service) CreateHandoverNote(ctx context.Context, req *convv1.CreateHand
 		return r, err
 	}
 	in := req.GetHandoverNote()
-	n := &convv1.HandoverNote{HandoverNoteId: store.NewID("hnd"), ShopId: id.ShopID, AuthorAgentId: id.Subject,
+	n := &convv1.HandoverNote{HandoverNoteId: lifecycle.NewID("hnd"), ShopId: id.ShopID, AuthorAgentId: id.Subject,
 		AuthorGroup: commonv1.AgentGroup(groupOf(id.Group)), ToGroup: in.GetToGroup(), ToAgentId: in.GetToAgentId(),
 		Text: in.GetText(), SessionIds: in.GetSessionIds(), OfflineMessageIds: in.GetOfflineMessageIds(),
 		Important: in.GetImportant(), CreatedAt: s.ts()}
@@ -93,13 +94,13 @@ func (s *Service) CreateHandoverNote(ctx context.Context, req *convv1.CreateHand
 	if err != nil {
 		return nil, err
 	}
-	n.Etag = store.ETag(1)
+	n.Etag = lifecycle.ETag(1)
 	return &convv1.CreateHandoverNoteResponse{HandoverNote: n}, nil
 }
 
 // ListHandoverNotes lists the notes addressed to the caller, newest first.
 func (s *Service) ListHandoverNotes(ctx context.Context, req *convv1.ListHandoverNotesRequest) (*convv1.ListHandoverNotesResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +134,7 @@ func (s *Service) ListHandoverNotes(ctx context.Context, req *convv1.ListHandove
 
 // MarkHandoverNoteRead records the caller's reading (idempotent).
 func (s *Service) MarkHandoverNoteRead(ctx context.Context, req *convv1.MarkHandoverNoteReadRequest) (*convv1.MarkHandoverNoteReadResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}

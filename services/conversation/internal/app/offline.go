@@ -13,6 +13,7 @@ import (
 	"github.com/kefu-suite/kefu/services/conversation/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/paging"
 )
 
@@ -30,7 +31,7 @@ func seesOffline(id identity.Identity, m *convv1.OfflineMessage) bool {
 
 // LeaveOfflineMessage stores a 留言; it stays UNANSWERED until answered.
 func (s *Service) LeaveOfflineMessage(ctx context.Context, req *convv1.LeaveOfflineMessageRequest) (*convv1.LeaveOfflineMessageResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +48,7 @@ func (s *Service) LeaveOfflineMessage(ctx context.Context, req *convv1.LeaveOffl
 		group = domain.ClassifyText(in.GetText())
 	}
 	now := s.now()
-	m := &convv1.OfflineMessage{OfflineMessageId: store.NewID("olm"), ShopId: shopID, BuyerId: buyerID, Group: commonv1.AgentGroup(group),
+	m := &convv1.OfflineMessage{OfflineMessageId: lifecycle.NewID("olm"), ShopId: shopID, BuyerId: buyerID, Group: commonv1.AgentGroup(group),
 		Text: in.GetText(), AttachmentUrls: in.GetAttachmentUrls(), OrderId: in.GetOrderId(), ProductId: in.GetProductId(),
 		Status: convv1.OfflineMessageStatus_OFFLINE_MESSAGE_STATUS_UNANSWERED, CreatedAt: timestamppb.New(now),
 		AnswerDueAt: timestamppb.New(now.Add(s.policy.OfflineAnswer)), UpdatedAt: timestamppb.New(now)}
@@ -70,7 +71,7 @@ func (s *Service) LeaveOfflineMessage(ctx context.Context, req *convv1.LeaveOffl
 
 // GetOfflineMessage returns one the caller may see.
 func (s *Service) GetOfflineMessage(ctx context.Context, req *convv1.GetOfflineMessageRequest) (*convv1.GetOfflineMessageResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +92,7 @@ type timeCursor struct {
 
 // ListOfflineMessages: the UNANSWERED queue oldest first, else newest first.
 func (s *Service) ListOfflineMessages(ctx context.Context, req *convv1.ListOfflineMessagesRequest) (*convv1.ListOfflineMessagesResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +123,7 @@ func (s *Service) ListOfflineMessages(ctx context.Context, req *convv1.ListOffli
 // the answer goes into the buyer's open session with the shop or a new one
 // assigned to the answering agent.
 func (s *Service) AnswerOfflineMessage(ctx context.Context, req *convv1.AnswerOfflineMessageRequest) (*convv1.AnswerOfflineMessageResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +167,7 @@ func (s *Service) answerOffline(ctx context.Context, id identity.Identity, req *
 			}
 			return errs.Precondition("offline message %s was answered already by %s", m.OfflineMessageId, m.AnsweredByAgentId)
 		}
-		if err := store.CheckETag("etag", req.GetEtag(), v); err != nil {
+		if err := lifecycle.CheckETag("etag", req.GetEtag(), v); err != nil {
 			return err
 		}
 		resp.Check = s.check(req.GetText())
@@ -180,7 +181,7 @@ func (s *Service) answerOffline(ctx context.Context, id identity.Identity, req *
 			return err
 		}
 		if !ok {
-			sess = &convv1.Session{SessionId: store.NewID("ses"), ShopId: m.ShopId, BuyerId: m.BuyerId, Group: m.Group,
+			sess = &convv1.Session{SessionId: lifecycle.NewID("ses"), ShopId: m.ShopId, BuyerId: m.BuyerId, Group: m.Group,
 				Status: convv1.SessionStatus_SESSION_STATUS_ACTIVE, AssignedAgentId: id.Subject, AssignedAt: now,
 				Priority: convv1.SessionPriority_SESSION_PRIORITY_ROUTINE, OrderId: m.OrderId, ProductId: m.ProductId,
 				Subject: "留言回复", OpenedBy: protoActor(id), OpenedAt: now, UpdatedAt: now}
@@ -192,7 +193,7 @@ func (s *Service) answerOffline(ctx context.Context, id identity.Identity, req *
 				return err
 			}
 		}
-		msg := &convv1.Message{MessageId: store.NewID("msg"), SessionId: sess.SessionId, ShopId: sess.ShopId,
+		msg := &convv1.Message{MessageId: lifecycle.NewID("msg"), SessionId: sess.SessionId, ShopId: sess.ShopId,
 			SenderKind: convv1.SenderKind_SENDER_KIND_AGENT, SenderId: id.Subject, Text: req.GetText(),
 			AttachmentUrls: req.GetAttachmentUrls(), ReplyCheck: resp.Check,
 			DiscouragedAcknowledged: resp.Check.Verdict == convv1.ReplyVerdict_REPLY_VERDICT_DISCOURAGED, CreatedAt: now}

@@ -87,16 +87,6 @@ func New(st *store.Store, hub *Hub, faqs FAQSearcher, policy Policy, log *slog.L
 
 // ---- identity ----
 
-// caller is the identity on the call (NUL characters in the request were
-// already refused by the platform's validation interceptor).
-func caller(ctx context.Context) (identity.Identity, error) {
-	id, ok := identity.From(ctx)
-	if !ok {
-		return id, errs.ErrUnauthenticated
-	}
-	return id, nil
-}
-
 // filterTime is a list filter's instant (zero when unset); a timestamp
 // outside 0001–9999 is InvalidArgument on its field (PostgreSQL cannot
 // compare with it meaningfully).

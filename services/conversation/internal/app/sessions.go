@@ -17,13 +17,14 @@ import (
 	"github.com/kefu-suite/kefu/services/conversation/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/paging"
 )
 
 // CreateSession opens a session (or returns the buyer's open one with the
 // shop), routes it and adds the auto-replies.
 func (s *Service) CreateSession(ctx context.Context, req *convv1.CreateSessionRequest) (*convv1.CreateSessionResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +47,7 @@ func (s *Service) CreateSession(ctx context.Context, req *convv1.CreateSessionRe
 	}
 	now := s.now()
 	sess := &convv1.Session{
-		SessionId: store.NewID("ses"), ShopId: shopID, BuyerId: buyerID,
+		SessionId: lifecycle.NewID("ses"), ShopId: shopID, BuyerId: buyerID,
 		Group:    commonv1.AgentGroup(domain.Route(domain.Group(in.GetGroup()), domain.Topic(in.GetTopic()))),
 		Priority: convv1.SessionPriority(priority), Topic: in.GetTopic(),
 		OrderId: in.GetOrderId(), ProductId: in.GetProductId(), Subject: in.GetSubject(),
@@ -228,7 +229,7 @@ func (s *Service) waitingText(ctx context.Context, tx pgx.Tx, sess *convv1.Sessi
 // systemMessage posts a SYSTEM message (auto-replies, transfer notices); it
 // changes neither awaiting_reply nor the first response.
 func (s *Service) systemMessage(ctx context.Context, tx pgx.Tx, sess *convv1.Session, text string) error {
-	m := &convv1.Message{MessageId: store.NewID("msg"), SessionId: sess.SessionId, ShopId: sess.ShopId,
+	m := &convv1.Message{MessageId: lifecycle.NewID("msg"), SessionId: sess.SessionId, ShopId: sess.ShopId,
 		SenderKind: convv1.SenderKind_SENDER_KIND_SYSTEM, Text: text, CreatedAt: s.ts()}
 	if err := store.InsertMessage(ctx, tx, m, ""); err != nil {
 		return err
@@ -263,7 +264,7 @@ func (s *Service) readable(ctx context.Context, q store.Q, id identity.Identity,
 
 // GetSession returns a session the caller may see.
 func (s *Service) GetSession(ctx context.Context, req *convv1.GetSessionRequest) (*convv1.GetSessionResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +283,7 @@ type sessionCursor struct {
 
 // ListSessions lists with filters: the queue order for WAITING, else newest first.
 func (s *Service) ListSessions(ctx context.Context, req *convv1.ListSessionsRequest) (*convv1.ListSessionsResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +330,7 @@ func (s *Service) ListSessions(ctx context.Context, req *convv1.ListSessionsRequ
 
 // UpdateSession changes topic, priority, order/product and subject.
 func (s *Service) UpdateSession(ctx context.Context, req *convv1.UpdateSessionRequest) (*convv1.UpdateSessionResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +344,7 @@ func (s *Service) UpdateSession(ctx context.Context, req *convv1.UpdateSessionRe
 		if err != nil {
 			return err
 		}
-		if err := store.CheckETag("etag", req.GetEtag(), v); err != nil {
+		if err := lifecycle.CheckETag("etag", req.GetEtag(), v); err != nil {
 			return err
 		}
 		if err := domainSession(sess).CheckOpen(); err != nil {
@@ -389,7 +390,7 @@ func (s *Service) UpdateSession(ctx context.Context, req *convv1.UpdateSessionRe
 
 // AcceptSession: an ONLINE agent with capacity takes a queued session.
 func (s *Service) AcceptSession(ctx context.Context, req *convv1.AcceptSessionRequest) (*convv1.AcceptSessionResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -410,7 +411,7 @@ func (s *Service) AcceptSession(ctx context.Context, req *convv1.AcceptSessionRe
 		if !ok {
 			return errs.Precondition("agent %s has no availability yet; set it ONLINE first", id.Subject)
 		}
-		if err := store.CheckETag("etag", req.GetEtag(), v); err != nil {
+		if err := lifecycle.CheckETag("etag", req.GetEtag(), v); err != nil {
 			return err
 		}
 		mine, err := domainSession(sess).CheckAccept(agent.Agent, supervisor(id))
@@ -436,7 +437,7 @@ func (s *Service) AcceptSession(ctx context.Context, req *convv1.AcceptSessionRe
 
 // CloseSession closes (the buyer, the assigned agent or a supervisor+).
 func (s *Service) CloseSession(ctx context.Context, req *convv1.CloseSessionRequest) (*convv1.CloseSessionResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -453,7 +454,7 @@ func (s *Service) CloseSession(ctx context.Context, req *convv1.CloseSessionRequ
 		if !domainSession(sess).CanWrite(actorOf(id)) {
 			return errs.ErrPermissionDenied
 		}
-		if err := store.CheckETag("etag", req.GetEtag(), v); err != nil {
+		if err := lifecycle.CheckETag("etag", req.GetEtag(), v); err != nil {
 			return err
 		}
 		out, err = s.closeLocked(ctx, tx, sess, v, req.GetReason(), req.GetNote(), protoActor(id))
@@ -529,7 +530,7 @@ func (s *Service) CloseIdleSessions(ctx context.Context) (int, error) {
 
 // RateSession: the buyer's CSAT, once, within the window after close.
 func (s *Service) RateSession(ctx context.Context, req *convv1.RateSessionRequest) (*convv1.RateSessionResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
@@ -20,6 +19,7 @@ import (
 	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
 	"github.com/kefu-suite/kefu/services/conversation/internal/domain"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/pg"
 )
 
@@ -34,50 +34,6 @@ type Store struct{ pool *pg.Pool }
 func New(pool *pg.Pool) *Store { return &Store{pool: pool} }
 
 // Pool is the underlying pool (the feed listener takes a connection from it).
-
-const idAlphabet = "0123456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
-
-// NewID returns prefix_ followed by 16 random characters.
-func NewID(prefix string) string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	out := make([]byte, len(b))
-	for i, v := range b {
-		out[i] = idAlphabet[int(v)%len(idAlphabet)]
-	}
-	return prefix + "_" + string(out)
-}
-
-// ETag renders a version for clients.
-func ETag(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }
-
-// ParseETag turns a client's etag back into a version (0 for empty).
-func ParseETag(field, etag string) (int64, error) {
-	if etag == "" {
-		return 0, nil
-	}
-	bad := errs.Field(field, "conversation.etag", "not an etag this server issued")
-	if len(etag) < 4 || etag[0] != '"' || etag[1] != 'v' || etag[len(etag)-1] != '"' {
-		return 0, bad
-	}
-	v, err := strconv.ParseInt(etag[2:len(etag)-1], 10, 64)
-	if err != nil || v < 1 {
-		return 0, bad
-	}
-	return v, nil
-}
-
-// CheckETag: empty skips; a stale one is a version conflict (ABORTED).
-func CheckETag(field, etag string, current int64) error {
-	v, err := ParseETag(field, etag)
-	if err != nil {
-		return err
-	}
-	if v != 0 && v != current {
-		return fmt.Errorf("%w: etag %s is stale, the resource is at %s", errs.ErrConflict, etag, ETag(current))
-	}
-	return nil
-}
 
 // Q is what reads run on: the pool or a transaction.
 type Q interface {
@@ -138,7 +94,7 @@ func scanSession(row pgx.Row) (*convv1.Session, int64, error) {
 	if err := fromJSON(doc, s); err != nil {
 		return nil, 0, err
 	}
-	s.Etag = ETag(v)
+	s.Etag = lifecycle.ETag(v)
 	return s, v, nil
 }
 
@@ -211,7 +167,7 @@ func InsertSession(ctx context.Context, tx pgx.Tx, s *convv1.Session, openedBy, 
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,1,$14)`,
 		s.SessionId, s.ShopId, s.BuyerId, int32(s.Group), int32(s.Status), int32(s.Priority), int32(s.Topic),
 		s.AssignedAgentId, openedBy, nullable(requestID), s.OpenedAt.AsTime(), tsOf(s.QueuedAt), tsOf(s.LastMessageAt), toJSON(s))
-	s.Etag = ETag(1)
+	s.Etag = lifecycle.ETag(1)
 	return err
 }
 
@@ -225,7 +181,7 @@ func SaveSession(ctx context.Context, tx pgx.Tx, s *convv1.Session, version int6
 	if err == nil && tag.RowsAffected() != 1 {
 		err = fmt.Errorf("%w: session %s changed meanwhile", errs.ErrConflict, s.SessionId)
 	}
-	s.Etag = ETag(version + 1)
+	s.Etag = lifecycle.ETag(version + 1)
 	return err
 }
 
@@ -541,7 +497,7 @@ func GetAutoReply(ctx context.Context, q Q, shopID string, group domain.Group, f
 	if err := fromJSON(doc, ar); err != nil {
 		return nil, 0, false, err
 	}
-	ar.Etag = ETag(v)
+	ar.Etag = lifecycle.ETag(v)
 	return ar, v, true, nil
 }
 
@@ -554,7 +510,7 @@ func SaveAutoReply(ctx context.Context, tx pgx.Tx, ar *convv1.AutoReply, version
 	if err == nil && tag.RowsAffected() != 1 {
 		return fmt.Errorf("%w: auto-reply changed meanwhile", errs.ErrConflict)
 	}
-	ar.Etag = ETag(version + 1)
+	ar.Etag = lifecycle.ETag(version + 1)
 	return err
 }
 
@@ -571,7 +527,7 @@ func scanOffline(row pgx.Row) (*convv1.OfflineMessage, int64, error) {
 	if err := fromJSON(doc, m); err != nil {
 		return nil, 0, err
 	}
-	m.Etag = ETag(v)
+	m.Etag = lifecycle.ETag(v)
 	return m, v, nil
 }
 
@@ -595,7 +551,7 @@ func GetOffline(ctx context.Context, q Q, id string, forUpdate bool) (*convv1.Of
 	if err := fromJSON(doc, m); err != nil {
 		return nil, 0, "", err
 	}
-	m.Etag = ETag(v)
+	m.Etag = lifecycle.ETag(v)
 	req := ""
 	if answerReq != nil {
 		req = *answerReq
@@ -615,7 +571,7 @@ func InsertOffline(ctx context.Context, tx pgx.Tx, m *convv1.OfflineMessage, lef
 	_, err := tx.Exec(ctx, `INSERT INTO offline_messages (offline_message_id, shop_id, buyer_id, grp, status, left_by, request_id, created_at, version, doc)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,1,$9)`,
 		m.OfflineMessageId, m.ShopId, m.BuyerId, int32(m.Group), int32(m.Status), leftBy, nullable(requestID), m.CreatedAt.AsTime(), toJSON(m))
-	m.Etag = ETag(1)
+	m.Etag = lifecycle.ETag(1)
 	return err
 }
 
@@ -627,7 +583,7 @@ func SaveOffline(ctx context.Context, tx pgx.Tx, m *convv1.OfflineMessage, versi
 	if err == nil && tag.RowsAffected() != 1 {
 		err = fmt.Errorf("%w: offline message changed meanwhile", errs.ErrConflict)
 	}
-	m.Etag = ETag(version + 1)
+	m.Etag = lifecycle.ETag(version + 1)
 	return err
 }
 
@@ -723,7 +679,7 @@ func scanNote(row pgx.Row) (*convv1.HandoverNote, int64, error) {
 	for _, r := range reads {
 		n.Reads = append(n.Reads, &convv1.HandoverNoteRead{AgentId: r.AgentID, ReadAt: tsProto(r.ReadAt)})
 	}
-	n.Etag = ETag(int64(1 + len(reads)))
+	n.Etag = lifecycle.ETag(int64(1 + len(reads)))
 	return n, 0, nil
 }
 

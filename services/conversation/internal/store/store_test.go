@@ -13,7 +13,6 @@ import (
 	"github.com/kefu-suite/kefu/services/conversation/internal/domain"
 	"github.com/kefu-suite/kefu/services/conversation/internal/store"
 	"github.com/kefu-suite/kefu/services/conversation/migrations"
-	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
 )
 
@@ -127,24 +126,6 @@ func mustInt(t *testing.T, s string) int64 {
 		n = n*10 + int64(c-'0')
 	}
 	return n
-}
-
-func TestETags(t *testing.T) {
-	if v, err := store.ParseETag("etag", store.ETag(7)); err != nil || v != 7 {
-		t.Fatal(v, err)
-	}
-	for _, bad := range []string{"7", `"x7"`, `"v"`, `"v-1"`, `"v0"`} {
-		var fe *errs.FieldError
-		if _, err := store.ParseETag("etag", bad); !errors.As(err, &fe) || fe.Field != "etag" {
-			t.Errorf("%s: %v", bad, err)
-		}
-	}
-	if err := store.CheckETag("etag", store.ETag(2), 3); !errors.Is(err, errs.ErrConflict) {
-		t.Fatal(err)
-	}
-	if err := store.CheckETag("etag", "", 3); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // Two transactions of one shop write feed events at once and the later one
