@@ -21,9 +21,9 @@ import (
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	"github.com/kefu-suite/kefu/services/aftersale/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/failures"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	wf "github.com/kefu-suite/kefu/workflows/aftersale"
-	"github.com/kefu-suite/kefu/services/platform/failures"
 	"github.com/kefu-suite/kefu/workflows/policy"
 )
 

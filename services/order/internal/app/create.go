@@ -204,16 +204,8 @@ func (s *Service) buildOrder(ctx context.Context, orderID, shopID, buyerID strin
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	var blocking []string
-	for _, is := range q.GetIssues() {
-		switch is.GetKind() {
-		case cataloguev1.BasketIssueKind_BASKET_ISSUE_KIND_INSUFFICIENT_STOCK:
-			continue // the reservation reports it per line
-		}
-		blocking = append(blocking, fmt.Sprintf("lines[%d]: %s", is.GetLineIndex(), is.GetMessage()))
-	}
-	if len(blocking) > 0 {
-		return nil, time.Time{}, errs.Precondition("the basket cannot be ordered as asked: %s", strings.Join(blocking, "; "))
+	if err := basketRefusal(q.GetIssues()); err != nil {
+		return nil, time.Time{}, err
 	}
 	plan := q.GetBestPlan()
 	if expectedTotal > 0 && expectedTotal != plan.GetTotalFen() {
@@ -599,4 +591,43 @@ func (s *Service) SweepUnstarted(ctx context.Context, grace time.Duration) (int,
 		done++
 	}
 	return done, nil
+}
+
+// basketRefusal turns the catalogue's quote issues into our refusal, on the
+// order request's own field: a spec that must be chosen or does not exist is
+// InvalidArgument on order.lines[i].sku_id, a quantity outside the
+// product's purchase limits on order.lines[i].quantity, a product no longer
+// on sale FailedPrecondition naming order.lines[i]. Short stock is left to
+// the reservation, which reports it per line. nil when nothing blocks.
+func basketRefusal(issues []*cataloguev1.BasketIssue) error {
+	var (
+		field, rule string
+		reasons     []string
+		state       bool // a FailedPrecondition (the product's state), not a bad request
+	)
+	for _, is := range issues {
+		line := fmt.Sprintf("order.lines[%d]", is.GetLineIndex())
+		var f, r string
+		switch is.GetKind() {
+		case cataloguev1.BasketIssueKind_BASKET_ISSUE_KIND_INSUFFICIENT_STOCK:
+			continue
+		case cataloguev1.BasketIssueKind_BASKET_ISSUE_KIND_SKU_REQUIRED:
+			f, r = line+".sku_id", "order.line_spec"
+		case cataloguev1.BasketIssueKind_BASKET_ISSUE_KIND_BELOW_MIN_QUANTITY, cataloguev1.BasketIssueKind_BASKET_ISSUE_KIND_ABOVE_MAX_QUANTITY:
+			f, r = line+".quantity", "order.quantity_limits"
+		default:
+			f, r, state = line, "order.line_unavailable", true
+		}
+		if field == "" {
+			field, rule = f, r
+		}
+		reasons = append(reasons, f+": "+is.GetMessage())
+	}
+	switch {
+	case len(reasons) == 0:
+		return nil
+	case state:
+		return errs.Precondition("the basket cannot be ordered as asked: %s", strings.Join(reasons, "; "))
+	}
+	return errs.Field(field, rule, "the basket cannot be ordered as asked: %s", strings.Join(reasons, "; "))
 }
