@@ -20,14 +20,12 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
 	"github.com/kefu-suite/kefu/workflows/aftersale"
 	"github.com/kefu-suite/kefu/workflows/lifecycle"
-	"github.com/kefu-suite/kefu/workflows/order"
 	"github.com/kefu-suite/kefu/workflows/queues"
 )
 
 // registrations lists every workflow package's Register function.
 var registrations = []func(worker.WorkflowRegistry){
 	lifecycle.Register,
-	order.Register,
 	aftersale.Register,
 }
 

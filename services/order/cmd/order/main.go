@@ -1,6 +1,6 @@
 // Command order serves the OrderService over gRPC and hosts the order
-// activity worker (queues.OrderActivities): the order workflow's activities
-// write this service's tables, so they run here, next to the pool.
+// activity worker (queues.OrderActivities): the shared clock runner's
+// activities for orders write this service's tables, so they run here.
 package main
 
 import (
@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
 
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
@@ -16,6 +17,7 @@ import (
 	"github.com/kefu-suite/kefu/services/order/internal/store"
 	"github.com/kefu-suite/kefu/services/order/migrations"
 	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/services/platform/svcmain"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
@@ -52,13 +54,15 @@ func run(ctx context.Context) error {
 		return err
 	}
 	svc := app.New(store.New(env.Pool), cataloguev1.NewCatalogueServiceClient(catalogue), tcl, *pol, env.Log, time.Now)
-	if err := env.StartActivities(tcl, queues.OrderActivities, svc.RegisterActivities); err != nil {
+	if err := env.StartActivities(tcl, queues.OrderActivities, func(r worker.ActivityRegistry) {
+		runner.Register(r, "order", svc.Handler())
+	}); err != nil {
 		return err
 	}
-	// Orders whose workflow failed to start (and whose client never retried)
-	// get it started, so no reservation is held without a clock.
-	env.Sweep(ctx, 30*time.Second, "orders without a workflow", func(ctx context.Context) (int, error) {
-		return svc.SweepUnstarted(ctx, 30*time.Second)
+	// Orders whose clock runner failed to start (and whose client never
+	// retried) get it started, so no reservation is held without a clock.
+	env.Sweep(ctx, 30*time.Second, "orders without a clock runner", func(ctx context.Context) (int, error) {
+		return svc.Sweep(ctx, 30*time.Second)
 	})
 
 	return env.Serve(ctx, func(s *grpc.Server) { orderv1.RegisterOrderServiceServer(s, svc) })

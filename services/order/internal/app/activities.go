@@ -5,163 +5,153 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
-
-	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/worker"
 
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/order/internal/domain"
 	"github.com/kefu-suite/kefu/services/order/internal/store"
-	"github.com/kefu-suite/kefu/services/platform/failures"
-	"github.com/kefu-suite/kefu/workflows/order"
+	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/peer"
 )
 
-// RegisterActivities adds the order activities to the worker polling
-// queues.OrderActivities.
-func (s *Service) RegisterActivities(w worker.ActivityRegistry) {
-	w.RegisterActivityWithOptions(s.Apply, activity.RegisterOptions{Name: order.ActivityApply})
+// applied is what one command did to the order.
+type applied struct {
+	res     Result
+	order   *orderv1.Order
+	terms   domain.Terms
+	version int64
 }
 
-// Apply is the order workflow's activity: it applies one lifecycle command
-// to the order row in one transaction (SELECT … FOR UPDATE, version bump),
-// then does the command's stock side effect at the catalogue. Every step is
+func (a applied) clocks() lifecycle.Clocks { return domain.Clocks(a.order, a.terms, a.version) }
+
+// apply applies one command to the order row in one transaction
+// (store.UpdateOp: SELECT … FOR UPDATE, version bump, op idempotency), then
+// does the command's stock side effect at the catalogue. Every step is
 // idempotent — ids derive from the command — so a retried activity finds
-// what it wrote and only repeats the (idempotent) catalogue call. Business
-// failures are non-retryable ApplicationErrors.
-func (s *Service) Apply(ctx context.Context, cmd order.Command) (order.Result, error) {
-	res, err := s.apply(ctx, cmd)
-	return res, failures.FromDomain(err)
-}
-
-func (s *Service) apply(ctx context.Context, cmd order.Command) (order.Result, error) {
+// what it wrote and only repeats the (idempotent) catalogue call. A clock's
+// expiry (cmd.Alarm) applies only while the order still runs that clock.
+func (s *Service) apply(ctx context.Context, cmd Command, op string) (applied, error) {
 	at := cmd.At.UTC()
 	if at.IsZero() {
 		at = s.now()
 	}
-	actor := actorFromWF(cmd.Actor)
+	var findings []*orderv1.ReviewFinding
+	if cmd.Kind == CmdShip {
+		cur, err := s.store.Get(ctx, cmd.OrderID)
+		if err != nil {
+			return applied{}, err
+		}
+		products, err := s.products(ctx, lineProductIDs(cur))
+		if err != nil {
+			return applied{}, err
+		}
+		findings = domain.ReviewChecks(cur, products)
+	}
+	var d dispatched
+	o, terms, version, err := s.store.UpdateOp(ctx, cmd.OrderID, op, cmd.Etag, s.now(), func(o *orderv1.Order, t domain.Terms) (bool, error) {
+		if cmd.Alarm != nil && !domain.Due(o, t, *cmd.Alarm, at) {
+			return false, store.ErrUnchanged // stale or duplicate firing
+		}
+		var err error
+		d, err = dispatch(o, t, cmd, at, findings)
+		return d.changed, err
+	})
+	if err != nil {
+		return applied{}, err
+	}
+	if d.refund == nil && d.refundID != "" {
+		d.refund = domain.FindRefund(o, d.refundID)
+	}
+	if err := s.stockEffects(ctx, o, cmd.Kind, d.refund, d.cancelled); err != nil {
+		return applied{}, err
+	}
+	if d.changed {
+		s.log.InfoContext(ctx, "order command applied", slog.String("order_id", o.GetOrderId()),
+			slog.String("command", string(cmd.Kind)), slog.String("state", o.GetState().String()))
+	}
+	out := applied{res: Result{Changed: d.changed}, order: o, terms: terms, version: version}
+	if d.refund != nil {
+		out.res.RefundID = d.refund.GetRefundId()
+	}
+	return out, nil
+}
+
+// dispatched is what dispatch did.
+type dispatched struct {
+	changed   bool
+	refundID  string
+	refund    *orderv1.Refund
+	cancelled []*orderv1.ShipmentLine
+}
+
+// dispatch applies cmd to o by the domain's rules: the same function for
+// the dry run (on a copy, before the command is sent) and the real apply.
+func dispatch(o *orderv1.Order, t domain.Terms, cmd Command, at time.Time, findings []*orderv1.ReviewFinding) (dispatched, error) {
+	actor := actorFrom(cmd.Actor)
 	stamp := at.Format(time.RFC3339Nano)
 	n := 0
 	ids := func(prefix string) string {
 		n++
 		return store.StableID(prefix, cmd.OrderID, string(cmd.Kind), stamp, strconv.Itoa(n))
 	}
-	var findings []*orderv1.ReviewFinding
-	if cmd.Kind == order.CmdShip {
-		cur, err := s.store.Get(ctx, cmd.OrderID)
-		if err != nil {
-			return order.Result{}, err
-		}
-		products, err := s.products(ctx, lineProductIDs(cur))
-		if err != nil {
-			return order.Result{}, err
-		}
-		findings = domain.ReviewChecks(cur, products)
-	}
-	refundID := ""
+	var d dispatched
 	switch cmd.Kind {
-	case order.CmdRefund:
-		refundID = store.StableID("rfd", cmd.OrderID, "refund", cmd.RequestID)
-	case order.CmdCancel, order.CmdCloseUnshipped:
-		refundID = store.StableID("rfd", cmd.OrderID, string(cmd.Kind), stamp)
+	case CmdRefund:
+		d.refundID = store.StableID("rfd", cmd.OrderID, "refund", cmd.RequestID)
+	case CmdCancel, CmdCloseUnshipped:
+		d.refundID = store.StableID("rfd", cmd.OrderID, string(cmd.Kind), stamp)
 	}
-	var (
-		refund    *orderv1.Refund
-		cancelled []*orderv1.ShipmentLine
-		changed   bool
-	)
-	o, err := s.store.Update(ctx, cmd.OrderID, cmd.Etag, s.now(), func(o *orderv1.Order) (bool, error) {
-		var err error
-		switch cmd.Kind {
-		case order.CmdPay:
-			changed, err = domain.Pay(o, cmd.PaymentRef, cmd.AmountFen, at, cmd.ShipBy, ids)
-		case order.CmdShip:
-			sh := &commonv1.Shipment{Carrier: cmd.Carrier, TrackingNumber: cmd.TrackingNumber,
-				Method: commonv1.ShippingMethod(commonv1.ShippingMethod_value["SHIPPING_METHOD_"+string(cmd.Method)])}
-			var lines []*orderv1.ShipmentLine
-			for _, l := range cmd.ShipLines {
-				lines = append(lines, &orderv1.ShipmentLine{LineId: l.LineID, Quantity: l.Quantity})
-			}
-			changed, err = domain.Ship(o, sh, lines, findings, actor, at, ids)
-		case order.CmdConfirmReceipt:
-			changed, err = domain.ConfirmReceipt(o, at)
-		case order.CmdAutoConfirm:
-			if changed, err = domain.ConfirmReceipt(o, at); changed {
-				domain.AutoRemark(o, ids("rmk"), "买家超时未确认, 系统自动确认收货", actor, at)
-			}
-		case order.CmdComplete:
-			changed, err = domain.Complete(o, at)
-		case order.CmdCancel:
-			cancelled, refund, changed, err = domain.Cancel(o, domain.CancelRequest{
-				LineIDs: cmd.LineIDs, Reason: cmd.Reason, Channel: commonv1.RefundChannel(cmd.RefundChannel),
-				Duplicate: cmd.Duplicate, RefundID: refundID, Actor: actor, At: at,
-			})
-		case order.CmdRefund:
-			var lines []*orderv1.RefundLine
-			for _, l := range cmd.RefundLines {
-				lines = append(lines, &orderv1.RefundLine{LineId: l.LineID, AmountFen: l.AmountFen, Quantity: l.Quantity})
-			}
-			cancelled, refund, changed, err = domain.Refund(o, domain.RefundRequest{
-				RefundID: refundID, Lines: lines, Channel: commonv1.RefundChannel(cmd.RefundChannel),
-				Reason: cmd.Reason, CaseID: cmd.AfterSaleCaseID, Actor: actor, At: at,
-			})
-		case order.CmdRemindUnpaid:
-			if changed = domain.RecordReminder(o, at); changed {
-				domain.AutoRemark(o, ids("rmk"), "催单: 已提醒买家付款", actor, at)
-			}
-		case order.CmdCloseUnpaid:
-			changed, err = domain.CloseUnpaid(o, at)
-		case order.CmdShipPromiseLate:
-			changed = domain.ShipPromiseBreached(o, at, ids("oex"))
-		case order.CmdCloseUnshipped:
-			cancelled, refund, changed, err = domain.CloseUnshipped(o, at, refundID, actor)
-		default:
-			return false, fmt.Errorf("unknown order command %q", cmd.Kind)
+	var err error
+	switch cmd.Kind {
+	case CmdPay:
+		d.changed, err = domain.Pay(o, cmd.PaymentRef, cmd.AmountFen, at, t.ShipBy(at), ids)
+	case CmdShip:
+		sh := &commonv1.Shipment{Carrier: cmd.Carrier, TrackingNumber: cmd.TrackingNumber,
+			Method: commonv1.ShippingMethod(cmd.Method)}
+		var lines []*orderv1.ShipmentLine
+		for _, l := range cmd.ShipLines {
+			lines = append(lines, &orderv1.ShipmentLine{LineId: l.LineID, Quantity: l.Quantity})
 		}
-		return changed, err
-	})
-	if err != nil {
-		return order.Result{}, err
-	}
-	if refund == nil && refundID != "" {
-		refund = domain.FindRefund(o, refundID)
-	}
-	if err := s.stockEffects(ctx, o, cmd.Kind, refund, cancelled); err != nil {
-		return order.Result{}, err
-	}
-	if changed {
-		s.log.InfoContext(ctx, "order command applied", slog.String("order_id", o.GetOrderId()),
-			slog.String("command", string(cmd.Kind)), slog.String("state", o.GetState().String()))
-	}
-	res := resultOf(o)
-	res.Changed = changed
-	if refund != nil {
-		res.RefundID = refund.GetRefundId()
-	}
-	return res, nil
-}
-
-func resultOf(o *orderv1.Order) order.Result {
-	r := order.Result{State: stateOf(o.GetState())}
-	r.Version, _ = strconv.ParseInt(strings.Trim(o.GetEtag(), `"v`), 10, 64)
-	if o.GetPaidAt() != nil {
-		r.PaidAt = o.GetPaidAt().AsTime()
-	}
-	if o.GetShipBy() != nil {
-		r.ShipBy = o.GetShipBy().AsTime()
-	}
-	if last := domain.LastShipment(o); last != nil {
-		r.LastMethod = methodOf(last.GetShipment().GetMethod())
-		if o.GetState() == orderv1.OrderState_ORDER_STATE_SHIPPED {
-			// The auto-confirm clock runs from the moment nothing was left
-			// to ship: the last parcel.
-			r.ShippedAt = last.GetShipment().GetShippedAt().AsTime()
+		d.changed, err = domain.Ship(o, sh, lines, findings, actor, at, ids)
+	case CmdConfirmReceipt:
+		d.changed, err = domain.ConfirmReceipt(o, at)
+	case CmdAutoConfirm:
+		if d.changed, err = domain.ConfirmReceipt(o, at); d.changed {
+			domain.AutoRemark(o, ids("rmk"), "买家超时未确认, 系统自动确认收货", actor, at)
 		}
+	case CmdComplete:
+		d.changed, err = domain.Complete(o, at)
+	case CmdCancel:
+		d.cancelled, d.refund, d.changed, err = domain.Cancel(o, domain.CancelRequest{
+			LineIDs: cmd.LineIDs, Reason: cmd.Reason, Channel: commonv1.RefundChannel(cmd.RefundChannel),
+			Duplicate: cmd.Duplicate, RefundID: d.refundID, Actor: actor, At: at,
+		})
+	case CmdRefund:
+		var lines []*orderv1.RefundLine
+		for _, l := range cmd.RefundLines {
+			lines = append(lines, &orderv1.RefundLine{LineId: l.LineID, AmountFen: l.AmountFen, Quantity: l.Quantity})
+		}
+		d.cancelled, d.refund, d.changed, err = domain.Refund(o, domain.RefundRequest{
+			RefundID: d.refundID, Lines: lines, Channel: commonv1.RefundChannel(cmd.RefundChannel),
+			Reason: cmd.Reason, CaseID: cmd.AfterSaleCaseID, Actor: actor, At: at,
+		})
+	case CmdRemindUnpaid:
+		if d.changed = domain.RecordReminder(o, at); d.changed {
+			domain.AutoRemark(o, ids("rmk"), "催单: 已提醒买家付款", actor, at)
+		}
+	case CmdCloseUnpaid:
+		d.changed, err = domain.CloseUnpaid(o, at)
+	case CmdShipPromiseLate:
+		d.changed = domain.ShipPromiseBreached(o, at, ids("oex"))
+	case CmdCloseUnshipped:
+		d.cancelled, d.refund, d.changed, err = domain.CloseUnshipped(o, at, d.refundID, actor)
+	default:
+		return d, fmt.Errorf("%w: unknown order command %q", errs.ErrInvalid, cmd.Kind)
 	}
-	return r
+	return d, err
 }
 
 // stockEffects keeps the catalogue's stock in step with the order: commit
@@ -169,23 +159,23 @@ func resultOf(o *orderv1.Order) order.Result {
 // order closes or lines are cancelled before the stock was committed, and
 // put cancelled units of committed stock back (AdjustStock RETURN). Every
 // call is idempotent at the catalogue.
-func (s *Service) stockEffects(ctx context.Context, o *orderv1.Order, kind order.CommandKind,
+func (s *Service) stockEffects(ctx context.Context, o *orderv1.Order, kind CommandKind,
 	refund *orderv1.Refund, cancelled []*orderv1.ShipmentLine) error {
 	cctx := asService(ctx)
 	cod := o.GetKind() == orderv1.OrderKind_ORDER_KIND_COD
 	committed := (o.GetPayment() != nil && !cod) || len(o.GetShipments()) > 0
 	switch kind {
-	case order.CmdPay:
+	case CmdPay:
 		if o.GetPayment() == nil || cod {
 			return nil
 		}
 		return s.commitLines(cctx, o)
-	case order.CmdShip:
+	case CmdShip:
 		if !cod || len(o.GetShipments()) == 0 {
 			return nil
 		}
 		return s.commitLines(cctx, o)
-	case order.CmdCloseUnpaid, order.CmdCancel, order.CmdRefund, order.CmdCloseUnshipped:
+	case CmdCloseUnpaid, CmdCancel, CmdRefund, CmdCloseUnshipped:
 	default:
 		return nil
 	}
@@ -203,7 +193,7 @@ func (s *Service) stockEffects(ctx context.Context, o *orderv1.Order, kind order
 		}
 		_, err := s.catalogue.ReleaseStock(cctx, &cataloguev1.ReleaseStockRequest{
 			OrderId: o.GetOrderId(), LineIds: lineIDs, Reason: string(kind)})
-		return wrapCatalogue("ReleaseStock", err)
+		return catalogueFailure(err, "release the stock of order "+o.GetOrderId())
 	}
 	// Committed stock: put the cancelled units back.
 	units := map[string]int32{}
@@ -256,7 +246,7 @@ func (s *Service) stockEffects(ctx context.Context, o *orderv1.Order, kind order
 			Note:   fmt.Sprintf("order %s: %d unit(s) of %s cancelled", o.GetOrderId(), q, l.GetLineId()),
 		})
 		if err != nil {
-			return wrapCatalogue("AdjustStock", err)
+			return catalogueFailure(err, "return the stock of order "+o.GetOrderId())
 		}
 	}
 	return nil
@@ -277,12 +267,15 @@ func (s *Service) commitLines(ctx context.Context, o *orderv1.Order) error {
 		return nil
 	}
 	_, err := s.catalogue.CommitStock(ctx, &cataloguev1.CommitStockRequest{OrderId: o.GetOrderId(), LineIds: ids})
-	return wrapCatalogue("CommitStock", err)
+	return catalogueFailure(err, "commit the stock of order "+o.GetOrderId())
 }
 
-func wrapCatalogue(call string, err error) error {
+// catalogueFailure maps the catalogue's answer to a stock call the order
+// makes on its own behalf (commit, release, return): our words, no field of
+// the caller's request is at fault.
+func catalogueFailure(err error, what string) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("catalogue %s: %w", call, err)
+	return peer.Map(err, peer.Mapping{What: "the catalogue (" + what + ")", Rule: "order.catalogue_stock"})
 }

@@ -2,7 +2,7 @@ package app
 
 import (
 	"context"
-	"fmt"
+	"strconv"
 	"strings"
 
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
@@ -10,7 +10,8 @@ import (
 	"github.com/kefu-suite/kefu/services/order/internal/domain"
 	"github.com/kefu-suite/kefu/services/order/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
-	"github.com/kefu-suite/kefu/workflows/order"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 )
 
 // PayOrder records the payment through the workflow (which stops the
@@ -25,13 +26,13 @@ func (s *Service) PayOrder(ctx context.Context, req *orderv1.PayOrderRequest) (*
 	if o.GetPayment().GetPaymentRef() == req.GetPaymentRef() {
 		return &orderv1.PayOrderResponse{Order: s.view(ctx, o)}, nil
 	}
-	cmd := order.Command{OrderID: o.GetOrderId(), Actor: wfActor(who), PaymentRef: req.GetPaymentRef(), AmountFen: req.GetAmountFen()}
-	if stateOf(o.GetState()).Terminal() || o.GetPayment() != nil {
+	cmd := Command{Kind: CmdPay, OrderID: o.GetOrderId(), Actor: lifecycle.ActorOf(who), PaymentRef: req.GetPaymentRef(), AmountFen: req.GetAmountFen()}
+	if terminal(o) || o.GetPayment() != nil {
 		// No clock to change: record the payment exception directly.
-		cmd.Kind, cmd.At = order.CmdPay, s.now()
-		_, err = s.apply(ctx, cmd)
+		cmd.At = s.now()
+		_, err = s.apply(ctx, cmd, "")
 	} else {
-		_, err = s.update(ctx, order.UpdatePay, cmd)
+		_, err = s.command(ctx, o, cmd, "pay/"+o.GetOrderId()+"/"+req.GetPaymentRef())
 	}
 	if err != nil {
 		return nil, err
@@ -56,12 +57,12 @@ func (s *Service) ShipOrder(ctx context.Context, req *orderv1.ShipOrderRequest) 
 		return nil, err
 	}
 	sh := req.GetShipment()
-	cmd := order.Command{OrderID: o.GetOrderId(), Actor: wfActor(who), Etag: req.GetEtag(),
-		Carrier: sh.GetCarrier(), TrackingNumber: sh.GetTrackingNumber(), Method: methodOf(sh.GetMethod())}
+	cmd := Command{Kind: CmdShip, Actor: lifecycle.ActorOf(who), Etag: req.GetEtag(),
+		Carrier: sh.GetCarrier(), TrackingNumber: sh.GetTrackingNumber(), Method: int32(sh.GetMethod())}
 	for _, l := range req.GetLines() {
-		cmd.ShipLines = append(cmd.ShipLines, order.LineQty{LineID: l.GetLineId(), Quantity: l.GetQuantity()})
+		cmd.ShipLines = append(cmd.ShipLines, LineQty{LineID: l.GetLineId(), Quantity: l.GetQuantity()})
 	}
-	if _, err := s.update(ctx, order.UpdateShip, cmd); err != nil {
+	if _, err := s.command(ctx, o, cmd, "ship/"+o.GetOrderId()+"/"+sh.GetTrackingNumber()); err != nil {
 		return nil, err
 	}
 	o, err = s.store.Get(ctx, o.GetOrderId())
@@ -79,7 +80,7 @@ func (s *Service) ConfirmReceipt(ctx context.Context, req *orderv1.ConfirmReceip
 	case orderv1.OrderState_ORDER_STATE_RECEIVED, orderv1.OrderState_ORDER_STATE_COMPLETED:
 		return &orderv1.ConfirmReceiptResponse{Order: s.view(ctx, o)}, nil
 	}
-	if _, err := s.update(ctx, order.UpdateConfirmReceipt, order.Command{OrderID: o.GetOrderId(), Actor: wfActor(who), Etag: req.GetEtag()}); err != nil {
+	if _, err := s.command(ctx, o, Command{Kind: CmdConfirmReceipt, Actor: lifecycle.ActorOf(who), Etag: req.GetEtag()}, ""); err != nil {
 		return nil, err
 	}
 	o, err = s.store.Get(ctx, o.GetOrderId())
@@ -97,15 +98,15 @@ func (s *Service) CancelOrder(ctx context.Context, req *orderv1.CancelOrderReque
 		o = s.view(ctx, o)
 		return &orderv1.CancelOrderResponse{Order: o, Refund: refund}, nil
 	}
-	return s.cancel(ctx, o, order.Command{OrderID: o.GetOrderId(), Actor: wfActor(who), Etag: req.GetEtag(),
+	return s.cancel(ctx, o, Command{Kind: CmdCancel, Actor: lifecycle.ActorOf(who), Etag: req.GetEtag(),
 		LineIDs: req.GetLineIds(), Reason: req.GetReason(), RefundChannel: int32(req.GetRefundChannel())})
 }
 
-func (s *Service) cancel(ctx context.Context, o *orderv1.Order, cmd order.Command) (*orderv1.CancelOrderResponse, error) {
+func (s *Service) cancel(ctx context.Context, o *orderv1.Order, cmd Command) (*orderv1.CancelOrderResponse, error) {
 	if err := store.CheckETag(cmd.Etag, versionOf(o)); err != nil {
 		return nil, err
 	}
-	res, err := s.update(ctx, order.UpdateCancel, cmd)
+	res, err := s.command(ctx, o, cmd, "")
 	if err != nil {
 		return nil, err
 	}
@@ -139,12 +140,12 @@ func (s *Service) RefundOrder(ctx context.Context, req *orderv1.RefundOrderReque
 	if err := store.CheckETag(req.GetEtag(), versionOf(o)); err != nil {
 		return nil, err
 	}
-	cmd := order.Command{OrderID: o.GetOrderId(), Actor: wfActor(who), Etag: req.GetEtag(), RequestID: req.GetRequestId(),
+	cmd := Command{Kind: CmdRefund, Actor: lifecycle.ActorOf(who), Etag: req.GetEtag(), RequestID: req.GetRequestId(),
 		RefundChannel: int32(req.GetChannel()), Reason: req.GetReason(), AfterSaleCaseID: req.GetAfterSaleCaseId()}
 	for _, l := range req.GetLines() {
-		cmd.RefundLines = append(cmd.RefundLines, order.RefundLine{LineID: l.GetLineId(), AmountFen: l.GetAmountFen(), Quantity: l.GetQuantity()})
+		cmd.RefundLines = append(cmd.RefundLines, RefundLine{LineID: l.GetLineId(), AmountFen: l.GetAmountFen(), Quantity: l.GetQuantity()})
 	}
-	if _, err := s.update(ctx, order.UpdateRefund, cmd); err != nil {
+	if _, err := s.command(ctx, o, cmd, "refund/"+o.GetOrderId()+"/"+req.GetRequestId()); err != nil {
 		return nil, err
 	}
 	o, err = s.store.Get(ctx, o.GetOrderId())
@@ -170,7 +171,14 @@ func sameRefund(r *orderv1.Refund, req *orderv1.RefundOrderRequest) bool {
 	return true
 }
 
-func versionOf(o *orderv1.Order) int64 { return resultOf(o).Version }
+func versionOf(o *orderv1.Order) int64 {
+	v, _ := strconv.ParseInt(strings.Trim(o.GetEtag(), `"v`), 10, 64)
+	return v
+}
+
+func terminal(o *orderv1.Order) bool {
+	return o.GetState() == orderv1.OrderState_ORDER_STATE_COMPLETED || o.GetState() == orderv1.OrderState_ORDER_STATE_CLOSED
+}
 
 // ChangeAddress changes the delivery address by DOMAIN §3 (no clock
 // changes, so it is written directly).
@@ -264,7 +272,7 @@ func (s *Service) ResolveException(ctx context.Context, req *orderv1.ResolveExce
 	}
 	etag := req.GetEtag()
 	if req.GetAction() == orderv1.ResolutionAction_RESOLUTION_ACTION_CANCELLED_DUPLICATE {
-		if _, err := s.cancel(ctx, o, order.Command{OrderID: o.GetOrderId(), Actor: wfActor(who), Etag: etag,
+		if _, err := s.cancel(ctx, o, Command{Kind: CmdCancel, Actor: lifecycle.ActorOf(who), Etag: etag,
 			Reason: "重复订单: " + req.GetResolution(), Duplicate: true}); err != nil {
 			return nil, err
 		}
@@ -295,22 +303,20 @@ func (s *Service) RunReviewChecks(ctx context.Context, req *orderv1.RunReviewChe
 	return &orderv1.RunReviewChecksResponse{Findings: f, ReadyToShip: domain.ReadyToShip(f), CheckedAt: tsOf(s.now())}, nil
 }
 
-// ExplainTimers answers from the workflow's query.
+// ExplainTimers answers from the domain's clock definitions and the
+// order's pinned terms (the same ones the clock runner is armed with).
 func (s *Service) ExplainTimers(ctx context.Context, req *orderv1.ExplainTimersRequest) (*orderv1.ExplainTimersResponse, error) {
 	o, _, err := s.load(ctx, req.GetOrderId(), permRead)
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.temporal.QueryWorkflow(ctx, order.WorkflowID(o.GetOrderId()), "", order.QueryExplainTimers)
-	var ex order.Explanation
-	if err == nil {
-		err = v.Get(&ex)
-	}
+	_, terms, _, err := s.store.Load(ctx, o.GetOrderId())
 	if err != nil {
-		return nil, fmt.Errorf("%w: the order's workflow does not answer: %v", errs.ErrUnavailable, err)
+		return nil, err
 	}
-	out := &commonv1.TimerExplanation{WorkflowId: ex.WorkflowID, PolicyVersion: ex.PolicyVersion,
-		State: string(ex.State), WhoseMove: party(ex.WhoseMove), AsOf: tsOf(ex.AsOf)}
+	ex := domain.Explain(o, terms)
+	out := &commonv1.TimerExplanation{WorkflowId: runner.WorkflowID(process, o.GetOrderId()), PolicyVersion: ex.PolicyVersion,
+		State: ex.State, WhoseMove: party(ex.WhoseMove), AsOf: tsOf(s.now())}
 	for _, c := range ex.Clocks {
 		out.Clocks = append(out.Clocks, &commonv1.Clock{Name: c.Name, Description: c.Description, WhoseMove: party(c.WhoseMove),
 			StartedAt: tsOf(c.StartedAt), Deadline: tsOf(c.Deadline), OnExpiry: c.OnExpiry, PolicyDuration: c.PolicyDuration})

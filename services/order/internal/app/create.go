@@ -19,7 +19,7 @@ import (
 	"github.com/kefu-suite/kefu/services/order/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
-	"github.com/kefu-suite/kefu/workflows/order"
+	"github.com/kefu-suite/kefu/services/platform/peer"
 )
 
 // CreateOrder places an order: price snapshot from the catalogue's
@@ -29,7 +29,7 @@ import (
 // buyer and the request id, so racing retries reserve the same keys and
 // insert the same row, and exactly one insert wins.
 func (s *Service) CreateOrder(ctx context.Context, req *orderv1.CreateOrderRequest) (*orderv1.CreateOrderResponse, error) {
-	who, err := caller(ctx)
+	who, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func (s *Service) CreateOrder(ctx context.Context, req *orderv1.CreateOrderReque
 		return s.replay(ctx, existing, fingerprint)
 	}
 
-	o, presaleShipBy, err := s.buildOrder(ctx, orderID, shopID, buyerID, memberLevel(who, buyerID), in, req.GetExpectedTotalFen())
+	o, terms, err := s.buildOrder(ctx, orderID, shopID, buyerID, memberLevel(who, buyerID), in, req.GetExpectedTotalFen())
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +57,7 @@ func (s *Service) CreateOrder(ctx context.Context, req *orderv1.CreateOrderReque
 		s.releaseAll(ctx, o.GetOrderId(), "create_failed")
 		return nil, err
 	}
-	stored, storedFP, created, err := s.store.Insert(ctx, o, store.Meta{RequestID: req.GetRequestId(), RequestFingerprint: fingerprint}, s.now())
+	stored, storedFP, created, err := s.store.Insert(ctx, o, terms, store.Meta{RequestID: req.GetRequestId(), RequestFingerprint: fingerprint}, s.now())
 	if err != nil {
 		// Compensate: nothing was kept, so nothing stays reserved.
 		s.releaseAll(ctx, o.GetOrderId(), "create_failed")
@@ -72,10 +72,10 @@ func (s *Service) CreateOrder(ctx context.Context, req *orderv1.CreateOrderReque
 		s.releaseForeign(ctx, o, stored)
 		return s.replay(ctx, stored, storedFP)
 	}
-	if err := s.startWorkflow(ctx, stored, presaleShipBy); err != nil {
+	clocks := domain.Clocks(stored, terms, 1)
+	if err := s.runner.StartAndMark(ctx, s.store, stored.GetOrderId(), &clocks); err != nil {
 		return nil, err // the sweeper (or the client's retry) starts it later
 	}
-	s.markStarted(ctx, stored.GetOrderId())
 	return &orderv1.CreateOrderResponse{Order: s.view(ctx, stored)}, nil
 }
 
@@ -88,33 +88,13 @@ func (s *Service) replay(ctx context.Context, o *orderv1.Order, fingerprint stri
 		return nil, errs.Field("request_id", "order.request_id_reused", "request_id was used for a different order")
 	}
 	// The first attempt may have stored the order and failed to start its
-	// workflow: make sure it runs (a no-op when it does or has ended).
-	if err := s.ensureWorkflow(ctx, o); err != nil {
-		return nil, err
+	// clock runner: make sure it runs (a no-op while it does).
+	if !terminal(o) {
+		if err := s.runner.StartAndMark(ctx, s.store, o.GetOrderId(), nil); err != nil {
+			return nil, err
+		}
 	}
 	return &orderv1.CreateOrderResponse{Order: s.view(ctx, o)}, nil
-}
-
-// ensureWorkflow starts the workflow of a stored, not finished order unless
-// it runs already (presale orders pin their products' promised ship date).
-func (s *Service) ensureWorkflow(ctx context.Context, o *orderv1.Order) error {
-	if stateOf(o.GetState()).Terminal() {
-		s.markStarted(ctx, o.GetOrderId())
-		return nil
-	}
-	var presale time.Time
-	if o.GetKind() == orderv1.OrderKind_ORDER_KIND_PRESALE {
-		products, err := s.products(ctx, lineProductIDs(o))
-		if err != nil {
-			return err
-		}
-		presale = domain.PresaleShipBy(o.GetLines(), products)
-	}
-	if err := s.startWorkflow(ctx, o, presale); err != nil {
-		return err
-	}
-	s.markStarted(ctx, o.GetOrderId())
-	return nil
 }
 
 // createParties decides the shop and the buyer: buyers order for themselves
@@ -173,14 +153,14 @@ func requestFingerprint(shopID, buyerID string, req *orderv1.CreateOrderRequest)
 
 // buildOrder checks the products and prices the lines (price snapshot).
 func (s *Service) buildOrder(ctx context.Context, orderID, shopID, buyerID string, member cataloguev1.MemberLevel,
-	in *orderv1.Order, expectedTotal int64) (*orderv1.Order, time.Time, error) {
+	in *orderv1.Order, expectedTotal int64) (*orderv1.Order, domain.Terms, error) {
 	var ids []string
 	for _, l := range in.GetLines() {
 		ids = append(ids, l.GetProductId())
 	}
 	products, err := s.products(ctx, ids)
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, domain.Terms{}, err
 	}
 	var missing []string
 	for i, l := range in.GetLines() {
@@ -189,10 +169,10 @@ func (s *Service) buildOrder(ctx context.Context, orderID, shopID, buyerID strin
 		}
 	}
 	if len(missing) > 0 {
-		return nil, time.Time{}, errs.Precondition("not available in shop %s: %s", shopID, strings.Join(missing, ", "))
+		return nil, domain.Terms{}, errs.Precondition("not available in shop %s: %s", shopID, strings.Join(missing, ", "))
 	}
 	if err := domain.CheckKind(in.GetKind(), in.GetLines(), products); err != nil {
-		return nil, time.Time{}, err
+		return nil, domain.Terms{}, err
 	}
 
 	now := s.now()
@@ -202,14 +182,14 @@ func (s *Service) buildOrder(ctx context.Context, orderID, shopID, buyerID strin
 	}
 	q, spent, err := s.quote(ctx, shopID, buyerID, orderID, member, basket, in.GetCouponCodes(), now)
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, domain.Terms{}, err
 	}
 	if err := basketRefusal(q.GetIssues()); err != nil {
-		return nil, time.Time{}, err
+		return nil, domain.Terms{}, err
 	}
 	plan := q.GetBestPlan()
 	if expectedTotal > 0 && expectedTotal != plan.GetTotalFen() {
-		return nil, time.Time{}, errs.Precondition("prices changed: the total is now %d fen, not %d; quote again", plan.GetTotalFen(), expectedTotal)
+		return nil, domain.Terms{}, errs.Precondition("prices changed: the total is now %d fen, not %d; quote again", plan.GetTotalFen(), expectedTotal)
 	}
 
 	o := &orderv1.Order{
@@ -262,16 +242,19 @@ func (s *Service) buildOrder(ctx context.Context, orderID, shopID, buyerID strin
 		o.State = orderv1.OrderState_ORDER_STATE_AWAITING_SHIPMENT
 	default:
 		o.State = orderv1.OrderState_ORDER_STATE_AWAITING_PAYMENT
-		o.PayBy = timestamppb.New(now.Add(order.UnpaidCloseAfter(s.policy, kindOf(o.GetKind()))))
 	}
 	var presale time.Time
 	if o.GetKind() == orderv1.OrderKind_ORDER_KIND_PRESALE {
 		presale = domain.PresaleShipBy(o.GetLines(), products)
 	}
+	// The order pins its terms now: its clocks keep them.
+	terms := s.Terms(o, presale)
 	if o.GetKind() == orderv1.OrderKind_ORDER_KIND_COD {
-		o.ShipBy = timestamppb.New(now.Add(order.ShipPromiseAfter(s.policy, order.KindCOD, o.GetCampaign())))
+		o.ShipBy = timestamppb.New(terms.ShipBy(now))
+	} else {
+		o.PayBy = timestamppb.New(now.Add(terms.UnpaidClose))
 	}
-	return o, presale, nil
+	return o, terms, nil
 }
 
 // quote prices a basket for an order of buyerID at now with the coupons it
@@ -289,7 +272,8 @@ func (s *Service) quote(ctx context.Context, shopID, buyerID, orderID string, me
 		qr, err := s.catalogue.QuoteBasket(asService(ctx), &cataloguev1.QuoteBasketRequest{
 			ShopId: shopID, MemberLevel: member, CouponCodes: codes, Lines: basket, PricedAt: timestamppb.New(now)})
 		if err != nil {
-			return nil, nil, wrapCatalogue("QuoteBasket", err)
+			return nil, nil, peer.Map(err, peer.Mapping{What: "the catalogue (pricing the order)", Field: orderLine,
+				Default: "order.lines", Rule: "order.catalogue"})
 		}
 		q := qr.GetQuote()
 		more := false
@@ -320,7 +304,8 @@ func (s *Service) quote(ctx context.Context, shopID, buyerID, orderID string, me
 func (s *Service) couponSpent(ctx context.Context, shopID, buyerID, orderID string, c *cataloguev1.CouponCheck) (string, error) {
 	resp, err := s.catalogue.GetPromotion(asService(ctx), &cataloguev1.GetPromotionRequest{PromotionId: c.GetPromotionId()})
 	if err != nil {
-		return "", wrapCatalogue("GetPromotion", err)
+		return "", peer.Map(err, peer.Mapping{What: "the catalogue (coupon " + c.GetCode() + ")",
+			Default: "order.coupon_codes", Rule: "order.catalogue"})
 	}
 	cp := resp.GetPromotion().GetCoupon()
 	if limit := cp.GetPerBuyerLimit(); limit > 0 {
@@ -415,7 +400,8 @@ func (s *Service) reserve(ctx context.Context, o, before *orderv1.Order) error {
 	resp, err := s.catalogue.ReserveStock(asService(ctx), req)
 	if err != nil {
 		s.releaseLines(ctx, o.GetOrderId(), newOnly(lineIDs(bought), before), "reserve_failed")
-		return wrapCatalogue("ReserveStock", err)
+		return peer.Map(err, peer.Mapping{What: "the catalogue (reserving stock)", Field: orderLine,
+			Default: "order.lines", Rule: "order.catalogue"})
 	}
 	held := map[string]bool{}
 	for _, r := range resp.GetLines() {
@@ -473,7 +459,8 @@ func (s *Service) reserveLines(ctx context.Context, o *orderv1.Order) error {
 	}
 	resp, err := s.catalogue.ReserveStock(asService(ctx), req)
 	if err != nil {
-		return wrapCatalogue("ReserveStock", err)
+		return peer.Map(err, peer.Mapping{What: "the catalogue (reserving stock)", Field: orderLine,
+			Default: "order.lines", Rule: "order.catalogue"})
 	}
 	if resp.GetAllReserved() {
 		return nil
@@ -562,35 +549,22 @@ func memberLevel(who identity.Identity, buyerID string) cataloguev1.MemberLevel 
 	return cataloguev1.MemberLevel_MEMBER_LEVEL_ORDINARY
 }
 
-// markStarted records that the order's workflow runs; a failure only means
-// the sweeper looks at the order again.
-func (s *Service) markStarted(ctx context.Context, orderID string) {
-	if err := s.store.MarkWorkflowStarted(ctx, orderID); err != nil {
-		s.log.WarnContext(ctx, "record workflow started", "order_id", orderID, "error", err.Error())
-	}
+// Sweep starts the clock runner of every order stored more than grace ago
+// whose start failed and whose client never retried: without it the order
+// would hold its reserved stock with no clock to close it. Its clocks count
+// from placing, so an overdue one runs out at once. It returns how many
+// orders it started.
+func (s *Service) Sweep(ctx context.Context, grace time.Duration) (int, error) {
+	return s.runner.Sweep(ctx, s.store, s.now(), grace)
 }
 
-// SweepUnstarted starts the workflow of every order stored more than grace
-// ago whose start failed and whose client never retried: without it the
-// order would hold its reserved stock with no clock to close it. It returns
-// how many orders it handled.
-func (s *Service) SweepUnstarted(ctx context.Context, grace time.Duration) (int, error) {
-	ids, err := s.store.WithoutWorkflow(ctx, s.now().Add(-grace), 100)
-	if err != nil {
-		return 0, err
+// orderLine maps the catalogue's line path (lines[i]…, the request built
+// from the order's lines in order) onto our request's (order.lines[i]…).
+func orderLine(theirs string) string {
+	if strings.HasPrefix(theirs, "lines[") {
+		return "order." + theirs
 	}
-	done := 0
-	for _, id := range ids {
-		o, err := s.store.Get(ctx, id)
-		if err != nil {
-			return done, err
-		}
-		if err := s.ensureWorkflow(ctx, o); err != nil {
-			return done, fmt.Errorf("order %s: %w", id, err)
-		}
-		done++
-	}
-	return done, nil
+	return ""
 }
 
 // basketRefusal turns the catalogue's quote issues into our refusal, on the

@@ -39,10 +39,12 @@ import (
 	"github.com/kefu-suite/kefu/services/order/migrations"
 	"github.com/kefu-suite/kefu/services/platform/grpctest"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
+	"github.com/kefu-suite/kefu/services/platform/peer"
 	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
-	"github.com/kefu-suite/kefu/workflows/order"
+	wflifecycle "github.com/kefu-suite/kefu/workflows/lifecycle"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
 )
@@ -146,7 +148,7 @@ type harness struct {
 }
 
 // newHarness runs the real thing: Postgres, the catalogue process, a
-// Temporal dev server, the workflow worker, the order activity worker and
+// Temporal dev server, the shared clock runner, the order runner activities and
 // the order gRPC server (identity and validation interceptors) on loopback.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
@@ -159,7 +161,8 @@ func newHarness(t *testing.T) *harness {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	pool := pgtest.Pool(t, dbURL, "orders", migrations.FS, 10)
-	catConn, err := grpc.NewClient(catAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	catConn, err := grpc.NewClient(catAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithChainUnaryInterceptor(peer.UnaryClientInterceptor()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,8 +173,8 @@ func newHarness(t *testing.T) *harness {
 	}
 	svc := app.New(store.New(pool), cataloguev1.NewCatalogueServiceClient(catConn), tcl, *pol, log, time.Now)
 
-	temporalx.StartWorker(t, tcl, queues.Workflows, func(r worker.Registry) { order.Register(r) })
-	temporalx.StartWorker(t, tcl, queues.OrderActivities, func(r worker.Registry) { svc.RegisterActivities(r) })
+	temporalx.StartWorker(t, tcl, queues.Workflows, func(r worker.Registry) { wflifecycle.Register(r) })
+	temporalx.StartWorker(t, tcl, queues.OrderActivities, func(r worker.Registry) { runner.Register(r, "order", svc.Handler()) })
 	conn := grpctest.Serve(t, "order", func(s *grpc.Server) { orderv1.RegisterOrderServiceServer(s, svc) },
 		grpctest.Options{Logger: log})
 	return &harness{orders: orderv1.NewOrderServiceClient(conn), catalogue: cataloguev1.NewCatalogueServiceClient(catConn),
@@ -263,7 +266,7 @@ func TestLifecycleCreatePayShipAutoConfirm(t *testing.T) {
 	}
 
 	// Not the buyer's order: NotFound. Shipping before payment: the
-	// workflow's validator refuses and names the state.
+	// domain's dry run refuses and names the state.
 	if _, err := h.orders.GetOrder(as(other), &orderv1.GetOrderRequest{OrderId: o.GetOrderId()}); code(err) != codes.NotFound {
 		t.Fatalf("other buyer: %v", err)
 	}
@@ -320,7 +323,7 @@ func TestLifecycleCreatePayShipAutoConfirm(t *testing.T) {
 		t.Fatal(err)
 	}
 	if ex := timers.GetExplanation(); ex.GetState() != "AWAITING_SHIPMENT" || len(ex.GetClocks()) != 2 ||
-		ex.GetClocks()[0].GetName() != order.ClockShipPromise || ex.GetPolicyVersion() == "" {
+		ex.GetClocks()[0].GetName() != "ship_promise" || ex.GetPolicyVersion() == "" {
 		t.Fatalf("explain: %v", ex)
 	}
 
@@ -1091,7 +1094,7 @@ func TestSweeperStartsAStrandedOrdersWorkflow(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := created.GetOrder()
-	wid := order.WorkflowID(o.GetOrderId())
+	wid := runner.WorkflowID("order", o.GetOrderId())
 	// Strand it: no workflow, and the row says none was started.
 	if _, err := h.temporal.WorkflowService().DeleteWorkflowExecution(ctx, &workflowservice.DeleteWorkflowExecutionRequest{
 		Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: wid}}); err != nil {
@@ -1114,21 +1117,78 @@ func TestSweeperStartsAStrandedOrdersWorkflow(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if n, err := h.svc.SweepUnstarted(ctx, time.Hour); err != nil || n != 0 {
+	if n, err := h.svc.Sweep(ctx, time.Hour); err != nil || n != 0 {
 		t.Fatalf("an order younger than the grace period is left alone: %d %v", n, err)
 	}
-	if n, err := h.svc.SweepUnstarted(ctx, 0); err != nil || n != 1 {
+	if n, err := h.svc.Sweep(ctx, 0); err != nil || n != 1 {
 		t.Fatalf("sweep: %d %v", n, err)
 	}
 	d, err := h.temporal.DescribeWorkflowExecution(ctx, wid, "")
 	if err != nil || d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		t.Fatalf("the stranded order's workflow must run again: %v %v", d, err)
 	}
-	if n, err := h.svc.SweepUnstarted(ctx, 0); err != nil || n != 0 {
+	if n, err := h.svc.Sweep(ctx, 0); err != nil || n != 0 {
 		t.Fatalf("a second sweep finds nothing: %d %v", n, err)
 	}
 	if _, err := h.orders.PayOrder(as(buyer), &orderv1.PayOrderRequest{OrderId: o.GetOrderId(), PaymentRef: "pay-stranded",
 		AmountFen: o.GetPrice().GetTotalFen()}); err != nil {
 		t.Fatalf("pay after the sweep: %v", err)
+	}
+}
+
+// An order stored without its clock runner (Temporal was down after the
+// insert) and started late by the sweeper closes unpaid at placed_at + the
+// unpaid window, not later: the clock counts from placing, fires at once
+// when overdue, and the close is recorded at the business deadline.
+func TestSweeperStartedLateClosesAtTheBusinessDeadline(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	ctx := context.Background()
+	created, err := h.orders.CreateOrder(as(buyer), &orderv1.CreateOrderRequest{RequestId: "req-stranded-late",
+		Order: newOrder(orderv1.OrderKind_ORDER_KIND_NORMAL, ln("prd_seed21", 1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := created.GetOrder()
+	wid := runner.WorkflowID("order", o.GetOrderId())
+	if _, err := h.temporal.WorkflowService().DeleteWorkflowExecution(ctx, &workflowservice.DeleteWorkflowExecutionRequest{
+		Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: wid}}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, err := h.temporal.DescribeWorkflowExecution(ctx, wid, "")
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the runner was not deleted")
+		}
+	}
+	if _, err := h.pool.Exec(ctx, `UPDATE orders SET workflow_started = false WHERE order_id = $1`, o.GetOrderId()); err != nil {
+		t.Fatal(err)
+	}
+	// The unpaid window of the shrunk policy (24 h / shrink).
+	window := 24 * time.Hour / shrink
+	due := o.GetPlacedAt().AsTime().Add(window)
+	time.Sleep(time.Until(due.Add(window / 2))) // the seller-side clock is overdue
+	cur, err := h.orders.GetOrder(as(buyer), &orderv1.GetOrderRequest{OrderId: o.GetOrderId()})
+	if err != nil || cur.GetOrder().GetState() != orderv1.OrderState_ORDER_STATE_AWAITING_PAYMENT {
+		t.Fatalf("without its runner the order must still be unpaid: %v %v", err, cur.GetOrder().GetState())
+	}
+	sweptAt := time.Now()
+	if n, err := h.svc.Sweep(ctx, 0); err != nil || n != 1 {
+		t.Fatalf("sweep: %d %v", n, err)
+	}
+	closed := eventually(t, h, o.GetOrderId(), 20*time.Second, "unpaid close after the late start", func(o *orderv1.Order) bool {
+		return o.GetState() == orderv1.OrderState_ORDER_STATE_CLOSED
+	})
+	if closed.GetCloseReason() != orderv1.CloseReason_CLOSE_REASON_UNPAID_TIMEOUT {
+		t.Fatalf("close reason %s", closed.GetCloseReason())
+	}
+	// Recorded at the business deadline (±1 ms), although the runner only
+	// started after it.
+	if got := closed.GetClosedAt().AsTime(); got.Sub(due).Abs() > time.Millisecond || !sweptAt.After(due) {
+		t.Fatalf("closed at %s, want placed_at + %s = %s (runner started %s)", got, window, due, sweptAt)
 	}
 }

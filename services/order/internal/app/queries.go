@@ -32,7 +32,7 @@ func (s *Service) GetOrder(ctx context.Context, req *orderv1.GetOrderRequest) (*
 
 // ListOrders lists a buyer's own orders or an agent's shop's, newest first.
 func (s *Service) ListOrders(ctx context.Context, req *orderv1.ListOrdersRequest) (*orderv1.ListOrdersResponse, error) {
-	who, err := caller(ctx)
+	who, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func (s *Service) ListRemarks(ctx context.Context, req *orderv1.ListRemarksReque
 
 // ListExceptions lists the exceptions of a shop's orders (agents' queue).
 func (s *Service) ListExceptions(ctx context.Context, req *orderv1.ListExceptionsRequest) (*orderv1.ListExceptionsResponse, error) {
-	who, err := caller(ctx)
+	who, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}

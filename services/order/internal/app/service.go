@@ -1,24 +1,22 @@
 // Package app is the order service's use cases. Like the catalogue, it takes
 // and returns the contract's messages and implements the gRPC service
 // directly (no separate grpcapi layer): the rules live in internal/domain,
-// persistence in internal/store. Lifecycle commands (pay, ship, confirm
-// receipt, cancel, refund) go to the order's workflow as Temporal Updates;
-// the workflow's Apply activity (activities.go) writes the order row.
+// persistence in internal/store, the clocks in internal/domain/clocks.go.
+// Lifecycle commands (pay, ship, confirm receipt, cancel, refund) are
+// dry-run on a copy, then sent through the order's shared clock runner
+// (workflows/lifecycle) as an Update; its Apply activity (handler.go) writes
+// the order row, and its Fire activity applies a clock's expiry.
 package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/proto"
 
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
@@ -27,9 +25,10 @@ import (
 	"github.com/kefu-suite/kefu/services/order/internal/domain"
 	"github.com/kefu-suite/kefu/services/order/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
-	"github.com/kefu-suite/kefu/services/platform/failures"
 	"github.com/kefu-suite/kefu/services/platform/identity"
-	"github.com/kefu-suite/kefu/workflows/order"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
+	"github.com/kefu-suite/kefu/services/platform/peer"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
 )
@@ -39,7 +38,7 @@ type Service struct {
 	orderv1.UnimplementedOrderServiceServer
 	store     *store.Store
 	catalogue cataloguev1.CatalogueServiceClient
-	temporal  client.Client
+	runner    *runner.Client
 	policy    policy.Policy
 	log       *slog.Logger
 	now       func() time.Time
@@ -49,8 +48,12 @@ type Service struct {
 // clock (time.Now in production).
 func New(st *store.Store, cat cataloguev1.CatalogueServiceClient, tc client.Client, pol policy.Policy,
 	log *slog.Logger, now func() time.Time) *Service {
-	return &Service{store: st, catalogue: cat, temporal: tc, policy: pol, log: log,
-		now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+	s := &Service{store: st, catalogue: cat, runner: runner.NewClient(tc, process, queues.OrderActivities, log),
+		policy: pol, log: log, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+	// Orders stored before they pinned their terms run on the current
+	// policy's.
+	st.SetDefaultTerms(func(o *orderv1.Order) domain.Terms { return s.Terms(o, time.Time{}) })
+	return s
 }
 
 // self is the identity the service uses on its own behalf (catalogue calls).
@@ -58,17 +61,11 @@ var self = identity.Identity{Subject: "order", Role: identity.RoleService}
 
 func asService(ctx context.Context) context.Context { return identity.AppendOutgoing(ctx, self) }
 
-func caller(ctx context.Context) (identity.Identity, error) {
-	id, ok := identity.From(ctx)
-	if !ok {
-		return id, errs.ErrUnauthenticated
-	}
-	return id, nil
-}
+func actorOf(id identity.Identity) *commonv1.Actor { return actorFrom(lifecycle.ActorOf(id)) }
 
-func actorOf(id identity.Identity) *commonv1.Actor {
-	return &commonv1.Actor{Subject: id.Subject, Role: string(id.Role),
-		Rank: commonv1.AgentRank(id.Rank), Group: groupOf(id.Group)}
+func actorFrom(a lifecycle.Actor) *commonv1.Actor {
+	return &commonv1.Actor{Subject: a.Subject, Role: string(a.Role),
+		Rank: commonv1.AgentRank(a.Rank), Group: groupOf(a.Group)}
 }
 
 func groupOf(g identity.Group) commonv1.AgentGroup {
@@ -81,14 +78,6 @@ func groupOf(g identity.Group) commonv1.AgentGroup {
 		return commonv1.AgentGroup_AGENT_GROUP_GENERAL
 	}
 	return commonv1.AgentGroup_AGENT_GROUP_UNSPECIFIED
-}
-
-func wfActor(id identity.Identity) order.Actor {
-	return order.Actor{Subject: id.Subject, Role: string(id.Role), Rank: int(id.Rank), Group: string(id.Group), ShopID: id.ShopID}
-}
-
-func actorFromWF(a order.Actor) *commonv1.Actor {
-	return &commonv1.Actor{Subject: a.Subject, Role: a.Role, Rank: commonv1.AgentRank(a.Rank), Group: groupOf(identity.Group(a.Group))}
 }
 
 // Who may do what (the OrderService comment): buyers act on their own
@@ -108,7 +97,7 @@ const (
 
 // load reads an order the caller may see; others' orders are NotFound.
 func (s *Service) load(ctx context.Context, id string, p permission) (*orderv1.Order, identity.Identity, error) {
-	who, err := caller(ctx)
+	who, err := identity.Require(ctx)
 	if err != nil {
 		return nil, who, err
 	}
@@ -169,95 +158,68 @@ func (s *Service) view(ctx context.Context, o *orderv1.Order) *orderv1.Order {
 	return c
 }
 
-// update sends a lifecycle command to the order's workflow and waits for its
-// result. When the workflow has ended (the order completed or closed), the
-// command is applied directly: no clock runs any more, and Apply enforces
-// the same rules.
-func (s *Service) update(ctx context.Context, name string, cmd order.Command) (order.Result, error) {
-	return s.updateOnce(ctx, name, cmd, false)
-}
-
-func (s *Service) updateOnce(ctx context.Context, name string, cmd order.Command, retried bool) (order.Result, error) {
-	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   order.WorkflowID(cmd.OrderID),
-		UpdateName:   name,
-		Args:         []any{cmd},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	var res order.Result
-	if err == nil {
-		err = h.Get(ctx, &res)
-	}
-	if err == nil {
-		return res, nil
-	}
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) && !retried {
-		// The workflow never started (its start failed after the order was
-		// stored): start it now, then deliver the command.
-		o, gerr := s.store.Get(ctx, cmd.OrderID)
-		if gerr != nil {
-			return order.Result{}, gerr
-		}
-		if !stateOf(o.GetState()).Terminal() {
-			if err := s.ensureWorkflow(ctx, o); err != nil {
-				return order.Result{}, err
-			}
-			return s.updateOnce(ctx, name, cmd, true)
-		}
-	}
-	if errors.As(err, &notFound) || strings.Contains(err.Error(), "workflow execution already completed") {
-		cmd.Kind = order.CommandKind(name)
+// command dry-runs cmd on a copy of o (refusing, before anything is
+// recorded, what the domain refuses — FailedPrecondition naming the state),
+// then sends it through the order's clock runner (Update-with-start: an
+// order stranded without its runner gets one), where Apply records it.
+// updateID makes a retried request the same Update.
+func (s *Service) command(ctx context.Context, o *orderv1.Order, cmd Command, updateID string) (Result, error) {
+	cmd.OrderID = o.GetOrderId()
+	if cmd.At.IsZero() {
 		cmd.At = s.now()
-		return s.apply(ctx, cmd)
 	}
-	return order.Result{}, fromWorkflow(err)
-}
-
-// fromWorkflow maps a workflow/activity failure onto the domain errors.
-func fromWorkflow(err error) error {
-	if mapped, ok := failures.ToDomain(err); ok {
-		return mapped
-	}
-	var tmo *temporal.TimeoutError
-	if errors.As(err, &tmo) {
-		return fmt.Errorf("%w: the order service is busy; retry", errs.ErrUnavailable)
-	}
-	return err
-}
-
-// startWorkflow starts (or finds) the order's workflow.
-func (s *Service) startWorkflow(ctx context.Context, o *orderv1.Order, shipBy time.Time) error {
-	in := order.Input{
-		OrderID: o.GetOrderId(), ShopID: o.GetShopId(), Kind: kindOf(o.GetKind()), Campaign: o.GetCampaign(),
-		PlacedAt: o.GetPlacedAt().AsTime(), Policy: s.policy, PresaleShipBy: shipBy,
-	}
-	_, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       order.WorkflowID(o.GetOrderId()),
-		TaskQueue:                queues.Workflows,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, order.WorkflowType, in)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return nil
-	}
+	_, terms, _, err := s.store.Load(ctx, o.GetOrderId())
 	if err != nil {
-		return fmt.Errorf("%w: start the order workflow: %v", errs.ErrUnavailable, err)
+		return Result{}, err
 	}
-	return nil
+	if _, err := dispatch(proto.Clone(o).(*orderv1.Order), terms, cmd, cmd.At, nil); err != nil {
+		if _, recordIt := domain.AsSaveAndFail(err); !recordIt {
+			return Result{}, err
+		}
+	}
+	var res Result
+	if _, err := s.runner.Command(ctx, o.GetOrderId(), updateID, cmd, &res); err != nil {
+		return Result{}, err
+	}
+	return res, nil
 }
 
-func kindOf(k orderv1.OrderKind) order.Kind {
-	return order.Kind(strings.TrimPrefix(k.String(), "ORDER_KIND_"))
-}
-
-func methodOf(m commonv1.ShippingMethod) order.Method {
-	return order.Method(strings.TrimPrefix(m.String(), "SHIPPING_METHOD_"))
-}
-
-func stateOf(s orderv1.OrderState) order.State {
-	return order.State(strings.TrimPrefix(s.String(), "ORDER_STATE_"))
+// Terms are the durations an order placed now pins, from the service's
+// policy (presaleShipBy: the products' promised ship date, presale only).
+func (s *Service) Terms(o *orderv1.Order, presaleShipBy time.Time) domain.Terms {
+	p := s.policy.Order
+	t := domain.Terms{
+		PolicyVersion:  s.policy.Version,
+		UnpaidReminder: p.UnpaidReminder.D(),
+		ShipPromise:    p.ShipPromise.D(),
+		UnshippedClose: p.UnshippedClose.D(),
+		AutoConfirm: map[string]time.Duration{
+			"EXPRESS": p.AutoConfirm.Express.D(), "EMS": p.AutoConfirm.EMS.D(),
+			"SURFACE_MAIL": p.AutoConfirm.SurfaceMail.D(), "VIRTUAL": p.AutoConfirm.Virtual.D(),
+			"AUTO_DELIVERY": p.AutoConfirm.AutoDelivery.D(),
+		},
+	}
+	if o.GetCampaign() || o.GetKind() == orderv1.OrderKind_ORDER_KIND_FLASH_SALE {
+		t.ShipPromise = p.ShipPromiseCampaign.D()
+	}
+	switch o.GetKind() {
+	case orderv1.OrderKind_ORDER_KIND_FLASH_SALE:
+		t.UnpaidClose = p.UnpaidClose.FlashSale.D()
+	case orderv1.OrderKind_ORDER_KIND_COIN_REDEMPTION:
+		t.UnpaidClose = p.UnpaidClose.CoinRedemption.D()
+	case orderv1.OrderKind_ORDER_KIND_TRIAL_POSTAGE:
+		t.UnpaidClose = p.UnpaidClose.TrialPostage.D()
+	case orderv1.OrderKind_ORDER_KIND_TRIAL_SUPERMARKET:
+		t.UnpaidClose = p.UnpaidClose.TrialSupermarket.D()
+	case orderv1.OrderKind_ORDER_KIND_PRESALE:
+		t.UnpaidClose = p.UnpaidClose.Presale.D()
+		t.PresaleShipBy = presaleShipBy
+	case orderv1.OrderKind_ORDER_KIND_COD:
+		t.UnpaidClose = 0
+	default:
+		t.UnpaidClose = p.UnpaidClose.Normal.D()
+	}
+	return t
 }
 
 // products fetches the catalogue facts of the order's products.
@@ -276,7 +238,7 @@ func (s *Service) products(ctx context.Context, ids []string) (map[string]domain
 	}
 	resp, err := s.catalogue.BatchGetProducts(asService(ctx), &cataloguev1.BatchGetProductsRequest{ProductIds: list})
 	if err != nil {
-		return nil, fmt.Errorf("catalogue BatchGetProducts: %w", err)
+		return nil, peer.Map(err, peer.Mapping{What: "the catalogue (the order's products)", Rule: "order.catalogue"})
 	}
 	for _, p := range resp.GetProducts() {
 		d := domain.Product{

@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -27,10 +28,22 @@ import (
 )
 
 // Store reaches the orders schema.
-type Store struct{ pool *pg.Pool }
+type Store struct {
+	pool *pg.Pool
+	// defaultTerms computes the terms of a row stored before orders pinned
+	// their terms (orders.terms NULL): from the current policy, at load.
+	defaultTerms func(*orderv1.Order) domain.Terms
+}
 
 // New wraps an open pool (search_path = orders).
 func New(pool *pg.Pool) *Store { return &Store{pool: pool} }
+
+// SetDefaultTerms sets how the terms of a row stored without them are
+// computed (the service: from the current policy).
+func (s *Store) SetDefaultTerms(f func(*orderv1.Order) domain.Terms) { s.defaultTerms = f }
+
+// ErrUnchanged from an update function: nothing to write.
+var ErrUnchanged = errors.New("unchanged")
 
 const alphabet = "0123456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
 
@@ -91,7 +104,11 @@ func stamp(o *orderv1.Order, version int64, now time.Time) {
 // Insert stores a new order unless one with its id exists already (a
 // concurrent retry of the same request): created reports which, and the
 // stored order and its request fingerprint are returned either way.
-func (s *Store) Insert(ctx context.Context, o *orderv1.Order, m Meta, now time.Time) (stored *orderv1.Order, fingerprint string, created bool, err error) {
+func (s *Store) Insert(ctx context.Context, o *orderv1.Order, t domain.Terms, m Meta, now time.Time) (stored *orderv1.Order, fingerprint string, created bool, err error) {
+	terms, err := json.Marshal(t)
+	if err != nil {
+		return nil, "", false, err
+	}
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		stamp(o, 1, now)
 		doc, err := docJSON.Marshal(o)
@@ -101,12 +118,12 @@ func (s *Store) Insert(ctx context.Context, o *orderv1.Order, m Meta, now time.T
 		tag, err := tx.Exec(ctx, `
 			INSERT INTO orders (order_id, shop_id, buyer_id, kind, state, flag, placed_at, request_id,
 			    request_fingerprint, basket_fingerprint, contact_phone, open_exception_kinds, version, updated_at, doc,
-			    workflow_started)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,1,$13,$14,false)
+			    workflow_started, terms)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,1,$13,$14,false,$15)
 			ON CONFLICT (order_id) DO NOTHING`,
 			o.GetOrderId(), o.GetShopId(), o.GetBuyerId(), o.GetKind().String(), o.GetState().String(),
 			flagCol(o), o.GetPlacedAt().AsTime(), m.RequestID, m.RequestFingerprint, domain.BasketFingerprint(o),
-			o.GetAddress().GetContactPhone(), openKinds(o), now, doc)
+			o.GetAddress().GetContactPhone(), openKinds(o), now, doc, terms)
 		if err != nil {
 			return err
 		}
@@ -122,19 +139,22 @@ func (s *Store) Insert(ctx context.Context, o *orderv1.Order, m Meta, now time.T
 	if created {
 		return o, m.RequestFingerprint, true, nil
 	}
-	stored, _, fingerprint, err = s.get(ctx, s.pool, o.GetOrderId(), false)
-	return stored, fingerprint, false, err
+	r, err := s.get(ctx, s.pool, o.GetOrderId(), false)
+	if err != nil {
+		return nil, "", false, err
+	}
+	return r.order, r.fingerprint, false, nil
 }
 
-// MarkWorkflowStarted records that the order's workflow runs (or ran).
-func (s *Store) MarkWorkflowStarted(ctx context.Context, orderID string) error {
+// MarkStarted records that the order's clock runner runs (runner.Stranded).
+func (s *Store) MarkStarted(ctx context.Context, orderID string) error {
 	_, err := s.pool.Exec(ctx, `UPDATE orders SET workflow_started = true WHERE order_id = $1 AND NOT workflow_started`, orderID)
 	return err
 }
 
-// WithoutWorkflow lists the ids of orders placed before `before` whose
-// workflow is not known to have started, oldest first.
-func (s *Store) WithoutWorkflow(ctx context.Context, before time.Time, limit int) ([]string, error) {
+// Unstarted lists the ids of orders placed before `before` whose clock
+// runner is not known to have started, oldest first (runner.Stranded).
+func (s *Store) Unstarted(ctx context.Context, before time.Time, limit int) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT order_id FROM orders
 		WHERE NOT workflow_started AND placed_at < $1 ORDER BY placed_at LIMIT $2`, before, limit)
 	if err != nil {
@@ -172,83 +192,132 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-func (s *Store) get(ctx context.Context, q querier, id string, lock bool) (*orderv1.Order, int64, string, error) {
-	sql := `SELECT version, request_fingerprint, doc FROM orders WHERE order_id = $1`
+type row struct {
+	order       *orderv1.Order
+	terms       domain.Terms
+	version     int64
+	fingerprint string
+	lastOp      string
+}
+
+func (s *Store) get(ctx context.Context, q querier, id string, lock bool) (row, error) {
+	sql := `SELECT version, request_fingerprint, doc, terms, last_op FROM orders WHERE order_id = $1`
 	if lock {
 		sql += ` FOR UPDATE`
 	}
 	var (
-		version int64
-		fp      string
-		doc     []byte
+		r     row
+		doc   []byte
+		terms []byte
 	)
-	if err := q.QueryRow(ctx, sql, id).Scan(&version, &fp, &doc); err != nil {
+	if err := q.QueryRow(ctx, sql, id).Scan(&r.version, &r.fingerprint, &doc, &terms, &r.lastOp); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, 0, "", errs.NotFound("order", id)
+			return r, errs.NotFound("order", id)
 		}
-		return nil, 0, "", fmt.Errorf("get order: %w", err)
+		return r, fmt.Errorf("get order: %w", err)
 	}
-	o := &orderv1.Order{}
-	if err := docRead.Unmarshal(doc, o); err != nil {
-		return nil, 0, "", fmt.Errorf("decode order %s: %w", id, err)
+	r.order = &orderv1.Order{}
+	if err := docRead.Unmarshal(doc, r.order); err != nil {
+		return r, fmt.Errorf("decode order %s: %w", id, err)
 	}
-	return o, version, fp, nil
+	if len(terms) > 0 {
+		if err := json.Unmarshal(terms, &r.terms); err != nil {
+			return r, fmt.Errorf("decode terms of order %s: %w", id, err)
+		}
+	} else if s.defaultTerms != nil {
+		// Stored before orders pinned their terms: the current policy's.
+		r.terms = s.defaultTerms(r.order)
+	}
+	return r, nil
 }
 
 // Get reads an order.
 func (s *Store) Get(ctx context.Context, id string) (*orderv1.Order, error) {
-	o, _, _, err := s.get(ctx, s.pool, id, false)
-	return o, err
+	r, err := s.get(ctx, s.pool, id, false)
+	return r.order, err
+}
+
+// Load reads an order with its pinned terms and row version.
+func (s *Store) Load(ctx context.Context, id string) (*orderv1.Order, domain.Terms, int64, error) {
+	r, err := s.get(ctx, s.pool, id, false)
+	return r.order, r.terms, r.version, err
 }
 
 // Update runs fn on the locked order in one transaction and saves it when fn
 // changed it (changed=true). A *domain.SaveAndFail from fn saves, then
 // returns its error. etag, when set, must match.
 func (s *Store) Update(ctx context.Context, id, etag string, now time.Time, fn func(*orderv1.Order) (bool, error)) (*orderv1.Order, error) {
-	var out *orderv1.Order
+	o, _, _, err := s.UpdateOp(ctx, id, "", etag, now, func(o *orderv1.Order, _ domain.Terms) (bool, error) { return fn(o) })
+	return o, err
+}
+
+// UpdateOp is the one write path: fn runs on the locked order with its
+// pinned terms; the order is saved (version+1) when fn changed it. op, when
+// set, is the idempotency key of the change (the clock runner's operation):
+// an op applied already answers the current order without running fn. It
+// returns the order, its terms and its version.
+func (s *Store) UpdateOp(ctx context.Context, id, op, etag string, now time.Time,
+	fn func(*orderv1.Order, domain.Terms) (bool, error)) (*orderv1.Order, domain.Terms, int64, error) {
+	var out row
 	var failAfterSave error
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		o, version, _, err := s.get(ctx, tx, id, true)
+		r, err := s.get(ctx, tx, id, true)
 		if err != nil {
 			return err
 		}
-		if err := CheckETag(etag, version); err != nil {
+		out = r
+		if op != "" && r.lastOp == op {
+			return nil
+		}
+		if err := CheckETag(etag, r.version); err != nil {
 			return err
 		}
-		changed, err := fn(o)
+		o := r.order
+		changed, err := fn(o, r.terms)
 		if saf, ok := domain.AsSaveAndFail(err); ok {
 			changed, failAfterSave = true, saf.Err
+		} else if errors.Is(err, ErrUnchanged) {
+			changed = false
 		} else if err != nil {
 			return err
 		}
-		out = o
-		if !changed {
+		if !changed && op == "" {
 			return nil
 		}
-		// Refunds that settled since the last write are stored settled.
-		domain.SettleRefunds(o, now)
-		version++
-		stamp(o, version, now)
+		if changed {
+			// Refunds that settled since the last write are stored settled.
+			domain.SettleRefunds(o, now)
+			out.version++
+			stamp(o, out.version, now)
+		}
 		doc, err := docJSON.Marshal(o)
 		if err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `
 			UPDATE orders SET state = $2, flag = $3, open_exception_kinds = $4, version = $5, updated_at = $6,
-			    doc = $7, contact_phone = $8
+			    doc = $7, contact_phone = $8, last_op = $9
 			WHERE order_id = $1`,
-			id, o.GetState().String(), flagCol(o), openKinds(o), version, now, doc, o.GetAddress().GetContactPhone()); err != nil {
+			id, o.GetState().String(), flagCol(o), openKinds(o), out.version, now, doc, o.GetAddress().GetContactPhone(),
+			cmpOr(op, r.lastOp)); err != nil {
 			return err
 		}
 		return writeExceptions(ctx, tx, o)
 	})
 	if err != nil {
-		return nil, err
+		return nil, domain.Terms{}, 0, err
 	}
 	if failAfterSave != nil {
-		return out, failAfterSave
+		return out.order, out.terms, out.version, failAfterSave
 	}
-	return out, nil
+	return out.order, out.terms, out.version, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // CouponUses counts the orders of a shop (of one buyer when buyerID is set)
@@ -450,5 +519,6 @@ func (s *Store) ListExceptions(ctx context.Context, f ExceptionFilter) ([]*order
 // GetWithFingerprint reads an order with its version and the fingerprint of
 // the request that created it.
 func (s *Store) GetWithFingerprint(ctx context.Context, id string) (*orderv1.Order, int64, string, error) {
-	return s.get(ctx, s.pool, id, false)
+	r, err := s.get(ctx, s.pool, id, false)
+	return r.order, r.version, r.fingerprint, err
 }
