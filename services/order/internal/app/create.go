@@ -499,32 +499,15 @@ func (s *Service) releaseAll(ctx context.Context, orderID, reason string) {
 // placed: duplicate, suspected fake, incomplete address, COD confirmation.
 func (s *Service) raiseAtPlacing(ctx context.Context, o *orderv1.Order) error {
 	at := o.GetPlacedAt().AsTime()
-	id := func(kind string) string { return store.StableID("oex", o.GetOrderId(), "placing", kind) }
 	dup, err := s.store.FindDuplicate(ctx, o, at.Add(-domain.DuplicateWindow))
 	if err != nil {
 		return err
-	}
-	if dup != "" {
-		e := domain.RaiseAuto(o, orderv1.ExceptionKind_EXCEPTION_KIND_DUPLICATE,
-			fmt.Sprintf("同一买家%d分钟内下了相同的订单 %s; 请与买家核实, 取消重复的一单", int(domain.DuplicateWindow.Minutes()), dup), nil, id("dup"), at)
-		e.DuplicateOfOrderId = dup
 	}
 	facts, err := s.store.Risk(ctx, o, at.Add(-domain.RiskWindow))
 	if err != nil {
 		return err
 	}
-	if signals := domain.FakeOrderSignals(facts); len(signals) > 0 {
-		e := domain.RaiseAuto(o, orderv1.ExceptionKind_EXCEPTION_KIND_SUSPECTED_FAKE,
-			"疑似刷单, 请与买家核实: "+strings.Join(signals, "; "), nil, id("fake"), at)
-		e.RiskSignals = signals
-	}
-	if problems := domain.AddressProblems(o.GetAddress()); len(problems) > 0 {
-		domain.RaiseAuto(o, orderv1.ExceptionKind_EXCEPTION_KIND_INCOMPLETE_ADDRESS, strings.Join(problems, "; "), nil, id("addr"), at)
-	}
-	if o.GetKind() == orderv1.OrderKind_ORDER_KIND_COD {
-		domain.RaiseAuto(o, orderv1.ExceptionKind_EXCEPTION_KIND_COD_CONFIRMATION,
-			"货到付款订单: 发货前请先联系买家确认 (货到付款需支付服务费)", nil, id("cod"), at)
-	}
+	domain.RaiseAtPlacing(o, dup, facts, func(kind string) string { return store.StableID("oex", o.GetOrderId(), "placing", kind) })
 	return nil
 }
 

@@ -233,3 +233,29 @@ func BasketFingerprint(o *orderv1.Order) string {
 	a := o.GetAddress()
 	return o.GetShopId() + "|" + strings.Join(parts, ",") + "|" + a.GetContactPhone() + "|" + a.GetStreet()
 }
+
+// RaiseAtPlacing raises the exceptions the rules find when an order is
+// placed (DOMAIN §3 异常订单): a duplicate of the buyer's order dupOf (""
+// when none) within DuplicateWindow, a suspected fake order from the risk
+// facts, an incomplete address, and the COD confirmation call. id names
+// each exception by its kind ("dup", "fake", "addr", "cod").
+func RaiseAtPlacing(o *orderv1.Order, dupOf string, facts RiskFacts, id func(kind string) string) {
+	at := o.GetPlacedAt().AsTime()
+	if dupOf != "" {
+		e := RaiseAuto(o, orderv1.ExceptionKind_EXCEPTION_KIND_DUPLICATE,
+			fmt.Sprintf("同一买家%d分钟内下了相同的订单 %s; 请与买家核实, 取消重复的一单", int(DuplicateWindow.Minutes()), dupOf), nil, id("dup"), at)
+		e.DuplicateOfOrderId = dupOf
+	}
+	if signals := FakeOrderSignals(facts); len(signals) > 0 {
+		e := RaiseAuto(o, orderv1.ExceptionKind_EXCEPTION_KIND_SUSPECTED_FAKE,
+			"疑似刷单, 请与买家核实: "+strings.Join(signals, "; "), nil, id("fake"), at)
+		e.RiskSignals = signals
+	}
+	if problems := AddressProblems(o.GetAddress()); len(problems) > 0 {
+		RaiseAuto(o, orderv1.ExceptionKind_EXCEPTION_KIND_INCOMPLETE_ADDRESS, strings.Join(problems, "; "), nil, id("addr"), at)
+	}
+	if o.GetKind() == orderv1.OrderKind_ORDER_KIND_COD {
+		RaiseAuto(o, orderv1.ExceptionKind_EXCEPTION_KIND_COD_CONFIRMATION,
+			"货到付款订单: 发货前请先联系买家确认 (货到付款需支付服务费)", nil, id("cod"), at)
+	}
+}
