@@ -53,7 +53,7 @@ func (s *Service) ShipOrder(ctx context.Context, req *orderv1.ShipOrderRequest) 
 			return &orderv1.ShipOrderResponse{Order: s.view(ctx, o)}, nil
 		}
 	}
-	if err := store.CheckETag(req.GetEtag(), versionOf(o)); err != nil {
+	if err := lifecycle.CheckETag("etag", req.GetEtag(), versionOf(o)); err != nil {
 		return nil, err
 	}
 	sh := req.GetShipment()
@@ -103,7 +103,7 @@ func (s *Service) CancelOrder(ctx context.Context, req *orderv1.CancelOrderReque
 }
 
 func (s *Service) cancel(ctx context.Context, o *orderv1.Order, cmd Command) (*orderv1.CancelOrderResponse, error) {
-	if err := store.CheckETag(cmd.Etag, versionOf(o)); err != nil {
+	if err := lifecycle.CheckETag("etag", cmd.Etag, versionOf(o)); err != nil {
 		return nil, err
 	}
 	res, err := s.command(ctx, o, cmd, "")
@@ -137,7 +137,7 @@ func (s *Service) RefundOrder(ctx context.Context, req *orderv1.RefundOrderReque
 		}
 		return &orderv1.RefundOrderResponse{Order: s.view(ctx, o), Refund: r}, nil
 	}
-	if err := store.CheckETag(req.GetEtag(), versionOf(o)); err != nil {
+	if err := lifecycle.CheckETag("etag", req.GetEtag(), versionOf(o)); err != nil {
 		return nil, err
 	}
 	cmd := Command{Kind: CmdRefund, Actor: lifecycle.ActorOf(who), Etag: req.GetEtag(), RequestID: req.GetRequestId(),

@@ -12,6 +12,7 @@ import (
 	"github.com/kefu-suite/kefu/services/order/internal/domain"
 	"github.com/kefu-suite/kefu/services/order/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
 
 // ChangeSpec changes a line's SKU while the order is unpaid: the basket is
@@ -24,7 +25,7 @@ func (s *Service) ChangeSpec(ctx context.Context, req *orderv1.ChangeSpecRequest
 	if err != nil {
 		return nil, err
 	}
-	if err := store.CheckETag(req.GetEtag(), versionOf(o)); err != nil {
+	if err := lifecycle.CheckETag("etag", req.GetEtag(), versionOf(o)); err != nil {
 		return nil, err
 	}
 	changedLine, err := domain.CanChangeSpec(o, req.GetLineId(), req.GetNewSkuId())
@@ -129,7 +130,7 @@ func (s *Service) ChangeSpec(ctx context.Context, req *orderv1.ChangeSpecRequest
 	if req.GetReason() != "" {
 		reason += "; " + req.GetReason()
 	}
-	updated, err := s.store.Update(ctx, o.GetOrderId(), store.ETag(versionOf(o)), now, func(cur *orderv1.Order) (bool, error) {
+	updated, err := s.store.Update(ctx, o.GetOrderId(), lifecycle.ETag(versionOf(o)), now, func(cur *orderv1.Order) (bool, error) {
 		if cur.GetState() != orderv1.OrderState_ORDER_STATE_AWAITING_PAYMENT {
 			return false, errs.Precondition("order is %s; the spec can change only before payment", domain.StateName(cur.GetState()))
 		}

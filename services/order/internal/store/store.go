@@ -23,6 +23,7 @@ import (
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/order/internal/domain"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/paging"
 	"github.com/kefu-suite/kefu/services/platform/pg"
 )
@@ -62,18 +63,6 @@ func StableID(prefix string, parts ...string) string {
 	return prefix + "_" + string(b)
 }
 
-// ETag renders a row version.
-func ETag(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }
-
-// CheckETag compares a client's etag with the stored version; empty skips.
-func CheckETag(etag string, version int64) error {
-	if etag == "" || etag == ETag(version) {
-		return nil
-	}
-	return fmt.Errorf("%w: the order changed since you read it (etag %s, now %s); read it again",
-		errs.ErrConflict, etag, ETag(version))
-}
-
 var docJSON = protojson.MarshalOptions{UseProtoNames: true}
 var docRead = protojson.UnmarshalOptions{DiscardUnknown: true}
 
@@ -97,7 +86,7 @@ func openKinds(o *orderv1.Order) []string {
 }
 
 func stamp(o *orderv1.Order, version int64, now time.Time) {
-	o.Etag = ETag(version)
+	o.Etag = lifecycle.ETag(version)
 	o.UpdateTime = timestamppb.New(now)
 }
 
@@ -269,7 +258,7 @@ func (s *Store) UpdateOp(ctx context.Context, id, op, etag string, now time.Time
 		if op != "" && r.lastOp == op {
 			return nil
 		}
-		if err := CheckETag(etag, r.version); err != nil {
+		if err := lifecycle.CheckETag("etag", etag, r.version); err != nil {
 			return err
 		}
 		o := r.order
