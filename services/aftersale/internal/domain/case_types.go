@@ -1,0 +1,375 @@
+package domain
+
+import "time"
+
+// The case aggregate's words are the contract's enum names
+// (shop.aftersale.v1 / shop.common.v1); the app maps the aggregate to and
+// from the contract message at exactly one boundary (app/casemap.go), and a
+// test proves that every contract field survives the round trip.
+
+// States (shop.aftersale.v1.CaseState).
+const (
+	StateAwaitingSpecialApproval     = "CASE_STATE_AWAITING_SPECIAL_APPROVAL"
+	StateAwaitingSeller              = "CASE_STATE_AWAITING_SELLER"
+	StateSellerRejected              = "CASE_STATE_SELLER_REJECTED"
+	StatePlatformIntervening         = "CASE_STATE_PLATFORM_INTERVENING"
+	StateAwaitingBuyerReturn         = "CASE_STATE_AWAITING_BUYER_RETURN"
+	StateAwaitingExchangeArrangement = "CASE_STATE_AWAITING_EXCHANGE_ARRANGEMENT"
+	StateAwaitingSellerReceipt       = "CASE_STATE_AWAITING_SELLER_RECEIPT"
+	StateRefunding                   = "CASE_STATE_REFUNDING"
+	StateAwaitingReplacementShipment = "CASE_STATE_AWAITING_REPLACEMENT_SHIPMENT"
+	StateReplacementShipped          = "CASE_STATE_REPLACEMENT_SHIPPED"
+	StateRefunded                    = "CASE_STATE_REFUNDED"
+	StateCompleted                   = "CASE_STATE_COMPLETED"
+	StateClosed                      = "CASE_STATE_CLOSED"
+	StateWithdrawn                   = "CASE_STATE_WITHDRAWN"
+)
+
+// Terminal reports whether a state ends the case.
+func Terminal(state string) bool {
+	switch state {
+	case StateRefunded, StateCompleted, StateClosed, StateWithdrawn:
+		return true
+	}
+	return false
+}
+
+// Close reasons (shop.aftersale.v1.CloseReason).
+const (
+	CloseRejectionNotPursued       = "CLOSE_REASON_REJECTION_NOT_PURSUED"
+	CloseReturnNotShipped          = "CLOSE_REASON_RETURN_NOT_SHIPPED"
+	ClosePlatformRuledForSeller    = "CLOSE_REASON_PLATFORM_RULED_FOR_SELLER"
+	CloseSpecialApprovalNotGranted = "CLOSE_REASON_SPECIAL_APPROVAL_NOT_GRANTED"
+	CloseWithdrawnByBuyer          = "CLOSE_REASON_WITHDRAWN_BY_BUYER"
+	CloseExchangeNotArranged       = "CLOSE_REASON_EXCHANGE_NOT_ARRANGED"
+)
+
+// Whose move (shop.common.v1.Party).
+const (
+	MoveNone     = "PARTY_UNSPECIFIED"
+	MoveBuyer    = "PARTY_BUYER"
+	MoveSeller   = "PARTY_SELLER"
+	MovePlatform = "PARTY_PLATFORM"
+)
+
+// Shipping methods (shop.common.v1.ShippingMethod).
+const (
+	MethodExpress      = "SHIPPING_METHOD_EXPRESS"
+	MethodEMS          = "SHIPPING_METHOD_EMS"
+	MethodSurfaceMail  = "SHIPPING_METHOD_SURFACE_MAIL"
+	MethodVirtual      = "SHIPPING_METHOD_VIRTUAL"
+	MethodAutoDelivery = "SHIPPING_METHOD_AUTO_DELIVERY"
+)
+
+// Goods kinds (shop.aftersale.v1.GoodsKind).
+const (
+	GoodsPhysical = "GOODS_KIND_PHYSICAL"
+	GoodsVirtual  = "GOODS_KIND_VIRTUAL"
+)
+
+// Refund states (shop.aftersale.v1.RefundState).
+const (
+	RefundPending   = "REFUND_STATE_PENDING"
+	RefundSucceeded = "REFUND_STATE_SUCCEEDED"
+	RefundFailed    = "REFUND_STATE_FAILED"
+	RefundRetrying  = "REFUND_STATE_RETRYING"
+)
+
+// Service targets (shop.aftersale.v1.ServiceTargetKind / Status).
+const (
+	TargetRespond      = "SERVICE_TARGET_KIND_RESPOND_2H"
+	TargetPickup       = "SERVICE_TARGET_KIND_PICKUP_24H"
+	TargetRefund       = "SERVICE_TARGET_KIND_REFUND_24H"
+	TargetShipExchange = "SERVICE_TARGET_KIND_SHIP_EXCHANGE_48H"
+
+	TargetRunning   = "SERVICE_TARGET_STATUS_RUNNING"
+	TargetWarned    = "SERVICE_TARGET_STATUS_WARNED"
+	TargetMet       = "SERVICE_TARGET_STATUS_MET"
+	TargetBreached  = "SERVICE_TARGET_STATUS_BREACHED"
+	TargetCancelled = "SERVICE_TARGET_STATUS_CANCELLED"
+)
+
+// History actions (shop.aftersale.v1.CaseAction).
+const (
+	ActionCreated                = "CASE_ACTION_CREATED"
+	ActionApproved               = "CASE_ACTION_APPROVED"
+	ActionAutoApproved           = "CASE_ACTION_AUTO_APPROVED"
+	ActionRejected               = "CASE_ACTION_REJECTED"
+	ActionAmended                = "CASE_ACTION_AMENDED"
+	ActionClockRestarted         = "CASE_ACTION_CLOCK_RESTARTED"
+	ActionSpecialApprovalGranted = "CASE_ACTION_SPECIAL_APPROVAL_GRANTED"
+	ActionInterventionRequested  = "CASE_ACTION_INTERVENTION_REQUESTED"
+	ActionInterventionDecided    = "CASE_ACTION_INTERVENTION_DECIDED"
+	ActionReturnShipped          = "CASE_ACTION_RETURN_SHIPPED"
+	ActionReturnReceived         = "CASE_ACTION_RETURN_RECEIVED"
+	ActionReturnDeemedReceived   = "CASE_ACTION_RETURN_DEEMED_RECEIVED"
+	ActionRefundStarted          = "CASE_ACTION_REFUND_STARTED"
+	ActionRefundSucceeded        = "CASE_ACTION_REFUND_SUCCEEDED"
+	ActionRefundFailed           = "CASE_ACTION_REFUND_FAILED"
+	ActionRefundRetried          = "CASE_ACTION_REFUND_RETRIED"
+	ActionReplacementShipped     = "CASE_ACTION_REPLACEMENT_SHIPPED"
+	ActionReplacementReceived    = "CASE_ACTION_REPLACEMENT_RECEIVED"
+	ActionWithdrawn              = "CASE_ACTION_WITHDRAWN"
+	ActionClosed                 = "CASE_ACTION_CLOSED"
+	ActionTargetWarned           = "CASE_ACTION_TARGET_WARNED"
+	ActionTargetBreached         = "CASE_ACTION_TARGET_BREACHED"
+)
+
+// Inspection findings and intervention decisions.
+const (
+	FindingOK            = "INSPECTION_FINDING_OK"
+	FindingDamagedBuyer  = "INSPECTION_FINDING_DAMAGED_BY_BUYER"
+	DecisionForBuyer     = "INTERVENTION_DECISION_FOR_BUYER"
+	DecisionForSeller    = "INTERVENTION_DECISION_FOR_SELLER"
+	EvidencePhoto        = "EVIDENCE_KIND_PHOTO"
+	rankSeniorAgent      = "AGENT_RANK_SENIOR_AGENT"
+	rankSupervisor       = "AGENT_RANK_SUPERVISOR"
+	rankManager          = "AGENT_RANK_MANAGER"
+	roleBuyer, roleAgent = "buyer", "agent"
+	rolePlatform         = "platform"
+	roleService          = "service"
+)
+
+// Actor is who did something (shop.common.v1.Actor): role is the identity
+// role ("buyer", "agent", "platform", "service"), rank and group the
+// contract enum names.
+type Actor struct {
+	Subject string `json:"subject,omitempty"`
+	Role    string `json:"role,omitempty"`
+	Rank    string `json:"rank,omitempty"`
+	Group   string `json:"group,omitempty"`
+}
+
+// PlatformActor records timeouts (DESIGN: role "platform").
+var PlatformActor = Actor{Subject: "platform", Role: rolePlatform}
+
+// ServiceActor records the process's own steps such as refunds.
+var ServiceActor = Actor{Subject: "aftersale", Role: roleService}
+
+// Address is shop.common.v1.Address.
+type Address struct {
+	Province     string `json:"province,omitempty"`
+	City         string `json:"city,omitempty"`
+	District     string `json:"district,omitempty"`
+	Street       string `json:"street,omitempty"`
+	PostalCode   string `json:"postal_code,omitempty"`
+	ContactName  string `json:"contact_name,omitempty"`
+	ContactPhone string `json:"contact_phone,omitempty"`
+}
+
+// Shipment is shop.common.v1.Shipment.
+type Shipment struct {
+	Carrier        string     `json:"carrier,omitempty"`
+	TrackingNumber string     `json:"tracking_number,omitempty"`
+	Method         string     `json:"method,omitempty"`
+	ShippedAt      *time.Time `json:"shipped_at,omitempty"`
+}
+
+// Evidence is a photo or video.
+type Evidence struct {
+	Kind    string     `json:"kind,omitempty"`
+	URL     string     `json:"url,omitempty"`
+	AddedBy *Actor     `json:"added_by,omitempty"`
+	AddedAt *time.Time `json:"added_at,omitempty"`
+}
+
+// CaseLine is one order line a case covers.
+type CaseLine struct {
+	OrderLineID     string `json:"order_line_id,omitempty"`
+	Quantity        int32  `json:"quantity,omitempty"`
+	ProductID       string `json:"product_id,omitempty"`
+	SkuID           string `json:"sku_id,omitempty"`
+	ProductName     string `json:"product_name,omitempty"`
+	PaidAmountFen   int64  `json:"paid_amount_fen,omitempty,string"`
+	RefundAmountFen int64  `json:"refund_amount_fen,omitempty,string"`
+}
+
+// Eligibility is the recorded eligibility decision.
+type Eligibility struct {
+	Eligible     bool       `json:"eligible,omitempty"`
+	Rule         string     `json:"rule,omitempty"`
+	DeliveredAt  *time.Time `json:"delivered_at,omitempty"`
+	WindowEndsAt *time.Time `json:"window_ends_at,omitempty"`
+	Refusal      string     `json:"refusal,omitempty"`
+	Explanation  string     `json:"explanation,omitempty"`
+	DecidedAt    *time.Time `json:"decided_at,omitempty"`
+}
+
+// CaseResponsibility is who is responsible and who pays return shipping.
+type CaseResponsibility struct {
+	Party                string `json:"party,omitempty"`
+	ReturnShippingPaidBy string `json:"return_shipping_paid_by,omitempty"`
+	Explanation          string `json:"explanation,omitempty"`
+	CarrierClaimRef      string `json:"carrier_claim_ref,omitempty"`
+}
+
+// SpecialApproval for a case past its window.
+type SpecialApproval struct {
+	RequestedReason string     `json:"requested_reason,omitempty"`
+	RequestedAt     *time.Time `json:"requested_at,omitempty"`
+	GrantedBy       *Actor     `json:"granted_by,omitempty"`
+	GrantReason     string     `json:"grant_reason,omitempty"`
+	GrantedAt       *time.Time `json:"granted_at,omitempty"`
+}
+
+// Inspection of returned goods.
+type Inspection struct {
+	Passed      bool       `json:"passed,omitempty"`
+	Finding     string     `json:"finding,omitempty"`
+	Notes       string     `json:"notes,omitempty"`
+	PhotoURLs   []string   `json:"photo_urls,omitempty"`
+	ReceivedAt  *time.Time `json:"received_at,omitempty"`
+	InspectedBy *Actor     `json:"inspected_by,omitempty"`
+}
+
+// Rejection by the seller.
+type Rejection struct {
+	Reason       string     `json:"reason,omitempty"`
+	Detail       string     `json:"detail,omitempty"`
+	Evidence     []Evidence `json:"evidence,omitempty"`
+	AtInspection bool       `json:"at_inspection,omitempty"`
+	RejectedBy   *Actor     `json:"rejected_by,omitempty"`
+	RejectedAt   *time.Time `json:"rejected_at,omitempty"`
+}
+
+// Intervention by the platform.
+type Intervention struct {
+	RequestedBy  *Actor     `json:"requested_by,omitempty"`
+	RequestedAt  *time.Time `json:"requested_at,omitempty"`
+	Reason       string     `json:"reason,omitempty"`
+	Evidence     []Evidence `json:"evidence,omitempty"`
+	Decision     string     `json:"decision,omitempty"`
+	DecidedBy    *Actor     `json:"decided_by,omitempty"`
+	DecidedAt    *time.Time `json:"decided_at,omitempty"`
+	DecisionNote string     `json:"decision_note,omitempty"`
+}
+
+// Refund is the payment of a case.
+type Refund struct {
+	AmountFen               int64      `json:"amount_fen,omitempty,string"`
+	Channel                 string     `json:"channel,omitempty"`
+	State                   string     `json:"state,omitempty"`
+	Attempts                int32      `json:"attempts,omitempty"`
+	OrderRefundID           string     `json:"order_refund_id,omitempty"`
+	LastError               string     `json:"last_error,omitempty"`
+	RequestedAt             *time.Time `json:"requested_at,omitempty"`
+	SucceededAt             *time.Time `json:"succeeded_at,omitempty"`
+	NextRetryAt             *time.Time `json:"next_retry_at,omitempty"`
+	ExpectedArrivalEarliest *time.Time `json:"expected_arrival_earliest,omitempty"`
+	ExpectedArrivalLatest   *time.Time `json:"expected_arrival_latest,omitempty"`
+}
+
+// Target is one service target with its warning and breach.
+type Target struct {
+	Kind       string     `json:"kind,omitempty"`
+	Status     string     `json:"status,omitempty"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	DueAt      *time.Time `json:"due_at,omitempty"`
+	WarnAt     *time.Time `json:"warn_at,omitempty"`
+	MetAt      *time.Time `json:"met_at,omitempty"`
+	BreachedAt *time.Time `json:"breached_at,omitempty"`
+}
+
+// Event is one history entry.
+type Event struct {
+	At        *time.Time `json:"at,omitempty"`
+	Actor     *Actor     `json:"actor,omitempty"`
+	Action    string     `json:"action,omitempty"`
+	FromState string     `json:"from_state,omitempty"`
+	ToState   string     `json:"to_state,omitempty"`
+	Note      string     `json:"note,omitempty"`
+}
+
+// Case is the after-sale case aggregate. Its json-tagged fields are the
+// contract message shop.aftersale.v1.Case (proto field names); Process holds
+// what the process needs beyond the contract (pinned policy, clock start,
+// version, refund bookkeeping) and is stored beside the document.
+type Case struct {
+	CaseID              string              `json:"case_id,omitempty"`
+	ShopID              string              `json:"shop_id,omitempty"`
+	BuyerID             string              `json:"buyer_id,omitempty"`
+	OrderID             string              `json:"order_id,omitempty"`
+	Type                string              `json:"type,omitempty"`
+	Lines               []CaseLine          `json:"lines,omitempty"`
+	Reason              string              `json:"reason,omitempty"`
+	ReasonDetail        string              `json:"reason_detail,omitempty"`
+	Evidence            []Evidence          `json:"evidence,omitempty"`
+	RequestedAmountFen  int64               `json:"requested_amount_fen,omitempty,string"`
+	AgreedAmountFen     int64               `json:"agreed_amount_fen,omitempty,string"`
+	RefundChannel       string              `json:"refund_channel,omitempty"`
+	GoodsKind           string              `json:"goods_kind,omitempty"`
+	Eligibility         *Eligibility        `json:"eligibility,omitempty"`
+	SpecialApproval     *SpecialApproval    `json:"special_approval,omitempty"`
+	Responsibility      *CaseResponsibility `json:"responsibility,omitempty"`
+	State               string              `json:"state,omitempty"`
+	WhoseMove           string              `json:"whose_move,omitempty"`
+	Deadline            *time.Time          `json:"deadline,omitempty"`
+	OnDeadline          string              `json:"on_deadline,omitempty"`
+	ReturnAddress       *Address            `json:"return_address,omitempty"`
+	ReturnShipment      *Shipment           `json:"return_shipment,omitempty"`
+	ReplacementShipment *Shipment           `json:"replacement_shipment,omitempty"`
+	Inspection          *Inspection         `json:"inspection,omitempty"`
+	Rejection           *Rejection          `json:"rejection,omitempty"`
+	Intervention        *Intervention       `json:"intervention,omitempty"`
+	Refund              *Refund             `json:"refund,omitempty"`
+	ServiceTargets      []Target            `json:"service_targets,omitempty"`
+	History             []Event             `json:"history,omitempty"`
+	RootCause           string              `json:"root_cause,omitempty"`
+	CloseReason         string              `json:"close_reason,omitempty"`
+	PolicyVersion       string              `json:"policy_version,omitempty"`
+	WorkflowID          string              `json:"workflow_id,omitempty"`
+	Etag                string              `json:"etag,omitempty"`
+	CreatedAt           *time.Time          `json:"created_at,omitempty"`
+	UpdatedAt           *time.Time          `json:"updated_at,omitempty"`
+	ClosedAt            *time.Time          `json:"closed_at,omitempty"`
+
+	// Process is not part of the contract.
+	Process Process `json:"-"`
+}
+
+// Process is the part of the aggregate the contract does not show.
+type Process struct {
+	Version int64  `json:"version"`
+	Policy  Policy `json:"policy"`
+	// ClockSince is when the current state's clock started: the instant
+	// the state was entered (applied_at for the first state), or the
+	// instant a reason change restarted the seller's clock.
+	ClockSince time.Time `json:"clock_since"`
+	// ReasonChanged: a seven-day request changed its reason; the seller's
+	// clock is the reason_changed one.
+	ReasonChanged bool `json:"reason_changed,omitempty"`
+	// RefundManual: automatic refund retries are exhausted (or an agent
+	// retried once); a failure waits for an agent's RetryRefund.
+	RefundManual bool `json:"refund_manual,omitempty"`
+	// RefundRetries counts agents' RetryRefund commands (the refund
+	// request id changes with each).
+	RefundRetries int `json:"refund_retries,omitempty"`
+}
+
+// Policy is the after-sale section of the SLA policy, pinned on the case at
+// creation as plain durations (DOMAIN.md §4 timeout table, seed 004).
+type Policy struct {
+	SellerResponseReturnRefund       time.Duration `json:"seller_response_return_refund"`
+	SellerResponseSevenDay           time.Duration `json:"seller_response_seven_day"`
+	SellerResponseRefundOnlyPhysical time.Duration `json:"seller_response_refund_only_physical"`
+	SellerResponseRefundOnlyVirtual  time.Duration `json:"seller_response_refund_only_virtual"`
+	SellerResponseReasonChanged      time.Duration `json:"seller_response_reason_changed"`
+	BuyerAfterRejection              time.Duration `json:"buyer_after_rejection"`
+	BuyerReturnShipment              time.Duration `json:"buyer_return_shipment"`
+	SellerReceiptExpress             time.Duration `json:"seller_receipt_express"`
+	SellerReceiptSurfaceMail         time.Duration `json:"seller_receipt_surface_mail"`
+	ExchangeBuyerArrange             time.Duration `json:"exchange_buyer_arrange"`
+	// Replacement confirmation by shipping method (the order's
+	// auto-confirm durations).
+	ConfirmExpress      time.Duration `json:"confirm_express"`
+	ConfirmEMS          time.Duration `json:"confirm_ems"`
+	ConfirmSurfaceMail  time.Duration `json:"confirm_surface_mail"`
+	ConfirmVirtual      time.Duration `json:"confirm_virtual"`
+	ConfirmAutoDelivery time.Duration `json:"confirm_auto_delivery"`
+	// Service targets.
+	TargetRespond      time.Duration `json:"target_respond"`
+	TargetPickup       time.Duration `json:"target_pickup"`
+	TargetRefund       time.Duration `json:"target_refund"`
+	TargetShipExchange time.Duration `json:"target_ship_exchange"`
+	WarnAtPercent      int           `json:"warn_at_percent"`
+}
