@@ -217,11 +217,14 @@ func (c *Case) Fire(a lifecycle.Alarm, now time.Time, shop *ShopSettings) (fired
 	if !c.Clocks().Has(a) || now.Before(a.At) {
 		return false, nil
 	}
-	now = now.UTC()
 	if a.Name == AlarmRefund {
-		c.beginRefund(now)
+		c.beginRefund(now.UTC())
 		return true, nil
 	}
+	// A clock that ran out counts at its own instant, however late it is
+	// delivered (a runner started late by the sweeper): the history, the
+	// next state's clock and a breach all date from the due instant.
+	now = a.At.UTC()
 	for i := range c.ServiceTargets {
 		t := &c.ServiceTargets[i]
 		switch a.Name {

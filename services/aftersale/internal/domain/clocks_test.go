@@ -571,17 +571,25 @@ func TestBuyerEscalatesWhenTheSellerDoesNotMove(t *testing.T) {
 }
 
 // A case whose runner starts late (the sweeper) is judged at its business
-// instant: the due instant is applied_at + the seller window, whenever the
-// firing happens.
+// instant: the seller-response alarm is due at applied_at + the window, and
+// firing it an hour late records the auto-agreement — and starts the next
+// clocks — at that due instant (the seller gets no extra time).
 func TestLateFiringKeepsTheBusinessInstant(t *testing.T) {
 	s := newSim(t, TypeReturnRefund, ReasonQuality, 5000).open("")
-	a, _ := s.c.Clocks().Next()
-	if a.Name != "target_respond.warn" {
-		t.Fatal(a)
+	due := lifecycle.Alarm{Name: "seller_response", At: t0.Add(5 * day)}
+	if !s.c.Clocks().Has(due) {
+		t.Fatalf("clocks %+v", s.c.Clocks())
 	}
-	for _, a := range s.c.Clocks().Sorted() {
-		if a.Name == "seller_response" && !a.At.Equal(t0.Add(5*day)) {
-			t.Fatalf("seller_response at %v", a.At)
-		}
+	s.c.ReturnAddress = shopAddress
+	if fired, err := s.c.Fire(due, due.At.Add(time.Hour), nil); !fired || err != nil {
+		t.Fatal(fired, err)
+	}
+	last := s.c.History[len(s.c.History)-1]
+	if s.c.State != StateAwaitingBuyerReturn || last.Action != ActionAutoApproved || !last.At.Equal(due.At) ||
+		!s.c.Deadline.Equal(due.At.Add(7*day)) {
+		t.Fatalf("%s %+v deadline %v", s.c.State, last, s.c.Deadline)
+	}
+	if tg := s.target(TargetPickup); !tg.DueAt.Equal(due.At.Add(24 * time.Hour)) {
+		t.Fatalf("pickup target %+v", tg)
 	}
 }
