@@ -18,7 +18,6 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/logging"
 	"github.com/kefu-suite/kefu/services/platform/telemetry"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
-	"github.com/kefu-suite/kefu/workflows/aftersale"
 	"github.com/kefu-suite/kefu/workflows/lifecycle"
 	"github.com/kefu-suite/kefu/workflows/order"
 	"github.com/kefu-suite/kefu/workflows/queues"
@@ -28,7 +27,6 @@ import (
 var registrations = []func(worker.WorkflowRegistry){
 	lifecycle.Register,
 	order.Register,
-	aftersale.Register,
 }
 
 func main() { svcmain.Main("worker", run) }
