@@ -18,7 +18,6 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/logging"
 	"github.com/kefu-suite/kefu/services/platform/telemetry"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
-	"github.com/kefu-suite/kefu/workflows/aftersale"
 	"github.com/kefu-suite/kefu/workflows/lifecycle"
 	"github.com/kefu-suite/kefu/workflows/queues"
 )
@@ -26,7 +25,6 @@ import (
 // registrations lists every workflow package's Register function.
 var registrations = []func(worker.WorkflowRegistry){
 	lifecycle.Register,
-	aftersale.Register,
 }
 
 func main() { svcmain.Main("worker", run) }

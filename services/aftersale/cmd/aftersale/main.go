@@ -1,7 +1,8 @@
-// Command aftersale serves the AfterSaleService over gRPC and hosts the
-// after-sale workflow's activity worker (queue aftersale-activities): the
-// activities write this service's tables and call the order service. The
-// workflows themselves run in workflows/cmd/worker.
+// Command aftersale serves the AfterSaleService over gRPC, hosts the
+// activities of the cases' clock runner (queues.AfterSaleActivities: they
+// write this service's tables and call the order service) and sweeps cases
+// stored without a runner. The clock runner itself (workflows/lifecycle)
+// runs in workflows/cmd/worker.
 package main
 
 import (
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
 
 	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
@@ -17,6 +19,7 @@ import (
 	"github.com/kefu-suite/kefu/services/aftersale/internal/store"
 	"github.com/kefu-suite/kefu/services/aftersale/migrations"
 	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/services/platform/svcmain"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
@@ -54,15 +57,16 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	activities := &app.Activities{Store: st, Orders: orders, Now: time.Now}
-	if err := env.StartActivities(cl, queues.AfterSaleActivities, activities.Register); err != nil {
+	svc := app.New(st, orders, cl, pol, env.Log, time.Now)
+	if err := env.StartActivities(cl, queues.AfterSaleActivities, func(r worker.ActivityRegistry) {
+		runner.Register(r, app.Process, svc.Handler())
+	}); err != nil {
 		return err
 	}
-	svc := app.New(st, orders, cl, pol, env.Log, time.Now)
-	// Cases whose workflow failed to start (and nobody retried) get it
-	// started, so no case holds its ledger units without a clock.
-	env.Sweep(ctx, 30*time.Second, "cases without a workflow", func(ctx context.Context) (int, error) {
-		return svc.SweepUnstarted(ctx, 30*time.Second)
+	// A case whose runner did not start at creation (Temporal down) gets
+	// one here; its clocks count from the application, so nobody gains time.
+	env.Sweep(ctx, 30*time.Second, "cases without a clock runner", func(ctx context.Context) (int, error) {
+		return svc.Sweep(ctx, 30*time.Second)
 	})
 
 	return env.Serve(ctx, func(s *grpc.Server) { aftersalev1.RegisterAfterSaleServiceServer(s, svc) })

@@ -9,31 +9,8 @@ import (
 	"github.com/kefu-suite/kefu/services/aftersale/internal/domain"
 	"github.com/kefu-suite/kefu/services/aftersale/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
-	wf "github.com/kefu-suite/kefu/workflows/aftersale"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
-
-func enumName[E interface{ String() string }](e E, unspecified E) string {
-	if e.String() == unspecified.String() {
-		return ""
-	}
-	return e.String()
-}
-
-func address(a *commonv1.Address) (*wf.Address, error) { return convert[wf.Address](a, a == nil) }
-
-func shipment(s *commonv1.Shipment) (*wf.Shipment, error) { return convert[wf.Shipment](s, s == nil) }
-
-func evidence(list []*aftersalev1.Evidence) ([]wf.Evidence, error) {
-	var out []wf.Evidence
-	for _, e := range list {
-		v, err := convert[wf.Evidence](e, e == nil)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *v)
-	}
-	return out, nil
-}
 
 // ApproveCase: the seller agrees.
 func (s *Service) ApproveCase(ctx context.Context, req *aftersalev1.ApproveCaseRequest) (*aftersalev1.ApproveCaseResponse, error) {
@@ -41,7 +18,7 @@ func (s *Service) ApproveCase(ctx context.Context, req *aftersalev1.ApproveCaseR
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.commandWith(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateApprove, byAgent, wf.Command{
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), byAgent, domain.Command{Name: domain.CmdApprove,
 		Type: req.GetType().String(), ReturnAddress: addr, AgreedAmountFen: req.GetAgreedAmountFen(),
 		CarrierClaimRef: req.GetCarrierClaimRef(), Note: req.GetNote(),
 		RootCause: enumName(req.GetRootCause(), aftersalev1.CaseCause_CASE_CAUSE_UNSPECIFIED),
@@ -58,10 +35,10 @@ func (s *Service) RejectCase(ctx context.Context, req *aftersalev1.RejectCaseReq
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateReject, byAgent, wf.Command{
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), byAgent, domain.Command{Name: domain.CmdReject,
 		RejectionReason: req.GetReason().String(), Note: req.GetDetail(), Evidence: ev,
 		RootCause: enumName(req.GetRootCause(), aftersalev1.CaseCause_CASE_CAUSE_UNSPECIFIED),
-	})
+	}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +55,7 @@ func (s *Service) AmendCase(ctx context.Context, req *aftersalev1.AmendCaseReque
 	if err := authorise(id, r, byBuyer); err != nil {
 		return nil, err
 	}
-	version, err := store.ParseETag(req.GetEtag())
+	version, err := lifecycle.ParseETag("etag", req.GetEtag())
 	if err != nil {
 		return nil, err
 	}
@@ -87,54 +64,54 @@ func (s *Service) AmendCase(ctx context.Context, req *aftersalev1.AmendCaseReque
 	if err != nil {
 		return nil, err
 	}
-	cmd := wf.Command{Actor: actor(id), ExpectedVersion: version, Paths: paths,
+	cmd := domain.Command{Name: domain.CmdAmend, Actor: actor(id), ExpectedVersion: version, Paths: paths,
 		Reason: req.GetReason().String(), ReasonDetail: req.GetReasonDetail(), Evidence: ev,
 		RequestedAmountFen: req.GetRequestedAmountFen(), RefundChannel: req.GetRefundChannel().String()}
 	c := r.Case
-	reason := c.GetReason().String()
-	evidenceCount := len(c.GetEvidence())
+	reason := c.Reason
+	evidenceCount := len(c.Evidence)
 	if slices.Contains(paths, "reason") {
 		reason = cmd.Reason
-		rp := domain.Responsible(c.GetType().String(), reason)
-		cmd.Responsibility = &wf.Responsibility{Party: rp.Party, ReturnShippingPaidBy: rp.Payer, Explanation: rp.Explanation,
-			CarrierClaimRef: c.GetResponsibility().GetCarrierClaimRef()}
+		rp := domain.Responsible(c.Type, reason)
+		cmd.Responsibility = &domain.CaseResponsibility{Party: rp.Party, ReturnShippingPaidBy: rp.Payer, Explanation: rp.Explanation,
+			CarrierClaimRef: carrierClaimRef(c)}
 	}
 	if slices.Contains(paths, "evidence") {
 		evidenceCount = len(ev)
 	}
 	// Eligibility again, on the order as it is now.
-	order, err := s.orders.GetOrder(ctx, c.GetOrderId())
+	order, err := s.orders.GetOrder(ctx, c.OrderID)
 	if err != nil {
 		return nil, err
 	}
-	a := &application{id: id, order: order, buyerID: c.GetBuyerId()}
+	a := &application{id: id, order: order, buyerID: c.BuyerID}
 	var lines []store.OrderLine
 	var asks []domain.LineAsk
-	for _, l := range c.GetLines() {
-		ol, ok := order.Lines[l.GetOrderLineId()]
+	for _, l := range c.Lines {
+		ol, ok := order.Lines[l.OrderLineID]
 		if !ok {
-			return nil, errs.Precondition("the order no longer has line %s", l.GetOrderLineId())
+			return nil, errs.Precondition("the order no longer has line %s", l.OrderLineID)
 		}
 		a.goods.Customised = a.goods.Customised || ol.Customised
 		a.goods.Perishable = a.goods.Perishable || ol.Perishable
 		a.goods.Digital = a.goods.Digital || ol.Digital
 		lines = append(lines, store.OrderLine{LineID: ol.LineID, BoughtQty: ol.Quantity, PaidFen: ol.PaidFen, Name: ol.Name})
-		asks = append(asks, domain.LineAsk{LineID: l.GetOrderLineId(), Quantity: l.GetQuantity()})
+		asks = append(asks, domain.LineAsk{LineID: l.OrderLineID, Quantity: l.Quantity})
 	}
 	// The window is judged as of the application, not the amendment: a
 	// buyer answering a rejection on day 8 keeps a case opened on day 6.
-	v := domain.Decide(a.request(c.GetType().String(), reason, evidenceCount, store.Ledger{}, false), s.windows(), c.GetCreatedAt().AsTime())
-	if !v.Eligible && c.GetSpecialApproval().GetGrantedAt() == nil {
+	v := domain.Decide(a.request(c.Type, reason, evidenceCount, store.Ledger{}, false), s.windows(), *c.CreatedAt)
+	if !v.Eligible && (c.SpecialApproval == nil || c.SpecialApproval.GrantedAt == nil) {
 		return nil, errs.Precondition("%s", v.Explanation)
 	}
 	var out *aftersalev1.Case
 	send := func() error {
 		var err error
-		out, err = s.update(ctx, r, wf.UpdateAmend, cmd)
+		out, err = s.send(ctx, r, cmd)
 		return err
 	}
-	if slices.Contains(paths, "requested_amount_fen") && domain.MovesMoney(c.GetType().String()) {
-		err = s.store.Reallocate(ctx, c.GetCaseId(), c.GetOrderId(), lines, c.GetType().String(), asks, cmd.RequestedAmountFen, send)
+	if slices.Contains(paths, "requested_amount_fen") && domain.MovesMoney(c.Type) {
+		err = s.store.Reallocate(ctx, c.CaseID, c.OrderID, lines, c.Type, asks, cmd.RequestedAmountFen, send)
 	} else {
 		err = send()
 	}
@@ -146,7 +123,7 @@ func (s *Service) AmendCase(ctx context.Context, req *aftersalev1.AmendCaseReque
 
 // GrantSpecialApproval: a senior agent admits a case past its window.
 func (s *Service) GrantSpecialApproval(ctx context.Context, req *aftersalev1.GrantSpecialApprovalRequest) (*aftersalev1.GrantSpecialApprovalResponse, error) {
-	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateGrantSpecialApproval, bySenior, wf.Command{Note: req.GetReason()})
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), bySenior, domain.Command{Name: domain.CmdGrantSpecialApproval, Note: req.GetReason()}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +137,7 @@ func (s *Service) RequestPlatformIntervention(ctx context.Context, req *aftersal
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateRequestIntervention, byParty, wf.Command{Note: req.GetReason(), Evidence: ev})
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), byParty, domain.Command{Name: domain.CmdRequestIntervention, Note: req.GetReason(), Evidence: ev}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +154,7 @@ func (s *Service) DecidePlatformIntervention(ctx context.Context, req *aftersale
 	if req.GetDecision() != aftersalev1.InterventionDecision_INTERVENTION_DECISION_FOR_BUYER {
 		complete = nil
 	}
-	c, err := s.commandWith(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateDecideIntervention, byPlatform, wf.Command{
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), byPlatform, domain.Command{Name: domain.CmdDecideIntervention,
 		Decision: req.GetDecision().String(), AgreedAmountFen: req.GetAgreedAmountFen(), ReturnAddress: addr, Note: req.GetNote()},
 		complete)
 	if err != nil {
@@ -192,7 +169,7 @@ func (s *Service) SubmitReturnShipment(ctx context.Context, req *aftersalev1.Sub
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateSubmitReturnShipment, byBuyer, wf.Command{Shipment: sh})
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), byBuyer, domain.Command{Name: domain.CmdSubmitReturnShipment, Shipment: sh}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -202,10 +179,10 @@ func (s *Service) SubmitReturnShipment(ctx context.Context, req *aftersalev1.Sub
 // ConfirmReturnReceived: the seller confirms receipt with the inspection.
 func (s *Service) ConfirmReturnReceived(ctx context.Context, req *aftersalev1.ConfirmReturnReceivedRequest) (*aftersalev1.ConfirmReturnReceivedResponse, error) {
 	in := req.GetInspection()
-	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateConfirmReturn, byAgent, wf.Command{
-		Inspection: &wf.Inspection{Passed: in.GetPassed(), Finding: in.GetFinding().String(), Notes: in.GetNotes(), PhotoURLs: in.GetPhotoUrls()},
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), byAgent, domain.Command{Name: domain.CmdConfirmReturn,
+		Inspection: &domain.Inspection{Passed: in.GetPassed(), Finding: in.GetFinding().String(), Notes: in.GetNotes(), PhotoURLs: in.GetPhotoUrls()},
 		RootCause:  enumName(req.GetRootCause(), aftersalev1.CaseCause_CASE_CAUSE_UNSPECIFIED),
-	})
+	}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +195,7 @@ func (s *Service) ShipReplacement(ctx context.Context, req *aftersalev1.ShipRepl
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateShipReplacement, byAgent, wf.Command{Shipment: sh})
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), byAgent, domain.Command{Name: domain.CmdShipReplacement, Shipment: sh}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +204,7 @@ func (s *Service) ShipReplacement(ctx context.Context, req *aftersalev1.ShipRepl
 
 // ConfirmReplacementReceived: the buyer confirms the replacement arrived.
 func (s *Service) ConfirmReplacementReceived(ctx context.Context, req *aftersalev1.ConfirmReplacementReceivedRequest) (*aftersalev1.ConfirmReplacementReceivedResponse, error) {
-	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateConfirmReplacement, byBuyer, wf.Command{})
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), byBuyer, domain.Command{Name: domain.CmdConfirmReplacement}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +213,7 @@ func (s *Service) ConfirmReplacementReceived(ctx context.Context, req *aftersale
 
 // WithdrawCase: the buyer withdraws; the ledger hold is released.
 func (s *Service) WithdrawCase(ctx context.Context, req *aftersalev1.WithdrawCaseRequest) (*aftersalev1.WithdrawCaseResponse, error) {
-	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateWithdraw, byBuyer, wf.Command{Note: req.GetReason()})
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), byBuyer, domain.Command{Name: domain.CmdWithdraw, Note: req.GetReason()}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -245,10 +222,17 @@ func (s *Service) WithdrawCase(ctx context.Context, req *aftersalev1.WithdrawCas
 
 // RetryRefund: an agent retries a failed refund, optionally on another channel.
 func (s *Service) RetryRefund(ctx context.Context, req *aftersalev1.RetryRefundRequest) (*aftersalev1.RetryRefundResponse, error) {
-	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), wf.UpdateRetryRefund, byAgent, wf.Command{
-		RefundChannel: enumName(req.GetRefundChannel(), commonv1.RefundChannel_REFUND_CHANNEL_UNSPECIFIED), Note: req.GetNote()})
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), byAgent, domain.Command{Name: domain.CmdRetryRefund,
+		RefundChannel: enumName(req.GetRefundChannel(), commonv1.RefundChannel_REFUND_CHANNEL_UNSPECIFIED), Note: req.GetNote()}, nil)
 	if err != nil {
 		return nil, err
 	}
 	return &aftersalev1.RetryRefundResponse{Case: c}, nil
+}
+
+func carrierClaimRef(c *domain.Case) string {
+	if c.Responsibility == nil {
+		return ""
+	}
+	return c.Responsibility.CarrierClaimRef
 }

@@ -2,12 +2,9 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
@@ -16,8 +13,7 @@ import (
 	"github.com/kefu-suite/kefu/services/aftersale/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
-	wf "github.com/kefu-suite/kefu/workflows/aftersale"
-	"github.com/kefu-suite/kefu/workflows/queues"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
 
 // application is a CreateCase or CheckEligibility request resolved against
@@ -35,7 +31,7 @@ type application struct {
 // resolve reads the order and checks the caller may apply on it. Orders of
 // other buyers or shops are NotFound.
 func (s *Service) resolve(ctx context.Context, orderID, buyerID string, lines []*aftersalev1.CaseLine) (*application, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +145,10 @@ func (s *Service) CheckEligibility(ctx context.Context, req *aftersalev1.CheckEl
 }
 
 // CreateCase opens a case: eligibility, responsibility, the ledger under row
-// locks, then the case workflow with the pinned policy.
+// locks, the case opened at its application instant with the pinned policy
+// (domain.Open), stored; then its clock runner is started. Should the start
+// fail (Temporal down) the case stands all the same: the sweeper starts its
+// runner later and its clocks count from the application regardless.
 func (s *Service) CreateCase(ctx context.Context, req *aftersalev1.CreateCaseRequest) (*aftersalev1.CreateCaseResponse, error) {
 	a, err := s.resolve(ctx, req.GetOrderId(), req.GetBuyerId(), req.GetLines())
 	if err != nil {
@@ -159,114 +158,93 @@ func (s *Service) CreateCase(ctx context.Context, req *aftersalev1.CreateCaseReq
 	typ, reason := req.GetType().String(), req.GetReason().String()
 	resp := domain.Responsible(typ, reason)
 	creator := actor(a.id)
-	c := &aftersalev1.Case{
-		CaseId: store.NewCaseID(), ShopId: a.order.ShopID, BuyerId: a.buyerID, OrderId: a.order.OrderID,
-		Type: req.GetType(), Reason: req.GetReason(), ReasonDetail: req.GetReasonDetail(),
-		RequestedAmountFen: req.GetRequestedAmountFen(), RefundChannel: req.GetRefundChannel(),
-		GoodsKind:      aftersalev1.GoodsKind_GOODS_KIND_PHYSICAL,
-		Responsibility: responsibilityProto(resp),
-		RootCause:      aftersalev1.CaseCause(aftersalev1.CaseCause_value[resp.RootCause]),
-		PolicyVersion:  s.policy.Version,
-		CreatedAt:      timestamppb.New(now), UpdatedAt: timestamppb.New(now),
+	c := &domain.Case{
+		CaseID: lifecycle.NewID("as"), ShopID: a.order.ShopID, BuyerID: a.buyerID, OrderID: a.order.OrderID,
+		Type: typ, Reason: reason, ReasonDetail: req.GetReasonDetail(),
+		RequestedAmountFen: req.GetRequestedAmountFen(),
+		RefundChannel:      enumName(req.GetRefundChannel(), commonv1.RefundChannel_REFUND_CHANNEL_UNSPECIFIED),
+		GoodsKind:          domain.GoodsPhysical,
+		Responsibility:     caseResponsibility(resp),
+		RootCause:          resp.RootCause,
+		PolicyVersion:      s.policy.Version,
 	}
-	c.WorkflowId = wf.WorkflowID(c.CaseId)
 	if a.virtual {
-		c.GoodsKind = aftersalev1.GoodsKind_GOODS_KIND_VIRTUAL
+		c.GoodsKind = domain.GoodsVirtual
 	}
-	for _, e := range req.GetEvidence() {
-		c.Evidence = append(c.Evidence, &aftersalev1.Evidence{Kind: e.GetKind(), Url: e.GetUrl(),
-			AddedBy: actorProto(creator), AddedAt: timestamppb.New(now)})
+	ev, err := evidence(req.GetEvidence())
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ev {
+		e.AddedBy, e.AddedAt = &creator, &now
+		c.Evidence = append(c.Evidence, e)
+	}
+	if req.GetType() == aftersalev1.CaseType_CASE_TYPE_DISPUTE {
+		c.Intervention = &domain.Intervention{RequestedBy: &creator, RequestedAt: &now, Reason: req.GetReasonDetail()}
 	}
 	decide := func(led store.Ledger) (domain.Allocation, error) {
 		v := domain.Decide(a.request(typ, reason, len(req.GetEvidence()), led, req.GetSpecialApprovalReason() != ""), s.windows(), now)
 		switch {
 		case v.Eligible:
-			c.State = aftersalev1.CaseState_CASE_STATE_AWAITING_SELLER
+			c.State = domain.StateAwaitingSeller
 		case v.NeedsSpecialApproval:
-			c.SpecialApproval = &aftersalev1.SpecialApproval{RequestedReason: req.GetSpecialApprovalReason(), RequestedAt: timestamppb.New(now)}
-			c.State = aftersalev1.CaseState_CASE_STATE_AWAITING_SPECIAL_APPROVAL
+			c.SpecialApproval = &domain.SpecialApproval{RequestedReason: req.GetSpecialApprovalReason(), RequestedAt: &now}
+			c.State = domain.StateAwaitingSpecialApproval
 			if a.id.Role == identity.RoleAgent && a.id.AtLeast(identity.RankSeniorAgent) {
 				// Granted at once by a senior agent applying for the buyer.
 				v = v.Grant()
-				c.SpecialApproval.GrantedBy = actorProto(creator)
+				c.SpecialApproval.GrantedBy = &creator
 				c.SpecialApproval.GrantReason = req.GetSpecialApprovalReason()
-				c.SpecialApproval.GrantedAt = timestamppb.New(now)
-				c.State = aftersalev1.CaseState_CASE_STATE_AWAITING_SELLER
+				c.SpecialApproval.GrantedAt = &now
+				c.State = domain.StateAwaitingSeller
 			}
 		default:
 			return domain.Allocation{}, errs.Precondition("%s", v.Explanation)
 		}
-		if req.GetType() == aftersalev1.CaseType_CASE_TYPE_DISPUTE && c.State == aftersalev1.CaseState_CASE_STATE_AWAITING_SELLER {
-			c.State = aftersalev1.CaseState_CASE_STATE_PLATFORM_INTERVENING
+		if req.GetType() == aftersalev1.CaseType_CASE_TYPE_DISPUTE && c.State == domain.StateAwaitingSeller {
+			c.State = domain.StatePlatformIntervening
 		}
-		c.Eligibility = verdictProto(v)
+		c.Eligibility = eligibility(v)
 		alloc := domain.Allocate(typ, a.asks, led.Accounts, req.GetRequestedAmountFen())
 		if alloc.Refusal != "" {
 			return alloc, errs.Precondition("%s", alloc.Explanation)
 		}
-		c.Lines = a.caseLines(alloc)
+		c.Lines = a.domainLines(alloc)
+		domain.Open(c, PinnedPolicy(s.policy), creator, now)
 		return alloc, nil
 	}
-	if req.GetType() == aftersalev1.CaseType_CASE_TYPE_DISPUTE {
-		c.Intervention = &aftersalev1.Intervention{RequestedBy: actorProto(creator), RequestedAt: timestamppb.New(now),
-			Reason: req.GetReasonDetail()}
-	}
-	row, existed, err := s.store.Create(ctx, store.NewCase{Case: c, CreatedBy: a.id.Subject, RequestID: req.GetRequestId(), Lines: a.lines}, decide)
+	row, _, err := s.store.Create(ctx, store.NewCase{Case: c, CreatedBy: a.id.Subject, RequestID: req.GetRequestId(), Lines: a.lines}, decide)
 	if err != nil {
 		return nil, err
 	}
-	_ = existed
-	// Start (or, on a retried request, make sure of) the case workflow.
-	if err := s.start(ctx, row.Case, creator); err != nil {
-		return nil, err
+	// Record, then start (a retried request makes sure of the start).
+	clocks := row.Case.Clocks()
+	if err := s.runner.StartAndMark(ctx, s.store, row.CaseID, &clocks); err != nil {
+		s.log.WarnContext(ctx, "start the case's clocks (the sweeper retries)", "case_id", row.CaseID, "error", err.Error())
 	}
-	out, err := s.read(ctx, row.CaseID, 1)
+	out, err := caseProto(row.Case)
 	if err != nil {
 		return nil, err
 	}
 	return &aftersalev1.CreateCaseResponse{Case: out}, nil
 }
 
-func actorProto(a wf.Actor) *commonv1.Actor {
-	return &commonv1.Actor{Subject: a.Subject, Role: a.Role, Rank: commonv1.AgentRank(commonv1.AgentRank_value[a.Rank])}
+func caseResponsibility(r domain.Responsibility) *domain.CaseResponsibility {
+	return &domain.CaseResponsibility{Party: r.Party, ReturnShippingPaidBy: r.Payer, Explanation: r.Explanation}
 }
 
-// start runs the case's workflow with the policy pinned now; an already
-// running workflow (a retried CreateCase) is fine.
-func (s *Service) start(ctx context.Context, c *aftersalev1.Case, creator wf.Actor) error {
-	view, err := workflowView(c)
-	if err != nil {
-		return err
-	}
-	in := wf.Input{CaseID: c.GetCaseId(), ShopID: c.GetShopId(), BuyerID: c.GetBuyerId(), OrderID: c.GetOrderId(),
-		CreatedBy: creator, Policy: *s.policy, Case: view}
-	_, err = s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: wf.WorkflowID(c.GetCaseId()), TaskQueue: queues.Workflows,
-	}, wf.WorkflowNameFor(view.Type), in)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if err != nil && !errors.As(err, &started) {
-		return fmt.Errorf("start case workflow: %w", err)
-	}
-	return nil
+func eligibility(v domain.Verdict) *domain.Eligibility {
+	decided := v.DecidedAt.UTC()
+	return &domain.Eligibility{Eligible: v.Eligible, Rule: v.Rule, DeliveredAt: v.DeliveredAt, WindowEndsAt: v.WindowEndsAt,
+		Refusal: v.Refusal, Explanation: v.Explanation, DecidedAt: &decided}
 }
 
-// SweepUnstarted starts the workflow of every case created more than grace
-// ago that no workflow has recorded: without it a case whose start failed
-// would hold its ledger units and run no clock until someone sent a command.
-// Starting is idempotent (a running workflow is left as it is).
-func (s *Service) SweepUnstarted(ctx context.Context, grace time.Duration) (int, error) {
-	ids, err := s.store.Unstarted(ctx, s.now().Add(-grace), 100)
-	if err != nil {
-		return 0, err
+func (a *application) domainLines(alloc domain.Allocation) []domain.CaseLine {
+	out := make([]domain.CaseLine, 0, len(alloc.Lines))
+	for _, l := range alloc.Lines {
+		ol := a.order.Lines[l.LineID]
+		out = append(out, domain.CaseLine{OrderLineID: l.LineID, Quantity: l.Quantity, ProductID: ol.ProductID,
+			SkuID: ol.SkuID, ProductName: ol.Name, PaidAmountFen: l.CeilingFen, RefundAmountFen: l.AmountFen})
 	}
-	for i, id := range ids {
-		r, err := s.store.Get(ctx, id)
-		if err != nil {
-			return i, err
-		}
-		if err := s.start(ctx, r.Case, wf.Actor{Subject: self.Subject, Role: string(identity.RoleService)}); err != nil {
-			return i, fmt.Errorf("case %s: %w", id, err)
-		}
-	}
-	return len(ids), nil
+	return out
 }

@@ -7,12 +7,12 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/peer"
 )
 
 // OrderLine is what after-sale needs of an order line.
@@ -67,13 +67,13 @@ var self = identity.Identity{Subject: "aftersale", Role: identity.RoleService}
 func (g GRPCOrders) GetOrder(ctx context.Context, orderID string) (OrderFacts, error) {
 	resp, err := g.Client.GetOrder(identity.AppendOutgoing(ctx, self), &orderv1.GetOrderRequest{OrderId: orderID})
 	if err != nil {
-		switch status.Code(err) {
+		switch peer.Code(err) {
 		case codes.NotFound, codes.PermissionDenied:
+			// Not the caller's to know either way.
 			return OrderFacts{}, errs.NotFound("order", orderID)
-		case codes.InvalidArgument:
-			return OrderFacts{}, errs.Field("order_id", "aftersale.order_id", "%s", status.Convert(err).Message())
 		}
-		return OrderFacts{}, fmt.Errorf("%w: order service: %s", errs.ErrUnavailable, status.Code(err))
+		return OrderFacts{}, peer.Map(err, peer.Mapping{What: "the order service",
+			Field: func(string) string { return "order_id" }, Default: "order_id", Rule: "aftersale.order"})
 	}
 	o := resp.GetOrder()
 	f := OrderFacts{OrderID: o.GetOrderId(), ShopID: o.GetShopId(), BuyerID: o.GetBuyerId(), Lines: map[string]OrderLine{}}
@@ -100,12 +100,13 @@ func (g GRPCOrders) Refund(ctx context.Context, r RefundRequest) (string, error)
 	}
 	resp, err := g.Client.RefundOrder(identity.AppendOutgoing(ctx, self), req)
 	if err != nil {
-		st := status.Convert(err)
-		switch st.Code() {
+		mapped := peer.Map(err, peer.Mapping{What: "the order service", Rule: "aftersale.refund"})
+		switch peer.Code(err) {
 		case codes.InvalidArgument, codes.FailedPrecondition, codes.NotFound, codes.PermissionDenied, codes.AlreadyExists:
-			return "", fmt.Errorf("%w: %s: %s", ErrRefundRejected, st.Code(), st.Message())
+			// Refused for good: retrying the same request will not help.
+			return "", fmt.Errorf("%w: %w", ErrRefundRejected, mapped)
 		}
-		return "", fmt.Errorf("order service: %s", st.Code())
+		return "", mapped
 	}
 	return resp.GetRefund().GetRefundId(), nil
 }

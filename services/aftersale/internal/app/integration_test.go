@@ -2,22 +2,17 @@ package app_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -25,7 +20,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -38,10 +32,12 @@ import (
 	"github.com/kefu-suite/kefu/services/aftersale/migrations"
 	"github.com/kefu-suite/kefu/services/platform/grpctest"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
-	wf "github.com/kefu-suite/kefu/workflows/aftersale"
+	wflifecycle "github.com/kefu-suite/kefu/workflows/lifecycle"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
 )
@@ -116,13 +112,6 @@ func (s *recordingOrderServer) refundsFor(caseID string) []*orderv1.RefundOrderR
 	return out
 }
 
-// recordHistory, when set, is a directory the integration test writes the
-// full return's and full exchange's workflow histories to (the replay tests
-// of workflows/aftersale read them from its testdata/):
-//
-//	go test ./internal/app -run TestAfterSaleIntegration -args -record-history=$PWD/../../workflows/aftersale/testdata
-var recordHistory = flag.String("record-history", "", "write recorded workflow histories to this directory")
-
 type harness struct {
 	svc      *app.Service
 	temporal client.Client
@@ -133,7 +122,7 @@ type harness struct {
 }
 
 // newHarness runs the real thing in-process: Postgres, a Temporal dev
-// server, the workflow worker (workflows/aftersale), the activity worker and
+// server, the shared clock runner (workflows/lifecycle), the Handler and
 // the gRPC server with the standard interceptors, on a shrunk policy.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
@@ -149,14 +138,10 @@ func newHarnessShrunk(t *testing.T, shrink int) *harness {
 	orders := &recordingOrderServer{orders: map[string]*orderv1.Order{}, refunds: map[string]*orderv1.RefundOrderRequest{},
 		refuse: map[string]bool{}, tries: map[string]int{}}
 	orderConn := grpctest.Serve(t, "order", func(s *grpc.Server) { orderv1.RegisterOrderServiceServer(s, orders) },
-		grpctest.Options{NoValidation: true})
+		grpctest.Options{NoValidation: true, AsPeer: true})
 	gateway := app.GRPCOrders{Client: orderv1.NewOrderServiceClient(orderConn)}
 	st := store.New(pool)
 
-	temporalx.StartWorker(t, tc, queues.Workflows, func(r worker.Registry) { wf.Register(r) })
-	temporalx.StartWorker(t, tc, queues.AfterSaleActivities, func(r worker.Registry) {
-		(&app.Activities{Store: st, Orders: gateway, Now: time.Now}).Register(r)
-	})
 	// The shrunk policy also shrinks the eligibility windows (7 d → 168 s,
 	// 15 d → 6 min), so orders below are delivered seconds or minutes ago.
 	p, err := policy.Select("2026.1", shrink)
@@ -164,6 +149,10 @@ func newHarnessShrunk(t *testing.T, shrink int) *harness {
 		t.Fatal(err)
 	}
 	svc := app.New(st, gateway, tc, p, log, time.Now)
+	// The real clock runner (workflows/lifecycle) on the workflow queue, the
+	// service's Handler on its activity queue.
+	temporalx.StartWorker(t, tc, queues.Workflows, func(r worker.Registry) { wflifecycle.Register(r) })
+	temporalx.StartWorker(t, tc, queues.AfterSaleActivities, func(r worker.Registry) { runner.Register(r, app.Process, svc.Handler()) })
 	conn := grpctest.Serve(t, "aftersale", func(s *grpc.Server) { aftersalev1.RegisterAfterSaleServiceServer(s, svc) })
 	return &harness{svc: svc, temporal: tc, client: aftersalev1.NewAfterSaleServiceClient(conn), orders: orders, pool: pool, policy: p}
 }
@@ -211,31 +200,6 @@ func (h *harness) waitState(t *testing.T, caseID string, want aftersalev1.CaseSt
 			t.Fatalf("case %s is %s, want %s", caseID, resp.GetCase().GetState(), want)
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// saveHistory writes a finished case's workflow history as JSON (the format
-// of `temporal workflow show -o json`) when -record-history is set.
-func (h *harness) saveHistory(t *testing.T, caseID, file string) {
-	t.Helper()
-	if *recordHistory == "" {
-		return
-	}
-	it := h.temporal.GetWorkflowHistory(context.Background(), wf.WorkflowID(caseID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	hist := &historypb.History{}
-	for it.HasNext() {
-		ev, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		hist.Events = append(hist.Events, ev)
-	}
-	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(hist)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(*recordHistory, file), b, 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -345,7 +309,6 @@ func TestAfterSaleIntegration(t *testing.T) {
 				t.Fatalf("history %v lacks %v", actions, want)
 			}
 		}
-		h.saveHistory(t, c.GetCaseId(), "return_history.json")
 		// The case is over: commands are refused, the list shows it.
 		_, err = h.client.WithdrawCase(as(buyer1), &aftersalev1.WithdrawCaseRequest{CaseId: c.GetCaseId()})
 		wantCode(t, err, codes.FailedPrecondition)
@@ -416,7 +379,6 @@ func TestAfterSaleIntegration(t *testing.T) {
 		if len(h.orders.refundsFor(id)) != 0 {
 			t.Fatal("an exchange must not refund")
 		}
-		h.saveHistory(t, id, "exchange_history.json")
 	})
 
 	t.Run("special approval past the window", func(t *testing.T) {
@@ -931,28 +893,34 @@ func TestAfterSaleBadInputIntegration(t *testing.T) {
 	wantCode(t, err, codes.FailedPrecondition)
 }
 
-// A case stored without its workflow (CreateCase failed between the insert
-// and the start, and the client gave up) is not stuck: the next command
-// starts the workflow and goes through.
-func TestAfterSaleCaseWithoutWorkflowRecovers(t *testing.T) {
-	h := newHarness(t)
+// storeStranded stores a refund-only case as CreateCase does, applied `ago`
+// before now, without starting its clock runner (CreateCase failed between
+// the insert and the start, and the client gave up).
+func (h *harness) storeStranded(t *testing.T, orderID, lineID, reqID string, ago time.Duration) *domain.Case {
+	t.Helper()
 	st := store.New(h.pool)
-	c := &aftersalev1.Case{CaseId: store.NewCaseID(), ShopId: "shop_1", BuyerId: "buyer_1", OrderId: "ord_orphan",
-		Type: aftersalev1.CaseType_CASE_TYPE_REFUND_ONLY, Reason: aftersalev1.CaseReason_CASE_REASON_OTHER, ReasonDetail: "不想要了",
-		State: aftersalev1.CaseState_CASE_STATE_AWAITING_SELLER, RequestedAmountFen: 3000,
-		RefundChannel: commonv1.RefundChannel_REFUND_CHANNEL_BALANCE, GoodsKind: aftersalev1.GoodsKind_GOODS_KIND_PHYSICAL,
-		PolicyVersion: h.policy.Version, CreatedAt: timestamppb.Now(), UpdatedAt: timestamppb.Now()}
-	c.WorkflowId = wf.WorkflowID(c.CaseId)
-	_, _, err := st.Create(context.Background(), store.NewCase{Case: c, CreatedBy: "buyer_1", RequestID: "req-orphan-1",
-		Lines: []store.OrderLine{{LineID: "ln_o", BoughtQty: 1, PaidFen: 3000}}},
+	c := &domain.Case{CaseID: lifecycle.NewID("as"), ShopID: "shop_1", BuyerID: "buyer_1", OrderID: orderID,
+		Type: domain.TypeRefundOnly, Reason: domain.ReasonOther, ReasonDetail: "不想要了", RequestedAmountFen: 3000,
+		RefundChannel: commonv1.RefundChannel_REFUND_CHANNEL_BALANCE.String(), GoodsKind: domain.GoodsPhysical,
+		PolicyVersion: h.policy.Version}
+	if _, _, err := st.Create(context.Background(), store.NewCase{Case: c, CreatedBy: "buyer_1", RequestID: reqID,
+		Lines: []store.OrderLine{{LineID: lineID, BoughtQty: 1, PaidFen: 3000}}},
 		func(led store.Ledger) (domain.Allocation, error) {
-			return domain.Allocate(domain.TypeRefundOnly, []domain.LineAsk{{LineID: "ln_o", Quantity: 1}}, led.Accounts, 3000), nil
-		})
-	if err != nil {
+			domain.Open(c, app.PinnedPolicy(h.policy), domain.Actor{Subject: "buyer_1", Role: "buyer"}, time.Now().Add(-ago))
+			return domain.Allocate(domain.TypeRefundOnly, []domain.LineAsk{{LineID: lineID, Quantity: 1}}, led.Accounts, 3000), nil
+		}); err != nil {
 		t.Fatal(err)
 	}
-	h.addOrder("ord_orphan", time.Second, line("ln_o", 1, 3000))
-	rej, err := h.client.RejectCase(as(agent1), &aftersalev1.RejectCaseRequest{CaseId: c.CaseId,
+	h.addOrder(orderID, time.Second, line(lineID, 1, 3000))
+	return c
+}
+
+// A case stored without its clock runner is not stuck: the next command
+// starts the runner (Update-with-start) and goes through.
+func TestAfterSaleCaseWithoutWorkflowRecovers(t *testing.T) {
+	h := newHarness(t)
+	c := h.storeStranded(t, "ord_orphan", "ln_o", "req-orphan-1", 0)
+	rej, err := h.client.RejectCase(as(agent1), &aftersalev1.RejectCaseRequest{CaseId: c.CaseID,
 		Reason: aftersalev1.RejectionReason_REJECTION_REASON_OTHER, Detail: "商品已使用"})
 	if err != nil {
 		t.Fatal(err)
@@ -962,45 +930,34 @@ func TestAfterSaleCaseWithoutWorkflowRecovers(t *testing.T) {
 	}
 }
 
-// A stranded case (stored, workflow never started, nobody retried) gets its
-// workflow from the sweeper, without waiting for someone's command: its
-// seller clock runs and the read model is recorded.
-func TestSweeperStartsAStrandedCasesWorkflow(t *testing.T) {
+// A stranded case gets its runner from the sweeper, without waiting for
+// someone's command. Its clocks count from applied_at: a case whose seller
+// window ran out while it had no runner is auto-agreed at once when the
+// sweeper starts it late, and the instant recorded is applied_at + the
+// seller window (the seller gets no extra time).
+func TestSweeperStartsAStrandedCaseLateWithoutExtraTime(t *testing.T) {
 	h := newHarness(t)
-	st := store.New(h.pool)
-	c := &aftersalev1.Case{CaseId: store.NewCaseID(), ShopId: "shop_1", BuyerId: "buyer_1", OrderId: "ord_stranded",
-		Type: aftersalev1.CaseType_CASE_TYPE_REFUND_ONLY, Reason: aftersalev1.CaseReason_CASE_REASON_OTHER, ReasonDetail: "不想要了",
-		State: aftersalev1.CaseState_CASE_STATE_AWAITING_SELLER, RequestedAmountFen: 3000,
-		RefundChannel: commonv1.RefundChannel_REFUND_CHANNEL_BALANCE, GoodsKind: aftersalev1.GoodsKind_GOODS_KIND_PHYSICAL,
-		PolicyVersion: h.policy.Version, CreatedAt: timestamppb.Now(), UpdatedAt: timestamppb.Now()}
-	c.WorkflowId = wf.WorkflowID(c.CaseId)
-	if _, _, err := st.Create(context.Background(), store.NewCase{Case: c, CreatedBy: "buyer_1", RequestID: "req-stranded-1",
-		Lines: []store.OrderLine{{LineID: "ln_s", BoughtQty: 1, PaidFen: 3000}}},
-		func(led store.Ledger) (domain.Allocation, error) {
-			return domain.Allocate(domain.TypeRefundOnly, []domain.LineAsk{{LineID: "ln_s", Quantity: 1}}, led.Accounts, 3000), nil
-		}); err != nil {
-		t.Fatal(err)
-	}
-	h.addOrder("ord_stranded", time.Second, line("ln_s", 1, 3000))
+	window := h.policy.AfterSale.SellerResponse.RefundOnlyPhysical.D() // 5 d shrunk: 2 min
+	c := h.storeStranded(t, "ord_stranded", "ln_s", "req-stranded-1", window+30*time.Second)
+	applied := *c.CreatedAt
 	ctx := context.Background()
-	if n, err := h.svc.SweepUnstarted(ctx, time.Hour); err != nil || n != 0 {
+	if n, err := h.svc.Sweep(ctx, time.Hour); err != nil || n != 0 {
 		t.Fatalf("a case younger than the grace period is left alone: %d %v", n, err)
 	}
-	if n, err := h.svc.SweepUnstarted(ctx, 0); err != nil || n != 1 {
+	if n, err := h.svc.Sweep(ctx, 0); err != nil || n != 1 {
 		t.Fatalf("sweep: %d %v", n, err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		got, err := h.client.GetCase(as(buyer1), &aftersalev1.GetCaseRequest{CaseId: c.CaseId})
-		if err == nil && got.GetCase().GetDeadline() != nil {
-			break // recorded by the workflow: the seller's clock runs
+	got := h.waitState(t, c.CaseID, aftersalev1.CaseState_CASE_STATE_REFUNDED)
+	var agreed *aftersalev1.CaseEvent
+	for _, e := range got.GetHistory() {
+		if e.GetAction() == aftersalev1.CaseAction_CASE_ACTION_AUTO_APPROVED {
+			agreed = e
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the swept case's workflow never recorded it: %v %v", got, err)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	if n, err := h.svc.SweepUnstarted(ctx, 0); err != nil || n != 0 {
+	if agreed == nil || !agreed.GetAt().AsTime().Equal(applied.Add(window)) {
+		t.Fatalf("auto-agreed at %v, want applied_at + %v = %v", agreed.GetAt().AsTime(), window, applied.Add(window))
+	}
+	if n, err := h.svc.Sweep(ctx, 0); err != nil || n != 0 {
 		t.Fatalf("a second sweep finds nothing: %d %v", n, err)
 	}
 }

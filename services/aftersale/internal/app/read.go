@@ -3,9 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-
-	"google.golang.org/protobuf/encoding/protojson"
 
 	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
@@ -13,7 +10,6 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/paging"
-	wf "github.com/kefu-suite/kefu/workflows/aftersale"
 )
 
 // GetCase returns a case the caller may see.
@@ -22,7 +18,11 @@ func (s *Service) GetCase(ctx context.Context, req *aftersalev1.GetCaseRequest) 
 	if err != nil {
 		return nil, err
 	}
-	return &aftersalev1.GetCaseResponse{Case: r.Case}, nil
+	c, err := caseProto(r.Case)
+	if err != nil {
+		return nil, err
+	}
+	return &aftersalev1.GetCaseResponse{Case: c}, nil
 }
 
 // listCursor binds a page token to its filters.
@@ -33,7 +33,7 @@ type listCursor struct {
 
 // ListCases lists the caller's cases: a buyer's own, an agent's shop's.
 func (s *Service) ListCases(ctx context.Context, req *aftersalev1.ListCasesRequest) (*aftersalev1.ListCasesResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -76,10 +76,14 @@ func (s *Service) ListCases(ctx context.Context, req *aftersalev1.ListCasesReque
 	}
 	resp := &aftersalev1.ListCasesResponse{}
 	for _, r := range rows {
-		if h := r.Case.GetHistory(); len(h) > 20 {
+		if h := r.Case.History; len(h) > 20 {
 			r.Case.History = h[len(h)-20:]
 		}
-		resp.Cases = append(resp.Cases, r.Case)
+		c, err := caseProto(r.Case)
+		if err != nil {
+			return nil, err
+		}
+		resp.Cases = append(resp.Cases, c)
 	}
 	if next != nil {
 		resp.NextPageToken = paging.Encode(listCursor{Cursor: *next, Filter: string(fkey)})
@@ -87,33 +91,12 @@ func (s *Service) ListCases(ctx context.Context, req *aftersalev1.ListCasesReque
 	return resp, nil
 }
 
-// ExplainTimers answers from the case workflow's Query.
+// ExplainTimers answers from the stored case: the domain computes the
+// explanation from the same clock definitions the runner is given.
 func (s *Service) ExplainTimers(ctx context.Context, req *aftersalev1.ExplainTimersRequest) (*aftersalev1.ExplainTimersResponse, error) {
 	_, r, err := s.load(ctx, req.GetCaseId())
 	if err != nil {
 		return nil, err
 	}
-	if wf.Terminal(r.State) {
-		// A finished case runs no clock.
-		return &aftersalev1.ExplainTimersResponse{Explanation: &commonv1.TimerExplanation{
-			WorkflowId: wf.WorkflowID(r.CaseID), PolicyVersion: r.Case.GetPolicyVersion(),
-			State: r.Case.GetState().String()[len("CASE_STATE_"):], AsOf: r.Case.GetUpdatedAt()}}, nil
-	}
-	v, err := s.temporal.QueryWorkflow(ctx, wf.WorkflowID(r.CaseID), "", wf.QueryExplainTimers)
-	if err != nil {
-		return nil, s.mapWorkflowError(r, err)
-	}
-	var e wf.Explanation
-	if err := v.Get(&e); err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return nil, err
-	}
-	out := &commonv1.TimerExplanation{}
-	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, out); err != nil {
-		return nil, fmt.Errorf("timer explanation: %w", err)
-	}
-	return &aftersalev1.ExplainTimersResponse{Explanation: out}, nil
+	return &aftersalev1.ExplainTimersResponse{Explanation: explanationProto(r.Case, s.now())}, nil
 }

@@ -1,55 +1,45 @@
-// Package app is the after-sale service's use cases. Cases are documents of
-// the contract, so like the catalogue the use cases take and return the
-// contract's messages and implement the gRPC service; the rules live in
-// internal/domain, persistence in internal/store, the lifecycle and clocks in
-// the Temporal workflows of workflows/aftersale (commands are Updates, the
-// case table is the read model written by the activities in activities.go).
+// Package app is the after-sale service's use cases. The case is the
+// aggregate of internal/domain (every rule and clock); this package
+// authorises callers, maps the contract at one boundary (casemap.go), dry-runs
+// each command on a copy and sends it through the shared clock runner
+// (workflows/lifecycle), whose activities (handler.go) apply it with
+// store.Update — the one write path — and fire the clocks the case names.
 package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
-	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
+	"github.com/kefu-suite/kefu/services/aftersale/internal/domain"
 	"github.com/kefu-suite/kefu/services/aftersale/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
-	"github.com/kefu-suite/kefu/services/platform/failures"
 	"github.com/kefu-suite/kefu/services/platform/identity"
-	wf "github.com/kefu-suite/kefu/workflows/aftersale"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/workflows/policy"
+	"github.com/kefu-suite/kefu/workflows/queues"
 )
 
 // Service implements aftersalev1.AfterSaleServiceServer.
 type Service struct {
 	aftersalev1.UnimplementedAfterSaleServiceServer
-	store    *store.Store
-	orders   OrderGateway
-	temporal client.Client
-	policy   *policy.Policy
-	log      *slog.Logger
-	now      func() time.Time
+	store  *store.Store
+	orders OrderGateway
+	runner *runner.Client
+	policy *policy.Policy
+	log    *slog.Logger
+	now    func() time.Time
 }
 
 // New builds the service; p is the SLA policy new cases pin.
 func New(st *store.Store, orders OrderGateway, tc client.Client, p *policy.Policy, log *slog.Logger, now func() time.Time) *Service {
-	return &Service{store: st, orders: orders, temporal: tc, policy: p, log: log,
-		now: func() time.Time { return now().UTC() }}
-}
-
-func caller(ctx context.Context) (identity.Identity, error) {
-	id, ok := identity.From(ctx)
-	if !ok {
-		return id, errs.ErrUnauthenticated
-	}
-	return id, nil
+	return &Service{store: st, orders: orders, runner: runner.NewClient(tc, Process, queues.AfterSaleActivities, log),
+		policy: p, log: log, now: func() time.Time { return now().UTC() }}
 }
 
 // canSee: the buyer of the case, an agent of its shop, the platform, our
@@ -68,7 +58,7 @@ func canSee(id identity.Identity, r *store.Row) bool {
 
 // load reads a case the caller may see.
 func (s *Service) load(ctx context.Context, caseID string) (identity.Identity, *store.Row, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return id, nil, err
 	}
@@ -82,30 +72,7 @@ func (s *Service) load(ctx context.Context, caseID string) (identity.Identity, *
 	return id, r, nil
 }
 
-// actor renders the caller for the workflow and the history.
-func actor(id identity.Identity) wf.Actor {
-	a := wf.Actor{Subject: id.Subject, Role: string(id.Role)}
-	if id.Rank != identity.RankNone {
-		a.Rank = rankName(id.Rank)
-	}
-	return a
-}
-
-func rankName(r identity.Rank) string {
-	switch r {
-	case identity.RankAgent:
-		return commonv1.AgentRank_AGENT_RANK_AGENT.String()
-	case identity.RankSeniorAgent:
-		return commonv1.AgentRank_AGENT_RANK_SENIOR_AGENT.String()
-	case identity.RankSupervisor:
-		return commonv1.AgentRank_AGENT_RANK_SUPERVISOR.String()
-	case identity.RankManager:
-		return commonv1.AgentRank_AGENT_RANK_MANAGER.String()
-	}
-	return ""
-}
-
-// Who may send which command (the workflow then checks the state).
+// Who may send which command (the aggregate then checks role and state).
 type who int
 
 const (
@@ -142,16 +109,10 @@ func authorise(id identity.Identity, r *store.Row, w who) error {
 	return nil
 }
 
-// command sends one Update to the case's workflow and returns the case as
-// the read model shows it afterwards.
-func (s *Service) command(ctx context.Context, caseID, etag, update string, w who, cmd wf.Command) (*aftersalev1.Case, error) {
-	return s.commandWith(ctx, caseID, etag, update, w, cmd, nil)
-}
-
-// commandWith is command with a step that completes the command from the
-// authorised case before it is sent (e.g. the shop's default address).
-func (s *Service) commandWith(ctx context.Context, caseID, etag, update string, w who, cmd wf.Command,
-	complete func(context.Context, *store.Row, *wf.Command) error) (*aftersalev1.Case, error) {
+// command runs one person's command: load → authorise → etag → complete
+// (e.g. the shop's default address) → dry run on a copy → the runner.
+func (s *Service) command(ctx context.Context, caseID, etag string, w who, cmd domain.Command,
+	complete func(context.Context, *store.Row, *domain.Command) error) (*aftersalev1.Case, error) {
 	id, r, err := s.load(ctx, caseID)
 	if err != nil {
 		return nil, err
@@ -159,7 +120,7 @@ func (s *Service) commandWith(ctx context.Context, caseID, etag, update string, 
 	if err := authorise(id, r, w); err != nil {
 		return nil, err
 	}
-	if cmd.ExpectedVersion, err = store.ParseETag(etag); err != nil {
+	if cmd.ExpectedVersion, err = lifecycle.ParseETag("etag", etag); err != nil {
 		return nil, err
 	}
 	if complete != nil {
@@ -168,70 +129,29 @@ func (s *Service) commandWith(ctx context.Context, caseID, etag, update string, 
 		}
 	}
 	cmd.Actor = actor(id)
-	return s.update(ctx, r, update, cmd)
+	return s.send(ctx, r, cmd)
 }
 
-func (s *Service) update(ctx context.Context, r *store.Row, update string, cmd wf.Command) (*aftersalev1.Case, error) {
-	if wf.Terminal(r.State) {
-		return nil, errs.Precondition("the case is %s", strings.TrimPrefix(r.State, "CASE_STATE_"))
+// send dry-runs cmd on a copy of the stored case (an illegal command is
+// refused before anything is recorded), then sends it through the case's
+// clock runner and answers the case after it.
+func (s *Service) send(ctx context.Context, r *store.Row, cmd domain.Command) (*aftersalev1.Case, error) {
+	if err := r.Case.Clone().Apply(cmd, s.now()); err != nil {
+		return nil, err
 	}
-	send := func() (wf.UpdateResult, error) {
-		var res wf.UpdateResult
-		h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-			WorkflowID: wf.WorkflowID(r.CaseID), UpdateName: update, Args: []any{cmd},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		})
-		if err == nil {
-			err = h.Get(ctx, &res)
-		}
-		return res, err
+	if _, err := s.runner.Command(ctx, r.CaseID, "", cmd, nil); err != nil {
+		return nil, err
 	}
-	res, err := send()
-	var notFound *serviceerror.NotFound
-	if err != nil && errors.As(err, &notFound) && r.Version == 0 {
-		// Stored but never started: CreateCase failed between its insert
-		// and the workflow's start and was not retried. Without this the
-		// case would hold its ledger and refuse every command for ever.
-		s.log.WarnContext(ctx, "starting the workflow of a case stored without one", "case_id", r.CaseID)
-		if err := s.start(ctx, r.Case, wf.Actor{Subject: self.Subject, Role: string(identity.RoleService)}); err != nil {
-			return nil, err
-		}
-		res, err = send()
-	}
+	after, err := s.store.Get(ctx, r.CaseID)
 	if err != nil {
-		return nil, s.mapWorkflowError(r, err)
+		return nil, err
 	}
-	return s.read(ctx, r.CaseID, res.Version)
+	return caseProto(after.Case)
 }
 
-// read returns the case once the read model has reached version (the
-// workflow records before it answers, so this is normally immediate).
-func (s *Service) read(ctx context.Context, caseID string, version int64) (*aftersalev1.Case, error) {
-	for i := 0; ; i++ {
-		r, err := s.store.Get(ctx, caseID)
-		if err != nil {
-			return nil, err
-		}
-		if r.Version >= version || i >= 50 {
-			return r.Case, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-// mapWorkflowError turns validator rejections and Temporal failures into the
-// contract's codes.
-func (s *Service) mapWorkflowError(r *store.Row, err error) error {
-	if mapped, ok := failures.ToDomain(err); ok {
-		return mapped
-	}
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
-		return errs.Precondition("the case is %s", strings.TrimPrefix(r.State, "CASE_STATE_"))
-	}
-	return fmt.Errorf("case %s workflow: %w", r.CaseID, err)
+// Sweep starts the clock runner of every case stored more than grace ago
+// without one (runner.Client.Sweep): its clocks count from applied_at, so
+// nobody gains time by it.
+func (s *Service) Sweep(ctx context.Context, grace time.Duration) (int, error) {
+	return s.runner.Sweep(ctx, s.store, s.now(), grace)
 }

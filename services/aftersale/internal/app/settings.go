@@ -7,16 +7,17 @@ import (
 	"strings"
 
 	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
+	"github.com/kefu-suite/kefu/services/aftersale/internal/domain"
 	"github.com/kefu-suite/kefu/services/aftersale/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
-	wf "github.com/kefu-suite/kefu/workflows/aftersale"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
 
 // GetAfterSaleSettings: agents of the shop (any rank), the platform and our
 // services read a shop's settings.
 func (s *Service) GetAfterSaleSettings(ctx context.Context, req *aftersalev1.GetAfterSaleSettingsRequest) (*aftersalev1.GetAfterSaleSettingsResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +34,7 @@ func (s *Service) GetAfterSaleSettings(ctx context.Context, req *aftersalev1.Get
 // UpdateAfterSaleSettings: agents of the shop of rank senior agent or above
 // change the fields named in update_mask.
 func (s *Service) UpdateAfterSaleSettings(ctx context.Context, req *aftersalev1.UpdateAfterSaleSettingsRequest) (*aftersalev1.UpdateAfterSaleSettingsResponse, error) {
-	id, err := caller(ctx)
+	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +90,11 @@ func parseSettingsETag(etag string) (*int64, error) {
 	if etag == "" {
 		return nil, nil
 	}
-	v, err := store.ParseETag(etag)
+	v := int64(0)
+	var err error
+	if etag != lifecycle.ETag(0) {
+		v, err = lifecycle.ParseETag("settings.etag", etag)
+	}
 	if err != nil {
 		return nil, errs.Field("settings.etag", "aftersale.etag", "etag %q is not one this server issued", etag)
 	}
@@ -98,7 +103,7 @@ func parseSettingsETag(etag string) (*int64, error) {
 
 // defaultReturnAddress is the shop's default return address, or
 // FAILED_PRECONDITION naming the missing setting.
-func (s *Service) defaultReturnAddress(ctx context.Context, shopID string) (*wf.Address, error) {
+func (s *Service) defaultReturnAddress(ctx context.Context, shopID string) (*domain.Address, error) {
 	st, err := s.store.Settings(ctx, shopID)
 	if err != nil {
 		return nil, err
@@ -110,27 +115,18 @@ func (s *Service) defaultReturnAddress(ctx context.Context, shopID string) (*wf.
 	return address(st.GetDefaultReturnAddress())
 }
 
-// needsReturnAddress: the case types whose goods come back to the shop.
-func needsReturnAddress(t aftersalev1.CaseType) bool {
-	switch t {
-	case aftersalev1.CaseType_CASE_TYPE_RETURN_REFUND, aftersalev1.CaseType_CASE_TYPE_EXCHANGE, aftersalev1.CaseType_CASE_TYPE_REPAIR:
-		return true
-	}
-	return false
-}
-
 // withDefaultReturnAddress completes an agreement (approval, ruling for the
 // buyer) on a case whose goods come back and that has no address yet with
 // the shop's default; none → FAILED_PRECONDITION naming the setting. Cases
-// in a state that takes no agreement are left to the workflow's validator,
-// which names the state.
-func (s *Service) withDefaultReturnAddress(ctx context.Context, r *store.Row, cmd *wf.Command) error {
+// in a state that takes no agreement are left to the aggregate, which names
+// the state.
+func (s *Service) withDefaultReturnAddress(ctx context.Context, r *store.Row, cmd *domain.Command) error {
 	c := r.Case
-	if cmd.ReturnAddress != nil || c.GetReturnAddress() != nil || !needsReturnAddress(c.GetType()) {
+	if cmd.ReturnAddress != nil || c.ReturnAddress != nil || !domain.GoodsComeBack(c.Type) {
 		return nil
 	}
-	switch c.GetState() {
-	case aftersalev1.CaseState_CASE_STATE_AWAITING_SELLER, aftersalev1.CaseState_CASE_STATE_PLATFORM_INTERVENING:
+	switch c.State {
+	case domain.StateAwaitingSeller, domain.StatePlatformIntervening:
 	default:
 		return nil
 	}

@@ -1,9 +1,13 @@
-// Package domain holds the after-sale rules of DOMAIN.md §4 as pure
-// functions: eligibility (seven-day no-reason, quality within 15 days,
-// special approval), responsibility and who pays return shipping, the
-// per-line quantity and amount ledger, and the refund channels' expected
-// arrival in working days. No proto, pgx or Temporal here; enum values are
-// the contract's enum names so the app layer maps them without tables.
+// Package domain holds every after-sale rule of DOMAIN.md §4: the Case
+// aggregate (case.go, commands.go: who may do what in which state and what
+// it changes; clocks.go: which clock each state runs, from which business
+// instant, the service targets and their warnings, the refund attempts, and
+// what happens when a clock runs out), and the pure decisions around it:
+// eligibility (seven-day no-reason, quality within 15 days, special
+// approval), responsibility and who pays return shipping, the per-line
+// quantity and amount ledger. No proto, pgx or Temporal here; enum values
+// are the contract's enum names, mapped to the contract at one boundary
+// (app/casemap.go).
 package domain
 
 // Case types.

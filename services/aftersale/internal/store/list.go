@@ -89,8 +89,8 @@ func (s *Store) List(ctx context.Context, f Filter, after Cursor, limit int) (ro
 		rows = rows[:limit]
 		last := rows[len(rows)-1]
 		next = &Cursor{CaseID: last.CaseID}
-		if d := last.Case.GetDeadline(); d != nil {
-			t := d.AsTime()
+		if d := last.Case.Deadline; d != nil {
+			t := d.UTC()
 			next.Deadline = &t
 		}
 	}

@@ -10,9 +10,12 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"google.golang.org/protobuf/encoding/protojson"
+
 	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
 
 // Settings reads a shop's after-sale settings; a shop that never saved any
@@ -22,7 +25,7 @@ func (s *Store) Settings(ctx context.Context, shopID string) (*aftersalev1.After
 	var doc []byte
 	err := s.pool.QueryRow(ctx, `SELECT version, doc FROM shop_settings WHERE shop_id = $1`, shopID).Scan(&version, &doc)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return &aftersalev1.AfterSaleSettings{ShopId: shopID, Etag: ETag(0)}, nil
+		return &aftersalev1.AfterSaleSettings{ShopId: shopID, Etag: lifecycle.ETag(0)}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -31,7 +34,7 @@ func (s *Store) Settings(ctx context.Context, shopID string) (*aftersalev1.After
 	if err := docIn.Unmarshal(doc, out); err != nil {
 		return nil, fmt.Errorf("shop %s: bad settings document: %w", shopID, err)
 	}
-	out.ShopId, out.Etag = shopID, ETag(version)
+	out.ShopId, out.Etag = shopID, lifecycle.ETag(version)
 	return out, nil
 }
 
@@ -64,7 +67,7 @@ func (s *Store) UpdateSettings(ctx context.Context, shopID string, ch SettingsCh
 		}
 		if ch.ExpectedVersion != nil && *ch.ExpectedVersion != version {
 			return fmt.Errorf("%w: the settings changed since you read them (etag %s, now %s); read them again",
-				errs.ErrConflict, ETag(*ch.ExpectedVersion), ETag(version))
+				errs.ErrConflict, lifecycle.ETag(*ch.ExpectedVersion), lifecycle.ETag(version))
 		}
 		cur := &aftersalev1.AfterSaleSettings{}
 		if err := docIn.Unmarshal(doc, cur); err != nil {
@@ -92,9 +95,14 @@ func (s *Store) UpdateSettings(ctx context.Context, shopID string, ch SettingsCh
 			shopID, version, b, ch.By.GetSubject(), ch.At); err != nil {
 			return err
 		}
-		cur.ShopId, cur.Etag = shopID, ETag(version)
+		cur.ShopId, cur.Etag = shopID, lifecycle.ETag(version)
 		out = cur
 		return nil
 	})
 	return out, err
 }
+
+var (
+	docOut = protojson.MarshalOptions{UseProtoNames: true}
+	docIn  = protojson.UnmarshalOptions{DiscardUnknown: true}
+)

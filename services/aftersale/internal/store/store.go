@@ -1,94 +1,63 @@
 // Package store is the after-sale service's PostgreSQL persistence (pgx/v5):
-// the cases read model (contract document in jsonb plus filter columns) and
-// the per-line ledger, checked under row locks.
+// the cases (the aggregate: its contract document and its process part in
+// jsonb, plus filter columns), written only by Update, and the per-line
+// ledger, checked under row locks.
 package store
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
-	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
 	"github.com/kefu-suite/kefu/services/aftersale/internal/domain"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/pg"
-	wf "github.com/kefu-suite/kefu/workflows/aftersale"
 )
 
 // Store reaches the aftersale schema.
-type Store struct{ pool *pg.Pool }
+type Store struct {
+	pool *pg.Pool
+	now  func() time.Time
+}
 
 // New wraps an open pool (search_path = aftersale).
-func New(pool *pg.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pg.Pool) *Store { return &Store{pool: pool, now: time.Now} }
 
-const idAlphabet = "0123456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
-
-// NewCaseID returns "as_" and 16 random characters.
-func NewCaseID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	out := make([]byte, len(b))
-	for i, v := range b {
-		out[i] = idAlphabet[int(v)%len(idAlphabet)]
-	}
-	return "as_" + string(out)
-}
-
-// ETag renders a case version for clients.
-func ETag(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }
-
-// ParseETag reads a client's etag; "" → 0 (no check).
-func ParseETag(etag string) (int64, error) {
-	if etag == "" {
-		return 0, nil
-	}
-	s := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(etag, "W/"), `"v`), `"`)
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || v < 0 {
-		return 0, errs.Field("etag", "aftersale.etag", "etag %q is not one this server issued", etag)
-	}
-	return v, nil
-}
-
-var (
-	docOut = protojson.MarshalOptions{UseProtoNames: true}
-	docIn  = protojson.UnmarshalOptions{DiscardUnknown: true}
-)
-
-// Row is a stored case with its authorisation columns.
+// Row is a stored case (the aggregate) with its authorisation columns.
 type Row struct {
 	CaseID, ShopID, BuyerID, OrderID, State string
 	Version                                 int64
-	Case                                    *aftersalev1.Case
+	// LastOp is the last command applied (the runner's ApplyInput.Op).
+	LastOp string
+	Case   *domain.Case
 }
 
 func scanRow(row pgx.Row) (*Row, error) {
 	var r Row
-	var doc []byte
-	if err := row.Scan(&r.CaseID, &r.ShopID, &r.BuyerID, &r.OrderID, &r.State, &r.Version, &doc); err != nil {
+	var doc, process []byte
+	if err := row.Scan(&r.CaseID, &r.ShopID, &r.BuyerID, &r.OrderID, &r.State, &r.Version, &doc, &process, &r.LastOp); err != nil {
 		return nil, err
 	}
-	r.Case = &aftersalev1.Case{}
-	if err := docIn.Unmarshal(doc, r.Case); err != nil {
+	r.Case = &domain.Case{}
+	if err := json.Unmarshal(doc, r.Case); err != nil {
 		return nil, fmt.Errorf("case %s: bad document: %w", r.CaseID, err)
 	}
-	r.Case.Etag = ETag(r.Version)
+	if len(process) > 0 {
+		if err := json.Unmarshal(process, &r.Case.Process); err != nil {
+			return nil, fmt.Errorf("case %s: bad process: %w", r.CaseID, err)
+		}
+	}
+	r.Case.Process.Version = r.Version
 	return &r, nil
 }
 
-const rowCols = `case_id, shop_id, buyer_id, order_id, state, version, doc`
+const rowCols = `case_id, shop_id, buyer_id, order_id, state, version, doc, process, last_op`
 
 // Get loads a case.
 func (s *Store) Get(ctx context.Context, caseID string) (*Row, error) {
@@ -189,7 +158,7 @@ func (s *Store) ReadLedger(ctx context.Context, orderID string, lines []OrderLin
 
 // NewCase is a case to insert with its ledger holds.
 type NewCase struct {
-	Case      *aftersalev1.Case
+	Case      *domain.Case
 	CreatedBy string
 	RequestID string
 	Lines     []OrderLine
@@ -200,8 +169,11 @@ type NewCase struct {
 type Decision func(Ledger) (domain.Allocation, error)
 
 // Create checks the case against the locked ledger and inserts it in one
-// transaction. Idempotent on (created_by, request_id): the same key again
-// returns the stored case and existed = true.
+// transaction, its clock runner not yet started (clocks_started false: the
+// sweeper starts it if the creation stops before). decide fills in the
+// case from the ledger and opens it (domain.Open). Idempotent on
+// (created_by, request_id): the same key again returns the stored case and
+// existed = true.
 func (s *Store) Create(ctx context.Context, nc NewCase, decide Decision) (row *Row, existed bool, err error) {
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		prev, err := scanRow(tx.QueryRow(ctx, `SELECT `+rowCols+` FROM cases WHERE created_by = $1 AND request_id = $2`,
@@ -213,7 +185,8 @@ func (s *Store) Create(ctx context.Context, nc NewCase, decide Decision) (row *R
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		led, err := ledger(ctx, tx, nc.Case.GetOrderId(), nc.Lines, true)
+		c := nc.Case
+		led, err := ledger(ctx, tx, c.OrderID, nc.Lines, true)
 		if err != nil {
 			return err
 		}
@@ -221,39 +194,46 @@ func (s *Store) Create(ctx context.Context, nc NewCase, decide Decision) (row *R
 		if err != nil {
 			return err
 		}
-		c := nc.Case
-		doc, err := docOut.Marshal(c)
+		doc, process, err := encode(c)
 		if err != nil {
 			return err
 		}
-		now := c.GetCreatedAt().AsTime()
 		if _, err := tx.Exec(ctx, `INSERT INTO cases (case_id, shop_id, buyer_id, order_id, type, state, whose_move,
-				deadline, version, created_by, request_id, doc, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, 0, $8, $9, $10, $11, $11)`,
-			c.GetCaseId(), c.GetShopId(), c.GetBuyerId(), c.GetOrderId(), c.GetType().String(), c.GetState().String(),
-			c.GetWhoseMove().String(), nc.CreatedBy, nc.RequestID, doc, now); err != nil {
+				deadline, breached, version, created_by, request_id, doc, process, created_at, updated_at, last_op, clocks_started)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, '', false)`,
+			c.CaseID, c.ShopID, c.BuyerID, c.OrderID, c.Type, c.State, c.WhoseMove, c.Deadline, c.Breached(),
+			c.Version(), nc.CreatedBy, nc.RequestID, doc, process, *c.CreatedAt); err != nil {
 			if isUniqueViolation(err) {
 				return fmt.Errorf("%w: request_id %s was used for another case", errs.ErrAlreadyExists, nc.RequestID)
 			}
 			return err
 		}
-		holdsUnits := domain.GoodsComeBack(c.GetType().String())
+		holdsUnits := domain.GoodsComeBack(c.Type)
 		for i, l := range alloc.Lines {
 			held := int32(0)
 			if holdsUnits {
 				held = l.Quantity
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO case_lines (case_id, order_id, line_id, quantity, held_qty, held_fen, position)
-				VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.GetCaseId(), c.GetOrderId(), l.LineID, l.Quantity, held, l.AmountFen, i); err != nil {
+				VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.CaseID, c.OrderID, l.LineID, l.Quantity, held, l.AmountFen, i); err != nil {
 				return err
 			}
 		}
-		row = &Row{CaseID: c.GetCaseId(), ShopID: c.GetShopId(), BuyerID: c.GetBuyerId(), OrderID: c.GetOrderId(),
-			State: c.GetState().String(), Case: c}
-		c.Etag = ETag(0)
+		row = &Row{CaseID: c.CaseID, ShopID: c.ShopID, BuyerID: c.BuyerID, OrderID: c.OrderID, State: c.State,
+			Version: c.Version(), Case: c}
 		return nil
 	})
 	return row, existed, err
+}
+
+func encode(c *domain.Case) (doc, process []byte, err error) {
+	cp := *c
+	cp.Etag = ""
+	if doc, err = json.Marshal(&cp); err != nil {
+		return nil, nil, err
+	}
+	process, err = json.Marshal(c.Process)
+	return doc, process, err
 }
 
 // Reallocate re-checks a case's amount against the locked ledger (an
@@ -321,89 +301,77 @@ func (s *Store) CaseLines(ctx context.Context, caseID string) ([]CaseLine, error
 }
 
 // ---------------------------------------------------------------------------
-// Read model writes (RecordCase activity)
+// The one write path
 // ---------------------------------------------------------------------------
 
-var ownedFields = func() []protoreflect.FieldDescriptor {
-	fds := (&aftersalev1.Case{}).ProtoReflect().Descriptor().Fields()
-	out := make([]protoreflect.FieldDescriptor, 0, len(wf.OwnedFields))
-	for _, n := range wf.OwnedFields {
-		fd := fds.ByName(protoreflect.Name(n))
-		if fd == nil {
-			panic("aftersale store: workflow owns unknown Case field " + n)
-		}
-		out = append(out, fd)
-	}
-	return out
-}()
+// ErrUnchanged, returned by an Update's fn, means nothing changed: nothing
+// is written and Update answers the case as it is.
+var ErrUnchanged = errors.New("case unchanged")
 
-// Record writes the workflow's view of a case when version is newer than the
-// stored one (older or equal writes are ignored: activities may retry or
-// land out of order). release frees the case's ledger holds.
-func (s *Store) Record(ctx context.Context, in wf.RecordCaseInput) error {
-	snapshot, err := json.Marshal(in.Case)
-	if err != nil {
-		return err
-	}
-	view := &aftersalev1.Case{}
-	if err := docIn.Unmarshal(snapshot, view); err != nil {
-		return fmt.Errorf("case %s: workflow view does not fit the contract: %w", in.CaseID, err)
-	}
-	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		r, err := scanRow(tx.QueryRow(ctx, `SELECT `+rowCols+` FROM cases WHERE case_id = $1 FOR UPDATE`, in.CaseID))
+// Update is the one write path of a case (people's commands and clock
+// firings alike): in one transaction it locks the row (SELECT … FOR
+// UPDATE), runs fn on the aggregate, bumps the version and writes the row
+// and the ledger consequences (a case ending without remedy releases its
+// holds, closed for good when a rejection went unanswered; goods coming
+// back hold their units; an agreed amount shrinks the fen holds). op
+// identifies the command: when it is the last op applied (a retried
+// activity), fn is not run and the case is answered as it is. An empty op is
+// never deduplicated.
+func (s *Store) Update(ctx context.Context, caseID, op string, fn func(*domain.Case) error) (r *Row, err error) {
+	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		var err error
+		r, err = scanRow(tx.QueryRow(ctx, `SELECT `+rowCols+` FROM cases WHERE case_id = $1 FOR UPDATE`, caseID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errs.NotFound("case", caseID)
+		}
 		if err != nil {
 			return err
 		}
-		if in.Version <= r.Version {
+		if op != "" && op == r.LastOp {
 			return nil
 		}
 		c := r.Case
-		m := c.ProtoReflect()
-		for _, fd := range ownedFields {
-			m.Clear(fd)
+		released := c.Releases()
+		if err := fn(c); err != nil {
+			if errors.Is(err, ErrUnchanged) {
+				return nil
+			}
+			return err
 		}
-		proto.Merge(c, view)
-		c.Etag = ""
-		doc, err := docOut.Marshal(c)
+		c.Touch(s.now())
+		r.Version, r.State, r.LastOp = c.Version(), c.State, op
+		doc, process, err := encode(c)
 		if err != nil {
 			return err
 		}
-		var deadline *time.Time
-		if c.GetDeadline() != nil {
-			d := c.GetDeadline().AsTime()
-			deadline = &d
-		}
-		breached := false
-		for _, t := range c.GetServiceTargets() {
-			breached = breached || t.GetStatus() == aftersalev1.ServiceTargetStatus_SERVICE_TARGET_STATUS_BREACHED
-		}
-		updated := time.Now().UTC()
-		if c.GetUpdatedAt() != nil {
-			updated = c.GetUpdatedAt().AsTime()
-		}
 		if _, err := tx.Exec(ctx, `UPDATE cases SET type = $2, state = $3, whose_move = $4, deadline = $5, breached = $6,
-				version = $7, doc = $8, updated_at = $9 WHERE case_id = $1`,
-			in.CaseID, c.GetType().String(), c.GetState().String(), c.GetWhoseMove().String(), deadline, breached,
-			in.Version, doc, updated); err != nil {
+				version = $7, doc = $8, process = $9, updated_at = $10, last_op = $11 WHERE case_id = $1`,
+			caseID, c.Type, c.State, c.WhoseMove, c.Deadline, c.Breached(), c.Version(), doc, process, *c.UpdatedAt, op); err != nil {
 			return err
 		}
-		if in.Release {
-			forGood := c.GetCloseReason() == aftersalev1.CloseReason_CLOSE_REASON_REJECTION_NOT_PURSUED
-			_, err := tx.Exec(ctx, `UPDATE case_lines SET released = true, closed_for_good = $2 WHERE case_id = $1`, in.CaseID, forGood)
+		if c.Releases() {
+			if released {
+				return nil
+			}
+			_, err := tx.Exec(ctx, `UPDATE case_lines SET released = true, closed_for_good = $2 WHERE case_id = $1`, caseID, c.ClosedForGood())
 			return err
 		}
-		if domain.GoodsComeBack(c.GetType().String()) {
+		if domain.GoodsComeBack(c.Type) {
 			// A seven-day refund-only request auto-agreed into return &
 			// refund now sends goods back: its units count from here on.
-			if _, err := tx.Exec(ctx, `UPDATE case_lines SET held_qty = quantity WHERE case_id = $1 AND held_qty = 0`, in.CaseID); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE case_lines SET held_qty = quantity WHERE case_id = $1 AND held_qty = 0`, caseID); err != nil {
 				return err
 			}
 		}
-		if agreed := c.GetAgreedAmountFen(); agreed > 0 {
-			return shrinkHolds(ctx, tx, in.CaseID, agreed)
+		if agreed := c.AgreedAmountFen; agreed > 0 {
+			return shrinkHolds(ctx, tx, caseID, agreed)
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // shrinkHolds lowers a case's fen holds to the agreed amount (never above
@@ -443,14 +411,21 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }
 
-// Unstarted lists the ids of cases created before `before` that no workflow
-// has recorded yet (version 0): their CreateCase stored them and failed to
-// start the workflow, and nobody retried.
+// Unstarted lists cases stored before `before` whose clock runner was
+// never recorded as started (runner.Stranded).
 func (s *Store) Unstarted(ctx context.Context, before time.Time, limit int) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT case_id FROM cases WHERE version = 0 AND created_at < $1 ORDER BY created_at LIMIT $2`,
-		before, limit)
+	rows, err := s.pool.Query(ctx, `SELECT case_id FROM cases WHERE NOT clocks_started AND created_at < $1
+		ORDER BY created_at, case_id LIMIT $2`, before, limit)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cases without a clock runner: %w", err)
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// MarkStarted records that the case's clock runner runs (runner.Stranded).
+func (s *Store) MarkStarted(ctx context.Context, caseID string) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE cases SET clocks_started = true WHERE case_id = $1`, caseID); err != nil {
+		return fmt.Errorf("mark clocks started: %w", err)
+	}
+	return nil
 }

@@ -6,15 +6,12 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/types/known/timestamppb"
-
-	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
 	"github.com/kefu-suite/kefu/services/aftersale/internal/domain"
 	"github.com/kefu-suite/kefu/services/aftersale/internal/store"
 	"github.com/kefu-suite/kefu/services/aftersale/migrations"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
-	wf "github.com/kefu-suite/kefu/workflows/aftersale"
 )
 
 func newStore(t *testing.T) *store.Store {
@@ -24,68 +21,85 @@ func newStore(t *testing.T) *store.Store {
 
 var lines = []store.OrderLine{{LineID: "ln_1", BoughtQty: 1, PaidFen: 8000, Name: "围巾"}}
 
-// create opens a return case holding the whole line, deciding like the app.
-func create(t *testing.T, s *store.Store, reqID string) (*store.Row, error) {
+var pol = domain.Policy{SellerResponseReturnRefund: 5 * 24 * time.Hour, SellerResponseRefundOnlyPhysical: 5 * 24 * time.Hour,
+	BuyerAfterRejection: 7 * 24 * time.Hour, BuyerReturnShipment: 7 * 24 * time.Hour, TargetRespond: 2 * time.Hour, WarnAtPercent: 80}
+
+// create opens a case holding the whole line, deciding like the app.
+func create(t *testing.T, s *store.Store, reqID, typ string) (*store.Row, error) {
 	t.Helper()
-	c := &aftersalev1.Case{CaseId: store.NewCaseID(), ShopId: "shop_1", BuyerId: "buyer_1", OrderId: "ord_1",
-		Type: aftersalev1.CaseType_CASE_TYPE_RETURN_REFUND, State: aftersalev1.CaseState_CASE_STATE_AWAITING_SELLER,
-		RequestedAmountFen: 8000, CreatedAt: timestamppb.Now()}
+	c := &domain.Case{CaseID: lifecycle.NewID("as"), ShopID: "shop_1", BuyerID: "buyer_1", OrderID: "ord_1",
+		Type: typ, Reason: domain.ReasonQuality, RequestedAmountFen: 8000}
 	row, _, err := s.Create(context.Background(), store.NewCase{Case: c, CreatedBy: "buyer_1", RequestID: reqID, Lines: lines},
 		func(led store.Ledger) (domain.Allocation, error) {
 			if led.PreviouslyClosed {
 				return domain.Allocation{}, errs.Precondition("closed for good")
 			}
-			a := domain.Allocate(domain.TypeReturnRefund, []domain.LineAsk{{LineID: "ln_1", Quantity: 1}}, led.Accounts, 8000)
+			a := domain.Allocate(typ, []domain.LineAsk{{LineID: "ln_1", Quantity: 1}}, led.Accounts, 8000)
 			if a.Refusal != "" {
 				return a, errs.Precondition("%s", a.Explanation)
 			}
+			domain.Open(c, pol, domain.Actor{Subject: "buyer_1", Role: "buyer"}, time.Now())
 			return a, nil
 		})
 	return row, err
 }
 
-func TestRecordIsIdempotentOnVersionAndReleasesForGood(t *testing.T) {
+var agent = domain.Actor{Subject: "agent_1", Role: "agent"}
+
+func TestUpdateIsIdempotentOnOpAndReleasesForGood(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
-	row, err := create(t, s, "req-00000001")
+	row, err := create(t, s, "req-00000001", domain.TypeReturnRefund)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := create(t, s, "req-00000002"); !errors.Is(err, errs.ErrFailedPrecondition) {
+	if _, err := create(t, s, "req-00000002", domain.TypeReturnRefund); !errors.Is(err, errs.ErrFailedPrecondition) {
 		t.Fatalf("a second case on the held unit: %v", err)
 	}
-	at := time.Date(2026, 11, 16, 9, 0, 0, 0, time.UTC)
-	rejected := wf.Case{Type: wf.TypeReturnRefund, Reason: "CASE_REASON_SEVEN_DAY_NO_REASON", State: wf.StateSellerRejected,
-		WhoseMove: wf.PartyBuyer, Deadline: &at, RequestedAmountFen: 8000, UpdatedAt: &at,
-		History: []wf.Event{{At: &at, Action: wf.ActionRejected, FromState: wf.StateAwaitingSeller, ToState: wf.StateSellerRejected}}}
-	if err := s.Record(ctx, wf.RecordCaseInput{CaseID: row.CaseID, Version: 2, Case: rejected}); err != nil {
+	if ids, _ := s.Unstarted(ctx, time.Now().Add(time.Minute), 10); len(ids) != 1 || ids[0] != row.CaseID {
+		t.Fatalf("unstarted %v", ids)
+	}
+	if err := s.MarkStarted(ctx, row.CaseID); err != nil {
 		t.Fatal(err)
 	}
-	// An older write landing late is ignored.
-	older := rejected
-	older.State = wf.StateAwaitingSeller
-	if err := s.Record(ctx, wf.RecordCaseInput{CaseID: row.CaseID, Version: 1, Case: older}); err != nil {
-		t.Fatal(err)
+	if ids, _ := s.Unstarted(ctx, time.Now().Add(time.Minute), 10); len(ids) != 0 {
+		t.Fatalf("unstarted after the start %v", ids)
 	}
-	got, err := s.Get(ctx, row.CaseID)
+	reject := func(c *domain.Case) error {
+		return c.Apply(domain.Command{Name: domain.CmdReject, Actor: agent, RejectionReason: "REJECTION_REASON_OTHER"}, time.Now())
+	}
+	got, err := s.Update(ctx, row.CaseID, "op-1", reject)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Version != 2 || got.Case.GetState() != aftersalev1.CaseState_CASE_STATE_SELLER_REJECTED ||
-		!got.Case.GetDeadline().AsTime().Equal(at) || got.Case.GetEtag() != `"v2"` || len(got.Case.GetHistory()) != 1 ||
-		got.Case.GetShopId() != "shop_1" || got.Case.GetRequestedAmountFen() != 8000 {
-		t.Fatalf("%d %v", got.Version, got.Case)
+	// The same op again (a retried activity) is not applied again.
+	again, err := s.Update(ctx, row.CaseID, "op-1", reject)
+	if err != nil || again.Version != 2 || got.Version != 2 || again.Case.State != domain.StateSellerRejected {
+		t.Fatalf("%v %d %d", err, got.Version, again.Version)
 	}
-	// Closed for good: the deadline is cleared, the hold released, and the
+	if _, err := s.Update(ctx, row.CaseID, "op-2", reject); !errors.Is(err, errs.ErrFailedPrecondition) {
+		t.Fatalf("rejecting a rejected case: %v", err)
+	}
+	got, _ = s.Get(ctx, row.CaseID)
+	if got.Version != 2 || got.Case.ShopID != "shop_1" || got.Case.RequestedAmountFen != 8000 || len(got.Case.History) != 2 ||
+		got.Case.Process.Policy != pol || got.Case.Deadline == nil {
+		t.Fatalf("%d %+v", got.Version, got.Case)
+	}
+	// The buyer's 7 d run out: closed for good, the hold released, and the
 	// line cannot be asked for again.
-	closed := rejected
-	closed.State, closed.WhoseMove, closed.Deadline, closed.CloseReason = wf.StateClosed, wf.PartyNone, nil, wf.CloseRejectionNotPursued
-	if err := s.Record(ctx, wf.RecordCaseInput{CaseID: row.CaseID, Version: 3, Case: closed, Release: true}); err != nil {
+	a, _ := got.Case.Clocks().Next()
+	if a.Name != "buyer_amend_or_intervene" {
+		t.Fatalf("next alarm %+v", a)
+	}
+	if _, err := s.Update(ctx, row.CaseID, "", func(c *domain.Case) error {
+		_, err := c.Fire(a, a.At, nil)
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = s.Get(ctx, row.CaseID)
-	if got.Case.GetDeadline() != nil || got.Case.GetCloseReason() != aftersalev1.CloseReason_CLOSE_REASON_REJECTION_NOT_PURSUED {
-		t.Fatalf("%v", got.Case)
+	if got.Case.Deadline != nil || got.Case.CloseReason != domain.CloseRejectionNotPursued {
+		t.Fatalf("%+v", got.Case)
 	}
 	led, err := s.ReadLedger(ctx, "ord_1", lines)
 	if err != nil {
@@ -94,7 +108,7 @@ func TestRecordIsIdempotentOnVersionAndReleasesForGood(t *testing.T) {
 	if a := led.Accounts["ln_1"]; a.HeldQty != 0 || a.HeldFen != 0 || !led.PreviouslyClosed {
 		t.Fatalf("ledger after closing for good %+v closed=%v", a, led.PreviouslyClosed)
 	}
-	if _, err := create(t, s, "req-00000003"); !errors.Is(err, errs.ErrFailedPrecondition) {
+	if _, err := create(t, s, "req-00000003", domain.TypeReturnRefund); !errors.Is(err, errs.ErrFailedPrecondition) {
 		t.Fatalf("a case on a line closed for good: %v", err)
 	}
 }
@@ -102,13 +116,13 @@ func TestRecordIsIdempotentOnVersionAndReleasesForGood(t *testing.T) {
 func TestAgreedAmountShrinksTheHold(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
-	row, err := create(t, s, "req-00000011")
+	row, err := create(t, s, "req-00000011", domain.TypePartialRefund)
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now().UTC()
-	if err := s.Record(ctx, wf.RecordCaseInput{CaseID: row.CaseID, Version: 1, Case: wf.Case{Type: wf.TypePartialRefund,
-		State: wf.StateRefunding, WhoseMove: wf.PartySeller, RequestedAmountFen: 8000, AgreedAmountFen: 3000, UpdatedAt: &now}}); err != nil {
+	if _, err := s.Update(ctx, row.CaseID, "op", func(c *domain.Case) error {
+		return c.Apply(domain.Command{Name: domain.CmdApprove, Actor: agent, AgreedAmountFen: 3000}, time.Now())
+	}); err != nil {
 		t.Fatal(err)
 	}
 	cl, err := s.CaseLines(ctx, row.CaseID)
@@ -123,25 +137,20 @@ func TestAgreedAmountShrinksTheHold(t *testing.T) {
 func TestRefundOnlyTurnedReturnHoldsUnits(t *testing.T) {
 	s := newStore(t)
 	ctx := context.Background()
-	c := &aftersalev1.Case{CaseId: store.NewCaseID(), ShopId: "shop_1", BuyerId: "buyer_1", OrderId: "ord_1",
-		Type: aftersalev1.CaseType_CASE_TYPE_REFUND_ONLY, State: aftersalev1.CaseState_CASE_STATE_AWAITING_SELLER,
-		RequestedAmountFen: 8000, CreatedAt: timestamppb.Now()}
-	row, _, err := s.Create(ctx, store.NewCase{Case: c, CreatedBy: "buyer_1", RequestID: "req-00000021", Lines: lines},
-		func(led store.Ledger) (domain.Allocation, error) {
-			return domain.Allocate(domain.TypeRefundOnly, []domain.LineAsk{{LineID: "ln_1", Quantity: 1}}, led.Accounts, 8000), nil
-		})
+	row, err := create(t, s, "req-00000021", domain.TypeRefundOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cl, _ := s.CaseLines(ctx, row.CaseID); cl[0].HeldQty != 0 {
 		t.Fatalf("refund only holds no units: %+v", cl)
 	}
-	now := time.Now().UTC()
-	if err := s.Record(ctx, wf.RecordCaseInput{CaseID: row.CaseID, Version: 1, Case: wf.Case{Type: wf.TypeReturnRefund,
-		State: wf.StateAwaitingBuyerReturn, WhoseMove: wf.PartyBuyer, RequestedAmountFen: 8000, AgreedAmountFen: 8000, UpdatedAt: &now}}); err != nil {
+	if _, err := s.Update(ctx, row.CaseID, "", func(c *domain.Case) error {
+		c.Type = domain.TypeReturnRefund // as the seven-day auto-agreement does
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if cl, _ := s.CaseLines(ctx, row.CaseID); cl[0].HeldQty != 1 || cl[0].HeldFen != 8000 {
-		t.Fatalf("auto-agreed into return & refund: %+v", cl)
+		t.Fatalf("turned into return & refund: %+v", cl)
 	}
 }

@@ -1,29 +1,11 @@
-package aftersale
+package domain
 
 import "time"
 
-// The case view below is what the workflow owns of a case. Its JSON field
-// names and enum strings are those of the contract (shop.aftersale.v1.Case,
-// protojson with proto names), so the service's RecordCase activity reads it
-// straight into the contract message; the workflow package stays free of
-// generated code.
-
-// Case types (shop.aftersale.v1.CaseType).
-const (
-	TypeReturnRefund  = "CASE_TYPE_RETURN_REFUND"
-	TypeExchange      = "CASE_TYPE_EXCHANGE"
-	TypeRepair        = "CASE_TYPE_REPAIR"
-	TypeReshipment    = "CASE_TYPE_RESHIPMENT"
-	TypePartialRefund = "CASE_TYPE_PARTIAL_REFUND"
-	TypeCompensation  = "CASE_TYPE_COMPENSATION"
-	TypeRefundOnly    = "CASE_TYPE_REFUND_ONLY"
-	TypeDispute       = "CASE_TYPE_DISPUTE"
-)
-
-// Reasons the workflow distinguishes (shop.aftersale.v1.CaseReason).
-const (
-	ReasonSevenDayNoReason = "CASE_REASON_SEVEN_DAY_NO_REASON"
-)
+// The case aggregate's words are the contract's enum names
+// (shop.aftersale.v1 / shop.common.v1); the app maps the aggregate to and
+// from the contract message at exactly one boundary (app/casemap.go), and a
+// test proves that every contract field survives the round trip.
 
 // States (shop.aftersale.v1.CaseState).
 const (
@@ -62,12 +44,12 @@ const (
 	CloseExchangeNotArranged       = "CLOSE_REASON_EXCHANGE_NOT_ARRANGED"
 )
 
-// Parties (shop.common.v1.Party).
+// Whose move (shop.common.v1.Party).
 const (
-	PartyNone     = "PARTY_UNSPECIFIED"
-	PartyBuyer    = "PARTY_BUYER"
-	PartySeller   = "PARTY_SELLER"
-	PartyPlatform = "PARTY_PLATFORM"
+	MoveNone     = "PARTY_UNSPECIFIED"
+	MoveBuyer    = "PARTY_BUYER"
+	MoveSeller   = "PARTY_SELLER"
+	MovePlatform = "PARTY_PLATFORM"
 )
 
 // Shipping methods (shop.common.v1.ShippingMethod).
@@ -133,37 +115,36 @@ const (
 	ActionTargetBreached         = "CASE_ACTION_TARGET_BREACHED"
 )
 
-// Responsible parties used by the workflow (failed inspection → buyer).
+// Inspection findings and intervention decisions.
 const (
-	ResponsibleBuyer  = "RESPONSIBLE_PARTY_BUYER"
-	CauseBuyerDamage  = "CASE_CAUSE_BUYER_DAMAGE"
-	FindingOK         = "INSPECTION_FINDING_OK"
-	DecisionForBuyer  = "INTERVENTION_DECISION_FOR_BUYER"
-	DecisionForSeller = "INTERVENTION_DECISION_FOR_SELLER"
+	FindingOK            = "INSPECTION_FINDING_OK"
+	FindingDamagedBuyer  = "INSPECTION_FINDING_DAMAGED_BY_BUYER"
+	DecisionForBuyer     = "INTERVENTION_DECISION_FOR_BUYER"
+	DecisionForSeller    = "INTERVENTION_DECISION_FOR_SELLER"
+	EvidencePhoto        = "EVIDENCE_KIND_PHOTO"
+	rankSeniorAgent      = "AGENT_RANK_SENIOR_AGENT"
+	rankSupervisor       = "AGENT_RANK_SUPERVISOR"
+	rankManager          = "AGENT_RANK_MANAGER"
+	roleBuyer, roleAgent = "buyer", "agent"
+	rolePlatform         = "platform"
+	roleService          = "service"
 )
 
-// Actor is who did something (shop.common.v1.Actor). Rank is the enum name
-// ("AGENT_RANK_SENIOR_AGENT"); Role the identity role ("buyer", "agent",
-// "platform", "service").
+// Actor is who did something (shop.common.v1.Actor): role is the identity
+// role ("buyer", "agent", "platform", "service"), rank and group the
+// contract enum names.
 type Actor struct {
 	Subject string `json:"subject,omitempty"`
 	Role    string `json:"role,omitempty"`
 	Rank    string `json:"rank,omitempty"`
+	Group   string `json:"group,omitempty"`
 }
 
-// Roles of actors.
-const (
-	RoleBuyer    = "buyer"
-	RoleAgent    = "agent"
-	RolePlatform = "platform"
-	RoleService  = "service"
-)
-
 // PlatformActor records timeouts (DESIGN: role "platform").
-var PlatformActor = Actor{Subject: "platform", Role: RolePlatform}
+var PlatformActor = Actor{Subject: "platform", Role: rolePlatform}
 
-// ServiceActor records workflow steps such as refunds.
-var ServiceActor = Actor{Subject: "aftersale", Role: RoleService}
+// ServiceActor records the process's own steps such as refunds.
+var ServiceActor = Actor{Subject: "aftersale", Role: roleService}
 
 // Address is shop.common.v1.Address.
 type Address struct {
@@ -192,11 +173,30 @@ type Evidence struct {
 	AddedAt *time.Time `json:"added_at,omitempty"`
 }
 
-// PayerBuyer is ReturnShippingPayer RETURN_SHIPPING_PAYER_BUYER.
-const PayerBuyer = "RETURN_SHIPPING_PAYER_BUYER"
+// CaseLine is one order line a case covers.
+type CaseLine struct {
+	OrderLineID     string `json:"order_line_id,omitempty"`
+	Quantity        int32  `json:"quantity,omitempty"`
+	ProductID       string `json:"product_id,omitempty"`
+	SkuID           string `json:"sku_id,omitempty"`
+	ProductName     string `json:"product_name,omitempty"`
+	PaidAmountFen   int64  `json:"paid_amount_fen,omitempty,string"`
+	RefundAmountFen int64  `json:"refund_amount_fen,omitempty,string"`
+}
 
-// Responsibility: who is responsible and who pays return shipping.
-type Responsibility struct {
+// Eligibility is the recorded eligibility decision.
+type Eligibility struct {
+	Eligible     bool       `json:"eligible,omitempty"`
+	Rule         string     `json:"rule,omitempty"`
+	DeliveredAt  *time.Time `json:"delivered_at,omitempty"`
+	WindowEndsAt *time.Time `json:"window_ends_at,omitempty"`
+	Refusal      string     `json:"refusal,omitempty"`
+	Explanation  string     `json:"explanation,omitempty"`
+	DecidedAt    *time.Time `json:"decided_at,omitempty"`
+}
+
+// CaseResponsibility is who is responsible and who pays return shipping.
+type CaseResponsibility struct {
 	Party                string `json:"party,omitempty"`
 	ReturnShippingPaidBy string `json:"return_shipping_paid_by,omitempty"`
 	Explanation          string `json:"explanation,omitempty"`
@@ -261,8 +261,8 @@ type Refund struct {
 
 // Target is one service target with its warning and breach.
 type Target struct {
-	Kind       string     `json:"kind"`
-	Status     string     `json:"status"`
+	Kind       string     `json:"kind,omitempty"`
+	Status     string     `json:"status,omitempty"`
 	StartedAt  *time.Time `json:"started_at,omitempty"`
 	DueAt      *time.Time `json:"due_at,omitempty"`
 	WarnAt     *time.Time `json:"warn_at,omitempty"`
@@ -274,50 +274,102 @@ type Target struct {
 type Event struct {
 	At        *time.Time `json:"at,omitempty"`
 	Actor     *Actor     `json:"actor,omitempty"`
-	Action    string     `json:"action"`
+	Action    string     `json:"action,omitempty"`
 	FromState string     `json:"from_state,omitempty"`
 	ToState   string     `json:"to_state,omitempty"`
 	Note      string     `json:"note,omitempty"`
 }
 
-// Case is the workflow-owned part of the read model.
+// Case is the after-sale case aggregate. Its json-tagged fields are the
+// contract message shop.aftersale.v1.Case (proto field names); Process holds
+// what the process needs beyond the contract (pinned policy, clock start,
+// version, refund bookkeeping) and is stored beside the document.
 type Case struct {
-	Type                string           `json:"type"`
-	Reason              string           `json:"reason"`
-	ReasonDetail        string           `json:"reason_detail,omitempty"`
-	Evidence            []Evidence       `json:"evidence,omitempty"`
-	RequestedAmountFen  int64            `json:"requested_amount_fen,omitempty,string"`
-	AgreedAmountFen     int64            `json:"agreed_amount_fen,omitempty,string"`
-	RefundChannel       string           `json:"refund_channel,omitempty"`
-	GoodsKind           string           `json:"goods_kind,omitempty"`
-	SpecialApproval     *SpecialApproval `json:"special_approval,omitempty"`
-	Responsibility      *Responsibility  `json:"responsibility,omitempty"`
-	State               string           `json:"state"`
-	WhoseMove           string           `json:"whose_move"`
-	Deadline            *time.Time       `json:"deadline,omitempty"`
-	OnDeadline          string           `json:"on_deadline,omitempty"`
-	ReturnAddress       *Address         `json:"return_address,omitempty"`
-	ReturnShipment      *Shipment        `json:"return_shipment,omitempty"`
-	ReplacementShipment *Shipment        `json:"replacement_shipment,omitempty"`
-	Inspection          *Inspection      `json:"inspection,omitempty"`
-	Rejection           *Rejection       `json:"rejection,omitempty"`
-	Intervention        *Intervention    `json:"intervention,omitempty"`
-	Refund              *Refund          `json:"refund,omitempty"`
-	ServiceTargets      []Target         `json:"service_targets,omitempty"`
-	History             []Event          `json:"history,omitempty"`
-	RootCause           string           `json:"root_cause,omitempty"`
-	CloseReason         string           `json:"close_reason,omitempty"`
-	ClosedAt            *time.Time       `json:"closed_at,omitempty"`
-	UpdatedAt           *time.Time       `json:"updated_at,omitempty"`
+	CaseID              string              `json:"case_id,omitempty"`
+	ShopID              string              `json:"shop_id,omitempty"`
+	BuyerID             string              `json:"buyer_id,omitempty"`
+	OrderID             string              `json:"order_id,omitempty"`
+	Type                string              `json:"type,omitempty"`
+	Lines               []CaseLine          `json:"lines,omitempty"`
+	Reason              string              `json:"reason,omitempty"`
+	ReasonDetail        string              `json:"reason_detail,omitempty"`
+	Evidence            []Evidence          `json:"evidence,omitempty"`
+	RequestedAmountFen  int64               `json:"requested_amount_fen,omitempty,string"`
+	AgreedAmountFen     int64               `json:"agreed_amount_fen,omitempty,string"`
+	RefundChannel       string              `json:"refund_channel,omitempty"`
+	GoodsKind           string              `json:"goods_kind,omitempty"`
+	Eligibility         *Eligibility        `json:"eligibility,omitempty"`
+	SpecialApproval     *SpecialApproval    `json:"special_approval,omitempty"`
+	Responsibility      *CaseResponsibility `json:"responsibility,omitempty"`
+	State               string              `json:"state,omitempty"`
+	WhoseMove           string              `json:"whose_move,omitempty"`
+	Deadline            *time.Time          `json:"deadline,omitempty"`
+	OnDeadline          string              `json:"on_deadline,omitempty"`
+	ReturnAddress       *Address            `json:"return_address,omitempty"`
+	ReturnShipment      *Shipment           `json:"return_shipment,omitempty"`
+	ReplacementShipment *Shipment           `json:"replacement_shipment,omitempty"`
+	Inspection          *Inspection         `json:"inspection,omitempty"`
+	Rejection           *Rejection          `json:"rejection,omitempty"`
+	Intervention        *Intervention       `json:"intervention,omitempty"`
+	Refund              *Refund             `json:"refund,omitempty"`
+	ServiceTargets      []Target            `json:"service_targets,omitempty"`
+	History             []Event             `json:"history,omitempty"`
+	RootCause           string              `json:"root_cause,omitempty"`
+	CloseReason         string              `json:"close_reason,omitempty"`
+	PolicyVersion       string              `json:"policy_version,omitempty"`
+	WorkflowID          string              `json:"workflow_id,omitempty"`
+	Etag                string              `json:"etag,omitempty"`
+	CreatedAt           *time.Time          `json:"created_at,omitempty"`
+	UpdatedAt           *time.Time          `json:"updated_at,omitempty"`
+	ClosedAt            *time.Time          `json:"closed_at,omitempty"`
+
+	// Process is not part of the contract.
+	Process Process `json:"-"`
 }
 
-// OwnedFields are the contract field names the workflow owns; RecordCase
-// clears them before merging a snapshot so a field the workflow unset (e.g.
-// the deadline of a terminal state) is unset in the read model too.
-var OwnedFields = []string{
-	"type", "reason", "reason_detail", "evidence", "requested_amount_fen", "agreed_amount_fen",
-	"refund_channel", "goods_kind", "special_approval", "responsibility", "state", "whose_move",
-	"deadline", "on_deadline", "return_address", "return_shipment", "replacement_shipment",
-	"inspection", "rejection", "intervention", "refund", "service_targets", "history",
-	"root_cause", "close_reason", "closed_at", "updated_at",
+// Process is the part of the aggregate the contract does not show.
+type Process struct {
+	Version int64  `json:"version"`
+	Policy  Policy `json:"policy"`
+	// ClockSince is when the current state's clock started: the instant
+	// the state was entered (applied_at for the first state), or the
+	// instant a reason change restarted the seller's clock.
+	ClockSince time.Time `json:"clock_since"`
+	// ReasonChanged: a seven-day request changed its reason; the seller's
+	// clock is the reason_changed one.
+	ReasonChanged bool `json:"reason_changed,omitempty"`
+	// RefundManual: automatic refund retries are exhausted (or an agent
+	// retried once); a failure waits for an agent's RetryRefund.
+	RefundManual bool `json:"refund_manual,omitempty"`
+	// RefundRetries counts agents' RetryRefund commands (the refund
+	// request id changes with each).
+	RefundRetries int `json:"refund_retries,omitempty"`
+}
+
+// Policy is the after-sale section of the SLA policy, pinned on the case at
+// creation as plain durations (DOMAIN.md §4 timeout table, seed 004).
+type Policy struct {
+	SellerResponseReturnRefund       time.Duration `json:"seller_response_return_refund"`
+	SellerResponseSevenDay           time.Duration `json:"seller_response_seven_day"`
+	SellerResponseRefundOnlyPhysical time.Duration `json:"seller_response_refund_only_physical"`
+	SellerResponseRefundOnlyVirtual  time.Duration `json:"seller_response_refund_only_virtual"`
+	SellerResponseReasonChanged      time.Duration `json:"seller_response_reason_changed"`
+	BuyerAfterRejection              time.Duration `json:"buyer_after_rejection"`
+	BuyerReturnShipment              time.Duration `json:"buyer_return_shipment"`
+	SellerReceiptExpress             time.Duration `json:"seller_receipt_express"`
+	SellerReceiptSurfaceMail         time.Duration `json:"seller_receipt_surface_mail"`
+	ExchangeBuyerArrange             time.Duration `json:"exchange_buyer_arrange"`
+	// Replacement confirmation by shipping method (the order's
+	// auto-confirm durations).
+	ConfirmExpress      time.Duration `json:"confirm_express"`
+	ConfirmEMS          time.Duration `json:"confirm_ems"`
+	ConfirmSurfaceMail  time.Duration `json:"confirm_surface_mail"`
+	ConfirmVirtual      time.Duration `json:"confirm_virtual"`
+	ConfirmAutoDelivery time.Duration `json:"confirm_auto_delivery"`
+	// Service targets.
+	TargetRespond      time.Duration `json:"target_respond"`
+	TargetPickup       time.Duration `json:"target_pickup"`
+	TargetRefund       time.Duration `json:"target_refund"`
+	TargetShipExchange time.Duration `json:"target_ship_exchange"`
+	WarnAtPercent      int           `json:"warn_at_percent"`
 }

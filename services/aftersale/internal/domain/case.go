@@ -1,0 +1,271 @@
+package domain
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+func ptr(t time.Time) *time.Time { return &t }
+
+// Open starts a case the service decided (type, reason, amounts,
+// responsibility, eligibility, lines; State is the eligibility-driven first
+// state: AWAITING_SELLER when empty, AWAITING_SPECIAL_APPROVAL, or
+// PLATFORM_INTERVENING for disputes) at its business instant appliedAt with
+// the policy pinned for its whole life. Every clock counts from appliedAt:
+// a case whose runner starts late gives nobody extra time.
+func Open(c *Case, p Policy, createdBy Actor, appliedAt time.Time) {
+	appliedAt = appliedAt.UTC()
+	if c.State == "" {
+		c.State = StateAwaitingSeller
+	}
+	c.Process = Process{Version: 1, Policy: p, ClockSince: appliedAt}
+	c.CreatedAt, c.UpdatedAt = ptr(appliedAt), ptr(appliedAt)
+	c.syncDeadline()
+	if c.State == StateAwaitingSeller || c.State == StateAwaitingSpecialApproval {
+		c.startTarget(appliedAt, TargetRespond, p.TargetRespond)
+	}
+	c.event(appliedAt, createdBy, ActionCreated, "", c.State, "")
+}
+
+// Version is the aggregate's version (the etag).
+func (c *Case) Version() int64 { return c.Process.Version }
+
+// Touch records a change at now: version + 1, updated_at. The store calls
+// it once per write.
+func (c *Case) Touch(now time.Time) {
+	c.Process.Version++
+	c.UpdatedAt = ptr(now.UTC())
+}
+
+// Releases reports whether the case's hold on its lines' ledger is
+// released (closed or withdrawn without remedy).
+func (c *Case) Releases() bool { return c.State == StateClosed || c.State == StateWithdrawn }
+
+// ClosedForGood reports a rejection left unanswered: no new case may open
+// on the lines.
+func (c *Case) ClosedForGood() bool {
+	return c.State == StateClosed && c.CloseReason == CloseRejectionNotPursued
+}
+
+// Breached reports a breached service target.
+func (c *Case) Breached() bool {
+	for _, t := range c.ServiceTargets {
+		if t.Status == TargetBreached {
+			return true
+		}
+	}
+	return false
+}
+
+// transition changes state, restarts the state's clock at now and records
+// the history entry.
+func (c *Case) transition(now time.Time, actor Actor, action, to, note string) {
+	from := c.State
+	c.State = to
+	c.Process.ClockSince = now
+	c.syncDeadline()
+	if Terminal(to) {
+		c.ClosedAt = ptr(now)
+		for i := range c.ServiceTargets {
+			t := &c.ServiceTargets[i]
+			if t.Status == TargetRunning || t.Status == TargetWarned {
+				t.Status = TargetCancelled
+			}
+		}
+	}
+	p := c.Process.Policy
+	switch to {
+	case StateAwaitingBuyerReturn, StateAwaitingExchangeArrangement:
+		c.startTarget(now, TargetPickup, p.TargetPickup)
+	case StateRefunding:
+		amount := c.AgreedAmountFen
+		if amount == 0 {
+			amount = c.RequestedAmountFen
+		}
+		c.Refund = &Refund{AmountFen: amount, Channel: c.RefundChannel, State: RefundPending}
+		c.Process.RefundManual = false
+		c.startTarget(now, TargetRefund, p.TargetRefund)
+	case StateAwaitingReplacementShipment:
+		c.startTarget(now, TargetShipExchange, p.TargetShipExchange)
+	}
+	c.event(now, actor, action, from, to, note)
+}
+
+func (c *Case) event(now time.Time, actor Actor, action, from, to, note string) {
+	a := actor
+	if to == "" {
+		to = c.State
+	}
+	if from == "" {
+		from = to
+	}
+	if action == ActionCreated {
+		from = ""
+	}
+	c.History = append(c.History, Event{At: ptr(now), Actor: &a, Action: action, FromState: from, ToState: to, Note: note})
+}
+
+// warnPercent is the pinned warning point of the service targets.
+func (c *Case) warnPercent() int64 { return int64(c.Process.Policy.WarnAtPercent) }
+
+// startTarget (re)starts a service target; one entry per kind.
+func (c *Case) startTarget(now time.Time, kind string, d time.Duration) {
+	t := Target{Kind: kind, Status: TargetRunning, StartedAt: ptr(now), DueAt: ptr(now.Add(d)),
+		WarnAt: ptr(now.Add(time.Duration(int64(d) * c.warnPercent() / 100)))}
+	for i := range c.ServiceTargets {
+		if c.ServiceTargets[i].Kind == kind {
+			c.ServiceTargets[i] = t
+			return
+		}
+	}
+	c.ServiceTargets = append(c.ServiceTargets, t)
+}
+
+// meetTarget stops a running target: MET in time, BREACHED stays breached
+// (met late) with its met time.
+func (c *Case) meetTarget(now time.Time, kind string) {
+	for i := range c.ServiceTargets {
+		t := &c.ServiceTargets[i]
+		if t.Kind != kind || t.MetAt != nil || t.Status == TargetCancelled || t.Status == TargetMet {
+			continue
+		}
+		t.MetAt = ptr(now)
+		if t.Status != TargetBreached {
+			t.Status = TargetMet
+		}
+	}
+}
+
+// approveTransition is where an agreement (seller, timeout or platform
+// ruling) leads, by case type.
+func (c *Case) approveTransition(now time.Time, actor Actor, action, note string) {
+	to := StateRefunding
+	switch c.Type {
+	case TypeReturnRefund:
+		to = StateAwaitingBuyerReturn
+	case TypeExchange, TypeRepair:
+		to = StateAwaitingExchangeArrangement
+	case TypeReshipment:
+		to = StateAwaitingReplacementShipment
+	case TypeDispute:
+		switch {
+		case c.ReturnAddress != nil:
+			to = StateAwaitingBuyerReturn
+		case c.AgreedAmountFen > 0:
+			to = StateRefunding
+		default:
+			to = StateCompleted
+		}
+	}
+	c.meetTarget(now, TargetRespond)
+	c.transition(now, actor, action, to, note)
+}
+
+// afterReceipt: goods back and accepted.
+func (c *Case) afterReceipt(now time.Time, actor Actor, action, note string) {
+	c.meetTarget(now, TargetPickup)
+	if c.Type == TypeExchange || c.Type == TypeRepair {
+		c.transition(now, actor, action, StateAwaitingReplacementShipment, note)
+		return
+	}
+	c.transition(now, actor, action, StateRefunding, note)
+}
+
+// ---------------------------------------------------------------------------
+// Refund
+// ---------------------------------------------------------------------------
+
+// RefundCall is what the app sends the order service for one attempt; the
+// same RequestID for every automatic attempt (a timed-out call may have gone
+// through), a new one for each agent retry.
+type RefundCall struct {
+	CaseID, OrderID, RequestID, Channel, Reason string
+	AmountFen                                   int64
+}
+
+// beginRefund records the start of an attempt. A repeated firing of the
+// same attempt (the app failed to record its outcome) repeats the call
+// with the same request id and is not counted again.
+func (c *Case) beginRefund(now time.Time) {
+	r := c.Refund
+	if r.State == RefundPending && r.Attempts > 0 {
+		return
+	}
+	r.Attempts++
+	r.State, r.NextRetryAt = RefundPending, nil
+	if r.RequestedAt == nil {
+		r.RequestedAt = ptr(now)
+	}
+	c.event(now, ServiceActor, ActionRefundStarted, "", "", fmt.Sprintf("attempt %d: %d fen to %s", r.Attempts, r.AmountFen, r.Channel))
+}
+
+// RefundInFlight reports an attempt started whose outcome is not recorded:
+// the app calls the order service with PendingRefund.
+func (c *Case) RefundInFlight() bool {
+	return c.State == StateRefunding && c.Refund != nil && c.Refund.State == RefundPending && c.Refund.Attempts > 0
+}
+
+// PendingRefund is the order-service call of the attempt in flight.
+func (c *Case) PendingRefund() RefundCall {
+	id := "refund-" + c.CaseID
+	if n := c.Process.RefundRetries; n > 0 {
+		id = fmt.Sprintf("refund-%s-r%d", c.CaseID, n)
+	}
+	return RefundCall{CaseID: c.CaseID, OrderID: c.OrderID, RequestID: id, AmountFen: c.Refund.AmountFen,
+		Channel: c.Refund.Channel, Reason: "after-sale " + c.CaseID}
+}
+
+// RefundSucceeded records the order service's refund.
+func (c *Case) RefundSucceeded(now time.Time, orderRefundID string, earliest, latest time.Time) error {
+	if !c.RefundInFlight() {
+		return nil // recorded already
+	}
+	now = now.UTC()
+	r := c.Refund
+	r.State, r.LastError, r.OrderRefundID = RefundSucceeded, "", orderRefundID
+	r.SucceededAt = ptr(now)
+	if !earliest.IsZero() {
+		r.ExpectedArrivalEarliest = ptr(earliest.UTC())
+		r.ExpectedArrivalLatest = ptr(latest.UTC())
+	}
+	c.meetTarget(now, TargetRefund)
+	c.transition(now, ServiceActor, ActionRefundSucceeded, StateRefunded, orderRefundID)
+	return nil
+}
+
+// RefundFailedAttempt records a failed attempt: retried automatically after
+// RefundRetryBackoff, then (or at once when the order service refused for
+// good, or once an agent retried) FAILED awaiting an agent's RetryRefund.
+func (c *Case) RefundFailedAttempt(now time.Time, message string, refusedForGood bool) error {
+	if !c.RefundInFlight() {
+		return nil
+	}
+	now = now.UTC()
+	r := c.Refund
+	r.LastError = message
+	if refusedForGood || int(r.Attempts) > len(RefundRetryBackoff) || c.Process.RefundRetries > 0 {
+		r.State = RefundFailed
+		c.Process.RefundManual = true
+		c.event(now, ServiceActor, ActionRefundFailed, "", "", r.LastError+"; an agent must check the account and retry")
+		return nil
+	}
+	r.State = RefundRetrying
+	r.NextRetryAt = ptr(now.Add(RefundRetryBackoff[r.Attempts-1]))
+	c.event(now, ServiceActor, ActionRefundFailed, "", "", r.LastError+"; retrying automatically")
+	return nil
+}
+
+// Clone is a deep copy (the service dry-runs a command on it).
+func (c *Case) Clone() *Case {
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(err)
+	}
+	out := &Case{}
+	if err := json.Unmarshal(b, out); err != nil {
+		panic(err)
+	}
+	out.Process = c.Process
+	return out
+}

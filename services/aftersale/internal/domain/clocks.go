@@ -1,0 +1,361 @@
+package domain
+
+import (
+	"strings"
+	"time"
+
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+)
+
+// The after-sale clocks (DOMAIN.md §4 timeout table). This file is the one
+// place that says which clock each state runs, from which instant, when the
+// service targets warn, when a refund attempt is due and what happens when a
+// clock runs out; the clock runner (workflows/lifecycle) only sleeps until
+// the instants Clocks names.
+
+// Alarm names besides the state clocks (whose names are stateClock's).
+const (
+	// AlarmRefund: an attempt to pay the refund is due (at once on entering
+	// REFUNDING, at NextRetryAt after a failure).
+	AlarmRefund = "refund"
+	warnSuffix  = ".warn"
+)
+
+// RefundRetryBackoff is the wait before each automatic refund retry; after
+// the last one the refund is FAILED and waits for an agent's RetryRefund.
+var RefundRetryBackoff = []time.Duration{time.Minute, 10 * time.Minute, time.Hour}
+
+// whoseMove is who must act in a state.
+func whoseMove(state string) string {
+	switch state {
+	case StateAwaitingSpecialApproval, StateAwaitingSeller, StateAwaitingSellerReceipt,
+		StateRefunding, StateAwaitingReplacementShipment:
+		return MoveSeller
+	case StateSellerRejected, StateAwaitingBuyerReturn, StateAwaitingExchangeArrangement,
+		StateReplacementShipped:
+		return MoveBuyer
+	case StatePlatformIntervening:
+		return MovePlatform
+	}
+	return MoveNone
+}
+
+// stateClockDef is the platform deadline of a state.
+type stateClockDef struct {
+	name, description, onExpiry string
+	dur                         time.Duration
+}
+
+// sellerResponse is the seller's clock for the case as it stands.
+func (c *Case) sellerResponse() (time.Duration, string) {
+	p := c.Process.Policy
+	switch {
+	case c.Process.ReasonChanged:
+		return p.SellerResponseReasonChanged, "reason changed from seven-day no-reason: the seller's clock restarted"
+	case c.Reason == ReasonSevenDay:
+		return p.SellerResponseSevenDay, "seven-day no-reason request"
+	case c.Type == TypeRefundOnly && c.GoodsKind == GoodsVirtual:
+		return p.SellerResponseRefundOnlyVirtual, "refund only, virtual goods"
+	case c.Type == TypeRefundOnly:
+		return p.SellerResponseRefundOnlyPhysical, "refund only, physical goods"
+	}
+	return p.SellerResponseReturnRefund, "seller response"
+}
+
+func (c *Case) autoAgreeOutcome() string {
+	switch {
+	case c.Reason == ReasonSevenDay && c.Type == TypeRefundOnly:
+		return "auto-agreed; enters return & refund"
+	case c.Type == TypeRefundOnly || c.Type == TypePartialRefund || c.Type == TypeCompensation:
+		return "auto-agreed and refunded"
+	}
+	return "auto-agreed; proceeds automatically"
+}
+
+// stateClock is the platform deadline of the current state (nil: none).
+func (c *Case) stateClock() *stateClockDef {
+	p := c.Process.Policy
+	switch c.State {
+	case StateAwaitingSpecialApproval:
+		d, _ := c.sellerResponse()
+		return &stateClockDef{name: "special_approval", dur: d, onExpiry: "closed: special approval not granted",
+			description: "a senior agent may grant the exception"}
+	case StateAwaitingSeller:
+		d, why := c.sellerResponse()
+		return &stateClockDef{name: "seller_response", dur: d, onExpiry: c.autoAgreeOutcome(), description: why}
+	case StateSellerRejected:
+		return &stateClockDef{name: "buyer_amend_or_intervene", dur: p.BuyerAfterRejection,
+			onExpiry: "closed for good", description: "buyer may amend or ask the platform to step in"}
+	case StateAwaitingBuyerReturn:
+		return &stateClockDef{name: "buyer_return_shipment", dur: p.BuyerReturnShipment,
+			onExpiry: "closed; the order proceeds normally", description: "buyer sends the goods back with a tracking number"}
+	case StateAwaitingExchangeArrangement:
+		return &stateClockDef{name: "exchange_arrangement", dur: p.ExchangeBuyerArrange,
+			onExpiry: "withdrawn", description: "buyer arranges the exchange return"}
+	case StateAwaitingSellerReceipt:
+		d := p.SellerReceiptExpress
+		if c.ReturnShipment != nil && c.ReturnShipment.Method == MethodSurfaceMail {
+			d = p.SellerReceiptSurfaceMail
+		}
+		onExpiry := "deemed received; refunded"
+		if c.Type == TypeExchange || c.Type == TypeRepair {
+			onExpiry = "deemed received; replacement to ship"
+		}
+		return &stateClockDef{name: "seller_receipt", dur: d, onExpiry: onExpiry,
+			description: "seller confirms receipt and inspects"}
+	case StateReplacementShipped:
+		d := p.ConfirmExpress
+		if c.ReplacementShipment != nil {
+			switch c.ReplacementShipment.Method {
+			case MethodEMS:
+				d = p.ConfirmEMS
+			case MethodSurfaceMail:
+				d = p.ConfirmSurfaceMail
+			case MethodVirtual:
+				d = p.ConfirmVirtual
+			case MethodAutoDelivery:
+				d = p.ConfirmAutoDelivery
+			}
+		}
+		return &stateClockDef{name: "buyer_confirm_replacement", dur: d, onExpiry: "deemed received; completed",
+			description: "buyer confirms the replacement arrived"}
+	}
+	return nil
+}
+
+// syncDeadline writes the state clock's due instant and outcome onto the
+// contract fields (deadline, on_deadline, whose_move).
+func (c *Case) syncDeadline() {
+	c.WhoseMove = whoseMove(c.State)
+	if k := c.stateClock(); k != nil && !Terminal(c.State) {
+		c.Deadline = ptr(c.Process.ClockSince.Add(k.dur))
+		c.OnDeadline = k.onExpiry
+		return
+	}
+	c.Deadline, c.OnDeadline = nil, ""
+}
+
+// targetAlarm is the alarm name of a service target ("target_respond").
+func targetAlarm(kind string) string {
+	switch kind {
+	case TargetRespond:
+		return "target_respond"
+	case TargetPickup:
+		return "target_pickup"
+	case TargetRefund:
+		return "target_refund"
+	case TargetShipExchange:
+		return "target_ship_exchange"
+	}
+	return strings.ToLower(kind)
+}
+
+// targetName is a target's name in history notes and the timers answer.
+func targetName(kind string) string {
+	switch kind {
+	case TargetRespond:
+		return "target_respond_2h"
+	case TargetPickup:
+		return "target_pickup_24h"
+	case TargetRefund:
+		return "target_refund_24h"
+	case TargetShipExchange:
+		return "target_ship_exchange_48h"
+	}
+	return kind
+}
+
+func running(t Target) bool {
+	return t.MetAt == nil && (t.Status == TargetRunning || t.Status == TargetWarned)
+}
+
+// refundDue is when the next refund attempt is due (ok false: none).
+func (c *Case) refundDue() (time.Time, bool) {
+	r := c.Refund
+	if c.State != StateRefunding || r == nil || c.Process.RefundManual || r.State == RefundSucceeded || r.State == RefundFailed {
+		return time.Time{}, false
+	}
+	if r.NextRetryAt != nil {
+		return *r.NextRetryAt, true
+	}
+	return c.Process.ClockSince, true
+}
+
+// Clocks names every alarm the case runs now, computed from its own fields.
+func (c *Case) Clocks() lifecycle.Clocks {
+	out := lifecycle.Clocks{Version: c.Process.Version}
+	if Terminal(c.State) {
+		out.Done = true
+		return out
+	}
+	if k := c.stateClock(); k != nil {
+		out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: k.name, At: c.Process.ClockSince.Add(k.dur)})
+	}
+	if at, ok := c.refundDue(); ok {
+		out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: AlarmRefund, At: at})
+	}
+	for _, t := range c.ServiceTargets {
+		if t.MetAt == nil && t.Status == TargetRunning && t.WarnAt != nil {
+			out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: targetAlarm(t.Kind) + warnSuffix, At: *t.WarnAt})
+		}
+		if running(t) && t.DueAt != nil {
+			out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: targetAlarm(t.Kind), At: *t.DueAt})
+		}
+	}
+	return out
+}
+
+// Fire applies what happens when alarm a runs out at now: a target's
+// warning or breach (recorded; the state does not change), the state
+// clock's "when it runs out" column, or the start of a refund attempt
+// (the app then pays through the order service and records the outcome
+// with RefundSucceeded / RefundFailed). A stale or early alarm is a no-op
+// (fired false). shop is the shop's settings as read for this firing
+// (the default return address an auto-agreed case takes); nil when the
+// shop has none.
+func (c *Case) Fire(a lifecycle.Alarm, now time.Time, shop *ShopSettings) (fired bool, err error) {
+	if !c.Clocks().Has(a) || now.Before(a.At) {
+		return false, nil
+	}
+	if a.Name == AlarmRefund {
+		c.beginRefund(now.UTC())
+		return true, nil
+	}
+	// A clock that ran out counts at its own instant, however late it is
+	// delivered (a runner started late by the sweeper): the history, the
+	// next state's clock and a breach all date from the due instant.
+	now = a.At.UTC()
+	for i := range c.ServiceTargets {
+		t := &c.ServiceTargets[i]
+		switch a.Name {
+		case targetAlarm(t.Kind) + warnSuffix:
+			if t.MetAt == nil && t.Status == TargetRunning {
+				t.Status = TargetWarned
+				c.event(now, PlatformActor, ActionTargetWarned, "", "", targetName(t.Kind)+" warning")
+				return true, nil
+			}
+		case targetAlarm(t.Kind):
+			if running(*t) {
+				t.Status = TargetBreached
+				t.BreachedAt = ptr(now)
+				c.event(now, PlatformActor, ActionTargetBreached, "", "", targetName(t.Kind)+" breached")
+				return true, nil
+			}
+		}
+	}
+	if k := c.stateClock(); k != nil && k.name == a.Name {
+		c.expire(now, k.name+" ran out", shop)
+		return true, nil
+	}
+	return false, nil
+}
+
+// ShopSettings is what an expiry needs of the shop's own settings.
+type ShopSettings struct {
+	DefaultReturnAddress *Address
+}
+
+// NeedsShopSettings reports whether firing a would read the shop's
+// settings (the seller-response expiry of a case whose goods come back and
+// that has no return address yet): the app reads them before the Update.
+func (c *Case) NeedsShopSettings(a lifecycle.Alarm) bool {
+	return c.State == StateAwaitingSeller && a.Name == "seller_response" &&
+		c.ReturnAddress == nil && GoodsComeBack(c.autoAgreedType())
+}
+
+// autoAgreedType is the type the case has once auto-agreed.
+func (c *Case) autoAgreedType() string {
+	if c.Reason == ReasonSevenDay && c.Type == TypeRefundOnly {
+		return TypeReturnRefund
+	}
+	return c.Type
+}
+
+// expire applies the timeout table's "when it runs out" column.
+func (c *Case) expire(now time.Time, name string, shop *ShopSettings) {
+	switch c.State {
+	case StateAwaitingSpecialApproval:
+		c.CloseReason = CloseSpecialApprovalNotGranted
+		c.transition(now, PlatformActor, ActionClosed, StateClosed, name)
+	case StateAwaitingSeller:
+		if c.Reason == ReasonSevenDay && c.Type == TypeRefundOnly {
+			c.Type = TypeReturnRefund
+			// The goods now come back, on the buyer's own reason: the case
+			// shows the buyer pays the return shipping.
+			if c.Responsibility == nil {
+				c.Responsibility = &CaseResponsibility{Party: PartyBuyer}
+			}
+			c.Responsibility.ReturnShippingPaidBy = PayerBuyer
+			c.Responsibility.Explanation = "七天无理由转为退货退款：买家承担退货运费 (seven-day request agreed into return & refund: the buyer pays return shipping)"
+		}
+		if c.AgreedAmountFen == 0 {
+			c.AgreedAmountFen = c.RequestedAmountFen
+		}
+		note := name + ": auto-agreed (shop's default return address)"
+		if c.ReturnAddress == nil && GoodsComeBack(c.Type) {
+			if shop != nil && shop.DefaultReturnAddress != nil {
+				addr := *shop.DefaultReturnAddress
+				c.ReturnAddress = &addr
+			} else {
+				note = name + ": auto-agreed; the shop has no default return address: the buyer asks the shop where to send the goods"
+			}
+		}
+		c.approveTransition(now, PlatformActor, ActionAutoApproved, note)
+	case StateSellerRejected:
+		c.CloseReason = CloseRejectionNotPursued
+		c.transition(now, PlatformActor, ActionClosed, StateClosed, name+": closed for good")
+	case StateAwaitingBuyerReturn:
+		c.CloseReason = CloseReturnNotShipped
+		c.transition(now, PlatformActor, ActionClosed, StateClosed, name+": the order proceeds normally")
+	case StateAwaitingExchangeArrangement:
+		c.CloseReason = CloseExchangeNotArranged
+		c.transition(now, PlatformActor, ActionWithdrawn, StateWithdrawn, name)
+	case StateAwaitingSellerReceipt:
+		c.Inspection = &Inspection{Passed: true, Finding: FindingOK, ReceivedAt: ptr(now),
+			Notes: "deemed received: the seller did not confirm in time"}
+		c.afterReceipt(now, PlatformActor, ActionReturnDeemedReceived, name)
+	case StateReplacementShipped:
+		c.transition(now, PlatformActor, ActionReplacementReceived, StateCompleted, name+": deemed received")
+	}
+}
+
+// Clock is one running clock explained (shop.common.v1.Clock).
+type Clock struct {
+	Name           string
+	Description    string
+	WhoseMove      string
+	StartedAt      time.Time
+	Deadline       time.Time
+	WarnAt         *time.Time
+	OnExpiry       string
+	PolicyDuration time.Duration
+}
+
+// Explanation answers GetCaseTimers (shop.common.v1.TimerExplanation).
+type Explanation struct {
+	PolicyVersion string
+	State         string
+	WhoseMove     string
+	Clocks        []Clock
+}
+
+// Explain says which clocks run, from the same definitions as Clocks.
+func (c *Case) Explain() Explanation {
+	e := Explanation{PolicyVersion: c.PolicyVersion, State: strings.TrimPrefix(c.State, "CASE_STATE_"), WhoseMove: whoseMove(c.State)}
+	if Terminal(c.State) {
+		return e
+	}
+	if k := c.stateClock(); k != nil {
+		e.Clocks = append(e.Clocks, Clock{Name: k.name, Description: k.description, WhoseMove: e.WhoseMove,
+			StartedAt: c.Process.ClockSince, Deadline: c.Process.ClockSince.Add(k.dur), OnExpiry: k.onExpiry, PolicyDuration: k.dur})
+	}
+	for _, t := range c.ServiceTargets {
+		if !running(t) || t.StartedAt == nil || t.DueAt == nil {
+			continue
+		}
+		e.Clocks = append(e.Clocks, Clock{Name: targetName(t.Kind), Description: "service target (a breach is recorded; the state does not change)",
+			WhoseMove: MoveSeller, StartedAt: *t.StartedAt, Deadline: *t.DueAt, WarnAt: t.WarnAt,
+			OnExpiry: "breach recorded", PolicyDuration: t.DueAt.Sub(*t.StartedAt)})
+	}
+	return e
+}
