@@ -11,9 +11,11 @@ ALTER TABLE cases
     ADD COLUMN last_op text NOT NULL DEFAULT '',
     ADD COLUMN clocks_started boolean NOT NULL DEFAULT false;
 -- Cases of the retired aftersale.Return / aftersale.Exchange workflows carry
--- no process: finished ones need no runner; open ones must be finished by
--- hand (there were none in production when this shipped).
-UPDATE cases SET clocks_started = true WHERE process IS NULL;
+-- no process: finished ones need no runner; open ones are left to the
+-- sweeper, which starts their runner under the current policy
+-- (store.WithLegacyPolicy).
+UPDATE cases SET clocks_started = true
+ WHERE process IS NULL AND state IN ('CASE_STATE_COMPLETED', 'CASE_STATE_REFUNDED', 'CASE_STATE_CLOSED', 'CASE_STATE_WITHDRAWN');
 
 -- +goose Down
 ALTER TABLE cases

@@ -52,7 +52,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	orders := app.GRPCOrders{Client: orderv1.NewOrderServiceClient(conn)}
-	st := store.New(env.Pool)
+	st := store.New(env.Pool).WithLegacyPolicy(app.PinnedPolicy(pol))
 	cl, err := env.Temporal(ctx)
 	if err != nil {
 		return err

@@ -76,7 +76,7 @@ func (s *Store) List(ctx context.Context, f Filter, after Cursor, limit int) (ro
 	}
 	defer rs.Close()
 	for rs.Next() {
-		r, err := scanRow(rs)
+		r, err := s.scanRow(rs)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -24,10 +24,23 @@ import (
 type Store struct {
 	pool *pg.Pool
 	now  func() time.Time
+	// legacy is the policy a case stored before policies were pinned on
+	// cases (migration 00003) runs under; zero: such a case keeps no clock.
+	legacy domain.Policy
 }
 
 // New wraps an open pool (search_path = aftersale).
 func New(pool *pg.Pool) *Store { return &Store{pool: pool, now: time.Now} }
+
+// WithLegacyPolicy pins p on cases stored by the retired after-sale
+// workflows (no process part): their current state's clock counts from
+// their last update, the nearest instant the record keeps to when the
+// state was entered, so a case in flight at the upgrade runs out on time
+// or at once rather than never.
+func (s *Store) WithLegacyPolicy(p domain.Policy) *Store {
+	s.legacy = p
+	return s
+}
 
 // Row is a stored case (the aggregate) with its authorisation columns.
 type Row struct {
@@ -38,7 +51,7 @@ type Row struct {
 	Case   *domain.Case
 }
 
-func scanRow(row pgx.Row) (*Row, error) {
+func (s *Store) scanRow(row pgx.Row) (*Row, error) {
 	var r Row
 	var doc, process []byte
 	if err := row.Scan(&r.CaseID, &r.ShopID, &r.BuyerID, &r.OrderID, &r.State, &r.Version, &doc, &process, &r.LastOp); err != nil {
@@ -52,6 +65,11 @@ func scanRow(row pgx.Row) (*Row, error) {
 		if err := json.Unmarshal(process, &r.Case.Process); err != nil {
 			return nil, fmt.Errorf("case %s: bad process: %w", r.CaseID, err)
 		}
+	} else {
+		r.Case.Process.Policy = s.legacy
+		if r.Case.UpdatedAt != nil {
+			r.Case.Process.ClockSince = *r.Case.UpdatedAt
+		}
 	}
 	r.Case.Process.Version = r.Version
 	return &r, nil
@@ -61,7 +79,7 @@ const rowCols = `case_id, shop_id, buyer_id, order_id, state, version, doc, proc
 
 // Get loads a case.
 func (s *Store) Get(ctx context.Context, caseID string) (*Row, error) {
-	r, err := scanRow(s.pool.QueryRow(ctx, `SELECT `+rowCols+` FROM cases WHERE case_id = $1`, caseID))
+	r, err := s.scanRow(s.pool.QueryRow(ctx, `SELECT `+rowCols+` FROM cases WHERE case_id = $1`, caseID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, errs.NotFound("case", caseID)
 	}
@@ -176,7 +194,7 @@ type Decision func(Ledger) (domain.Allocation, error)
 // existed = true.
 func (s *Store) Create(ctx context.Context, nc NewCase, decide Decision) (row *Row, existed bool, err error) {
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
-		prev, err := scanRow(tx.QueryRow(ctx, `SELECT `+rowCols+` FROM cases WHERE created_by = $1 AND request_id = $2`,
+		prev, err := s.scanRow(tx.QueryRow(ctx, `SELECT `+rowCols+` FROM cases WHERE created_by = $1 AND request_id = $2`,
 			nc.CreatedBy, nc.RequestID))
 		if err == nil {
 			row, existed = prev, true
@@ -320,7 +338,7 @@ var ErrUnchanged = errors.New("case unchanged")
 func (s *Store) Update(ctx context.Context, caseID, op string, fn func(*domain.Case) error) (r *Row, err error) {
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		var err error
-		r, err = scanRow(tx.QueryRow(ctx, `SELECT `+rowCols+` FROM cases WHERE case_id = $1 FOR UPDATE`, caseID))
+		r, err = s.scanRow(tx.QueryRow(ctx, `SELECT `+rowCols+` FROM cases WHERE case_id = $1 FOR UPDATE`, caseID))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errs.NotFound("case", caseID)
 		}

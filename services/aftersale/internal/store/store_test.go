@@ -154,3 +154,37 @@ func TestRefundOnlyTurnedReturnHoldsUnits(t *testing.T) {
 		t.Fatalf("turned into return & refund: %+v", cl)
 	}
 }
+
+// A case stored by the retired workflows has no process part: it runs
+// under the legacy policy, its clock counting from its last update, and
+// the sweeper starts its runner (the migration leaves open ones unstarted).
+func TestALegacyCaseRunsUnderTheLegacyPolicy(t *testing.T) {
+	pool := pgtest.Pool(t, "", "aftersale", migrations.FS, 5)
+	s := store.New(pool).WithLegacyPolicy(pol)
+	ctx := context.Background()
+	row, err := create(t, s, "req-legacy01", domain.TypeReturnRefund)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE cases SET process = NULL, clocks_started = false WHERE case_id = $1`, row.CaseID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, row.CaseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := *got.Case.UpdatedAt
+	want := since.Add(pol.SellerResponseReturnRefund)
+	found := false
+	for _, a := range got.Case.Clocks().Alarms {
+		if a.At.Equal(want) {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("alarms %+v: want the seller's clock at %v (last update + 5 days)", got.Case.Clocks().Alarms, want)
+	}
+	if ids, _ := s.Unstarted(ctx, time.Now().Add(time.Minute), 10); len(ids) != 1 || ids[0] != row.CaseID {
+		t.Fatalf("a legacy open case must be swept: unstarted %v", ids)
+	}
+}
