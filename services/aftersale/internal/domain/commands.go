@@ -397,6 +397,7 @@ func (c *Case) applyAgreement(cmd Command) {
 func (c *Case) amend(now time.Time, cmd Command) {
 	a := cmd.Actor
 	wasSevenDay := c.Reason == ReasonSevenDay
+	oldReason := c.Reason
 	var changed []string
 	for _, p := range cmd.Paths {
 		switch p {
@@ -423,6 +424,7 @@ func (c *Case) amend(now time.Time, cmd Command) {
 		r := *cmd.Responsibility
 		c.Responsibility = &r
 	}
+	c.causeFollowsReason(oldReason)
 	reasonLeftSevenDay := wasSevenDay && c.Reason != ReasonSevenDay
 	if reasonLeftSevenDay {
 		c.Process.ReasonChanged = true
@@ -455,4 +457,18 @@ func rejectionForFinding(f string) string {
 		return "REJECTION_REASON_NOT_INTACT"
 	}
 	return "REJECTION_REASON_OTHER"
+}
+
+// causeFollowsReason moves the case's root cause with its reason: the cause
+// analysis (DOMAIN §4 "every case is recorded with its cause") must not keep
+// "buyer preference" on a case amended from seven-day no-reason to a
+// quality problem. A cause someone set by hand (not the one the old reason
+// implied) is kept.
+func (c *Case) causeFollowsReason(oldReason string) {
+	if c.Reason == oldReason {
+		return
+	}
+	if c.RootCause == "" || c.RootCause == Responsible(c.Type, oldReason).RootCause {
+		c.RootCause = Responsible(c.Type, c.Reason).RootCause
+	}
 }
