@@ -3,13 +3,14 @@ package temporalx
 import (
 	"context"
 	"io"
+	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 )
 
@@ -30,10 +31,24 @@ func CLIPath() (string, bool) {
 	return "", false
 }
 
+// DevServer is a Temporal dev server the test started.
+type DevServer struct{ hostPort string }
+
+// FrontendHostPort is the frontend's host:port.
+func (d *DevServer) FrontendHostPort() string { return d.hostPort }
+
+// readyWithin bounds the wait for a dev server to answer. The SDK's own
+// starter gives up after 60 s and leaves the process running; on a loaded
+// 2-core machine (CI beside other jobs, every test package starting its
+// own server) a start can take longer, so we start the CLI ourselves, wait
+// longer, and the process dies with the test binary (linux: parent-death
+// signal) or at cleanup.
+const readyWithin = 4 * time.Minute
+
 // StartDevServer starts a real Temporal dev server (in-memory SQLite, free
 // port) from the local CLI for the test and stops it at cleanup. Skipped
 // under -short; a missing CLI fails the test (make test builds it).
-func StartDevServer(t testing.TB) *testsuite.DevServer {
+func StartDevServer(t testing.TB) *DevServer {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: needs a Temporal dev server (run without -short)")
@@ -42,29 +57,69 @@ func StartDevServer(t testing.TB) *testsuite.DevServer {
 	if !ok {
 		t.Fatalf("temporal CLI not found: set %s or run `make tools` (builds bin/temporal)", CLIEnv)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	port, err := freePort()
+	if err != nil {
+		t.Fatalf("free port for the temporal dev server: %v", err)
+	}
+	hostPort := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	cmd := exec.Command(path, "server", "start-dev", "--ip", "127.0.0.1", "--port", strconv.Itoa(port),
+		"--namespace", "default", "--dynamic-config-value", "frontend.enableServerVersionCheck=false",
+		"--log-level", "error", "--headless")
 	var out io.Writer = io.Discard
 	if testing.Verbose() {
 		out = os.Stderr
 	}
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:  path,
-		ClientOptions: &client.Options{Namespace: "default"},
-		LogLevel:      "error",
-		Stdout:        out,
-		Stderr:        out,
-	})
-	if err != nil {
+	cmd.Stdout, cmd.Stderr = out, out
+	dieWithParent(cmd)
+	if err := cmd.Start(); err != nil {
 		t.Fatalf("start temporal dev server: %v", err)
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
-		if err := srv.Stop(); err != nil {
-			t.Logf("stop temporal dev server: %v", err)
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
 		}
 	})
-	return srv
+	ctx, cancel := context.WithTimeout(context.Background(), readyWithin)
+	defer cancel()
+	for {
+		cl, err := client.DialContext(ctx, client.Options{HostPort: hostPort, Namespace: "default",
+			Logger: quietLogger{}})
+		if err == nil {
+			cl.Close()
+			return &DevServer{hostPort: hostPort}
+		}
+		select {
+		case werr := <-exited:
+			t.Fatalf("temporal dev server exited before it answered: %v", werr)
+		case <-ctx.Done():
+			t.Fatalf("temporal dev server did not answer within %s: %v", readyWithin, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// quietLogger drops the SDK client's logs while the server comes up.
+type quietLogger struct{}
+
+func (quietLogger) Debug(string, ...any) {}
+func (quietLogger) Info(string, ...any)  {}
+func (quietLogger) Warn(string, ...any)  {}
+func (quietLogger) Error(string, ...any) {}
 
 // Client starts a dev server for the test (StartDevServer) and returns a
 // client of its default namespace, closed at cleanup.
