@@ -5292,7 +5292,7 @@ func (x *ExplainTimersRequest) GetCaseId() string {
 // Response of ExplainTimers.
 type ExplainTimersResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The workflow's clocks: workflow id "aftersale/as_…", pinned policy
+	// The case's clocks: clock runner id "aftersale/as_…", pinned policy
 	// version, state name (CaseState without prefix, e.g. "AWAITING_SELLER"),
 	// whose move, each running clock (the state's deadline clock and the
 	// running service targets "target_respond_2h", "target_pickup_24h",

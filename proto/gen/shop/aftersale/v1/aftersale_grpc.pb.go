@@ -143,9 +143,9 @@ type AfterSaleServiceClient interface {
 	// optionally on another channel. Only while refund.state is FAILED or
 	// RETRYING (the latter retries at once).
 	RetryRefund(ctx context.Context, in *RetryRefundRequest, opts ...grpc.CallOption) (*RetryRefundResponse, error)
-	// Explains the case workflow's running clocks (platform deadline and
-	// service targets): policy version, state, whose move, deadlines. Answered
-	// from the workflow's Query.
+	// Explains the case's running clocks (platform deadline and service
+	// targets): policy version, state, whose move, deadlines. Computed from the
+	// case itself, by the rules its clock runner sleeps on.
 	ExplainTimers(ctx context.Context, in *ExplainTimersRequest, opts ...grpc.CallOption) (*ExplainTimersResponse, error)
 	// Reads a shop's after-sale settings (售后设置): the default return address
 	// (默认退货地址) a case takes when it is approved without one, when the
@@ -439,9 +439,9 @@ type AfterSaleServiceServer interface {
 	// optionally on another channel. Only while refund.state is FAILED or
 	// RETRYING (the latter retries at once).
 	RetryRefund(context.Context, *RetryRefundRequest) (*RetryRefundResponse, error)
-	// Explains the case workflow's running clocks (platform deadline and
-	// service targets): policy version, state, whose move, deadlines. Answered
-	// from the workflow's Query.
+	// Explains the case's running clocks (platform deadline and service
+	// targets): policy version, state, whose move, deadlines. Computed from the
+	// case itself, by the rules its clock runner sleeps on.
 	ExplainTimers(context.Context, *ExplainTimersRequest) (*ExplainTimersResponse, error)
 	// Reads a shop's after-sale settings (售后设置): the default return address
 	// (默认退货地址) a case takes when it is approved without one, when the

@@ -643,7 +643,7 @@ func (x *PausedSpan) GetReason() string {
 	return ""
 }
 
-// One clock a workflow is running, as its live Query explains it.
+// One clock a record is running, as its aggregate explains it.
 type Clock struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Stable machine name, e.g. "unpaid_close", "seller_response", "first_response".
@@ -770,12 +770,13 @@ func (x *Clock) GetWarnAt() *timestamppb.Timestamp {
 	return nil
 }
 
-// A workflow's answer to "which clocks run and why", served from a Temporal Query.
+// A record's answer to "which clocks run and why", computed by the owning
+// service from the same clock definitions its clock runner sleeps on.
 type TimerExplanation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The workflow id, e.g. "order/ord_123".
+	// The clock runner's Temporal workflow id, e.g. "order/ord_123".
 	WorkflowId string `protobuf:"bytes,1,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
-	// Version of the SLA policy the workflow pinned when it started.
+	// Version of the SLA policy the record pinned when it was created.
 	PolicyVersion string `protobuf:"bytes,2,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
 	// The process state the clocks belong to, e.g. "AWAITING_SELLER".
 	State string `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
@@ -783,7 +784,7 @@ type TimerExplanation struct {
 	WhoseMove Party `protobuf:"varint,4,opt,name=whose_move,json=whoseMove,proto3,enum=shop.common.v1.Party" json:"whose_move,omitempty"`
 	// Every running (or paused) clock.
 	Clocks []*Clock `protobuf:"bytes,5,rep,name=clocks,proto3" json:"clocks,omitempty"`
-	// When the answer was computed (workflow time).
+	// When the answer was computed.
 	AsOf          *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
