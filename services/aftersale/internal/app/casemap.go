@@ -101,6 +101,17 @@ func enumName[E interface{ String() string }](e E, unspecified E) string {
 	return e.String()
 }
 
+// The contract's enums as the aggregate's types. Their names are the same
+// words (a test holds the two sets equal); UNSPECIFIED is "".
+
+func caseType(t aftersalev1.CaseType) domain.CaseType {
+	return domain.CaseType(enumName(t, aftersalev1.CaseType_CASE_TYPE_UNSPECIFIED))
+}
+
+func caseReason(r aftersalev1.CaseReason) domain.Reason {
+	return domain.Reason(enumName(r, aftersalev1.CaseReason_CASE_REASON_UNSPECIFIED))
+}
+
 // actor renders the caller for the aggregate and its history.
 func actor(id identity.Identity) domain.Actor {
 	a := lifecycle.ActorOf(id)

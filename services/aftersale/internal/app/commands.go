@@ -19,7 +19,7 @@ func (s *Service) ApproveCase(ctx context.Context, req *aftersalev1.ApproveCaseR
 		return nil, err
 	}
 	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), byAgent, domain.Command{Name: domain.CmdApprove,
-		Type: req.GetType().String(), ReturnAddress: addr, AgreedAmountFen: req.GetAgreedAmountFen(),
+		Type: caseType(req.GetType()), ReturnAddress: addr, AgreedAmountFen: req.GetAgreedAmountFen(),
 		CarrierClaimRef: req.GetCarrierClaimRef(), Note: req.GetNote(),
 		RootCause: enumName(req.GetRootCause(), aftersalev1.CaseCause_CASE_CAUSE_UNSPECIFIED),
 	}, s.withDefaultReturnAddress)
@@ -65,7 +65,7 @@ func (s *Service) AmendCase(ctx context.Context, req *aftersalev1.AmendCaseReque
 		return nil, err
 	}
 	cmd := domain.Command{Name: domain.CmdAmend, Actor: actor(id), ExpectedVersion: version, Paths: paths,
-		Reason: req.GetReason().String(), ReasonDetail: req.GetReasonDetail(), Evidence: ev,
+		Reason: caseReason(req.GetReason()), ReasonDetail: req.GetReasonDetail(), Evidence: ev,
 		RequestedAmountFen: req.GetRequestedAmountFen(), RefundChannel: req.GetRefundChannel().String()}
 	c := r.Case
 	reason := c.Reason

@@ -77,7 +77,7 @@ func (s *Service) windows() domain.Windows {
 	return domain.Windows{SevenDay: e.SevenDayWindow.D(), Quality: e.QualityWindow.D()}
 }
 
-func (a *application) request(caseType, reason string, evidence int, led store.Ledger, specialAsked bool) domain.Request {
+func (a *application) request(caseType domain.CaseType, reason domain.Reason, evidence int, led store.Ledger, specialAsked bool) domain.Request {
 	return domain.Request{Type: caseType, Reason: reason, EvidenceCount: evidence, Goods: a.goods,
 		OrderPaid: a.order.Paid, DeliveredAt: a.order.DeliveredAt, PreviouslyClosed: led.PreviouslyClosed,
 		SpecialApprovalAsked: specialAsked}
@@ -130,7 +130,7 @@ func (s *Service) CheckEligibility(ctx context.Context, req *aftersalev1.CheckEl
 	if err != nil {
 		return nil, err
 	}
-	typ, reason := req.GetType().String(), req.GetReason().String()
+	typ, reason := caseType(req.GetType()), caseReason(req.GetReason())
 	v := domain.Decide(a.request(typ, reason, int(req.GetEvidenceCount()), led, false), s.windows(), s.now())
 	alloc := domain.Allocate(typ, a.asks, led.Accounts, 0)
 	if v.Eligible && alloc.Refusal != "" {
@@ -155,7 +155,7 @@ func (s *Service) CreateCase(ctx context.Context, req *aftersalev1.CreateCaseReq
 		return nil, err
 	}
 	now := s.now()
-	typ, reason := req.GetType().String(), req.GetReason().String()
+	typ, reason := caseType(req.GetType()), caseReason(req.GetReason())
 	resp := domain.Responsible(typ, reason)
 	creator := actor(a.id)
 	c := &domain.Case{

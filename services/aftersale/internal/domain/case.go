@@ -60,7 +60,7 @@ func (c *Case) Breached() bool {
 
 // transition changes state, restarts the state's clock at now and records
 // the history entry.
-func (c *Case) transition(now time.Time, actor Actor, action, to, note string) {
+func (c *Case) transition(now time.Time, actor Actor, action string, to State, note string) {
 	from := c.State
 	c.State = to
 	c.Process.ClockSince = now
@@ -92,7 +92,7 @@ func (c *Case) transition(now time.Time, actor Actor, action, to, note string) {
 	c.event(now, actor, action, from, to, note)
 }
 
-func (c *Case) event(now time.Time, actor Actor, action, from, to, note string) {
+func (c *Case) event(now time.Time, actor Actor, action string, from, to State, note string) {
 	a := actor
 	if to == "" {
 		to = c.State

@@ -44,7 +44,7 @@ type sim struct {
 	t        *testing.T
 	c        *Case
 	now      time.Time
-	entered  map[string]time.Time
+	entered  map[State]time.Time
 	snaps    []Case // after every change
 	shop     *ShopSettings
 	reads    int
@@ -54,25 +54,25 @@ type sim struct {
 	refundAt []time.Time
 }
 
-func newSim(t *testing.T, typ, reason string, amount int64) *sim {
+func newSim(t *testing.T, typ CaseType, reason Reason, amount int64) *sim {
 	t.Helper()
 	c := &Case{CaseID: "as_test1", ShopID: "shop_1", BuyerID: "buyer_1", OrderID: "ord_1", Type: typ, Reason: reason,
 		RequestedAmountFen: amount, GoodsKind: GoodsPhysical, PolicyVersion: "2026.1"}
 	if amount > 0 {
 		c.RefundChannel = "REFUND_CHANNEL_ORIGINAL_PATH"
 	}
-	return &sim{t: t, c: c, now: t0, entered: map[string]time.Time{}}
+	return &sim{t: t, c: c, now: t0, entered: map[State]time.Time{}}
 }
 
 // open opens the case at t0 (state: "" → AWAITING_SELLER).
-func (s *sim) open(state string) *sim {
+func (s *sim) open(state State) *sim {
 	s.c.State = state
 	Open(s.c, policy20261(), buyer, t0)
 	s.record("")
 	return s
 }
 
-func (s *sim) record(from string) {
+func (s *sim) record(from State) {
 	if s.c.State != from {
 		if _, ok := s.entered[s.c.State]; !ok {
 			s.entered[s.c.State] = s.now
@@ -160,7 +160,7 @@ func (s *sim) must(at time.Duration, cmd Command) {
 }
 
 // wantAt asserts the exact instant the case entered state.
-func (s *sim) wantAt(state string, at time.Duration) {
+func (s *sim) wantAt(state State, at time.Duration) {
 	s.t.Helper()
 	got, ok := s.entered[state]
 	if !ok {

@@ -7,26 +7,31 @@ import "time"
 // from the contract message at exactly one boundary (app/casemap.go), and a
 // test proves that every contract field survives the round trip.
 
+// State is where a case stands (shop.aftersale.v1.CaseState names). Which
+// clock a state runs and what its expiry does is clocks.go; which commands
+// it accepts is commands.go.
+type State string
+
 // States (shop.aftersale.v1.CaseState).
 const (
-	StateAwaitingSpecialApproval     = "CASE_STATE_AWAITING_SPECIAL_APPROVAL"
-	StateAwaitingSeller              = "CASE_STATE_AWAITING_SELLER"
-	StateSellerRejected              = "CASE_STATE_SELLER_REJECTED"
-	StatePlatformIntervening         = "CASE_STATE_PLATFORM_INTERVENING"
-	StateAwaitingBuyerReturn         = "CASE_STATE_AWAITING_BUYER_RETURN"
-	StateAwaitingExchangeArrangement = "CASE_STATE_AWAITING_EXCHANGE_ARRANGEMENT"
-	StateAwaitingSellerReceipt       = "CASE_STATE_AWAITING_SELLER_RECEIPT"
-	StateRefunding                   = "CASE_STATE_REFUNDING"
-	StateAwaitingReplacementShipment = "CASE_STATE_AWAITING_REPLACEMENT_SHIPMENT"
-	StateReplacementShipped          = "CASE_STATE_REPLACEMENT_SHIPPED"
-	StateRefunded                    = "CASE_STATE_REFUNDED"
-	StateCompleted                   = "CASE_STATE_COMPLETED"
-	StateClosed                      = "CASE_STATE_CLOSED"
-	StateWithdrawn                   = "CASE_STATE_WITHDRAWN"
+	StateAwaitingSpecialApproval     State = "CASE_STATE_AWAITING_SPECIAL_APPROVAL"
+	StateAwaitingSeller              State = "CASE_STATE_AWAITING_SELLER"
+	StateSellerRejected              State = "CASE_STATE_SELLER_REJECTED"
+	StatePlatformIntervening         State = "CASE_STATE_PLATFORM_INTERVENING"
+	StateAwaitingBuyerReturn         State = "CASE_STATE_AWAITING_BUYER_RETURN"
+	StateAwaitingExchangeArrangement State = "CASE_STATE_AWAITING_EXCHANGE_ARRANGEMENT"
+	StateAwaitingSellerReceipt       State = "CASE_STATE_AWAITING_SELLER_RECEIPT"
+	StateRefunding                   State = "CASE_STATE_REFUNDING"
+	StateAwaitingReplacementShipment State = "CASE_STATE_AWAITING_REPLACEMENT_SHIPMENT"
+	StateReplacementShipped          State = "CASE_STATE_REPLACEMENT_SHIPPED"
+	StateRefunded                    State = "CASE_STATE_REFUNDED"
+	StateCompleted                   State = "CASE_STATE_COMPLETED"
+	StateClosed                      State = "CASE_STATE_CLOSED"
+	StateWithdrawn                   State = "CASE_STATE_WITHDRAWN"
 )
 
 // Terminal reports whether a state ends the case.
-func Terminal(state string) bool {
+func Terminal(state State) bool {
 	switch state {
 	case StateRefunded, StateCompleted, StateClosed, StateWithdrawn:
 		return true
@@ -34,15 +39,31 @@ func Terminal(state string) bool {
 	return false
 }
 
+// CloseReason is why a case ended without its remedy
+// (shop.aftersale.v1.CloseReason names).
+type CloseReason string
+
+// States lists every state the aggregate knows, in the order of the
+// process; a test holds it equal to the contract's enum.
+var States = []State{StateAwaitingSpecialApproval, StateAwaitingSeller, StateSellerRejected,
+	StatePlatformIntervening, StateAwaitingBuyerReturn, StateAwaitingExchangeArrangement,
+	StateAwaitingSellerReceipt, StateRefunding, StateAwaitingReplacementShipment,
+	StateReplacementShipped, StateRefunded, StateCompleted, StateClosed, StateWithdrawn}
+
 // Close reasons (shop.aftersale.v1.CloseReason).
 const (
-	CloseRejectionNotPursued       = "CLOSE_REASON_REJECTION_NOT_PURSUED"
-	CloseReturnNotShipped          = "CLOSE_REASON_RETURN_NOT_SHIPPED"
-	ClosePlatformRuledForSeller    = "CLOSE_REASON_PLATFORM_RULED_FOR_SELLER"
-	CloseSpecialApprovalNotGranted = "CLOSE_REASON_SPECIAL_APPROVAL_NOT_GRANTED"
-	CloseWithdrawnByBuyer          = "CLOSE_REASON_WITHDRAWN_BY_BUYER"
-	CloseExchangeNotArranged       = "CLOSE_REASON_EXCHANGE_NOT_ARRANGED"
+	CloseRejectionNotPursued       CloseReason = "CLOSE_REASON_REJECTION_NOT_PURSUED"
+	CloseReturnNotShipped          CloseReason = "CLOSE_REASON_RETURN_NOT_SHIPPED"
+	ClosePlatformRuledForSeller    CloseReason = "CLOSE_REASON_PLATFORM_RULED_FOR_SELLER"
+	CloseSpecialApprovalNotGranted CloseReason = "CLOSE_REASON_SPECIAL_APPROVAL_NOT_GRANTED"
+	CloseWithdrawnByBuyer          CloseReason = "CLOSE_REASON_WITHDRAWN_BY_BUYER"
+	CloseExchangeNotArranged       CloseReason = "CLOSE_REASON_EXCHANGE_NOT_ARRANGED"
 )
+
+// CloseReasons lists every close reason the aggregate knows (held equal to
+// the contract's enum by a test).
+var CloseReasons = []CloseReason{CloseRejectionNotPursued, CloseReturnNotShipped, ClosePlatformRuledForSeller,
+	CloseSpecialApprovalNotGranted, CloseWithdrawnByBuyer, CloseExchangeNotArranged}
 
 // Whose move (shop.common.v1.Party).
 const (
@@ -275,8 +296,8 @@ type Event struct {
 	At        *time.Time `json:"at,omitempty"`
 	Actor     *Actor     `json:"actor,omitempty"`
 	Action    string     `json:"action,omitempty"`
-	FromState string     `json:"from_state,omitempty"`
-	ToState   string     `json:"to_state,omitempty"`
+	FromState State      `json:"from_state,omitempty"`
+	ToState   State      `json:"to_state,omitempty"`
 	Note      string     `json:"note,omitempty"`
 }
 
@@ -289,9 +310,9 @@ type Case struct {
 	ShopID              string              `json:"shop_id,omitempty"`
 	BuyerID             string              `json:"buyer_id,omitempty"`
 	OrderID             string              `json:"order_id,omitempty"`
-	Type                string              `json:"type,omitempty"`
+	Type                CaseType            `json:"type,omitempty"`
 	Lines               []CaseLine          `json:"lines,omitempty"`
-	Reason              string              `json:"reason,omitempty"`
+	Reason              Reason              `json:"reason,omitempty"`
 	ReasonDetail        string              `json:"reason_detail,omitempty"`
 	Evidence            []Evidence          `json:"evidence,omitempty"`
 	RequestedAmountFen  int64               `json:"requested_amount_fen,omitempty,string"`
@@ -301,7 +322,7 @@ type Case struct {
 	Eligibility         *Eligibility        `json:"eligibility,omitempty"`
 	SpecialApproval     *SpecialApproval    `json:"special_approval,omitempty"`
 	Responsibility      *CaseResponsibility `json:"responsibility,omitempty"`
-	State               string              `json:"state,omitempty"`
+	State               State               `json:"state,omitempty"`
 	WhoseMove           string              `json:"whose_move,omitempty"`
 	Deadline            *time.Time          `json:"deadline,omitempty"`
 	OnDeadline          string              `json:"on_deadline,omitempty"`
@@ -315,7 +336,7 @@ type Case struct {
 	ServiceTargets      []Target            `json:"service_targets,omitempty"`
 	History             []Event             `json:"history,omitempty"`
 	RootCause           string              `json:"root_cause,omitempty"`
-	CloseReason         string              `json:"close_reason,omitempty"`
+	CloseReason         CloseReason         `json:"close_reason,omitempty"`
 	PolicyVersion       string              `json:"policy_version,omitempty"`
 	WorkflowID          string              `json:"workflow_id,omitempty"`
 	Etag                string              `json:"etag,omitempty"`

@@ -26,7 +26,7 @@ const (
 var RefundRetryBackoff = []time.Duration{time.Minute, 10 * time.Minute, time.Hour}
 
 // whoseMove is who must act in a state.
-func whoseMove(state string) string {
+func whoseMove(state State) string {
 	switch state {
 	case StateAwaitingSpecialApproval, StateAwaitingSeller, StateAwaitingSellerReceipt,
 		StateRefunding, StateAwaitingReplacementShipment:
@@ -264,7 +264,7 @@ func (c *Case) NeedsShopSettings(a lifecycle.Alarm) bool {
 }
 
 // autoAgreedType is the type the case has once auto-agreed.
-func (c *Case) autoAgreedType() string {
+func (c *Case) autoAgreedType() CaseType {
 	if c.Reason == ReasonSevenDay && c.Type == TypeRefundOnly {
 		return TypeReturnRefund
 	}
@@ -341,7 +341,7 @@ type Explanation struct {
 
 // Explain says which clocks run, from the same definitions as Clocks.
 func (c *Case) Explain() Explanation {
-	e := Explanation{PolicyVersion: c.PolicyVersion, State: strings.TrimPrefix(c.State, "CASE_STATE_"), WhoseMove: whoseMove(c.State)}
+	e := Explanation{PolicyVersion: c.PolicyVersion, State: stateName(c.State), WhoseMove: whoseMove(c.State)}
 	if Terminal(c.State) {
 		return e
 	}

@@ -14,10 +14,14 @@ import (
 
 func TestSellerResponseRowAutoAgreesAtTheExactInstant(t *testing.T) {
 	for _, tc := range []struct {
-		name, typ, reason, goods string
-		amount                   int64
-		limit                    time.Duration
-		wantState, wantType      string
+		name      string
+		typ       CaseType
+		reason    Reason
+		goods     string
+		amount    int64
+		limit     time.Duration
+		wantState State
+		wantType  CaseType
 	}{
 		{"refund only, physical: 5 d → agreed and refunded", TypeRefundOnly, ReasonQuality, GoodsPhysical, 5000, 5 * day, StateRefunding, TypeRefundOnly},
 		{"refund only, virtual: 3 d → agreed and refunded", TypeRefundOnly, ReasonQuality, GoodsVirtual, 5000, 3 * day, StateRefunding, TypeRefundOnly},
@@ -465,9 +469,12 @@ func TestExplainComesFromTheSameClocks(t *testing.T) {
 
 func TestAutoAgreeTakesShopDefaultReturnAddress(t *testing.T) {
 	for _, tc := range []struct {
-		name, typ, reason, want string
-		amount                  int64
-		limit                   time.Duration
+		name   string
+		typ    CaseType
+		reason Reason
+		want   State
+		amount int64
+		limit  time.Duration
 	}{
 		{"return & refund", TypeReturnRefund, ReasonQuality, StateAwaitingBuyerReturn, 5000, 5 * day},
 		{"seven-day refund only becomes return & refund", TypeRefundOnly, ReasonSevenDay, StateAwaitingBuyerReturn, 5000, 72 * time.Hour},

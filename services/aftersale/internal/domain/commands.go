@@ -35,7 +35,7 @@ type Command struct {
 	ExpectedVersion int64  `json:"expected_version,omitempty"`
 
 	// approve / decide_intervention
-	Type            string   `json:"type,omitempty"`
+	Type            CaseType `json:"type,omitempty"`
 	ReturnAddress   *Address `json:"return_address,omitempty"`
 	AgreedAmountFen int64    `json:"agreed_amount_fen,omitempty"`
 	CarrierClaimRef string   `json:"carrier_claim_ref,omitempty"`
@@ -55,7 +55,7 @@ type Command struct {
 	// requested_amount_fen, refund_channel); Responsibility is re-decided by
 	// the service when the reason changes.
 	Paths              []string            `json:"paths,omitempty"`
-	Reason             string              `json:"reason,omitempty"`
+	Reason             Reason              `json:"reason,omitempty"`
 	ReasonDetail       string              `json:"reason_detail,omitempty"`
 	RequestedAmountFen int64               `json:"requested_amount_fen,omitempty"`
 	RefundChannel      string              `json:"refund_channel,omitempty"`
@@ -68,7 +68,7 @@ type Command struct {
 	Inspection *Inspection `json:"inspection,omitempty"`
 }
 
-func stateName(s string) string { return strings.TrimPrefix(s, "CASE_STATE_") }
+func stateName(s State) string { return strings.TrimPrefix(string(s), "CASE_STATE_") }
 
 func denied(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errs.ErrPermissionDenied, fmt.Sprintf(format, args...))
@@ -93,7 +93,7 @@ func seniorOrAbove(rank string) bool {
 }
 
 // IsRefundType: the case types that carry an amount and a refund channel.
-func IsRefundType(t string) bool {
+func IsRefundType(t CaseType) bool {
 	switch t {
 	case TypeReturnRefund, TypeRefundOnly, TypePartialRefund, TypeCompensation, TypeDispute:
 		return true
@@ -102,7 +102,7 @@ func IsRefundType(t string) bool {
 }
 
 // check is the common part of every command: version, role, state.
-func (c *Case) check(cmd Command, what string, roles []string, states ...string) error {
+func (c *Case) check(cmd Command, what string, roles []string, states ...State) error {
 	if err := lifecycle.CheckVersion(cmd.ExpectedVersion, c.Process.Version); err != nil {
 		return err
 	}
@@ -464,7 +464,7 @@ func rejectionForFinding(f string) string {
 // "buyer preference" on a case amended from seven-day no-reason to a
 // quality problem. A cause someone set by hand (not the one the old reason
 // implied) is kept.
-func (c *Case) causeFollowsReason(oldReason string) {
+func (c *Case) causeFollowsReason(oldReason Reason) {
 	if c.Reason == oldReason {
 		return
 	}

@@ -5,42 +5,51 @@
 // what happens when a clock runs out), and the pure decisions around it:
 // eligibility (seven-day no-reason, quality within 15 days, special
 // approval), responsibility and who pays return shipping, the per-line
-// quantity and amount ledger. No proto, pgx or Temporal here; enum values
-// are the contract's enum names, mapped to the contract at one boundary
-// (app/casemap.go).
+// quantity and amount ledger. No proto, pgx or Temporal here. State,
+// CaseType, Reason and CloseReason are the aggregate's own types whose
+// values are the contract's enum names; they cross to the contract at one
+// boundary (app/casemap.go), and app/casemap_enums_internal_test.go holds
+// States/CaseTypes/Reasons/CloseReasons equal to the contract's enums.
 package domain
+
+// CaseType is the kind of remedy a case asks for (the contract's
+// shop.aftersale.v1.CaseType names; app/casemap.go maps them).
+type CaseType string
 
 // Case types.
 const (
-	TypeReturnRefund  = "CASE_TYPE_RETURN_REFUND"
-	TypeExchange      = "CASE_TYPE_EXCHANGE"
-	TypeRepair        = "CASE_TYPE_REPAIR"
-	TypeReshipment    = "CASE_TYPE_RESHIPMENT"
-	TypePartialRefund = "CASE_TYPE_PARTIAL_REFUND"
-	TypeCompensation  = "CASE_TYPE_COMPENSATION"
-	TypeRefundOnly    = "CASE_TYPE_REFUND_ONLY"
-	TypeDispute       = "CASE_TYPE_DISPUTE"
+	TypeReturnRefund  CaseType = "CASE_TYPE_RETURN_REFUND"
+	TypeExchange      CaseType = "CASE_TYPE_EXCHANGE"
+	TypeRepair        CaseType = "CASE_TYPE_REPAIR"
+	TypeReshipment    CaseType = "CASE_TYPE_RESHIPMENT"
+	TypePartialRefund CaseType = "CASE_TYPE_PARTIAL_REFUND"
+	TypeCompensation  CaseType = "CASE_TYPE_COMPENSATION"
+	TypeRefundOnly    CaseType = "CASE_TYPE_REFUND_ONLY"
+	TypeDispute       CaseType = "CASE_TYPE_DISPUTE"
 )
+
+// Reason is why the buyer asks (shop.aftersale.v1.CaseReason names).
+type Reason string
 
 // Reasons.
 const (
-	ReasonSevenDay         = "CASE_REASON_SEVEN_DAY_NO_REASON"
-	ReasonQuality          = "CASE_REASON_QUALITY_PROBLEM"
-	ReasonWrongItem        = "CASE_REASON_WRONG_ITEM"
-	ReasonDamaged          = "CASE_REASON_DAMAGED"
-	ReasonFaulty           = "CASE_REASON_FAULTY"
-	ReasonNotAsDescribed   = "CASE_REASON_NOT_AS_DESCRIBED"
-	ReasonMissingParts     = "CASE_REASON_MISSING_PARTS"
-	ReasonDamagedInTransit = "CASE_REASON_DAMAGED_IN_TRANSIT"
-	ReasonLostInTransit    = "CASE_REASON_LOST_IN_TRANSIT"
-	ReasonDislike          = "CASE_REASON_DISLIKE"
-	ReasonWrongSize        = "CASE_REASON_WRONG_SIZE"
-	ReasonOther            = "CASE_REASON_OTHER"
+	ReasonSevenDay         Reason = "CASE_REASON_SEVEN_DAY_NO_REASON"
+	ReasonQuality          Reason = "CASE_REASON_QUALITY_PROBLEM"
+	ReasonWrongItem        Reason = "CASE_REASON_WRONG_ITEM"
+	ReasonDamaged          Reason = "CASE_REASON_DAMAGED"
+	ReasonFaulty           Reason = "CASE_REASON_FAULTY"
+	ReasonNotAsDescribed   Reason = "CASE_REASON_NOT_AS_DESCRIBED"
+	ReasonMissingParts     Reason = "CASE_REASON_MISSING_PARTS"
+	ReasonDamagedInTransit Reason = "CASE_REASON_DAMAGED_IN_TRANSIT"
+	ReasonLostInTransit    Reason = "CASE_REASON_LOST_IN_TRANSIT"
+	ReasonDislike          Reason = "CASE_REASON_DISLIKE"
+	ReasonWrongSize        Reason = "CASE_REASON_WRONG_SIZE"
+	ReasonOther            Reason = "CASE_REASON_OTHER"
 )
 
 // GoodsComeBack reports whether the case type sends goods back to the
 // shop (those cases hold units in the ledger).
-func GoodsComeBack(caseType string) bool {
+func GoodsComeBack(caseType CaseType) bool {
 	switch caseType {
 	case TypeReturnRefund, TypeExchange, TypeRepair:
 		return true
@@ -50,7 +59,7 @@ func GoodsComeBack(caseType string) bool {
 
 // MovesMoney reports whether the case type may refund (those cases hold fen
 // in the ledger).
-func MovesMoney(caseType string) bool {
+func MovesMoney(caseType CaseType) bool {
 	switch caseType {
 	case TypeReturnRefund, TypePartialRefund, TypeCompensation, TypeRefundOnly, TypeDispute:
 		return true
@@ -60,7 +69,7 @@ func MovesMoney(caseType string) bool {
 
 // QualityClass reports whether the reason is a quality-class reason (15 days,
 // evidence required).
-func QualityClass(reason string) bool {
+func QualityClass(reason Reason) bool {
 	switch reason {
 	case ReasonQuality, ReasonWrongItem, ReasonDamaged, ReasonFaulty, ReasonNotAsDescribed,
 		ReasonMissingParts, ReasonDamagedInTransit:
@@ -71,10 +80,22 @@ func QualityClass(reason string) bool {
 
 // BuyerReason reports whether the reason is the buyer's own (seven-day
 // window, buyer pays return shipping).
-func BuyerReason(reason string) bool {
+func BuyerReason(reason Reason) bool {
 	switch reason {
 	case ReasonSevenDay, ReasonDislike, ReasonWrongSize, ReasonOther:
 		return true
 	}
 	return false
 }
+
+// CaseTypes lists every case type the aggregate knows; a test holds it
+// equal to the contract's enum (a type added to one but not the other
+// fails it).
+var CaseTypes = []CaseType{TypeReturnRefund, TypeExchange, TypeRepair, TypeReshipment,
+	TypePartialRefund, TypeCompensation, TypeRefundOnly, TypeDispute}
+
+// Reasons lists every reason the aggregate knows (held equal to the
+// contract's enum by a test).
+var Reasons = []Reason{ReasonSevenDay, ReasonQuality, ReasonWrongItem, ReasonDamaged, ReasonFaulty,
+	ReasonNotAsDescribed, ReasonMissingParts, ReasonDamagedInTransit, ReasonLostInTransit,
+	ReasonDislike, ReasonWrongSize, ReasonOther}

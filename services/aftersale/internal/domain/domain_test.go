@@ -92,7 +92,8 @@ func TestGrantSpecialApproval(t *testing.T) {
 
 func TestResponsibility(t *testing.T) {
 	cases := []struct {
-		typ, reason  string
+		typ          CaseType
+		reason       Reason
 		party, payer string
 		claim        bool
 	}{
@@ -110,7 +111,7 @@ func TestResponsibility(t *testing.T) {
 		{TypePartialRefund, ReasonNotAsDescribed, PartyMerchant, PayerNotApplicable, false},
 	}
 	for _, c := range cases {
-		t.Run(c.typ+"/"+c.reason, func(t *testing.T) {
+		t.Run(string(c.typ)+"/"+string(c.reason), func(t *testing.T) {
 			r := Responsible(c.typ, c.reason)
 			if r.Party != c.party || r.Payer != c.payer || r.CarrierClaim != c.claim || r.Explanation == "" || r.RootCause == "" {
 				t.Fatalf("%+v", r)
@@ -130,7 +131,7 @@ func TestAllocateLedger(t *testing.T) {
 	}
 	cases := []struct {
 		name    string
-		typ     string
+		typ     CaseType
 		asks    []LineAsk
 		amount  int64
 		refusal string

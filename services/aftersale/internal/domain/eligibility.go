@@ -37,8 +37,8 @@ type Goods struct {
 
 // Request is what the buyer asks, with the facts eligibility needs.
 type Request struct {
-	Type          string
-	Reason        string
+	Type          CaseType
+	Reason        Reason
 	EvidenceCount int
 	Goods         Goods
 	OrderPaid     bool       // paid (not awaiting payment, not closed unpaid)

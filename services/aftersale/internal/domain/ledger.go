@@ -43,7 +43,7 @@ type AllocatedLine struct {
 // from the units other cases hold), never more than what other cases left
 // on the line. Units are checked only for
 // goods-back cases, fen only for money cases.
-func Allocate(caseType string, asks []LineAsk, accounts map[string]LineAccount, amountFen int64) Allocation {
+func Allocate(caseType CaseType, asks []LineAsk, accounts map[string]LineAccount, amountFen int64) Allocation {
 	var a Allocation
 	for i, ask := range asks {
 		acc, ok := accounts[ask.LineID]

@@ -31,7 +31,7 @@ type Responsibility struct {
 }
 
 // Responsible applies DOMAIN.md §4 责任判定 to a reason and case type.
-func Responsible(caseType, reason string) Responsibility {
+func Responsible(caseType CaseType, reason Reason) Responsibility {
 	var r Responsibility
 	switch reason {
 	case ReasonQuality, ReasonFaulty:

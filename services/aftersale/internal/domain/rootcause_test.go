@@ -8,7 +8,7 @@ import (
 func TestRootCauseFollowsAnAmendedReason(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
-		from, to  string
+		from, to  Reason
 		setCause  string // a cause set by hand before the amendment ("" → the one the reason implies)
 		wantCause string
 	}{

@@ -44,8 +44,9 @@ func (s *Store) WithLegacyPolicy(p domain.Policy) *Store {
 
 // Row is a stored case (the aggregate) with its authorisation columns.
 type Row struct {
-	CaseID, ShopID, BuyerID, OrderID, State string
-	Version                                 int64
+	CaseID, ShopID, BuyerID, OrderID string
+	State                            domain.State
+	Version                          int64
 	// LastOp is the last command applied (the runner's ApplyInput.Op).
 	LastOp string
 	Case   *domain.Case
@@ -257,7 +258,7 @@ func encode(c *domain.Case) (doc, process []byte, err error) {
 // Reallocate re-checks a case's amount against the locked ledger (an
 // amendment of requested_amount_fen) and runs apply before committing; when
 // apply fails nothing changes.
-func (s *Store) Reallocate(ctx context.Context, caseID, orderID string, lines []OrderLine, caseType string,
+func (s *Store) Reallocate(ctx context.Context, caseID, orderID string, lines []OrderLine, caseType domain.CaseType,
 	asks []domain.LineAsk, amountFen int64, apply func() error) error {
 	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		led, err := ledger(ctx, tx, orderID, lines, true)

@@ -25,7 +25,7 @@ var pol = domain.Policy{SellerResponseReturnRefund: 5 * 24 * time.Hour, SellerRe
 	BuyerAfterRejection: 7 * 24 * time.Hour, BuyerReturnShipment: 7 * 24 * time.Hour, TargetRespond: 2 * time.Hour, WarnAtPercent: 80}
 
 // create opens a case holding the whole line, deciding like the app.
-func create(t *testing.T, s *store.Store, reqID, typ string) (*store.Row, error) {
+func create(t *testing.T, s *store.Store, reqID string, typ domain.CaseType) (*store.Row, error) {
 	t.Helper()
 	c := &domain.Case{CaseID: lifecycle.NewID("as"), ShopID: "shop_1", BuyerID: "buyer_1", OrderID: "ord_1",
 		Type: typ, Reason: domain.ReasonQuality, RequestedAmountFen: 8000}
