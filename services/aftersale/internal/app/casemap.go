@@ -176,9 +176,9 @@ func PinnedPolicy(p *policy.Policy) domain.Policy {
 func explanationProto(c *domain.Case, now time.Time) *commonv1.TimerExplanation {
 	e := c.Explain()
 	out := &commonv1.TimerExplanation{WorkflowId: WorkflowID(c.CaseID), PolicyVersion: e.PolicyVersion, State: e.State,
-		WhoseMove: commonv1.Party(commonv1.Party_value[e.WhoseMove]), AsOf: timestamppb.New(now)}
+		WhoseMove: party(e.WhoseMove), AsOf: timestamppb.New(now)}
 	for _, k := range e.Clocks {
-		cl := &commonv1.Clock{Name: k.Name, Description: k.Description, WhoseMove: commonv1.Party(commonv1.Party_value[k.WhoseMove]),
+		cl := &commonv1.Clock{Name: k.Name, Description: k.Description, WhoseMove: party(k.WhoseMove),
 			StartedAt: timestamppb.New(k.StartedAt), Deadline: timestamppb.New(k.Deadline), OnExpiry: k.OnExpiry,
 			PolicyDuration: k.PolicyDuration.String()}
 		if k.WarnAt != nil {
@@ -188,6 +188,8 @@ func explanationProto(c *domain.Case, now time.Time) *commonv1.TimerExplanation 
 	}
 	return out
 }
+
+func party(m domain.Move) commonv1.Party { return commonv1.Party(commonv1.Party_value[string(m)]) }
 
 // WorkflowID is the id of a case's clock runner ("aftersale/<case id>").
 func WorkflowID(caseID string) string { return runner.WorkflowID(Process, caseID) }

@@ -60,7 +60,7 @@ func (c *Case) Breached() bool {
 
 // transition changes state, restarts the state's clock at now and records
 // the history entry.
-func (c *Case) transition(now time.Time, actor Actor, action string, to State, note string) {
+func (c *Case) transition(now time.Time, actor Actor, action Action, to State, note string) {
 	from := c.State
 	c.State = to
 	c.Process.ClockSince = now
@@ -92,7 +92,7 @@ func (c *Case) transition(now time.Time, actor Actor, action string, to State, n
 	c.event(now, actor, action, from, to, note)
 }
 
-func (c *Case) event(now time.Time, actor Actor, action string, from, to State, note string) {
+func (c *Case) event(now time.Time, actor Actor, action Action, from, to State, note string) {
 	a := actor
 	if to == "" {
 		to = c.State
@@ -110,7 +110,7 @@ func (c *Case) event(now time.Time, actor Actor, action string, from, to State, 
 func (c *Case) warnPercent() int64 { return int64(c.Process.Policy.WarnAtPercent) }
 
 // startTarget (re)starts a service target; one entry per kind.
-func (c *Case) startTarget(now time.Time, kind string, d time.Duration) {
+func (c *Case) startTarget(now time.Time, kind TargetKind, d time.Duration) {
 	t := Target{Kind: kind, Status: TargetRunning, StartedAt: ptr(now), DueAt: ptr(now.Add(d)),
 		WarnAt: ptr(now.Add(time.Duration(int64(d) * c.warnPercent() / 100)))}
 	for i := range c.ServiceTargets {
@@ -124,7 +124,7 @@ func (c *Case) startTarget(now time.Time, kind string, d time.Duration) {
 
 // meetTarget stops a running target: MET in time, BREACHED stays breached
 // (met late) with its met time.
-func (c *Case) meetTarget(now time.Time, kind string) {
+func (c *Case) meetTarget(now time.Time, kind TargetKind) {
 	for i := range c.ServiceTargets {
 		t := &c.ServiceTargets[i]
 		if t.Kind != kind || t.MetAt != nil || t.Status == TargetCancelled || t.Status == TargetMet {
@@ -139,7 +139,7 @@ func (c *Case) meetTarget(now time.Time, kind string) {
 
 // approveTransition is where an agreement (seller, timeout or platform
 // ruling) leads, by case type.
-func (c *Case) approveTransition(now time.Time, actor Actor, action, note string) {
+func (c *Case) approveTransition(now time.Time, actor Actor, action Action, note string) {
 	to := StateRefunding
 	switch c.Type {
 	case TypeReturnRefund:
@@ -163,7 +163,7 @@ func (c *Case) approveTransition(now time.Time, actor Actor, action, note string
 }
 
 // afterReceipt: goods back and accepted.
-func (c *Case) afterReceipt(now time.Time, actor Actor, action, note string) {
+func (c *Case) afterReceipt(now time.Time, actor Actor, action Action, note string) {
 	c.meetTarget(now, TargetPickup)
 	if c.Type == TypeExchange || c.Type == TypeRepair {
 		c.transition(now, actor, action, StateAwaitingReplacementShipment, note)

@@ -171,7 +171,7 @@ func (s *sim) wantAt(state State, at time.Duration) {
 	}
 }
 
-func (s *sim) target(kind string) Target {
+func (s *sim) target(kind TargetKind) Target {
 	for _, t := range s.c.ServiceTargets {
 		if t.Kind == kind {
 			return t

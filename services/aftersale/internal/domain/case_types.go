@@ -65,12 +65,30 @@ const (
 var CloseReasons = []CloseReason{CloseRejectionNotPursued, CloseReturnNotShipped, ClosePlatformRuledForSeller,
 	CloseSpecialApprovalNotGranted, CloseWithdrawnByBuyer, CloseExchangeNotArranged}
 
+// Move is whose move it is (shop.common.v1.Party names; MoveNone once the
+// case has ended).
+type Move string
+
+// Lists of the aggregate's words, each held equal to its contract enum by
+// app/casemap_enums_internal_test.go.
+var (
+	Moves          = []Move{MoveNone, MoveBuyer, MoveSeller, MovePlatform}
+	RefundStates   = []RefundState{RefundPending, RefundSucceeded, RefundFailed, RefundRetrying}
+	TargetKinds    = []TargetKind{TargetRespond, TargetPickup, TargetRefund, TargetShipExchange}
+	TargetStatuses = []TargetStatus{TargetRunning, TargetWarned, TargetMet, TargetBreached, TargetCancelled}
+	Actions        = []Action{ActionCreated, ActionApproved, ActionAutoApproved, ActionRejected, ActionAmended,
+		ActionClockRestarted, ActionSpecialApprovalGranted, ActionInterventionRequested, ActionInterventionDecided,
+		ActionReturnShipped, ActionReturnReceived, ActionReturnDeemedReceived, ActionRefundStarted,
+		ActionRefundSucceeded, ActionRefundFailed, ActionRefundRetried, ActionReplacementShipped,
+		ActionReplacementReceived, ActionWithdrawn, ActionClosed, ActionTargetWarned, ActionTargetBreached}
+)
+
 // Whose move (shop.common.v1.Party).
 const (
-	MoveNone     = "PARTY_UNSPECIFIED"
-	MoveBuyer    = "PARTY_BUYER"
-	MoveSeller   = "PARTY_SELLER"
-	MovePlatform = "PARTY_PLATFORM"
+	MoveNone     Move = "PARTY_UNSPECIFIED"
+	MoveBuyer    Move = "PARTY_BUYER"
+	MoveSeller   Move = "PARTY_SELLER"
+	MovePlatform Move = "PARTY_PLATFORM"
 )
 
 // Shipping methods (shop.common.v1.ShippingMethod).
@@ -88,52 +106,68 @@ const (
 	GoodsVirtual  = "GOODS_KIND_VIRTUAL"
 )
 
+// RefundState is where a refund stands (shop.aftersale.v1.RefundState).
+type RefundState string
+
 // Refund states (shop.aftersale.v1.RefundState).
 const (
-	RefundPending   = "REFUND_STATE_PENDING"
-	RefundSucceeded = "REFUND_STATE_SUCCEEDED"
-	RefundFailed    = "REFUND_STATE_FAILED"
-	RefundRetrying  = "REFUND_STATE_RETRYING"
+	RefundPending   RefundState = "REFUND_STATE_PENDING"
+	RefundSucceeded RefundState = "REFUND_STATE_SUCCEEDED"
+	RefundFailed    RefundState = "REFUND_STATE_FAILED"
+	RefundRetrying  RefundState = "REFUND_STATE_RETRYING"
 )
 
-// Service targets (shop.aftersale.v1.ServiceTargetKind / Status).
+// TargetKind is a service target (shop.aftersale.v1.ServiceTargetKind).
+type TargetKind string
+
+// Service targets.
 const (
-	TargetRespond      = "SERVICE_TARGET_KIND_RESPOND_2H"
-	TargetPickup       = "SERVICE_TARGET_KIND_PICKUP_24H"
-	TargetRefund       = "SERVICE_TARGET_KIND_REFUND_24H"
-	TargetShipExchange = "SERVICE_TARGET_KIND_SHIP_EXCHANGE_48H"
-
-	TargetRunning   = "SERVICE_TARGET_STATUS_RUNNING"
-	TargetWarned    = "SERVICE_TARGET_STATUS_WARNED"
-	TargetMet       = "SERVICE_TARGET_STATUS_MET"
-	TargetBreached  = "SERVICE_TARGET_STATUS_BREACHED"
-	TargetCancelled = "SERVICE_TARGET_STATUS_CANCELLED"
+	TargetRespond      TargetKind = "SERVICE_TARGET_KIND_RESPOND_2H"
+	TargetPickup       TargetKind = "SERVICE_TARGET_KIND_PICKUP_24H"
+	TargetRefund       TargetKind = "SERVICE_TARGET_KIND_REFUND_24H"
+	TargetShipExchange TargetKind = "SERVICE_TARGET_KIND_SHIP_EXCHANGE_48H"
 )
+
+// TargetStatus is where a service target stands
+// (shop.aftersale.v1.ServiceTargetStatus).
+type TargetStatus string
+
+// Service target statuses.
+const (
+	TargetRunning   TargetStatus = "SERVICE_TARGET_STATUS_RUNNING"
+	TargetWarned    TargetStatus = "SERVICE_TARGET_STATUS_WARNED"
+	TargetMet       TargetStatus = "SERVICE_TARGET_STATUS_MET"
+	TargetBreached  TargetStatus = "SERVICE_TARGET_STATUS_BREACHED"
+	TargetCancelled TargetStatus = "SERVICE_TARGET_STATUS_CANCELLED"
+)
+
+// Action is a history entry's kind (shop.aftersale.v1.CaseAction).
+type Action string
 
 // History actions (shop.aftersale.v1.CaseAction).
 const (
-	ActionCreated                = "CASE_ACTION_CREATED"
-	ActionApproved               = "CASE_ACTION_APPROVED"
-	ActionAutoApproved           = "CASE_ACTION_AUTO_APPROVED"
-	ActionRejected               = "CASE_ACTION_REJECTED"
-	ActionAmended                = "CASE_ACTION_AMENDED"
-	ActionClockRestarted         = "CASE_ACTION_CLOCK_RESTARTED"
-	ActionSpecialApprovalGranted = "CASE_ACTION_SPECIAL_APPROVAL_GRANTED"
-	ActionInterventionRequested  = "CASE_ACTION_INTERVENTION_REQUESTED"
-	ActionInterventionDecided    = "CASE_ACTION_INTERVENTION_DECIDED"
-	ActionReturnShipped          = "CASE_ACTION_RETURN_SHIPPED"
-	ActionReturnReceived         = "CASE_ACTION_RETURN_RECEIVED"
-	ActionReturnDeemedReceived   = "CASE_ACTION_RETURN_DEEMED_RECEIVED"
-	ActionRefundStarted          = "CASE_ACTION_REFUND_STARTED"
-	ActionRefundSucceeded        = "CASE_ACTION_REFUND_SUCCEEDED"
-	ActionRefundFailed           = "CASE_ACTION_REFUND_FAILED"
-	ActionRefundRetried          = "CASE_ACTION_REFUND_RETRIED"
-	ActionReplacementShipped     = "CASE_ACTION_REPLACEMENT_SHIPPED"
-	ActionReplacementReceived    = "CASE_ACTION_REPLACEMENT_RECEIVED"
-	ActionWithdrawn              = "CASE_ACTION_WITHDRAWN"
-	ActionClosed                 = "CASE_ACTION_CLOSED"
-	ActionTargetWarned           = "CASE_ACTION_TARGET_WARNED"
-	ActionTargetBreached         = "CASE_ACTION_TARGET_BREACHED"
+	ActionCreated                Action = "CASE_ACTION_CREATED"
+	ActionApproved               Action = "CASE_ACTION_APPROVED"
+	ActionAutoApproved           Action = "CASE_ACTION_AUTO_APPROVED"
+	ActionRejected               Action = "CASE_ACTION_REJECTED"
+	ActionAmended                Action = "CASE_ACTION_AMENDED"
+	ActionClockRestarted         Action = "CASE_ACTION_CLOCK_RESTARTED"
+	ActionSpecialApprovalGranted Action = "CASE_ACTION_SPECIAL_APPROVAL_GRANTED"
+	ActionInterventionRequested  Action = "CASE_ACTION_INTERVENTION_REQUESTED"
+	ActionInterventionDecided    Action = "CASE_ACTION_INTERVENTION_DECIDED"
+	ActionReturnShipped          Action = "CASE_ACTION_RETURN_SHIPPED"
+	ActionReturnReceived         Action = "CASE_ACTION_RETURN_RECEIVED"
+	ActionReturnDeemedReceived   Action = "CASE_ACTION_RETURN_DEEMED_RECEIVED"
+	ActionRefundStarted          Action = "CASE_ACTION_REFUND_STARTED"
+	ActionRefundSucceeded        Action = "CASE_ACTION_REFUND_SUCCEEDED"
+	ActionRefundFailed           Action = "CASE_ACTION_REFUND_FAILED"
+	ActionRefundRetried          Action = "CASE_ACTION_REFUND_RETRIED"
+	ActionReplacementShipped     Action = "CASE_ACTION_REPLACEMENT_SHIPPED"
+	ActionReplacementReceived    Action = "CASE_ACTION_REPLACEMENT_RECEIVED"
+	ActionWithdrawn              Action = "CASE_ACTION_WITHDRAWN"
+	ActionClosed                 Action = "CASE_ACTION_CLOSED"
+	ActionTargetWarned           Action = "CASE_ACTION_TARGET_WARNED"
+	ActionTargetBreached         Action = "CASE_ACTION_TARGET_BREACHED"
 )
 
 // Inspection findings and intervention decisions.
@@ -267,35 +301,35 @@ type Intervention struct {
 
 // Refund is the payment of a case.
 type Refund struct {
-	AmountFen               int64      `json:"amount_fen,omitempty,string"`
-	Channel                 string     `json:"channel,omitempty"`
-	State                   string     `json:"state,omitempty"`
-	Attempts                int32      `json:"attempts,omitempty"`
-	OrderRefundID           string     `json:"order_refund_id,omitempty"`
-	LastError               string     `json:"last_error,omitempty"`
-	RequestedAt             *time.Time `json:"requested_at,omitempty"`
-	SucceededAt             *time.Time `json:"succeeded_at,omitempty"`
-	NextRetryAt             *time.Time `json:"next_retry_at,omitempty"`
-	ExpectedArrivalEarliest *time.Time `json:"expected_arrival_earliest,omitempty"`
-	ExpectedArrivalLatest   *time.Time `json:"expected_arrival_latest,omitempty"`
+	AmountFen               int64       `json:"amount_fen,omitempty,string"`
+	Channel                 string      `json:"channel,omitempty"`
+	State                   RefundState `json:"state,omitempty"`
+	Attempts                int32       `json:"attempts,omitempty"`
+	OrderRefundID           string      `json:"order_refund_id,omitempty"`
+	LastError               string      `json:"last_error,omitempty"`
+	RequestedAt             *time.Time  `json:"requested_at,omitempty"`
+	SucceededAt             *time.Time  `json:"succeeded_at,omitempty"`
+	NextRetryAt             *time.Time  `json:"next_retry_at,omitempty"`
+	ExpectedArrivalEarliest *time.Time  `json:"expected_arrival_earliest,omitempty"`
+	ExpectedArrivalLatest   *time.Time  `json:"expected_arrival_latest,omitempty"`
 }
 
 // Target is one service target with its warning and breach.
 type Target struct {
-	Kind       string     `json:"kind,omitempty"`
-	Status     string     `json:"status,omitempty"`
-	StartedAt  *time.Time `json:"started_at,omitempty"`
-	DueAt      *time.Time `json:"due_at,omitempty"`
-	WarnAt     *time.Time `json:"warn_at,omitempty"`
-	MetAt      *time.Time `json:"met_at,omitempty"`
-	BreachedAt *time.Time `json:"breached_at,omitempty"`
+	Kind       TargetKind   `json:"kind,omitempty"`
+	Status     TargetStatus `json:"status,omitempty"`
+	StartedAt  *time.Time   `json:"started_at,omitempty"`
+	DueAt      *time.Time   `json:"due_at,omitempty"`
+	WarnAt     *time.Time   `json:"warn_at,omitempty"`
+	MetAt      *time.Time   `json:"met_at,omitempty"`
+	BreachedAt *time.Time   `json:"breached_at,omitempty"`
 }
 
 // Event is one history entry.
 type Event struct {
 	At        *time.Time `json:"at,omitempty"`
 	Actor     *Actor     `json:"actor,omitempty"`
-	Action    string     `json:"action,omitempty"`
+	Action    Action     `json:"action,omitempty"`
 	FromState State      `json:"from_state,omitempty"`
 	ToState   State      `json:"to_state,omitempty"`
 	Note      string     `json:"note,omitempty"`
@@ -323,7 +357,7 @@ type Case struct {
 	SpecialApproval     *SpecialApproval    `json:"special_approval,omitempty"`
 	Responsibility      *CaseResponsibility `json:"responsibility,omitempty"`
 	State               State               `json:"state,omitempty"`
-	WhoseMove           string              `json:"whose_move,omitempty"`
+	WhoseMove           Move                `json:"whose_move,omitempty"`
 	Deadline            *time.Time          `json:"deadline,omitempty"`
 	OnDeadline          string              `json:"on_deadline,omitempty"`
 	ReturnAddress       *Address            `json:"return_address,omitempty"`

@@ -26,7 +26,7 @@ const (
 var RefundRetryBackoff = []time.Duration{time.Minute, 10 * time.Minute, time.Hour}
 
 // whoseMove is who must act in a state.
-func whoseMove(state State) string {
+func whoseMove(state State) Move {
 	switch state {
 	case StateAwaitingSpecialApproval, StateAwaitingSeller, StateAwaitingSellerReceipt,
 		StateRefunding, StateAwaitingReplacementShipment:
@@ -136,7 +136,7 @@ func (c *Case) syncDeadline() {
 }
 
 // targetAlarm is the alarm name of a service target ("target_respond").
-func targetAlarm(kind string) string {
+func targetAlarm(kind TargetKind) string {
 	switch kind {
 	case TargetRespond:
 		return "target_respond"
@@ -147,11 +147,11 @@ func targetAlarm(kind string) string {
 	case TargetShipExchange:
 		return "target_ship_exchange"
 	}
-	return strings.ToLower(kind)
+	return strings.ToLower(string(kind))
 }
 
 // targetName is a target's name in history notes and the timers answer.
-func targetName(kind string) string {
+func targetName(kind TargetKind) string {
 	switch kind {
 	case TargetRespond:
 		return "target_respond_2h"
@@ -162,7 +162,7 @@ func targetName(kind string) string {
 	case TargetShipExchange:
 		return "target_ship_exchange_48h"
 	}
-	return kind
+	return string(kind)
 }
 
 func running(t Target) bool {
@@ -323,7 +323,7 @@ func (c *Case) expire(now time.Time, name string, shop *ShopSettings) {
 type Clock struct {
 	Name           string
 	Description    string
-	WhoseMove      string
+	WhoseMove      Move
 	StartedAt      time.Time
 	Deadline       time.Time
 	WarnAt         *time.Time
@@ -335,7 +335,7 @@ type Clock struct {
 type Explanation struct {
 	PolicyVersion string
 	State         string
-	WhoseMove     string
+	WhoseMove     Move
 	Clocks        []Clock
 }
 
