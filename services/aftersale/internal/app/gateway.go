@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -44,10 +43,40 @@ type RefundRequest struct {
 	Lines                                       []RefundLine
 }
 
-// ErrRefundRejected: the order service refused the refund for good (e.g.
-// more than a line's remaining amount); retrying the same request will not
-// help.
-var ErrRefundRejected = errors.New("refund rejected by the order service")
+// ErrRefundRejected: the refund was refused for good (by the order
+// service, e.g. more than a line's remaining amount, or by the case's own
+// ledger); retrying the same request will not help.
+var ErrRefundRejected = errors.New("refund refused")
+
+// RefundRefusal is a refund refused for good, in our words: its message is
+// recorded on the case (refund.last_error, the history) that buyers and
+// agents read, so it never carries the order service's own text, codes or
+// method names; Cause keeps them for the log.
+type RefundRefusal struct {
+	Msg   string
+	Cause error
+}
+
+func (r *RefundRefusal) Error() string   { return r.Msg }
+func (r *RefundRefusal) Unwrap() []error { return []error{ErrRefundRejected, r.Cause} }
+
+// refundRefusalWords says, in our words, why the order service refused a
+// refund for good (false: not a refusal for good — retried).
+func refundRefusalWords(c codes.Code) (string, bool) {
+	switch c {
+	case codes.InvalidArgument, codes.OutOfRange:
+		return "the order service refused the refund as invalid (its lines, amounts or channel)", true
+	case codes.FailedPrecondition:
+		return "the order service cannot refund the order as it stands (for example a frozen payment account, or lines refunded already)", true
+	case codes.NotFound:
+		return "the order service does not know the order or its lines", true
+	case codes.PermissionDenied, codes.Unauthenticated:
+		return "the order service did not allow the after-sale service to refund this order", true
+	case codes.AlreadyExists:
+		return "the order service holds a different refund under this refund's request id", true
+	}
+	return "", false
+}
 
 // OrderGateway is the after-sale service's view of the order service.
 type OrderGateway interface {
@@ -101,10 +130,9 @@ func (g GRPCOrders) Refund(ctx context.Context, r RefundRequest) (string, error)
 	resp, err := g.Client.RefundOrder(identity.AppendOutgoing(ctx, self), req)
 	if err != nil {
 		mapped := peer.Map(err, peer.Mapping{What: "the order service", Rule: "aftersale.refund"})
-		switch peer.Code(err) {
-		case codes.InvalidArgument, codes.FailedPrecondition, codes.NotFound, codes.PermissionDenied, codes.AlreadyExists:
+		if words, forGood := refundRefusalWords(peer.Code(err)); forGood {
 			// Refused for good: retrying the same request will not help.
-			return "", fmt.Errorf("%w: %w", ErrRefundRejected, mapped)
+			return "", &RefundRefusal{Msg: words, Cause: mapped}
 		}
 		return "", mapped
 	}

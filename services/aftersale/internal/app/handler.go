@@ -12,6 +12,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
+	"github.com/kefu-suite/kefu/services/platform/peer"
 	"github.com/kefu-suite/kefu/services/platform/refundarrival"
 )
 
@@ -115,7 +116,7 @@ func (s *Service) payRefund(ctx context.Context, row *store.Row) (*store.Row, er
 	if err != nil {
 		refused = errors.Is(err, ErrRefundRejected)
 		msg = refundMessage(err)
-		s.log.WarnContext(ctx, "refund attempt failed", "case_id", call.CaseID, "request_id", call.RequestID, "error", err.Error())
+		s.log.WarnContext(ctx, "refund attempt failed", "case_id", call.CaseID, "request_id", call.RequestID, "error", logDetail(err))
 	}
 	return s.store.Update(ctx, row.CaseID, "", func(c *domain.Case) error {
 		if !c.RefundInFlight() || c.PendingRefund().RequestID != call.RequestID {
@@ -150,18 +151,38 @@ func (s *Service) refund(ctx context.Context, call domain.RefundCall) (string, e
 		left -= take
 	}
 	if left > 0 || len(req.Lines) == 0 {
-		return "", fmt.Errorf("%w: the case holds less than %d fen on its lines", ErrRefundRejected, call.AmountFen)
+		return "", &RefundRefusal{Msg: fmt.Sprintf("the case holds less than %d fen on its lines", call.AmountFen),
+			Cause: errors.New("ledger shortfall")}
 	}
 	return s.orders.Refund(ctx, req)
 }
 
-// refundMessage is the failure as the case shows it (our words).
+// refundMessage is the failure as the case shows it: our words only (the
+// case's body goes to buyers and agents; the order service's own text is
+// in the log).
 func refundMessage(err error) string {
+	var refusal *RefundRefusal
 	switch {
-	case errors.Is(err, ErrRefundRejected):
-		return err.Error()
+	case errors.As(err, &refusal):
+		return refusal.Msg
 	case errors.Is(err, errs.ErrUnavailable):
 		return "the order service did not answer in time"
 	}
-	return "refund failed"
+	if _, fromPeer := peer.As(err); fromPeer {
+		return "the order service could not make the refund"
+	}
+	return "the refund could not be made"
+}
+
+// logDetail is a failure with the order service's own answer, for the log
+// only.
+func logDetail(err error) string {
+	if pe, ok := peer.As(err); ok {
+		return err.Error() + " (" + pe.Error() + ")"
+	}
+	var refusal *RefundRefusal
+	if errors.As(err, &refusal) && refusal.Cause != nil {
+		return refusal.Msg + ": " + refusal.Cause.Error()
+	}
+	return err.Error()
 }

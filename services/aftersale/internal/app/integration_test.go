@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -536,6 +537,12 @@ func TestAfterSaleIntegration(t *testing.T) {
 		if failed.GetState() != aftersalev1.CaseState_CASE_STATE_REFUNDING || failed.GetRefund().GetLastError() == "" ||
 			failed.GetRefund().GetAttempts() != 1 {
 			t.Fatalf("failed refund %v in %s", failed.GetRefund(), failed.GetState())
+		}
+		// The case body (refund and history) is in our words: not the order
+		// service's message, codes or method names.
+		if body := protojson.Format(failed); strings.Contains(body, "payment account is frozen") ||
+			strings.Contains(body, "RefundOrder") || strings.Contains(body, "rpc error") || strings.Contains(body, "FailedPrecondition") {
+			t.Fatalf("the case body carries the order service's words:\n%s", body)
 		}
 		h.orders.mu.Lock()
 		h.orders.refuse["ord_frozen1"] = false
