@@ -92,15 +92,6 @@ func seniorOrAbove(rank string) bool {
 	return false
 }
 
-// IsRefundType: the case types that carry an amount and a refund channel.
-func IsRefundType(t CaseType) bool {
-	switch t {
-	case TypeReturnRefund, TypeRefundOnly, TypePartialRefund, TypeCompensation, TypeDispute:
-		return true
-	}
-	return false
-}
-
 // check is the common part of every command: version, role, state.
 func (c *Case) check(cmd Command, what string, roles []string, states ...State) error {
 	if err := lifecycle.CheckVersion(cmd.ExpectedVersion, c.Process.Version); err != nil {
@@ -155,7 +146,7 @@ func (c *Case) Apply(cmd Command, now time.Time) error {
 		if len(cmd.Paths) == 0 {
 			return invalid("update_mask", "update_mask names no field")
 		}
-		if (slices.Contains(cmd.Paths, "requested_amount_fen") || slices.Contains(cmd.Paths, "refund_channel")) && !IsRefundType(c.Type) {
+		if (slices.Contains(cmd.Paths, "requested_amount_fen") || slices.Contains(cmd.Paths, "refund_channel")) && !MovesMoney(c.Type) {
 			return errs.Precondition("a %s case carries no amount or refund channel", c.Type)
 		}
 		c.amend(now, cmd)
@@ -205,7 +196,7 @@ func (c *Case) Apply(cmd Command, now time.Time) error {
 			return invalid("decision", "decision must be for the buyer or for the seller")
 		}
 		if cmd.Decision == DecisionForBuyer {
-			if IsRefundType(c.Type) && cmd.AgreedAmountFen > c.RequestedAmountFen {
+			if MovesMoney(c.Type) && cmd.AgreedAmountFen > c.RequestedAmountFen {
 				// The case's ledger holds the requested amount: more could
 				// never be paid and the refund would fail for good.
 				return errs.Precondition("awarded amount %d fen is above the requested %d fen", cmd.AgreedAmountFen, c.RequestedAmountFen)
@@ -370,7 +361,7 @@ func (c *Case) checkReturnAddress(cmd Command) error {
 // applyAgreement takes the agreed amount, return address and claim
 // reference of an approval or a ruling for the buyer.
 func (c *Case) applyAgreement(cmd Command) {
-	if IsRefundType(c.Type) {
+	if MovesMoney(c.Type) {
 		c.AgreedAmountFen = cmd.AgreedAmountFen
 		if c.AgreedAmountFen == 0 {
 			c.AgreedAmountFen = c.RequestedAmountFen

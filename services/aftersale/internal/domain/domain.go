@@ -57,8 +57,8 @@ func GoodsComeBack(caseType CaseType) bool {
 	return false
 }
 
-// MovesMoney reports whether the case type may refund (those cases hold fen
-// in the ledger).
+// MovesMoney reports whether the case type may refund: it carries an amount
+// and a refund channel, and holds fen in the ledger.
 func MovesMoney(caseType CaseType) bool {
 	switch caseType {
 	case TypeReturnRefund, TypePartialRefund, TypeCompensation, TypeRefundOnly, TypeDispute:
