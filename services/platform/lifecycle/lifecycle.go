@@ -21,12 +21,15 @@
 package lifecycle
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
+	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 )
@@ -37,6 +40,39 @@ import (
 type Alarm struct {
 	Name string    `json:"name"`
 	At   time.Time `json:"at"`
+	// Breach: running out is a breach of the shop's promise (the shop's
+	// move: ship by, answer the case, respond to the complaint), not the
+	// other party's time running out. The domain says so; events and
+	// metrics count it.
+	Breach bool `json:"breach,omitempty"`
+}
+
+// WarnSuffix ends the name of a pre-breach warning alarm
+// ("first_response.warn").
+const WarnSuffix = ".warn"
+
+// IsWarning reports whether the alarm is a pre-breach warning.
+func (a Alarm) IsWarning() bool { return strings.HasSuffix(a.Name, WarnSuffix) }
+
+// Firing is the alarm a change is applying and when the clock runner fired
+// it (the actual instant, against the alarm's due instant).
+type Firing struct {
+	Alarm Alarm
+	At    time.Time
+}
+
+type firingKey struct{}
+
+// WithFiring marks ctx as the firing of alarm at the instant at (the clock
+// runner's Fire activity).
+func WithFiring(ctx context.Context, alarm Alarm, at time.Time) context.Context {
+	return context.WithValue(ctx, firingKey{}, Firing{Alarm: alarm, At: at})
+}
+
+// FiringOf is the firing ctx carries, if any.
+func FiringOf(ctx context.Context) (Firing, bool) {
+	f, ok := ctx.Value(firingKey{}).(Firing)
+	return f, ok
 }
 
 // Clocks is what an aggregate answers after every change: the alarms its
@@ -101,6 +137,20 @@ type Actor struct {
 // ActorOf is the actor of a verified identity.
 func ActorOf(id identity.Identity) Actor {
 	return Actor{Subject: id.Subject, Role: id.Role, Rank: id.Rank, Group: id.Group, ShopID: id.ShopID}
+}
+
+// Proto is the actor in the contracts' words (shop.common.v1.Actor).
+func (a Actor) Proto() *commonv1.Actor {
+	g := commonv1.AgentGroup_AGENT_GROUP_UNSPECIFIED
+	switch a.Group {
+	case identity.GroupPreSale:
+		g = commonv1.AgentGroup_AGENT_GROUP_PRE_SALE
+	case identity.GroupAfterSale:
+		g = commonv1.AgentGroup_AGENT_GROUP_AFTER_SALE
+	case identity.GroupGeneral:
+		g = commonv1.AgentGroup_AGENT_GROUP_GENERAL
+	}
+	return &commonv1.Actor{Subject: a.Subject, Role: string(a.Role), Rank: commonv1.AgentRank(a.Rank), Group: g}
 }
 
 // Clock is the actor of a clock that ran out, named after the process

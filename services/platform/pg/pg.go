@@ -23,6 +23,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/kefu-suite/kefu/services/platform/config"
+	outboxschema "github.com/kefu-suite/kefu/services/platform/outbox/schema"
 )
 
 // schemaName: a plain lower-case identifier, never quoted (so not an SQL
@@ -104,15 +105,20 @@ func ensureSchema(ctx context.Context, cc *pgx.ConnConfig, schema string) error 
 }
 
 // Migrate applies every pending migration in migrations (goose SQL files at
-// its root) inside the pool's schema; goose's bookkeeping table lives in the
-// schema too, so services never see each other's versions.
+// its root) inside the pool's schema, then the platform's own tables every
+// service has (the event outbox, versioned apart in goose_outbox_version);
+// goose's bookkeeping tables live in the schema too, so services never see
+// each other's versions.
 func Migrate(ctx context.Context, pool *Pool, migrations fs.FS, log *slog.Logger) error {
 	db := stdlib.OpenDBFromPool(pool.Pool)
 	defer db.Close()
-	return migrate(ctx, db, pool.Schema, migrations, log)
+	if err := migrate(ctx, db, pool.Schema, "goose_db_version", migrations, log); err != nil {
+		return err
+	}
+	return migrate(ctx, db, pool.Schema, "goose_outbox_version", outboxschema.Migrations, log)
 }
 
-func migrate(ctx context.Context, db *sql.DB, schema string, migrations fs.FS, log *slog.Logger) error {
+func migrate(ctx context.Context, db *sql.DB, schema, versions string, migrations fs.FS, log *slog.Logger) error {
 	// A per-schema advisory lock: two replicas starting at once migrate
 	// one after the other; different services never wait on each other.
 	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(lockID(schema)))
@@ -120,7 +126,7 @@ func migrate(ctx context.Context, db *sql.DB, schema string, migrations fs.FS, l
 		return fmt.Errorf("pg: migration lock: %w", err)
 	}
 	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations,
-		goose.WithTableName(schema+".goose_db_version"),
+		goose.WithTableName(schema+"."+versions),
 		goose.WithSessionLocker(locker),
 	)
 	if err != nil {

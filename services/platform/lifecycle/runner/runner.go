@@ -114,7 +114,9 @@ func Register(r worker.ActivityRegistry, process string, h Handler) {
 		return out, failures.FromDomain(err)
 	}, activity.RegisterOptions{Name: ActivityApply(process)})
 	r.RegisterActivityWithOptions(func(ctx context.Context, in FireInput) (lifecycle.Clocks, error) {
-		out, err := h.Fire(ctx, in)
+		// The change this firing makes is written with its clock events
+		// (due against actual instant: the timer's lateness).
+		out, err := h.Fire(lifecycle.WithFiring(ctx, in.Alarm, time.Now()), in)
 		return out, failures.FromDomain(err)
 	}, activity.RegisterOptions{Name: ActivityFire(process)})
 	r.RegisterActivityWithOptions(func(ctx context.Context, in LoadInput) (lifecycle.Clocks, error) {

@@ -1,0 +1,10 @@
+// Package schema holds the outbox table's migrations, applied in every
+// service's own schema by pg.Migrate (version table goose_outbox_version).
+package schema
+
+import "embed"
+
+// Migrations are goose SQL files.
+//
+//go:embed *.sql
+var Migrations embed.FS
