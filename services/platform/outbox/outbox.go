@@ -114,7 +114,7 @@ func Write(ctx context.Context, tx pgx.Tx, source string, events ...Event) error
 	// order of the slices, so seq follows the order of events.
 	if _, err := tx.Exec(ctx, `
 		INSERT INTO outbox (event_id, event_type, nats_subject, aggregate_id, envelope)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) WITH ORDINALITY AS t(a,b,c,d,e,o)
+		SELECT a, b, c, d, e FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) WITH ORDINALITY AS t(a,b,c,d,e,o)
 		ORDER BY o`, ids, types, subjects, aggs, envs); err != nil {
 		return fmt.Errorf("outbox: write events: %w", err)
 	}
