@@ -75,3 +75,26 @@ func LoadSLAPolicy(l *Loader) SLAPolicy {
 		Shrink:  l.Int("SLA_POLICY_SHRINK", 1, 1, 10_000_000),
 	}
 }
+
+// Events is where a service's domain events go (NATS JetStream) and how its
+// outbox relay runs.
+type Events struct {
+	NATSURL         string        // NATS_URL; the dev stack's own server listens on 4223
+	Relay           bool          // EVENTS_RELAY: run the outbox relay in this process
+	StreamReplicas  int           // EVENTS_STREAM_REPLICAS: 3 on a NATS cluster
+	StreamMaxAge    time.Duration // EVENTS_MAX_AGE: how long the stream keeps events
+	DuplicateWindow time.Duration // EVENTS_DUPLICATE_WINDOW: server-side de-duplication by event id
+	OutboxRetention time.Duration // OUTBOX_RETENTION: published rows kept in the outbox
+}
+
+// LoadEvents reads the event settings.
+func LoadEvents(l *Loader) Events {
+	return Events{
+		NATSURL:         l.String("NATS_URL", "nats://127.0.0.1:4223"),
+		Relay:           l.Bool("EVENTS_RELAY", true),
+		StreamReplicas:  l.Int("EVENTS_STREAM_REPLICAS", 1, 1, 5),
+		StreamMaxAge:    l.Duration("EVENTS_MAX_AGE", 30*24*time.Hour),
+		DuplicateWindow: l.Duration("EVENTS_DUPLICATE_WINDOW", 20*time.Minute),
+		OutboxRetention: l.Duration("OUTBOX_RETENTION", 7*24*time.Hour),
+	}
+}

@@ -156,7 +156,21 @@ func Envelope(ctx context.Context, source string, e Event) (*eventsv1.Envelope, 
 	}, nil
 }
 
+type actorKey struct{}
+
+// WithActor names who makes the changes written under ctx, where the
+// caller's identity is not in ctx (a command carried through the clock
+// runner to the service's activity worker).
+func WithActor(ctx context.Context, a lifecycle.Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
 func actorOf(ctx context.Context, source string, a *lifecycle.Actor) *commonv1.Actor {
+	if a == nil {
+		if c, ok := ctx.Value(actorKey{}).(lifecycle.Actor); ok {
+			a = &c
+		}
+	}
 	switch {
 	case a != nil:
 	case isFiring(ctx):

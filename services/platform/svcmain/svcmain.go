@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -26,6 +27,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/config"
 	"github.com/kefu-suite/kefu/services/platform/grpcserver"
 	"github.com/kefu-suite/kefu/services/platform/logging"
+	"github.com/kefu-suite/kefu/services/platform/outbox"
 	"github.com/kefu-suite/kefu/services/platform/peer"
 	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/telemetry"
@@ -48,6 +50,7 @@ type Settings struct {
 	Postgres config.Postgres
 	Temporal config.Temporal
 	SLA      config.SLAPolicy
+	Events   config.Events
 }
 
 // Load reads the common settings into l; the caller reads its own, then
@@ -58,6 +61,7 @@ func Load(l *config.Loader, spec Spec) Settings {
 		Postgres: config.LoadPostgres(l, spec.Schema),
 		Temporal: config.LoadTemporal(l),
 		SLA:      config.LoadSLAPolicy(l),
+		Events:   config.LoadEvents(l),
 	}
 }
 
@@ -92,7 +96,37 @@ func Start(ctx context.Context, spec Spec, s Settings) (*Env, error) {
 		e.Close()
 		return nil, err
 	}
+	if s.Events.Relay {
+		if err := e.startRelay(ctx); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
 	return e, nil
+}
+
+// startRelay publishes the service's outbox to NATS JetStream in the
+// background until Close. NATS need not be up: the connection keeps trying,
+// the service serves meanwhile and the outbox waits.
+func (e *Env) startRelay(ctx context.Context) error {
+	ev := e.Settings.Events
+	nc, err := outbox.Connect(ev.NATSURL, "kefu-"+e.Settings.Server.Name, e.Log)
+	if err != nil {
+		return fmt.Errorf("nats %s: %w", ev.NATSURL, err)
+	}
+	e.defer_(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	relay := outbox.NewRelay(e.Pool, js, outbox.Config{URL: ev.NATSURL, MaxAge: ev.StreamMaxAge,
+		Replicas: ev.StreamReplicas, DuplicateWindow: ev.DuplicateWindow, Retention: ev.OutboxRetention}, e.Log)
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); relay.Run(rctx) }()
+	e.defer_(func() { cancel(); <-done })
+	e.Log.Info("outbox relay started", slog.String("nats", ev.NATSURL), slog.String("stream", outbox.StreamName))
+	return nil
 }
 
 func (e *Env) defer_(fn func()) { e.closers = append(e.closers, fn) }

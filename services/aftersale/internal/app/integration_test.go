@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +27,7 @@ import (
 
 	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
+	eventsv1 "github.com/kefu-suite/kefu/proto/gen/shop/events/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/aftersale/internal/app"
 	"github.com/kefu-suite/kefu/services/aftersale/internal/domain"
@@ -35,6 +37,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
+	"github.com/kefu-suite/kefu/services/platform/outbox/outboxtest"
 	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
@@ -310,6 +313,46 @@ func TestAfterSaleIntegration(t *testing.T) {
 				t.Fatalf("history %v lacks %v", actions, want)
 			}
 		}
+		// Each step left its event in the outbox, in order, with the
+		// case's shop, buyer and version; the retried create added none.
+		var story []string
+		var clockTypes []string
+		for _, e := range outboxtest.Events(t, h.pool, "case.") {
+			if e.GetSubject() != c.GetCaseId() {
+				continue
+			}
+			if e.GetShopId() != c.GetShopId() || e.GetBuyerId() != buyer1.Subject || e.GetSource() != "aftersale" {
+				t.Fatalf("event %s: shop %q buyer %q", e.GetType(), e.GetShopId(), e.GetBuyerId())
+			}
+			if strings.Contains(e.GetType(), ".clock_") {
+				clockTypes = append(clockTypes, e.GetType()+":"+clockName(t, e))
+				continue
+			}
+			story = append(story, e.GetType())
+			if e.GetType() == "case.created" {
+				opened := outboxtest.Payload[*eventsv1.CaseOpened](t, e)
+				if opened.GetRequestedAmountFen() != 10000 || opened.GetOrderId() != "ord_ret1" || e.GetActor().GetSubject() != buyer1.Subject {
+					t.Fatalf("case.created %v by %v", opened, e.GetActor())
+				}
+			}
+			if e.GetType() == "case.refund_succeeded" {
+				if st := outboxtest.Payload[*eventsv1.CaseStepped](t, e); st.GetRefund().GetAmountFen() != 10000 ||
+					st.GetToState() != aftersalev1.CaseState_CASE_STATE_REFUNDED {
+					t.Fatalf("case.refund_succeeded %v", st)
+				}
+			}
+		}
+		if want := []string{"case.created", "case.approved", "case.return_shipped", "case.return_received",
+			"case.refund_started", "case.refund_succeeded"}; !slices.Equal(story, want) {
+			t.Fatalf("events %v\nwant %v", story, want)
+		}
+		for _, want := range []string{"case.clock_armed:seller_response", "case.clock_cancelled:seller_response",
+			"case.clock_armed:buyer_return_shipment", "case.clock_armed:seller_receipt"} {
+			if !slices.Contains(clockTypes, want) {
+				t.Fatalf("clock events %v lack %s", clockTypes, want)
+			}
+		}
+
 		// The case is over: commands are refused, the list shows it.
 		_, err = h.client.WithdrawCase(as(buyer1), &aftersalev1.WithdrawCaseRequest{CaseId: c.GetCaseId()})
 		wantCode(t, err, codes.FailedPrecondition)
@@ -967,4 +1010,17 @@ func TestSweeperStartsAStrandedCaseLateWithoutExtraTime(t *testing.T) {
 	if n, err := h.svc.Sweep(ctx, 0); err != nil || n != 0 {
 		t.Fatalf("a second sweep finds nothing: %d %v", n, err)
 	}
+}
+
+// clockName is the clock a clock event names.
+func clockName(t *testing.T, e *eventsv1.Envelope) string {
+	m, err := e.GetPayload().UnmarshalNew()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := m.(interface{ GetClock() string }); ok {
+		return c.GetClock()
+	}
+	t.Fatalf("%s payload %T names no clock", e.GetType(), m)
+	return ""
 }

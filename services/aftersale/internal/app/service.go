@@ -38,7 +38,7 @@ type Service struct {
 
 // New builds the service; p is the SLA policy new cases pin.
 func New(st *store.Store, orders OrderGateway, tc client.Client, p *policy.Policy, log *slog.Logger, now func() time.Time) *Service {
-	return &Service{store: st, orders: orders, runner: runner.NewClient(tc, Process, queues.AfterSaleActivities, log),
+	return &Service{store: st.WithEvents(caseEvents), orders: orders, runner: runner.NewClient(tc, Process, queues.AfterSaleActivities, log),
 		policy: p, log: log, now: func() time.Time { return now().UTC() }}
 }
 

@@ -189,7 +189,11 @@ func (c *Case) Clocks() lifecycle.Clocks {
 		return out
 	}
 	if k := c.stateClock(); k != nil {
-		out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: k.name, At: c.Process.ClockSince.Add(k.dur)})
+		// The seller's state clock running out breaks the shop's promise
+		// (the seller did not answer, receive, ship in time); the buyer's
+		// and the platform's do not.
+		out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: k.name, At: c.Process.ClockSince.Add(k.dur),
+			Breach: whoseMove(c.State) == MoveSeller})
 	}
 	if at, ok := c.refundDue(); ok {
 		out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: AlarmRefund, At: at})
@@ -199,7 +203,7 @@ func (c *Case) Clocks() lifecycle.Clocks {
 			out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: targetAlarm(t.Kind) + warnSuffix, At: *t.WarnAt})
 		}
 		if running(t) && t.DueAt != nil {
-			out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: targetAlarm(t.Kind), At: *t.DueAt})
+			out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: targetAlarm(t.Kind), At: *t.DueAt, Breach: true})
 		}
 	}
 	return out

@@ -17,6 +17,8 @@ import (
 
 	"github.com/kefu-suite/kefu/services/aftersale/internal/domain"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/outbox"
 	"github.com/kefu-suite/kefu/services/platform/pg"
 )
 
@@ -27,10 +29,37 @@ type Store struct {
 	// legacy is the policy a case stored before policies were pinned on
 	// cases (migration 00003) runs under; zero: such a case keeps no clock.
 	legacy domain.Policy
+	events Events
 }
 
 // New wraps an open pool (search_path = aftersale).
 func New(pool *pg.Pool) *Store { return &Store{pool: pool, now: time.Now} }
+
+// Events names the domain events of one write of a case: the case after
+// it, the history entries the write added, and its clocks before the write
+// (nil for a new case). The app sets it (the contract mapping is there).
+type Events func(ctx context.Context, c *domain.Case, added []domain.Event, before *lifecycle.Clocks) ([]outbox.Event, error)
+
+// WithEvents sets how a write's events are named; each write stores them
+// in the outbox in its own transaction.
+func (s *Store) WithEvents(f Events) *Store {
+	s.events = f
+	return s
+}
+
+func (s *Store) writeEvents(ctx context.Context, tx pgx.Tx, c *domain.Case, added []domain.Event, before *lifecycle.Clocks) error {
+	if s.events == nil {
+		return nil
+	}
+	evs, err := s.events(ctx, c, added, before)
+	if err != nil {
+		return fmt.Errorf("events of case %s: %w", c.CaseID, err)
+	}
+	return outbox.Write(ctx, tx, Source, evs...)
+}
+
+// Source is the after-sale service's name on its events.
+const Source = "aftersale"
 
 // WithLegacyPolicy pins p on cases stored by the retired after-sale
 // workflows (no process part): their current state's clock counts from
@@ -227,6 +256,9 @@ func (s *Store) Create(ctx context.Context, nc NewCase, decide Decision) (row *R
 			}
 			return err
 		}
+		if err := s.writeEvents(ctx, tx, c, c.History, nil); err != nil {
+			return err
+		}
 		holdsUnits := domain.GoodsComeBack(c.Type)
 		for i, l := range alloc.Lines {
 			held := int32(0)
@@ -351,6 +383,7 @@ func (s *Store) Update(ctx context.Context, caseID, op string, fn func(*domain.C
 		}
 		c := r.Case
 		released := c.Releases()
+		clocksBefore, stepsBefore := c.Clocks(), len(c.History)
 		if err := fn(c); err != nil {
 			if errors.Is(err, ErrUnchanged) {
 				return nil
@@ -366,6 +399,9 @@ func (s *Store) Update(ctx context.Context, caseID, op string, fn func(*domain.C
 		if _, err := tx.Exec(ctx, `UPDATE cases SET type = $2, state = $3, whose_move = $4, deadline = $5, breached = $6,
 				version = $7, doc = $8, process = $9, updated_at = $10, last_op = $11 WHERE case_id = $1`,
 			caseID, c.Type, c.State, c.WhoseMove, c.Deadline, c.Breached(), c.Version(), doc, process, *c.UpdatedAt, op); err != nil {
+			return err
+		}
+		if err := s.writeEvents(ctx, tx, c, c.History[stepsBefore:], &clocksBefore); err != nil {
 			return err
 		}
 		if c.Releases() {

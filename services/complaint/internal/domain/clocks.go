@@ -175,7 +175,9 @@ func (c *Complaint) Clocks() lifecycle.Clocks {
 		if w, ok := c.warnAt(p, time.Time{}); ok {
 			out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: p.name + warnSuffix, At: w})
 		}
-		out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: p.name, At: c.due(p, time.Time{})})
+		// Every complaint period is the shop's promise (respond, follow
+		// up, handle): running out is a breach, and the ladder climbs.
+		out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: p.name, At: c.due(p, time.Time{}), Breach: true})
 	}
 	return out
 }

@@ -22,9 +22,7 @@ func ts(t time.Time) *timestamppb.Timestamp {
 	return timestamppb.New(t)
 }
 
-func stateToProto(s domain.State) complaintv1.ComplaintState {
-	return complaintv1.ComplaintState(complaintv1.ComplaintState_value["COMPLAINT_STATE_"+string(s)])
-}
+func stateToProto(s domain.State) complaintv1.ComplaintState { return store.StateProto(s) }
 
 func stateFromProto(s complaintv1.ComplaintState) domain.State {
 	return domain.State(strings.TrimPrefix(complaintv1.ComplaintState_name[int32(s)], "COMPLAINT_STATE_"))

@@ -132,7 +132,10 @@ func (s *Store) Insert(ctx context.Context, c *domain.Complaint) (*Row, bool, er
 			return nil
 		}
 		created = true
-		return insertSteps(ctx, tx, c, 0)
+		if err := insertSteps(ctx, tx, c, 0); err != nil {
+			return err
+		}
+		return writeEvents(ctx, tx, c, c.Steps, nil)
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("insert complaint: %w", err)
@@ -224,7 +227,7 @@ func (s *Store) Update(ctx context.Context, id, op string, fn func(*domain.Compl
 			return nil
 		}
 		c := r.Complaint
-		before := len(c.Steps)
+		before, clocksBefore := len(c.Steps), c.Clocks()
 		if err := fn(c); err != nil {
 			if errors.Is(err, ErrUnchanged) {
 				return nil
@@ -250,7 +253,10 @@ func (s *Store) Update(ctx context.Context, id, op string, fn func(*domain.Compl
 			kinds(c), c.OwnerAgentID, handlerIDs(c), op, c.Version, doc, c.UpdatedAt, dl, dlClock); err != nil {
 			return err
 		}
-		return insertSteps(ctx, tx, c, before)
+		if err := insertSteps(ctx, tx, c, before); err != nil {
+			return err
+		}
+		return writeEvents(ctx, tx, c, c.Steps[before:], &clocksBefore)
 	})
 	if err != nil {
 		return nil, err

@@ -3,15 +3,19 @@ package store_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	eventsv1 "github.com/kefu-suite/kefu/proto/gen/shop/events/v1"
 	"github.com/kefu-suite/kefu/services/complaint/internal/domain"
 	"github.com/kefu-suite/kefu/services/complaint/internal/store"
 	"github.com/kefu-suite/kefu/services/complaint/migrations"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/outbox/outboxtest"
 	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
 )
@@ -93,6 +97,57 @@ func TestStoreIsIdempotentAndAppendOnly(t *testing.T) {
 	}
 	if _, err := st.Get(ctx, "cmp_none"); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("missing: %v", err)
+	}
+
+	// Events: the filing and the acknowledgement, each in its write's
+	// transaction; the retried, refused and unchanged writes added none.
+	var got2 []string
+	for _, e := range outboxtest.Events(t, pool, "") {
+		got2 = append(got2, e.GetType())
+		if e.GetSubject() != "cmp_1" || e.GetShopId() != "shop_a" || e.GetBuyerId() != "buyer_1" || e.GetSource() != "complaint" {
+			t.Fatalf("event %s: %v", e.GetType(), e)
+		}
+	}
+	want := []string{"complaint.filed", "complaint.clock_armed", "complaint.acknowledged",
+		"complaint.clock_cancelled", "complaint.clock_armed"}
+	if !slices.Equal(got2, want) {
+		t.Fatalf("events %v\nwant %v", got2, want)
+	}
+	envs := outboxtest.Events(t, pool, "complaint.clock_armed")
+	armed := outboxtest.Payload[*eventsv1.ClockArmed](t, envs[0])
+	if armed.GetClock() != "first_response" || !armed.GetDueAt().AsTime().Equal(t0.Add(4*time.Hour)) || !armed.GetBreachOnExpiry() {
+		t.Fatalf("first clock armed %v", armed)
+	}
+	ackd := outboxtest.Payload[*eventsv1.ComplaintStepped](t, outboxtest.Events(t, pool, "complaint.acknowledged")[0])
+	if ackd.GetOwnerAgentId() != "agent_alice" || ackd.GetNextDeadlineClock() != "follow_up" || ackd.GetToState().String() != "COMPLAINT_STATE_ACKNOWLEDGED" {
+		t.Fatalf("acknowledged %v", ackd)
+	}
+
+	// A clock running out, fired 2 s late by the runner: the climb, the
+	// breach and the lateness are events, by the clock.
+	due, _ := got.Complaint.NextDeadline()
+	fctx := lifecycle.WithFiring(ctx, due, due.At.Add(2*time.Second))
+	if _, err := st.Update(fctx, "cmp_1", "", func(c *domain.Complaint) error { return c.Fire(due, due.At) }); err != nil {
+		t.Fatal(err)
+	}
+	var fired *eventsv1.ClockFired
+	breached := false
+	for _, e := range outboxtest.Events(t, pool, "complaint.clock_") {
+		switch e.GetType() {
+		case "complaint.clock_fired":
+			fired = outboxtest.Payload[*eventsv1.ClockFired](t, e)
+			if e.GetActor().GetSubject() != "complaint-clock" {
+				t.Fatalf("fired by %v", e.GetActor())
+			}
+		case "complaint.clock_breached":
+			breached = true
+		}
+	}
+	if fired == nil || fired.GetClock() != "follow_up" || fired.GetLatenessMs() != 2000 || !breached {
+		t.Fatalf("fired %v breached %v", fired, breached)
+	}
+	if len(outboxtest.Events(t, pool, "complaint.escalated")) != 1 {
+		t.Fatalf("no complaint.escalated event after the breach: %v", outboxtest.Types(outboxtest.Events(t, pool, "")))
 	}
 
 	// the history cannot be rewritten

@@ -14,6 +14,7 @@ import (
 	"github.com/kefu-suite/kefu/services/order/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/outbox"
 	"github.com/kefu-suite/kefu/services/platform/peer"
 )
 
@@ -51,6 +52,7 @@ func (s *Service) apply(ctx context.Context, cmd Command, op string) (applied, e
 		findings = domain.ReviewChecks(cur, products)
 	}
 	var d dispatched
+	ctx = outbox.WithActor(ctx, cmd.Actor) // on the events of the change
 	o, terms, version, err := s.store.UpdateOp(ctx, cmd.OrderID, op, cmd.Etag, s.now(), func(o *orderv1.Order, t domain.Terms) (bool, error) {
 		if cmd.Alarm != nil && !domain.Due(o, t, *cmd.Alarm, at) {
 			return false, store.ErrUnchanged // stale or duplicate firing

@@ -33,6 +33,7 @@ import (
 
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
+	eventsv1 "github.com/kefu-suite/kefu/proto/gen/shop/events/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/order/internal/app"
 	"github.com/kefu-suite/kefu/services/order/internal/store"
@@ -40,6 +41,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/grpctest"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
+	"github.com/kefu-suite/kefu/services/platform/outbox/outboxtest"
 	"github.com/kefu-suite/kefu/services/platform/peer"
 	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
@@ -109,7 +111,7 @@ func startCatalogue(t *testing.T, dbURL string) string {
 	t.Helper()
 	bin := catalogueBinary(t)
 	addr := freeAddr(t)
-	env := append(os.Environ(), "DATABASE_URL="+dbURL, "GRPC_ADDR="+addr, "SEED_SHOP_ID="+shop, "LOG_LEVEL=warn")
+	env := append(os.Environ(), "DATABASE_URL="+dbURL, "GRPC_ADDR="+addr, "SEED_SHOP_ID="+shop, "LOG_LEVEL=warn", "EVENTS_RELAY=false")
 	seed := exec.Command(bin, "seed")
 	seed.Env = env
 	if out, err := seed.CombinedOutput(); err != nil {
@@ -363,6 +365,51 @@ func TestLifecycleCreatePayShipAutoConfirm(t *testing.T) {
 	r2, err := h.orders.RefundOrder(as(service), rreq)
 	if err != nil || r2.GetRefund().GetRefundId() != r1.GetRefund().GetRefundId() || r2.GetOrder().GetRefundedFen() != 100 {
 		t.Fatalf("refund retry: %v %v", err, r2)
+	}
+
+	// Every change left its events in the outbox, in the order it
+	// happened, each with the order's shop, buyer and version; the retried
+	// payment and refund added none.
+	envs := outboxtest.Events(t, h.pool, "order.")
+	var story []string
+	var lastVersion int64
+	for _, e := range envs {
+		if e.GetSubject() != o.GetOrderId() {
+			continue
+		}
+		if e.GetShopId() != shop || e.GetBuyerId() != o.GetBuyerId() || e.GetSource() != "order" {
+			t.Fatalf("event %s: shop %q buyer %q source %q", e.GetType(), e.GetShopId(), e.GetBuyerId(), e.GetSource())
+		}
+		if e.GetAggregateVersion() < lastVersion {
+			t.Fatalf("event %s at version %d after version %d", e.GetType(), e.GetAggregateVersion(), lastVersion)
+		}
+		lastVersion = e.GetAggregateVersion()
+		if !strings.Contains(e.GetType(), ".clock_") {
+			story = append(story, e.GetType())
+		}
+	}
+	want := []string{"order.placed", "order.exception_raised", "order.paid", "order.exception_resolved",
+		"order.shipped", "order.received", "order.completed", "order.refund_started", "order.refund_succeeded"}
+	if !slices.Equal(story, want) {
+		t.Fatalf("events %v\nwant %v", story, want)
+	}
+	placed := outboxtest.Payload[*eventsv1.OrderPlaced](t, envs[0])
+	if envs[0].GetType() != "order.placed" || placed.GetPrice().GetTotalFen() != o.GetPrice().GetTotalFen() ||
+		envs[0].GetActor().GetSubject() != buyer.Subject || envs[0].GetAggregateVersion() != 1 {
+		t.Fatalf("placed: %v by %v", placed, envs[0].GetActor())
+	}
+	var autoConfirm *eventsv1.ClockFired
+	for _, e := range envs {
+		if e.GetSubject() == o.GetOrderId() && e.GetType() == "order.clock_fired" {
+			autoConfirm = outboxtest.Payload[*eventsv1.ClockFired](t, e)
+			if e.GetActor().GetRole() != "service" {
+				t.Fatalf("a clock's change made by %v", e.GetActor())
+			}
+		}
+	}
+	if autoConfirm == nil || autoConfirm.GetClock() != "auto_confirm" || autoConfirm.GetLatenessMs() < 0 ||
+		autoConfirm.GetFiredAt().AsTime().Before(autoConfirm.GetDueAt().AsTime()) {
+		t.Fatalf("auto-confirm clock event %v", autoConfirm)
 	}
 }
 

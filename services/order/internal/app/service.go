@@ -63,22 +63,7 @@ func asService(ctx context.Context) context.Context { return identity.AppendOutg
 
 func actorOf(id identity.Identity) *commonv1.Actor { return actorFrom(lifecycle.ActorOf(id)) }
 
-func actorFrom(a lifecycle.Actor) *commonv1.Actor {
-	return &commonv1.Actor{Subject: a.Subject, Role: string(a.Role),
-		Rank: commonv1.AgentRank(a.Rank), Group: groupOf(a.Group)}
-}
-
-func groupOf(g identity.Group) commonv1.AgentGroup {
-	switch g {
-	case identity.GroupPreSale:
-		return commonv1.AgentGroup_AGENT_GROUP_PRE_SALE
-	case identity.GroupAfterSale:
-		return commonv1.AgentGroup_AGENT_GROUP_AFTER_SALE
-	case identity.GroupGeneral:
-		return commonv1.AgentGroup_AGENT_GROUP_GENERAL
-	}
-	return commonv1.AgentGroup_AGENT_GROUP_UNSPECIFIED
-}
+func actorFrom(a lifecycle.Actor) *commonv1.Actor { return a.Proto() }
 
 // Who may do what (the OrderService comment): buyers act on their own
 // orders; agents of the order's shop do everything but confirm receipt;

@@ -156,7 +156,9 @@ func clocks(o *orderv1.Order, t Terms) []clock {
 func Clocks(o *orderv1.Order, t Terms, version int64) lifecycle.Clocks {
 	c := lifecycle.Clocks{Version: version}
 	for _, k := range clocks(o, t) {
-		c.Alarms = append(c.Alarms, lifecycle.Alarm{Name: k.name, At: k.due})
+		// The seller's clocks (ship promise, unshipped close) running out
+		// break the shop's promise; the buyer's and the platform's do not.
+		c.Alarms = append(c.Alarms, lifecycle.Alarm{Name: k.name, At: k.due, Breach: k.whose == "seller"})
 	}
 	switch o.GetState() {
 	case orderv1.OrderState_ORDER_STATE_COMPLETED, orderv1.OrderState_ORDER_STATE_CLOSED:

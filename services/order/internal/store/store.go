@@ -18,12 +18,15 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/order/internal/domain"
+	"github.com/kefu-suite/kefu/services/order/internal/events"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/outbox"
 	"github.com/kefu-suite/kefu/services/platform/paging"
 	"github.com/kefu-suite/kefu/services/platform/pg"
 )
@@ -118,7 +121,10 @@ func (s *Store) Insert(ctx context.Context, o *orderv1.Order, t domain.Terms, m 
 		}
 		if tag.RowsAffected() == 1 {
 			created = true
-			return writeExceptions(ctx, tx, o)
+			if err := writeExceptions(ctx, tx, o); err != nil {
+				return err
+			}
+			return outbox.Write(ctx, tx, events.Source, events.Of(ctx, nil, o, t, 1, now)...)
 		}
 		return nil
 	})
@@ -262,6 +268,7 @@ func (s *Store) UpdateOp(ctx context.Context, id, op, etag string, now time.Time
 			return err
 		}
 		o := r.order
+		before := proto.Clone(o).(*orderv1.Order)
 		changed, err := fn(o, r.terms)
 		if saf, ok := domain.AsSaveAndFail(err); ok {
 			changed, failAfterSave = true, saf.Err
@@ -291,7 +298,13 @@ func (s *Store) UpdateOp(ctx context.Context, id, op, etag string, now time.Time
 			cmpOr(op, r.lastOp)); err != nil {
 			return err
 		}
-		return writeExceptions(ctx, tx, o)
+		if err := writeExceptions(ctx, tx, o); err != nil {
+			return err
+		}
+		if !changed {
+			return nil
+		}
+		return outbox.Write(ctx, tx, events.Source, events.Of(ctx, before, o, r.terms, out.version, now)...)
 	})
 	if err != nil {
 		return nil, domain.Terms{}, 0, err
