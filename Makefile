@@ -22,6 +22,7 @@ GRPC_GATEWAY_VERSION        := v2.33.0
 GRPC_GATEWAY_V1_VERSION     := v1.16.0
 PROTOVALIDATE_PROTO_VERSION := v1.2.2
 TEMPORAL_CLI_VERSION        := v1.5.1
+NATS_SERVER_VERSION         := v2.15.3
 
 # Every Go module of the workspace (a plain `go test ./...` fails at a go.work root).
 MODULE_DIRS = $(shell go list -f '{{.Dir}}' -m)
@@ -58,8 +59,10 @@ $(eval $(call go-tool,protoc-gen-go-grpc,google.golang.org/grpc/cmd/protoc-gen-g
 $(eval $(call go-tool,protoc-gen-grpc-gateway,github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway,$(GRPC_GATEWAY_VERSION)))
 $(eval $(call go-tool,protoc-gen-openapiv2,github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2,$(GRPC_GATEWAY_VERSION)))
 $(eval $(call go-tool,temporal,github.com/temporalio/cli/cmd/temporal,$(TEMPORAL_CLI_VERSION)))
+$(eval $(call go-tool,nats-server,github.com/nats-io/nats-server/v2,$(NATS_SERVER_VERSION)))
 
-PROTO_TOOLS := $(filter-out $(STAMPS)/temporal-%,$(TOOL_STAMPS))
+PROTO_TOOLS := $(filter-out $(STAMPS)/temporal-% $(STAMPS)/nats-server-%,$(TOOL_STAMPS))
+NATS_SERVER := $(STAMPS)/nats-server-$(NATS_SERVER_VERSION)
 TEMPORAL    := $(STAMPS)/temporal-$(TEMPORAL_CLI_VERSION)
 
 .PHONY: tools
@@ -106,7 +109,7 @@ bench: $(TEMPORAL) ## Benchmarks (report ratios, not absolute times).
 
 ##@ Run
 .PHONY: run
-run: $(TEMPORAL) ## Start Postgres (if needed), Temporal dev server, every built service, worker and gateway.
+run: $(TEMPORAL) $(NATS_SERVER) ## Start Postgres (if needed), Temporal dev server, every built service, worker and gateway.
 	deploy/dev/run.sh
 
 .PHONY: seed

@@ -14,6 +14,10 @@ mkdir -p "$logs" "$bins"
 
 TEMPORAL_PORT=${TEMPORAL_PORT:-7233}
 TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
+# Our own NATS (JetStream) unless NATS_URL names one; 4223, not 4222, because
+# a system NATS may already listen there.
+NATS_PORT=${NATS_PORT:-4223}
+NATS_MONITOR_PORT=${NATS_MONITOR_PORT:-8222}
 GATEWAY_PORT=${GATEWAY_PORT:-8080}
 # service → gRPC port; a service runs only once services/<svc>/cmd/<svc> exists.
 declare -A PORTS=([catalogue]=9091 [conversation]=9092 [order]=9093 [aftersale]=9094 [complaint]=9095)
@@ -62,6 +66,19 @@ else
 fi
 export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT"
 
+if [ -n "${NATS_URL:-}" ]; then
+  say "nats: using NATS_URL=$NATS_URL"
+  nats_monitor="(the monitoring port of $NATS_URL)"
+else
+  mkdir -p "$data/nats"
+  start nats "$logs/nats.log" bin/nats-server -a 127.0.0.1 -p "$NATS_PORT" \
+    -m "$NATS_MONITOR_PORT" --http_host 127.0.0.1 -js -sd "$data/nats" -n kefu-dev
+  wait_port nats "$NATS_PORT"
+  export NATS_URL="nats://127.0.0.1:$NATS_PORT"
+  nats_monitor="http://127.0.0.1:$NATS_MONITOR_PORT/jsz?streams=true"
+fi
+say "nats: $NATS_URL"
+
 # Every service learns every other's address up front (the order service calls
 # the catalogue, after-sale calls order and catalogue, ...).
 # A service that does not exist yet gets no address, so nothing (the gateway's
@@ -105,6 +122,7 @@ if [ -d gateway/cmd/gateway ]; then
 fi
 
 go build -o "$bins/kefu-token" ./gateway/cmd/kefu-token
+go build -o "$bins/kefu-events" ./services/platform/cmd/kefu-events
 tokens=$("$bins/kefu-token" -demo -ttl 720h | sed 's/^/    /')
 
 cat <<MSG
@@ -114,6 +132,9 @@ cat <<MSG
     OpenAPI       http://127.0.0.1:$GATEWAY_PORT/openapi.json  (browse: /docs)
     Temporal UI   http://127.0.0.1:$TEMPORAL_UI_PORT
     Temporal gRPC 127.0.0.1:$TEMPORAL_PORT
+    Events        $NATS_URL  stream KEFU_EVENTS, subjects kefu.<shop>.<aggregate>.<event>
+                  live: $bins/kefu-events tail --shop shop_demo [--type 'order.*'] [--from-start]
+                  streams: $nats_monitor
     services      ${gateway_env[*]:-none built yet}
 
   Demo bearer tokens (Authorization: Bearer <token>; mint more with
