@@ -24,6 +24,7 @@ import (
 
 	"github.com/kefu-suite/kefu/gateway/internal/gateway"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/natstest"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
 )
@@ -36,6 +37,7 @@ const secret = "e2e-secret-e2e-secret-e2e-secret-0123456789"
 // Stack is one running suite.
 type Stack struct {
 	URL  string // the gateway, e.g. http://127.0.0.1:40123
+	NATS string // the stack's NATS server (JetStream), e.g. nats://127.0.0.1:40124
 	logs map[string]string
 }
 
@@ -48,6 +50,11 @@ var processes = []struct{ name, pkg string }{
 	{"conversation", "./services/conversation/cmd/conversation"},
 	{"worker", "./workflows/cmd/worker"},
 	{"gateway", "./gateway/cmd/gateway"},
+}
+
+// tools are built with the processes but not started by StartStack.
+var tools = []struct{ name, pkg string }{
+	{"kefu-events", "./services/platform/cmd/kefu-events"},
 }
 
 var (
@@ -91,7 +98,7 @@ func build(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		for _, p := range processes {
+		for _, p := range append(processes, tools...) {
 			if _, err := os.Stat(filepath.Join(root, p.pkg)); err != nil {
 				buildErr = fmt.Errorf("%s is not in this checkout: %w", p.pkg, err)
 				return
@@ -130,6 +137,7 @@ func StartStack(t *testing.T) *Stack {
 	bins := build(t)
 	dbURL := pgtest.NewDatabase(t)
 	temporal := temporalx.StartDevServer(t)
+	nats := natstest.Start(t)
 	logDir := t.TempDir()
 
 	addrs := map[string]string{}
@@ -140,6 +148,7 @@ func StartStack(t *testing.T) *Stack {
 		"DATABASE_URL="+dbURL,
 		"TEMPORAL_ADDRESS="+temporal.FrontendHostPort(),
 		"TEMPORAL_NAMESPACE=default",
+		"NATS_URL="+nats.URL(),
 		fmt.Sprintf("SLA_POLICY_SHRINK=%d", Shrink),
 		"JWT_HS256_SECRET="+secret,
 		"SEED_SHOP_ID=shop_demo",
@@ -150,7 +159,7 @@ func StartStack(t *testing.T) *Stack {
 		env = append(env, strings.ToUpper(svc)+"_ADDR="+addrs[svc])
 	}
 
-	s := &Stack{URL: "http://" + addrs["gateway"], logs: map[string]string{}}
+	s := &Stack{URL: "http://" + addrs["gateway"], NATS: nats.URL(), logs: map[string]string{}}
 	var cmds []*exec.Cmd
 	t.Cleanup(func() {
 		for i := len(cmds) - 1; i >= 0; i-- {
