@@ -104,8 +104,8 @@ test-short: ## Unit tests only (no Postgres, no Temporal server).
 	go test -count=1 -short $(MODULE_PKGS)
 
 .PHONY: bench
-bench: $(TEMPORAL) ## Benchmarks (report ratios, not absolute times).
-	DATABASE_URL="$$($(ENSURE_PG))" go test -run '^$$' -bench . -benchmem $(MODULE_PKGS)
+bench: $(TEMPORAL) ## Benchmarks (report ratios, not absolute times; -tags kefubench adds the measuring hooks).
+	DATABASE_URL="$$($(ENSURE_PG))" go test -tags kefubench -run '^$$' -bench . -benchmem $(MODULE_PKGS)
 
 ##@ Run
 .PHONY: run

@@ -88,36 +88,53 @@ func token(s string) bool {
 // they describe: they are published if and only if it commits. source is
 // the writing service ("order").
 func Write(ctx context.Context, tx pgx.Tx, source string, events ...Event) error {
+	var b pgx.Batch
+	if err := Queue(ctx, &b, source, "", nil, events...); err != nil {
+		return err
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, &b).Close()
+}
+
+// Queue adds the one statement writing events to b, so that a change sends
+// its own statements and its events in one round trip (SendBatch inside
+// the change's transaction). guard, when set, is an SQL condition under
+// which the events are written, its arguments numbered from $1 (guardArgs),
+// e.g. "EXISTS (SELECT 1 FROM orders WHERE order_id = $1 AND xmin =
+// pg_current_xact_id()::xid)": only if this transaction inserted the row.
+func Queue(ctx context.Context, b *pgx.Batch, source, guard string, guardArgs []any, events ...Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	var (
-		ids, types, subjects, aggs []string
-		envs                       [][]byte
-	)
-	for _, e := range events {
+	// One statement (the notify trigger fires once); rows in the order of
+	// events, so seq follows it.
+	var sql strings.Builder
+	sql.WriteString(`INSERT INTO outbox (event_id, event_type, nats_subject, aggregate_id, envelope) SELECT * FROM (VALUES `)
+	args := make([]any, 0, 5*len(events)+len(guardArgs))
+	args = append(args, guardArgs...)
+	for i, e := range events {
 		env, err := Envelope(ctx, source, e)
 		if err != nil {
 			return err
 		}
-		b, err := proto.Marshal(env)
+		raw, err := proto.Marshal(env)
 		if err != nil {
 			return fmt.Errorf("outbox: encode %s: %w", e.Type, err)
 		}
-		ids = append(ids, env.GetEventId())
-		types = append(types, e.Type)
-		subjects = append(subjects, e.NATSSubject())
-		aggs = append(aggs, e.Subject)
-		envs = append(envs, b)
+		if i > 0 {
+			sql.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&sql, "($%d::text, $%d::text, $%d::text, $%d::text, $%d::bytea)", n+1, n+2, n+3, n+4, n+5)
+		args = append(args, env.GetEventId(), e.Type, e.NATSSubject(), e.Subject, raw)
 	}
-	// One statement (the notify trigger fires once); unnest keeps the
-	// order of the slices, so seq follows the order of events.
-	if _, err := tx.Exec(ctx, `
-		INSERT INTO outbox (event_id, event_type, nats_subject, aggregate_id, envelope)
-		SELECT a, b, c, d, e FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[]) WITH ORDINALITY AS t(a,b,c,d,e,o)
-		ORDER BY o`, ids, types, subjects, aggs, envs); err != nil {
-		return fmt.Errorf("outbox: write events: %w", err)
+	sql.WriteString(") AS v")
+	if guard != "" {
+		sql.WriteString(" WHERE " + guard)
 	}
+	b.Queue(sql.String(), args...)
 	return nil
 }
 

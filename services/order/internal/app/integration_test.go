@@ -75,7 +75,7 @@ func TestMain(m *testing.M) {
 // catalogueBinary builds the real catalogue service once per test binary
 // (internal packages cannot be imported across modules, so it runs as the
 // process it is in production).
-func catalogueBinary(t *testing.T) string {
+func catalogueBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "kefu-order-it-")
@@ -95,7 +95,7 @@ func catalogueBinary(t *testing.T) string {
 	return catalogueBin
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -107,7 +107,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // startCatalogue seeds and serves the catalogue on the test database.
-func startCatalogue(t *testing.T, dbURL string) string {
+func startCatalogue(t testing.TB, dbURL string) string {
 	t.Helper()
 	bin := catalogueBinary(t)
 	addr := freeAddr(t)
@@ -152,7 +152,7 @@ type harness struct {
 // newHarness runs the real thing: Postgres, the catalogue process, a
 // Temporal dev server, the shared clock runner, the order runner activities and
 // the order gRPC server (identity and validation interceptors) on loopback.
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	dbURL := pgtest.NewDatabase(t)
 	tcl := temporalx.Client(t)
@@ -487,6 +487,17 @@ func TestCreateIdempotentUnderConcurrentRetries(t *testing.T) {
 	}
 	if got := available(t, h, "prd_seed20"); got != before-2 {
 		t.Fatalf("available %d, want %d (reserved once)", got, before-2)
+	}
+	// One order placed, one order.placed event: a retry whose insert met
+	// the first one's row wrote none.
+	placedEvents := 0
+	for _, e := range outboxtest.Events(t, h.pool, "order.placed") {
+		if e.GetSubject() == ids[0] {
+			placedEvents++
+		}
+	}
+	if placedEvents != 1 {
+		t.Fatalf("%d order.placed events for one order placed by %d concurrent retries", placedEvents, n)
 	}
 	// Concurrent retries of one payment: one payment, no payment exception.
 	first, err := h.orders.GetOrder(as(agent), &orderv1.GetOrderRequest{OrderId: ids[0]})

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -107,7 +108,10 @@ func (s *Store) Insert(ctx context.Context, o *orderv1.Order, t domain.Terms, m 
 		if err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `
+		// One round trip: the row, and — only if this transaction inserted
+		// it (not a concurrent retry's row) — its exceptions and events.
+		var b pgx.Batch
+		b.Queue(`
 			INSERT INTO orders (order_id, shop_id, buyer_id, kind, state, flag, placed_at, request_id,
 			    request_fingerprint, basket_fingerprint, contact_phone, open_exception_kinds, version, updated_at, doc,
 			    workflow_started, terms)
@@ -115,18 +119,17 @@ func (s *Store) Insert(ctx context.Context, o *orderv1.Order, t domain.Terms, m 
 			ON CONFLICT (order_id) DO NOTHING`,
 			o.GetOrderId(), o.GetShopId(), o.GetBuyerId(), o.GetKind().String(), o.GetState().String(),
 			flagCol(o), o.GetPlacedAt().AsTime(), m.RequestID, m.RequestFingerprint, domain.BasketFingerprint(o),
-			o.GetAddress().GetContactPhone(), openKinds(o), now, doc, terms)
-		if err != nil {
+			o.GetAddress().GetContactPhone(), openKinds(o), now, doc, terms).Exec(func(tag pgconn.CommandTag) error {
+			created = tag.RowsAffected() == 1
+			return nil
+		})
+		if err := queueExceptions(&b, o, insertedHere); err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 1 {
-			created = true
-			if err := writeExceptions(ctx, tx, o); err != nil {
-				return err
-			}
-			return outbox.Write(ctx, tx, events.Source, events.Of(ctx, nil, o, t, 1, now)...)
+		if err := queueEvents(ctx, &b, nil, o, t, 1, now, insertedHere, o.GetOrderId()); err != nil {
+			return err
 		}
-		return nil
+		return tx.SendBatch(ctx, &b).Close()
 	})
 	if err != nil {
 		return nil, "", false, fmt.Errorf("insert order: %w", err)
@@ -165,20 +168,32 @@ func flagCol(o *orderv1.Order) string {
 	return o.GetFlag().String()
 }
 
-func writeExceptions(ctx context.Context, tx pgx.Tx, o *orderv1.Order) error {
+// insertedHere guards a statement queued after an order's INSERT … ON
+// CONFLICT DO NOTHING: true only if this transaction inserted the row (a
+// concurrent retry's row was inserted by another).
+const insertedHere = "EXISTS (SELECT 1 FROM orders WHERE order_id = $%d AND xmin = pg_current_xact_id()::xid)"
+
+// queueExceptions adds the upsert of the order's exceptions (the agents'
+// queue) to b; guard, when set, is insertedHere.
+func queueExceptions(b *pgx.Batch, o *orderv1.Order, guard string) error {
+	where := ""
+	if guard != "" {
+		where = " WHERE " + fmt.Sprintf(guard, 8)
+	}
 	for _, e := range o.GetExceptions() {
 		doc, err := docJSON.Marshal(e)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `
-			INSERT INTO order_exceptions (exception_id, order_id, shop_id, kind, status, raised_at, doc)
-			VALUES ($1,$2,$3,$4,$5,$6,$7)
-			ON CONFLICT (exception_id) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc`,
-			e.GetExceptionId(), o.GetOrderId(), o.GetShopId(), e.GetKind().String(), e.GetStatus().String(),
-			e.GetRaisedAt().AsTime(), doc); err != nil {
-			return err
+		args := []any{e.GetExceptionId(), o.GetOrderId(), o.GetShopId(), e.GetKind().String(), e.GetStatus().String(),
+			e.GetRaisedAt().AsTime(), doc}
+		if guard != "" {
+			args = append(args, o.GetOrderId())
 		}
+		b.Queue(`
+			INSERT INTO order_exceptions (exception_id, order_id, shop_id, kind, status, raised_at, doc)
+			SELECT $1,$2,$3,$4,$5,$6,$7::jsonb`+where+`
+			ON CONFLICT (exception_id) DO UPDATE SET status = EXCLUDED.status, doc = EXCLUDED.doc`, args...)
 	}
 	return nil
 }
@@ -290,21 +305,23 @@ func (s *Store) UpdateOp(ctx context.Context, id, op, etag string, now time.Time
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `
+		// One round trip: the row, its exceptions and its events.
+		var b pgx.Batch
+		b.Queue(`
 			UPDATE orders SET state = $2, flag = $3, open_exception_kinds = $4, version = $5, updated_at = $6,
 			    doc = $7, contact_phone = $8, last_op = $9
 			WHERE order_id = $1`,
 			id, o.GetState().String(), flagCol(o), openKinds(o), out.version, now, doc, o.GetAddress().GetContactPhone(),
-			cmpOr(op, r.lastOp)); err != nil {
+			cmpOr(op, r.lastOp))
+		if err := queueExceptions(&b, o, ""); err != nil {
 			return err
 		}
-		if err := writeExceptions(ctx, tx, o); err != nil {
-			return err
+		if changed {
+			if err := queueEvents(ctx, &b, before, o, r.terms, out.version, now, ""); err != nil {
+				return err
+			}
 		}
-		if !changed {
-			return nil
-		}
-		return outbox.Write(ctx, tx, events.Source, events.Of(ctx, before, o, r.terms, out.version, now)...)
+		return tx.SendBatch(ctx, &b).Close()
 	})
 	if err != nil {
 		return nil, domain.Terms{}, 0, err
@@ -313,6 +330,24 @@ func (s *Store) UpdateOp(ctx context.Context, id, op, etag string, now time.Time
 		return out.order, out.terms, out.version, failAfterSave
 	}
 	return out.order, out.terms, out.version, nil
+}
+
+// queueEvents adds the outbox write of one write's events to b, guarded
+// by guard (insertedHere with the order id) when set. A variable only so
+// the placement benchmark can measure the same write without it.
+var queueEvents = writeQueued
+
+func writeQueued(ctx context.Context, b *pgx.Batch, before, after *orderv1.Order, t domain.Terms, version int64,
+	now time.Time, guard string, guardArgs ...any) error {
+	if guard != "" {
+		guard = fmt.Sprintf(guard, 1)
+	}
+	return outbox.Queue(ctx, b, events.Source, guard, guardArgs, events.Of(ctx, before, after, t, version, now)...)
+}
+
+// noEvents is queueEvents with events off (benchmarks only).
+var noEvents = func(context.Context, *pgx.Batch, *orderv1.Order, *orderv1.Order, domain.Terms, int64, time.Time, string, ...any) error {
+	return nil
 }
 
 func cmpOr(a, b string) string {
