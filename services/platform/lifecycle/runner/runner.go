@@ -18,7 +18,6 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -199,23 +198,6 @@ func (c *Client) Command(ctx context.Context, entityID, updateID string, payload
 		}
 	}
 	return out.Clocks, nil
-}
-
-// Clocks asks a running runner which alarms it holds (for on-call views).
-func (c *Client) Clocks(ctx context.Context, entityID string) (lifecycle.Clocks, bool, error) {
-	v, err := c.tc.QueryWorkflow(ctx, WorkflowID(c.process, entityID), "", QueryClocks)
-	if err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return lifecycle.Clocks{}, false, nil
-		}
-		return lifecycle.Clocks{}, false, Unavailable("query the clocks of "+entityID, err)
-	}
-	var out lifecycle.Clocks
-	if err := v.Get(&out); err != nil {
-		return lifecycle.Clocks{}, false, err
-	}
-	return out, true, nil
 }
 
 // Unavailable wraps a Temporal failure as errs.ErrUnavailable (the client
