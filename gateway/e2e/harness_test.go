@@ -38,7 +38,9 @@ const secret = "e2e-secret-e2e-secret-e2e-secret-0123456789"
 type Stack struct {
 	URL  string // the gateway, e.g. http://127.0.0.1:40123
 	NATS string // the stack's NATS server (JetStream), e.g. nats://127.0.0.1:40124
-	logs map[string]string
+	// Events is that server, to stop and restart it (same port and store).
+	Events *natstest.Server
+	logs   map[string]string
 }
 
 // processes in start order: name → package path from the repo root.
@@ -159,7 +161,7 @@ func StartStack(t *testing.T) *Stack {
 		env = append(env, strings.ToUpper(svc)+"_ADDR="+addrs[svc])
 	}
 
-	s := &Stack{URL: "http://" + addrs["gateway"], NATS: nats.URL(), logs: map[string]string{}}
+	s := &Stack{URL: "http://" + addrs["gateway"], NATS: nats.URL(), Events: nats, logs: map[string]string{}}
 	var cmds []*exec.Cmd
 	t.Cleanup(func() {
 		for i := len(cmds) - 1; i >= 0; i-- {
