@@ -9,8 +9,10 @@ import (
 	"unicode"
 
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
 
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
+	eventsv1 "github.com/kefu-suite/kefu/proto/gen/shop/events/v1"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
@@ -21,8 +23,9 @@ import (
 
 // faqs is the FAQ table: filtered by topic and category, searched by text.
 var faqs = kbTable[*cataloguev1.Faq]{
-	noun: "faq", table: "faqs", alias: "f", idField: "faq_id",
-	newT: func() *cataloguev1.Faq { return &cataloguev1.Faq{} },
+	noun: "faq", table: "faqs", alias: "f", idField: "faq_id", aggregate: "faq",
+	newT:    func() *cataloguev1.Faq { return &cataloguev1.Faq{} },
+	payload: func(f *cataloguev1.Faq) proto.Message { return &eventsv1.FaqChanged{Faq: f} },
 	filters: func(f *cataloguev1.Faq) ([]string, []any) {
 		return []string{"topic", "category", "search_text"}, []any{int16(f.GetTopic()), int16(f.GetCategory()), FaqSearchText(f)}
 	},
@@ -57,17 +60,18 @@ func (s *Store) UpdateFaq(ctx context.Context, id string, now time.Time, fn func
 
 // DeleteFaq removes an FAQ (etag-checked when given).
 func (s *Store) DeleteFaq(ctx context.Context, id, etag string) error {
-	return s.deleteVersioned(ctx, "faq", `SELECT version FROM faqs WHERE faq_id=$1 FOR UPDATE`,
-		`DELETE FROM faqs WHERE faq_id=$1`, id, etag)
+	return s.deleteVersioned(ctx, "faq", "faqs", "faq_id", id, etag)
 }
 
-// deleteVersioned locks a row by id, checks the etag and deletes it.
-func (s *Store) deleteVersioned(ctx context.Context, kind, lockSQL, deleteSQL, id, etag string) error {
+// deleteVersioned locks a row of table by id, checks the etag, deletes it
+// and writes "<aggregate>.deleted" in the same transaction.
+func (s *Store) deleteVersioned(ctx context.Context, aggregate, table, idField, id, etag string) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
 		var version int64
-		err := tx.QueryRow(ctx, lockSQL, id).Scan(&version)
+		var shop string
+		err := tx.QueryRow(ctx, `SELECT version, shop_id FROM `+table+` WHERE `+idField+`=$1 FOR UPDATE`, id).Scan(&version, &shop)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return errs.NotFound(kind, id)
+			return errs.NotFound(strings.ReplaceAll(aggregate, "_", " "), id)
 		}
 		if err != nil {
 			return err
@@ -75,8 +79,11 @@ func (s *Store) deleteVersioned(ctx context.Context, kind, lockSQL, deleteSQL, i
 		if err := lifecycle.CheckETag("etag", etag, version); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, deleteSQL, id)
-		return err
+		if _, err = tx.Exec(ctx, `DELETE FROM `+table+` WHERE `+idField+`=$1`, id); err != nil {
+			return err
+		}
+		return event(ctx, tx, aggregate+".deleted", id, shop, version, time.Now(),
+			&eventsv1.CatalogueRecordDeleted{Id: id, LastVersion: version})
 	})
 }
 
@@ -198,8 +205,9 @@ func (s *Store) SearchFaqs(ctx context.Context, q FaqSearch) ([]FaqHit, error) {
 
 // quickReplies is the quick-reply table: filtered by agent group and kind.
 var quickReplies = kbTable[*cataloguev1.QuickReply]{
-	noun: "quick reply", table: "quick_replies", alias: "q", idField: "quick_reply_id",
-	newT: func() *cataloguev1.QuickReply { return &cataloguev1.QuickReply{} },
+	noun: "quick reply", table: "quick_replies", alias: "q", idField: "quick_reply_id", aggregate: "quick_reply",
+	newT:    func() *cataloguev1.QuickReply { return &cataloguev1.QuickReply{} },
+	payload: func(r *cataloguev1.QuickReply) proto.Message { return &eventsv1.QuickReplyChanged{QuickReply: r} },
 	filters: func(r *cataloguev1.QuickReply) ([]string, []any) {
 		return []string{"agent_group", "kind"}, []any{int16(r.GetGroup()), int16(r.GetKind())}
 	},
@@ -227,8 +235,7 @@ func (s *Store) UpdateQuickReply(ctx context.Context, id string, now time.Time, 
 
 // DeleteQuickReply removes a quick reply (etag-checked when given).
 func (s *Store) DeleteQuickReply(ctx context.Context, id, etag string) error {
-	return s.deleteVersioned(ctx, "quick reply", `SELECT version FROM quick_replies WHERE quick_reply_id=$1 FOR UPDATE`,
-		`DELETE FROM quick_replies WHERE quick_reply_id=$1`, id, etag)
+	return s.deleteVersioned(ctx, "quick_reply", "quick_replies", "quick_reply_id", id, etag)
 }
 
 // QuickReplyQuery filters and pages the quick replies of one shop.

@@ -26,7 +26,11 @@ type kbTable[T proto.Message] struct {
 	table   string // "faqs"
 	alias   string // "f" in the listing queries
 	idField string // "faq_id": the id column and the message field
-	newT    func() T
+	// aggregate names its events ("faq" → faq.created, faq.updated).
+	aggregate string
+	newT      func() T
+	// payload is the event payload of the record after a change.
+	payload func(m T) proto.Message
 	// filters returns the filter columns and their values for m.
 	filters func(m T) (cols []string, vals []any)
 }
@@ -120,8 +124,20 @@ func (k kbTable[T]) insert(ctx context.Context, s *Store, m T, requestID string,
 		}
 	}
 	marks = append(marks, fmt.Sprintf("$%d", len(args))) // updated_at = created_at
-	tag, err := s.pool.Exec(ctx, `INSERT INTO `+k.table+` (`+strings.Join(names, ", ")+`) VALUES (`+strings.Join(marks, ", ")+`)
-		ON CONFLICT (shop_id, request_id) DO NOTHING`, args...)
+	inserted := false
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO `+k.table+` (`+strings.Join(names, ", ")+`) VALUES (`+strings.Join(marks, ", ")+`)
+			ON CONFLICT (shop_id, request_id) DO NOTHING`, args...)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		inserted = true
+		stored, _, err := k.get(ctx, tx, k.idOf(m), false)
+		if err != nil {
+			return err
+		}
+		return event(ctx, tx, k.aggregate+".created", k.idOf(m), k.shopOf(m), 1, now, k.payload(stored))
+	})
 	if err != nil {
 		if isUniqueViolation(err) {
 			return zero, fmt.Errorf("%w: %s %s", errs.ErrAlreadyExists, k.noun, k.idOf(m))
@@ -129,7 +145,7 @@ func (k kbTable[T]) insert(ctx context.Context, s *Store, m T, requestID string,
 		return zero, err
 	}
 	id := k.idOf(m)
-	if tag.RowsAffected() == 0 {
+	if !inserted {
 		if err := s.pool.QueryRow(ctx, `SELECT `+k.idField+` FROM `+k.table+` WHERE shop_id=$1 AND request_id=$2`,
 			k.shopOf(m), requestID).Scan(&id); err != nil {
 			return zero, err
@@ -164,8 +180,14 @@ func (k kbTable[T]) update(ctx context.Context, s *Store, id string, now time.Ti
 		}
 		sets = append(sets, fmt.Sprintf("doc=$%d", len(args)+1), "version=version+1", fmt.Sprintf("updated_at=$%d", len(args)+2))
 		args = append(args, doc, now)
-		_, err = tx.Exec(ctx, `UPDATE `+k.table+` SET `+strings.Join(sets, ", ")+` WHERE `+k.idField+`=$1`, args...)
-		return err
+		if _, err = tx.Exec(ctx, `UPDATE `+k.table+` SET `+strings.Join(sets, ", ")+` WHERE `+k.idField+`=$1`, args...); err != nil {
+			return err
+		}
+		stored, _, err := k.get(ctx, tx, id, false)
+		if err != nil {
+			return err
+		}
+		return event(ctx, tx, k.aggregate+".updated", id, k.shopOf(stored), version+1, now, k.payload(stored))
 	})
 	if err != nil {
 		return zero, err

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
+	eventsv1 "github.com/kefu-suite/kefu/proto/gen/shop/events/v1"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
@@ -86,7 +87,8 @@ func (s *Store) InsertProduct(ctx context.Context, p *cataloguev1.Product, reque
 				return err
 			}
 		}
-		return nil
+		return event(ctx, tx, "product.created", p.GetProductId(), p.GetShopId(), 1, now,
+			&eventsv1.ProductChanged{Product: p, WasPublished: false, PreviousPriceFen: p.GetPriceFen()})
 	})
 	if err != nil {
 		return nil, false, err
@@ -233,6 +235,7 @@ func (s *Store) UpdateProduct(ctx context.Context, id string, now time.Time, fn 
 		for _, k := range p.GetSkus() {
 			before[k.GetSkuId()] = true
 		}
+		wasPublished, wasArchived, wasPrice := p.GetPublished(), p.GetArchived(), p.GetPriceFen()
 		if err := fn(p, version); err != nil {
 			return err
 		}
@@ -261,7 +264,15 @@ func (s *Store) UpdateProduct(ctx context.Context, id string, now time.Time, fn 
 				}
 			}
 		}
-		return nil
+		typ := "product.updated"
+		switch {
+		case p.GetArchived() && !wasArchived:
+			typ = "product.archived"
+		case !p.GetArchived() && wasArchived:
+			typ = "product.restored"
+		}
+		return event(ctx, tx, typ, id, p.GetShopId(), version+1, now,
+			&eventsv1.ProductChanged{Product: p, WasPublished: wasPublished, PreviousPriceFen: wasPrice})
 	})
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
+	eventsv1 "github.com/kefu-suite/kefu/proto/gen/shop/events/v1"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
@@ -37,15 +38,28 @@ func (s *Store) InsertPromotion(ctx context.Context, p *cataloguev1.Promotion, r
 	if err != nil {
 		return nil, err
 	}
-	tag, err := s.pool.Exec(ctx, `
-		INSERT INTO promotions (promotion_id, shop_id, kind, enabled, starts_at, ends_at, doc, request_id, created_at, updated_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,NULLIF($8,''),$9,$9) ON CONFLICT (shop_id, request_id) DO NOTHING`,
-		p.GetPromotionId(), p.GetShopId(), int16(p.GetKind()), p.GetEnabled(), p.GetStartsAt().AsTime(), endsAt(p), doc, requestID, now)
+	var inserted bool
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO promotions (promotion_id, shop_id, kind, enabled, starts_at, ends_at, doc, request_id, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,NULLIF($8,''),$9,$9) ON CONFLICT (shop_id, request_id) DO NOTHING`,
+			p.GetPromotionId(), p.GetShopId(), int16(p.GetKind()), p.GetEnabled(), p.GetStartsAt().AsTime(), endsAt(p), doc, requestID, now)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		inserted = true
+		stored, _, err := scanPromotion(tx.QueryRow(ctx, `SELECT `+promotionColumns+` FROM promotions WHERE promotion_id=$1`,
+			p.GetPromotionId()), now)
+		if err != nil {
+			return err
+		}
+		return event(ctx, tx, "promotion.created", p.GetPromotionId(), p.GetShopId(), 1, now, &eventsv1.PromotionChanged{Promotion: stored})
+	})
 	if err != nil {
 		return nil, err
 	}
 	id := p.GetPromotionId()
-	if tag.RowsAffected() == 0 {
+	if !inserted {
 		if err := s.pool.QueryRow(ctx, `SELECT promotion_id FROM promotions WHERE shop_id=$1 AND request_id=$2`, p.GetShopId(), requestID).Scan(&id); err != nil {
 			return nil, err
 		}
@@ -117,9 +131,12 @@ func (s *Store) UpdatePromotion(ctx context.Context, id string, now time.Time, f
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE promotions SET kind=$2, enabled=$3, starts_at=$4, ends_at=$5, doc=$6, version=version+1, updated_at=$7
-			WHERE promotion_id=$1`, id, int16(p.GetKind()), p.GetEnabled(), p.GetStartsAt().AsTime(), endsAt(p), doc, now)
-		return err
+		if _, err = tx.Exec(ctx, `UPDATE promotions SET kind=$2, enabled=$3, starts_at=$4, ends_at=$5, doc=$6, version=version+1, updated_at=$7
+			WHERE promotion_id=$1`, id, int16(p.GetKind()), p.GetEnabled(), p.GetStartsAt().AsTime(), endsAt(p), doc, now); err != nil {
+			return err
+		}
+		p.Etag = lifecycle.ETag(version + 1)
+		return event(ctx, tx, "promotion.updated", id, p.GetShopId(), version+1, now, &eventsv1.PromotionChanged{Promotion: p})
 	})
 	if err != nil {
 		return nil, err
@@ -129,21 +146,7 @@ func (s *Store) UpdatePromotion(ctx context.Context, id string, now time.Time, f
 
 // DeletePromotion removes a promotion (etag-checked when given).
 func (s *Store) DeletePromotion(ctx context.Context, id, etag string) error {
-	return s.tx(ctx, func(tx pgx.Tx) error {
-		var version int64
-		err := tx.QueryRow(ctx, `SELECT version FROM promotions WHERE promotion_id=$1 FOR UPDATE`, id).Scan(&version)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return errs.NotFound("promotion", id)
-		}
-		if err != nil {
-			return err
-		}
-		if err := lifecycle.CheckETag("etag", etag, version); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `DELETE FROM promotions WHERE promotion_id=$1`, id)
-		return err
-	})
+	return s.deleteVersioned(ctx, "promotion", "promotions", "promotion_id", id, etag)
 }
 
 // PromotionQuery filters promotions of one shop.

@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
+	eventsv1 "github.com/kefu-suite/kefu/proto/gen/shop/events/v1"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 )
 
@@ -84,7 +86,7 @@ func (s *Store) Reserve(ctx context.Context, orderID string, lines []StockLine, 
 		if anyFailed && !allowPartial {
 			return errRollback
 		}
-		return nil
+		return stockEvent(ctx, tx, "stock.reserved", orderID, "", results, Reserved, now)
 	})
 	if errors.Is(err, errRollback) {
 		for i := range results {
@@ -172,7 +174,7 @@ func sellable(ctx context.Context, tx pgx.Tx, productID, skuID string) (bool, er
 // Release gives reserved stock back (order closed or cancelled). Empty
 // lineIDs means every line of the order still reserved.
 func (s *Store) Release(ctx context.Context, orderID string, lineIDs []string, reason string, now time.Time) ([]LineResult, error) {
-	return s.settle(ctx, orderID, lineIDs, now, func(ctx context.Context, tx pgx.Tx, r *LineResult) error {
+	return s.settle(ctx, orderID, lineIDs, now, "stock.released", reason, Released, func(ctx context.Context, tx pgx.Tx, r *LineResult) error {
 		if _, err := tx.Exec(ctx, `UPDATE stock SET available = available + $3, reserved = reserved - $3 WHERE product_id=$1 AND sku_id=$2`,
 			r.ProductID, r.SkuID, r.Quantity); err != nil {
 			return err
@@ -187,7 +189,7 @@ func (s *Store) Release(ctx context.Context, orderID string, lineIDs []string, r
 // Commit turns reservations into sales (order paid): reserved goes down,
 // the product's sales count goes up.
 func (s *Store) Commit(ctx context.Context, orderID string, lineIDs []string, now time.Time) ([]LineResult, error) {
-	return s.settle(ctx, orderID, lineIDs, now, func(ctx context.Context, tx pgx.Tx, r *LineResult) error {
+	return s.settle(ctx, orderID, lineIDs, now, "stock.committed", "", Committed, func(ctx context.Context, tx pgx.Tx, r *LineResult) error {
 		if _, err := tx.Exec(ctx, `UPDATE stock SET reserved = reserved - $3 WHERE product_id=$1 AND sku_id=$2`,
 			r.ProductID, r.SkuID, r.Quantity); err != nil {
 			return err
@@ -203,8 +205,9 @@ func (s *Store) Commit(ctx context.Context, orderID string, lineIDs []string, no
 }
 
 // settle applies fn to each still-reserved line under a row lock; lines in
-// another state report what they already are.
-func (s *Store) settle(ctx context.Context, orderID string, lineIDs []string, now time.Time,
+// another state report what they already are. The lines fn moved (outcome
+// done) are one event of type typ.
+func (s *Store) settle(ctx context.Context, orderID string, lineIDs []string, now time.Time, typ, reason string, done Outcome,
 	fn func(context.Context, pgx.Tx, *LineResult) error) ([]LineResult, error) {
 	var results []LineResult
 	err := s.tx(ctx, func(tx pgx.Tx) error {
@@ -261,12 +264,31 @@ func (s *Store) settle(ctx context.Context, orderID string, lineIDs []string, no
 			}
 			results = append(results, r)
 		}
-		return nil
+		return stockEvent(ctx, tx, typ, orderID, reason, results, done, now)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return results, s.fillAvailable(ctx, results)
+}
+
+// stockEvent writes one event for the lines of an order this transaction
+// moved (outcome done); none when it moved none (a retry).
+func stockEvent(ctx context.Context, tx pgx.Tx, typ, orderID, reason string, results []LineResult, done Outcome, now time.Time) error {
+	var lines []*eventsv1.StockLine
+	for _, r := range results {
+		if r.Outcome == done {
+			lines = append(lines, &eventsv1.StockLine{LineId: r.LineID, ProductId: r.ProductID, SkuId: r.SkuID, Quantity: r.Quantity})
+		}
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	var shop string
+	if err := tx.QueryRow(ctx, `SELECT shop_id FROM products WHERE product_id=$1`, lines[0].GetProductId()).Scan(&shop); err != nil {
+		return err
+	}
+	return event(ctx, tx, typ, orderID, shop, 0, now, &eventsv1.StockReservationChanged{OrderId: orderID, Lines: lines, Reason: reason})
 }
 
 func (s *Store) fillAvailable(ctx context.Context, results []LineResult) error {
@@ -321,7 +343,15 @@ func (s *Store) Adjust(ctx context.Context, a Adjustment, now time.Time) (StockR
 			}
 			return errs.Precondition("only %d available; removing %d would make stock negative", avail, -a.Delta)
 		}
-		return nil
+		var shop string
+		var after int64
+		if err := tx.QueryRow(ctx, `SELECT p.shop_id, s.available FROM products p JOIN stock s ON s.product_id = p.product_id
+			WHERE s.product_id=$1 AND s.sku_id=$2`, a.ProductID, a.SkuID).Scan(&shop, &after); err != nil {
+			return err
+		}
+		return event(ctx, tx, "stock.adjusted", a.ProductID, shop, 0, now, &eventsv1.StockAdjusted{ProductId: a.ProductID,
+			SkuId: a.SkuID, Delta: a.Delta, Reason: cataloguev1.StockAdjustmentReason(a.Reason), AvailableAfter: after,
+			RequestId: a.RequestID})
 	})
 	if err != nil {
 		return StockRow{}, err
