@@ -22,11 +22,14 @@ import (
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
+	eventsv1 "github.com/kefu-suite/kefu/proto/gen/shop/events/v1"
 	"github.com/kefu-suite/kefu/services/conversation/internal/app"
 	"github.com/kefu-suite/kefu/services/conversation/internal/store"
 	"github.com/kefu-suite/kefu/services/conversation/migrations"
 	"github.com/kefu-suite/kefu/services/platform/grpctest"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/outbox/outboxtest"
+	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
 )
 
@@ -43,9 +46,22 @@ var (
 )
 
 type env struct {
-	t  *testing.T
-	cl convv1.ConversationServiceClient
-	kb *knowledgeBase
+	t    *testing.T
+	cl   convv1.ConversationServiceClient
+	kb   *knowledgeBase
+	pool *pg.Pool
+}
+
+// events are the outbox's events about subject, in order (clock-free: the
+// conversation runs no clock runner).
+func (e *env) events(subject string) []*eventsv1.Envelope {
+	var out []*eventsv1.Envelope
+	for _, ev := range outboxtest.Events(e.t, e.pool, "") {
+		if ev.GetSubject() == subject {
+			out = append(out, ev)
+		}
+	}
+	return out
 }
 
 // knowledgeBase stands in for the catalogue's FAQ search (served over gRPC
@@ -103,7 +119,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	conn := grpctest.Serve(t, "conversation", func(s *grpc.Server) { convv1.RegisterConversationServiceServer(s, svc) }, grpctest.Options{Logger: log})
-	return &env{t: t, cl: convv1.NewConversationServiceClient(conn), kb: kb}
+	return &env{t: t, cl: convv1.NewConversationServiceClient(conn), kb: kb, pool: pool}
 }
 
 func as(id identity.Identity) context.Context {
@@ -294,6 +310,45 @@ func TestPreSaleChatTransferAndRating(t *testing.T) {
 	_, err = e.cl.SendMessage(as(buyer), &convv1.SendMessageRequest{SessionId: s.SessionId, RequestId: rid("msg"), Message: &convv1.Message{Text: "在吗"}})
 	wantCode(t, err, codes.FailedPrecondition)
 
+	// The chat's events, in order, each with the shop and the buyer: the
+	// refused and unacknowledged replies, the retried transfer and the
+	// refused second rating left none.
+	evs := e.events(s.SessionId)
+	var story []string
+	for _, ev := range evs {
+		if ev.GetShopId() != shop || ev.GetBuyerId() != buyer.Subject || ev.GetSource() != "conversation" {
+			t.Fatalf("event %v", ev)
+		}
+		story = append(story, ev.GetType())
+	}
+	msg := "session.message_sent"
+	want := []string{"session.opened", "session.assigned", msg, // greeting
+		msg, msg, "session.first_response", // question, answer
+		msg, msg, msg, // 有优惠吗, acknowledged 大概, 满300减30
+		msg, "session.transferred", msg, msg, "session.queued", // return question, handed over (two system notes)
+		"session.assigned", msg, msg, "session.closed", "session.rated"}
+	if !slices.Equal(story, want) {
+		t.Fatalf("events\n%v\nwant\n%v", story, want)
+	}
+	for _, ev := range evs {
+		switch ev.GetType() {
+		case "session.first_response":
+			fr := outboxtest.Payload[*eventsv1.SessionFirstResponse](t, ev)
+			if fr.GetAgentId() != preAgent.Subject || !fr.GetWithinTarget() || fr.GetFirstResponseSeconds() > 60 {
+				t.Fatalf("first response %v", fr)
+			}
+		case "session.rated":
+			if r := outboxtest.Payload[*eventsv1.SessionRated](t, ev); r.GetScore() != 5 || !r.GetHasComment() || r.GetAgentId() != afterAgent.Subject {
+				t.Fatalf("rated %v", r)
+			}
+		case "session.transferred":
+			if tr := outboxtest.Payload[*eventsv1.SessionTransferred](t, ev); tr.GetFromAgentId() != preAgent.Subject ||
+				tr.GetToGroup() != commonv1.AgentGroup_AGENT_GROUP_AFTER_SALE {
+				t.Fatalf("transferred %v", tr)
+			}
+		}
+	}
+
 	// authorisation: another buyer and another shop's agent do not see it
 	_, err = e.cl.GetSession(as(buyer2), &convv1.GetSessionRequest{SessionId: s.SessionId})
 	wantCode(t, err, codes.NotFound)
@@ -368,6 +423,15 @@ func TestAutoReplyOfflineMessageAnswered(t *testing.T) {
 	sess := must(e.cl.GetSession(as(buyer2), &convv1.GetSessionRequest{SessionId: ans.OfflineMessage.SessionId})).GetSession()
 	if sess.AssignedAgentId != afterAgent.Subject || sess.Status != convv1.SessionStatus_SESSION_STATUS_ACTIVE {
 		t.Fatalf("new session for the answer: %v", sess)
+	}
+	// Left, then answered once (the retried and the refused answers left
+	// no event).
+	if got := outboxtest.Types(e.events(olm.OfflineMessageId)); !slices.Equal(got, []string{"offline_message.left", "offline_message.answered"}) {
+		t.Fatalf("offline message events %v", got)
+	}
+	answered := outboxtest.Payload[*eventsv1.OfflineMessageChanged](t, e.events(olm.OfflineMessageId)[1])
+	if answered.GetAnsweredByAgentId() != preAgent.Subject || answered.GetSessionId() != s.SessionId {
+		t.Fatalf("answered %v", answered)
 	}
 }
 
@@ -493,6 +557,13 @@ func TestHandoverNoteRead(t *testing.T) {
 	}
 	if l := must(e.cl.ListHandoverNotes(as(supervisor), &convv1.ListHandoverNotesRequest{})).GetHandoverNotes(); len(l) != 1 || l[0].ReadByMe {
 		t.Fatalf("supervisor: %v", l)
+	}
+	evs := e.events(n.HandoverNoteId)
+	if got := outboxtest.Types(evs); !slices.Equal(got, []string{"handover_note.written", "handover_note.read"}) {
+		t.Fatalf("note events %v (read twice: one read)", got)
+	}
+	if r := outboxtest.Payload[*eventsv1.HandoverNoteChanged](t, evs[1]); r.GetReadByAgentId() != preAgent2.Subject || !r.GetImportant() || r.GetSessions() != 1 {
+		t.Fatalf("read %v", r)
 	}
 }
 

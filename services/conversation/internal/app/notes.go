@@ -148,7 +148,7 @@ func (s *Service) MarkHandoverNoteRead(ctx context.Context, req *convv1.MarkHand
 	if !addressedTo(id, n) {
 		return nil, errs.NotFound("handover note", req.GetHandoverNoteId())
 	}
-	if err := store.MarkRead(ctx, s.store.Q(), n.HandoverNoteId, id.Subject, s.now()); err != nil {
+	if err := s.store.MarkRead(ctx, n, id.Subject, s.now()); err != nil {
 		return nil, err
 	}
 	if n, err = store.GetNote(ctx, s.store.Q(), n.HandoverNoteId); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/kefu-suite/kefu/services/conversation/internal/domain"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/outbox"
 	"github.com/kefu-suite/kefu/services/platform/pg"
 )
 
@@ -168,21 +169,36 @@ func InsertSession(ctx context.Context, tx pgx.Tx, s *convv1.Session, openedBy, 
 		s.SessionId, s.ShopId, s.BuyerId, int32(s.Group), int32(s.Status), int32(s.Priority), int32(s.Topic),
 		s.AssignedAgentId, openedBy, nullable(requestID), s.OpenedAt.AsTime(), tsOf(s.QueuedAt), tsOf(s.LastMessageAt), toJSON(s))
 	s.Etag = lifecycle.ETag(1)
-	return err
+	if err != nil {
+		return err
+	}
+	return outbox.Write(ctx, tx, Source, sessionEvents(nil, s, 1, s.GetOpenedAt().AsTime())...)
 }
 
 // SaveSession writes a changed session; version is the one read under lock.
 func SaveSession(ctx context.Context, tx pgx.Tx, s *convv1.Session, version int64) error {
 	s.Etag = ""
-	tag, err := tx.Exec(ctx, `UPDATE sessions SET grp=$2, status=$3, priority=$4, topic=$5, assigned_agent_id=$6,
-		queued_at=$7, last_message_at=$8, version=version+1, doc=$9 WHERE session_id=$1 AND version=$10`,
+	// The stored document before the change comes back from the same
+	// statement: what changed is the session's events.
+	var old []byte
+	err := tx.QueryRow(ctx, `UPDATE sessions AS s SET grp=$2, status=$3, priority=$4, topic=$5, assigned_agent_id=$6,
+		queued_at=$7, last_message_at=$8, version=s.version+1, doc=$9
+		FROM (SELECT doc FROM sessions WHERE session_id=$1) AS prev
+		WHERE s.session_id=$1 AND s.version=$10 RETURNING prev.doc`,
 		s.SessionId, int32(s.Group), int32(s.Status), int32(s.Priority), int32(s.Topic), s.AssignedAgentId,
-		tsOf(s.QueuedAt), tsOf(s.LastMessageAt), toJSON(s), version)
-	if err == nil && tag.RowsAffected() != 1 {
-		err = fmt.Errorf("%w: session %s changed meanwhile", errs.ErrConflict, s.SessionId)
-	}
+		tsOf(s.QueuedAt), tsOf(s.LastMessageAt), toJSON(s), version).Scan(&old)
 	s.Etag = lifecycle.ETag(version + 1)
-	return err
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%w: session %s changed meanwhile", errs.ErrConflict, s.SessionId)
+	}
+	if err != nil {
+		return err
+	}
+	was := &convv1.Session{}
+	if err := fromJSON(old, was); err != nil {
+		return err
+	}
+	return outbox.Write(ctx, tx, Source, sessionEvents(was, s, version+1, time.Now())...)
 }
 
 // QueuePosition: 1 + the sessions waiting for a person ahead in the group's
@@ -333,9 +349,14 @@ func GetMessage(ctx context.Context, q Q, id string) (*convv1.Message, error) {
 
 // InsertMessage stores a message.
 func InsertMessage(ctx context.Context, tx pgx.Tx, m *convv1.Message, requestID string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO messages (message_id, session_id, sender_id, request_id, created_at, doc) VALUES ($1,$2,$3,$4,$5,$6)`,
-		m.MessageId, m.SessionId, m.SenderId, nullable(requestID), m.CreatedAt.AsTime(), toJSON(m))
-	return err
+	var buyer string
+	err := tx.QueryRow(ctx, `INSERT INTO messages (message_id, session_id, sender_id, request_id, created_at, doc) VALUES ($1,$2,$3,$4,$5,$6)
+		RETURNING (SELECT buyer_id FROM sessions WHERE session_id=$2)`,
+		m.MessageId, m.SessionId, m.SenderId, nullable(requestID), m.CreatedAt.AsTime(), toJSON(m)).Scan(&buyer)
+	if err != nil {
+		return err
+	}
+	return outbox.Write(ctx, tx, Source, messageEvent(m, buyer))
 }
 
 // ListMessages pages a session's messages by their insertion order.
@@ -378,9 +399,14 @@ func TransferByRequest(ctx context.Context, q Q, sessionID, actorID, requestID s
 
 // InsertTransfer records a transfer.
 func InsertTransfer(ctx context.Context, tx pgx.Tx, t *convv1.Transfer, requestID string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO transfers (transfer_id, session_id, actor_id, request_id, created_at, doc) VALUES ($1,$2,$3,$4,$5,$6)`,
-		t.TransferId, t.SessionId, t.GetActor().GetSubject(), nullable(requestID), t.CreatedAt.AsTime(), toJSON(t))
-	return err
+	var buyer string
+	err := tx.QueryRow(ctx, `INSERT INTO transfers (transfer_id, session_id, actor_id, request_id, created_at, doc) VALUES ($1,$2,$3,$4,$5,$6)
+		RETURNING (SELECT buyer_id FROM sessions WHERE session_id=$2)`,
+		t.TransferId, t.SessionId, t.GetActor().GetSubject(), nullable(requestID), t.CreatedAt.AsTime(), toJSON(t)).Scan(&buyer)
+	if err != nil {
+		return err
+	}
+	return outbox.Write(ctx, tx, Source, transferEvent(t, buyer))
 }
 
 // ListTransfers pages a session's transfers, oldest first.
@@ -572,7 +598,10 @@ func InsertOffline(ctx context.Context, tx pgx.Tx, m *convv1.OfflineMessage, lef
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,1,$9)`,
 		m.OfflineMessageId, m.ShopId, m.BuyerId, int32(m.Group), int32(m.Status), leftBy, nullable(requestID), m.CreatedAt.AsTime(), toJSON(m))
 	m.Etag = lifecycle.ETag(1)
-	return err
+	if err != nil {
+		return err
+	}
+	return outbox.Write(ctx, tx, Source, offlineEvent(m, "left", 1))
 }
 
 // SaveOffline writes an answered offline message.
@@ -584,7 +613,10 @@ func SaveOffline(ctx context.Context, tx pgx.Tx, m *convv1.OfflineMessage, versi
 		err = fmt.Errorf("%w: offline message changed meanwhile", errs.ErrConflict)
 	}
 	m.Etag = lifecycle.ETag(version + 1)
-	return err
+	if err != nil {
+		return err
+	}
+	return outbox.Write(ctx, tx, Source, offlineEvent(m, offlineStatusWord(m.GetStatus()), version+1))
 }
 
 // OfflineFilter is ListOfflineMessages' query.
@@ -655,7 +687,10 @@ func InsertNote(ctx context.Context, tx pgx.Tx, n *convv1.HandoverNote, requestI
 	_, err := tx.Exec(ctx, `INSERT INTO handover_notes (handover_note_id, shop_id, author_agent_id, to_group, to_agent_id, request_id, created_at, doc)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`,
 		n.HandoverNoteId, n.ShopId, n.AuthorAgentId, int32(n.ToGroup), n.ToAgentId, nullable(requestID), n.CreatedAt.AsTime(), toJSON(n))
-	return err
+	if err != nil {
+		return err
+	}
+	return outbox.Write(ctx, tx, Source, noteEvent(n, "written", "", n.GetCreatedAt().AsTime()))
 }
 
 const noteCols = `n.doc, coalesce((SELECT jsonb_agg(jsonb_build_object('agent_id', r.agent_id, 'read_at', r.read_at) ORDER BY r.read_at, r.agent_id)
@@ -692,10 +727,17 @@ func GetNote(ctx context.Context, q Q, id string) (*convv1.HandoverNote, error) 
 	return n, err
 }
 
-// MarkRead records that agent read the note (once; idempotent).
-func MarkRead(ctx context.Context, q Q, noteID, agentID string, at time.Time) error {
-	_, err := q.Exec(ctx, `INSERT INTO handover_reads (handover_note_id, agent_id, read_at) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`, noteID, agentID, at)
-	return err
+// MarkRead records that agent read the note (once; idempotent: a repeated
+// read writes no event).
+func (s *Store) MarkRead(ctx context.Context, n *convv1.HandoverNote, agentID string, at time.Time) error {
+	return s.Tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO handover_reads (handover_note_id, agent_id, read_at) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`,
+			n.GetHandoverNoteId(), agentID, at)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		return outbox.Write(ctx, tx, Source, noteEvent(n, "read", agentID, at))
+	})
 }
 
 // NoteFilter is ListHandoverNotes' query.
