@@ -72,7 +72,7 @@ if [ -n "${NATS_URL:-}" ]; then
 else
   mkdir -p "$data/nats"
   start nats "$logs/nats.log" bin/nats-server -a 127.0.0.1 -p "$NATS_PORT" \
-    -m "$NATS_MONITOR_PORT" --http_host 127.0.0.1 -js -sd "$data/nats" -n kefu-dev
+    -m "$NATS_MONITOR_PORT" -js -sd "$data/nats" -n kefu-dev
   wait_port nats "$NATS_PORT"
   export NATS_URL="nats://127.0.0.1:$NATS_PORT"
   nats_monitor="http://127.0.0.1:$NATS_MONITOR_PORT/jsz?streams=true"
