@@ -22,7 +22,6 @@ const StreamName = "KEFU_EVENTS"
 
 // Config is the relay's and the stream's settings.
 type Config struct {
-	URL string // NATS_URL
 	// Stream: file storage, kept MaxAge (default 30 days), Replicas (1 in
 	// development, 3 in a cluster), re-publications of an event id inside
 	// DuplicateWindow dropped by the server.

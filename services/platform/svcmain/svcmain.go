@@ -119,7 +119,7 @@ func (e *Env) startRelay(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	relay := outbox.NewRelay(e.Pool, js, outbox.Config{URL: ev.NATSURL, MaxAge: ev.StreamMaxAge,
+	relay := outbox.NewRelay(e.Pool, js, outbox.Config{MaxAge: ev.StreamMaxAge,
 		Replicas: ev.StreamReplicas, DuplicateWindow: ev.DuplicateWindow, Retention: ev.OutboxRetention}, e.Log)
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
