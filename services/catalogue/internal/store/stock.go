@@ -275,10 +275,10 @@ func (s *Store) settle(ctx context.Context, orderID string, lineIDs []string, no
 // stockEvent writes one event for the lines of an order this transaction
 // moved (outcome done); none when it moved none (a retry).
 func stockEvent(ctx context.Context, tx pgx.Tx, typ, orderID, reason string, results []LineResult, done Outcome, now time.Time) error {
-	var lines []*eventsv1.StockLine
+	var lines []*eventsv1.ReservedStockLine
 	for _, r := range results {
 		if r.Outcome == done {
-			lines = append(lines, &eventsv1.StockLine{LineId: r.LineID, ProductId: r.ProductID, SkuId: r.SkuID, Quantity: r.Quantity})
+			lines = append(lines, &eventsv1.ReservedStockLine{LineId: r.LineID, ProductId: r.ProductID, SkuId: r.SkuID, Quantity: r.Quantity})
 		}
 	}
 	if len(lines) == 0 {

@@ -11,7 +11,6 @@ import (
 	"github.com/kefu-suite/kefu/services/complaint/internal/app"
 	"github.com/kefu-suite/kefu/services/complaint/internal/domain"
 	"github.com/kefu-suite/kefu/services/complaint/internal/store"
-	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
 
@@ -28,14 +27,7 @@ func stateFromProto(s complaintv1.ComplaintState) domain.State {
 	return domain.State(strings.TrimPrefix(complaintv1.ComplaintState_name[int32(s)], "COMPLAINT_STATE_"))
 }
 
-var groups = map[identity.Group]commonv1.AgentGroup{
-	"pre_sale": commonv1.AgentGroup_AGENT_GROUP_PRE_SALE, "after_sale": commonv1.AgentGroup_AGENT_GROUP_AFTER_SALE,
-	"general": commonv1.AgentGroup_AGENT_GROUP_GENERAL,
-}
-
-func actorToProto(a domain.Actor) *commonv1.Actor {
-	return &commonv1.Actor{Subject: a.Subject, Role: string(a.Role), Rank: commonv1.AgentRank(a.Rank), Group: groups[a.Group]}
-}
+func actorToProto(a domain.Actor) *commonv1.Actor { return a.Proto() }
 
 func spansToProto(spans []domain.Span) []*commonv1.PausedSpan {
 	out := make([]*commonv1.PausedSpan, 0, len(spans))

@@ -342,7 +342,7 @@ func TestPreSaleChatTransferAndRating(t *testing.T) {
 				t.Fatalf("rated %v", r)
 			}
 		case "session.transferred":
-			if tr := outboxtest.Payload[*eventsv1.SessionTransferred](t, ev); tr.GetFromAgentId() != preAgent.Subject ||
+			if tr := outboxtest.Payload[*eventsv1.ChatTransferred](t, ev); tr.GetFromAgentId() != preAgent.Subject ||
 				tr.GetToGroup() != commonv1.AgentGroup_AGENT_GROUP_AFTER_SALE {
 				t.Fatalf("transferred %v", tr)
 			}

@@ -84,7 +84,7 @@ func messageEvent(m *convv1.Message, buyer string) outbox.Event {
 
 func transferEvent(t *convv1.Transfer, buyer string) outbox.Event {
 	return outbox.Event{Type: "session.transferred", Subject: t.GetSessionId(), ShopID: t.GetShopId(), BuyerID: buyer,
-		OccurredAt: t.GetCreatedAt().AsTime(), Payload: &eventsv1.SessionTransferred{SessionId: t.GetSessionId(),
+		OccurredAt: t.GetCreatedAt().AsTime(), Payload: &eventsv1.ChatTransferred{SessionId: t.GetSessionId(),
 			TransferId: t.GetTransferId(), FromGroup: t.GetFromGroup(), FromAgentId: t.GetFromAgentId(), ToGroup: t.GetToGroup(),
 			ToAgentId: t.GetToAgentId(), Reason: t.GetReason(), At: t.GetCreatedAt()}}
 }

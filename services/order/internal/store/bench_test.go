@@ -13,6 +13,7 @@ import (
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/order/internal/domain"
 	"github.com/kefu-suite/kefu/services/order/migrations"
+	"github.com/kefu-suite/kefu/services/platform/benchab"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
 )
 
@@ -38,36 +39,23 @@ func BenchmarkPlacementEventOverhead(b *testing.B) {
 		template.Lines = append(template.Lines, &orderv1.OrderLine{LineId: fmt.Sprintf("ln_%d", i), ProductId: "prd_seed01",
 			SkuId: "sku_seed01blkL", Quantity: 1, UnitPriceFen: 8600, LineTotalFen: 8600, PayableFen: 8600})
 	}
-	var took [2]time.Duration
-	var n [2]int
+	var ab benchab.AB // A: with events, B: without — interleaved
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := range b.N {
-		k := i % 2 // 0: with events, 1: without — interleaved
 		queueEvents = with
-		if k == 1 {
+		if i%2 == 1 {
 			queueEvents = without
 		}
 		o := proto.Clone(template).(*orderv1.Order)
 		now := time.Now()
 		o.OrderId, o.PlacedAt, o.PayBy = fmt.Sprintf("ord_bench%09d", i), timestamppb.New(now), timestamppb.New(now.Add(24*time.Hour))
-		start := time.Now()
-		if _, _, _, err := st.Insert(ctx, o, terms, Meta{RequestID: o.GetOrderId()}, now); err != nil {
-			b.Fatal(err)
-		}
-		took[k] += time.Since(start)
-		n[k]++
+		ab.Time(i%2, func() {
+			if _, _, _, err := st.Insert(ctx, o, terms, Meta{RequestID: o.GetOrderId()}, now); err != nil {
+				b.Fatal(err)
+			}
+		})
 	}
 	b.StopTimer()
-	if n[0] == 0 || n[1] == 0 {
-		return
-	}
-	withMean, withoutMean := took[0]/time.Duration(n[0]), took[1]/time.Duration(n[1])
-	ratio := float64(withMean) / float64(withoutMean)
-	b.ReportMetric(ratio, "with/without")
-	verdict := "met"
-	if ratio > 1.10 {
-		verdict = "MISSED"
-	}
-	b.Logf("%d placements: with events %s, without %s: ratio %.3f (target ≤ 1.10: %s)", b.N, withMean, withoutMean, ratio, verdict)
+	ab.Report(b, "with/without", 1.10)
 }

@@ -89,8 +89,8 @@ func (x *ProductChanged) GetPreviousPriceFen() int64 {
 	return 0
 }
 
-// StockLine is one order line's stock in a reservation event.
-type StockLine struct {
+// ReservedStockLine is one order line's stock in a reservation event.
+type ReservedStockLine struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	LineId    string                 `protobuf:"bytes,1,opt,name=line_id,json=lineId,proto3" json:"line_id,omitempty"`
 	ProductId string                 `protobuf:"bytes,2,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
@@ -101,20 +101,20 @@ type StockLine struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *StockLine) Reset() {
-	*x = StockLine{}
+func (x *ReservedStockLine) Reset() {
+	*x = ReservedStockLine{}
 	mi := &file_shop_events_v1_catalogue_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *StockLine) String() string {
+func (x *ReservedStockLine) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*StockLine) ProtoMessage() {}
+func (*ReservedStockLine) ProtoMessage() {}
 
-func (x *StockLine) ProtoReflect() protoreflect.Message {
+func (x *ReservedStockLine) ProtoReflect() protoreflect.Message {
 	mi := &file_shop_events_v1_catalogue_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -126,33 +126,33 @@ func (x *StockLine) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use StockLine.ProtoReflect.Descriptor instead.
-func (*StockLine) Descriptor() ([]byte, []int) {
+// Deprecated: Use ReservedStockLine.ProtoReflect.Descriptor instead.
+func (*ReservedStockLine) Descriptor() ([]byte, []int) {
 	return file_shop_events_v1_catalogue_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *StockLine) GetLineId() string {
+func (x *ReservedStockLine) GetLineId() string {
 	if x != nil {
 		return x.LineId
 	}
 	return ""
 }
 
-func (x *StockLine) GetProductId() string {
+func (x *ReservedStockLine) GetProductId() string {
 	if x != nil {
 		return x.ProductId
 	}
 	return ""
 }
 
-func (x *StockLine) GetSkuId() string {
+func (x *ReservedStockLine) GetSkuId() string {
 	if x != nil {
 		return x.SkuId
 	}
 	return ""
 }
 
-func (x *StockLine) GetQuantity() int32 {
+func (x *ReservedStockLine) GetQuantity() int32 {
 	if x != nil {
 		return x.Quantity
 	}
@@ -166,7 +166,7 @@ func (x *StockLine) GetQuantity() int32 {
 type StockReservationChanged struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	OrderId string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
-	Lines   []*StockLine           `protobuf:"bytes,2,rep,name=lines,proto3" json:"lines,omitempty"`
+	Lines   []*ReservedStockLine   `protobuf:"bytes,2,rep,name=lines,proto3" json:"lines,omitempty"`
 	// Why it was released ("closed", "cancelled", …); empty otherwise.
 	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -210,7 +210,7 @@ func (x *StockReservationChanged) GetOrderId() string {
 	return ""
 }
 
-func (x *StockReservationChanged) GetLines() []*StockLine {
+func (x *StockReservationChanged) GetLines() []*ReservedStockLine {
 	if x != nil {
 		return x.Lines
 	}
@@ -513,16 +513,16 @@ const file_shop_events_v1_catalogue_proto_rawDesc = "" +
 	"\x0eProductChanged\x124\n" +
 	"\aproduct\x18\x01 \x01(\v2\x1a.shop.catalogue.v1.ProductR\aproduct\x12#\n" +
 	"\rwas_published\x18\x02 \x01(\bR\fwasPublished\x12,\n" +
-	"\x12previous_price_fen\x18\x03 \x01(\x03R\x10previousPriceFen\"v\n" +
-	"\tStockLine\x12\x17\n" +
+	"\x12previous_price_fen\x18\x03 \x01(\x03R\x10previousPriceFen\"~\n" +
+	"\x11ReservedStockLine\x12\x17\n" +
 	"\aline_id\x18\x01 \x01(\tR\x06lineId\x12\x1d\n" +
 	"\n" +
 	"product_id\x18\x02 \x01(\tR\tproductId\x12\x15\n" +
 	"\x06sku_id\x18\x03 \x01(\tR\x05skuId\x12\x1a\n" +
-	"\bquantity\x18\x04 \x01(\x05R\bquantity\"}\n" +
+	"\bquantity\x18\x04 \x01(\x05R\bquantity\"\x85\x01\n" +
 	"\x17StockReservationChanged\x12\x19\n" +
-	"\border_id\x18\x01 \x01(\tR\aorderId\x12/\n" +
-	"\x05lines\x18\x02 \x03(\v2\x19.shop.events.v1.StockLineR\x05lines\x12\x16\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x127\n" +
+	"\x05lines\x18\x02 \x03(\v2!.shop.events.v1.ReservedStockLineR\x05lines\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xe5\x01\n" +
 	"\rStockAdjusted\x12\x1d\n" +
 	"\n" +
@@ -560,7 +560,7 @@ func file_shop_events_v1_catalogue_proto_rawDescGZIP() []byte {
 var file_shop_events_v1_catalogue_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_shop_events_v1_catalogue_proto_goTypes = []any{
 	(*ProductChanged)(nil),          // 0: shop.events.v1.ProductChanged
-	(*StockLine)(nil),               // 1: shop.events.v1.StockLine
+	(*ReservedStockLine)(nil),       // 1: shop.events.v1.ReservedStockLine
 	(*StockReservationChanged)(nil), // 2: shop.events.v1.StockReservationChanged
 	(*StockAdjusted)(nil),           // 3: shop.events.v1.StockAdjusted
 	(*PromotionChanged)(nil),        // 4: shop.events.v1.PromotionChanged
@@ -575,7 +575,7 @@ var file_shop_events_v1_catalogue_proto_goTypes = []any{
 }
 var file_shop_events_v1_catalogue_proto_depIdxs = []int32{
 	8,  // 0: shop.events.v1.ProductChanged.product:type_name -> shop.catalogue.v1.Product
-	1,  // 1: shop.events.v1.StockReservationChanged.lines:type_name -> shop.events.v1.StockLine
+	1,  // 1: shop.events.v1.StockReservationChanged.lines:type_name -> shop.events.v1.ReservedStockLine
 	9,  // 2: shop.events.v1.StockAdjusted.reason:type_name -> shop.catalogue.v1.StockAdjustmentReason
 	10, // 3: shop.events.v1.PromotionChanged.promotion:type_name -> shop.catalogue.v1.Promotion
 	11, // 4: shop.events.v1.FaqChanged.faq:type_name -> shop.catalogue.v1.Faq

@@ -448,9 +448,9 @@ func (x *MessageSent) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
-// SessionTransferred ("session.transferred"): the chat moved to another
+// ChatTransferred ("session.transferred"): the chat moved to another
 // agent or group (the note and summary stay in the service).
-type SessionTransferred struct {
+type ChatTransferred struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	SessionId     string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	TransferId    string                 `protobuf:"bytes,2,opt,name=transfer_id,json=transferId,proto3" json:"transfer_id,omitempty"`
@@ -464,20 +464,20 @@ type SessionTransferred struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *SessionTransferred) Reset() {
-	*x = SessionTransferred{}
+func (x *ChatTransferred) Reset() {
+	*x = ChatTransferred{}
 	mi := &file_shop_events_v1_conversation_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *SessionTransferred) String() string {
+func (x *ChatTransferred) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*SessionTransferred) ProtoMessage() {}
+func (*ChatTransferred) ProtoMessage() {}
 
-func (x *SessionTransferred) ProtoReflect() protoreflect.Message {
+func (x *ChatTransferred) ProtoReflect() protoreflect.Message {
 	mi := &file_shop_events_v1_conversation_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -489,61 +489,61 @@ func (x *SessionTransferred) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use SessionTransferred.ProtoReflect.Descriptor instead.
-func (*SessionTransferred) Descriptor() ([]byte, []int) {
+// Deprecated: Use ChatTransferred.ProtoReflect.Descriptor instead.
+func (*ChatTransferred) Descriptor() ([]byte, []int) {
 	return file_shop_events_v1_conversation_proto_rawDescGZIP(), []int{4}
 }
 
-func (x *SessionTransferred) GetSessionId() string {
+func (x *ChatTransferred) GetSessionId() string {
 	if x != nil {
 		return x.SessionId
 	}
 	return ""
 }
 
-func (x *SessionTransferred) GetTransferId() string {
+func (x *ChatTransferred) GetTransferId() string {
 	if x != nil {
 		return x.TransferId
 	}
 	return ""
 }
 
-func (x *SessionTransferred) GetFromGroup() v1.AgentGroup {
+func (x *ChatTransferred) GetFromGroup() v1.AgentGroup {
 	if x != nil {
 		return x.FromGroup
 	}
 	return v1.AgentGroup(0)
 }
 
-func (x *SessionTransferred) GetFromAgentId() string {
+func (x *ChatTransferred) GetFromAgentId() string {
 	if x != nil {
 		return x.FromAgentId
 	}
 	return ""
 }
 
-func (x *SessionTransferred) GetToGroup() v1.AgentGroup {
+func (x *ChatTransferred) GetToGroup() v1.AgentGroup {
 	if x != nil {
 		return x.ToGroup
 	}
 	return v1.AgentGroup(0)
 }
 
-func (x *SessionTransferred) GetToAgentId() string {
+func (x *ChatTransferred) GetToAgentId() string {
 	if x != nil {
 		return x.ToAgentId
 	}
 	return ""
 }
 
-func (x *SessionTransferred) GetReason() v11.TransferReason {
+func (x *ChatTransferred) GetReason() v11.TransferReason {
 	if x != nil {
 		return x.Reason
 	}
 	return v11.TransferReason(0)
 }
 
-func (x *SessionTransferred) GetAt() *timestamppb.Timestamp {
+func (x *ChatTransferred) GetAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.At
 	}
@@ -909,8 +909,8 @@ const file_shop_events_v1_conversation_proto_rawDesc = "" +
 	"\rreply_verdict\x18\t \x01(\x0e2\".shop.conversation.v1.ReplyVerdictR\freplyVerdict\x129\n" +
 	"\n" +
 	"created_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xf4\x02\n" +
-	"\x12SessionTransferred\x12\x1d\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xf1\x02\n" +
+	"\x0fChatTransferred\x12\x1d\n" +
 	"\n" +
 	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x1f\n" +
 	"\vtransfer_id\x18\x02 \x01(\tR\n" +
@@ -975,7 +975,7 @@ var file_shop_events_v1_conversation_proto_goTypes = []any{
 	(*SessionStateChanged)(nil),   // 1: shop.events.v1.SessionStateChanged
 	(*SessionFirstResponse)(nil),  // 2: shop.events.v1.SessionFirstResponse
 	(*MessageSent)(nil),           // 3: shop.events.v1.MessageSent
-	(*SessionTransferred)(nil),    // 4: shop.events.v1.SessionTransferred
+	(*ChatTransferred)(nil),       // 4: shop.events.v1.ChatTransferred
 	(*SessionRated)(nil),          // 5: shop.events.v1.SessionRated
 	(*OfflineMessageChanged)(nil), // 6: shop.events.v1.OfflineMessageChanged
 	(*HandoverNoteChanged)(nil),   // 7: shop.events.v1.HandoverNoteChanged
@@ -1007,10 +1007,10 @@ var file_shop_events_v1_conversation_proto_depIdxs = []int32{
 	14, // 13: shop.events.v1.MessageSent.sender_kind:type_name -> shop.conversation.v1.SenderKind
 	15, // 14: shop.events.v1.MessageSent.reply_verdict:type_name -> shop.conversation.v1.ReplyVerdict
 	12, // 15: shop.events.v1.MessageSent.created_at:type_name -> google.protobuf.Timestamp
-	8,  // 16: shop.events.v1.SessionTransferred.from_group:type_name -> shop.common.v1.AgentGroup
-	8,  // 17: shop.events.v1.SessionTransferred.to_group:type_name -> shop.common.v1.AgentGroup
-	16, // 18: shop.events.v1.SessionTransferred.reason:type_name -> shop.conversation.v1.TransferReason
-	12, // 19: shop.events.v1.SessionTransferred.at:type_name -> google.protobuf.Timestamp
+	8,  // 16: shop.events.v1.ChatTransferred.from_group:type_name -> shop.common.v1.AgentGroup
+	8,  // 17: shop.events.v1.ChatTransferred.to_group:type_name -> shop.common.v1.AgentGroup
+	16, // 18: shop.events.v1.ChatTransferred.reason:type_name -> shop.conversation.v1.TransferReason
+	12, // 19: shop.events.v1.ChatTransferred.at:type_name -> google.protobuf.Timestamp
 	12, // 20: shop.events.v1.SessionRated.rated_at:type_name -> google.protobuf.Timestamp
 	8,  // 21: shop.events.v1.OfflineMessageChanged.group:type_name -> shop.common.v1.AgentGroup
 	17, // 22: shop.events.v1.OfflineMessageChanged.status:type_name -> shop.conversation.v1.OfflineMessageStatus
