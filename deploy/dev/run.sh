@@ -87,6 +87,14 @@ for svc in "${ORDER[@]}"; do
   [ -d "services/$svc/cmd/$svc" ] || continue
   export "$(echo "$svc" | tr a-z A-Z)_ADDR=127.0.0.1:${PORTS[$svc]}"
 done
+# Every process vouches for callers' identities with this key (generated once
+# under .data/; in Kubernetes it comes from the kefu-service-token Secret): a
+# direct call to a service without it is anonymous.
+if [ ! -s "$data/service-token.key" ]; then
+  (umask 077; head -c 48 /dev/urandom | base64 | tr -d '\n/+=' > "$data/service-token.key")
+fi
+export SERVICE_TOKEN_KEY
+SERVICE_TOKEN_KEY=$(cat "$data/service-token.key")
 # The gateway verifies HS256 tokens with this development-only secret; the
 # demo tokens printed at the end are signed with it (gateway/cmd/kefu-token).
 export JWT_HS256_SECRET=${JWT_HS256_SECRET:-kefu-dev-only-secret-never-in-production}

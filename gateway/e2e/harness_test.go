@@ -34,10 +34,17 @@ const Shrink = 8640
 
 const secret = "e2e-secret-e2e-secret-e2e-secret-0123456789"
 
+// serviceKey is what the stack's processes vouch for callers' identities
+// with (SERVICE_TOKEN_KEY); the tests never hold it except to show that a
+// call without it is not believed.
+const serviceKey = "e2e-service-key-e2e-service-key-0123456789"
+
 // Stack is one running suite.
 type Stack struct {
-	URL  string // the gateway, e.g. http://127.0.0.1:40123
-	NATS string // the stack's NATS server (JetStream), e.g. nats://127.0.0.1:40124
+	URL string // the gateway, e.g. http://127.0.0.1:40123
+	// Addrs are the processes' gRPC addresses (name → host:port).
+	Addrs map[string]string
+	NATS  string // the stack's NATS server (JetStream), e.g. nats://127.0.0.1:40124
 	// Events is that server, to stop and restart it (same port and store).
 	Events *natstest.Server
 	logs   map[string]string
@@ -153,6 +160,7 @@ func StartStack(t *testing.T) *Stack {
 		"NATS_URL="+nats.URL(),
 		fmt.Sprintf("SLA_POLICY_SHRINK=%d", Shrink),
 		"JWT_HS256_SECRET="+secret,
+		"SERVICE_TOKEN_KEY="+serviceKey,
 		"SEED_SHOP_ID=shop_demo",
 		"LOG_LEVEL=info",
 		"SHUTDOWN_TIMEOUT=5s",
@@ -161,7 +169,7 @@ func StartStack(t *testing.T) *Stack {
 		env = append(env, strings.ToUpper(svc)+"_ADDR="+addrs[svc])
 	}
 
-	s := &Stack{URL: "http://" + addrs["gateway"], NATS: nats.URL(), Events: nats, logs: map[string]string{}}
+	s := &Stack{URL: "http://" + addrs["gateway"], Addrs: addrs, NATS: nats.URL(), Events: nats, logs: map[string]string{}}
 	var cmds []*exec.Cmd
 	t.Cleanup(func() {
 		for i := len(cmds) - 1; i >= 0; i-- {

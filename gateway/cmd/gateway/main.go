@@ -14,6 +14,7 @@ import (
 
 	"github.com/kefu-suite/kefu/gateway/internal/gateway"
 	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/logging"
 	"github.com/kefu-suite/kefu/services/platform/telemetry"
 )
@@ -24,6 +25,11 @@ func run(ctx context.Context) error {
 	cfg, err := gateway.Load(config.FromOS())
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	// The services believe the identity the gateway verified only with an
+	// assertion made with this key.
+	if err := identity.SetKeys(cfg.Token.Key, cfg.Token.Previous); err != nil {
+		return err
 	}
 	log := logging.New(os.Stdout, cfg.LogLevel, "gateway")
 	_, shutdownTracing, err := telemetry.Setup(ctx, "gateway", cfg.OTLPEndpoint)

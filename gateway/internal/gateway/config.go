@@ -25,6 +25,9 @@ type Config struct {
 	CORSOrigins []string
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int64
+	// Token signs the verified caller's identity for the services
+	// (identity.SetKeys; SERVICE_TOKEN_KEY).
+	Token config.ServiceToken
 }
 
 // AuthConfig says how bearer tokens are verified.
@@ -54,6 +57,7 @@ func Load(l *config.Loader) (Config, error) {
 			Audience:    l.String("JWT_AUDIENCE", ""),
 		},
 		MaxBodyBytes: int64(l.Int("MAX_BODY_BYTES", 1<<20, 1024, 64<<20)),
+		Token:        config.LoadServiceToken(l),
 	}
 	for _, o := range strings.Split(l.String("CORS_ALLOWED_ORIGINS", ""), ",") {
 		if o = strings.TrimSpace(o); o != "" {

@@ -161,7 +161,7 @@ func TestGatewayMapsRESTOntoGRPC(t *testing.T) {
 
 func TestLoadNamesBackendsFromEnvironment(t *testing.T) {
 	c, err := gateway.Load(config.FromMap(map[string]string{"ORDER_ADDR": "127.0.0.1:9093", "HTTP_ADDR": ":9000",
-		"JWT_HS256_SECRET": testSecret, "CORS_ALLOWED_ORIGINS": "http://a.test, http://b.test"}))
+		"JWT_HS256_SECRET": testSecret, "CORS_ALLOWED_ORIGINS": "http://a.test, http://b.test", "SERVICE_TOKEN_KEY": testSecret}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,8 +169,9 @@ func TestLoadNamesBackendsFromEnvironment(t *testing.T) {
 		c.Auth.HS256Secret != testSecret || len(c.CORSOrigins) != 2 || c.CORSOrigins[1] != "http://b.test" {
 		t.Fatalf("%+v", c)
 	}
-	if _, err := gateway.Load(config.FromMap(map[string]string{})); err == nil || !strings.Contains(err.Error(), "JWT_HS256_SECRET") {
-		t.Fatalf("a gateway without token verification must not start: %v", err)
+	if _, err := gateway.Load(config.FromMap(map[string]string{})); err == nil || !strings.Contains(err.Error(), "JWT_HS256_SECRET") ||
+		!strings.Contains(err.Error(), "SERVICE_TOKEN_KEY") {
+		t.Fatalf("a gateway without token verification or a key to vouch for callers must not start: %v", err)
 	}
 }
 

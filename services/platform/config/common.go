@@ -98,3 +98,15 @@ func LoadEvents(l *Loader) Events {
 		OutboxRetention: l.Duration("OUTBOX_RETENTION", 7*24*time.Hour),
 	}
 }
+
+// ServiceToken is the key every kefu process signs and verifies callers'
+// identities with (identity.SetKeys): SERVICE_TOKEN_KEY, and during a
+// rotation SERVICE_TOKEN_KEY_PREVIOUS.
+type ServiceToken struct {
+	Key, Previous string
+}
+
+// LoadServiceToken reads the service token key (required).
+func LoadServiceToken(l *Loader) ServiceToken {
+	return ServiceToken{Key: l.Required("SERVICE_TOKEN_KEY"), Previous: l.String("SERVICE_TOKEN_KEY_PREVIOUS", "")}
+}

@@ -109,9 +109,21 @@ func TestInterceptorChain(t *testing.T) {
 		}
 	})
 	t.Run("malformed identity is unauthenticated", func(t *testing.T) {
-		bad := metadata.AppendToOutgoingContext(ctx, identity.MDSubject, "x", identity.MDRole, "root")
+		bad := identity.AppendOutgoing(ctx, identity.Identity{Subject: "x", Role: "root"})
 		if got := status.Code(call(bad, conn, goodAddress())); got != codes.Unauthenticated {
 			t.Fatalf("code %v", got)
+		}
+	})
+	t.Run("an identity nobody vouches for is ignored", func(t *testing.T) {
+		p.handle = func(ctx context.Context, _ *commonv1.Address) error {
+			if id, ok := identity.From(ctx); ok {
+				t.Errorf("a forged identity was believed: %+v", id)
+			}
+			return nil
+		}
+		forged := metadata.AppendToOutgoingContext(ctx, identity.MDSubject, "order", identity.MDRole, "service")
+		if err := call(forged, conn, goodAddress()); err != nil {
+			t.Fatal(err)
 		}
 	})
 	t.Run("validation reports field paths and rule ids", func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc/metadata"
 
@@ -141,7 +142,9 @@ const (
 	MDMember  = "x-kefu-member-level"
 )
 
-// Pairs renders the identity as metadata key/value pairs.
+// Pairs renders the identity as metadata key/value pairs, with its
+// assertion (signed with this process's key): only a call carrying both is
+// believed.
 func (id Identity) Pairs() []string {
 	kv := []string{MDSubject, id.Subject, MDRole, string(id.Role)}
 	if id.Rank != RankNone {
@@ -156,7 +159,7 @@ func (id Identity) Pairs() []string {
 	if id.Member != MemberOrdinary {
 		kv = append(kv, MDMember, string(id.Member))
 	}
-	return kv
+	return append(kv, MDAssertion, id.Assertion(time.Now()))
 }
 
 // AppendOutgoing adds the identity to an outgoing call's metadata (used by
@@ -166,8 +169,9 @@ func AppendOutgoing(ctx context.Context, id Identity) context.Context {
 }
 
 // FromMetadata reads an identity from incoming metadata. ok is false when no
-// subject is present (an anonymous call); err is set when it is present but
-// malformed.
+// subject is present or its assertion is missing, expired or not made with
+// our key (an anonymous call: an identity nobody vouches for is ignored);
+// err is set when a vouched-for identity is malformed.
 func FromMetadata(md metadata.MD) (id Identity, ok bool, err error) {
 	get := func(k string) string {
 		if v := md.Get(k); len(v) > 0 {
@@ -185,6 +189,9 @@ func FromMetadata(md metadata.MD) (id Identity, ok bool, err error) {
 	id.Member = MemberLevel(get(MDMember))
 	if id.Rank, err = ParseRank(get(MDRank)); err != nil {
 		return Identity{}, true, err
+	}
+	if id.verify(get(MDAssertion), time.Now()) != nil {
+		return Identity{}, false, nil
 	}
 	if err := id.Validate(); err != nil {
 		return Identity{}, true, err

@@ -26,6 +26,7 @@ import (
 
 	"github.com/kefu-suite/kefu/services/platform/config"
 	"github.com/kefu-suite/kefu/services/platform/grpcserver"
+	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/logging"
 	"github.com/kefu-suite/kefu/services/platform/outbox"
 	"github.com/kefu-suite/kefu/services/platform/peer"
@@ -51,6 +52,7 @@ type Settings struct {
 	Temporal config.Temporal
 	SLA      config.SLAPolicy
 	Events   config.Events
+	Token    config.ServiceToken
 }
 
 // Load reads the common settings into l; the caller reads its own, then
@@ -62,6 +64,7 @@ func Load(l *config.Loader, spec Spec) Settings {
 		Temporal: config.LoadTemporal(l),
 		SLA:      config.LoadSLAPolicy(l),
 		Events:   config.LoadEvents(l),
+		Token:    config.LoadServiceToken(l),
 	}
 }
 
@@ -76,6 +79,11 @@ type Env struct {
 // Start sets up logging, tracing and the migrated pool.
 func Start(ctx context.Context, spec Spec, s Settings) (*Env, error) {
 	e := &Env{Settings: s, Log: logging.New(os.Stdout, s.Server.LogLevel, s.Server.Name)}
+	// Callers' identities are believed only with an assertion made with
+	// this key; our own calls to other services carry one.
+	if err := identity.SetKeys(s.Token.Key, s.Token.Previous); err != nil {
+		return nil, err
+	}
 	_, shutdownTracing, err := telemetry.Setup(ctx, s.Server.Name, s.Server.OTLPEndpoint)
 	if err != nil {
 		return nil, err

@@ -40,6 +40,7 @@ import (
 	"github.com/kefu-suite/kefu/services/order/migrations"
 	"github.com/kefu-suite/kefu/services/platform/grpctest"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/services/platform/outbox/outboxtest"
 	"github.com/kefu-suite/kefu/services/platform/peer"
@@ -64,7 +65,14 @@ var (
 )
 
 // TestMain removes the catalogue binary built for the run.
+// serviceKey is the key this test process and the catalogue it starts sign
+// and verify callers' identities with.
+var serviceKey = "order-it-" + lifecycle.NewID("key")
+
 func TestMain(m *testing.M) {
+	if err := identity.SetKeys(serviceKey, ""); err != nil {
+		panic(err)
+	}
 	code := m.Run()
 	if catalogueBin != "" {
 		_ = os.RemoveAll(filepath.Dir(catalogueBin))
@@ -111,7 +119,8 @@ func startCatalogue(t testing.TB, dbURL string) string {
 	t.Helper()
 	bin := catalogueBinary(t)
 	addr := freeAddr(t)
-	env := append(os.Environ(), "DATABASE_URL="+dbURL, "GRPC_ADDR="+addr, "SEED_SHOP_ID="+shop, "LOG_LEVEL=warn", "EVENTS_RELAY=false")
+	env := append(os.Environ(), "DATABASE_URL="+dbURL, "GRPC_ADDR="+addr, "SEED_SHOP_ID="+shop, "LOG_LEVEL=warn", "EVENTS_RELAY=false",
+		"SERVICE_TOKEN_KEY="+serviceKey)
 	seed := exec.Command(bin, "seed")
 	seed.Env = env
 	if out, err := seed.CombinedOutput(); err != nil {
