@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -19,7 +20,7 @@ import (
 // A direct gRPC call to a service's port that claims to be a service (or
 // the order's own buyer) without an assertion made with the stack's key is
 // anonymous: it reads nothing and refunds nothing.
-func TestForgedDirectCallsAreRefused(t *testing.T) {
+func TestTrustBoundaries(t *testing.T) {
 	s := StartStack(t)
 	buyer := Token(t, identity.Identity{Subject: "buyer_forged", Role: identity.RoleBuyer})
 	orderID, placed := placeOrder(t, s, buyer, "forged-order-0001")
@@ -47,7 +48,7 @@ func TestForgedDirectCallsAreRefused(t *testing.T) {
 			t.Errorf("GetOrder %s: %v, want Unauthenticated", name, err)
 		}
 		_, err := orders.RefundOrder(c, &orderv1.RefundOrderRequest{OrderId: orderID, RequestId: "forged-refund-0001",
-			Lines: []*orderv1.RefundLine{{LineId: Str(placed, "order", "lines", 0, "line_id"), AmountFen: 100, Quantity: 1}},
+			Lines:   []*orderv1.RefundLine{{LineId: Str(placed, "order", "lines", 0, "line_id"), AmountFen: 100, Quantity: 1}},
 			Channel: commonv1.RefundChannel_REFUND_CHANNEL_BALANCE, Reason: "forged refund"})
 		if status.Code(err) != codes.Unauthenticated {
 			t.Errorf("RefundOrder %s: %v, want Unauthenticated", name, err)
@@ -56,5 +57,30 @@ func TestForgedDirectCallsAreRefused(t *testing.T) {
 	got := s.Do(t, "GET", "/v1/orders/"+orderID, buyer, nil).OK(t, "read the order")
 	if Str(got, "order", "refunded_fen") != "0" || Str(got, "order", "state") != "ORDER_STATE_AWAITING_SHIPMENT" {
 		t.Fatalf("the order changed: refunded %s, state %s", Str(got, "order", "refunded_fen"), Str(got, "order", "state"))
+	}
+
+	// No existence oracle: another shop's agent is answered exactly as for
+	// a record that does not exist.
+	stranger := Token(t, identity.Identity{Subject: "agent_elsewhere", Role: identity.RoleAgent, Rank: identity.RankManager,
+		Group: identity.GroupGeneral, ShopID: "shop_elsewhere"})
+	demoAgent := Token(t, identity.Identity{Subject: "agent_demo", Role: identity.RoleAgent, Rank: identity.RankAgent,
+		Group: identity.GroupPreSale, ShopID: "shop_demo"})
+	replies := s.Do(t, "GET", "/v1/quick-replies", demoAgent, nil).OK(t, "the demo shop's quick replies")
+	reply := Str(replies, "quick_replies", 0, "quick_reply_id")
+	for _, c := range []struct {
+		method, existing, missing string
+		body                      any
+	}{
+		{"POST", "/v1/products/prd_seed01:archive", "/v1/products/prd_nosuchthing:archive", map[string]any{"reason": "x"}},
+		{"POST", "/v1/products/prd_seed01/stock:adjust", "/v1/products/prd_nosuchthing/stock:adjust",
+			map[string]any{"request_id": "adjust-elsewhere-01", "sku_id": "sku_seed01blkL", "delta": 1000, "reason": "STOCK_ADJUSTMENT_REASON_RESTOCK"}},
+		{"GET", "/v1/quick-replies/" + reply, "/v1/quick-replies/qr_nosuchthing", nil},
+		{"DELETE", "/v1/quick-replies/" + reply, "/v1/quick-replies/qr_nosuchthing", nil},
+	} {
+		a := s.Do(t, c.method, c.existing, stranger, c.body).Error(t, http.StatusNotFound, "NOT_FOUND")
+		b := s.Do(t, c.method, c.missing, stranger, c.body).Error(t, http.StatusNotFound, "NOT_FOUND")
+		if len(a) != len(b) {
+			t.Errorf("%s %s: another shop's record %v, a missing one %v", c.method, c.existing, a, b)
+		}
 	}
 }

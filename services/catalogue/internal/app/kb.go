@@ -121,7 +121,7 @@ func (s *Service) UpdateFaq(ctx context.Context, r *cataloguev1.UpdateFaqRequest
 	if err != nil {
 		return nil, err
 	}
-	if _, err := requireStaff(ctx, current.GetShopId()); err != nil {
+	if _, err := requireStaff(ctx, current.GetShopId(), "faq", current.GetFaqId()); err != nil {
 		return nil, err
 	}
 	out, err := s.store.UpdateFaq(ctx, patch.GetFaqId(), s.now(), func(f *cataloguev1.Faq, version int64) error {
@@ -145,7 +145,7 @@ func (s *Service) DeleteFaq(ctx context.Context, r *cataloguev1.DeleteFaqRequest
 	if err != nil {
 		return nil, err
 	}
-	if _, err := requireStaff(ctx, current.GetShopId()); err != nil {
+	if _, err := requireStaff(ctx, current.GetShopId(), "faq", current.GetFaqId()); err != nil {
 		return nil, err
 	}
 	if err := s.store.DeleteFaq(ctx, r.GetFaqId(), r.GetEtag()); err != nil {
@@ -212,7 +212,7 @@ func (s *Service) GetQuickReply(ctx context.Context, r *cataloguev1.GetQuickRepl
 	if err != nil {
 		return nil, err
 	}
-	if _, err := requireStaff(ctx, qr.GetShopId()); err != nil {
+	if _, err := requireStaff(ctx, qr.GetShopId(), "quick reply", qr.GetQuickReplyId()); err != nil {
 		return nil, err
 	}
 	return &cataloguev1.GetQuickReplyResponse{QuickReply: qr}, nil
@@ -267,7 +267,7 @@ func (s *Service) UpdateQuickReply(ctx context.Context, r *cataloguev1.UpdateQui
 	if err != nil {
 		return nil, err
 	}
-	if _, err := requireStaff(ctx, current.GetShopId()); err != nil {
+	if _, err := requireStaff(ctx, current.GetShopId(), "quick reply", current.GetQuickReplyId()); err != nil {
 		return nil, err
 	}
 	out, err := s.store.UpdateQuickReply(ctx, patch.GetQuickReplyId(), s.now(), func(qr *cataloguev1.QuickReply, version int64) error {
@@ -291,7 +291,7 @@ func (s *Service) DeleteQuickReply(ctx context.Context, r *cataloguev1.DeleteQui
 	if err != nil {
 		return nil, err
 	}
-	if _, err := requireStaff(ctx, current.GetShopId()); err != nil {
+	if _, err := requireStaff(ctx, current.GetShopId(), "quick reply", current.GetQuickReplyId()); err != nil {
 		return nil, err
 	}
 	if err := s.store.DeleteQuickReply(ctx, r.GetQuickReplyId(), r.GetEtag()); err != nil {

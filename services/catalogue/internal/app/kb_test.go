@@ -238,13 +238,13 @@ func TestFaqUpdateETagDeleteAndOtherShops(t *testing.T) {
 	if _, err := svc.UpdateFaq(kbAgent, clear); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("clearing the question: %v", err)
 	}
-	if _, err := svc.UpdateFaq(kbOtherShop, &cataloguev1.UpdateFaqRequest{Faq: patch, UpdateMask: mask}); !errors.Is(err, errs.ErrPermissionDenied) {
+	if _, err := svc.UpdateFaq(kbOtherShop, &cataloguev1.UpdateFaqRequest{Faq: patch, UpdateMask: mask}); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("other shop's agent update: %v", err)
 	}
-	if _, err := svc.UpdateFaq(kbBuyer, &cataloguev1.UpdateFaqRequest{Faq: patch, UpdateMask: mask}); !errors.Is(err, errs.ErrPermissionDenied) {
+	if _, err := svc.UpdateFaq(kbBuyer, &cataloguev1.UpdateFaqRequest{Faq: patch, UpdateMask: mask}); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("buyer update: %v", err)
 	}
-	if _, err := svc.DeleteFaq(kbOtherShop, &cataloguev1.DeleteFaqRequest{FaqId: f.GetFaqId()}); !errors.Is(err, errs.ErrPermissionDenied) {
+	if _, err := svc.DeleteFaq(kbOtherShop, &cataloguev1.DeleteFaqRequest{FaqId: f.GetFaqId()}); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("other shop's agent delete: %v", err)
 	}
 	if _, err := svc.DeleteFaq(kbAgent, &cataloguev1.DeleteFaqRequest{FaqId: f.GetFaqId(), Etag: f.GetEtag()}); !errors.Is(err, errs.ErrConflict) {
@@ -425,10 +425,10 @@ func TestQuickRepliesByGroupAndKindAgentsOnly(t *testing.T) {
 	if _, err := svc.ListQuickReplies(kbAnonymous, &cataloguev1.ListQuickRepliesRequest{}); !errors.Is(err, errs.ErrUnauthenticated) {
 		t.Fatalf("anonymous list: %v", err)
 	}
-	if _, err := svc.GetQuickReply(kbBuyer, &cataloguev1.GetQuickReplyRequest{QuickReplyId: hello.GetQuickReplyId()}); !errors.Is(err, errs.ErrPermissionDenied) {
+	if _, err := svc.GetQuickReply(kbBuyer, &cataloguev1.GetQuickReplyRequest{QuickReplyId: hello.GetQuickReplyId()}); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("buyer get: %v", err)
 	}
-	if _, err := svc.GetQuickReply(kbOtherShop, &cataloguev1.GetQuickReplyRequest{QuickReplyId: hello.GetQuickReplyId()}); !errors.Is(err, errs.ErrPermissionDenied) {
+	if _, err := svc.GetQuickReply(kbOtherShop, &cataloguev1.GetQuickReplyRequest{QuickReplyId: hello.GetQuickReplyId()}); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("other shop's agent get: %v", err)
 	}
 	if _, err := svc.CreateQuickReply(kbBuyer, &cataloguev1.CreateQuickReplyRequest{RequestId: "qr-buyer-1", QuickReply: req.GetQuickReply()}); !errors.Is(err, errs.ErrPermissionDenied) {
@@ -459,10 +459,10 @@ func TestQuickRepliesByGroupAndKindAgentsOnly(t *testing.T) {
 	if _, err := svc.UpdateQuickReply(kbAgent, badShortcut); !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("bad shortcut: %v", err)
 	}
-	if _, err := svc.UpdateQuickReply(kbOtherShop, &cataloguev1.UpdateQuickReplyRequest{QuickReply: patch, UpdateMask: mask}); !errors.Is(err, errs.ErrPermissionDenied) {
+	if _, err := svc.UpdateQuickReply(kbOtherShop, &cataloguev1.UpdateQuickReplyRequest{QuickReply: patch, UpdateMask: mask}); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("other shop's agent update: %v", err)
 	}
-	if _, err := svc.DeleteQuickReply(kbBuyer, &cataloguev1.DeleteQuickReplyRequest{QuickReplyId: bye.GetQuickReplyId()}); !errors.Is(err, errs.ErrPermissionDenied) {
+	if _, err := svc.DeleteQuickReply(kbBuyer, &cataloguev1.DeleteQuickReplyRequest{QuickReplyId: bye.GetQuickReplyId()}); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("buyer delete: %v", err)
 	}
 	if _, err := svc.DeleteQuickReply(kbAgent, &cataloguev1.DeleteQuickReplyRequest{QuickReplyId: bye.GetQuickReplyId(), Etag: `"v9"`}); !errors.Is(err, errs.ErrConflict) {

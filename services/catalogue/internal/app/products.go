@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"regexp"
 
 	"google.golang.org/protobuf/proto"
@@ -131,10 +130,7 @@ func (s *Service) UpdateProduct(ctx context.Context, r *cataloguev1.UpdateProduc
 	if err != nil {
 		return nil, err
 	}
-	if _, err := requireStaff(ctx, current.GetShopId()); err != nil {
-		if errors.Is(err, errs.ErrPermissionDenied) && !visible(ctx, current) {
-			return nil, errs.NotFound("product", id)
-		}
+	if _, err := requireStaff(ctx, current.GetShopId(), "product", current.GetProductId()); err != nil {
 		return nil, err
 	}
 	out, err := s.store.UpdateProduct(ctx, id, s.now(), func(p *cataloguev1.Product, version int64) error {
@@ -183,7 +179,7 @@ func (s *Service) ArchiveProduct(ctx context.Context, r *cataloguev1.ArchiveProd
 	if err != nil {
 		return nil, err
 	}
-	if _, err := requireStaff(ctx, current.GetShopId()); err != nil {
+	if _, err := requireStaff(ctx, current.GetShopId(), "product", current.GetProductId()); err != nil {
 		return nil, err
 	}
 	now := s.now()

@@ -111,7 +111,7 @@ func (s *Service) UpdatePromotion(ctx context.Context, r *cataloguev1.UpdateProm
 	if err != nil {
 		return nil, err
 	}
-	if _, err := requireStaff(ctx, current.GetShopId()); err != nil {
+	if _, err := requireStaff(ctx, current.GetShopId(), "promotion", current.GetPromotionId()); err != nil {
 		return nil, err
 	}
 	out, err := s.store.UpdatePromotion(ctx, patch.GetPromotionId(), s.now(), func(p *cataloguev1.Promotion, version int64) error {
@@ -140,7 +140,7 @@ func (s *Service) DeletePromotion(ctx context.Context, r *cataloguev1.DeleteProm
 	if err != nil {
 		return nil, err
 	}
-	if _, err := requireStaff(ctx, current.GetShopId()); err != nil {
+	if _, err := requireStaff(ctx, current.GetShopId(), "promotion", current.GetPromotionId()); err != nil {
 		return nil, err
 	}
 	if err := s.store.DeletePromotion(ctx, r.GetPromotionId(), r.GetEtag()); err != nil {

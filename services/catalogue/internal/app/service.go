@@ -44,14 +44,16 @@ func isStaff(id identity.Identity, shopID string) bool {
 	return id.IsAgentOf(shopID) || id.Role == identity.RoleService
 }
 
-// requireStaff refuses anyone but the shop's agents and our services.
-func requireStaff(ctx context.Context, shopID string) (identity.Identity, error) {
+// requireStaff admits only the shop's agents and our services to a record
+// of the shop (kind, id). Anyone else is told the record does not exist,
+// exactly as for a missing one: no existence oracle across shops.
+func requireStaff(ctx context.Context, shopID, kind, recordID string) (identity.Identity, error) {
 	id, ok := identity.From(ctx)
 	if !ok {
 		return id, errs.ErrUnauthenticated
 	}
 	if !isStaff(id, shopID) {
-		return id, errs.ErrPermissionDenied
+		return id, errs.NotFound(kind, recordID)
 	}
 	return id, nil
 }

@@ -52,7 +52,7 @@ func (s *Service) AdjustStock(ctx context.Context, r *cataloguev1.AdjustStockReq
 	if err != nil {
 		return nil, err
 	}
-	id, err := requireStaff(ctx, p.GetShopId())
+	id, err := requireStaff(ctx, p.GetShopId(), "product", p.GetProductId())
 	if err != nil {
 		return nil, err
 	}
