@@ -58,7 +58,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	svc := app.New(store.New(env.Pool), cl, pol, app.OrderClient{Client: orderv1.NewOrderServiceClient(orderConn)}, env.Log, time.Now)
+	svc := app.New(store.New(env.Pool), cl, pol, app.OrderClient(orderv1.NewOrderServiceClient(orderConn)), env.Log, time.Now)
 	if err := env.StartActivities(cl, queues.ComplaintActivities, func(r worker.ActivityRegistry) {
 		runner.Register(r, domain.Process, svc.Handler())
 	}); err != nil {

@@ -54,7 +54,7 @@ func TestOrderServiceErrorsAreMappedAtTheCall(t *testing.T) {
 		{"down", status.Error(codes.Unavailable, "connection refused"), errs.ErrUnavailable, "", "did not answer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &Service{orders: OrderClient{Client: fakeOrders{err: tc.err}}}
+			s := &Service{orders: OrderClient(fakeOrders{err: tc.err})}
 			err := s.checkOrder(context.Background(), "ord_1", "shop_a", []string{"buyer_1"})
 			if tc.kind == nil {
 				if err != nil {

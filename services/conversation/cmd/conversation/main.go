@@ -14,10 +14,13 @@ import (
 
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
+	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/conversation/internal/app"
 	"github.com/kefu-suite/kefu/services/conversation/internal/store"
 	"github.com/kefu-suite/kefu/services/conversation/migrations"
 	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/orderref"
 	"github.com/kefu-suite/kefu/services/platform/svcmain"
 	"github.com/kefu-suite/kefu/workflows/policy"
 )
@@ -30,6 +33,7 @@ func run(ctx context.Context) error {
 	l := config.FromOS()
 	settings := svcmain.Load(l, spec)
 	catalogueAddr := l.String("CATALOGUE_ADDR", "127.0.0.1:9091") // the bot answers from its FAQs
+	orderAddr := l.String("ORDER_ADDR", "127.0.0.1:9093")         // a chat's order must be the buyer's
 	if err := l.Err(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
@@ -50,10 +54,16 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	orders, err := env.Dial("order", orderAddr)
+	if err != nil {
+		return err
+	}
 	svc, err := app.New(store.New(env.Pool), hub, cataloguev1.NewCatalogueServiceClient(catalogue), targets, env.Log, time.Now)
 	if err != nil {
 		return err
 	}
+	svc.WithOrders(orderref.Client{Orders: orderv1.NewOrderServiceClient(orders),
+		Self: identity.Identity{Subject: "conversation", Role: identity.RoleService}, Field: "order_id", Rule: "conversation.order"})
 	bg, cancel := context.WithCancel(ctx)
 	hubDone := make(chan struct{})
 	go func() { defer close(hubDone); hub.Run(bg) }()

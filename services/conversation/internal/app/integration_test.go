@@ -26,6 +26,7 @@ import (
 	"github.com/kefu-suite/kefu/services/conversation/internal/app"
 	"github.com/kefu-suite/kefu/services/conversation/internal/store"
 	"github.com/kefu-suite/kefu/services/conversation/migrations"
+	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/grpctest"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/outbox/outboxtest"
@@ -118,6 +119,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	svc.WithOrders(ordersOf{"ord_1": {shop, buyer2.Subject}, "ord_elsewhere": {"shop_other", buyer.Subject}})
 	conn := grpctest.Serve(t, "conversation", func(s *grpc.Server) { convv1.RegisterConversationServiceServer(s, svc) }, grpctest.Options{Logger: log})
 	return &env{t: t, cl: convv1.NewConversationServiceClient(conn), kb: kb, pool: pool}
 }
@@ -887,4 +889,40 @@ func TestFeedHeartbeatAndReset(t *testing.T) {
 			t.Fatalf("%s watched: %v", who.Subject, err)
 		}
 	}
+}
+
+// ordersOf stands in for the order service: order id → shop, buyer.
+type ordersOf map[string][2]string
+
+func (o ordersOf) Owner(_ context.Context, id string) (string, string, error) {
+	if w, ok := o[id]; ok {
+		return w[0], w[1], nil
+	}
+	return "", "", errs.NotFound("order", id)
+}
+
+// A buyer cannot hand another buyer's order (or another shop's) to an
+// agent in their own name: it is NotFound, like an order that does not
+// exist, for a chat, an offline message and a chat's later update.
+func TestAnotherBuyersOrderIsNotFound(t *testing.T) {
+	e := newEnv(t)
+	for _, order := range []string{"ord_1", "ord_elsewhere", "ord_missing"} {
+		_, err := e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: rid("ses"),
+			Session: &convv1.Session{ShopId: shop, OrderId: order}})
+		wantCode(t, err, codes.NotFound)
+		_, err = e.cl.LeaveOfflineMessage(as(buyer), &convv1.LeaveOfflineMessageRequest{RequestId: rid("olm"),
+			OfflineMessage: &convv1.OfflineMessage{ShopId: shop, Text: "订单有问题", OrderId: order}})
+		wantCode(t, err, codes.NotFound)
+	}
+	// The owner may; an agent may not move a chat onto another buyer's order.
+	mine := must(e.cl.CreateSession(as(buyer2), &convv1.CreateSessionRequest{RequestId: rid("ses"),
+		Session: &convv1.Session{ShopId: shop, OrderId: "ord_1"}})).GetSession()
+	if mine.OrderId != "ord_1" {
+		t.Fatalf("the buyer's own order: %v", mine)
+	}
+	e.online(preAgent, 5)
+	theirs := must(e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{ShopId: shop}})).GetSession()
+	_, err := e.cl.UpdateSession(as(preAgent), &convv1.UpdateSessionRequest{Session: &convv1.Session{SessionId: theirs.SessionId, OrderId: "ord_1"},
+		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"order_id"}}})
+	wantCode(t, err, codes.NotFound)
 }

@@ -40,6 +40,9 @@ func (s *Service) LeaveOfflineMessage(ctx context.Context, req *convv1.LeaveOffl
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkOrder(ctx, in.GetOrderId(), shopID, buyerID); err != nil {
+		return nil, err
+	}
 	if prev, ok, err := store.OfflineByRequest(ctx, s.store.Q(), id.Subject, req.GetRequestId()); err != nil || ok {
 		return &convv1.LeaveOfflineMessageResponse{OfflineMessage: prev}, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/kefu-suite/kefu/services/conversation/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/orderref"
 	"github.com/kefu-suite/kefu/services/platform/paging"
 	"github.com/kefu-suite/kefu/workflows/policy"
 )
@@ -71,6 +72,7 @@ type Service struct {
 	policy  Policy
 	hub     *Hub
 	faqs    FAQSearcher
+	orders  orderref.Owners
 	log     *slog.Logger
 	now     func() time.Time
 }
@@ -83,6 +85,25 @@ func New(st *store.Store, hub *Hub, faqs FAQSearcher, policy Policy, log *slog.L
 		return nil, err
 	}
 	return &Service{store: st, phrases: pl, policy: policy, hub: hub, faqs: faqs, log: log, now: func() time.Time { return now().UTC() }}, nil
+}
+
+// WithOrders sets how a chat's or an offline message's order is checked
+// (the order service); without it, naming an order is refused as an outage.
+func (s *Service) WithOrders(o orderref.Owners) *Service {
+	s.orders = o
+	return s
+}
+
+// checkOrder: a named order must be the shop's and the buyer's; anyone
+// else's order is NotFound, exactly like a missing one.
+func (s *Service) checkOrder(ctx context.Context, orderID, shopID, buyerID string) error {
+	if orderID == "" {
+		return nil
+	}
+	if s.orders == nil {
+		return fmt.Errorf("%w: orders cannot be checked (no order service configured)", errs.ErrUnavailable)
+	}
+	return orderref.BelongsTo(ctx, s.orders, orderID, shopID, buyerID)
 }
 
 // ---- identity ----

@@ -33,6 +33,9 @@ func (s *Service) CreateSession(ctx context.Context, req *convv1.CreateSessionRe
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkOrder(ctx, in.GetOrderId(), shopID, buyerID); err != nil {
+		return nil, err
+	}
 	priority := domain.PriorityFor(domain.Topic(in.GetTopic()))
 	if id.Role == identity.RoleAgent && in.GetPriority() != convv1.SessionPriority_SESSION_PRIORITY_UNSPECIFIED {
 		priority = domain.Priority(in.GetPriority()) // agents may mark a chat urgent
@@ -365,6 +368,9 @@ func (s *Service) UpdateSession(ctx context.Context, req *convv1.UpdateSessionRe
 				}
 				sess.Priority, priorityGiven = in.GetPriority(), true
 			case "order_id":
+				if err := s.checkOrder(ctx, in.GetOrderId(), sess.ShopId, sess.BuyerId); err != nil {
+					return err
+				}
 				sess.OrderId = in.GetOrderId()
 			case "product_id":
 				sess.ProductId = in.GetProductId()
