@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/kefu-suite/kefu/services/order/internal/domain"
 	"github.com/kefu-suite/kefu/services/order/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 )
@@ -128,6 +130,13 @@ func (s *Service) RefundOrder(ctx context.Context, req *orderv1.RefundOrderReque
 	if err != nil {
 		return nil, err
 	}
+	// A refund for an after-sale case is the after-sale service's, for the
+	// case it owns on this order; nobody else may attach a case (another
+	// shop's, or one that moves no money) to a refund.
+	if req.GetAfterSaleCaseId() != "" && (who.Role != identity.RoleService || who.Subject != afterSaleService) {
+		return nil, fmt.Errorf("%w: only the after-sale service refunds for an after-sale case; refund without after_sale_case_id",
+			errs.ErrPermissionDenied)
+	}
 	refundID := store.StableID("rfd", o.GetOrderId(), "refund", req.GetRequestId())
 	find := func(o *orderv1.Order) *orderv1.Refund { return domain.FindRefund(o, refundID) }
 	if r := find(o); r != nil {
@@ -155,6 +164,9 @@ func (s *Service) RefundOrder(ctx context.Context, req *orderv1.RefundOrderReque
 	o = s.view(ctx, o)
 	return &orderv1.RefundOrderResponse{Order: o, Refund: find(o)}, nil
 }
+
+// afterSaleService is the after-sale service's identity subject.
+const afterSaleService = "aftersale"
 
 // sameRefund: a retried RefundOrder asks for what its request id recorded
 // (the same lines, amounts, units and channel).

@@ -67,7 +67,7 @@ var (
 // TestMain removes the catalogue binary built for the run.
 // serviceKey is the key this test process and the catalogue it starts sign
 // and verify callers' identities with.
-var serviceKey = "order-it-" + lifecycle.NewID("key")
+var serviceKey = "order-integration-" + lifecycle.NewID("key") + lifecycle.NewID("key")
 
 func TestMain(m *testing.M) {
 	if err := identity.SetKeys(serviceKey, ""); err != nil {
@@ -201,6 +201,8 @@ var (
 	other   = identity.Identity{Subject: "buyer_wang", Role: identity.RoleBuyer}
 	agent   = identity.Identity{Subject: "agent_zhao", Role: identity.RoleAgent, Rank: identity.RankAgent, Group: identity.GroupGeneral, ShopID: shop}
 	service = identity.Identity{Subject: "catalogue", Role: identity.RoleService}
+	// afterSale refunds for its cases (only it may name one).
+	afterSale = identity.Identity{Subject: "aftersale", Role: identity.RoleService}
 )
 
 func address() *commonv1.Address {
@@ -704,8 +706,14 @@ func TestShipPromiseBreachAndFullRefund(t *testing.T) {
 			lines = append(lines, &orderv1.RefundLine{LineId: l.GetLineId(), AmountFen: l.GetPayableFen()})
 		}
 	}
-	r, err := h.orders.RefundOrder(as(agent), &orderv1.RefundOrderRequest{OrderId: o.GetOrderId(), RequestId: "refund-all-1",
-		Lines: lines, Channel: commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH, Reason: "缺货, 买家同意退款", AfterSaleCaseId: "as_demo1"})
+	refundAll := &orderv1.RefundOrderRequest{OrderId: o.GetOrderId(), RequestId: "refund-all-1",
+		Lines: lines, Channel: commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH, Reason: "缺货, 买家同意退款", AfterSaleCaseId: "as_demo1"}
+	// An agent cannot attach an after-sale case (another shop's, say) to a
+	// refund: only the after-sale service refunds for its cases.
+	if _, err := h.orders.RefundOrder(as(agent), refundAll); code(err) != codes.PermissionDenied {
+		t.Fatalf("an agent naming an after-sale case: %v", err)
+	}
+	r, err := h.orders.RefundOrder(as(afterSale), refundAll)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -825,7 +833,7 @@ func TestRefundStatesByChannel(t *testing.T) {
 	if _, err := h.orders.RefundOrder(as(agent), reused); code(err) != codes.InvalidArgument {
 		t.Fatalf("a request_id reused for another amount: %v", err)
 	}
-	op, err := h.orders.RefundOrder(as(agent), &orderv1.RefundOrderRequest{OrderId: o.GetOrderId(), RequestId: "refund-op-1",
+	op, err := h.orders.RefundOrder(as(afterSale), &orderv1.RefundOrderRequest{OrderId: o.GetOrderId(), RequestId: "refund-op-1",
 		Lines:   []*orderv1.RefundLine{{LineId: second.GetLineId(), AmountFen: 200, Quantity: 0}},
 		Channel: commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH, Reason: "包装破损补偿", AfterSaleCaseId: "as_rs1"})
 	if err != nil {
