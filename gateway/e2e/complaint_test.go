@@ -80,8 +80,14 @@ func TestComplaintEscalationThroughREST(t *testing.T) {
 	proposal := Str(proposed, "complaint", "proposals", 0, "proposal_id")
 	time.Sleep(1500 * time.Millisecond) // the agent's clocks are paused meanwhile
 	accepted := s.Do(t, "POST", "/v1/complaints/"+id+":respond", buyer, map[string]any{"proposal_id": proposal, "accepted": true}).OK(t, "accept")
-	if Get(accepted, "complaint", "paused_spans", 0) == nil {
-		t.Fatalf("the wait on the customer must be recorded as a paused span: %v", accepted)
+	empty := func(path string) bool { l, _ := Get(accepted, "complaint", path).([]any); return len(l) == 0 }
+	if Str(accepted, "complaint", "state") != "COMPLAINT_STATE_RESOLUTION_ACCEPTED" || !empty("handlers") || !empty("steps") ||
+		!empty("evidence") || Str(accepted, "complaint", "authority_limit_fen") != "0" || Str(accepted, "complaint", "owner_agent_id") != "" {
+		t.Fatalf("the buyer sees the customer-facing parts only: %v", accepted)
+	}
+	shopView := s.Do(t, "GET", "/v1/complaints/"+id, agent, nil).OK(t, "the shop's view")
+	if Get(shopView, "complaint", "paused_spans", 0) == nil {
+		t.Fatalf("the wait on the customer must be recorded as a paused span: %v", shopView)
 	}
 	s.Do(t, "POST", "/v1/complaints/"+id+":resolve", agent, map[string]any{"note": "已退款"}).OK(t, "resolve")
 	s.Do(t, "POST", "/v1/complaints/"+id+":followUp", agent, map[string]any{

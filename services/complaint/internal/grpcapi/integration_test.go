@@ -242,7 +242,15 @@ func TestComplaintThroughGRPCWithTemporalAndPostgres(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rc := r.GetComplaint()
+		// The buyer is not told it is labelled a repeat; the shop is.
+		if bv := r.GetComplaint(); len(bv.GetLinkedComplaintIds()) != 0 || len(bv.GetSpecialKinds()) != 0 {
+			t.Fatalf("the buyer sees the shop's labels: %v", bv)
+		}
+		got, err := e.api.GetComplaint(as(alice), &complaintv1.GetComplaintRequest{ComplaintId: r.GetComplaint().GetComplaintId()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc := got.GetComplaint()
 		if !slices.Equal(rc.GetLinkedComplaintIds(), []string{id}) || !slices.Contains(rc.GetSpecialKinds(), complaintv1.SpecialKind_SPECIAL_KIND_REPEAT) {
 			t.Fatalf("repeat %v", rc)
 		}
@@ -427,7 +435,28 @@ func TestComplaintThroughGRPCWithTemporalAndPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c = resp.GetComplaint()
+	// The buyer's view: what they filed and the proposal made to them, none
+	// of the shop's internals.
+	bv := resp.GetComplaint()
+	if bv.GetState() != complaintv1.ComplaintState_COMPLAINT_STATE_RESOLUTION_ACCEPTED || len(bv.GetProposals()) != 1 ||
+		bv.GetProposals()[0].GetCompensationFen() != 6000 || bv.GetProposals()[0].GetProposedBy() != nil ||
+		len(bv.GetHandlers()) != 0 || len(bv.GetEscalations()) != 0 || len(bv.GetSteps()) != 0 || len(bv.GetEvidence()) != 0 ||
+		bv.GetAuthorityLimitFen() != 0 || bv.GetOwnerAgentId() != "" || bv.GetCurrentRung() != 0 || len(bv.GetPausedSpans()) != 0 ||
+		bv.GetWorkflowId() != "" || bv.GetNextDeadlineClock() != "" {
+		t.Fatalf("the buyer sees the shop's internals: %v", bv)
+	}
+	if got, err := e.api.GetComplaint(as(buyer1), &complaintv1.GetComplaintRequest{ComplaintId: id}); err != nil ||
+		len(got.GetComplaint().GetHandlers()) != 0 || got.GetComplaint().GetAuthorityLimitFen() != 0 {
+		t.Fatalf("the buyer's read: %v %v", got, err)
+	}
+	agentView, err := e.api.GetComplaint(as(alice), &complaintv1.GetComplaintRequest{ComplaintId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = agentView.GetComplaint()
+	if len(c.GetHandlers()) == 0 || c.GetAuthorityLimitFen() == 0 || len(c.GetSteps()) == 0 {
+		t.Fatalf("the agent's view lost the internals: %v", c)
+	}
 	spans := c.GetPausedSpans()
 	if c.GetState() != complaintv1.ComplaintState_COMPLAINT_STATE_RESOLUTION_ACCEPTED || len(spans) != 1 || spans[0].GetTo() == nil ||
 		spans[0].GetTo().AsTime().Sub(spans[0].GetFrom().AsTime()) < time.Second {

@@ -11,6 +11,7 @@ import (
 	"github.com/kefu-suite/kefu/services/complaint/internal/app"
 	"github.com/kefu-suite/kefu/services/complaint/internal/domain"
 	"github.com/kefu-suite/kefu/services/complaint/internal/store"
+	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
 
@@ -125,4 +126,42 @@ func explanationToProto(x app.Explanation) *complaintv1.ExplainTimersResponse {
 		resp.ReachedRungs = append(resp.ReachedRungs, commonv1.AgentRank(r))
 	}
 	return resp
+}
+
+// complaintView is the complaint as the caller may see it. Agents, the
+// platform and our services see all of it; a buyer sees the customer-facing
+// parts only — what they filed, where it stands, the proposals made to them
+// and when things happened — never the agents' evidence, internal notes and
+// steps, handlers, escalations, authority limits, special-kind labels,
+// appeals, the root-cause summary or the other customers of a group
+// complaint. An allow-list: a field added to the contract stays internal
+// until it is added here.
+func complaintView(a domain.Actor, r *store.Row) *complaintv1.Complaint {
+	full := complaintToProto(r)
+	if a.Role != identity.RoleBuyer {
+		return full
+	}
+	v := &complaintv1.Complaint{
+		ComplaintId: full.GetComplaintId(), ShopId: full.GetShopId(), CustomerIds: []string{a.Subject},
+		OrderId: full.GetOrderId(), Category: full.GetCategory(), Channel: full.GetChannel(), Content: full.GetContent(),
+		CustomerDemand: full.GetCustomerDemand(), DemandedCompensationFen: full.GetDemandedCompensationFen(),
+		State: full.GetState(), WhoseMove: full.GetWhoseMove(), CloseReason: full.GetCloseReason(),
+		AfterSaleCaseId: full.GetAfterSaleCaseId(), ReceivedAt: full.GetReceivedAt(), AcknowledgedAt: full.GetAcknowledgedAt(),
+		ResolvedAt: full.GetResolvedAt(), ClosedAt: full.GetClosedAt(), Etag: full.GetEtag(),
+		CreatedAt: full.GetCreatedAt(), UpdatedAt: full.GetUpdatedAt(),
+	}
+	if rv := full.GetReview(); rv != nil {
+		v.Review = &complaintv1.ReviewRef{ReviewId: rv.GetReviewId(), Rating: rv.GetRating(), ReviewedAt: rv.GetReviewedAt(),
+			Text: rv.GetText(), ChangeWindowEndsAt: rv.GetChangeWindowEndsAt()}
+	}
+	for _, pr := range full.GetProposals() {
+		v.Proposals = append(v.Proposals, &complaintv1.Proposal{ProposalId: pr.GetProposalId(), Text: pr.GetText(),
+			CompensationFen: pr.GetCompensationFen(), ProposedAt: pr.GetProposedAt(), Outcome: pr.GetOutcome(),
+			CustomerComment: pr.GetCustomerComment(), RespondedAt: pr.GetRespondedAt()})
+	}
+	for _, f := range full.GetFollowUps() {
+		v.FollowUps = append(v.FollowUps, &complaintv1.FollowUp{Satisfaction: f.GetSatisfaction(),
+			CustomerSatisfied: f.GetCustomerSatisfied(), At: f.GetAt()})
+	}
+	return v
 }

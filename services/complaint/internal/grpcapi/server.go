@@ -57,7 +57,7 @@ func (s *Server) FileComplaint(ctx context.Context, req *complaintv1.FileComplai
 	if err != nil {
 		return nil, err
 	}
-	return &complaintv1.FileComplaintResponse{Complaint: complaintToProto(row)}, nil
+	return &complaintv1.FileComplaintResponse{Complaint: complaintView(a, row)}, nil
 }
 
 // GetComplaint returns a complaint with its whole history.
@@ -70,7 +70,7 @@ func (s *Server) GetComplaint(ctx context.Context, req *complaintv1.GetComplaint
 	if err != nil {
 		return nil, err
 	}
-	return &complaintv1.GetComplaintResponse{Complaint: complaintToProto(row)}, nil
+	return &complaintv1.GetComplaintResponse{Complaint: complaintView(a, row)}, nil
 }
 
 // ListComplaints lists by next deadline.
@@ -97,7 +97,7 @@ func (s *Server) ListComplaints(ctx context.Context, req *complaintv1.ListCompla
 	}
 	resp := &complaintv1.ListComplaintsResponse{NextPageToken: next}
 	for _, r := range rows {
-		resp.Complaints = append(resp.Complaints, complaintToProto(r))
+		resp.Complaints = append(resp.Complaints, complaintView(a, r))
 	}
 	return resp, nil
 }
@@ -113,7 +113,7 @@ func (s *Server) command(ctx context.Context, id, etag, kind string, cmd app.Com
 	if err != nil {
 		return nil, err
 	}
-	return complaintToProto(row), nil
+	return complaintView(a, row), nil
 }
 
 // UpdateComplaint reclassifies an open complaint.
