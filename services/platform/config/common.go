@@ -37,12 +37,20 @@ type Postgres struct {
 	AcquireTimeout time.Duration // upper bound on waiting for a connection
 }
 
+// DefaultMaxConns is each service's pool size unless DB_MAX_CONNS says
+// otherwise. The budget on a default PostgreSQL (max_connections 100, 3
+// reserved for superusers): five services × (10 pooled + 1 LISTEN for the
+// event relay) + 1 LISTEN for the conversation feed = 56, leaving room for
+// a second replica of the busiest service, migrations, psql and the tests'
+// own small pools. Raise it only with the server's max_connections.
+const DefaultMaxConns = 10
+
 // LoadPostgres reads the database settings for the service owning schema.
 func LoadPostgres(l *Loader, schema string) Postgres {
 	return Postgres{
 		URL:            l.Required("DATABASE_URL"),
 		Schema:         schema,
-		MaxConns:       l.Int("DB_MAX_CONNS", 20, 1, 1000),
+		MaxConns:       l.Int("DB_MAX_CONNS", DefaultMaxConns, 1, 1000),
 		MinConns:       l.Int("DB_MIN_CONNS", 2, 0, 1000),
 		AcquireTimeout: l.Duration("DB_ACQUIRE_TIMEOUT", 5*time.Second),
 	}
