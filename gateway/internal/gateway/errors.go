@@ -49,6 +49,9 @@ func HTTPStatus(c codes.Code) int {
 	return runtime.HTTPStatusFromCode(c)
 }
 
+// RetryAfterSeconds is the Retry-After of every 503.
+const RetryAfterSeconds = "2"
+
 // clientMessage keeps the services' messages (written for clients) but
 // never passes on what the transport or an unknown failure says.
 func clientMessage(st *status.Status) string {
@@ -87,6 +90,11 @@ func (g *Gateway) errorHandler(ctx context.Context, _ *runtime.ServeMux, _ runti
 	}
 	if st.Code() == codes.Unauthenticated {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kefu"`)
+	}
+	if body.Error.Code == http.StatusServiceUnavailable {
+		// An outage (a database, Temporal or a service down or saturated):
+		// the same request may be sent again, with its Idempotency-Key.
+		w.Header().Set("Retry-After", RetryAfterSeconds)
 	}
 	writeJSON(w, body.Error.Code, body)
 }

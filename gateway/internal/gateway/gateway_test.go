@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -33,6 +34,9 @@ type catalogue struct {
 func (catalogue) GetProduct(ctx context.Context, r *cataloguev1.GetProductRequest) (*cataloguev1.GetProductResponse, error) {
 	if _, ok := identity.From(ctx); ok {
 		return nil, errs.Precondition("the gateway must not invent an identity")
+	}
+	if r.GetProductId() == "prd_outage1" {
+		return nil, fmt.Errorf("%w: the database is restarting", errs.ErrUnavailable)
 	}
 	if r.GetProductId() != "prd_down1" {
 		return nil, errs.NotFound("product", r.GetProductId())
@@ -131,6 +135,16 @@ func TestGatewayMapsRESTOntoGRPC(t *testing.T) {
 			if _, ok := paths[p]; !ok {
 				t.Errorf("openapi lacks %s", p)
 			}
+		}
+	})
+	t.Run("an outage is 503 with Retry-After", func(t *testing.T) {
+		resp, err := http.Get(srv.URL + "/v1/products/prd_outage1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("%d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 		}
 	})
 	t.Run("health and readiness", func(t *testing.T) {

@@ -3,8 +3,14 @@ package errs
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"strings"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/puddle/v2"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -90,6 +96,11 @@ func ToStatus(ctx context.Context, log *slog.Logger, err error) *status.Status {
 		return status.New(codes.DeadlineExceeded, "deadline exceeded")
 	case errors.Is(err, context.Canceled):
 		return status.New(codes.Canceled, "canceled")
+	case Outage(err):
+		if log != nil {
+			log.WarnContext(ctx, "outage", slog.String("error", err.Error()))
+		}
+		return status.New(codes.Unavailable, "a system we depend on is unavailable; retry later")
 	}
 	if log != nil {
 		log.ErrorContext(ctx, "internal error", slog.String("error", err.Error()))
@@ -135,4 +146,31 @@ func foreign(ctx context.Context, log *slog.Logger, err error) *status.Status {
 		return status.New(codes.Unavailable, "a service we depend on did not answer; try again")
 	}
 	return status.New(codes.Internal, "internal error")
+}
+
+// Outage reports an infrastructure failure rather than a bug: the database
+// unreachable, restarting, out of connections or too slow to hand one out,
+// or a network peer gone. Such a request may succeed when retried; it is
+// answered Unavailable (HTTP 503 with Retry-After), never Internal.
+func Outage(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
+			strings.HasPrefix(pgErr.Code, "53"),                                 // insufficient resources (too many connections)
+			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", // shutting down, cannot connect now
+			pgErr.Code == "40001", pgErr.Code == "40P01": // serialization failure, deadlock: retry
+			return true
+		}
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &connectErr), errors.As(err, &netErr), pgconn.Timeout(err),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, puddle.ErrClosedPool):
+		return true
+	}
+	return false
 }
