@@ -52,6 +52,10 @@ func run(ctx context.Context) error {
 		Addr:              cfg.HTTPAddr,
 		Handler:           gw,
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       cfg.IdleTimeout,
+		// No WriteTimeout: the agents' live feed is a long answer; each
+		// backend call has its deadline (BACKEND_CALL_TIMEOUT) and a
+		// request body its own (BODY_READ_TIMEOUT).
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()

@@ -29,6 +29,7 @@ func testConfig(catalogueAddr string) gateway.Config {
 		CORSOrigins:  []string{"http://shop.test"},
 		MaxBodyBytes: 1 << 20,
 		CallTimeout:  10 * time.Second,
+		BodyTimeout:  time.Second,
 	}
 }
 

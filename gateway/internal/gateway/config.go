@@ -25,6 +25,10 @@ type Config struct {
 	CORSOrigins []string
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int64
+	// BodyTimeout bounds how long a request body may take to arrive
+	// (BODY_READ_TIMEOUT); IdleTimeout closes idle keep-alive connections
+	// (IDLE_TIMEOUT).
+	BodyTimeout, IdleTimeout time.Duration
 	// Token signs the verified caller's identity for the services
 	// (identity.SetKeys; SERVICE_TOKEN_KEY).
 	Token config.ServiceToken
@@ -57,6 +61,8 @@ func Load(l *config.Loader) (Config, error) {
 			Audience:    l.String("JWT_AUDIENCE", ""),
 		},
 		MaxBodyBytes: int64(l.Int("MAX_BODY_BYTES", 1<<20, 1024, 64<<20)),
+		BodyTimeout:  l.Duration("BODY_READ_TIMEOUT", 15*time.Second),
+		IdleTimeout:  l.Duration("IDLE_TIMEOUT", 60*time.Second),
 		Token:        config.LoadServiceToken(l),
 	}
 	for _, o := range strings.Split(l.String("CORS_ALLOWED_ORIGINS", ""), ",") {

@@ -112,8 +112,11 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
 	h = cors(c.CORSOrigins, h)
 	h = accessLog(log, h)
 	h = withRequestID(h)
-	g.handler = otelhttp.NewHandler(h, "gateway",
+	h = otelhttp.NewHandler(h, "gateway",
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
+	// Outermost: the connection's own ResponseWriter is needed to set the
+	// body's read deadline.
+	g.handler = bodyDeadline(c.BodyTimeout, h)
 	return g, nil
 }
 

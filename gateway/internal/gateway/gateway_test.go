@@ -137,6 +137,33 @@ func TestGatewayMapsRESTOntoGRPC(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a body trickled in is cut off at the body timeout", func(t *testing.T) {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		start := time.Now()
+		fmt.Fprintf(conn, "POST /v1/baskets:quote HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+		_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+		done := make(chan struct{})
+		go func() { // a byte every 300 ms, as a slow-loris client would
+			defer close(done)
+			for range 60 {
+				time.Sleep(300 * time.Millisecond)
+				if _, err := conn.Write([]byte(" ")); err != nil {
+					return
+				}
+			}
+		}()
+		buf := make([]byte, 512)
+		_, _ = conn.Read(buf) // an error answer, or the connection closed
+		if took := time.Since(start); took > 10*time.Second {
+			t.Fatalf("a trickled body held the connection %s (body timeout 1 s)", took)
+		}
+		_ = conn.Close()
+		<-done
+	})
 	t.Run("an outage is 503 with Retry-After", func(t *testing.T) {
 		resp, err := http.Get(srv.URL + "/v1/products/prd_outage1")
 		if err != nil {
