@@ -39,7 +39,18 @@ type Options struct {
 	Register func(*grpc.Server)
 	// Ready, when set, is called once the listener is open (tests, dev stack).
 	Ready func(addr net.Addr)
+	// Readiness, when set, is checked every ReadinessInterval (5 s): while
+	// it fails, health reports NOT_SERVING for the server ("") and its
+	// services, so the gateway's /readyz and Kubernetes' readiness probe
+	// take the pod out; the "liveness" service stays SERVING while the
+	// process runs (the liveness probe asks for it).
+	Readiness         func(context.Context) error
+	ReadinessInterval time.Duration
 }
+
+// LivenessService is the health service name that only says the process
+// is up.
+const LivenessService = "liveness"
 
 // New builds a *grpc.Server with the standard interceptor chain and the
 // health service. Interceptor order: recovery (outermost, so nothing
@@ -70,11 +81,52 @@ func New(o Options) (*grpc.Server, *health.Server) {
 	if o.Register != nil {
 		o.Register(srv)
 	}
-	for name := range srv.GetServiceInfo() {
-		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
-	}
-	hs.SetServingStatus(o.Name, healthpb.HealthCheckResponse_SERVING)
+	setAll(srv, hs, o.Name, healthpb.HealthCheckResponse_SERVING)
+	hs.SetServingStatus(LivenessService, healthpb.HealthCheckResponse_SERVING)
 	return srv, hs
+}
+
+// setAll sets the server's and every registered service's health status.
+func setAll(srv *grpc.Server, hs *health.Server, name string, st healthpb.HealthCheckResponse_ServingStatus) {
+	for svc := range srv.GetServiceInfo() {
+		if svc != healthpb.Health_ServiceDesc.ServiceName {
+			hs.SetServingStatus(svc, st)
+		}
+	}
+	hs.SetServingStatus(name, st)
+	hs.SetServingStatus("", st)
+}
+
+// watchReadiness keeps health in step with o.Readiness until ctx ends.
+func watchReadiness(ctx context.Context, o Options, srv *grpc.Server, hs *health.Server) {
+	every := o.ReadinessInterval
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	ready := true
+	for {
+		cctx, cancel := context.WithTimeout(ctx, max(every, 2*time.Second))
+		err := o.Readiness(cctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case err != nil && ready:
+			o.Logger.Warn("not ready: reporting NOT_SERVING", slog.String("reason", err.Error()))
+			setAll(srv, hs, o.Name, healthpb.HealthCheckResponse_NOT_SERVING)
+			ready = false
+		case err == nil && !ready:
+			o.Logger.Info("ready again: reporting SERVING")
+			setAll(srv, hs, o.Name, healthpb.HealthCheckResponse_SERVING)
+			ready = true
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+	}
 }
 
 // Run serves until ctx is cancelled, then: health NOT_SERVING, wait
@@ -93,6 +145,15 @@ func Run(ctx context.Context, o Options) error {
 	srv, hs := New(o)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		if o.Readiness != nil {
+			watchReadiness(watchCtx, o, srv, hs)
+		}
+	}()
+	defer func() { stopWatch(); <-watched }()
 	o.Logger.Info("grpc server listening", slog.String("addr", lis.Addr().String()))
 	if o.Ready != nil {
 		o.Ready(lis.Addr())
@@ -104,6 +165,8 @@ func Run(ctx context.Context, o Options) error {
 	case <-ctx.Done():
 	}
 	o.Logger.Info("shutting down: reporting NOT_SERVING", slog.Duration("drain", o.DrainDelay))
+	stopWatch()
+	<-watched
 	hs.Shutdown()
 	if o.DrainDelay > 0 {
 		time.Sleep(o.DrainDelay)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,6 +59,11 @@ func goodAddress() *commonv1.Address {
 
 func start(t *testing.T, p *probe) (*grpc.ClientConn, context.CancelFunc, <-chan error) {
 	t.Helper()
+	return startWith(t, p, nil)
+}
+
+func startWith(t *testing.T, p *probe, readiness func(context.Context) error) (*grpc.ClientConn, context.CancelFunc, <-chan error) {
+	t.Helper()
 	v, err := validation.New()
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +80,7 @@ func start(t *testing.T, p *probe) (*grpc.ClientConn, context.CancelFunc, <-chan
 			Logger:          slog.New(slog.NewJSONHandler(io.Discard, nil)),
 			ShutdownTimeout: 2 * time.Second,
 			Register:        func(s *grpc.Server) { s.RegisterService(p.desc(), p) },
+			Readiness:       readiness, ReadinessInterval: 50 * time.Millisecond,
 		})
 	}()
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -203,4 +210,44 @@ func TestGracefulStopFinishesInFlightCalls(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("server did not stop")
 	}
+}
+
+// While a dependency is down the server reports NOT_SERVING (readiness) but
+// stays alive (liveness), and SERVING again once it is back.
+func TestReadinessFollowsDependencies(t *testing.T) {
+	var down atomic.Bool
+	conn, _, _ := startWith(t, &probe{}, func(context.Context) error {
+		if down.Load() {
+			return errors.New("postgres: connection refused")
+		}
+		return nil
+	})
+	hc := healthpb.NewHealthClient(conn)
+	status := func(service string) healthpb.HealthCheckResponse_ServingStatus {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		r, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: service})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.GetStatus()
+	}
+	waitFor := func(service string, want healthpb.HealthCheckResponse_ServingStatus) {
+		deadline := time.Now().Add(30 * time.Second)
+		for status(service) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%q still %v, want %v", service, status(service), want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor("", healthpb.HealthCheckResponse_SERVING)
+	down.Store(true)
+	waitFor("", healthpb.HealthCheckResponse_NOT_SERVING)
+	waitFor("probe", healthpb.HealthCheckResponse_NOT_SERVING)
+	if got := status(grpcserver.LivenessService); got != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("liveness %v while a dependency is down", got)
+	}
+	down.Store(false)
+	waitFor("", healthpb.HealthCheckResponse_SERVING)
 }

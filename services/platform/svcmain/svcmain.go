@@ -19,6 +19,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
@@ -74,6 +75,46 @@ type Env struct {
 	Log      *slog.Logger
 	Pool     *pg.Pool
 	closers  []func()
+
+	temporal      client.Client // set by Temporal: readiness checks it
+	workflowQueue string        // set by NeedWorkflowWorker
+}
+
+// NeedWorkflowWorker makes readiness require a worker polling queue (the
+// clock runners' queue): without one no clock of this service fires.
+func (e *Env) NeedWorkflowWorker(queue string) { e.workflowQueue = queue }
+
+// PollerFreshness is how recently a worker must have polled the workflow
+// queue for the service to be ready (workers long-poll for about a minute).
+const PollerFreshness = 2 * time.Minute
+
+// Ready is the service's readiness: its database answers, Temporal answers
+// (if it uses Temporal) and a worker polls its workflow queue (if it needs
+// one). While it fails, health is NOT_SERVING: the gateway's /readyz and
+// Kubernetes' readiness probe take the service out.
+func (e *Env) Ready(ctx context.Context) error {
+	if err := e.Pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	if e.temporal == nil {
+		return nil
+	}
+	if _, err := e.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		return fmt.Errorf("temporal: %w", err)
+	}
+	if e.workflowQueue == "" {
+		return nil
+	}
+	resp, err := e.temporal.DescribeTaskQueue(ctx, e.workflowQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+	if err != nil {
+		return fmt.Errorf("temporal task queue %s: %w", e.workflowQueue, err)
+	}
+	for _, p := range resp.GetPollers() {
+		if at := p.GetLastAccessTime(); at != nil && time.Since(at.AsTime()) < PollerFreshness {
+			return nil
+		}
+	}
+	return fmt.Errorf("no worker polls the workflow queue %s", e.workflowQueue)
 }
 
 // Start sets up logging, tracing and the migrated pool.
@@ -169,6 +210,7 @@ func (e *Env) Temporal(ctx context.Context) (client.Client, error) {
 		return nil, err
 	}
 	e.defer_(cl.Close)
+	e.temporal = cl
 	return cl, nil
 }
 
@@ -199,7 +241,7 @@ func (e *Env) Serve(ctx context.Context, register func(*grpc.Server)) error {
 	return grpcserver.Run(ctx, grpcserver.Options{
 		Name: s.Name, Addr: s.GRPCAddr, Logger: e.Log, Validator: v,
 		ShutdownTimeout: s.ShutdownTimeout, DrainDelay: s.DrainDelay,
-		Register: register,
+		Register: register, Readiness: e.Ready,
 	})
 }
 

@@ -58,6 +58,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	svc := app.New(st, orders, cl, pol, env.Log, time.Now)
+	env.NeedWorkflowWorker(queues.Workflows) // its clocks run on the worker
 	if err := env.StartActivities(cl, queues.AfterSaleActivities, func(r worker.ActivityRegistry) {
 		runner.Register(r, app.Process, svc.Handler())
 	}); err != nil {

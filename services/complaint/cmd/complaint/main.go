@@ -59,6 +59,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	svc := app.New(store.New(env.Pool), cl, pol, app.OrderClient(orderv1.NewOrderServiceClient(orderConn)), env.Log, time.Now)
+	env.NeedWorkflowWorker(queues.Workflows) // its clocks run on the worker
 	if err := env.StartActivities(cl, queues.ComplaintActivities, func(r worker.ActivityRegistry) {
 		runner.Register(r, domain.Process, svc.Handler())
 	}); err != nil {

@@ -54,6 +54,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	svc := app.New(store.New(env.Pool), cataloguev1.NewCatalogueServiceClient(catalogue), tcl, *pol, env.Log, time.Now)
+	env.NeedWorkflowWorker(queues.Workflows) // its clocks run on the worker
 	if err := env.StartActivities(tcl, queues.OrderActivities, func(r worker.ActivityRegistry) {
 		runner.Register(r, "order", svc.Handler())
 	}); err != nil {
