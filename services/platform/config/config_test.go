@@ -40,7 +40,7 @@ func TestLoaderReportsEveryProblemAtOnce(t *testing.T) {
 			t.Errorf("missing %q in %v", want, err)
 		}
 	}
-	if p.MaxConns != 20 || p.Schema != "catalogue" {
+	if p.MaxConns != config.DefaultMaxConns || p.Schema != "catalogue" {
 		t.Fatalf("defaults not kept on error: %+v", p)
 	}
 }

@@ -29,7 +29,8 @@ func TestStartMigratesServesAndCloses(t *testing.T) {
 	spec := svcmain.Spec{Name: "probe", DefaultAddr: ":0", Schema: "probe", Migrations: fstest.MapFS{
 		"00001_init.sql": {Data: []byte("-- +goose Up\nCREATE TABLE things (id text PRIMARY KEY);\n-- +goose Down\nDROP TABLE things;\n")},
 	}}
-	l := config.FromMap(map[string]string{"DATABASE_URL": dbURL, "GRPC_ADDR": addr, "LOG_LEVEL": "error"})
+	l := config.FromMap(map[string]string{"DATABASE_URL": dbURL, "GRPC_ADDR": addr, "LOG_LEVEL": "error",
+		"SERVICE_TOKEN_KEY": testKey, "EVENTS_RELAY": "false"})
 	settings := svcmain.Load(l, spec)
 	if err := l.Err(); err != nil {
 		t.Fatal(err)
@@ -82,11 +83,15 @@ func TestStartMigratesServesAndCloses(t *testing.T) {
 	}
 }
 
+// testKey is the service token key the test processes vouch with.
+const testKey = "svcmain-test-key-svcmain-test-key-0123"
+
 func TestSweepRunsUntilClose(t *testing.T) {
 	spec := svcmain.Spec{Name: "sweeper", DefaultAddr: ":0", Schema: "sweeper", Migrations: fstest.MapFS{
 		"00001_init.sql": {Data: []byte("-- +goose Up\nSELECT 1;\n-- +goose Down\nSELECT 1;\n")},
 	}}
-	l := config.FromMap(map[string]string{"DATABASE_URL": pgtest.NewDatabase(t), "LOG_LEVEL": "error"})
+	l := config.FromMap(map[string]string{"DATABASE_URL": pgtest.NewDatabase(t), "LOG_LEVEL": "error",
+		"SERVICE_TOKEN_KEY": testKey, "EVENTS_RELAY": "false"})
 	env, err := svcmain.Start(context.Background(), spec, svcmain.Load(l, spec))
 	if err != nil {
 		t.Fatal(err)

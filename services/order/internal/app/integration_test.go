@@ -452,8 +452,14 @@ func TestUnpaidCloseReleasesStock(t *testing.T) {
 	if closed.GetCloseReason() != orderv1.CloseReason_CLOSE_REASON_UNPAID_TIMEOUT {
 		t.Fatalf("close reason %s", closed.GetCloseReason())
 	}
-	if got := available(t, h, "prd_seed12"); got != before {
-		t.Fatalf("released: available %d, want %d", got, before)
+	// The stock comes back right after the close commits (the release is
+	// the close's side effect at the catalogue): wait for it, bounded.
+	deadline := time.Now().Add(30 * time.Second)
+	for got := available(t, h, "prd_seed12"); got != before; got = available(t, h, "prd_seed12") {
+		if time.Now().After(deadline) {
+			t.Fatalf("released: available %d, want %d", got, before)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	// Paying a closed order: refused, recorded as a payment exception.
 	_, err = h.orders.PayOrder(as(buyer), &orderv1.PayOrderRequest{OrderId: closed.GetOrderId(), PaymentRef: "late-pay", AmountFen: closed.GetPrice().GetTotalFen()})
