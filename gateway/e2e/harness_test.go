@@ -161,6 +161,7 @@ func StartStack(t *testing.T) *Stack {
 		fmt.Sprintf("SLA_POLICY_SHRINK=%d", Shrink),
 		"JWT_HS256_SECRET="+secret,
 		"SERVICE_TOKEN_KEY="+serviceKey,
+		"DB_MAX_CONNS=4", "DB_MIN_CONNS=0", // seven processes per stack, two stacks may run at once
 		"SEED_SHOP_ID=shop_demo",
 		"LOG_LEVEL=info",
 		"SHUTDOWN_TIMEOUT=5s",

@@ -24,7 +24,7 @@ import (
 // catalogueUnderTest is the real service on a fresh database.
 func catalogueUnderTest(t *testing.T) *app.Service {
 	t.Helper()
-	pool := pgtest.Pool(t, "", "catalogue", migrations.FS, 10)
+	pool := pgtest.Pool(t, "", "catalogue", migrations.FS, 4)
 	svc, err := app.New(store.New(pool), slog.New(slog.NewJSONHandler(io.Discard, nil)), time.Now)
 	if err != nil {
 		t.Fatal(err)

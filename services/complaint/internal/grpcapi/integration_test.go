@@ -65,7 +65,7 @@ const shrink = 3600
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	pool := pgtest.Pool(t, "", "complaint", migrations.FS, 10)
+	pool := pgtest.Pool(t, "", "complaint", migrations.FS, 6)
 	tc := temporalx.Client(t)
 	pol, err := policy.Select("2026.1", shrink)
 	if err != nil {
@@ -512,9 +512,16 @@ func TestComplaintThroughGRPCWithTemporalAndPostgres(t *testing.T) {
 		c.GetSummary().GetRootCause() != complaintv1.RootCause_ROOT_CAUSE_PACKAGING || c.GetWhoseMove() != commonv1.Party_PARTY_UNSPECIFIED {
 		t.Fatalf("closed %v", c)
 	}
-	wantFlow := []complaintv1.StepAction{1, 13, 11, 3, 6, 15, 16, 7, 12, 11, 2, 9, 5, 10}
-	if got := actions(c); !slices.Equal(got, wantFlow) {
-		t.Fatalf("history %v\nwant    %v", got, wantFlow)
+	// The people's steps, in order. Pre-breach warnings (13) are the
+	// clock's and depend on how long each step took on this machine under
+	// the shrunk policy: they are left out here (the first one, before the
+	// first breach, is asserted above).
+	wantFlow := []complaintv1.StepAction{1, 11, 3, 6, 15, 16, 7, 12, 11, 2, 9, 5, 10}
+	withoutWarnings := slices.DeleteFunc(actions(c), func(a complaintv1.StepAction) bool {
+		return a == complaintv1.StepAction_STEP_ACTION_BREACH_WARNING
+	})
+	if !slices.Equal(withoutWarnings, wantFlow) {
+		t.Fatalf("history %v\nwant    %v (warnings aside)", actions(c), wantFlow)
 	}
 	_, err = e.api.AddFollowUp(as(alice), &complaintv1.AddFollowUpRequest{ComplaintId: id, Note: "late"})
 	wantCode(t, err, codes.FailedPrecondition)

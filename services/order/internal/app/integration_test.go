@@ -120,7 +120,7 @@ func startCatalogue(t testing.TB, dbURL string) string {
 	bin := catalogueBinary(t)
 	addr := freeAddr(t)
 	env := append(os.Environ(), "DATABASE_URL="+dbURL, "GRPC_ADDR="+addr, "SEED_SHOP_ID="+shop, "LOG_LEVEL=warn", "EVENTS_RELAY=false",
-		"SERVICE_TOKEN_KEY="+serviceKey)
+		"SERVICE_TOKEN_KEY="+serviceKey, "DB_MAX_CONNS=4", "DB_MIN_CONNS=0")
 	seed := exec.Command(bin, "seed")
 	seed.Env = env
 	if out, err := seed.CombinedOutput(); err != nil {
@@ -171,7 +171,7 @@ func newHarness(t testing.TB) *harness {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	pool := pgtest.Pool(t, dbURL, "orders", migrations.FS, 10)
+	pool := pgtest.Pool(t, dbURL, "orders", migrations.FS, 6)
 	catConn, err := grpc.NewClient(catAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithChainUnaryInterceptor(peer.UnaryClientInterceptor()))
 	if err != nil {
