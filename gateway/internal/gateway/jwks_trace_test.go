@@ -128,17 +128,24 @@ func TestOneTraceFromRESTToTheService(t *testing.T) {
 	if r := call(t, "GET", srv.URL+"/v1/products/prd_down1", "", ""); r.code != http.StatusOK {
 		t.Fatalf("%d %v", r.code, r.body)
 	}
-	_ = tp.ForceFlush(context.Background())
-
+	// The service's server span ends a moment after its answer left (and
+	// the gateway's after the body was written): wait for all three,
+	// bounded, rather than reading them at the instant the call returned.
 	var httpSpan, client, server sdktrace.ReadOnlySpan
-	for _, s := range rec.Ended() {
-		switch {
-		case s.SpanKind() == trace.SpanKindServer && s.Name() == "GET /v1/products/prd_down1":
-			httpSpan = s
-		case s.SpanKind() == trace.SpanKindClient && s.Name() == "shop.catalogue.v1.CatalogueService/GetProduct":
-			client = s
-		case s.SpanKind() == trace.SpanKindServer && s.Name() == "shop.catalogue.v1.CatalogueService/GetProduct":
-			server = s
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		_ = tp.ForceFlush(context.Background())
+		for _, s := range rec.Ended() {
+			switch {
+			case s.SpanKind() == trace.SpanKindServer && s.Name() == "GET /v1/products/prd_down1":
+				httpSpan = s
+			case s.SpanKind() == trace.SpanKindClient && s.Name() == "shop.catalogue.v1.CatalogueService/GetProduct":
+				client = s
+			case s.SpanKind() == trace.SpanKindServer && s.Name() == "shop.catalogue.v1.CatalogueService/GetProduct":
+				server = s
+			}
+		}
+		if (httpSpan != nil && client != nil && server != nil) || time.Now().After(deadline) {
+			break
 		}
 	}
 	if httpSpan == nil || client == nil || server == nil {
