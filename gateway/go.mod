@@ -5,6 +5,7 @@ go 1.26.0
 replace (
 	github.com/kefu-suite/kefu/proto/gen => ../proto/gen
 	github.com/kefu-suite/kefu/services/platform => ../services/platform
+	github.com/kefu-suite/kefu/workflows => ../workflows
 )
 
 require (
@@ -13,6 +14,7 @@ require (
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0
 	github.com/kefu-suite/kefu/proto/gen v0.0.0-00010101000000-000000000000
 	github.com/kefu-suite/kefu/services/platform v0.0.0-00010101000000-000000000000
+	github.com/kefu-suite/kefu/workflows v0.0.0-00010101000000-000000000000
 	github.com/nats-io/nats.go v1.56.0
 	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.72.0
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0

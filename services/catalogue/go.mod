@@ -5,6 +5,7 @@ go 1.26.0
 replace (
 	github.com/kefu-suite/kefu/proto/gen => ../../proto/gen
 	github.com/kefu-suite/kefu/services/platform => ../platform
+	github.com/kefu-suite/kefu/workflows => ../../workflows
 )
 
 require (
@@ -12,6 +13,7 @@ require (
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/kefu-suite/kefu/proto/gen v0.0.0-00010101000000-000000000000
 	github.com/kefu-suite/kefu/services/platform v0.0.0-00010101000000-000000000000
+	github.com/kefu-suite/kefu/workflows v0.0.0-00010101000000-000000000000
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 )

@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/permit"
 )
 
 //go:embed files/*.yaml
@@ -60,6 +63,9 @@ type Policy struct {
 	AfterSale    AfterSale    `yaml:"aftersale"`
 	Conversation Conversation `yaml:"conversation"`
 	Complaint    Complaint    `yaml:"complaint"`
+	// Permissions: who may do each state-changing operation (rank, group,
+	// limits per rank), enforced by every service (services/platform/permit).
+	Permissions permit.Table `yaml:"permissions"`
 }
 
 // Conversation: DOMAIN §2 chat service targets (§6 KPIs).
@@ -131,12 +137,16 @@ type Complaint struct {
 	ReviewHandling       Duration `yaml:"review_handling"`
 	ReviewChangeWindow   Duration `yaml:"review_change_window"`
 	RepeatWindow         Duration `yaml:"repeat_window"`
-	CompensationLimitFen struct {
-		Agent       int64 `yaml:"agent"`
-		SeniorAgent int64 `yaml:"senior_agent"`
-		Supervisor  int64 `yaml:"supervisor"`
-		Manager     int64 `yaml:"manager"`
-	} `yaml:"compensation_limit_fen"`
+}
+
+// CompensationLimits is the compensation authority per rank in fen (适度授权):
+// the limits of permissions.complaint.ProposeResolution.
+func (p *Policy) CompensationLimits() (agent, senior, supervisor, manager int64) {
+	l := func(r identity.Rank) int64 {
+		v, _ := p.Permissions.Limit("complaint.ProposeResolution", "compensation_fen", r)
+		return v
+	}
+	return l(identity.RankAgent), l(identity.RankSeniorAgent), l(identity.RankSupervisor), l(identity.RankManager)
 }
 
 // Parse reads and validates one policy document. Unknown keys are errors,
@@ -169,6 +179,13 @@ func (p *Policy) validate(section string) error {
 		errs = append(errs, errors.New("version is empty"))
 	}
 	in := func(name string) bool { return section == "" || strings.HasPrefix(name, section+".") }
+	if section == "" || section == "permissions" {
+		if len(p.Permissions) == 0 {
+			errs = append(errs, errors.New("permissions is empty"))
+		} else if err := p.Permissions.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	p.eachDuration(func(name string, d *Duration) {
 		if in(name) && *d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be > 0", name))
@@ -183,9 +200,8 @@ func (p *Policy) validate(section string) error {
 		if w := p.Complaint.WarnAtPercent; w <= 0 || w >= 100 {
 			errs = append(errs, fmt.Errorf("complaint.warn_at_percent %d must be in (0, 100)", w))
 		}
-		l := p.Complaint.CompensationLimitFen
-		if !(0 < l.Agent && l.Agent <= l.SeniorAgent && l.SeniorAgent <= l.Supervisor && l.Supervisor <= l.Manager) {
-			errs = append(errs, errors.New("complaint.compensation_limit_fen must be > 0 and climb with rank"))
+		if a, _, _, _ := p.CompensationLimits(); a <= 0 {
+			errs = append(errs, errors.New("permissions.complaint.ProposeResolution.limits.compensation_fen must give every rank an authority > 0"))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/permit"
 	"github.com/kefu-suite/kefu/services/platform/validation"
 )
 
@@ -33,6 +34,9 @@ type Options struct {
 	Listener        net.Listener // optional pre-opened listener (tests)
 	Logger          *slog.Logger // required
 	Validator       *validation.Validator
+	// Permissions, when set, is enforced on every call after the caller's
+	// identity is read and before the request is validated (permit).
+	Permissions permit.Table
 	ShutdownTimeout time.Duration // GracefulStop budget; then Stop
 	DrainDelay      time.Duration // time between NOT_SERVING and stopping
 	// Register adds the service implementations to the server.
@@ -54,7 +58,7 @@ const LivenessService = "liveness"
 
 // New builds a *grpc.Server with the standard interceptor chain and the
 // health service. Interceptor order: recovery (outermost, so nothing
-// escapes) → error mapping → identity → validation → handler.
+// escapes) → error mapping → identity → permissions → validation → handler.
 func New(o Options) (*grpc.Server, *health.Server) {
 	unary := []grpc.UnaryServerInterceptor{
 		recoveryUnary(o.Logger),
@@ -65,6 +69,10 @@ func New(o Options) (*grpc.Server, *health.Server) {
 		recoveryStream(o.Logger),
 		errorsStream(o.Logger),
 		identity.StreamServerInterceptor(),
+	}
+	if o.Permissions != nil {
+		unary = append(unary, o.Permissions.UnaryServerInterceptor())
+		stream = append(stream, o.Permissions.StreamServerInterceptor())
 	}
 	if o.Validator != nil {
 		unary = append(unary, o.Validator.UnaryServerInterceptor())

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kefu-suite/kefu/services/platform/grpcserver"
 	"github.com/kefu-suite/kefu/services/platform/peer"
+	"github.com/kefu-suite/kefu/services/platform/permit"
 	"github.com/kefu-suite/kefu/services/platform/validation"
 )
 
@@ -25,6 +26,10 @@ type Options struct {
 	// svcmain's Env.Dial does — for a stand-in of another service that the
 	// service under test calls.
 	AsPeer bool
+	// Permissions: the policy's permission table, enforced as in production
+	// (a service's own tests pass it; a stand-in of another service leaves
+	// it nil).
+	Permissions permit.Table
 }
 
 // Serve starts the server with what register adds and returns a connection
@@ -45,7 +50,7 @@ func Serve(t testing.TB, name string, register func(*grpc.Server), opts ...Optio
 			t.Fatal(err)
 		}
 	}
-	srv, _ := grpcserver.New(grpcserver.Options{Name: name, Logger: o.Logger, Validator: v, Register: register})
+	srv, _ := grpcserver.New(grpcserver.Options{Name: name, Logger: o.Logger, Validator: v, Permissions: o.Permissions, Register: register})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,7 @@ import (
 
 	"github.com/kefu-suite/kefu/services/platform/config"
 	"github.com/kefu-suite/kefu/services/platform/grpcserver"
+	"github.com/kefu-suite/kefu/services/platform/permit"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/logging"
 	"github.com/kefu-suite/kefu/services/platform/outbox"
@@ -227,11 +228,15 @@ func (e *Env) StartActivities(cl client.Client, queue string, register func(work
 	return nil
 }
 
-// Serve runs the gRPC server (validation, identity, tracing, error mapping,
-// health) until ctx ends, then drains and stops.
-func (e *Env) Serve(ctx context.Context, register func(*grpc.Server)) error {
+// Serve runs the gRPC server (identity, the permission table, validation,
+// tracing, error mapping, health) until ctx ends, then drains and stops.
+// perms is the policy's permission table; a service never runs without one.
+func (e *Env) Serve(ctx context.Context, perms permit.Table, register func(*grpc.Server)) error {
 	if register == nil {
 		return errors.New("svcmain: nothing to serve")
+	}
+	if len(perms) == 0 {
+		return errors.New("svcmain: no permission table (the policy's permissions section)")
 	}
 	v, err := validation.New()
 	if err != nil {
@@ -239,7 +244,7 @@ func (e *Env) Serve(ctx context.Context, register func(*grpc.Server)) error {
 	}
 	s := e.Settings.Server
 	return grpcserver.Run(ctx, grpcserver.Options{
-		Name: s.Name, Addr: s.GRPCAddr, Logger: e.Log, Validator: v,
+		Name: s.Name, Addr: s.GRPCAddr, Logger: e.Log, Validator: v, Permissions: perms,
 		ShutdownTimeout: s.ShutdownTimeout, DrainDelay: s.DrainDelay,
 		Register: register, Readiness: e.Ready,
 	})

@@ -13,6 +13,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/permit"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
 	"github.com/kefu-suite/kefu/services/platform/svcmain"
 )
@@ -52,7 +54,7 @@ func TestStartMigratesServesAndCloses(t *testing.T) {
 		t.Fatal(err)
 	}
 	served := make(chan error, 1)
-	go func() { served <- env.Serve(ctx, func(*grpc.Server) {}) }()
+	go func() { served <- env.Serve(ctx, permit.Table{"test.Do": {Roles: []identity.Role{identity.RoleService}}}, func(*grpc.Server) {}) }()
 
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -123,7 +123,7 @@ func (s *Service) AmendCase(ctx context.Context, req *aftersalev1.AmendCaseReque
 
 // GrantSpecialApproval: a senior agent admits a case past its window.
 func (s *Service) GrantSpecialApproval(ctx context.Context, req *aftersalev1.GrantSpecialApprovalRequest) (*aftersalev1.GrantSpecialApprovalResponse, error) {
-	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), bySenior, domain.Command{Name: domain.CmdGrantSpecialApproval, Note: req.GetReason()}, nil)
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), byAgent, domain.Command{Name: domain.CmdGrantSpecialApproval, Note: req.GetReason()}, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -157,7 +157,8 @@ func newHarnessShrunk(t *testing.T, shrink int) *harness {
 	// service's Handler on its activity queue.
 	temporalx.StartWorker(t, tc, queues.Workflows, func(r worker.Registry) { wflifecycle.Register(r) })
 	temporalx.StartWorker(t, tc, queues.AfterSaleActivities, func(r worker.Registry) { runner.Register(r, app.Process, svc.Handler()) })
-	conn := grpctest.Serve(t, "aftersale", func(s *grpc.Server) { aftersalev1.RegisterAfterSaleServiceServer(s, svc) })
+	conn := grpctest.Serve(t, "aftersale", func(s *grpc.Server) { aftersalev1.RegisterAfterSaleServiceServer(s, svc) },
+		grpctest.Options{Permissions: p.Permissions})
 	return &harness{svc: svc, temporal: tc, client: aftersalev1.NewAfterSaleServiceClient(conn), orders: orders, pool: pool, policy: p}
 }
 

@@ -8,7 +8,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -78,7 +77,6 @@ type who int
 const (
 	byBuyer    who = iota // the case's buyer
 	byAgent               // an agent of the case's shop
-	bySenior              // an agent of the shop, senior agent or above
 	byPlatform            // the platform role
 	byParty               // the buyer or an agent of the shop
 )
@@ -89,11 +87,6 @@ func authorise(id identity.Identity, r *store.Row, w who) error {
 	case byBuyer:
 		ok = id.Role == identity.RoleBuyer && id.Subject == r.BuyerID
 	case byAgent:
-		ok = id.IsAgentOf(r.ShopID)
-	case bySenior:
-		if id.IsAgentOf(r.ShopID) && !id.AtLeast(identity.RankSeniorAgent) {
-			return fmt.Errorf("%w: a special approval needs an agent of rank senior agent or above", errs.ErrPermissionDenied)
-		}
 		ok = id.IsAgentOf(r.ShopID)
 	case byPlatform:
 		ok = id.Role == identity.RolePlatform

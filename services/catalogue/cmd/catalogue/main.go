@@ -22,6 +22,7 @@ import (
 	"github.com/kefu-suite/kefu/services/catalogue/migrations"
 	"github.com/kefu-suite/kefu/services/platform/config"
 	"github.com/kefu-suite/kefu/services/platform/svcmain"
+	"github.com/kefu-suite/kefu/workflows/policy"
 )
 
 func main() {
@@ -36,6 +37,11 @@ func run(ctx context.Context, args []string) error {
 	seedShop := l.String("SEED_SHOP_ID", "shop_demo")
 	if err := l.Err(); err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	// The catalogue runs no clocks; it takes the policy for its permission table.
+	pol, err := policy.Select(settings.SLA.Version, settings.SLA.Shrink)
+	if err != nil {
+		return err
 	}
 	env, err := svcmain.Start(ctx, spec, settings)
 	if err != nil {
@@ -59,5 +65,5 @@ func run(ctx context.Context, args []string) error {
 	default:
 		return errors.New("usage: catalogue [seed]")
 	}
-	return env.Serve(ctx, func(s *grpc.Server) { cataloguev1.RegisterCatalogueServiceServer(s, svc) })
+	return env.Serve(ctx, pol.Permissions, func(s *grpc.Server) { cataloguev1.RegisterCatalogueServiceServer(s, svc) })
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/paging"
+	"github.com/kefu-suite/kefu/services/platform/permit"
 )
 
 // CreateProduct adds a product to the caller's shop (agents of the shop, or
@@ -137,6 +138,7 @@ func (s *Service) UpdateProduct(ctx context.Context, r *cataloguev1.UpdateProduc
 		if err := lifecycle.CheckETag("etag", r.GetEtag(), version); err != nil {
 			return err
 		}
+		before := proto.Clone(p).(*cataloguev1.Product)
 		stock := map[string][2]int64{}
 		for _, k := range p.GetSkus() {
 			stock[k.GetSkuId()] = [2]int64{k.GetStock(), k.GetReservedStock()}
@@ -163,6 +165,9 @@ func (s *Service) UpdateProduct(ctx context.Context, r *cataloguev1.UpdateProduc
 			return errs.Field("skus", "catalogue.update_product.sku_added", "a product without SKUs cannot gain SKUs; create a new product")
 		}
 		if err := s.revalidate(p); err != nil {
+			return err
+		}
+		if err := permit.Within(ctx, "price_cut_percent", priceCut(before, p)); err != nil {
 			return err
 		}
 		return checkAttributes(p)

@@ -30,6 +30,9 @@ func (s *Service) CreatePromotion(ctx context.Context, r *cataloguev1.CreateProm
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkPromotion(ctx, p); err != nil {
+		return nil, err
+	}
 	p.PromotionId, p.ShopId, p.Kind = lifecycle.NewID("prm"), shop, promotionKind(p)
 	out, err := s.store.InsertPromotion(ctx, p, r.GetRequestId(), s.now())
 	if err != nil {
@@ -112,6 +115,15 @@ func (s *Service) UpdatePromotion(ctx context.Context, r *cataloguev1.UpdateProm
 		return nil, err
 	}
 	if _, err := requireStaff(ctx, current.GetShopId(), "promotion", current.GetPromotionId()); err != nil {
+		return nil, err
+	}
+	// The caller's authority is checked on the promotion as the patch
+	// leaves it (priced outside the row's transaction).
+	merged := proto.Clone(current).(*cataloguev1.Promotion)
+	if err := applyMask(merged, patch, r.GetUpdateMask().GetPaths()); err != nil {
+		return nil, err
+	}
+	if err := s.checkPromotion(ctx, merged); err != nil {
 		return nil, err
 	}
 	out, err := s.store.UpdatePromotion(ctx, patch.GetPromotionId(), s.now(), func(p *cataloguev1.Promotion, version int64) error {

@@ -7,6 +7,7 @@ import (
 	"github.com/kefu-suite/kefu/services/catalogue/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/permit"
 )
 
 // Reservations are made by our order service (role service) for any shop.
@@ -54,6 +55,13 @@ func (s *Service) AdjustStock(ctx context.Context, r *cataloguev1.AdjustStockReq
 	}
 	id, err := requireStaff(ctx, p.GetShopId(), "product", p.GetProductId())
 	if err != nil {
+		return nil, err
+	}
+	units := r.GetDelta()
+	if units < 0 {
+		units = -units
+	}
+	if err := permit.Within(ctx, "stock_units", int64(units)); err != nil {
 		return nil, err
 	}
 	row, err := s.store.Adjust(ctx, store.Adjustment{

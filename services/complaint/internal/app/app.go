@@ -59,10 +59,11 @@ func (s *Service) Sweep(ctx context.Context, grace time.Duration) (int, error) {
 // terms converts the policy into the plain values a complaint pins (the
 // domain does not import workflows/policy).
 func terms(p *policy.Policy) domain.Terms {
-	l, c := p.Complaint.CompensationLimitFen, p.Complaint
+	c := p.Complaint
+	agent, senior, supervisor, manager := p.CompensationLimits()
 	return domain.Terms{
 		PolicyVersion: p.Version,
-		Limits:        domain.Limits{Agent: l.Agent, SeniorAgent: l.SeniorAgent, Supervisor: l.Supervisor, Manager: l.Manager},
+		Limits:        domain.Limits{Agent: agent, SeniorAgent: senior, Supervisor: supervisor, Manager: manager},
 		SLA: domain.SLA{FirstResponse: c.FirstResponse.D(), FollowUp: c.FollowUp.D(), MajorEscalation: c.MajorEscalation.D(),
 			ReviewHandling: c.ReviewHandling.D(), WarnAtPercent: c.WarnAtPercent},
 		ReviewChangeWindow: c.ReviewChangeWindow.D(),

@@ -75,7 +75,8 @@ func newEnv(t *testing.T) *env {
 
 	temporalx.StartWorker(t, tc, queues.Workflows, func(r worker.Registry) { wflifecycle.Register(r) })
 	temporalx.StartWorker(t, tc, queues.ComplaintActivities, func(r worker.Registry) { runner.Register(r, domain.Process, svc.Handler()) })
-	conn := grpctest.Serve(t, "complaint", func(s *grpc.Server) { complaintv1.RegisterComplaintServiceServer(s, grpcapi.New(svc)) })
+	conn := grpctest.Serve(t, "complaint", func(s *grpc.Server) { complaintv1.RegisterComplaintServiceServer(s, grpcapi.New(svc)) },
+		grpctest.Options{Permissions: pol.Permissions})
 	return &env{api: complaintv1.NewComplaintServiceClient(conn), tc: tc, svc: svc, pol: pol}
 }
 

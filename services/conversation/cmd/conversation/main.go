@@ -72,5 +72,5 @@ func run(ctx context.Context) error {
 	env.Sweep(ctx, every, "idle sessions", svc.CloseIdleSessions)
 	env.Sweep(ctx, every, "feed events", svc.PruneFeed)
 
-	return env.Serve(ctx, func(s *grpc.Server) { convv1.RegisterConversationServiceServer(s, svc) })
+	return env.Serve(ctx, sla.Permissions, func(s *grpc.Server) { convv1.RegisterConversationServiceServer(s, svc) })
 }

@@ -3,6 +3,8 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"github.com/kefu-suite/kefu/services/platform/permit"
+	wfpolicy "github.com/kefu-suite/kefu/workflows/policy"
 	"io"
 	"log/slog"
 	"os"
@@ -120,7 +122,8 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	svc.WithOrders(ordersOf{"ord_1": {shop, buyer2.Subject}, "ord_elsewhere": {"shop_other", buyer.Subject}})
-	conn := grpctest.Serve(t, "conversation", func(s *grpc.Server) { convv1.RegisterConversationServiceServer(s, svc) }, grpctest.Options{Logger: log})
+	conn := grpctest.Serve(t, "conversation", func(s *grpc.Server) { convv1.RegisterConversationServiceServer(s, svc) },
+		grpctest.Options{Logger: log, Permissions: permissions(t)})
 	return &env{t: t, cl: convv1.NewConversationServiceClient(conn), kb: kb, pool: pool}
 }
 
@@ -865,7 +868,8 @@ func TestFeedHeartbeatAndReset(t *testing.T) {
 	policy := app.DefaultPolicy(1)
 	policy.Heartbeat = 100 * time.Millisecond
 	svc := must(app.New(store.New(pool), hub, nil, policy, log, time.Now))
-	cl := convv1.NewConversationServiceClient(grpctest.Serve(t, "conversation", func(s *grpc.Server) { convv1.RegisterConversationServiceServer(s, svc) }))
+	cl := convv1.NewConversationServiceClient(grpctest.Serve(t, "conversation", func(s *grpc.Server) { convv1.RegisterConversationServiceServer(s, svc) },
+		grpctest.Options{Permissions: permissions(t)}))
 	must(cl.SetAgentAvailability(as(preAgent), &convv1.SetAgentAvailabilityRequest{AgentId: preAgent.Subject, Status: convv1.AgentStatus_AGENT_STATUS_BUSY, Note: "午休 12:30 回"}))
 
 	st := must(cl.WatchAgentFeed(as(preAgent), &convv1.WatchAgentFeedRequest{AgentId: preAgent.Subject}))
@@ -925,4 +929,14 @@ func TestAnotherBuyersOrderIsNotFound(t *testing.T) {
 	_, err := e.cl.UpdateSession(as(preAgent), &convv1.UpdateSessionRequest{Session: &convv1.Session{SessionId: theirs.SessionId, OrderId: "ord_1"},
 		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"order_id"}}})
 	wantCode(t, err, codes.NotFound)
+}
+
+// permissions is the policy's permission table, enforced as in production.
+func permissions(t *testing.T) permit.Table {
+	t.Helper()
+	p, err := wfpolicy.Select("", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Permissions
 }

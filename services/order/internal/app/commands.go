@@ -13,6 +13,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/permit"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 )
 
@@ -136,6 +137,15 @@ func (s *Service) RefundOrder(ctx context.Context, req *orderv1.RefundOrderReque
 	if req.GetAfterSaleCaseId() != "" && (who.Role != identity.RoleService || who.Subject != afterSaleService) {
 		return nil, fmt.Errorf("%w: only the after-sale service refunds for an after-sale case; refund without after_sale_case_id",
 			errs.ErrPermissionDenied)
+	}
+	// An agent refunds directly only within their rank's authority
+	// (permissions.order.RefundOrder); a case's refund is the after-sale's.
+	var total int64
+	for _, l := range req.GetLines() {
+		total += l.GetAmountFen()
+	}
+	if err := permit.Within(ctx, "refund_fen", total); err != nil {
+		return nil, err
 	}
 	refundID := store.StableID("rfd", o.GetOrderId(), "refund", req.GetRequestId())
 	find := func(o *orderv1.Order) *orderv1.Refund { return domain.FindRefund(o, refundID) }

@@ -187,7 +187,7 @@ func newHarness(t testing.TB) *harness {
 	temporalx.StartWorker(t, tcl, queues.Workflows, func(r worker.Registry) { wflifecycle.Register(r) })
 	temporalx.StartWorker(t, tcl, queues.OrderActivities, func(r worker.Registry) { runner.Register(r, "order", svc.Handler()) })
 	conn := grpctest.Serve(t, "order", func(s *grpc.Server) { orderv1.RegisterOrderServiceServer(s, svc) },
-		grpctest.Options{Logger: log})
+		grpctest.Options{Logger: log, Permissions: pol.Permissions})
 	return &harness{orders: orderv1.NewOrderServiceClient(conn), catalogue: cataloguev1.NewCatalogueServiceClient(catConn),
 		svc: svc, temporal: tcl, pool: pool}
 }
@@ -201,6 +201,9 @@ var (
 	other   = identity.Identity{Subject: "buyer_wang", Role: identity.RoleBuyer}
 	agent   = identity.Identity{Subject: "agent_zhao", Role: identity.RoleAgent, Rank: identity.RankAgent, Group: identity.GroupGeneral, ShopID: shop}
 	service = identity.Identity{Subject: "catalogue", Role: identity.RoleService}
+	// manager: a stocktake of hundreds of units and a whole order's refund
+	// are beyond an agent's authority (policy permissions).
+	manager = identity.Identity{Subject: "manager_qian", Role: identity.RoleAgent, Rank: identity.RankManager, Group: identity.GroupGeneral, ShopID: shop}
 	// afterSale refunds for its cases (only it may name one).
 	afterSale = identity.Identity{Subject: "aftersale", Role: identity.RoleService}
 )
@@ -917,12 +920,14 @@ func TestGiftThatRanOutDoesNotBlockTheOrder(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	gift := "prd_seed21"
-	if _, err := h.catalogue.AdjustStock(as(agent), &cataloguev1.AdjustStockRequest{RequestId: "stocktake-gift-1", ProductId: gift,
+	if _, err := h.catalogue.AdjustStock(as(manager), &cataloguev1.AdjustStockRequest{RequestId: "stocktake-gift-1", ProductId: gift,
 		Delta: 2 - available(t, h, gift), Reason: cataloguev1.StockAdjustmentReason_STOCK_ADJUSTMENT_REASON_STOCKTAKE, Note: "盘点"}); err != nil {
 		t.Fatal(err)
 	}
 	// 每满10元送2袋: a 99-yuan kettle earns 18 bags; 2 are left.
-	if _, err := h.catalogue.CreatePromotion(as(agent), &cataloguev1.CreatePromotionRequest{RequestId: "promo-gift-1", Promotion: &cataloguev1.Promotion{
+	// (a promotion this generous is beyond any agent's authority: the shop's
+	// own tooling, a service, sets it up)
+	if _, err := h.catalogue.CreatePromotion(as(service), &cataloguev1.CreatePromotionRequest{RequestId: "promo-gift-1", Promotion: &cataloguev1.Promotion{ShopId: shop,
 		Name: "每满10元送坚果", StartsAt: timestamppb.New(time.Now().Add(-time.Hour)), Enabled: true, Stackable: true,
 		Scope: &cataloguev1.PromotionScope{ProductIds: []string{"prd_seed12"}},
 		Rule: &cataloguev1.Promotion_ThresholdGift{ThresholdGift: &cataloguev1.ThresholdGift{
@@ -1023,7 +1028,7 @@ func TestFullRefundReturnsTheGiftStock(t *testing.T) {
 	if _, err := h.orders.PayOrder(as(buyer), &orderv1.PayOrderRequest{OrderId: o.GetOrderId(), PaymentRef: "pay-gr1", AmountFen: o.GetPrice().GetTotalFen()}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := h.orders.RefundOrder(as(agent), &orderv1.RefundOrderRequest{OrderId: o.GetOrderId(), RequestId: "refund-gift-all-1",
+	r, err := h.orders.RefundOrder(as(manager), &orderv1.RefundOrderRequest{OrderId: o.GetOrderId(), RequestId: "refund-gift-all-1",
 		Lines: lines, Channel: commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH, Reason: "缺货, 全额退款"})
 	if err != nil {
 		t.Fatal(err)
