@@ -130,13 +130,13 @@ type AfterSale struct {
 
 // Complaint: DOMAIN.md §5 service targets, ladder authority and windows.
 type Complaint struct {
-	FirstResponse        Duration `yaml:"first_response"`
-	FollowUp             Duration `yaml:"follow_up"`
-	MajorEscalation      Duration `yaml:"major_escalation"`
-	WarnAtPercent        int      `yaml:"warn_at_percent"`
-	ReviewHandling       Duration `yaml:"review_handling"`
-	ReviewChangeWindow   Duration `yaml:"review_change_window"`
-	RepeatWindow         Duration `yaml:"repeat_window"`
+	FirstResponse      Duration `yaml:"first_response"`
+	FollowUp           Duration `yaml:"follow_up"`
+	MajorEscalation    Duration `yaml:"major_escalation"`
+	WarnAtPercent      int      `yaml:"warn_at_percent"`
+	ReviewHandling     Duration `yaml:"review_handling"`
+	ReviewChangeWindow Duration `yaml:"review_change_window"`
+	RepeatWindow       Duration `yaml:"repeat_window"`
 }
 
 // CompensationLimits is the compensation authority per rank in fen (适度授权):

@@ -29,14 +29,14 @@ import (
 
 // Options configure a server.
 type Options struct {
-	Name            string       // service name, also the health service name
-	Addr            string       // listen address; ignored when Listener is set
-	Listener        net.Listener // optional pre-opened listener (tests)
-	Logger          *slog.Logger // required
-	Validator       *validation.Validator
+	Name      string       // service name, also the health service name
+	Addr      string       // listen address; ignored when Listener is set
+	Listener  net.Listener // optional pre-opened listener (tests)
+	Logger    *slog.Logger // required
+	Validator *validation.Validator
 	// Permissions, when set, is enforced on every call after the caller's
 	// identity is read and before the request is validated (permit).
-	Permissions permit.Table
+	Permissions     permit.Table
 	ShutdownTimeout time.Duration // GracefulStop budget; then Stop
 	DrainDelay      time.Duration // time between NOT_SERVING and stopping
 	// Register adds the service implementations to the server.

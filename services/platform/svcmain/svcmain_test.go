@@ -54,7 +54,9 @@ func TestStartMigratesServesAndCloses(t *testing.T) {
 		t.Fatal(err)
 	}
 	served := make(chan error, 1)
-	go func() { served <- env.Serve(ctx, permit.Table{"test.Do": {Roles: []identity.Role{identity.RoleService}}}, func(*grpc.Server) {}) }()
+	go func() {
+		served <- env.Serve(ctx, permit.Table{"test.Do": {Roles: []identity.Role{identity.RoleService}}}, func(*grpc.Server) {})
+	}()
 
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -13,8 +13,8 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
-	"github.com/kefu-suite/kefu/services/platform/permit"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
+	"github.com/kefu-suite/kefu/services/platform/permit"
 )
 
 // PayOrder records the payment through the workflow (which stops the
