@@ -297,12 +297,17 @@ func (r *Relay) PublishPending(ctx context.Context) (int, error) {
 	return published, nil
 }
 
-// Prune deletes events published longer than Retention ago.
+// Prune deletes events published longer than Retention ago, and the
+// remembered command requests (services/platform/requests) as old: a retry
+// comes within minutes, not after the retention.
 func (r *Relay) Prune(ctx context.Context) (int64, error) {
-	tag, err := r.pool.Exec(ctx, `DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1`,
-		time.Now().Add(-r.cfg.Retention))
+	cutoff := time.Now().Add(-r.cfg.Retention)
+	tag, err := r.pool.Exec(ctx, `DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1`, cutoff)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: prune: %w", err)
+	}
+	if _, err := r.pool.Exec(ctx, `DELETE FROM command_requests WHERE created_at < $1`, cutoff); err != nil {
+		return 0, fmt.Errorf("outbox: prune command requests: %w", err)
 	}
 	return tag.RowsAffected(), nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/requests"
 )
 
 // application is a CreateCase or CheckEligibility request resolved against
@@ -150,6 +151,15 @@ func (s *Service) CheckEligibility(ctx context.Context, req *aftersalev1.CheckEl
 // fail (Temporal down) the case stands all the same: the sweeper starts its
 // runner later and its clocks count from the application regardless.
 func (s *Service) CreateCase(ctx context.Context, req *aftersalev1.CreateCaseRequest) (*aftersalev1.CreateCaseResponse, error) {
+	// A retried request answers the case it created (whatever happened to
+	// the order since); the id reused for another request is refused.
+	fingerprint := requests.Fingerprint(req)
+	if row, err := s.replayCreate(ctx, req.GetRequestId(), fingerprint); err != nil || row != nil {
+		if err != nil {
+			return nil, err
+		}
+		return s.created(ctx, row)
+	}
 	a, err := s.resolve(ctx, req.GetOrderId(), req.GetBuyerId(), req.GetLines())
 	if err != nil {
 		return nil, err
@@ -213,10 +223,32 @@ func (s *Service) CreateCase(ctx context.Context, req *aftersalev1.CreateCaseReq
 		domain.Open(c, PinnedPolicy(s.policy), creator, now)
 		return alloc, nil
 	}
-	row, _, err := s.store.Create(ctx, store.NewCase{Case: c, CreatedBy: a.id.Subject, RequestID: req.GetRequestId(), Lines: a.lines}, decide)
+	row, _, err := s.store.Create(ctx, store.NewCase{Case: c, CreatedBy: a.id.Subject, RequestID: req.GetRequestId(),
+		Fingerprint: fingerprint, Lines: a.lines}, decide)
 	if err != nil {
 		return nil, err
 	}
+	return s.created(ctx, row)
+}
+
+// replayCreate finds the case a caller's request id created before.
+func (s *Service) replayCreate(ctx context.Context, requestID, fingerprint string) (*store.Row, error) {
+	id, err := identity.Require(ctx)
+	if err != nil || requestID == "" {
+		return nil, err
+	}
+	seen, ok, err := requests.Lookup(ctx, s.store.Pool(), id.Subject, requestID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	if seen.Operation != store.CreateOperation || seen.Fingerprint != fingerprint {
+		return nil, requests.Reused(requestID)
+	}
+	return s.store.Get(ctx, seen.RecordID)
+}
+
+// created answers a new (or replayed) case, making sure its clocks run.
+func (s *Service) created(ctx context.Context, row *store.Row) (*aftersalev1.CreateCaseResponse, error) {
 	// Record, then start (a retried request makes sure of the start).
 	clocks := row.Case.Clocks()
 	if err := s.runner.StartAndMark(ctx, s.store, row.CaseID, &clocks); err != nil {

@@ -240,17 +240,22 @@ func TestAfterSaleIntegration(t *testing.T) {
 		if got := c.GetDeadline().AsTime().Sub(c.GetCreatedAt().AsTime()); got < 119*time.Second || got > 121*time.Second {
 			t.Fatalf("seller clock %v, want 5 d / 3600 = 2 min", got)
 		}
-		// Same request id again: the same case.
-		again, err := h.client.CreateCase(as(buyer1), &aftersalev1.CreateCaseRequest{
+		// Same request id again: the same case; the id with another request
+		// (no reason detail) is refused.
+		retry := &aftersalev1.CreateCaseRequest{
 			RequestId: "req-return-1", OrderId: "ord_ret1", Type: aftersalev1.CaseType_CASE_TYPE_RETURN_REFUND,
-			Lines:              []*aftersalev1.CaseLine{{OrderLineId: "ln_a", Quantity: 1}},
-			Reason:             aftersalev1.CaseReason_CASE_REASON_QUALITY_PROBLEM,
+			Lines:  []*aftersalev1.CaseLine{{OrderLineId: "ln_a", Quantity: 1}},
+			Reason: aftersalev1.CaseReason_CASE_REASON_QUALITY_PROBLEM, ReasonDetail: "拉链坏了",
 			Evidence:           []*aftersalev1.Evidence{{Kind: aftersalev1.EvidenceKind_EVIDENCE_KIND_PHOTO, Url: "https://img.example/zip.jpg"}},
 			RequestedAmountFen: 10000, RefundChannel: commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH,
-		})
+		}
+		again, err := h.client.CreateCase(as(buyer1), retry)
 		if err != nil || again.GetCase().GetCaseId() != c.GetCaseId() {
 			t.Fatalf("idempotent create: %v %v", err, again.GetCase().GetCaseId())
 		}
+		retry.ReasonDetail = ""
+		_, err = h.client.CreateCase(as(buyer1), retry)
+		wantCode(t, err, codes.InvalidArgument)
 		// Not the buyer's case, not the agent's command.
 		_, err = h.client.GetCase(as(buyer2), &aftersalev1.GetCaseRequest{CaseId: c.GetCaseId()})
 		wantCode(t, err, codes.NotFound)

@@ -20,6 +20,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/outbox"
 	"github.com/kefu-suite/kefu/services/platform/pg"
+	"github.com/kefu-suite/kefu/services/platform/requests"
 )
 
 // Store reaches the aftersale schema.
@@ -34,6 +35,9 @@ type Store struct {
 
 // New wraps an open pool (search_path = aftersale).
 func New(pool *pg.Pool) *Store { return &Store{pool: pool, now: time.Now} }
+
+// Pool is the store's pool (the remembered command requests live beside the cases).
+func (s *Store) Pool() *pg.Pool { return s.pool }
 
 // Events names the domain events of one write of a case: the case after
 // it, the history entries the write added, and its clocks before the write
@@ -209,7 +213,10 @@ type NewCase struct {
 	Case      *domain.Case
 	CreatedBy string
 	RequestID string
-	Lines     []OrderLine
+	// Fingerprint of the creating request (requests.Fingerprint): the same
+	// request id with another request is refused.
+	Fingerprint string
+	Lines       []OrderLine
 }
 
 // Decision is what the caller decides from the locked ledger: the holds per
@@ -223,10 +230,36 @@ type Decision func(Ledger) (domain.Allocation, error)
 // (created_by, request_id): the same key again returns the stored case and
 // existed = true.
 func (s *Store) Create(ctx context.Context, nc NewCase, decide Decision) (row *Row, existed bool, err error) {
+	// A concurrent twin (same caller, same request id) that inserts first
+	// makes this transaction's insert a unique violation: the second attempt
+	// finds the twin's case and answers it.
+	for attempt := 0; ; attempt++ {
+		row, existed, err = s.create(ctx, nc, decide)
+		if !errors.Is(err, errTwin) || attempt > 0 {
+			return row, existed, err
+		}
+	}
+}
+
+var errTwin = errors.New("a concurrent request with the same request id created the case")
+
+// CreateOperation names a case's creation among the remembered requests.
+const CreateOperation = "create_case"
+
+func (s *Store) create(ctx context.Context, nc NewCase, decide Decision) (row *Row, existed bool, err error) {
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		prev, err := s.scanRow(tx.QueryRow(ctx, `SELECT `+rowCols+` FROM cases WHERE created_by = $1 AND request_id = $2`,
 			nc.CreatedBy, nc.RequestID))
 		if err == nil {
+			seen, ok, err := requests.Lookup(ctx, tx, nc.CreatedBy, nc.RequestID)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if err := seen.Same(CreateOperation, prev.CaseID, nc.Fingerprint, nc.RequestID); err != nil {
+					return err
+				}
+			}
 			row, existed = prev, true
 			return nil
 		}
@@ -252,9 +285,15 @@ func (s *Store) Create(ctx context.Context, nc NewCase, decide Decision) (row *R
 			c.CaseID, c.ShopID, c.BuyerID, c.OrderID, c.Type, c.State, c.WhoseMove, c.Deadline, c.Breached(),
 			c.Version(), nc.CreatedBy, nc.RequestID, doc, process, *c.CreatedAt); err != nil {
 			if isUniqueViolation(err) {
-				return fmt.Errorf("%w: request_id %s was used for another case", errs.ErrAlreadyExists, nc.RequestID)
+				return errTwin
 			}
 			return err
+		}
+		if nc.RequestID != "" {
+			if _, err := requests.Remember(ctx, tx, nc.CreatedBy, nc.RequestID,
+				requests.Seen{Operation: CreateOperation, RecordID: c.CaseID, Fingerprint: nc.Fingerprint}); err != nil {
+				return err
+			}
 		}
 		if err := s.writeEvents(ctx, tx, c, c.History, nil); err != nil {
 			return err

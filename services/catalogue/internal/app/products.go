@@ -20,7 +20,7 @@ import (
 
 // CreateProduct adds a product to the caller's shop (agents of the shop, or
 // a service naming the shop), idempotent on request_id.
-func (s *Service) CreateProduct(ctx context.Context, r *cataloguev1.CreateProductRequest) (*cataloguev1.CreateProductResponse, error) {
+func (s *Service) createProduct(ctx context.Context, r *cataloguev1.CreateProductRequest) (*cataloguev1.CreateProductResponse, error) {
 	p := proto.Clone(r.GetProduct()).(*cataloguev1.Product)
 	shop, err := writeShop(ctx, p.GetShopId())
 	if err != nil {

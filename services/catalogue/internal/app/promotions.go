@@ -24,7 +24,7 @@ func promotionKind(p *cataloguev1.Promotion) cataloguev1.PromotionKind {
 }
 
 // CreatePromotion adds a promotion to the caller's shop (idempotent on request_id).
-func (s *Service) CreatePromotion(ctx context.Context, r *cataloguev1.CreatePromotionRequest) (*cataloguev1.CreatePromotionResponse, error) {
+func (s *Service) createPromotion(ctx context.Context, r *cataloguev1.CreatePromotionRequest) (*cataloguev1.CreatePromotionResponse, error) {
 	p := proto.Clone(r.GetPromotion()).(*cataloguev1.Promotion)
 	shop, err := writeShop(ctx, p.GetShopId())
 	if err != nil {

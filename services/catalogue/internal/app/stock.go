@@ -48,7 +48,7 @@ func (s *Service) GetStock(ctx context.Context, r *cataloguev1.GetStockRequest) 
 
 // AdjustStock records a restock, return, stocktake or write-off (agents of
 // the shop, or a service such as after-sale returning inspected goods).
-func (s *Service) AdjustStock(ctx context.Context, r *cataloguev1.AdjustStockRequest) (*cataloguev1.AdjustStockResponse, error) {
+func (s *Service) adjustStock(ctx context.Context, r *cataloguev1.AdjustStockRequest) (*cataloguev1.AdjustStockResponse, error) {
 	p, err := s.store.GetProduct(ctx, r.GetProductId())
 	if err != nil {
 		return nil, err

@@ -21,6 +21,9 @@ type Store struct{ pool *pg.Pool }
 // New wraps an open pool (search_path = catalogue).
 func New(pool *pg.Pool) *Store { return &Store{pool: pool} }
 
+// Pool is the store's pool (the remembered command requests live beside the catalogue).
+func (s *Store) Pool() *pg.Pool { return s.pool }
+
 // tx runs fn in one transaction; it commits when fn returns nil.
 func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, fn)

@@ -22,6 +22,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/services/platform/paging"
+	"github.com/kefu-suite/kefu/services/platform/requests"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
 )
@@ -93,7 +94,22 @@ func (s *Service) load(ctx context.Context, id string) (*store.Row, error) {
 
 // File files a complaint and starts its clock runner. Idempotent on
 // (caller, request id).
-func (s *Service) File(ctx context.Context, a lifecycle.Actor, in domain.FileInput) (*store.Row, error) {
+// fingerprint is the filing request's (requests.Fingerprint): a retry with
+// the same request id answers the complaint it filed, whatever happened
+// since; the id reused for a different request is refused.
+func (s *Service) File(ctx context.Context, a lifecycle.Actor, in domain.FileInput, fingerprint string) (*store.Row, error) {
+	if in.RequestID != "" && fingerprint != "" {
+		seen, ok, err := requests.Lookup(ctx, s.store.Pool(), a.Subject, in.RequestID)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if seen.Operation != store.FileOperation || seen.Fingerprint != fingerprint {
+				return nil, requests.Reused(in.RequestID)
+			}
+			return s.load(ctx, seen.RecordID)
+		}
+	}
 	switch a.Role {
 	case identity.RoleAgent:
 		if in.ShopID != "" && in.ShopID != a.ShopID {
@@ -128,7 +144,7 @@ func (s *Service) File(ctx context.Context, a lifecycle.Actor, in domain.FileInp
 	if err != nil {
 		return nil, err
 	}
-	row, _, err := s.store.Insert(ctx, c)
+	row, _, err := s.store.InsertRequest(ctx, c, fingerprint)
 	if err != nil {
 		return nil, err
 	}

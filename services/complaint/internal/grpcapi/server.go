@@ -4,6 +4,7 @@ package grpcapi
 
 import (
 	"context"
+	"github.com/kefu-suite/kefu/services/platform/requests"
 
 	complaintv1 "github.com/kefu-suite/kefu/proto/gen/shop/complaint/v1"
 	"github.com/kefu-suite/kefu/services/complaint/internal/app"
@@ -53,7 +54,7 @@ func (s *Server) FileComplaint(ctx context.Context, req *complaintv1.FileComplai
 	if req.GetReceivedAt() != nil {
 		in.ReceivedAt = req.GetReceivedAt().AsTime()
 	}
-	row, err := s.svc.File(ctx, a, in)
+	row, err := s.svc.File(ctx, a, in, requests.Fingerprint(req))
 	if err != nil {
 		return nil, err
 	}

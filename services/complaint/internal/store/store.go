@@ -15,6 +15,7 @@ import (
 	"github.com/kefu-suite/kefu/services/complaint/internal/domain"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/pg"
+	"github.com/kefu-suite/kefu/services/platform/requests"
 )
 
 // Store reaches the complaint schema.
@@ -110,6 +111,16 @@ func insertSteps(ctx context.Context, tx pgx.Tx, c *domain.Complaint, from int) 
 // stops before). When the caller filed with the same request id before, it
 // returns that complaint and created=false (idempotent create).
 func (s *Store) Insert(ctx context.Context, c *domain.Complaint) (*Row, bool, error) {
+	return s.InsertRequest(ctx, c, "")
+}
+
+// FileOperation names a filing among the remembered requests.
+const FileOperation = "file_complaint"
+
+// InsertRequest is Insert remembering the filing request's fingerprint
+// (requests.Fingerprint): the same request id with a different request is
+// refused (400 request_id_reused) instead of answering the first complaint.
+func (s *Store) InsertRequest(ctx context.Context, c *domain.Complaint, fingerprint string) (*Row, bool, error) {
 	doc, err := encode(c)
 	if err != nil {
 		return nil, false, err
@@ -129,14 +140,34 @@ func (s *Store) Insert(ctx context.Context, c *domain.Complaint) (*Row, bool, er
 			return err
 		}
 		if tag.RowsAffected() == 0 {
+			// filed before (or by a concurrent twin, which this insert waited for)
+			if fingerprint == "" || c.RequestID == "" {
+				return nil
+			}
+			seen, ok, err := requests.Lookup(ctx, tx, c.FiledBy.Subject, c.RequestID)
+			if err != nil || !ok {
+				return err
+			}
+			if seen.Operation != FileOperation || seen.Fingerprint != fingerprint {
+				return requests.Reused(c.RequestID)
+			}
 			return nil
 		}
 		created = true
+		if fingerprint != "" && c.RequestID != "" {
+			if _, err := requests.Remember(ctx, tx, c.FiledBy.Subject, c.RequestID,
+				requests.Seen{Operation: FileOperation, RecordID: c.ID, Fingerprint: fingerprint}); err != nil {
+				return err
+			}
+		}
 		if err := insertSteps(ctx, tx, c, 0); err != nil {
 			return err
 		}
 		return writeEvents(ctx, tx, c, c.Steps, nil)
 	})
+	if errors.Is(err, errs.ErrInvalid) {
+		return nil, false, err
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("insert complaint: %w", err)
 	}
@@ -302,3 +333,6 @@ func (s *Store) Priors(ctx context.Context, shopID string, customerIDs []string,
 		return p, err
 	})
 }
+
+// Pool is the store's pool (the remembered command requests live beside the complaints).
+func (s *Store) Pool() *pg.Pool { return s.pool }

@@ -208,7 +208,12 @@ func TestPreSaleChatTransferAndRating(t *testing.T) {
 	if s.FirstResponseDueAt.AsTime().Sub(s.QueuedAt.AsTime()) != 3*time.Minute {
 		t.Fatalf("first response due %v after queueing", s.FirstResponseDueAt.AsTime().Sub(s.QueuedAt.AsTime()))
 	}
-	again := must(e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: reqID, Session: &convv1.Session{ShopId: shop}})).GetSession()
+	again := must(e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: reqID,
+		Session: &convv1.Session{ShopId: shop, Topic: convv1.SessionTopic_SESSION_TOPIC_PRODUCT_INQUIRY, Subject: "羽绒服尺码咨询", ProductId: "prd_seed01"}})).GetSession()
+	if _, err := e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: reqID, Session: &convv1.Session{ShopId: shop}}); status.Code(err) != codes.InvalidArgument ||
+		!strings.Contains(err.Error(), "already used for a different request") {
+		t.Fatalf("the request id with another request: %v", err)
+	}
 	other := must(e.cl.CreateSession(as(buyer), &convv1.CreateSessionRequest{RequestId: rid("ses"), Session: &convv1.Session{ShopId: shop}})).GetSession()
 	if again.SessionId != s.SessionId || other.SessionId != s.SessionId {
 		t.Fatal("a buyer has one open session per shop; the same request returns it")

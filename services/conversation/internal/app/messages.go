@@ -64,7 +64,7 @@ func (s *Service) CheckReply(ctx context.Context, req *convv1.CheckReplyRequest)
 
 // SendMessage posts a message; an agent's is checked first and refused
 // (nothing stored) when forbidden, or discouraged and not acknowledged.
-func (s *Service) SendMessage(ctx context.Context, req *convv1.SendMessageRequest) (*convv1.SendMessageResponse, error) {
+func (s *Service) sendMessage(ctx context.Context, req *convv1.SendMessageRequest) (*convv1.SendMessageResponse, error) {
 	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
@@ -209,7 +209,7 @@ var groupNames = map[commonv1.AgentGroup]string{
 }
 
 // TransferSession hands a session over, recorded, with its context.
-func (s *Service) TransferSession(ctx context.Context, req *convv1.TransferSessionRequest) (*convv1.TransferSessionResponse, error) {
+func (s *Service) transferSession(ctx context.Context, req *convv1.TransferSessionRequest) (*convv1.TransferSessionResponse, error) {
 	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err

@@ -37,7 +37,7 @@ func markMine(id identity.Identity, n *convv1.HandoverNote) *convv1.HandoverNote
 }
 
 // CreateHandoverNote writes a 交接留言 for the next shift.
-func (s *Service) CreateHandoverNote(ctx context.Context, req *convv1.CreateHandoverNoteRequest) (*convv1.CreateHandoverNoteResponse, error) {
+func (s *Service) createHandoverNote(ctx context.Context, req *convv1.CreateHandoverNoteRequest) (*convv1.CreateHandoverNoteResponse, error) {
 	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err

@@ -30,7 +30,7 @@ func seesOffline(id identity.Identity, m *convv1.OfflineMessage) bool {
 }
 
 // LeaveOfflineMessage stores a 留言; it stays UNANSWERED until answered.
-func (s *Service) LeaveOfflineMessage(ctx context.Context, req *convv1.LeaveOfflineMessageRequest) (*convv1.LeaveOfflineMessageResponse, error) {
+func (s *Service) leaveOfflineMessage(ctx context.Context, req *convv1.LeaveOfflineMessageRequest) (*convv1.LeaveOfflineMessageResponse, error) {
 	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err

@@ -23,7 +23,7 @@ import (
 
 // CreateSession opens a session (or returns the buyer's open one with the
 // shop), routes it and adds the auto-replies.
-func (s *Service) CreateSession(ctx context.Context, req *convv1.CreateSessionRequest) (*convv1.CreateSessionResponse, error) {
+func (s *Service) createSession(ctx context.Context, req *convv1.CreateSessionRequest) (*convv1.CreateSessionResponse, error) {
 	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,5 @@
-// Package schema holds the outbox table's migrations, applied in every
+// Package schema holds the platform tables every service has — the event
+// outbox and the command requests — as migrations, applied in every
 // service's own schema by pg.Migrate (version table goose_outbox_version).
 package schema
 
