@@ -36,7 +36,10 @@ type Options struct {
 	Validator *validation.Validator
 	// Permissions, when set, is enforced on every call after the caller's
 	// identity is read and before the request is validated (permit).
-	Permissions     permit.Table
+	Permissions permit.Table
+	// Unary are more interceptors, run last (after validation): e.g. the
+	// retry-safe commands of services/platform/requests.
+	Unary           []grpc.UnaryServerInterceptor
 	ShutdownTimeout time.Duration // GracefulStop budget; then Stop
 	DrainDelay      time.Duration // time between NOT_SERVING and stopping
 	// Register adds the service implementations to the server.
@@ -78,6 +81,7 @@ func New(o Options) (*grpc.Server, *health.Server) {
 		unary = append(unary, o.Validator.UnaryServerInterceptor())
 		stream = append(stream, o.Validator.StreamServerInterceptor())
 	}
+	unary = append(unary, o.Unary...)
 	srv := grpc.NewServer(
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.ChainUnaryInterceptor(unary...),

@@ -30,6 +30,8 @@ type Options struct {
 	// (a service's own tests pass it; a stand-in of another service leaves
 	// it nil).
 	Permissions permit.Table
+	// Unary: more interceptors, run last (e.g. requests.UnaryServerInterceptor).
+	Unary []grpc.UnaryServerInterceptor
 }
 
 // Serve starts the server with what register adds and returns a connection
@@ -50,7 +52,7 @@ func Serve(t testing.TB, name string, register func(*grpc.Server), opts ...Optio
 			t.Fatal(err)
 		}
 	}
-	srv, _ := grpcserver.New(grpcserver.Options{Name: name, Logger: o.Logger, Validator: v, Permissions: o.Permissions, Register: register})
+	srv, _ := grpcserver.New(grpcserver.Options{Name: name, Logger: o.Logger, Validator: v, Permissions: o.Permissions, Unary: o.Unary, Register: register})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

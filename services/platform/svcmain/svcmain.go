@@ -32,6 +32,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/outbox"
 	"github.com/kefu-suite/kefu/services/platform/peer"
 	"github.com/kefu-suite/kefu/services/platform/permit"
+	"github.com/kefu-suite/kefu/services/platform/requests"
 	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/telemetry"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
@@ -231,7 +232,10 @@ func (e *Env) StartActivities(cl client.Client, queue string, register func(work
 // Serve runs the gRPC server (identity, the permission table, validation,
 // tracing, error mapping, health) until ctx ends, then drains and stops.
 // perms is the policy's permission table; a service never runs without one.
-func (e *Env) Serve(ctx context.Context, perms permit.Table, register func(*grpc.Server)) error {
+//
+// retryable names the service's commands ("<service>.<Rpc>") that a
+// request id makes safe to retry (services/platform/requests).
+func (e *Env) Serve(ctx context.Context, perms permit.Table, register func(*grpc.Server), retryable ...string) error {
 	if register == nil {
 		return errors.New("svcmain: nothing to serve")
 	}
@@ -245,6 +249,7 @@ func (e *Env) Serve(ctx context.Context, perms permit.Table, register func(*grpc
 	s := e.Settings.Server
 	return grpcserver.Run(ctx, grpcserver.Options{
 		Name: s.Name, Addr: s.GRPCAddr, Logger: e.Log, Validator: v, Permissions: perms,
+		Unary: []grpc.UnaryServerInterceptor{requests.UnaryServerInterceptor(e.Pool, retryable...)},
 		ShutdownTimeout: s.ShutdownTimeout, DrainDelay: s.DrainDelay,
 		Register: register, Readiness: e.Ready,
 	})

@@ -70,5 +70,5 @@ func run(ctx context.Context) error {
 		return svc.Sweep(ctx, 30*time.Second)
 	})
 
-	return env.Serve(ctx, pol.Permissions, func(s *grpc.Server) { aftersalev1.RegisterAfterSaleServiceServer(s, svc) })
+	return env.Serve(ctx, pol.Permissions, func(s *grpc.Server) { aftersalev1.RegisterAfterSaleServiceServer(s, svc) }, app.Retryable...)
 }

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -40,6 +41,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/outbox/outboxtest"
 	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
+	"github.com/kefu-suite/kefu/services/platform/requests"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
 	wflifecycle "github.com/kefu-suite/kefu/workflows/lifecycle"
 	"github.com/kefu-suite/kefu/workflows/policy"
@@ -158,7 +160,8 @@ func newHarnessShrunk(t *testing.T, shrink int) *harness {
 	temporalx.StartWorker(t, tc, queues.Workflows, func(r worker.Registry) { wflifecycle.Register(r) })
 	temporalx.StartWorker(t, tc, queues.AfterSaleActivities, func(r worker.Registry) { runner.Register(r, app.Process, svc.Handler()) })
 	conn := grpctest.Serve(t, "aftersale", func(s *grpc.Server) { aftersalev1.RegisterAfterSaleServiceServer(s, svc) },
-		grpctest.Options{Permissions: p.Permissions})
+		grpctest.Options{Permissions: p.Permissions,
+			Unary: []grpc.UnaryServerInterceptor{requests.UnaryServerInterceptor(pool, app.Retryable...)}})
 	return &harness{svc: svc, temporal: tc, client: aftersalev1.NewAfterSaleServiceClient(conn), orders: orders, pool: pool, policy: p}
 }
 
@@ -267,11 +270,26 @@ func TestAfterSaleIntegration(t *testing.T) {
 		wantCode(t, err, codes.Aborted)
 
 		cur, _ := h.client.GetCase(as(agent1), &aftersalev1.GetCaseRequest{CaseId: c.GetCaseId()})
-		ap, err := h.client.ApproveCase(as(agent1), &aftersalev1.ApproveCaseRequest{CaseId: c.GetCaseId(), Etag: cur.GetCase().GetEtag(),
-			Type: aftersalev1.CaseType_CASE_TYPE_RETURN_REFUND, ReturnAddress: returnAddress, Note: "请寄回"})
-		if err != nil {
+		approve := &aftersalev1.ApproveCaseRequest{CaseId: c.GetCaseId(), Etag: cur.GetCase().GetEtag(), RequestId: "approve-ret1-0001",
+			Type: aftersalev1.CaseType_CASE_TYPE_RETURN_REFUND, ReturnAddress: returnAddress, Note: "请寄回"}
+		// The first call is applied but its answer never reaches the agent
+		// (the service dies after the Update, a proxy times out: a 503).
+		lost := requests.WithUpdateID(identity.With(context.Background(), agent1), "req/"+agent1.Subject+"/"+approve.GetRequestId())
+		if _, err := h.svc.ApproveCase(lost, approve); err != nil {
 			t.Fatal(err)
 		}
+		// The retry — same request id, the etag it sent first (stale now) —
+		// answers the approval instead of a conflict hiding the success.
+		ap, err := h.client.ApproveCase(as(agent1), approve)
+		if err != nil {
+			t.Fatalf("the retry of an approval that was applied: %v", err)
+		}
+		if again, err := h.client.ApproveCase(as(agent1), approve); err != nil || !proto.Equal(again.GetCase(), ap.GetCase()) {
+			t.Fatalf("a second retry answers the first result: %v", err)
+		}
+		approve.Note = "别的"
+		_, err = h.client.ApproveCase(as(agent1), approve)
+		wantCode(t, err, codes.InvalidArgument)
 		if ap.GetCase().GetState() != aftersalev1.CaseState_CASE_STATE_AWAITING_BUYER_RETURN || ap.GetCase().GetWhoseMove() != commonv1.Party_PARTY_BUYER ||
 			ap.GetCase().GetReturnAddress().GetStreet() != returnAddress.GetStreet() || ap.GetCase().GetAgreedAmountFen() != 10000 {
 			t.Fatalf("approved %v", ap.GetCase())

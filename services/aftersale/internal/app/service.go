@@ -19,6 +19,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/requests"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
@@ -129,7 +130,9 @@ func (s *Service) command(ctx context.Context, caseID, etag string, w who, cmd d
 // refused before anything is recorded), then sends it through the case's
 // clock runner and answers the case after it.
 func (s *Service) send(ctx context.Context, r *store.Row, cmd domain.Command) (*aftersalev1.Case, error) {
-	if err := r.Case.Clone().Apply(cmd, s.now()); err != nil {
+	if err := r.Case.Clone().Apply(cmd, s.now()); err != nil && !requests.Retried(ctx) {
+		// (a retry of a command sent with a request id goes on: its first
+		// call may have been applied, and the runner answers its outcome)
 		return nil, err
 	}
 	if _, err := s.runner.Command(ctx, r.CaseID, "", cmd, nil); err != nil {
@@ -147,4 +150,21 @@ func (s *Service) send(ctx context.Context, r *store.Row, cmd domain.Command) (*
 // nobody gains time by it.
 func (s *Service) Sweep(ctx context.Context, grace time.Duration) (int, error) {
 	return s.runner.Sweep(ctx, s.store, s.now(), grace)
+}
+
+// Retryable are the commands a request id (Idempotency-Key) makes safe to
+// retry: a retry answers the first result (services/platform/requests).
+var Retryable = []string{
+	"aftersale.ApproveCase",
+	"aftersale.RejectCase",
+	"aftersale.AmendCase",
+	"aftersale.GrantSpecialApproval",
+	"aftersale.RequestPlatformIntervention",
+	"aftersale.DecidePlatformIntervention",
+	"aftersale.SubmitReturnShipment",
+	"aftersale.ConfirmReturnReceived",
+	"aftersale.ShipReplacement",
+	"aftersale.ConfirmReplacementReceived",
+	"aftersale.WithdrawCase",
+	"aftersale.RetryRefund",
 }

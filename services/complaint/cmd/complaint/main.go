@@ -70,5 +70,5 @@ func run(ctx context.Context) error {
 	env.Sweep(ctx, 30*time.Second, "complaints without a clock runner", func(ctx context.Context) (int, error) {
 		return svc.Sweep(ctx, time.Minute)
 	})
-	return env.Serve(ctx, pol.Permissions, func(s *grpc.Server) { complaintv1.RegisterComplaintServiceServer(s, grpcapi.New(svc)) })
+	return env.Serve(ctx, pol.Permissions, func(s *grpc.Server) { complaintv1.RegisterComplaintServiceServer(s, grpcapi.New(svc)) }, app.Retryable...)
 }

@@ -219,7 +219,9 @@ func (s *Service) Command(ctx context.Context, a lifecycle.Actor, id, etag strin
 		return nil, err
 	}
 	cmd.Actor = a
-	if err := dispatch(row.Complaint.Clone(), s.now(), cmd); err != nil {
+	if err := dispatch(row.Complaint.Clone(), s.now(), cmd); err != nil && !requests.Retried(ctx) {
+		// (a retry of a command sent with a request id goes on: its first
+		// call may have been applied, and the runner answers its outcome)
 		return nil, err
 	}
 	if p := cmd.Patch; cmd.Kind == CmdClassify && p != nil && slices.Contains(p.Paths, "order_id") {
@@ -255,3 +257,20 @@ func (s *Service) ExplainTimers(ctx context.Context, a lifecycle.Actor, id strin
 
 // WorkflowID is the id of a complaint's clock runner.
 func WorkflowID(id string) string { return runner.WorkflowID(domain.Process, id) }
+
+// Retryable are the commands a request id (Idempotency-Key) makes safe to
+// retry: a retry answers the first result (services/platform/requests).
+var Retryable = []string{
+	"complaint.UpdateComplaint",
+	"complaint.AcknowledgeComplaint",
+	"complaint.StartInvestigation",
+	"complaint.AddFollowUp",
+	"complaint.ProposeResolution",
+	"complaint.RecordCustomerResponse",
+	"complaint.ResolveComplaint",
+	"complaint.CloseComplaint",
+	"complaint.EscalateComplaint",
+	"complaint.CollectEvidence",
+	"complaint.AppealMalicious",
+	"complaint.DecideAppeal",
+}

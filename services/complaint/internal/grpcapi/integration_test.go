@@ -30,6 +30,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
+	"github.com/kefu-suite/kefu/services/platform/requests"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
 	wflifecycle "github.com/kefu-suite/kefu/workflows/lifecycle"
 	"github.com/kefu-suite/kefu/workflows/policy"
@@ -76,7 +77,8 @@ func newEnv(t *testing.T) *env {
 	temporalx.StartWorker(t, tc, queues.Workflows, func(r worker.Registry) { wflifecycle.Register(r) })
 	temporalx.StartWorker(t, tc, queues.ComplaintActivities, func(r worker.Registry) { runner.Register(r, domain.Process, svc.Handler()) })
 	conn := grpctest.Serve(t, "complaint", func(s *grpc.Server) { complaintv1.RegisterComplaintServiceServer(s, grpcapi.New(svc)) },
-		grpctest.Options{Permissions: pol.Permissions})
+		grpctest.Options{Permissions: pol.Permissions,
+			Unary: []grpc.UnaryServerInterceptor{requests.UnaryServerInterceptor(pool, app.Retryable...)}})
 	return &env{api: complaintv1.NewComplaintServiceClient(conn), tc: tc, svc: svc, pol: pol}
 }
 

@@ -66,5 +66,5 @@ func run(ctx context.Context) error {
 		return svc.Sweep(ctx, 30*time.Second)
 	})
 
-	return env.Serve(ctx, pol.Permissions, func(s *grpc.Server) { orderv1.RegisterOrderServiceServer(s, svc) })
+	return env.Serve(ctx, pol.Permissions, func(s *grpc.Server) { orderv1.RegisterOrderServiceServer(s, svc) }, app.Retryable...)
 }

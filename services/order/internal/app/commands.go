@@ -15,6 +15,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/services/platform/permit"
+	"github.com/kefu-suite/kefu/services/platform/requests"
 )
 
 // PayOrder records the payment through the workflow (which stops the
@@ -290,6 +291,10 @@ func (s *Service) ResolveException(ctx context.Context, req *orderv1.ResolveExce
 		return nil, err
 	}
 	if e.GetStatus() == orderv1.ExceptionStatus_EXCEPTION_STATUS_RESOLVED {
+		if requests.Retried(ctx) {
+			// a retry whose first call resolved it: the order as it is
+			return &orderv1.ResolveExceptionResponse{Order: s.view(ctx, o)}, nil
+		}
 		return nil, errs.Precondition("exception %s is already resolved", e.GetExceptionId())
 	}
 	etag := req.GetEtag()

@@ -46,6 +46,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/peer"
 	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
+	"github.com/kefu-suite/kefu/services/platform/requests"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
 	wflifecycle "github.com/kefu-suite/kefu/workflows/lifecycle"
 	"github.com/kefu-suite/kefu/workflows/policy"
@@ -187,7 +188,8 @@ func newHarness(t testing.TB) *harness {
 	temporalx.StartWorker(t, tcl, queues.Workflows, func(r worker.Registry) { wflifecycle.Register(r) })
 	temporalx.StartWorker(t, tcl, queues.OrderActivities, func(r worker.Registry) { runner.Register(r, "order", svc.Handler()) })
 	conn := grpctest.Serve(t, "order", func(s *grpc.Server) { orderv1.RegisterOrderServiceServer(s, svc) },
-		grpctest.Options{Logger: log, Permissions: pol.Permissions})
+		grpctest.Options{Logger: log, Permissions: pol.Permissions,
+			Unary: []grpc.UnaryServerInterceptor{requests.UnaryServerInterceptor(pool, app.Retryable...)}})
 	return &harness{orders: orderv1.NewOrderServiceClient(conn), catalogue: cataloguev1.NewCatalogueServiceClient(catConn),
 		svc: svc, temporal: tcl, pool: pool}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/requests"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/services/platform/peer"
 	"github.com/kefu-suite/kefu/workflows/policy"
@@ -158,7 +159,9 @@ func (s *Service) command(ctx context.Context, o *orderv1.Order, cmd Command, up
 		return Result{}, err
 	}
 	if _, err := dispatch(proto.Clone(o).(*orderv1.Order), terms, cmd, cmd.At, nil); err != nil {
-		if _, recordIt := domain.AsSaveAndFail(err); !recordIt {
+		// (a retry of a command sent with a request id goes on: its first
+		// call may have been applied, and the runner answers its outcome)
+		if _, recordIt := domain.AsSaveAndFail(err); !recordIt && !requests.Retried(ctx) {
 			return Result{}, err
 		}
 	}
@@ -260,4 +263,16 @@ func lineProductIDs(o *orderv1.Order) []string {
 		ids = append(ids, l.GetProductId())
 	}
 	return ids
+}
+
+// Retryable are the commands a request id (Idempotency-Key) makes safe to
+// retry: a retry answers the first result (services/platform/requests).
+var Retryable = []string{
+	"order.PayOrder",
+	"order.ShipOrder",
+	"order.ConfirmReceipt",
+	"order.CancelOrder",
+	"order.ChangeAddress",
+	"order.ChangeSpec",
+	"order.ResolveException",
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/failures"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/requests"
 )
 
 // WorkflowType is the registered name of the clock runner. It carries its
@@ -167,6 +168,10 @@ func (c *Client) Start(ctx context.Context, entityID string, clocks *lifecycle.C
 // makes a retry of the same request the same Update. Business refusals come
 // back as domain errors; an outage as errs.ErrUnavailable.
 func (c *Client) Command(ctx context.Context, entityID, updateID string, payload any, result any) (lifecycle.Clocks, error) {
+	if updateID == "" {
+		// a command sent with a request id: its retries are the same Update
+		updateID = requests.UpdateID(ctx)
+	}
 	raw, err := json.Marshal(payload)
 	if err != nil {
 		return lifecycle.Clocks{}, fmt.Errorf("encode %s command: %w", c.process, err)

@@ -3772,7 +3772,12 @@ type ApproveCaseRequest struct {
 	// Root cause for analysis; UNSPECIFIED keeps the one derived from the reason.
 	RootCause CaseCause `protobuf:"varint,7,opt,name=root_cause,json=rootCause,proto3,enum=shop.aftersale.v1.CaseCause" json:"root_cause,omitempty"`
 	// Note to the buyer.
-	Note          string `protobuf:"bytes,8,opt,name=note,proto3" json:"note,omitempty"`
+	Note string `protobuf:"bytes,8,opt,name=note,proto3" json:"note,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,9,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3863,6 +3868,13 @@ func (x *ApproveCaseRequest) GetNote() string {
 	return ""
 }
 
+func (x *ApproveCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Response of ApproveCase.
 type ApproveCaseResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3923,7 +3935,12 @@ type RejectCaseRequest struct {
 	// Seller's evidence (0–20).
 	Evidence []*Evidence `protobuf:"bytes,5,rep,name=evidence,proto3" json:"evidence,omitempty"`
 	// Root cause for analysis; UNSPECIFIED keeps the current one.
-	RootCause     CaseCause `protobuf:"varint,6,opt,name=root_cause,json=rootCause,proto3,enum=shop.aftersale.v1.CaseCause" json:"root_cause,omitempty"`
+	RootCause CaseCause `protobuf:"varint,6,opt,name=root_cause,json=rootCause,proto3,enum=shop.aftersale.v1.CaseCause" json:"root_cause,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4000,6 +4017,13 @@ func (x *RejectCaseRequest) GetRootCause() CaseCause {
 	return CaseCause_CASE_CAUSE_UNSPECIFIED
 }
 
+func (x *RejectCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Response of RejectCase.
 type RejectCaseResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -4067,6 +4091,11 @@ type AmendCaseRequest struct {
 	RequestedAmountFen int64 `protobuf:"varint,7,opt,name=requested_amount_fen,json=requestedAmountFen,proto3" json:"requested_amount_fen,omitempty"`
 	// New refund channel (refund types only).
 	RefundChannel v1.RefundChannel `protobuf:"varint,8,opt,name=refund_channel,json=refundChannel,proto3,enum=shop.common.v1.RefundChannel" json:"refund_channel,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,9,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4157,6 +4186,13 @@ func (x *AmendCaseRequest) GetRefundChannel() v1.RefundChannel {
 	return v1.RefundChannel(0)
 }
 
+func (x *AmendCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Response of AmendCase.
 type AmendCaseResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -4211,7 +4247,12 @@ type GrantSpecialApprovalRequest struct {
 	// The etag the grant is based on; empty skips the check. Stale → ABORTED.
 	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	// Why the exception is granted (recorded).
-	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4263,6 +4304,13 @@ func (x *GrantSpecialApprovalRequest) GetEtag() string {
 func (x *GrantSpecialApprovalRequest) GetReason() string {
 	if x != nil {
 		return x.Reason
+	}
+	return ""
+}
+
+func (x *GrantSpecialApprovalRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -4323,7 +4371,12 @@ type RequestPlatformInterventionRequest struct {
 	// Why the platform should step in.
 	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Supporting evidence (0–20).
-	Evidence      []*Evidence `protobuf:"bytes,4,rep,name=evidence,proto3" json:"evidence,omitempty"`
+	Evidence []*Evidence `protobuf:"bytes,4,rep,name=evidence,proto3" json:"evidence,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4384,6 +4437,13 @@ func (x *RequestPlatformInterventionRequest) GetEvidence() []*Evidence {
 		return x.Evidence
 	}
 	return nil
+}
+
+func (x *RequestPlatformInterventionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // Response of RequestPlatformIntervention.
@@ -4448,7 +4508,12 @@ type DecidePlatformInterventionRequest struct {
 	// the shop's default return address.
 	ReturnAddress *v1.Address `protobuf:"bytes,5,opt,name=return_address,json=returnAddress,proto3" json:"return_address,omitempty"`
 	// Explanation of the ruling (required).
-	Note          string `protobuf:"bytes,6,opt,name=note,proto3" json:"note,omitempty"`
+	Note string `protobuf:"bytes,6,opt,name=note,proto3" json:"note,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4525,6 +4590,13 @@ func (x *DecidePlatformInterventionRequest) GetNote() string {
 	return ""
 }
 
+func (x *DecidePlatformInterventionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Response of DecidePlatformIntervention.
 type DecidePlatformInterventionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -4580,7 +4652,12 @@ type SubmitReturnShipmentRequest struct {
 	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	// The parcel: carrier, tracking number, method (decides the seller's
 	// receipt clock). shipped_at is set by the server.
-	Shipment      *v1.Shipment `protobuf:"bytes,3,opt,name=shipment,proto3" json:"shipment,omitempty"`
+	Shipment *v1.Shipment `protobuf:"bytes,3,opt,name=shipment,proto3" json:"shipment,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4634,6 +4711,13 @@ func (x *SubmitReturnShipmentRequest) GetShipment() *v1.Shipment {
 		return x.Shipment
 	}
 	return nil
+}
+
+func (x *SubmitReturnShipmentRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // Response of SubmitReturnShipment.
@@ -4692,7 +4776,12 @@ type ConfirmReturnReceivedRequest struct {
 	// The inspection result.
 	Inspection *InspectionResult `protobuf:"bytes,3,opt,name=inspection,proto3" json:"inspection,omitempty"`
 	// Root cause for analysis; UNSPECIFIED keeps the current one.
-	RootCause     CaseCause `protobuf:"varint,4,opt,name=root_cause,json=rootCause,proto3,enum=shop.aftersale.v1.CaseCause" json:"root_cause,omitempty"`
+	RootCause CaseCause `protobuf:"varint,4,opt,name=root_cause,json=rootCause,proto3,enum=shop.aftersale.v1.CaseCause" json:"root_cause,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4755,6 +4844,13 @@ func (x *ConfirmReturnReceivedRequest) GetRootCause() CaseCause {
 	return CaseCause_CASE_CAUSE_UNSPECIFIED
 }
 
+func (x *ConfirmReturnReceivedRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Response of ConfirmReturnReceived.
 type ConfirmReturnReceivedResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -4810,7 +4906,12 @@ type ShipReplacementRequest struct {
 	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	// The parcel (method decides the buyer's confirmation clock). shipped_at
 	// is set by the server.
-	Shipment      *v1.Shipment `protobuf:"bytes,3,opt,name=shipment,proto3" json:"shipment,omitempty"`
+	Shipment *v1.Shipment `protobuf:"bytes,3,opt,name=shipment,proto3" json:"shipment,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4866,6 +4967,13 @@ func (x *ShipReplacementRequest) GetShipment() *v1.Shipment {
 	return nil
 }
 
+func (x *ShipReplacementRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Response of ShipReplacement.
 type ShipReplacementResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -4918,7 +5026,12 @@ type ConfirmReplacementReceivedRequest struct {
 	// Case id.
 	CaseId string `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
 	// The etag the confirmation is based on; empty skips the check. Stale → ABORTED.
-	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4963,6 +5076,13 @@ func (x *ConfirmReplacementReceivedRequest) GetCaseId() string {
 func (x *ConfirmReplacementReceivedRequest) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+func (x *ConfirmReplacementReceivedRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -5021,7 +5141,12 @@ type WithdrawCaseRequest struct {
 	// The etag the withdrawal is based on; empty skips the check. Stale → ABORTED.
 	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	// Optional reason.
-	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5073,6 +5198,13 @@ func (x *WithdrawCaseRequest) GetEtag() string {
 func (x *WithdrawCaseRequest) GetReason() string {
 	if x != nil {
 		return x.Reason
+	}
+	return ""
+}
+
+func (x *WithdrawCaseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -5134,7 +5266,12 @@ type RetryRefundRequest struct {
 	// recomputes the expected arrival.
 	RefundChannel v1.RefundChannel `protobuf:"varint,3,opt,name=refund_channel,json=refundChannel,proto3,enum=shop.common.v1.RefundChannel" json:"refund_channel,omitempty"`
 	// What was checked (e.g. "买家银行卡已解冻").
-	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	Note string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5193,6 +5330,13 @@ func (x *RetryRefundRequest) GetRefundChannel() v1.RefundChannel {
 func (x *RetryRefundRequest) GetNote() string {
 	if x != nil {
 		return x.Note
+	}
+	return ""
+}
+
+func (x *RetryRefundRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -5579,7 +5723,7 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"\averdict\x18\x01 \x01(\v2%.shop.aftersale.v1.EligibilityVerdictR\averdict\x12I\n" +
 	"\x0eresponsibility\x18\x02 \x01(\v2!.shop.aftersale.v1.ResponsibilityR\x0eresponsibility\x12,\n" +
 	"\x12max_refundable_fen\x18\x03 \x01(\x03R\x10maxRefundableFen\x121\n" +
-	"\x05lines\x18\x04 \x03(\v2\x1b.shop.aftersale.v1.CaseLineR\x05lines\"\xb2\a\n" +
+	"\x05lines\x18\x04 \x03(\v2\x1b.shop.aftersale.v1.CaseLineR\x05lines\"\xf2\a\n" +
 	"\x12ApproveCaseRequest\x123\n" +
 	"\acase_id\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x06caseId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12;\n" +
@@ -5591,12 +5735,14 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"\x11carrier_claim_ref\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\x0fcarrierClaimRef\x12E\n" +
 	"\n" +
 	"root_cause\x18\a \x01(\x0e2\x1c.shop.aftersale.v1.CaseCauseB\b\xbaH\x05\x82\x01\x02\x10\x01R\trootCause\x12\x1c\n" +
-	"\x04note\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04note:\xf6\x03\xbaH\xf2\x03\x1a\xb0\x01\n" +
+	"\x04note\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04note\x12>\n" +
+	"\n" +
+	"request_id\x18\t \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId:\xf6\x03\xbaH\xf2\x03\x1a\xb0\x01\n" +
 	"#aftersale.approve.no_return_address\x12Nnothing comes back for reshipment, partial refund, compensation or refund only\x1a9!(this.type in [4, 5, 6, 7]) || !has(this.return_address)\x1a\xa7\x01\n" +
 	"\x1faftersale.approve.agreed_amount\x12Npartial refund and compensation need the agreed amount (agreed_amount_fen > 0)\x1a4!(this.type in [5, 6]) || this.agreed_amount_fen > 0\x1a\x92\x01\n" +
 	"%aftersale.approve.no_amount_for_goods\x12/exchange, repair and reshipment carry no amount\x1a8!(this.type in [2, 3, 4]) || this.agreed_amount_fen == 0\"B\n" +
 	"\x13ApproveCaseResponse\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\x81\x04\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\xc1\x04\n" +
 	"\x11RejectCaseRequest\x123\n" +
 	"\acase_id\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x06caseId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12F\n" +
@@ -5606,10 +5752,12 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"\xbaH\ar\x05\x10\x02\x18\xe8\aR\x06detail\x12A\n" +
 	"\bevidence\x18\x05 \x03(\v2\x1b.shop.aftersale.v1.EvidenceB\b\xbaH\x05\x92\x01\x02\x10\x14R\bevidence\x12E\n" +
 	"\n" +
-	"root_cause\x18\x06 \x01(\x0e2\x1c.shop.aftersale.v1.CaseCauseB\b\xbaH\x05\x82\x01\x02\x10\x01R\trootCause:\xa2\x01\xbaH\x9e\x01\x1a\x9b\x01\n" +
+	"root_cause\x18\x06 \x01(\x0e2\x1c.shop.aftersale.v1.CaseCauseB\b\xbaH\x05\x82\x01\x02\x10\x01R\trootCause\x12>\n" +
+	"\n" +
+	"request_id\x18\a \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId:\xa2\x01\xbaH\x9e\x01\x1a\x9b\x01\n" +
 	"&aftersale.reject.buyer_damage_evidence\x12Crejecting for damage by the buyer needs at least one photo or video\x1a,this.reason != 5 || size(this.evidence) >= 1\"A\n" +
 	"\x12RejectCaseResponse\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\x80\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\xc0\n" +
 	"\n" +
 	"\x10AmendCaseRequest\x123\n" +
 	"\acase_id\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x06caseId\x12\x1c\n" +
@@ -5621,28 +5769,34 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"\bevidence\x18\x06 \x03(\v2\x1b.shop.aftersale.v1.EvidenceB\b\xbaH\x05\x92\x01\x02\x10\x14R\bevidence\x12?\n" +
 	"\x14requested_amount_fen\x18\a \x01(\x03B\r\xbaH\n" +
 	"\"\b\x18\x80ȯ\xa0%(\x00R\x12requestedAmountFen\x12N\n" +
-	"\x0erefund_channel\x18\b \x01(\x0e2\x1d.shop.common.v1.RefundChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\rrefundChannel:\xc4\x05\xbaH\xc0\x05\x1av\n" +
+	"\x0erefund_channel\x18\b \x01(\x0e2\x1d.shop.common.v1.RefundChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\rrefundChannel\x12>\n" +
+	"\n" +
+	"request_id\x18\t \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId:\xc4\x05\xbaH\xc0\x05\x1av\n" +
 	"\x1aaftersale.amend.reason_set\x12\x1dan amended reason must be set\x1a9!('reason' in this.update_mask.paths) || this.reason != 0\x1a\xa4\x01\n" +
 	"\x1faftersale.amend.amount_positive\x12+an amended requested_amount_fen must be > 0\x1aT!('requested_amount_fen' in this.update_mask.paths) || this.requested_amount_fen > 0\x1a\x8f\x01\n" +
 	"\x1baftersale.amend.channel_set\x12%an amended refund_channel must be set\x1aI!('refund_channel' in this.update_mask.paths) || this.refund_channel != 0\x1a\x8c\x02\n" +
 	" aftersale.amend.quality_evidence\x12Treplacing the evidence of a quality-problem reason needs at least one photo or video\x1a\x91\x01!('reason' in this.update_mask.paths && this.reason in [2, 3, 4, 5, 6, 7, 8] && 'evidence' in this.update_mask.paths) || size(this.evidence) >= 1\"@\n" +
 	"\x11AmendCaseResponse\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\x94\x01\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\xd4\x01\n" +
 	"\x1bGrantSpecialApprovalRequest\x123\n" +
 	"\acase_id\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x06caseId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12\"\n" +
 	"\x06reason\x18\x03 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x05\x18\xf4\x03R\x06reason\"K\n" +
+	"\xbaH\ar\x05\x10\x05\x18\xf4\x03R\x06reason\x12>\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"K\n" +
 	"\x1cGrantSpecialApprovalResponse\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\xde\x01\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\x9e\x02\n" +
 	"\"RequestPlatformInterventionRequest\x123\n" +
 	"\acase_id\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x06caseId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12\"\n" +
 	"\x06reason\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x02\x18\xe8\aR\x06reason\x12A\n" +
-	"\bevidence\x18\x04 \x03(\v2\x1b.shop.aftersale.v1.EvidenceB\b\xbaH\x05\x92\x01\x02\x10\x14R\bevidence\"R\n" +
+	"\bevidence\x18\x04 \x03(\v2\x1b.shop.aftersale.v1.EvidenceB\b\xbaH\x05\x92\x01\x02\x10\x14R\bevidence\x12>\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"R\n" +
 	"#RequestPlatformInterventionResponse\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\xaf\x04\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\xef\x04\n" +
 	"!DecidePlatformInterventionRequest\x123\n" +
 	"\acase_id\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x06caseId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12O\n" +
@@ -5652,17 +5806,21 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"\"\b\x18\x80ȯ\xa0%(\x00R\x0fagreedAmountFen\x12>\n" +
 	"\x0ereturn_address\x18\x05 \x01(\v2\x17.shop.common.v1.AddressR\rreturnAddress\x12\x1e\n" +
 	"\x04note\x18\x06 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x02\x18\xe8\aR\x04note:\xca\x01\xbaH\xc6\x01\x1a\xc3\x01\n" +
+	"\xbaH\ar\x05\x10\x02\x18\xe8\aR\x04note\x12>\n" +
+	"\n" +
+	"request_id\x18\a \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId:\xca\x01\xbaH\xc6\x01\x1a\xc3\x01\n" +
 	".aftersale.decide_intervention.seller_no_remedy\x12?a ruling for the seller carries no amount and no return address\x1aPthis.decision != 2 || (this.agreed_amount_fen == 0 && !has(this.return_address))\"Q\n" +
 	"\"DecidePlatformInterventionResponse\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\xb8\x02\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\xf8\x02\n" +
 	"\x1bSubmitReturnShipmentRequest\x123\n" +
 	"\acase_id\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x06caseId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12<\n" +
-	"\bshipment\x18\x03 \x01(\v2\x18.shop.common.v1.ShipmentB\x06\xbaH\x03\xc8\x01\x01R\bshipment:\x87\x01\xbaH\x83\x01\x1a\x80\x01\n" +
+	"\bshipment\x18\x03 \x01(\v2\x18.shop.common.v1.ShipmentB\x06\xbaH\x03\xc8\x01\x01R\bshipment\x12>\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId:\x87\x01\xbaH\x83\x01\x1a\x80\x01\n" +
 	")aftersale.submit_return_shipment.physical\x120a return travels by express, EMS or surface mail\x1a!this.shipment.method in [1, 2, 3]\"K\n" +
 	"\x1cSubmitReturnShipmentResponse\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\xcc\x04\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\x8c\x05\n" +
 	"\x1cConfirmReturnReceivedRequest\x123\n" +
 	"\acase_id\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x06caseId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12K\n" +
@@ -5670,33 +5828,43 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"inspection\x18\x03 \x01(\v2#.shop.aftersale.v1.InspectionResultB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"inspection\x12E\n" +
 	"\n" +
-	"root_cause\x18\x04 \x01(\x0e2\x1c.shop.aftersale.v1.CaseCauseB\b\xbaH\x05\x82\x01\x02\x10\x01R\trootCause:\xc4\x02\xbaH\xc0\x02\x1a\x99\x01\n" +
+	"root_cause\x18\x04 \x01(\x0e2\x1c.shop.aftersale.v1.CaseCauseB\b\xbaH\x05\x82\x01\x02\x10\x01R\trootCause\x12>\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId:\xc4\x02\xbaH\xc0\x02\x1a\x99\x01\n" +
 	")aftersale.confirm_return_received.finding\x122passed must be true exactly when the finding is OK\x1a8this.inspection.passed == (this.inspection.finding == 1)\x1a\xa1\x01\n" +
 	"0aftersale.confirm_return_received.failure_photos\x12,a failed inspection needs at least one photo\x1a?this.inspection.passed || size(this.inspection.photo_urls) >= 1\"L\n" +
 	"\x1dConfirmReturnReceivedResponse\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\xa9\x01\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\xe9\x01\n" +
 	"\x16ShipReplacementRequest\x123\n" +
 	"\acase_id\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x06caseId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12<\n" +
-	"\bshipment\x18\x03 \x01(\v2\x18.shop.common.v1.ShipmentB\x06\xbaH\x03\xc8\x01\x01R\bshipment\"F\n" +
+	"\bshipment\x18\x03 \x01(\v2\x18.shop.common.v1.ShipmentB\x06\xbaH\x03\xc8\x01\x01R\bshipment\x12>\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"F\n" +
 	"\x17ShipReplacementResponse\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"v\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\xb6\x01\n" +
 	"!ConfirmReplacementReceivedRequest\x123\n" +
 	"\acase_id\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x06caseId\x12\x1c\n" +
-	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\"Q\n" +
+	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12>\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"Q\n" +
 	"\"ConfirmReplacementReceivedResponse\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\x8a\x01\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\xca\x01\n" +
 	"\x13WithdrawCaseRequest\x123\n" +
 	"\acase_id\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x06caseId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12 \n" +
-	"\x06reason\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x06reason\"C\n" +
+	"\x06reason\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x06reason\x12>\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"C\n" +
 	"\x14WithdrawCaseResponse\x12+\n" +
-	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\xd5\x01\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\x95\x02\n" +
 	"\x12RetryRefundRequest\x123\n" +
 	"\acase_id\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x06caseId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12N\n" +
 	"\x0erefund_channel\x18\x03 \x01(\x0e2\x1d.shop.common.v1.RefundChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\rrefundChannel\x12\x1c\n" +
-	"\x04note\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04note\"B\n" +
+	"\x04note\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04note\x12>\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"B\n" +
 	"\x13RetryRefundResponse\x12+\n" +
 	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"K\n" +
 	"\x14ExplainTimersRequest\x123\n" +

@@ -2716,8 +2716,13 @@ type UpdateComplaintRequest struct {
 	CustomerDemand string `protobuf:"bytes,9,opt,name=customer_demand,json=customerDemand,proto3" json:"customer_demand,omitempty"`
 	// New demanded compensation in fen.
 	DemandedCompensationFen int64 `protobuf:"varint,10,opt,name=demanded_compensation_fen,json=demandedCompensationFen,proto3" json:"demanded_compensation_fen,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,11,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateComplaintRequest) Reset() {
@@ -2820,6 +2825,13 @@ func (x *UpdateComplaintRequest) GetDemandedCompensationFen() int64 {
 	return 0
 }
 
+func (x *UpdateComplaintRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Response of UpdateComplaint.
 type UpdateComplaintResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2874,7 +2886,12 @@ type AcknowledgeComplaintRequest struct {
 	// The etag the command is based on; empty skips the check. Stale → ABORTED.
 	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	// What was said to the customer (listen and apologise, 倾听/致歉); optional.
-	Note          string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2926,6 +2943,13 @@ func (x *AcknowledgeComplaintRequest) GetEtag() string {
 func (x *AcknowledgeComplaintRequest) GetNote() string {
 	if x != nil {
 		return x.Note
+	}
+	return ""
+}
+
+func (x *AcknowledgeComplaintRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -2984,7 +3008,12 @@ type StartInvestigationRequest struct {
 	// The etag the command is based on; empty skips the check. Stale → ABORTED.
 	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	// What will be checked; optional.
-	Note          string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3036,6 +3065,13 @@ func (x *StartInvestigationRequest) GetEtag() string {
 func (x *StartInvestigationRequest) GetNote() string {
 	if x != nil {
 		return x.Note
+	}
+	return ""
+}
+
+func (x *StartInvestigationRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -3099,7 +3135,12 @@ type AddFollowUpRequest struct {
 	// recorded only in other states.
 	CustomerSatisfied bool `protobuf:"varint,4,opt,name=customer_satisfied,json=customerSatisfied,proto3" json:"customer_satisfied,omitempty"`
 	// Customer satisfaction 1–5 if asked; 0 when not asked.
-	Satisfaction  int32 `protobuf:"varint,5,opt,name=satisfaction,proto3" json:"satisfaction,omitempty"`
+	Satisfaction int32 `protobuf:"varint,5,opt,name=satisfaction,proto3" json:"satisfaction,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3169,6 +3210,13 @@ func (x *AddFollowUpRequest) GetSatisfaction() int32 {
 	return 0
 }
 
+func (x *AddFollowUpRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Response of AddFollowUp.
 type AddFollowUpResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3227,8 +3275,13 @@ type ProposeResolutionRequest struct {
 	// Compensation offered in fen; 0 when none. Above the authority limit
 	// (max of the caller's rank and the current rung) → FAILED_PRECONDITION.
 	CompensationFen int64 `protobuf:"varint,4,opt,name=compensation_fen,json=compensationFen,proto3" json:"compensation_fen,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ProposeResolutionRequest) Reset() {
@@ -3289,6 +3342,13 @@ func (x *ProposeResolutionRequest) GetCompensationFen() int64 {
 	return 0
 }
 
+func (x *ProposeResolutionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Response of ProposeResolution.
 type ProposeResolutionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3347,7 +3407,12 @@ type RecordCustomerResponseRequest struct {
 	// True when the customer accepts.
 	Accepted bool `protobuf:"varint,4,opt,name=accepted,proto3" json:"accepted,omitempty"`
 	// The customer's comment; required when rejecting.
-	Comment       string `protobuf:"bytes,5,opt,name=comment,proto3" json:"comment,omitempty"`
+	Comment string `protobuf:"bytes,5,opt,name=comment,proto3" json:"comment,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3417,6 +3482,13 @@ func (x *RecordCustomerResponseRequest) GetComment() string {
 	return ""
 }
 
+func (x *RecordCustomerResponseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Response of RecordCustomerResponse.
 type RecordCustomerResponseResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3474,8 +3546,13 @@ type ResolveComplaintRequest struct {
 	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
 	// The after-sale case that carried it out (e.g. compensation); optional.
 	AfterSaleCaseId string `protobuf:"bytes,4,opt,name=after_sale_case_id,json=afterSaleCaseId,proto3" json:"after_sale_case_id,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ResolveComplaintRequest) Reset() {
@@ -3536,6 +3613,13 @@ func (x *ResolveComplaintRequest) GetAfterSaleCaseId() string {
 	return ""
 }
 
+func (x *ResolveComplaintRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Response of ResolveComplaint.
 type ResolveComplaintResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3590,7 +3674,12 @@ type CloseComplaintRequest struct {
 	// The etag the command is based on; empty skips the check. Stale → ABORTED.
 	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	// The case summary (required).
-	Summary       *Summary `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
+	Summary *Summary `protobuf:"bytes,3,opt,name=summary,proto3" json:"summary,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3644,6 +3733,13 @@ func (x *CloseComplaintRequest) GetSummary() *Summary {
 		return x.Summary
 	}
 	return nil
+}
+
+func (x *CloseComplaintRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // Response of CloseComplaint.
@@ -3709,8 +3805,13 @@ type EscalateComplaintRequest struct {
 	// Agent of at least the target rank to add as handler now; optional (else
 	// the first such agent who acts joins).
 	HandlerAgentId string `protobuf:"bytes,6,opt,name=handler_agent_id,json=handlerAgentId,proto3" json:"handler_agent_id,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EscalateComplaintRequest) Reset() {
@@ -3785,6 +3886,13 @@ func (x *EscalateComplaintRequest) GetHandlerAgentId() string {
 	return ""
 }
 
+func (x *EscalateComplaintRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Response of EscalateComplaint.
 type EscalateComplaintResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3841,7 +3949,12 @@ type CollectEvidenceRequest struct {
 	// Why the complaint is suspected malicious (required).
 	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
 	// Evidence to add (0–20; url and description required, the rest is output).
-	Evidence      []*Evidence `protobuf:"bytes,4,rep,name=evidence,proto3" json:"evidence,omitempty"`
+	Evidence []*Evidence `protobuf:"bytes,4,rep,name=evidence,proto3" json:"evidence,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3904,6 +4017,13 @@ func (x *CollectEvidenceRequest) GetEvidence() []*Evidence {
 	return nil
 }
 
+func (x *CollectEvidenceRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Response of CollectEvidence.
 type CollectEvidenceResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3961,7 +4081,12 @@ type AppealMaliciousRequest struct {
 	Statement string `protobuf:"bytes,3,opt,name=statement,proto3" json:"statement,omitempty"`
 	// Evidence ids to submit; empty → all collected evidence. Unknown ids →
 	// FAILED_PRECONDITION.
-	EvidenceIds   []string `protobuf:"bytes,4,rep,name=evidence_ids,json=evidenceIds,proto3" json:"evidence_ids,omitempty"`
+	EvidenceIds []string `protobuf:"bytes,4,rep,name=evidence_ids,json=evidenceIds,proto3" json:"evidence_ids,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4024,6 +4149,13 @@ func (x *AppealMaliciousRequest) GetEvidenceIds() []string {
 	return nil
 }
 
+func (x *AppealMaliciousRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Response of AppealMalicious.
 type AppealMaliciousResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -4080,7 +4212,12 @@ type DecideAppealRequest struct {
 	// The decision: UPHELD or DISMISSED.
 	Outcome AppealOutcome `protobuf:"varint,3,opt,name=outcome,proto3,enum=shop.complaint.v1.AppealOutcome" json:"outcome,omitempty"`
 	// The platform's explanation (required).
-	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	Note string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4139,6 +4276,13 @@ func (x *DecideAppealRequest) GetOutcome() AppealOutcome {
 func (x *DecideAppealRequest) GetNote() string {
 	if x != nil {
 		return x.Note
+	}
+	return ""
+}
+
+func (x *DecideAppealRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -4503,7 +4647,7 @@ const file_shop_complaint_v1_complaint_proto_rawDesc = "" +
 	"\n" +
 	"complaints\x18\x01 \x03(\v2\x1c.shop.complaint.v1.ComplaintR\n" +
 	"complaints\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9a\v\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xda\v\n" +
 	"\x16UpdateComplaintRequest\x12>\n" +
 	"\fcomplaint_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^cmp_[A-Za-z0-9]+$R\vcomplaintId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12C\n" +
@@ -4517,68 +4661,84 @@ const file_shop_complaint_v1_complaint_proto_rawDesc = "" +
 	"\x0fcustomer_demand\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\x0ecustomerDemand\x12I\n" +
 	"\x19demanded_compensation_fen\x18\n" +
 	" \x01(\x03B\r\xbaH\n" +
-	"\"\b\x18\x80ȯ\xa0%(\x00R\x17demandedCompensationFen:\xed\x05\xbaH\xe9\x05\x1a\xde\x02\n" +
+	"\"\b\x18\x80ȯ\xa0%(\x00R\x17demandedCompensationFen\x12>\n" +
+	"\n" +
+	"request_id\x18\v \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId:\xed\x05\xbaH\xe9\x05\x1a\xde\x02\n" +
 	"\x1bcomplaint.update.mask_paths\x12\x7fupdate_mask may name only category, special_kinds, severity, order_id, customer_ids, customer_demand, demanded_compensation_fen\x1a\xbd\x01size(this.update_mask.paths) > 0 && this.update_mask.paths.all(p, p in ['category', 'special_kinds', 'severity', 'order_id', 'customer_ids', 'customer_demand', 'demanded_compensation_fen'])\x1az\n" +
 	"\x1dcomplaint.update.category_set\x12\x1acategory cannot be cleared\x1a=!('category' in this.update_mask.paths) || this.category != 0\x1az\n" +
 	"\x1dcomplaint.update.severity_set\x12\x1aseverity cannot be cleared\x1a=!('severity' in this.update_mask.paths) || this.severity != 0\x1a\x8d\x01\n" +
 	"\x1ecomplaint.update.customers_set\x12\x1ecustomer_ids cannot be emptied\x1aK!('customer_ids' in this.update_mask.paths) || size(this.customer_ids) >= 1\"U\n" +
 	"\x17UpdateComplaintResponse\x12:\n" +
-	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\x99\x01\n" +
+	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\xd9\x01\n" +
 	"\x1bAcknowledgeComplaintRequest\x12>\n" +
 	"\fcomplaint_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^cmp_[A-Za-z0-9]+$R\vcomplaintId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12\x1c\n" +
-	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\x04note\"Z\n" +
+	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\x04note\x12>\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"Z\n" +
 	"\x1cAcknowledgeComplaintResponse\x12:\n" +
-	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\x97\x01\n" +
+	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\xd7\x01\n" +
 	"\x19StartInvestigationRequest\x12>\n" +
 	"\fcomplaint_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^cmp_[A-Za-z0-9]+$R\vcomplaintId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12\x1c\n" +
-	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\x04note\"X\n" +
+	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\x04note\x12>\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"X\n" +
 	"\x1aStartInvestigationResponse\x12:\n" +
-	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\xf0\x01\n" +
+	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\xb0\x02\n" +
 	"\x12AddFollowUpRequest\x12>\n" +
 	"\fcomplaint_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^cmp_[A-Za-z0-9]+$R\vcomplaintId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12\x1e\n" +
 	"\x04note\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x02\x18\xd0\x0fR\x04note\x12-\n" +
 	"\x12customer_satisfied\x18\x04 \x01(\bR\x11customerSatisfied\x12-\n" +
-	"\fsatisfaction\x18\x05 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x05(\x00R\fsatisfaction\"Q\n" +
+	"\fsatisfaction\x18\x05 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x05(\x00R\fsatisfaction\x12>\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"Q\n" +
 	"\x13AddFollowUpResponse\x12:\n" +
-	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\xd2\x01\n" +
+	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\x92\x02\n" +
 	"\x18ProposeResolutionRequest\x12>\n" +
 	"\fcomplaint_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^cmp_[A-Za-z0-9]+$R\vcomplaintId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12\x1e\n" +
 	"\x04text\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x02\x18\xd0\x0fR\x04text\x128\n" +
 	"\x10compensation_fen\x18\x04 \x01(\x03B\r\xbaH\n" +
-	"\"\b\x18\x80ȯ\xa0%(\x00R\x0fcompensationFen\"W\n" +
+	"\"\b\x18\x80ȯ\xa0%(\x00R\x0fcompensationFen\x12>\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"W\n" +
 	"\x19ProposeResolutionResponse\x12:\n" +
-	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\xf8\x02\n" +
+	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\xb8\x03\n" +
 	"\x1dRecordCustomerResponseRequest\x12>\n" +
 	"\fcomplaint_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^cmp_[A-Za-z0-9]+$R\vcomplaintId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12<\n" +
 	"\vproposal_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^prp_[A-Za-z0-9]+$R\n" +
 	"proposalId\x12\x1a\n" +
 	"\baccepted\x18\x04 \x01(\bR\baccepted\x12\"\n" +
-	"\acomment\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\acomment:{\xbaHx\x1av\n" +
+	"\acomment\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\acomment\x12>\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId:{\xbaHx\x1av\n" +
 	" complaint.respond.reject_comment\x12(a rejection needs the customer's comment\x1a(this.accepted || size(this.comment) >= 1\"\\\n" +
 	"\x1eRecordCustomerResponseResponse\x12:\n" +
-	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\xe3\x01\n" +
+	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\xa3\x02\n" +
 	"\x17ResolveComplaintRequest\x12>\n" +
 	"\fcomplaint_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^cmp_[A-Za-z0-9]+$R\vcomplaintId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12\x1e\n" +
 	"\x04note\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x02\x18\xd0\x0fR\x04note\x12J\n" +
-	"\x12after_sale_case_id\x18\x04 \x01(\tB\x1d\xbaH\x1a\xd8\x01\x01r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x0fafterSaleCaseId\"V\n" +
+	"\x12after_sale_case_id\x18\x04 \x01(\tB\x1d\xbaH\x1a\xd8\x01\x01r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x0fafterSaleCaseId\x12>\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"V\n" +
 	"\x18ResolveComplaintResponse\x12:\n" +
-	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\xed\x02\n" +
+	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\xad\x03\n" +
 	"\x15CloseComplaintRequest\x12>\n" +
 	"\fcomplaint_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^cmp_[A-Za-z0-9]+$R\vcomplaintId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12<\n" +
-	"\asummary\x18\x03 \x01(\v2\x1a.shop.complaint.v1.SummaryB\x06\xbaH\x03\xc8\x01\x01R\asummary:\xb7\x01\xbaH\xb3\x01\x1a\xb0\x01\n" +
+	"\asummary\x18\x03 \x01(\v2\x1a.shop.complaint.v1.SummaryB\x06\xbaH\x03\xc8\x01\x01R\asummary\x12>\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId:\xb7\x01\xbaH\xb3\x01\x1a\xb0\x01\n" +
 	"\x17complaint.close.summary\x12:closing needs a summary with a root cause and what changed\x1aYhas(this.summary) && this.summary.root_cause != 0 && size(this.summary.what_changed) >= 2\"T\n" +
 	"\x16CloseComplaintResponse\x12:\n" +
-	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\xf8\x02\n" +
+	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\xb8\x03\n" +
 	"\x18EscalateComplaintRequest\x12>\n" +
 	"\fcomplaint_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^cmp_[A-Za-z0-9]+$R\vcomplaintId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12I\n" +
@@ -4588,31 +4748,39 @@ const file_shop_complaint_v1_complaint_proto_rawDesc = "" +
 	"\vtarget_rung\x18\x05 \x01(\x0e2\x19.shop.common.v1.AgentRankB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x01R\n" +
 	"targetRung\x12K\n" +
-	"\x10handler_agent_id\x18\x06 \x01(\tB!\xbaH\x1e\xd8\x01\x01r\x19\x18@2\x15^[a-z]+_[A-Za-z0-9]+$R\x0ehandlerAgentId\"W\n" +
+	"\x10handler_agent_id\x18\x06 \x01(\tB!\xbaH\x1e\xd8\x01\x01r\x19\x18@2\x15^[a-z]+_[A-Za-z0-9]+$R\x0ehandlerAgentId\x12>\n" +
+	"\n" +
+	"request_id\x18\a \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"W\n" +
 	"\x19EscalateComplaintResponse\x12:\n" +
-	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\xd9\x01\n" +
+	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\x99\x02\n" +
 	"\x16CollectEvidenceRequest\x12>\n" +
 	"\fcomplaint_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^cmp_[A-Za-z0-9]+$R\vcomplaintId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12\x1e\n" +
 	"\x04note\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x02\x18\xe8\aR\x04note\x12A\n" +
-	"\bevidence\x18\x04 \x03(\v2\x1b.shop.complaint.v1.EvidenceB\b\xbaH\x05\x92\x01\x02\x10\x14R\bevidence\"U\n" +
+	"\bevidence\x18\x04 \x03(\v2\x1b.shop.complaint.v1.EvidenceB\b\xbaH\x05\x92\x01\x02\x10\x14R\bevidence\x12>\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"U\n" +
 	"\x17CollectEvidenceResponse\x12:\n" +
-	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\xe9\x01\n" +
+	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\xa9\x02\n" +
 	"\x16AppealMaliciousRequest\x12>\n" +
 	"\fcomplaint_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^cmp_[A-Za-z0-9]+$R\vcomplaintId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12(\n" +
 	"\tstatement\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x02\x18\xa0\x1fR\tstatement\x12G\n" +
-	"\fevidence_ids\x18\x04 \x03(\tB$\xbaH!\x92\x01\x1e\x10d\x18\x01\"\x18r\x16\x18@2\x12^evd_[A-Za-z0-9]+$R\vevidenceIds\"U\n" +
+	"\fevidence_ids\x18\x04 \x03(\tB$\xbaH!\x92\x01\x1e\x10d\x18\x01\"\x18r\x16\x18@2\x12^evd_[A-Za-z0-9]+$R\vevidenceIds\x12>\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"U\n" +
 	"\x17AppealMaliciousResponse\x12:\n" +
-	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\xdd\x01\n" +
+	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"\x9d\x02\n" +
 	"\x13DecideAppealRequest\x12>\n" +
 	"\fcomplaint_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^cmp_[A-Za-z0-9]+$R\vcomplaintId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12H\n" +
 	"\aoutcome\x18\x03 \x01(\x0e2 .shop.complaint.v1.AppealOutcomeB\f\xbaH\t\x82\x01\x06\x10\x01\x18\x02\x18\x03R\aoutcome\x12\x1e\n" +
 	"\x04note\x18\x04 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x02\x18\xd0\x0fR\x04note\"R\n" +
+	"\xbaH\ar\x05\x10\x02\x18\xd0\x0fR\x04note\x12>\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"R\n" +
 	"\x14DecideAppealResponse\x12:\n" +
 	"\tcomplaint\x18\x01 \x01(\v2\x1c.shop.complaint.v1.ComplaintR\tcomplaint\"V\n" +
 	"\x14ExplainTimersRequest\x12>\n" +

@@ -2819,7 +2819,12 @@ type PayOrderRequest struct {
 	// Payment provider's reference (支付流水号); idempotency key.
 	PaymentRef string `protobuf:"bytes,2,opt,name=payment_ref,json=paymentRef,proto3" json:"payment_ref,omitempty"`
 	// Amount paid in fen; must equal the order's price.total_fen.
-	AmountFen     int64 `protobuf:"varint,3,opt,name=amount_fen,json=amountFen,proto3" json:"amount_fen,omitempty"`
+	AmountFen int64 `protobuf:"varint,3,opt,name=amount_fen,json=amountFen,proto3" json:"amount_fen,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2873,6 +2878,13 @@ func (x *PayOrderRequest) GetAmountFen() int64 {
 		return x.AmountFen
 	}
 	return 0
+}
+
+func (x *PayOrderRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // Response of PayOrder.
@@ -2933,7 +2945,12 @@ type ShipOrderRequest struct {
 	// unshipped, not cancelled unit. More units than remain → FAILED_PRECONDITION.
 	Lines []*ShipmentLine `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
 	// Optional etag; stale → ABORTED.
-	Etag          string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2996,6 +3013,13 @@ func (x *ShipOrderRequest) GetEtag() string {
 	return ""
 }
 
+func (x *ShipOrderRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Response of ShipOrder.
 type ShipOrderResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3048,7 +3072,12 @@ type ConfirmReceiptRequest struct {
 	// Order id.
 	OrderId string `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
 	// Optional etag; stale → ABORTED.
-	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3093,6 +3122,13 @@ func (x *ConfirmReceiptRequest) GetOrderId() string {
 func (x *ConfirmReceiptRequest) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+func (x *ConfirmReceiptRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -3156,7 +3192,12 @@ type CancelOrderRequest struct {
 	// Where a refund of paid lines goes; UNSPECIFIED = original path (原路退回).
 	RefundChannel v1.RefundChannel `protobuf:"varint,4,opt,name=refund_channel,json=refundChannel,proto3,enum=shop.common.v1.RefundChannel" json:"refund_channel,omitempty"`
 	// Optional etag; stale → ABORTED.
-	Etag          string `protobuf:"bytes,5,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,5,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3222,6 +3263,13 @@ func (x *CancelOrderRequest) GetRefundChannel() v1.RefundChannel {
 func (x *CancelOrderRequest) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+func (x *CancelOrderRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -3450,7 +3498,12 @@ type ChangeAddressRequest struct {
 	// Why, for the automatic remark; optional.
 	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Optional etag; stale → ABORTED.
-	Etag          string `protobuf:"bytes,5,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,5,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3520,6 +3573,13 @@ func (x *ChangeAddressRequest) GetEtag() string {
 	return ""
 }
 
+func (x *ChangeAddressRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 // Response of ChangeAddress.
 type ChangeAddressResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3578,7 +3638,12 @@ type ChangeSpecRequest struct {
 	// Why, for the automatic remark; optional.
 	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Optional etag; stale → ABORTED.
-	Etag          string `protobuf:"bytes,5,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,5,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3644,6 +3709,13 @@ func (x *ChangeSpecRequest) GetReason() string {
 func (x *ChangeSpecRequest) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+func (x *ChangeSpecRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -4331,7 +4403,12 @@ type ResolveExceptionRequest struct {
 	// Resolution in words, e.g. "已电话联系买家, 确认非重复下单".
 	Resolution string `protobuf:"bytes,4,opt,name=resolution,proto3" json:"resolution,omitempty"`
 	// Optional etag of the order; stale → ABORTED.
-	Etag          string `protobuf:"bytes,5,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,5,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4397,6 +4474,13 @@ func (x *ResolveExceptionRequest) GetResolution() string {
 func (x *ResolveExceptionRequest) GetEtag() string {
 	if x != nil {
 		return x.Etag
+	}
+	return ""
+}
+
+func (x *ResolveExceptionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
 	}
 	return ""
 }
@@ -4752,35 +4836,43 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\x13_has_open_exception\"j\n" +
 	"\x12ListOrdersResponse\x12,\n" +
 	"\x06orders\x18\x01 \x03(\v2\x14.shop.order.v1.OrderR\x06orders\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb1\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xf1\x01\n" +
 	"\x0fPayOrderRequest\x128\n" +
 	"\border_id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18@2\x12^ord_[A-Za-z0-9]+$R\aorderId\x12<\n" +
 	"\vpayment_ref\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x10\x01\x18@2\x10^[A-Za-z0-9_-]+$R\n" +
 	"paymentRef\x12&\n" +
 	"\n" +
-	"amount_fen\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\tamountFen\">\n" +
+	"amount_fen\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\tamountFen\x12>\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\">\n" +
 	"\x10PayOrderResponse\x12*\n" +
-	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\"\xcd\x02\n" +
+	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\"\x8d\x03\n" +
 	"\x10ShipOrderRequest\x128\n" +
 	"\border_id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18@2\x12^ord_[A-Za-z0-9]+$R\aorderId\x12<\n" +
 	"\bshipment\x18\x02 \x01(\v2\x18.shop.common.v1.ShipmentB\x06\xbaH\x03\xc8\x01\x01R\bshipment\x12;\n" +
 	"\x05lines\x18\x03 \x03(\v2\x1b.shop.order.v1.ShipmentLineB\b\xbaH\x05\x92\x01\x02\x102R\x05lines\x12\x1c\n" +
-	"\x04etag\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag:f\xbaHc\x1aa\n" +
+	"\x04etag\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12>\n" +
+	"\n" +
+	"request_id\x18\x05 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId:f\xbaHc\x1aa\n" +
 	"\x1dorder.ship_order.unique_lines\x12\x19each line may appear once\x1a%this.lines.map(l, l.line_id).unique()\"?\n" +
 	"\x11ShipOrderResponse\x12*\n" +
-	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\"o\n" +
+	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\"\xaf\x01\n" +
 	"\x15ConfirmReceiptRequest\x128\n" +
 	"\border_id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18@2\x12^ord_[A-Za-z0-9]+$R\aorderId\x12\x1c\n" +
-	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\"D\n" +
+	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12>\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"D\n" +
 	"\x16ConfirmReceiptResponse\x12*\n" +
-	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\"\xa2\x02\n" +
+	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\"\xe2\x02\n" +
 	"\x12CancelOrderRequest\x128\n" +
 	"\border_id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18@2\x12^ord_[A-Za-z0-9]+$R\aorderId\x12@\n" +
 	"\bline_ids\x18\x02 \x03(\tB%\xbaH\"\x92\x01\x1f\x102\x18\x01\"\x19r\x17\x10\x01\x18@2\x11^ln_[A-Za-z0-9]+$R\alineIds\x12\"\n" +
 	"\x06reason\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x06reason\x12N\n" +
 	"\x0erefund_channel\x18\x04 \x01(\x0e2\x1d.shop.common.v1.RefundChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\rrefundChannel\x12\x1c\n" +
-	"\x04etag\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\"p\n" +
+	"\x04etag\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12>\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"p\n" +
 	"\x13CancelOrderResponse\x12*\n" +
 	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\x12-\n" +
 	"\x06refund\x18\x02 \x01(\v2\x15.shop.order.v1.RefundR\x06refund\"\x85\x04\n" +
@@ -4799,7 +4891,7 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\x1forder.refund_order.unique_lines\x12\x19each line may appear once\x1a%this.lines.map(l, l.line_id).unique()\"p\n" +
 	"\x13RefundOrderResponse\x12*\n" +
 	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\x12-\n" +
-	"\x06refund\x18\x02 \x01(\v2\x15.shop.order.v1.RefundR\x06refund\"\x82\x02\n" +
+	"\x06refund\x18\x02 \x01(\v2\x15.shop.order.v1.RefundR\x06refund\"\xc2\x02\n" +
 	"\x14ChangeAddressRequest\x128\n" +
 	"\border_id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18@2\x12^ord_[A-Za-z0-9]+$R\aorderId\x129\n" +
 	"\aaddress\x18\x02 \x01(\v2\x17.shop.common.v1.AddressB\x06\xbaH\x03\xc8\x01\x01R\aaddress\x125\n" +
@@ -4807,16 +4899,20 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"^[0-9]{4}$R\n" +
 	"phoneLast4\x12 \n" +
 	"\x06reason\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x06reason\x12\x1c\n" +
-	"\x04etag\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\"C\n" +
+	"\x04etag\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12>\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"C\n" +
 	"\x15ChangeAddressResponse\x12*\n" +
-	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\"\x81\x02\n" +
+	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\"\xc1\x02\n" +
 	"\x11ChangeSpecRequest\x128\n" +
 	"\border_id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18@2\x12^ord_[A-Za-z0-9]+$R\aorderId\x125\n" +
 	"\aline_id\x18\x02 \x01(\tB\x1c\xbaH\x19r\x17\x10\x01\x18@2\x11^ln_[A-Za-z0-9]+$R\x06lineId\x12;\n" +
 	"\n" +
 	"new_sku_id\x18\x03 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18@2\x12^sku_[A-Za-z0-9]+$R\bnewSkuId\x12 \n" +
 	"\x06reason\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x06reason\x12\x1c\n" +
-	"\x04etag\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\"@\n" +
+	"\x04etag\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12>\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"@\n" +
 	"\x12ChangeSpecResponse\x12*\n" +
 	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\"\xe8\x01\n" +
 	"\x10AddRemarkRequest\x128\n" +
@@ -4868,7 +4964,7 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\n" +
 	"exceptions\x18\x01 \x03(\v2\x1d.shop.order.v1.OrderExceptionR\n" +
 	"exceptions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa8\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe8\x02\n" +
 	"\x17ResolveExceptionRequest\x128\n" +
 	"\border_id\x18\x01 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18@2\x12^ord_[A-Za-z0-9]+$R\aorderId\x12@\n" +
 	"\fexception_id\x18\x02 \x01(\tB\x1d\xbaH\x1ar\x18\x10\x01\x18@2\x12^oex_[A-Za-z0-9]+$R\vexceptionId\x12G\n" +
@@ -4877,7 +4973,9 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"resolution\x18\x04 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x01\x18\xf4\x03R\n" +
 	"resolution\x12\x1c\n" +
-	"\x04etag\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\"F\n" +
+	"\x04etag\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12>\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"F\n" +
 	"\x18ResolveExceptionResponse\x12*\n" +
 	"\x05order\x18\x01 \x01(\v2\x14.shop.order.v1.OrderR\x05order\"P\n" +
 	"\x14ExplainTimersRequest\x128\n" +
