@@ -32,8 +32,8 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/outbox"
 	"github.com/kefu-suite/kefu/services/platform/peer"
 	"github.com/kefu-suite/kefu/services/platform/permit"
-	"github.com/kefu-suite/kefu/services/platform/requests"
 	"github.com/kefu-suite/kefu/services/platform/pg"
+	"github.com/kefu-suite/kefu/services/platform/requests"
 	"github.com/kefu-suite/kefu/services/platform/telemetry"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
 	"github.com/kefu-suite/kefu/services/platform/validation"
@@ -249,7 +249,7 @@ func (e *Env) Serve(ctx context.Context, perms permit.Table, register func(*grpc
 	s := e.Settings.Server
 	return grpcserver.Run(ctx, grpcserver.Options{
 		Name: s.Name, Addr: s.GRPCAddr, Logger: e.Log, Validator: v, Permissions: perms,
-		Unary: []grpc.UnaryServerInterceptor{requests.UnaryServerInterceptor(e.Pool, retryable...)},
+		Unary:           []grpc.UnaryServerInterceptor{requests.UnaryServerInterceptor(e.Pool, retryable...)},
 		ShutdownTimeout: s.ShutdownTimeout, DrainDelay: s.DrainDelay,
 		Register: register, Readiness: e.Ready,
 	})

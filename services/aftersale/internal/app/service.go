@@ -19,8 +19,8 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
-	"github.com/kefu-suite/kefu/services/platform/requests"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
+	"github.com/kefu-suite/kefu/services/platform/requests"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
 )
