@@ -248,6 +248,14 @@ const CreateOperation = "create_case"
 
 func (s *Store) create(ctx context.Context, nc NewCase, decide Decision) (row *Row, existed bool, err error) {
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		// The order's ledger first (row locks): a concurrent twin holding
+		// them commits its case before this one reads by request id, so the
+		// twin's case is found here rather than its holds refusing this one.
+		c := nc.Case
+		led, err := ledger(ctx, tx, c.OrderID, nc.Lines, true)
+		if err != nil {
+			return err
+		}
 		prev, err := s.scanRow(tx.QueryRow(ctx, `SELECT `+rowCols+` FROM cases WHERE created_by = $1 AND request_id = $2`,
 			nc.CreatedBy, nc.RequestID))
 		if err == nil {
@@ -264,11 +272,6 @@ func (s *Store) create(ctx context.Context, nc NewCase, decide Decision) (row *R
 			return nil
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
-			return err
-		}
-		c := nc.Case
-		led, err := ledger(ctx, tx, c.OrderID, nc.Lines, true)
-		if err != nil {
 			return err
 		}
 		alloc, err := decide(led)

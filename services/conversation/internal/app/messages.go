@@ -19,6 +19,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/paging"
+	"github.com/kefu-suite/kefu/services/platform/requests"
 )
 
 var categories = map[domain.Category]convv1.PhraseCategory{
@@ -95,7 +96,7 @@ func (s *Service) sendMessage(ctx context.Context, req *convv1.SendMessageReques
 			return err
 		} else if ok {
 			if prev.GetText() != in.GetText() || prev.GetQuickReplyId() != in.GetQuickReplyId() || !slices.Equal(prev.GetAttachmentUrls(), in.GetAttachmentUrls()) {
-				return errs.Field("request_id", "conversation.request_reused", "request_id %s was used for a different message", req.GetRequestId())
+				return errs.Field("request_id", requests.Rule, "request_id %s was used for a different message", req.GetRequestId())
 			}
 			resp.Outcome, resp.Message, resp.Check = convv1.SendOutcome_SEND_OUTCOME_SENT, prev, prev.GetReplyCheck()
 			return nil

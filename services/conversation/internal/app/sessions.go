@@ -19,6 +19,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/paging"
+	"github.com/kefu-suite/kefu/services/platform/requests"
 )
 
 // CreateSession opens a session (or returns the buyer's open one with the
@@ -44,7 +45,7 @@ func (s *Service) createSession(ctx context.Context, req *convv1.CreateSessionRe
 		return nil, err
 	} else if ok {
 		if prev.ShopId != shopID || prev.BuyerId != buyerID {
-			return nil, errs.Field("request_id", "conversation.request_reused", "request_id %s opened a session with another shop or buyer", req.GetRequestId())
+			return nil, errs.Field("request_id", requests.Rule, "request_id %s opened a session with another shop or buyer", req.GetRequestId())
 		}
 		return &convv1.CreateSessionResponse{Session: view(id, prev)}, nil
 	}

@@ -152,7 +152,7 @@ func (s *Service) RefundOrder(ctx context.Context, req *orderv1.RefundOrderReque
 	find := func(o *orderv1.Order) *orderv1.Refund { return domain.FindRefund(o, refundID) }
 	if r := find(o); r != nil {
 		if !sameRefund(r, req) {
-			return nil, errs.Field("request_id", "order.request_id_reused",
+			return nil, errs.Field("request_id", requests.Rule,
 				"request_id %s was used for a different refund (%s, %d fen); use a new one", req.GetRequestId(), r.GetRefundId(), r.GetAmountFen())
 		}
 		return &orderv1.RefundOrderResponse{Order: s.view(ctx, o), Refund: r}, nil

@@ -20,6 +20,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/peer"
+	"github.com/kefu-suite/kefu/services/platform/requests"
 )
 
 // CreateOrder places an order: price snapshot from the catalogue's
@@ -67,7 +68,7 @@ func (s *Service) CreateOrder(ctx context.Context, req *orderv1.CreateOrderReque
 		// A concurrent retry inserted first; the reservation is shared (same
 		// keys) and belongs to that order.
 		if storedFP != fingerprint {
-			return nil, errs.Field("request_id", "order.request_id_reused", "request_id was used for a different order")
+			return nil, errs.Field("request_id", requests.Rule, "request_id was used for a different order")
 		}
 		s.releaseForeign(ctx, o, stored)
 		return s.replay(ctx, stored, storedFP)
@@ -85,7 +86,7 @@ func (s *Service) replay(ctx context.Context, o *orderv1.Order, fingerprint stri
 		return nil, err
 	}
 	if storedFP != fingerprint {
-		return nil, errs.Field("request_id", "order.request_id_reused", "request_id was used for a different order")
+		return nil, errs.Field("request_id", requests.Rule, "request_id was used for a different order")
 	}
 	// The first attempt may have stored the order and failed to start its
 	// clock runner: make sure it runs (a no-op while it does).
