@@ -88,6 +88,13 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
 			g.Close()
 			return nil, fmt.Errorf("mount %s: %w", name, err)
 		}
+		if name == "conversation" {
+			// the live feed, with errors in the documented shape (feed.go)
+			if err := g.mountFeed(mux, conn); err != nil {
+				g.Close()
+				return nil, fmt.Errorf("mount the live feed: %w", err)
+			}
+		}
 		log.Info("backend mounted", slog.String("service", name), slog.String("addr", addr))
 	}
 

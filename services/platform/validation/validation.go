@@ -38,6 +38,9 @@ func (v *Validator) Check(msg any) error {
 	if !ok {
 		return nil
 	}
+	if err := tooMany(m); err != nil {
+		return err
+	}
 	err := v.v.Validate(m)
 	if err == nil {
 		return noNUL(m)

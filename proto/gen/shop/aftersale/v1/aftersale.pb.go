@@ -5535,21 +5535,21 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"photo_urls\x18\x04 \x03(\tB\x12\xbaH\x0f\x92\x01\f\x10\x14\"\br\x06\x18\x80\x10\x88\x01\x01R\tphotoUrls\x12;\n" +
 	"\vreceived_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"receivedAt\x128\n" +
-	"\finspected_by\x18\x06 \x01(\v2\x15.shop.common.v1.ActorR\vinspectedBy\"\xb2\x02\n" +
+	"\finspected_by\x18\x06 \x01(\v2\x15.shop.common.v1.ActorR\vinspectedBy\"\xbc\x02\n" +
 	"\tRejection\x12:\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\".shop.aftersale.v1.RejectionReasonR\x06reason\x12\x16\n" +
-	"\x06detail\x18\x02 \x01(\tR\x06detail\x127\n" +
-	"\bevidence\x18\x03 \x03(\v2\x1b.shop.aftersale.v1.EvidenceR\bevidence\x12#\n" +
+	"\x06detail\x18\x02 \x01(\tR\x06detail\x12A\n" +
+	"\bevidence\x18\x03 \x03(\v2\x1b.shop.aftersale.v1.EvidenceB\b\xbaH\x05\x92\x01\x02\x10\x14R\bevidence\x12#\n" +
 	"\rat_inspection\x18\x04 \x01(\bR\fatInspection\x126\n" +
 	"\vrejected_by\x18\x05 \x01(\v2\x15.shop.common.v1.ActorR\n" +
 	"rejectedBy\x12;\n" +
 	"\vrejected_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"rejectedAt\"\xb3\x03\n" +
+	"rejectedAt\"\xbd\x03\n" +
 	"\fIntervention\x128\n" +
 	"\frequested_by\x18\x01 \x01(\v2\x15.shop.common.v1.ActorR\vrequestedBy\x12=\n" +
 	"\frequested_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\vrequestedAt\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\x127\n" +
-	"\bevidence\x18\x04 \x03(\v2\x1b.shop.aftersale.v1.EvidenceR\bevidence\x12C\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12A\n" +
+	"\bevidence\x18\x04 \x03(\v2\x1b.shop.aftersale.v1.EvidenceB\b\xbaH\x05\x92\x01\x02\x10\x14R\bevidence\x12C\n" +
 	"\bdecision\x18\x05 \x01(\x0e2'.shop.aftersale.v1.InterventionDecisionR\bdecision\x124\n" +
 	"\n" +
 	"decided_by\x18\x06 \x01(\v2\x15.shop.common.v1.ActorR\tdecidedBy\x129\n" +
@@ -5588,17 +5588,17 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"\n" +
 	"from_state\x18\x04 \x01(\x0e2\x1c.shop.aftersale.v1.CaseStateR\tfromState\x127\n" +
 	"\bto_state\x18\x05 \x01(\x0e2\x1c.shop.aftersale.v1.CaseStateR\atoState\x12\x12\n" +
-	"\x04note\x18\x06 \x01(\tR\x04note\"\xc5\x0f\n" +
+	"\x04note\x18\x06 \x01(\tR\x04note\"\xee\x0f\n" +
 	"\x04Case\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x17\n" +
 	"\ashop_id\x18\x02 \x01(\tR\x06shopId\x12\x19\n" +
 	"\bbuyer_id\x18\x03 \x01(\tR\abuyerId\x12\x19\n" +
 	"\border_id\x18\x04 \x01(\tR\aorderId\x12/\n" +
-	"\x04type\x18\x05 \x01(\x0e2\x1b.shop.aftersale.v1.CaseTypeR\x04type\x121\n" +
-	"\x05lines\x18\x06 \x03(\v2\x1b.shop.aftersale.v1.CaseLineR\x05lines\x125\n" +
+	"\x04type\x18\x05 \x01(\x0e2\x1b.shop.aftersale.v1.CaseTypeR\x04type\x12;\n" +
+	"\x05lines\x18\x06 \x03(\v2\x1b.shop.aftersale.v1.CaseLineB\b\xbaH\x05\x92\x01\x02\x10dR\x05lines\x125\n" +
 	"\x06reason\x18\a \x01(\x0e2\x1d.shop.aftersale.v1.CaseReasonR\x06reason\x12#\n" +
-	"\rreason_detail\x18\b \x01(\tR\freasonDetail\x127\n" +
-	"\bevidence\x18\t \x03(\v2\x1b.shop.aftersale.v1.EvidenceR\bevidence\x120\n" +
+	"\rreason_detail\x18\b \x01(\tR\freasonDetail\x12A\n" +
+	"\bevidence\x18\t \x03(\v2\x1b.shop.aftersale.v1.EvidenceB\b\xbaH\x05\x92\x01\x02\x10\x14R\bevidence\x120\n" +
 	"\x14requested_amount_fen\x18\n" +
 	" \x01(\x03R\x12requestedAmountFen\x12*\n" +
 	"\x11agreed_amount_fen\x18\v \x01(\x03R\x0fagreedAmountFen\x12D\n" +
@@ -5622,9 +5622,9 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"inspection\x12:\n" +
 	"\trejection\x18\x19 \x01(\v2\x1c.shop.aftersale.v1.RejectionR\trejection\x12C\n" +
 	"\fintervention\x18\x1a \x01(\v2\x1f.shop.aftersale.v1.InterventionR\fintervention\x121\n" +
-	"\x06refund\x18\x1b \x01(\v2\x19.shop.aftersale.v1.RefundR\x06refund\x12I\n" +
-	"\x0fservice_targets\x18\x1c \x03(\v2 .shop.aftersale.v1.ServiceTargetR\x0eserviceTargets\x126\n" +
-	"\ahistory\x18\x1d \x03(\v2\x1c.shop.aftersale.v1.CaseEventR\ahistory\x12;\n" +
+	"\x06refund\x18\x1b \x01(\v2\x19.shop.aftersale.v1.RefundR\x06refund\x12S\n" +
+	"\x0fservice_targets\x18\x1c \x03(\v2 .shop.aftersale.v1.ServiceTargetB\b\xbaH\x05\x92\x01\x02\x102R\x0eserviceTargets\x12A\n" +
+	"\ahistory\x18\x1d \x03(\v2\x1c.shop.aftersale.v1.CaseEventB\t\xbaH\x06\x92\x01\x03\x10\xd0\x0fR\ahistory\x12;\n" +
 	"\n" +
 	"root_cause\x18\x1e \x01(\x0e2\x1c.shop.aftersale.v1.CaseCauseR\trootCause\x12A\n" +
 	"\fclose_reason\x18\x1f \x01(\x0e2\x1e.shop.aftersale.v1.CloseReasonR\vcloseReason\x12%\n" +

@@ -4773,24 +4773,24 @@ var File_shop_catalogue_v1_resources_proto protoreflect.FileDescriptor
 
 const file_shop_catalogue_v1_resources_proto_rawDesc = "" +
 	"\n" +
-	"!shop/catalogue/v1/resources.proto\x12\x11shop.catalogue.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bshop/common/v1/common.proto\"\xa0\x02\n" +
+	"!shop/catalogue/v1/resources.proto\x12\x11shop.catalogue.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bshop/common/v1/common.proto\"\xab\x02\n" +
 	"\rAttributeSpec\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05label\x18\x02 \x01(\tR\x05label\x124\n" +
 	"\x04type\x18\x03 \x01(\x0e2 .shop.catalogue.v1.AttributeTypeR\x04type\x12\x1a\n" +
 	"\brequired\x18\x04 \x01(\bR\brequired\x12\x12\n" +
-	"\x04unit\x18\x05 \x01(\tR\x04unit\x12%\n" +
-	"\x0eallowed_values\x18\x06 \x03(\tR\rallowedValues\x12\x1b\n" +
+	"\x04unit\x18\x05 \x01(\tR\x04unit\x120\n" +
+	"\x0eallowed_values\x18\x06 \x03(\tB\t\xbaH\x06\x92\x01\x03\x10\xc8\x01R\rallowedValues\x12\x1b\n" +
 	"\tmin_value\x18\a \x01(\x03R\bminValue\x12\x1b\n" +
 	"\tmax_value\x18\b \x01(\x03R\bmaxValue\x12 \n" +
-	"\vdescription\x18\t \x01(\tR\vdescription\"\xe3\x01\n" +
+	"\vdescription\x18\t \x01(\tR\vdescription\"\xed\x01\n" +
 	"\bCategory\x123\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1f.shop.catalogue.v1.CategoryCodeR\x04code\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
 	"\fenglish_name\x18\x03 \x01(\tR\venglishName\x12)\n" +
-	"\x10attributes_field\x18\x04 \x01(\tR\x0fattributesField\x12@\n" +
+	"\x10attributes_field\x18\x04 \x01(\tR\x0fattributesField\x12J\n" +
 	"\n" +
-	"attributes\x18\x05 \x03(\v2 .shop.catalogue.v1.AttributeSpecR\n" +
+	"attributes\x18\x05 \x03(\v2 .shop.catalogue.v1.AttributeSpecB\b\xbaH\x05\x92\x01\x02\x102R\n" +
 	"attributes\"\xe1\x01\n" +
 	"\fSizeChartRow\x12\x1d\n" +
 	"\x04size\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18\x10R\x04size\x12q\n" +
@@ -5073,15 +5073,15 @@ const file_shop_catalogue_v1_resources_proto_rawDesc = "" +
 	"\x18order_discount_share_fen\x18\n" +
 	" \x01(\x03R\x15orderDiscountShareFen\x12\x1f\n" +
 	"\vpayable_fen\x18\v \x01(\x03R\n" +
-	"payableFen\"\xf8\x01\n" +
+	"payableFen\"\x82\x02\n" +
 	"\x10AppliedPromotion\x12!\n" +
 	"\fpromotion_id\x18\x01 \x01(\tR\vpromotionId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x124\n" +
 	"\x04kind\x18\x03 \x01(\x0e2 .shop.catalogue.v1.PromotionKindR\x04kind\x12\x1f\n" +
 	"\vcoupon_code\x18\x04 \x01(\tR\n" +
 	"couponCode\x12\x1b\n" +
-	"\tsaved_fen\x18\x05 \x01(\x03R\bsavedFen\x12!\n" +
-	"\fline_indexes\x18\x06 \x03(\x05R\vlineIndexes\x12\x16\n" +
+	"\tsaved_fen\x18\x05 \x01(\x03R\bsavedFen\x12+\n" +
+	"\fline_indexes\x18\x06 \x03(\x05B\b\xbaH\x05\x92\x01\x02\x10dR\vlineIndexes\x12\x16\n" +
 	"\x06detail\x18\a \x01(\tR\x06detail\"\xdc\x01\n" +
 	"\n" +
 	"EarnedGift\x12!\n" +
@@ -5092,15 +5092,15 @@ const file_shop_catalogue_v1_resources_proto_rawDesc = "" +
 	"\fproduct_name\x18\x04 \x01(\tR\vproductName\x12\x1a\n" +
 	"\bquantity\x18\x05 \x01(\x05R\bquantity\x12\x1b\n" +
 	"\tvalue_fen\x18\x06 \x01(\x03R\bvalueFen\x12\x19\n" +
-	"\bin_stock\x18\a \x01(\bR\ainStock\"\xbf\x03\n" +
+	"\bin_stock\x18\a \x01(\bR\ainStock\"\xe7\x03\n" +
 	"\vPricingPlan\x12\x18\n" +
-	"\asummary\x18\x01 \x01(\tR\asummary\x123\n" +
-	"\x05lines\x18\x02 \x03(\v2\x1d.shop.catalogue.v1.QuotedLineR\x05lines\x12C\n" +
+	"\asummary\x18\x01 \x01(\tR\asummary\x12=\n" +
+	"\x05lines\x18\x02 \x03(\v2\x1d.shop.catalogue.v1.QuotedLineB\b\xbaH\x05\x92\x01\x02\x10dR\x05lines\x12M\n" +
 	"\n" +
-	"promotions\x18\x03 \x03(\v2#.shop.catalogue.v1.AppliedPromotionR\n" +
-	"promotions\x123\n" +
-	"\x05gifts\x18\x04 \x03(\v2\x1d.shop.catalogue.v1.EarnedGiftR\x05gifts\x12*\n" +
-	"\x11coupon_codes_used\x18\x05 \x03(\tR\x0fcouponCodesUsed\x12!\n" +
+	"promotions\x18\x03 \x03(\v2#.shop.catalogue.v1.AppliedPromotionB\b\xbaH\x05\x92\x01\x02\x102R\n" +
+	"promotions\x12=\n" +
+	"\x05gifts\x18\x04 \x03(\v2\x1d.shop.catalogue.v1.EarnedGiftB\b\xbaH\x05\x92\x01\x02\x102R\x05gifts\x124\n" +
+	"\x11coupon_codes_used\x18\x05 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10\x14R\x0fcouponCodesUsed\x12!\n" +
 	"\fsubtotal_fen\x18\x06 \x01(\x03R\vsubtotalFen\x12*\n" +
 	"\x11item_discount_fen\x18\a \x01(\x03R\x0fitemDiscountFen\x12,\n" +
 	"\x12order_discount_fen\x18\b \x01(\x03R\x10orderDiscountFen\x12!\n" +
@@ -5131,16 +5131,16 @@ const file_shop_catalogue_v1_resources_proto_rawDesc = "" +
 	"\vCouponCheck\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12!\n" +
 	"\fpromotion_id\x18\x02 \x01(\tR\vpromotionId\x127\n" +
-	"\x06status\x18\x03 \x01(\x0e2\x1f.shop.catalogue.v1.CouponStatusR\x06status\"\xe0\x03\n" +
+	"\x06status\x18\x03 \x01(\x0e2\x1f.shop.catalogue.v1.CouponStatusR\x06status\"\x89\x04\n" +
 	"\vBasketQuote\x12\x17\n" +
 	"\ashop_id\x18\x01 \x01(\tR\x06shopId\x12A\n" +
 	"\fmember_level\x18\x02 \x01(\x0e2\x1e.shop.catalogue.v1.MemberLevelR\vmemberLevel\x127\n" +
 	"\tpriced_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bpricedAt\x12;\n" +
-	"\tbest_plan\x18\x04 \x01(\v2\x1e.shop.catalogue.v1.PricingPlanR\bbestPlan\x12B\n" +
-	"\falternatives\x18\x05 \x03(\v2\x1e.shop.catalogue.v1.PricingPlanR\falternatives\x12I\n" +
-	"\x0fnext_thresholds\x18\x06 \x03(\v2 .shop.catalogue.v1.ThresholdHintR\x0enextThresholds\x126\n" +
-	"\x06issues\x18\a \x03(\v2\x1e.shop.catalogue.v1.BasketIssueR\x06issues\x128\n" +
-	"\acoupons\x18\b \x03(\v2\x1e.shop.catalogue.v1.CouponCheckR\acoupons\"\xe6\x03\n" +
+	"\tbest_plan\x18\x04 \x01(\v2\x1e.shop.catalogue.v1.PricingPlanR\bbestPlan\x12L\n" +
+	"\falternatives\x18\x05 \x03(\v2\x1e.shop.catalogue.v1.PricingPlanB\b\xbaH\x05\x92\x01\x02\x10\x14R\falternatives\x12S\n" +
+	"\x0fnext_thresholds\x18\x06 \x03(\v2 .shop.catalogue.v1.ThresholdHintB\b\xbaH\x05\x92\x01\x02\x10\x14R\x0enextThresholds\x12A\n" +
+	"\x06issues\x18\a \x03(\v2\x1e.shop.catalogue.v1.BasketIssueB\t\xbaH\x06\x92\x01\x03\x10\xc8\x01R\x06issues\x12B\n" +
+	"\acoupons\x18\b \x03(\v2\x1e.shop.catalogue.v1.CouponCheckB\b\xbaH\x05\x92\x01\x02\x10\x14R\acoupons\"\xe6\x03\n" +
 	"\x03Faq\x12\x15\n" +
 	"\x06faq_id\x18\x01 \x01(\tR\x05faqId\x12\x17\n" +
 	"\ashop_id\x18\x02 \x01(\tR\x06shopId\x12&\n" +

@@ -893,7 +893,7 @@ const file_shop_common_v1_common_proto_rawDesc = "" +
 	"PausedSpan\x12.\n" +
 	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
 	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xb4\x03\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xbf\x03\n" +
 	"\x05Clock\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x124\n" +
@@ -902,21 +902,21 @@ const file_shop_common_v1_common_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x126\n" +
 	"\bdeadline\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x12\x1b\n" +
-	"\ton_expiry\x18\x06 \x01(\tR\bonExpiry\x122\n" +
-	"\x06paused\x18\a \x03(\v2\x1a.shop.common.v1.PausedSpanR\x06paused\x12\x1d\n" +
+	"\ton_expiry\x18\x06 \x01(\tR\bonExpiry\x12=\n" +
+	"\x06paused\x18\a \x03(\v2\x1a.shop.common.v1.PausedSpanB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\x06paused\x12\x1d\n" +
 	"\n" +
 	"paused_now\x18\b \x01(\bR\tpausedNow\x12'\n" +
 	"\x0fpolicy_duration\x18\t \x01(\tR\x0epolicyDuration\x123\n" +
 	"\awarn_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\x06warnAt\"\x86\x02\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x06warnAt\"\x90\x02\n" +
 	"\x10TimerExplanation\x12\x1f\n" +
 	"\vworkflow_id\x18\x01 \x01(\tR\n" +
 	"workflowId\x12%\n" +
 	"\x0epolicy_version\x18\x02 \x01(\tR\rpolicyVersion\x12\x14\n" +
 	"\x05state\x18\x03 \x01(\tR\x05state\x124\n" +
 	"\n" +
-	"whose_move\x18\x04 \x01(\x0e2\x15.shop.common.v1.PartyR\twhoseMove\x12-\n" +
-	"\x06clocks\x18\x05 \x03(\v2\x15.shop.common.v1.ClockR\x06clocks\x12/\n" +
+	"whose_move\x18\x04 \x01(\x0e2\x15.shop.common.v1.PartyR\twhoseMove\x127\n" +
+	"\x06clocks\x18\x05 \x03(\v2\x15.shop.common.v1.ClockB\b\xbaH\x05\x92\x01\x02\x10dR\x06clocks\x12/\n" +
 	"\x05as_of\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf*\xc9\x01\n" +
 	"\x0eShippingMethod\x12\x1f\n" +
 	"\x1bSHIPPING_METHOD_UNSPECIFIED\x10\x00\x12\x1b\n" +

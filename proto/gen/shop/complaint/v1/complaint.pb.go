@@ -4505,10 +4505,10 @@ const file_shop_complaint_v1_complaint_proto_rawDesc = "" +
 	"\vdescription\x18\x03 \x01(\tB\n" +
 	"\xbaH\ar\x05\x10\x02\x18\xe8\aR\vdescription\x125\n" +
 	"\badded_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aaddedAt\x120\n" +
-	"\badded_by\x18\x05 \x01(\v2\x15.shop.common.v1.ActorR\aaddedBy\"\x84\x03\n" +
+	"\badded_by\x18\x05 \x01(\v2\x15.shop.common.v1.ActorR\aaddedBy\"\x8e\x03\n" +
 	"\x06Appeal\x12\x1c\n" +
-	"\tstatement\x18\x01 \x01(\tR\tstatement\x12!\n" +
-	"\fevidence_ids\x18\x02 \x03(\tR\vevidenceIds\x125\n" +
+	"\tstatement\x18\x01 \x01(\tR\tstatement\x12+\n" +
+	"\fevidence_ids\x18\x02 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10dR\vevidenceIds\x125\n" +
 	"\bfiled_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\afiledAt\x120\n" +
 	"\bfiled_by\x18\x04 \x01(\v2\x15.shop.common.v1.ActorR\afiledBy\x12:\n" +
 	"\aoutcome\x18\x05 \x01(\x0e2 .shop.complaint.v1.AppealOutcomeR\aoutcome\x12#\n" +
@@ -4538,41 +4538,41 @@ const file_shop_complaint_v1_complaint_proto_rawDesc = "" +
 	"\n" +
 	"from_state\x18\x04 \x01(\x0e2!.shop.complaint.v1.ComplaintStateR\tfromState\x12<\n" +
 	"\bto_state\x18\x05 \x01(\x0e2!.shop.complaint.v1.ComplaintStateR\atoState\x12\x12\n" +
-	"\x04note\x18\x06 \x01(\tR\x04note\"\xde\x11\n" +
+	"\x04note\x18\x06 \x01(\tR\x04note\"\xc7\x12\n" +
 	"\tComplaint\x12!\n" +
 	"\fcomplaint_id\x18\x01 \x01(\tR\vcomplaintId\x12\x17\n" +
-	"\ashop_id\x18\x02 \x01(\tR\x06shopId\x12!\n" +
-	"\fcustomer_ids\x18\x03 \x03(\tR\vcustomerIds\x12\x19\n" +
+	"\ashop_id\x18\x02 \x01(\tR\x06shopId\x12,\n" +
+	"\fcustomer_ids\x18\x03 \x03(\tB\t\xbaH\x06\x92\x01\x03\x10\xc8\x01R\vcustomerIds\x12\x19\n" +
 	"\border_id\x18\x04 \x01(\tR\aorderId\x12@\n" +
 	"\bcategory\x18\x05 \x01(\x0e2$.shop.complaint.v1.ComplaintCategoryR\bcategory\x12=\n" +
 	"\achannel\x18\x06 \x01(\x0e2#.shop.complaint.v1.ComplaintChannelR\achannel\x12\x18\n" +
 	"\acontent\x18\a \x01(\tR\acontent\x12'\n" +
 	"\x0fcustomer_demand\x18\b \x01(\tR\x0ecustomerDemand\x12:\n" +
-	"\x19demanded_compensation_fen\x18\t \x01(\x03R\x17demandedCompensationFen\x12C\n" +
+	"\x19demanded_compensation_fen\x18\t \x01(\x03R\x17demandedCompensationFen\x12M\n" +
 	"\rspecial_kinds\x18\n" +
-	" \x03(\x0e2\x1e.shop.complaint.v1.SpecialKindR\fspecialKinds\x127\n" +
+	" \x03(\x0e2\x1e.shop.complaint.v1.SpecialKindB\b\xbaH\x05\x92\x01\x02\x10\x06R\fspecialKinds\x127\n" +
 	"\bseverity\x18\v \x01(\x0e2\x1b.shop.complaint.v1.SeverityR\bseverity\x12\x1a\n" +
 	"\bincident\x18\f \x01(\bR\bincident\x12.\n" +
-	"\x13official_reply_only\x18\r \x01(\bR\x11officialReplyOnly\x120\n" +
-	"\x14linked_complaint_ids\x18\x0e \x03(\tR\x12linkedComplaintIds\x124\n" +
+	"\x13official_reply_only\x18\r \x01(\bR\x11officialReplyOnly\x12:\n" +
+	"\x14linked_complaint_ids\x18\x0e \x03(\tB\b\xbaH\x05\x92\x01\x02\x10dR\x12linkedComplaintIds\x124\n" +
 	"\x06review\x18\x0f \x01(\v2\x1c.shop.complaint.v1.ReviewRefR\x06review\x127\n" +
 	"\x05state\x18\x10 \x01(\x0e2!.shop.complaint.v1.ComplaintStateR\x05state\x124\n" +
 	"\n" +
 	"whose_move\x18\x11 \x01(\x0e2\x15.shop.common.v1.PartyR\twhoseMove\x12$\n" +
-	"\x0eowner_agent_id\x18\x12 \x01(\tR\fownerAgentId\x126\n" +
-	"\bhandlers\x18\x13 \x03(\v2\x1a.shop.complaint.v1.HandlerR\bhandlers\x12<\n" +
+	"\x0eowner_agent_id\x18\x12 \x01(\tR\fownerAgentId\x12@\n" +
+	"\bhandlers\x18\x13 \x03(\v2\x1a.shop.complaint.v1.HandlerB\b\xbaH\x05\x92\x01\x02\x102R\bhandlers\x12<\n" +
 	"\fcurrent_rung\x18\x14 \x01(\x0e2\x19.shop.common.v1.AgentRankR\vcurrentRung\x12.\n" +
-	"\x13authority_limit_fen\x18\x15 \x01(\x03R\x11authorityLimitFen\x12?\n" +
-	"\vescalations\x18\x16 \x03(\v2\x1d.shop.complaint.v1.EscalationR\vescalations\x129\n" +
-	"\tproposals\x18\x17 \x03(\v2\x1b.shop.complaint.v1.ProposalR\tproposals\x12:\n" +
+	"\x13authority_limit_fen\x18\x15 \x01(\x03R\x11authorityLimitFen\x12I\n" +
+	"\vescalations\x18\x16 \x03(\v2\x1d.shop.complaint.v1.EscalationB\b\xbaH\x05\x92\x01\x02\x102R\vescalations\x12C\n" +
+	"\tproposals\x18\x17 \x03(\v2\x1b.shop.complaint.v1.ProposalB\b\xbaH\x05\x92\x01\x02\x10dR\tproposals\x12E\n" +
 	"\n" +
-	"follow_ups\x18\x18 \x03(\v2\x1b.shop.complaint.v1.FollowUpR\tfollowUps\x127\n" +
-	"\bevidence\x18\x19 \x03(\v2\x1b.shop.complaint.v1.EvidenceR\bevidence\x121\n" +
+	"follow_ups\x18\x18 \x03(\v2\x1b.shop.complaint.v1.FollowUpB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\tfollowUps\x12B\n" +
+	"\bevidence\x18\x19 \x03(\v2\x1b.shop.complaint.v1.EvidenceB\t\xbaH\x06\x92\x01\x03\x10\xc8\x01R\bevidence\x121\n" +
 	"\x06appeal\x18\x1a \x01(\v2\x19.shop.complaint.v1.AppealR\x06appeal\x124\n" +
 	"\asummary\x18\x1b \x01(\v2\x1a.shop.complaint.v1.SummaryR\asummary\x12A\n" +
-	"\fclose_reason\x18\x1c \x01(\x0e2\x1e.shop.complaint.v1.CloseReasonR\vcloseReason\x12=\n" +
-	"\fpaused_spans\x18\x1d \x03(\v2\x1a.shop.common.v1.PausedSpanR\vpausedSpans\x12-\n" +
-	"\x05steps\x18\x1e \x03(\v2\x17.shop.complaint.v1.StepR\x05steps\x12+\n" +
+	"\fclose_reason\x18\x1c \x01(\x0e2\x1e.shop.complaint.v1.CloseReasonR\vcloseReason\x12H\n" +
+	"\fpaused_spans\x18\x1d \x03(\v2\x1a.shop.common.v1.PausedSpanB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\vpausedSpans\x128\n" +
+	"\x05steps\x18\x1e \x03(\v2\x17.shop.complaint.v1.StepB\t\xbaH\x06\x92\x01\x03\x10\x90NR\x05steps\x12+\n" +
 	"\x12after_sale_case_id\x18\x1f \x01(\tR\x0fafterSaleCaseId\x12?\n" +
 	"\rnext_deadline\x18  \x01(\v2\x1a.google.protobuf.TimestampR\fnextDeadline\x12.\n" +
 	"\x13next_deadline_clock\x18! \x01(\tR\x11nextDeadlineClock\x120\n" +

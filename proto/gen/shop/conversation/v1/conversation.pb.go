@@ -5960,11 +5960,11 @@ const file_shop_conversation_v1_conversation_proto_rawDesc = "" +
 	"\x18discouraged_acknowledged\x18\v \x01(\bR\x17discouragedAcknowledged\x129\n" +
 	"\n" +
 	"created_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt:\x8d\x01\xbaH\x89\x01\x1a\x86\x01\n" +
-	"\x1cconversation.message.content\x12/a message needs text or at least one attachment\x1a5size(this.text) > 0 || size(this.attachment_urls) > 0\"\xba\x01\n" +
+	"\x1cconversation.message.content\x12/a message needs text or at least one attachment\x1a5size(this.text) > 0 || size(this.attachment_urls) > 0\"\xc4\x01\n" +
 	"\n" +
 	"ReplyCheck\x12<\n" +
-	"\averdict\x18\x01 \x01(\x0e2\".shop.conversation.v1.ReplyVerdictR\averdict\x12>\n" +
-	"\bfindings\x18\x02 \x03(\v2\".shop.conversation.v1.ReplyFindingR\bfindings\x12.\n" +
+	"\averdict\x18\x01 \x01(\x0e2\".shop.conversation.v1.ReplyVerdictR\averdict\x12H\n" +
+	"\bfindings\x18\x02 \x03(\v2\".shop.conversation.v1.ReplyFindingB\b\xbaH\x05\x92\x01\x02\x10dR\bfindings\x12.\n" +
 	"\x13phrase_list_version\x18\x03 \x01(\tR\x11phraseListVersion\"\x8b\x02\n" +
 	"\fReplyFinding\x12\x16\n" +
 	"\x06phrase\x18\x01 \x01(\tR\x06phrase\x12@\n" +
@@ -6002,7 +6002,7 @@ const file_shop_conversation_v1_conversation_proto_rawDesc = "" +
 	"\x11answer_message_id\x18\x10 \x01(\tR\x0fanswerMessageId\x12\x12\n" +
 	"\x04etag\x18\x11 \x01(\tR\x04etag\x129\n" +
 	"\n" +
-	"updated_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xbd\x05\n" +
+	"updated_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xc8\x05\n" +
 	"\fHandoverNote\x12(\n" +
 	"\x10handover_note_id\x18\x01 \x01(\tR\x0ehandoverNoteId\x12\x17\n" +
 	"\ashop_id\x18\x02 \x01(\tR\x06shopId\x12&\n" +
@@ -6016,8 +6016,8 @@ const file_shop_conversation_v1_conversation_proto_rawDesc = "" +
 	"sessionIds\x12T\n" +
 	"\x13offline_message_ids\x18\t \x03(\tB$\xbaH!\x92\x01\x1e\x10\x14\x18\x01\"\x18r\x16\x18@2\x12^olm_[A-Za-z0-9]+$R\x11offlineMessageIds\x12\x1c\n" +
 	"\timportant\x18\n" +
-	" \x01(\bR\timportant\x12<\n" +
-	"\x05reads\x18\v \x03(\v2&.shop.conversation.v1.HandoverNoteReadR\x05reads\x12\x1c\n" +
+	" \x01(\bR\timportant\x12G\n" +
+	"\x05reads\x18\v \x03(\v2&.shop.conversation.v1.HandoverNoteReadB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\x05reads\x12\x1c\n" +
 	"\n" +
 	"read_by_me\x18\f \x01(\bR\breadByMe\x129\n" +
 	"\n" +

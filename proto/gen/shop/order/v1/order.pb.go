@@ -4629,7 +4629,7 @@ var File_shop_order_v1_order_proto protoreflect.FileDescriptor
 
 const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\n" +
-	"\x19shop/order/v1/order.proto\x12\rshop.order.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!shop/catalogue/v1/resources.proto\x1a\x1bshop/common/v1/common.proto\"\x95\x0f\n" +
+	"\x19shop/order/v1/order.proto\x12\rshop.order.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!shop/catalogue/v1/resources.proto\x1a\x1bshop/common/v1/common.proto\"\xc0\x0f\n" +
 	"\x05Order\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x125\n" +
 	"\ashop_id\x18\x02 \x01(\tB\x1c\xbaH\x19\xd8\x01\x01r\x14\x18@2\x10^[A-Za-z0-9_-]+$R\x06shopId\x127\n" +
@@ -4646,13 +4646,13 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	" \x01(\v2\x16.shop.order.v1.InvoiceR\ainvoice\x12-\n" +
 	"\rbuyer_remarks\x18\v \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\fbuyerRemarks\x12E\n" +
 	"\fcoupon_codes\x18\f \x03(\tB\"\xbaH\x1f\x92\x01\x1c\x10\x14\"\x18r\x16\x10\x03\x18 2\x10^[A-Za-z0-9_-]+$R\vcouponCodes\x120\n" +
-	"\apayment\x18\r \x01(\v2\x16.shop.order.v1.PaymentR\apayment\x12:\n" +
-	"\tshipments\x18\x0e \x03(\v2\x1c.shop.order.v1.OrderShipmentR\tshipments\x12/\n" +
-	"\arefunds\x18\x0f \x03(\v2\x15.shop.order.v1.RefundR\arefunds\x12-\n" +
-	"\x04flag\x18\x10 \x01(\x0e2\x19.shop.order.v1.RemarkFlagR\x04flag\x12/\n" +
-	"\aremarks\x18\x11 \x03(\v2\x15.shop.order.v1.RemarkR\aremarks\x12=\n" +
+	"\apayment\x18\r \x01(\v2\x16.shop.order.v1.PaymentR\apayment\x12D\n" +
+	"\tshipments\x18\x0e \x03(\v2\x1c.shop.order.v1.OrderShipmentB\b\xbaH\x05\x92\x01\x02\x102R\tshipments\x12:\n" +
+	"\arefunds\x18\x0f \x03(\v2\x15.shop.order.v1.RefundB\t\xbaH\x06\x92\x01\x03\x10\xc8\x01R\arefunds\x12-\n" +
+	"\x04flag\x18\x10 \x01(\x0e2\x19.shop.order.v1.RemarkFlagR\x04flag\x12:\n" +
+	"\aremarks\x18\x11 \x03(\v2\x15.shop.order.v1.RemarkB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\aremarks\x12H\n" +
 	"\n" +
-	"exceptions\x18\x12 \x03(\v2\x1d.shop.order.v1.OrderExceptionR\n" +
+	"exceptions\x18\x12 \x03(\v2\x1d.shop.order.v1.OrderExceptionB\t\xbaH\x06\x92\x01\x03\x10\xc8\x01R\n" +
 	"exceptions\x12=\n" +
 	"\fclose_reason\x18\x13 \x01(\x0e2\x1a.shop.order.v1.CloseReasonR\vcloseReason\x12!\n" +
 	"\fclose_detail\x18\x14 \x01(\tR\vcloseDetail\x127\n" +
@@ -4673,7 +4673,7 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\vupdate_time\x18! \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime:\xe1\x01\xbaH\xdd\x01\x1a\x83\x01\n" +
 	"\x18order.order.unique_lines\x12,each product/SKU may appear in one line only\x1a9this.lines.map(l, l.product_id + '/' + l.sku_id).unique()\x1aU\n" +
-	"\x1aorder.order.unique_coupons\x12\x1bcoupon codes must be unique\x1a\x1athis.coupon_codes.unique()\"\xa3\x05\n" +
+	"\x1aorder.order.unique_coupons\x12\x1bcoupon codes must be unique\x1a\x1athis.coupon_codes.unique()\"\xad\x05\n" +
 	"\tOrderLine\x12\x17\n" +
 	"\aline_id\x18\x01 \x01(\tR\x06lineId\x12<\n" +
 	"\n" +
@@ -4699,19 +4699,19 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\x05state\x18\x0e \x01(\x0e2\x18.shop.order.v1.LineStateR\x05state\x12)\n" +
 	"\x10shipped_quantity\x18\x0f \x01(\x05R\x0fshippedQuantity\x12-\n" +
 	"\x12cancelled_quantity\x18\x10 \x01(\x05R\x11cancelledQuantity\x12!\n" +
-	"\frefunded_fen\x18\x11 \x01(\x03R\vrefundedFen\x12!\n" +
-	"\fshipment_ids\x18\x12 \x03(\tR\vshipmentIds\"\xd8\x03\n" +
+	"\frefunded_fen\x18\x11 \x01(\x03R\vrefundedFen\x12+\n" +
+	"\fshipment_ids\x18\x12 \x03(\tB\b\xbaH\x05\x92\x01\x02\x102R\vshipmentIds\"\xf6\x03\n" +
 	"\rPriceSnapshot\x12!\n" +
 	"\fsubtotal_fen\x18\x01 \x01(\x03R\vsubtotalFen\x12!\n" +
 	"\fdiscount_fen\x18\x02 \x01(\x03R\vdiscountFen\x12(\n" +
 	"\x10shipping_fee_fen\x18\x03 \x01(\x03R\x0eshippingFeeFen\x12-\n" +
 	"\x13cod_service_fee_fen\x18\x04 \x01(\x03R\x10codServiceFeeFen\x12\x1b\n" +
-	"\ttotal_fen\x18\x05 \x01(\x03R\btotalFen\x12\x1e\n" +
+	"\ttotal_fen\x18\x05 \x01(\x03R\btotalFen\x12(\n" +
 	"\n" +
-	"promotions\x18\x06 \x03(\tR\n" +
-	"promotions\x12*\n" +
-	"\x11coupon_codes_used\x18\a \x03(\tR\x0fcouponCodesUsed\x12)\n" +
-	"\x10coupons_rejected\x18\b \x03(\tR\x0fcouponsRejected\x12\x18\n" +
+	"promotions\x18\x06 \x03(\tB\b\xbaH\x05\x92\x01\x02\x102R\n" +
+	"promotions\x124\n" +
+	"\x11coupon_codes_used\x18\a \x03(\tB\b\xbaH\x05\x92\x01\x02\x10\x14R\x0fcouponCodesUsed\x123\n" +
+	"\x10coupons_rejected\x18\b \x03(\tB\b\xbaH\x05\x92\x01\x02\x10\x14R\x0fcouponsRejected\x12\x18\n" +
 	"\asummary\x18\t \x01(\tR\asummary\x127\n" +
 	"\tpriced_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\bpricedAt\x12A\n" +
@@ -4736,12 +4736,12 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\fShipmentLine\x125\n" +
 	"\aline_id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x17\x10\x01\x18@2\x11^ln_[A-Za-z0-9]+$R\x06lineId\x12&\n" +
 	"\bquantity\x18\x02 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\x8fN \x00R\bquantity\"\xcf\x01\n" +
+	"\xbaH\a\x1a\x05\x18\x8fN \x00R\bquantity\"\xd9\x01\n" +
 	"\rOrderShipment\x12\x1f\n" +
 	"\vshipment_id\x18\x01 \x01(\tR\n" +
 	"shipmentId\x124\n" +
-	"\bshipment\x18\x02 \x01(\v2\x18.shop.common.v1.ShipmentR\bshipment\x121\n" +
-	"\x05lines\x18\x03 \x03(\v2\x1b.shop.order.v1.ShipmentLineR\x05lines\x124\n" +
+	"\bshipment\x18\x02 \x01(\v2\x18.shop.common.v1.ShipmentR\bshipment\x12;\n" +
+	"\x05lines\x18\x03 \x03(\v2\x1b.shop.order.v1.ShipmentLineB\b\xbaH\x05\x92\x01\x02\x10dR\x05lines\x124\n" +
 	"\n" +
 	"shipped_by\x18\x04 \x01(\v2\x15.shop.common.v1.ActorR\tshippedBy\"\x93\x01\n" +
 	"\n" +
@@ -4750,10 +4750,10 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\n" +
 	"amount_fen\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02 \x00R\tamountFen\x12&\n" +
 	"\bquantity\x18\x03 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\x8fN(\x00R\bquantity\"\xd6\x04\n" +
+	"\xbaH\a\x1a\x05\x18\x8fN(\x00R\bquantity\"\xe0\x04\n" +
 	"\x06Refund\x12\x1b\n" +
-	"\trefund_id\x18\x01 \x01(\tR\brefundId\x12/\n" +
-	"\x05lines\x18\x02 \x03(\v2\x19.shop.order.v1.RefundLineR\x05lines\x12\x1d\n" +
+	"\trefund_id\x18\x01 \x01(\tR\brefundId\x129\n" +
+	"\x05lines\x18\x02 \x03(\v2\x19.shop.order.v1.RefundLineB\b\xbaH\x05\x92\x01\x02\x10dR\x05lines\x12\x1d\n" +
 	"\n" +
 	"amount_fen\x18\x03 \x01(\x03R\tamountFen\x127\n" +
 	"\achannel\x18\x04 \x01(\x0e2\x1d.shop.common.v1.RefundChannelR\achannel\x12\x16\n" +
@@ -4775,7 +4775,7 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\boperator\x18\x04 \x01(\v2\x15.shop.common.v1.ActorR\boperator\x129\n" +
 	"\n" +
 	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x1c\n" +
-	"\tautomatic\x18\x06 \x01(\bR\tautomatic\"\x9c\x06\n" +
+	"\tautomatic\x18\x06 \x01(\bR\tautomatic\"\xba\x06\n" +
 	"\x0eOrderException\x12!\n" +
 	"\fexception_id\x18\x01 \x01(\tR\vexceptionId\x12\x19\n" +
 	"\border_id\x18\x02 \x01(\tR\aorderId\x12\x17\n" +
@@ -4783,12 +4783,12 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\x04kind\x18\x04 \x01(\x0e2\x1c.shop.order.v1.ExceptionKindR\x04kind\x126\n" +
 	"\x06status\x18\x05 \x01(\x0e2\x1e.shop.order.v1.ExceptionStatusR\x06status\x12'\n" +
 	"\x0fblocks_shipping\x18\x06 \x01(\bR\x0eblocksShipping\x12\x16\n" +
-	"\x06detail\x18\a \x01(\tR\x06detail\x12\x19\n" +
-	"\bline_ids\x18\b \x03(\tR\alineIds\x12G\n" +
-	" suggested_substitute_product_ids\x18\t \x03(\tR\x1dsuggestedSubstituteProductIds\x121\n" +
+	"\x06detail\x18\a \x01(\tR\x06detail\x12#\n" +
+	"\bline_ids\x18\b \x03(\tB\b\xbaH\x05\x92\x01\x02\x10dR\alineIds\x12Q\n" +
+	" suggested_substitute_product_ids\x18\t \x03(\tB\b\xbaH\x05\x92\x01\x02\x102R\x1dsuggestedSubstituteProductIds\x121\n" +
 	"\x15duplicate_of_order_id\x18\n" +
-	" \x01(\tR\x12duplicateOfOrderId\x12!\n" +
-	"\frisk_signals\x18\v \x03(\tR\vriskSignals\x122\n" +
+	" \x01(\tR\x12duplicateOfOrderId\x12+\n" +
+	"\frisk_signals\x18\v \x03(\tB\b\xbaH\x05\x92\x01\x02\x102R\vriskSignals\x122\n" +
 	"\traised_by\x18\f \x01(\v2\x15.shop.common.v1.ActorR\braisedBy\x127\n" +
 	"\traised_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\braisedAt\x12;\n" +
 	"\vresolved_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -4798,13 +4798,13 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"resolution\x18\x10 \x01(\tR\n" +
 	"resolution\x126\n" +
 	"\vresolved_by\x18\x11 \x01(\v2\x15.shop.common.v1.ActorR\n" +
-	"resolvedBy\"\xa8\x01\n" +
+	"resolvedBy\"\xb2\x01\n" +
 	"\rReviewFinding\x120\n" +
 	"\x05check\x18\x01 \x01(\x0e2\x1a.shop.order.v1.ReviewCheckR\x05check\x12\x16\n" +
 	"\x06passed\x18\x02 \x01(\bR\x06passed\x12\x1a\n" +
 	"\bblocking\x18\x03 \x01(\bR\bblocking\x12\x16\n" +
-	"\x06detail\x18\x04 \x01(\tR\x06detail\x12\x19\n" +
-	"\bline_ids\x18\x05 \x03(\tR\alineIds\"\xbf\x01\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\x12#\n" +
+	"\bline_ids\x18\x05 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10dR\alineIds\"\xbf\x01\n" +
 	"\x12CreateOrderRequest\x12;\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\x122\n" +
