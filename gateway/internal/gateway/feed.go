@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
@@ -16,12 +19,14 @@ import (
 
 // The agents' live feed (GET /v1/agents/{agent_id}/feed) is forwarded here
 // rather than by the generated handler, whose errors have grpc-gateway's
-// own shape ({"error": {"code": 7, …}}) and status mapping. Here an error
-// before the first event is an ordinary error response — the documented
-// {"error": {code, status, message, request_id}} with the documented HTTP
-// status (403, 404, 401 …); once events flow (200, one JSON object per
-// line: {"result": {"event": …}}), an error ends the stream with one last
-// line in the same documented shape: {"error": {…}}.
+// own shape ({"error": {"code": 7, …}}) and status mapping (its
+// WithStreamErrorHandler can change the status, not the shape). Here a
+// refusal before the service accepts the feed is an ordinary error
+// response — the documented {"error": {code, status, message, request_id}}
+// with the documented HTTP status (401, 403, 404 …); once accepted (200 at
+// once, then one JSON object per line: {"result": {"event": …}}), an error
+// ends the stream with one last line in the same documented shape:
+// {"error": {…}}.
 func (g *Gateway) mountFeed(mux *runtime.ServeMux, conn *grpc.ClientConn) error {
 	client := convv1.NewConversationServiceClient(conn)
 	const method = "/shop.conversation.v1.ConversationService/WatchAgentFeed"
@@ -45,11 +50,17 @@ func (g *Gateway) mountFeed(mux *runtime.ServeMux, conn *grpc.ClientConn) error 
 			g.errorHandler(ctx, mux, out, w, r, err)
 			return
 		}
-		first, err := stream.Recv()
-		if err != nil {
+		// The service sends its headers once it has accepted the feed; a
+		// refusal (no token, another agent's feed, an unknown agent) is a
+		// status without headers, answered as an ordinary error response.
+		if md, _ := stream.Header(); md == nil {
+			_, err := stream.Recv()
 			if errors.Is(err, io.EOF) {
 				w.WriteHeader(http.StatusOK)
 				return
+			}
+			if err == nil {
+				err = status.Error(codes.Internal, "the feed sent an event without headers")
 			}
 			g.errorHandler(ctx, mux, out, w, r, err)
 			return
@@ -58,6 +69,9 @@ func (g *Gateway) mountFeed(mux *runtime.ServeMux, conn *grpc.ClientConn) error 
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusOK)
 		flusher, _ := w.(http.Flusher)
+		if flusher != nil {
+			flusher.Flush() // the 200 now, not with the first event
+		}
 		line := func(v any) bool {
 			var b []byte
 			var err error
@@ -77,21 +91,22 @@ func (g *Gateway) mountFeed(mux *runtime.ServeMux, conn *grpc.ClientConn) error 
 			}
 			return true
 		}
-		for msg := first; ; {
-			if !line(msg) {
-				return
-			}
-			if msg, err = stream.Recv(); err != nil {
+		for {
+			msg, err := stream.Recv()
+			if err != nil {
 				if errors.Is(err, io.EOF) || r.Context().Err() != nil {
 					return
 				}
 				rec := &bodyRecorder{header: http.Header{}}
 				rec.header.Set(RequestIDHeader, w.Header().Get(RequestIDHeader))
 				g.errorHandler(ctx, mux, out, rec, r, err)
-				_, _ = w.Write(append(rec.body, '\n'))
+				_, _ = w.Write(append(bytes.TrimRight(rec.body, "\n"), '\n'))
 				if flusher != nil {
 					flusher.Flush()
 				}
+				return
+			}
+			if !line(msg) {
 				return
 			}
 		}

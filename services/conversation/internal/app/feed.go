@@ -144,6 +144,7 @@ func (s *Service) WatchAgentFeed(req *convv1.WatchAgentFeedRequest, stream grpc.
 	if err != nil {
 		return err
 	}
+	resetSent := false
 	if after := req.GetAfterEventId(); after != "" {
 		v, perr := strconv.ParseInt(after, 10, 64)
 		if perr != nil || v < 0 {
@@ -155,8 +156,18 @@ func (s *Service) WatchAgentFeed(req *convv1.WatchAgentFeedRequest, stream grpc.
 			if err := stream.Send(&convv1.WatchAgentFeedResponse{Event: reset}); err != nil {
 				return err
 			}
+			resetSent = true
 		} else {
 			last = v
+		}
+	}
+	// Accepted: the headers go now, not with the first event (up to a
+	// heartbeat away), so a client learns at once that the feed is open —
+	// and a refusal above is a status without headers, which the gateway
+	// answers as an ordinary error response.
+	if !resetSent {
+		if err := stream.SendHeader(nil); err != nil {
+			return err
 		}
 	}
 	heartbeat := time.NewTicker(s.policy.Heartbeat)

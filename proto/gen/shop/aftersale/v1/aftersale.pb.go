@@ -1849,7 +1849,7 @@ type InspectionResult struct {
 	Finding InspectionFinding `protobuf:"varint,2,opt,name=finding,proto3,enum=shop.aftersale.v1.InspectionFinding" json:"finding,omitempty"`
 	// Free-text notes.
 	Notes string `protobuf:"bytes,3,opt,name=notes,proto3" json:"notes,omitempty"`
-	// Photo URLs; at least one when the inspection failed.
+	// Photo URLs (up to 20); at least one when the inspection failed.
 	PhotoUrls []string `protobuf:"bytes,4,rep,name=photo_urls,json=photoUrls,proto3" json:"photo_urls,omitempty"`
 	// Output only. When the goods were received (or deemed received).
 	ReceivedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
@@ -3404,7 +3404,8 @@ func (x *GetCaseResponse) GetCase() *Case {
 // Request of ListCases. Every filter is optional; set filters are ANDed.
 type ListCasesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Only cases in one of these states; empty → any.
+	// Only cases in one of these states (each once, up to 14: every state);
+	// empty → any.
 	States []CaseState `protobuf:"varint,1,rep,packed,name=states,proto3,enum=shop.aftersale.v1.CaseState" json:"states,omitempty"`
 	// Only cases of this type; UNSPECIFIED → any.
 	Type CaseType `protobuf:"varint,2,opt,name=type,proto3,enum=shop.aftersale.v1.CaseType" json:"type,omitempty"`
@@ -3593,7 +3594,7 @@ type CheckEligibilityRequest struct {
 	BuyerId string `protobuf:"bytes,2,opt,name=buyer_id,json=buyerId,proto3" json:"buyer_id,omitempty"`
 	// Kind of case.
 	Type CaseType `protobuf:"varint,3,opt,name=type,proto3,enum=shop.aftersale.v1.CaseType" json:"type,omitempty"`
-	// Lines and quantities.
+	// Lines and quantities (1–50, each line once).
 	Lines []*CaseLine `protobuf:"bytes,4,rep,name=lines,proto3" json:"lines,omitempty"`
 	// Why.
 	Reason CaseReason `protobuf:"varint,5,opt,name=reason,proto3,enum=shop.aftersale.v1.CaseReason" json:"reason,omitempty"`

@@ -561,7 +561,8 @@ func (x *GetProductResponse) GetProduct() *Product {
 // Request of BatchGetProducts.
 type BatchGetProductsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Product ids, e.g. ?product_ids=prd_1&product_ids=prd_2.
+	// Product ids (1–100, each once), e.g.
+	// ?product_ids=prd_1&product_ids=prd_2.
 	ProductIds    []string `protobuf:"bytes,1,rep,name=product_ids,json=productIds,proto3" json:"product_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1743,7 +1744,7 @@ type ReserveStockRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The order (idempotency key together with each line_id).
 	OrderId string `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
-	// Lines to reserve.
+	// Lines to reserve (1–100).
 	Lines []*StockLine `protobuf:"bytes,2,rep,name=lines,proto3" json:"lines,omitempty"`
 	// false (default): all or nothing — when any line fails, no line is
 	// reserved (others report NOT_ATTEMPTED). true: reserve what can be (the
@@ -1873,7 +1874,8 @@ type ReleaseStockRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The order.
 	OrderId string `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
-	// Lines to release; empty means every reserved line of the order.
+	// Lines to release (up to 100, each once); empty means every reserved
+	// line of the order.
 	LineIds []string `protobuf:"bytes,2,rep,name=line_ids,json=lineIds,proto3" json:"line_ids,omitempty"`
 	// Why, e.g. "unpaid_close", "cancelled"; recorded, optional.
 	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
@@ -1992,7 +1994,8 @@ type CommitStockRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The order.
 	OrderId string `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
-	// Lines to commit; empty means every reserved line of the order.
+	// Lines to commit (up to 100, each once); empty means every reserved
+	// line of the order.
 	LineIds       []string `protobuf:"bytes,2,rep,name=line_ids,json=lineIds,proto3" json:"line_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2648,9 +2651,10 @@ type QuoteBasketRequest struct {
 	ShopId string `protobuf:"bytes,1,opt,name=shop_id,json=shopId,proto3" json:"shop_id,omitempty"`
 	// The buyer's membership level (会员等级); UNSPECIFIED prices as ORDINARY.
 	MemberLevel MemberLevel `protobuf:"varint,2,opt,name=member_level,json=memberLevel,proto3,enum=shop.catalogue.v1.MemberLevel" json:"member_level,omitempty"`
-	// Basket lines. The same product/SKU may appear once only.
+	// Basket lines (1–100). The same product/SKU may appear once only.
 	Lines []*BasketLine `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
-	// Coupon codes the buyer holds (优惠券); the quote picks the best one.
+	// Coupon codes the buyer holds (优惠券), up to 20, each once; the quote
+	// picks the best one.
 	CouponCodes []string `protobuf:"bytes,4,rep,name=coupon_codes,json=couponCodes,proto3" json:"coupon_codes,omitempty"`
 	// The instant whose promotions apply; unset means now. Orders are always
 	// priced at now; agents may quote e.g. the start of a sale.

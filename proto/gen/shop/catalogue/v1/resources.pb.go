@@ -1076,8 +1076,8 @@ type SizeChartRow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Size label, e.g. "M", "XL", "39", "170/88A".
 	Size string `protobuf:"bytes,1,opt,name=size,proto3" json:"size,omitempty"`
-	// Measurements for this size, e.g. {"身高": "165-170cm", "胸围": "88-92cm"}
-	// or for shoes {"脚长": "245mm"}.
+	// Measurements for this size (1–12), e.g. {"身高": "165-170cm", "胸围":
+	// "88-92cm"} or for shoes {"脚长": "245mm"}.
 	Measurements  map[string]string `protobuf:"bytes,2,rep,name=measurements,proto3" json:"measurements,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1132,8 +1132,8 @@ type ApparelAttributes struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Material / fabric (材质/面料), e.g. "面料: 100%棉; 填充物: 90%白鸭绒". Required.
 	Material string `protobuf:"bytes,1,opt,name=material,proto3" json:"material,omitempty"`
-	// Size chart (尺码表), one row per size. Required: an apparel product
-	// without a size chart is refused.
+	// Size chart (尺码表), one row per size (1–30). Required: an apparel
+	// product without a size chart is refused.
 	SizeChart []*SizeChartRow `protobuf:"bytes,2,rep,name=size_chart,json=sizeChart,proto3" json:"size_chart,omitempty"`
 	// Season (适用季节), e.g. "冬季"; optional.
 	Season string `protobuf:"bytes,3,opt,name=season,proto3" json:"season,omitempty"`
@@ -1205,9 +1205,10 @@ func (x *ApparelAttributes) GetCareInstructions() string {
 type DigitalAttributes struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Technical specs (规格参数), e.g. {"处理器": "骁龙8", "内存": "12GB",
-	// "存储": "256GB"}. Required (at least one entry).
+	// "存储": "256GB"}. Required (1–40 entries).
 	Specs map[string]string `protobuf:"bytes,1,rep,name=specs,proto3" json:"specs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	// Compatible devices or systems (兼容性), e.g. ["iPhone 15", "Android 12+"].
+	// Compatible devices or systems (兼容性), up to 30, e.g. ["iPhone 15",
+	// "Android 12+"].
 	Compatibility []string `protobuf:"bytes,2,rep,name=compatibility,proto3" json:"compatibility,omitempty"`
 	// Warranty (保修期) in months; 0 means no warranty.
 	WarrantyMonths int32 `protobuf:"varint,3,opt,name=warranty_months,json=warrantyMonths,proto3" json:"warranty_months,omitempty"`
@@ -1424,11 +1425,13 @@ func (x *HomeAttributes) GetUsage() string {
 // Extra attributes of beauty & personal care (美妆个护).
 type BeautyAttributes struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Ingredients (成分), main ones first, e.g. ["烟酰胺", "透明质酸钠"]. Required.
+	// Ingredients (成分), main ones first, e.g. ["烟酰胺", "透明质酸钠"].
+	// Required (1–60).
 	Ingredients []string `protobuf:"bytes,1,rep,name=ingredients,proto3" json:"ingredients,omitempty"`
-	// Efficacy claims (功效), e.g. ["补水", "美白"]; optional.
+	// Efficacy claims (功效), e.g. ["补水", "美白"]; optional, up to 20.
 	Efficacy []string `protobuf:"bytes,2,rep,name=efficacy,proto3" json:"efficacy,omitempty"`
-	// Skin types it suits (适用肤质); optional.
+	// Skin types it suits (适用肤质); optional, each once (up to 6: every
+	// skin type).
 	SkinTypes []SkinType `protobuf:"varint,3,rep,packed,name=skin_types,json=skinTypes,proto3,enum=shop.catalogue.v1.SkinType" json:"skin_types,omitempty"`
 	// Shelf life (保质期) in days from production, e.g. 1095 for 3 years. Required.
 	ShelfLifeDays int32 `protobuf:"varint,4,opt,name=shelf_life_days,json=shelfLifeDays,proto3" json:"shelf_life_days,omitempty"`
@@ -1750,7 +1753,8 @@ type Sku struct {
 	// SKU id ("sku_…"), unique within the product. Empty on input for a new
 	// SKU (the server assigns one); keep it to update an existing SKU.
 	SkuId string `protobuf:"bytes,1,opt,name=sku_id,json=skuId,proto3" json:"sku_id,omitempty"`
-	// The choices that make this variant, e.g. {"颜色": "黑色", "尺码": "XL"}.
+	// The choices that make this variant (1–5), e.g. {"颜色": "黑色", "尺码":
+	// "XL"}.
 	Options map[string]string `protobuf:"bytes,2,rep,name=options,proto3" json:"options,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Price of this variant in fen; 0 means the product's price_fen.
 	PriceFen int64 `protobuf:"varint,3,opt,name=price_fen,json=priceFen,proto3" json:"price_fen,omitempty"`
@@ -1863,7 +1867,7 @@ type Product struct {
 	Material string `protobuf:"bytes,9,opt,name=material,proto3" json:"material,omitempty"`
 	// Detailed description (商品详情) agents answer from; optional.
 	Description string `protobuf:"bytes,10,opt,name=description,proto3" json:"description,omitempty"`
-	// Image URLs, main image first; optional.
+	// Image URLs, main image first; optional, up to 20.
 	ImageUrls []string `protobuf:"bytes,11,rep,name=image_urls,json=imageUrls,proto3" json:"image_urls,omitempty"`
 	// List price (售价) in fen; SKUs without their own price use it.
 	PriceFen int64 `protobuf:"varint,12,opt,name=price_fen,json=priceFen,proto3" json:"price_fen,omitempty"`
@@ -1894,7 +1898,7 @@ type Product struct {
 	// Production date (生产日期) of the batch on sale, "YYYY-MM-DD"; empty when
 	// not applicable.
 	ProductionDate string `protobuf:"bytes,22,opt,name=production_date,json=productionDate,proto3" json:"production_date,omitempty"`
-	// Certifications (认证), e.g. ["3C", "SC", "有机认证"].
+	// Certifications (认证), up to 20, e.g. ["3C", "SC", "有机认证"].
 	Certifications []string `protobuf:"bytes,23,rep,name=certifications,proto3" json:"certifications,omitempty"`
 	// Customised goods (定制): cannot be cancelled, no seven-day return.
 	Customised bool `protobuf:"varint,24,opt,name=customised,proto3" json:"customised,omitempty"`
@@ -1913,9 +1917,9 @@ type Product struct {
 	MinPurchaseQuantity int32 `protobuf:"varint,30,opt,name=min_purchase_quantity,json=minPurchaseQuantity,proto3" json:"min_purchase_quantity,omitempty"`
 	// Largest quantity per order (限购量); 0 means no limit.
 	MaxPurchaseQuantity int32 `protobuf:"varint,31,opt,name=max_purchase_quantity,json=maxPurchaseQuantity,proto3" json:"max_purchase_quantity,omitempty"`
-	// Variants a buyer chooses (SKU). Empty for a product without variants,
-	// which then has a single stock and price. A buyer must pick a SKU when
-	// the list is not empty.
+	// Variants a buyer chooses (SKU), up to 200. Empty for a product without
+	// variants, which then has a single stock and price. A buyer must pick a
+	// SKU when the list is not empty.
 	Skus []*Sku `protobuf:"bytes,32,rep,name=skus,proto3" json:"skus,omitempty"`
 	// The category's extra attributes; exactly the member matching `category`
 	// must be set (rule catalogue.product.attributes_match_category), and it
@@ -2394,7 +2398,7 @@ type ProductFilter struct {
 	ShopId string `protobuf:"bytes,1,opt,name=shop_id,json=shopId,proto3" json:"shop_id,omitempty"`
 	// Only this category.
 	Category CategoryCode `protobuf:"varint,2,opt,name=category,proto3,enum=shop.catalogue.v1.CategoryCode" json:"category,omitempty"`
-	// Only these brands (exact match, any of them).
+	// Only these brands (exact match, any of them; up to 20).
 	Brands []string `protobuf:"bytes,3,rep,name=brands,proto3" json:"brands,omitempty"`
 	// Lowest price in fen, inclusive; 0 means no minimum.
 	MinPriceFen int64 `protobuf:"varint,4,opt,name=min_price_fen,json=minPriceFen,proto3" json:"min_price_fen,omitempty"`
@@ -2583,11 +2587,11 @@ type PromotionScope struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Every product of the shop (全店), except excluded_product_ids.
 	AllProducts bool `protobuf:"varint,1,opt,name=all_products,json=allProducts,proto3" json:"all_products,omitempty"`
-	// These products.
+	// These products (up to 500, each once).
 	ProductIds []string `protobuf:"bytes,2,rep,name=product_ids,json=productIds,proto3" json:"product_ids,omitempty"`
-	// Every product of these categories.
+	// Every product of these categories (each once, up to 8: every category).
 	Categories []CategoryCode `protobuf:"varint,3,rep,packed,name=categories,proto3,enum=shop.catalogue.v1.CategoryCode" json:"categories,omitempty"`
-	// Products left out even when matched above.
+	// Products left out even when matched above (up to 500, each once).
 	ExcludedProductIds []string `protobuf:"bytes,4,rep,name=excluded_product_ids,json=excludedProductIds,proto3" json:"excluded_product_ids,omitempty"`
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
@@ -2711,7 +2715,7 @@ func (x *ThresholdTier) GetDiscountFen() int64 {
 // or repeating 每满300减30.
 type ThresholdDiscount struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Tiers; the highest tier reached applies (only one tier applies).
+	// Tiers (1–10); the highest tier reached applies (only one tier applies).
 	Tiers []*ThresholdTier `protobuf:"bytes,1,rep,name=tiers,proto3" json:"tiers,omitempty"`
 	// Each full threshold counts again (每满): discount × floor(eligible /
 	// threshold). Needs exactly one tier.
@@ -3057,7 +3061,7 @@ func (x *MemberLevelRate) GetPercent() int32 {
 // Member-level discount (会员折扣), e.g. gold 95, platinum 90, diamond 88.
 type MemberDiscount struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Rates per level; levels not listed pay full price.
+	// Rates per level (1–5); levels not listed pay full price.
 	Rates         []*MemberLevelRate `protobuf:"bytes,1,rep,name=rates,proto3" json:"rates,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3170,7 +3174,7 @@ func (x *OfferPrice) GetOfferPriceFen() int64 {
 // Promotion.scope field is ignored.
 type TimeLimitedOffer struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Offer prices.
+	// Offer prices (1–200).
 	Prices []*OfferPrice `protobuf:"bytes,1,rep,name=prices,proto3" json:"prices,omitempty"`
 	// Units per buyer at the offer price (限购); 0 means no limit. Enforced by
 	// the order service; quotes price units beyond it at the normal price.
@@ -4453,7 +4457,7 @@ type Faq struct {
 	Question string `protobuf:"bytes,3,opt,name=question,proto3" json:"question,omitempty"`
 	// The standard answer.
 	Answer string `protobuf:"bytes,4,opt,name=answer,proto3" json:"answer,omitempty"`
-	// Extra words that should find it, e.g. ["正品", "假货", "防伪"].
+	// Extra words that should find it (up to 20), e.g. ["正品", "假货", "防伪"].
 	Keywords []string `protobuf:"bytes,5,rep,name=keywords,proto3" json:"keywords,omitempty"`
 	// Topic.
 	Topic FaqTopic `protobuf:"varint,6,opt,name=topic,proto3,enum=shop.catalogue.v1.FaqTopic" json:"topic,omitempty"`

@@ -2207,7 +2207,7 @@ type FileComplaintRequest struct {
 	CustomerDemand string `protobuf:"bytes,8,opt,name=customer_demand,json=customerDemand,proto3" json:"customer_demand,omitempty"`
 	// Compensation demanded in fen; 0 when none.
 	DemandedCompensationFen int64 `protobuf:"varint,9,opt,name=demanded_compensation_fen,json=demandedCompensationFen,proto3" json:"demanded_compensation_fen,omitempty"`
-	// Special kinds known at filing, each once.
+	// Special kinds known at filing, each once (up to 6: every kind).
 	SpecialKinds []SpecialKind `protobuf:"varint,10,rep,packed,name=special_kinds,json=specialKinds,proto3,enum=shop.complaint.v1.SpecialKind" json:"special_kinds,omitempty"`
 	// Requested severity; UNSPECIFIED → NORMAL unless a rule makes it MAJOR.
 	Severity Severity `protobuf:"varint,11,opt,name=severity,proto3,enum=shop.complaint.v1.Severity" json:"severity,omitempty"`
@@ -2483,7 +2483,8 @@ func (x *GetComplaintResponse) GetComplaint() *Complaint {
 // Request of ListComplaints. Every filter is optional; set filters are ANDed.
 type ListComplaintsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Only complaints in one of these states; empty → any.
+	// Only complaints in one of these states (each once, up to 9: every
+	// state); empty → any.
 	States []ComplaintState `protobuf:"varint,1,rep,packed,name=states,proto3,enum=shop.complaint.v1.ComplaintState" json:"states,omitempty"`
 	// Only complaints at this rung; UNSPECIFIED → any.
 	Rung v1.AgentRank `protobuf:"varint,2,opt,name=rung,proto3,enum=shop.common.v1.AgentRank" json:"rung,omitempty"`
@@ -2702,15 +2703,15 @@ type UpdateComplaintRequest struct {
 	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	// New category.
 	Category ComplaintCategory `protobuf:"varint,4,opt,name=category,proto3,enum=shop.complaint.v1.ComplaintCategory" json:"category,omitempty"`
-	// The full new set of special kinds (REPEAT, MEDIA and GROUP cannot be
-	// removed once set).
+	// The full new set of special kinds, each once (up to 6: every kind);
+	// REPEAT, MEDIA and GROUP cannot be removed once set.
 	SpecialKinds []SpecialKind `protobuf:"varint,5,rep,packed,name=special_kinds,json=specialKinds,proto3,enum=shop.complaint.v1.SpecialKind" json:"special_kinds,omitempty"`
 	// New severity (only NORMAL → MAJOR).
 	Severity Severity `protobuf:"varint,6,opt,name=severity,proto3,enum=shop.complaint.v1.Severity" json:"severity,omitempty"`
 	// New order reference; empty clears it.
 	OrderId string `protobuf:"bytes,7,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
-	// The full new list of customers; must keep every current one (group
-	// complaints grow).
+	// The full new list of customers (up to 200, each once); must keep every
+	// current one (group complaints grow).
 	CustomerIds []string `protobuf:"bytes,8,rep,name=customer_ids,json=customerIds,proto3" json:"customer_ids,omitempty"`
 	// New wording of the customer's demand.
 	CustomerDemand string `protobuf:"bytes,9,opt,name=customer_demand,json=customerDemand,proto3" json:"customer_demand,omitempty"`
@@ -4079,8 +4080,8 @@ type AppealMaliciousRequest struct {
 	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	// The shop's statement to the platform (required).
 	Statement string `protobuf:"bytes,3,opt,name=statement,proto3" json:"statement,omitempty"`
-	// Evidence ids to submit; empty → all collected evidence. Unknown ids →
-	// FAILED_PRECONDITION.
+	// Evidence ids to submit (up to 100, each once); empty → all collected
+	// evidence. Unknown ids → FAILED_PRECONDITION.
 	EvidenceIds []string `protobuf:"bytes,4,rep,name=evidence_ids,json=evidenceIds,proto3" json:"evidence_ids,omitempty"`
 	// Request id (or the Idempotency-Key header), optional: a retry with the
 	// same id — after a timeout or an ambiguous 503 — answers this command's

@@ -891,8 +891,8 @@ type Order struct {
 	Campaign bool `protobuf:"varint,5,opt,name=campaign,proto3" json:"campaign,omitempty"`
 	// Order state; output only.
 	State OrderState `protobuf:"varint,6,opt,name=state,proto3,enum=shop.order.v1.OrderState" json:"state,omitempty"`
-	// Input: lines (product, SKU, quantity); everything else in a line is
-	// output only. Gift lines earned by 满就送 are added by the server.
+	// Input: lines (product, SKU, quantity), 1–50; everything else in a line
+	// is output only. Gift lines earned by 满就送 are added by the server.
 	Lines []*OrderLine `protobuf:"bytes,7,rep,name=lines,proto3" json:"lines,omitempty"`
 	// Price snapshot from the catalogue's basket quote at placing (or at the
 	// last ChangeSpec); output only.
@@ -903,8 +903,8 @@ type Order struct {
 	Invoice *Invoice `protobuf:"bytes,10,opt,name=invoice,proto3" json:"invoice,omitempty"`
 	// Input, optional: buyer remarks (买家留言), e.g. "请发顺丰".
 	BuyerRemarks string `protobuf:"bytes,11,opt,name=buyer_remarks,json=buyerRemarks,proto3" json:"buyer_remarks,omitempty"`
-	// Input, optional: coupon codes the buyer holds (优惠券); the quote uses the
-	// best one the stacking rules allow.
+	// Input, optional: coupon codes the buyer holds (优惠券), up to 20, each
+	// once; the quote uses the best one the stacking rules allow.
 	CouponCodes []string `protobuf:"bytes,12,rep,name=coupon_codes,json=couponCodes,proto3" json:"coupon_codes,omitempty"`
 	// Payment; unset until paid; output only.
 	Payment *Payment `protobuf:"bytes,13,opt,name=payment,proto3" json:"payment,omitempty"`
@@ -2626,7 +2626,8 @@ type ListOrdersRequest struct {
 	ShopId string `protobuf:"bytes,1,opt,name=shop_id,json=shopId,proto3" json:"shop_id,omitempty"`
 	// Only this buyer's orders (agents); ignored for buyers.
 	BuyerId string `protobuf:"bytes,2,opt,name=buyer_id,json=buyerId,proto3" json:"buyer_id,omitempty"`
-	// Only orders in one of these states; empty = any.
+	// Only orders in one of these states (each once, up to 7: every state);
+	// empty = any.
 	States []OrderState `protobuf:"varint,3,rep,packed,name=states,proto3,enum=shop.order.v1.OrderState" json:"states,omitempty"`
 	// Only orders of this kind; UNSPECIFIED = any.
 	Kind OrderKind `protobuf:"varint,4,opt,name=kind,proto3,enum=shop.order.v1.OrderKind" json:"kind,omitempty"`
@@ -2941,8 +2942,9 @@ type ShipOrderRequest struct {
 	// The parcel: carrier, tracking number (运单号; for VIRTUAL/AUTO_DELIVERY a
 	// delivery reference), method. shipped_at is set by the server.
 	Shipment *v1.Shipment `protobuf:"bytes,2,opt,name=shipment,proto3" json:"shipment,omitempty"`
-	// Lines and units in this parcel (partial shipment); empty = every
-	// unshipped, not cancelled unit. More units than remain → FAILED_PRECONDITION.
+	// Lines and units in this parcel (partial shipment), up to 50; empty =
+	// every unshipped, not cancelled unit. More units than remain →
+	// FAILED_PRECONDITION.
 	Lines []*ShipmentLine `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
 	// Optional etag; stale → ABORTED.
 	Etag string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
@@ -3184,8 +3186,8 @@ type CancelOrderRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Order id.
 	OrderId string `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
-	// Lines whose unshipped units to cancel; empty = the whole order (only
-	// when nothing has shipped).
+	// Lines whose unshipped units to cancel (up to 50, each once); empty =
+	// the whole order (only when nothing has shipped).
 	LineIds []string `protobuf:"bytes,2,rep,name=line_ids,json=lineIds,proto3" json:"line_ids,omitempty"`
 	// Why (取消原因), e.g. "拍错了" or "缺货, 买家同意退款".
 	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
@@ -3337,7 +3339,7 @@ type RefundOrderRequest struct {
 	// Client-chosen idempotency key; the same key again returns the first
 	// refund.
 	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	// Lines and amounts to refund.
+	// Lines and amounts to refund (1–50).
 	Lines []*RefundLine `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
 	// Where the money goes.
 	Channel v1.RefundChannel `protobuf:"varint,4,opt,name=channel,proto3,enum=shop.common.v1.RefundChannel" json:"channel,omitempty"`
@@ -4127,7 +4129,7 @@ type RaiseExceptionRequest struct {
 	Kind ExceptionKind `protobuf:"varint,3,opt,name=kind,proto3,enum=shop.order.v1.ExceptionKind" json:"kind,omitempty"`
 	// What was found, in words.
 	Detail string `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
-	// Lines concerned; empty = whole order.
+	// Lines concerned (up to 50, each once); empty = whole order.
 	LineIds       []string `protobuf:"bytes,5,rep,name=line_ids,json=lineIds,proto3" json:"line_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
