@@ -130,9 +130,12 @@ func (s *Service) command(ctx context.Context, caseID, etag string, w who, cmd d
 // refused before anything is recorded), then sends it through the case's
 // clock runner and answers the case after it.
 func (s *Service) send(ctx context.Context, r *store.Row, cmd domain.Command) (*aftersalev1.Case, error) {
-	if err := r.Case.Clone().Apply(cmd, s.now()); err != nil && !requests.Retried(ctx) {
-		// (a retry of a command sent with a request id goes on: its first
-		// call may have been applied, and the runner answers its outcome)
+	if err := r.Case.Clone().Apply(cmd, s.now()); err != nil {
+		// A retry (request id) whose first call was applied but never
+		// answered: the case as that call left it, not a refusal.
+		if requests.Retried(ctx) && s.runner.Applied(ctx, r.CaseID, requests.UpdateID(ctx)) {
+			return caseProto(r.Case)
+		}
 		return nil, err
 	}
 	if _, err := s.runner.Command(ctx, r.CaseID, "", cmd, nil); err != nil {

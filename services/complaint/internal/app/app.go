@@ -219,9 +219,12 @@ func (s *Service) Command(ctx context.Context, a lifecycle.Actor, id, etag strin
 		return nil, err
 	}
 	cmd.Actor = a
-	if err := dispatch(row.Complaint.Clone(), s.now(), cmd); err != nil && !requests.Retried(ctx) {
-		// (a retry of a command sent with a request id goes on: its first
-		// call may have been applied, and the runner answers its outcome)
+	if err := dispatch(row.Complaint.Clone(), s.now(), cmd); err != nil {
+		// A retry (request id) whose first call was applied but never
+		// answered: the complaint as that call left it, not a refusal.
+		if requests.Retried(ctx) && s.runner.Applied(ctx, id, requests.UpdateID(ctx)) {
+			return row, nil
+		}
 		return nil, err
 	}
 	if p := cmd.Patch; cmd.Kind == CmdClassify && p != nil && slices.Contains(p.Paths, "order_id") {

@@ -159,9 +159,17 @@ func (s *Service) command(ctx context.Context, o *orderv1.Order, cmd Command, up
 		return Result{}, err
 	}
 	if _, err := dispatch(proto.Clone(o).(*orderv1.Order), terms, cmd, cmd.At, nil); err != nil {
-		// (a retry of a command sent with a request id goes on: its first
-		// call may have been applied, and the runner answers its outcome)
-		if _, recordIt := domain.AsSaveAndFail(err); !recordIt && !requests.Retried(ctx) {
+		if _, recordIt := domain.AsSaveAndFail(err); !recordIt {
+			// A retry (request id) whose first call was applied but never
+			// answered: the order as that call left it, not a refusal.
+			if id := updateID; requests.Retried(ctx) {
+				if id == "" {
+					id = requests.UpdateID(ctx)
+				}
+				if s.runner.Applied(ctx, o.GetOrderId(), id) {
+					return Result{}, nil
+				}
+			}
 			return Result{}, err
 		}
 	}

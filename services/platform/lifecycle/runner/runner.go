@@ -205,6 +205,22 @@ func (c *Client) Command(ctx context.Context, entityID, updateID string, payload
 	return out.Clocks, nil
 }
 
+// Applied reports whether the record's runner already carried out the
+// Update updateID successfully: a retried command whose first call was
+// applied but never answered (its dry run now refuses it, the state having
+// moved on) is answered from the record instead of refused.
+func (c *Client) Applied(ctx context.Context, entityID, updateID string) bool {
+	if updateID == "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	h := c.tc.GetWorkflowUpdateHandle(client.GetWorkflowUpdateHandleOptions{
+		WorkflowID: WorkflowID(c.process, entityID), UpdateID: updateID})
+	var out Outcome
+	return h.Get(ctx, &out) == nil
+}
+
 // Unavailable wraps a Temporal failure as errs.ErrUnavailable (the client
 // sees 503 and may retry); the detail stays in the error chain for the log.
 func Unavailable(what string, err error) error {
