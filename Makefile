@@ -93,11 +93,20 @@ lint: generate ## Regenerate (fail on a stale diff), buf lint, gofmt, go vet on 
 	  else echo "kubectl not installed: k8s manifests not checked"; fi
 
 .PHONY: test
-test: lint test-go ## Lint, then every module's tests (unit, workflow, integration vs real Postgres + Temporal).
+test: lint test-go chaos ## Lint, every module's tests (unit, workflow, integration vs real Postgres + Temporal, e2e), then the chaos run.
 
 .PHONY: test-go
 test-go: $(TEMPORAL) ## Every module's tests without the lint step.
 	DATABASE_URL="$$($(ENSURE_PG))" go test -count=1 -race -timeout 30m $(MODULE_PKGS)
+
+.PHONY: chaos
+chaos: $(TEMPORAL) ## The chaos run (~4 min): real binaries under load while the worker, order and after-sale are killed, Postgres stops, Temporal dies; reconciles exactly.
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo ">> installing Debian's postgresql (the chaos run starts a private cluster)"; \
+	  sudo=""; [ "$$(id -u)" -ne 0 ] && sudo="sudo"; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; fi
+	KEFU_CHAOS=1 go test -count=1 -timeout 14m -v -run '^TestChaos$$' ./gateway/chaos/ | grep -vE '^\s*$$'
 
 .PHONY: test-short
 test-short: ## Unit tests only (no Postgres, no Temporal server).
