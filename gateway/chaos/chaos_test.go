@@ -36,6 +36,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/kefu-suite/kefu/gateway/internal/jsonpath"
 	"github.com/kefu-suite/kefu/services/platform/natstest"
 )
 
@@ -722,30 +723,6 @@ func token(t *testing.T, claims map[string]any) string {
 	return s
 }
 
-func get(v any, path ...any) any {
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			m, _ := v.(map[string]any)
-			v = m[k]
-		case int:
-			l, _ := v.([]any)
-			if k >= len(l) {
-				return nil
-			}
-			v = l[k]
-		}
-	}
-	return v
-}
+func get(v any, path ...any) any { return jsonpath.Get(v, path...) }
 
-func str(v any, path ...any) string {
-	switch x := get(v, path...).(type) {
-	case string:
-		return x
-	case nil:
-		return ""
-	default:
-		return fmt.Sprint(x)
-	}
-}
+func str(v any, path ...any) string { return jsonpath.Str(v, path...) }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/kefu-suite/kefu/gateway/internal/gateway"
+	"github.com/kefu-suite/kefu/gateway/internal/jsonpath"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/natstest"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
@@ -337,28 +338,10 @@ func (r Resp) Error(t *testing.T, wantCode int, wantStatus string) map[string]an
 }
 
 // Get walks a decoded JSON body: Get(b, "order", "lines", 0, "line_id").
-func Get(v any, path ...any) any {
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			m, _ := v.(map[string]any)
-			v = m[k]
-		case int:
-			a, _ := v.([]any)
-			if k >= len(a) {
-				return nil
-			}
-			v = a[k]
-		}
-	}
-	return v
-}
+func Get(v any, path ...any) any { return jsonpath.Get(v, path...) }
 
 // Str is Get as a string ("" when absent).
-func Str(v any, path ...any) string {
-	s, _ := Get(v, path...).(string)
-	return s
-}
+func Str(v any, path ...any) string { return jsonpath.Str(v, path...) }
 
 // Eventually polls fn until it returns true or the timeout passes.
 func Eventually(t *testing.T, timeout time.Duration, what string, fn func() (bool, string)) {

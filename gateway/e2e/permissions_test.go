@@ -13,14 +13,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
-	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
-	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
-	complaintv1 "github.com/kefu-suite/kefu/proto/gen/shop/complaint/v1"
-	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
-	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
+	"github.com/kefu-suite/kefu/services/platform/contracts"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/permit"
 	"github.com/kefu-suite/kefu/workflows/policy"
@@ -60,11 +55,7 @@ func permissionMatrix(t *testing.T, s *Stack, table permit.Table) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	calls, refused := 0, 0
-	for svc, fd := range map[string]protoreflect.FileDescriptor{
-		"aftersale": aftersalev1.File_shop_aftersale_v1_aftersale_proto, "catalogue": cataloguev1.File_shop_catalogue_v1_catalogue_proto,
-		"complaint": complaintv1.File_shop_complaint_v1_complaint_proto, "conversation": convv1.File_shop_conversation_v1_conversation_proto,
-		"order": orderv1.File_shop_order_v1_order_proto,
-	} {
+	for svc, fd := range contracts.Services {
 		conn, err := grpc.NewClient(s.Addrs[svc], grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
 			t.Fatal(err)

@@ -9,11 +9,9 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
-	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	complaintv1 "github.com/kefu-suite/kefu/proto/gen/shop/complaint/v1"
-	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
+	"github.com/kefu-suite/kefu/services/platform/contracts"
 	"github.com/kefu-suite/kefu/services/platform/validation"
 
 	"buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
@@ -82,11 +80,7 @@ func TestEveryRepeatedInputFieldIsBounded(t *testing.T) {
 			}
 		}
 	}
-	for _, fd := range []protoreflect.FileDescriptor{
-		aftersalev1.File_shop_aftersale_v1_aftersale_proto, cataloguev1.File_shop_catalogue_v1_catalogue_proto,
-		complaintv1.File_shop_complaint_v1_complaint_proto, convv1.File_shop_conversation_v1_conversation_proto,
-		orderv1.File_shop_order_v1_order_proto,
-	} {
+	for _, fd := range contracts.Services {
 		for i := 0; i < fd.Services().Len(); i++ {
 			sd := fd.Services().Get(i)
 			for j := 0; j < sd.Methods().Len(); j++ {
