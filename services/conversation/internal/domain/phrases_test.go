@@ -192,6 +192,10 @@ func TestCheckMoreAgentReplies(t *testing.T) {
 		"草泥马",
 		"不\u200b归我管",
 		"可能\u200d吧，我不\ufeff知道",
+		// seed 003 9.2 lists 我不知道 among the absolutely forbidden phrases
+		// and issue 14 E names this variant: it was wrongly allowed before
+		// (ask for the link without it: "麻烦您发一下链接")
+		"我不知道您说的是哪一款，能发个链接吗",
 	}
 	for _, text := range forbidden {
 		if c := pl.Check(text); c.Verdict != domain.VerdictForbidden {
@@ -212,7 +216,6 @@ func TestCheckMoreAgentReplies(t *testing.T) {
 		"亲，不行的话我帮您换一个",
 		"不清楚的话可以随时问我",
 		"有啥不清楚的吗",
-		"我不知道您说的是哪一款，能发个链接吗",
 		"我帮您催一下仓库能不能快点发出",
 		"我这边帮您快点处理",
 		"这款磨砂膏可以温和去死皮",
