@@ -187,6 +187,11 @@ func TestAutoConfirmByMethod(t *testing.T) {
 	} {
 		t.Run(tc.method.String(), func(t *testing.T) {
 			o := placed(orderv1.OrderKind_ORDER_KIND_NORMAL, false)
+			if tc.method == commonv1.ShippingMethod_SHIPPING_METHOD_AUTO_DELIVERY || tc.method == commonv1.ShippingMethod_SHIPPING_METHOD_VIRTUAL {
+				for _, l := range o.GetLines() {
+					l.Digital = true // only digital goods go online
+				}
+			}
 			terms := s.Terms(o, time.Time{})
 			person(t, o, terms, Command{Kind: CmdPay, PaymentRef: "pay1", AmountFen: 100, At: t0.Add(time.Hour)})
 			shipped := t0.Add(5 * time.Hour)

@@ -289,7 +289,7 @@ func TestLifecycleCreatePayShipAutoConfirm(t *testing.T) {
 		t.Fatalf("other buyer: %v", err)
 	}
 	ship := &orderv1.ShipOrderRequest{OrderId: o.GetOrderId(), Shipment: &commonv1.Shipment{Carrier: "顺丰", TrackingNumber: "SF1234567890",
-		Method: commonv1.ShippingMethod_SHIPPING_METHOD_AUTO_DELIVERY}}
+		Method: commonv1.ShippingMethod_SHIPPING_METHOD_EXPRESS}}
 	if _, err := h.orders.ShipOrder(as(agent), ship); code(err) != codes.FailedPrecondition {
 		t.Fatalf("ship unpaid: %v", err)
 	}
@@ -354,13 +354,14 @@ func TestLifecycleCreatePayShipAutoConfirm(t *testing.T) {
 	}
 	shippedAt := shipped.GetOrder().GetShipments()[0].GetShipment().GetShippedAt().AsTime()
 
-	// Auto-delivery: deemed received 1 day (4 s shrunk) after shipping, then
-	// completed with 1 point per yuan.
-	done := eventually(t, h, o.GetOrderId(), 30*time.Second, "auto-confirm", func(o *orderv1.Order) bool {
+	// Express (physical goods cannot go as auto-delivery): deemed received
+	// 10 days (40 s shrunk) after shipping, then completed with 1 point per
+	// yuan.
+	done := eventually(t, h, o.GetOrderId(), 120*time.Second, "auto-confirm", func(o *orderv1.Order) bool {
 		return o.GetState() == orderv1.OrderState_ORDER_STATE_COMPLETED
 	})
-	if got := done.GetReceivedAt().AsTime().Sub(shippedAt); got < 4*time.Second || got > 8*time.Second {
-		t.Fatalf("received %s after shipping, want the shrunk 1 day (4 s)", got)
+	if got := done.GetReceivedAt().AsTime().Sub(shippedAt); got < 40*time.Second || got > 70*time.Second {
+		t.Fatalf("received %s after shipping, want the shrunk 10 days (40 s)", got)
 	}
 	if want := done.GetPayment().GetPaidFen() / 100; done.GetPointsEarned() != want || want == 0 {
 		t.Fatalf("points %d, want %d", done.GetPointsEarned(), want)

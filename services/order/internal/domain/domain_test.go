@@ -721,3 +721,56 @@ func TestFullRefundCancelsTheGift(t *testing.T) {
 		t.Fatalf("cancelled %v, gift line %s", units, o.GetLines()[2].GetState())
 	}
 }
+
+// The ship method must fit the goods: it sets the buyer's auto-confirm time.
+func TestShipMethodFitsTheGoods(t *testing.T) {
+	const (
+		express = commonv1.ShippingMethod_SHIPPING_METHOD_EXPRESS
+		ems     = commonv1.ShippingMethod_SHIPPING_METHOD_EMS
+		surface = commonv1.ShippingMethod_SHIPPING_METHOD_SURFACE_MAIL
+		virtual = commonv1.ShippingMethod_SHIPPING_METHOD_VIRTUAL
+		auto    = commonv1.ShippingMethod_SHIPPING_METHOD_AUTO_DELIVERY
+	)
+	for _, c := range []struct {
+		name    string
+		digital [2]bool // ln_1, ln_2
+		lines   []string
+		method  commonv1.ShippingMethod
+		ok      bool
+	}{
+		{"physical by express", [2]bool{}, nil, express, true},
+		{"physical by EMS", [2]bool{}, nil, ems, true},
+		{"physical by surface mail", [2]bool{}, nil, surface, true},
+		{"physical as auto-delivery (1 d instead of 10)", [2]bool{}, nil, auto, false},
+		{"physical as virtual (3 d instead of 10)", [2]bool{}, nil, virtual, false},
+		{"digital as virtual", [2]bool{true, true}, nil, virtual, true},
+		{"digital as auto-delivery", [2]bool{true, true}, nil, auto, true},
+		{"digital by express", [2]bool{true, true}, nil, express, false},
+		{"a mixed parcel as virtual", [2]bool{true, false}, nil, virtual, false},
+		{"a mixed parcel by express", [2]bool{true, false}, nil, express, false},
+		{"the digital line alone as virtual", [2]bool{true, false}, []string{"ln_1"}, virtual, true},
+		{"the physical line alone by express", [2]bool{true, false}, []string{"ln_2"}, express, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := paidFixture(t)
+			o.Lines[0].Digital, o.Lines[1].Digital = c.digital[0], c.digital[1]
+			var lines []*orderv1.ShipmentLine
+			for _, id := range c.lines {
+				l, _ := line(o, id)
+				lines = append(lines, &orderv1.ShipmentLine{LineId: id, Quantity: l.GetQuantity()})
+			}
+			changed, err := Ship(o, &commonv1.Shipment{Carrier: "顺丰", TrackingNumber: "SF9", Method: c.method},
+				lines, nil, agentActor, at, seq())
+			if c.ok != (err == nil) || changed != c.ok {
+				t.Fatalf("changed %v, err %v; want ok=%v", changed, err, c.ok)
+			}
+			var fe *errs.FieldError
+			if !c.ok && (!errors.As(err, &fe) || fe.Field != "shipment.method") {
+				t.Fatalf("refusal %v does not name shipment.method", err)
+			}
+			if !c.ok && len(o.GetShipments()) != 0 {
+				t.Fatal("a refused parcel was recorded")
+			}
+		})
+	}
+}

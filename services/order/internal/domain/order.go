@@ -228,6 +228,9 @@ func Ship(o *orderv1.Order, sh *commonv1.Shipment, lines []*orderv1.ShipmentLine
 	if len(parcel) == 0 {
 		return false, refuse(o, "nothing is left to ship")
 	}
+	if err := methodFits(o, parcel, sh.GetMethod()); err != nil {
+		return false, err
+	}
 	id := ids("shp")
 	for _, sl := range parcel {
 		l, _ := line(o, sl.GetLineId())
@@ -251,6 +254,29 @@ func Ship(o *orderv1.Order, sh *commonv1.Shipment, lines []*orderv1.ShipmentLine
 		}
 	}
 	return true, nil
+}
+
+// methodFits: the ship method must fit the goods, because it sets the
+// buyer's auto-confirm time (DOMAIN §3: auto-delivery 1 d, virtual 3 d,
+// express/EMS 10 d, surface mail 30 d) — physical goods go by express, EMS
+// or surface mail, digital/virtual goods only as virtual or automatic
+// delivery; a parcel mixing both is shipped as two.
+func methodFits(o *orderv1.Order, parcel []*orderv1.ShipmentLine, m commonv1.ShippingMethod) error {
+	online := m == commonv1.ShippingMethod_SHIPPING_METHOD_VIRTUAL || m == commonv1.ShippingMethod_SHIPPING_METHOD_AUTO_DELIVERY
+	for _, sl := range parcel {
+		l, _ := line(o, sl.GetLineId())
+		switch {
+		case l.GetDigital() && !online:
+			return errs.Field("shipment.method", "order.ship.method_fits_goods",
+				"line %s is digital/virtual goods: ship it as SHIPPING_METHOD_VIRTUAL or SHIPPING_METHOD_AUTO_DELIVERY, not %s",
+				l.GetLineId(), m)
+		case !l.GetDigital() && online:
+			return errs.Field("shipment.method", "order.ship.method_fits_goods",
+				"line %s is physical goods: ship it by express, EMS or surface mail, not %s (that would give the buyer %s to confirm instead of 10 days)",
+				l.GetLineId(), m, map[bool]string{true: "1 day", false: "3 days"}[m == commonv1.ShippingMethod_SHIPPING_METHOD_AUTO_DELIVERY])
+		}
+	}
+	return nil
 }
 
 // LastShipment returns the newest parcel (for the auto-confirm clock).
