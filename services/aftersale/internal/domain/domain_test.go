@@ -55,6 +55,33 @@ func TestDecideEligibility(t *testing.T) {
 	}
 }
 
+// Seven-day no-reason on customised, perishable or digital goods is refused
+// at application in every phase: before delivery as well (a refund-only
+// request there used to be admitted under "not delivered").
+func TestSevenDayExclusionsBeforeDelivery(t *testing.T) {
+	for name, c := range map[string]struct {
+		goods   Goods
+		refusal string
+	}{
+		"customised": {Goods{Customised: true}, RefusalCustomised},
+		"perishable": {Goods{Perishable: true}, RefusalPerishable},
+		"digital":    {Goods{Digital: true}, RefusalDigital},
+	} {
+		for _, typ := range []CaseType{TypeRefundOnly, TypeReturnRefund} {
+			v := Decide(Request{Type: typ, Reason: ReasonSevenDay, OrderPaid: true, Goods: c.goods}, windows, delivered)
+			if v.Eligible || v.Refusal != c.refusal || v.Rule != RuleSevenDay {
+				t.Errorf("%s %s before delivery: eligible=%v refusal=%q rule=%s", name, typ, v.Eligible, v.Refusal, v.Rule)
+			}
+		}
+	}
+	// Other reasons before delivery stay as they were: a refund before the
+	// goods arrive is the buyer's right (not delivered: no window runs).
+	v := Decide(Request{Type: TypeRefundOnly, Reason: ReasonDislike, OrderPaid: true, Goods: Goods{Customised: true}}, windows, delivered)
+	if !v.Eligible || v.Rule != RuleNotDelivered {
+		t.Fatalf("a refund-only before delivery for another reason: %+v", v)
+	}
+}
+
 func TestDecideOrderFacts(t *testing.T) {
 	now := delivered
 	d := delivered

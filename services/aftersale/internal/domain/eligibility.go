@@ -77,6 +77,16 @@ func Decide(r Request, w Windows, now time.Time) Verdict {
 	if r.PreviouslyClosed {
 		return refuse(RefusalPrevClosed, "此前的售后在卖家拒绝后未在期限内处理，已关闭且不可重新发起 (closed for good)")
 	}
+	// Seven-day no-reason (七天无理由) never covers customised, perishable
+	// or digital goods — in any phase: before delivery too (a refund-only
+	// request the silent seller would auto-agree, cancelling customised
+	// units that may not be cancelled); after delivery below.
+	if r.Reason == ReasonSevenDay && r.DeliveredAt == nil {
+		if refusal, why, excluded := sevenDayExcluded(r.Goods); excluded {
+			v.Rule = RuleSevenDay
+			return refuse(refusal, why)
+		}
+	}
 	if r.DeliveredAt == nil {
 		if r.Reason == ReasonLostInTransit || !GoodsComeBack(r.Type) {
 			v.Eligible, v.Rule = true, RuleNotDelivered
@@ -106,13 +116,8 @@ func Decide(r Request, w Windows, now time.Time) Verdict {
 		end := delivered.Add(w.SevenDay)
 		v.WindowEndsAt = &end
 		if BuyerReason(r.Reason) {
-			switch {
-			case r.Goods.Customised:
-				return refuse(RefusalCustomised, "定制商品不支持七天无理由退换货 (customised goods are excluded)")
-			case r.Goods.Perishable:
-				return refuse(RefusalPerishable, "鲜活易腐商品不支持七天无理由退换货 (perishable goods are excluded)")
-			case r.Goods.Digital:
-				return refuse(RefusalDigital, "数字化/虚拟商品不支持七天无理由退换货 (digital goods are excluded)")
+			if refusal, why, excluded := sevenDayExcluded(r.Goods); excluded {
+				return refuse(refusal, why)
 			}
 		}
 		if now.After(end) {
@@ -123,6 +128,19 @@ func Decide(r Request, w Windows, now time.Time) Verdict {
 			days(w.SevenDay), days(w.SevenDay))
 		return v
 	}
+}
+
+// sevenDayExcluded: the goods the seven-day no-reason rule does not cover.
+func sevenDayExcluded(g Goods) (refusal, why string, excluded bool) {
+	switch {
+	case g.Customised:
+		return RefusalCustomised, "定制商品不支持七天无理由退换货 (customised goods are excluded)", true
+	case g.Perishable:
+		return RefusalPerishable, "鲜活易腐商品不支持七天无理由退换货 (perishable goods are excluded)", true
+	case g.Digital:
+		return RefusalDigital, "数字化/虚拟商品不支持七天无理由退换货 (digital goods are excluded)", true
+	}
+	return "", "", false
 }
 
 // pastWindow refuses, or admits for a special approval when one was asked.
