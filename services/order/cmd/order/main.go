@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
 
+	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/order/internal/app"
@@ -31,6 +32,8 @@ func run(ctx context.Context) error {
 	l := config.FromOS()
 	settings := svcmain.Load(l, spec)
 	catalogueAddr := l.String("CATALOGUE_ADDR", "127.0.0.1:9091")
+	// Cancellations ask the after-sale service for the order's open cases.
+	aftersaleAddr := l.String("AFTERSALE_ADDR", "127.0.0.1:9094")
 	if err := l.Err(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
@@ -49,11 +52,16 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	aftersale, err := env.Dial("aftersale", aftersaleAddr)
+	if err != nil {
+		return err
+	}
 	tcl, err := env.Temporal(ctx)
 	if err != nil {
 		return err
 	}
-	svc := app.New(store.New(env.Pool), cataloguev1.NewCatalogueServiceClient(catalogue), tcl, *pol, env.Log, time.Now)
+	svc := app.New(store.New(env.Pool), cataloguev1.NewCatalogueServiceClient(catalogue), tcl, *pol, env.Log, time.Now).
+		WithCases(app.AfterSaleCases{Client: aftersalev1.NewAfterSaleServiceClient(aftersale)})
 	env.NeedWorkflowWorker(queues.Workflows) // its clocks run on the worker
 	if err := env.StartActivities(tcl, queues.OrderActivities, func(r worker.ActivityRegistry) {
 		runner.Register(r, "order", svc.Handler())

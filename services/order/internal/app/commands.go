@@ -110,6 +110,9 @@ func (s *Service) cancel(ctx context.Context, o *orderv1.Order, cmd Command) (*o
 	if err := lifecycle.CheckETag("etag", cmd.Etag, versionOf(o)); err != nil {
 		return nil, err
 	}
+	if err := s.caseStillOpen(ctx, o.GetOrderId()); err != nil {
+		return nil, err
+	}
 	res, err := s.command(ctx, o, cmd, "")
 	if err != nil {
 		return nil, err

@@ -39,6 +39,7 @@ type Service struct {
 	orderv1.UnimplementedOrderServiceServer
 	store     *store.Store
 	catalogue cataloguev1.CatalogueServiceClient
+	cases     OpenCases // nil: cancellations do not ask (tests without after-sale)
 	runner    *runner.Client
 	policy    policy.Policy
 	log       *slog.Logger
