@@ -90,6 +90,12 @@ type Order struct {
 	ShipPromise         Duration `yaml:"ship_promise"`
 	ShipPromiseCampaign Duration `yaml:"ship_promise_campaign"`
 	UnshippedClose      Duration `yaml:"unshipped_close"`
+	// CODServiceFee (货到付款服务费): a percentage of the goods' total with a
+	// minimum, added to a COD order's price. Our values (no seed names one).
+	CODServiceFee struct {
+		Percent int   `yaml:"percent"`
+		MinFen  int64 `yaml:"min_fen"`
+	} `yaml:"cod_service_fee"`
 	AutoConfirm         struct {
 		AutoDelivery Duration `yaml:"auto_delivery"`
 		Virtual      Duration `yaml:"virtual"`
@@ -191,6 +197,11 @@ func (p *Policy) validate(section string) error {
 			errs = append(errs, fmt.Errorf("%s must be > 0", name))
 		}
 	})
+	if in("order.cod_service_fee") {
+		if f := p.Order.CODServiceFee; f.Percent < 0 || f.Percent >= 100 || f.MinFen < 0 {
+			errs = append(errs, fmt.Errorf("order.cod_service_fee: percent %d must be in [0, 100) and min_fen %d ≥ 0", f.Percent, f.MinFen))
+		}
+	}
 	if in("aftersale.targets.warn_at_percent") {
 		if w := p.AfterSale.Targets.WarnAtPercent; w <= 0 || w >= 100 {
 			errs = append(errs, fmt.Errorf("aftersale.targets.warn_at_percent %d must be in (0, 100)", w))

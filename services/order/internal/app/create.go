@@ -237,6 +237,8 @@ func (s *Service) buildOrder(ctx context.Context, orderID, shopID, buyerID strin
 	price.Promotions = append(price.Promotions, giftsOut...)
 	price.CouponsRejected = rejectedCoupons(in.GetCouponCodes(), q, spent)
 	o.Price = price
+	fee := s.policy.Order.CODServiceFee
+	domain.AddCODServiceFee(o, fee.Percent, fee.MinFen) // COD only
 
 	switch o.GetKind() {
 	case orderv1.OrderKind_ORDER_KIND_COD:

@@ -774,3 +774,55 @@ func TestShipMethodFitsTheGoods(t *testing.T) {
 		})
 	}
 }
+
+// The COD service fee: a percentage of the goods, rounded up to the fen,
+// never below the minimum; in the price, its total and the review.
+func TestCODServiceFee(t *testing.T) {
+	for _, c := range []struct{ goods, want int64 }{
+		{10000, 500},   // 2 % of 100 yuan is 2 yuan: the 5-yuan minimum
+		{25000, 500},   // exactly the minimum
+		{25001, 501},   // rounded up to the fen
+		{100000, 2000}, // 2 % of 1,000 yuan
+	} {
+		if got := CODServiceFee(c.goods, 2, 500); got != c.want {
+			t.Errorf("fee on %d fen: %d, want %d", c.goods, got, c.want)
+		}
+	}
+	o := fixture()
+	o.Kind = orderv1.OrderKind_ORDER_KIND_COD
+	AddCODServiceFee(o, 2, 500)
+	AddCODServiceFee(o, 2, 500) // again: the same fee, not twice
+	if o.GetPrice().GetCodServiceFeeFen() != 500 || o.GetPrice().GetTotalFen() != 5500 {
+		t.Fatalf("price %v", o.GetPrice())
+	}
+	findings := func(o *orderv1.Order) string {
+		for _, f := range ReviewChecks(o, nil) {
+			if f.GetCheck() == orderv1.ReviewCheck_REVIEW_CHECK_COUPONS_APPLIED {
+				return f.GetDetail()
+			}
+		}
+		return ""
+	}
+	if d := findings(o); strings.Contains(d, "服务费") {
+		t.Fatalf("a COD order with its fee: %q", d)
+	}
+	o.Price.TotalFen, o.Price.CodServiceFeeFen = 5000, 0
+	if d := findings(o); !strings.Contains(d, "货到付款订单未计服务费") {
+		t.Fatalf("a COD order without its fee passes review: %q", d)
+	}
+	o.PlacedAt = ts(at)
+	AddCODServiceFee(o, 2, 500)
+	RaiseAtPlacing(o, "", RiskFacts{}, func(kind string) string { return "oex_" + kind })
+	raised := false
+	for _, e := range o.GetExceptions() {
+		if e.GetKind() == orderv1.ExceptionKind_EXCEPTION_KIND_COD_CONFIRMATION {
+			raised = true
+			if !strings.Contains(e.GetDetail(), "服务费 5.00 元") || !strings.Contains(e.GetDetail(), "到付总额 55.00 元") {
+				t.Fatalf("the COD exception does not name the fee and the total: %s", e.GetDetail())
+			}
+		}
+	}
+	if !raised {
+		t.Fatal("no COD confirmation raised")
+	}
+}

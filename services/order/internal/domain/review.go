@@ -166,6 +166,12 @@ func ReviewChecks(o *orderv1.Order, products map[string]Product) []*orderv1.Revi
 	if pr.GetSubtotalFen()-pr.GetDiscountFen()+pr.GetShippingFeeFen()+pr.GetCodServiceFeeFen() != pr.GetTotalFen() {
 		cp = append(cp, "价格快照合计不符")
 	}
+	switch cod := o.GetKind() == orderv1.OrderKind_ORDER_KIND_COD; {
+	case cod && pr.GetCodServiceFeeFen() <= 0:
+		cp = append(cp, "货到付款订单未计服务费")
+	case !cod && pr.GetCodServiceFeeFen() != 0:
+		cp = append(cp, "非货到付款订单不应有货到付款服务费")
+	}
 	var payable int64
 	for _, l := range o.GetLines() {
 		payable += l.GetPayableFen()
@@ -255,7 +261,30 @@ func RaiseAtPlacing(o *orderv1.Order, dupOf string, facts RiskFacts, id func(kin
 		RaiseAuto(o, orderv1.ExceptionKind_EXCEPTION_KIND_INCOMPLETE_ADDRESS, strings.Join(problems, "; "), nil, id("addr"), at)
 	}
 	if o.GetKind() == orderv1.OrderKind_ORDER_KIND_COD {
+		pr := o.GetPrice()
 		RaiseAuto(o, orderv1.ExceptionKind_EXCEPTION_KIND_COD_CONFIRMATION,
-			"货到付款订单: 发货前请先联系买家确认 (货到付款需支付服务费)", nil, id("cod"), at)
+			fmt.Sprintf("货到付款订单: 发货前请先联系买家确认 — 货到付款服务费 %s 元, 到付总额 %s 元 (COD: confirm with the buyer first; service fee %s yuan, %s yuan due on delivery)",
+				yuan(pr.GetCodServiceFeeFen()), yuan(pr.GetTotalFen()), yuan(pr.GetCodServiceFeeFen()), yuan(pr.GetTotalFen())),
+			nil, id("cod"), at)
 	}
 }
+
+// CODServiceFee is the COD service fee (货到付款服务费) on goods worth
+// goodsFen: percent of it, rounded up to the fen, at least minFen.
+func CODServiceFee(goodsFen int64, percent int, minFen int64) int64 {
+	fee := (goodsFen*int64(percent) + 99) / 100
+	return max(fee, minFen)
+}
+
+// AddCODServiceFee puts the fee into a COD order's price (and its total).
+func AddCODServiceFee(o *orderv1.Order, percent int, minFen int64) {
+	if o.GetKind() != orderv1.OrderKind_ORDER_KIND_COD || o.GetPrice() == nil {
+		return
+	}
+	pr := o.GetPrice()
+	pr.TotalFen -= pr.GetCodServiceFeeFen()
+	pr.CodServiceFeeFen = CODServiceFee(pr.GetTotalFen()-pr.GetShippingFeeFen(), percent, minFen)
+	pr.TotalFen += pr.GetCodServiceFeeFen()
+}
+
+func yuan(fen int64) string { return fmt.Sprintf("%d.%02d", fen/100, fen%100) }
