@@ -96,7 +96,7 @@ type Order struct {
 		Percent int   `yaml:"percent"`
 		MinFen  int64 `yaml:"min_fen"`
 	} `yaml:"cod_service_fee"`
-	AutoConfirm         struct {
+	AutoConfirm struct {
 		AutoDelivery Duration `yaml:"auto_delivery"`
 		Virtual      Duration `yaml:"virtual"`
 		Express      Duration `yaml:"express"`
