@@ -139,8 +139,12 @@ func rankLimits(t *testing.T, s *Stack) {
 	refused(s.Do(t, "POST", "/v1/orders/"+orderID+":refund", junior, refund("limits-refund-01", total)), "agent's whole refund", "limit of 5000 fen")
 	refused(s.Do(t, "POST", "/v1/orders/"+orderID+":refund", presale, refund("limits-refund-02", "100")), "pre-sale refund", "after sale or general group")
 	s.Do(t, "POST", "/v1/orders/"+orderID+":refund", junior, refund("limits-refund-03", "500")).OK(t, "an agent's 5-yuan 补差价")
+	s.Do(t, "POST", "/v1/orders/"+orderID+":refund", junior, refund("limits-refund-03", "500")).OK(t, "its retry")
+	// The limit counts over the order: small refunds are no way round it.
+	refused(s.Do(t, "POST", "/v1/orders/"+orderID+":refund", junior, refund("limits-refund-05", "4600")), "an agent's second refund past 50 yuan", "limit of 5000 fen")
+	s.Do(t, "POST", "/v1/orders/"+orderID+":refund", junior, refund("limits-refund-06", "4500")).OK(t, "an agent's refunds up to 50 yuan")
 	rest, _ := strconv.Atoi(total)
-	s.Do(t, "POST", "/v1/orders/"+orderID+":refund", supervisor, refund("limits-refund-04", strconv.Itoa(rest-500))).OK(t, "the supervisor's refund of the rest")
+	s.Do(t, "POST", "/v1/orders/"+orderID+":refund", supervisor, refund("limits-refund-04", strconv.Itoa(rest-5000))).OK(t, "the supervisor's refund of the rest")
 
 	// A price of 1 fen: only a manager may cut a price by more than half.
 	product := s.Do(t, "GET", "/v1/products/prd_seed02", junior, nil).OK(t, "product")

@@ -142,15 +142,6 @@ func (s *Service) RefundOrder(ctx context.Context, req *orderv1.RefundOrderReque
 		return nil, fmt.Errorf("%w: only the after-sale service refunds for an after-sale case; refund without after_sale_case_id",
 			errs.ErrPermissionDenied)
 	}
-	// An agent refunds directly only within their rank's authority
-	// (permissions.order.RefundOrder); a case's refund is the after-sale's.
-	var total int64
-	for _, l := range req.GetLines() {
-		total += l.GetAmountFen()
-	}
-	if err := permit.Within(ctx, "refund_fen", total); err != nil {
-		return nil, err
-	}
 	refundID := store.StableID("rfd", o.GetOrderId(), "refund", req.GetRequestId())
 	find := func(o *orderv1.Order) *orderv1.Refund { return domain.FindRefund(o, refundID) }
 	if r := find(o); r != nil {
@@ -159,6 +150,18 @@ func (s *Service) RefundOrder(ctx context.Context, req *orderv1.RefundOrderReque
 				"request_id %s was used for a different refund (%s, %d fen); use a new one", req.GetRequestId(), r.GetRefundId(), r.GetAmountFen())
 		}
 		return &orderv1.RefundOrderResponse{Order: s.view(ctx, o), Refund: r}, nil
+	}
+	// An agent refunds directly only within their rank's authority
+	// (permissions.order.RefundOrder), counted over the order: this refund
+	// and the agents' direct refunds already on it (not failed), so ten
+	// small refunds are no way round the limit. A case's refund is the
+	// after-sale service's and does not count.
+	total := agentRefunds(o)
+	for _, l := range req.GetLines() {
+		total += l.GetAmountFen()
+	}
+	if err := permit.Within(ctx, "refund_fen", total); err != nil {
+		return nil, err
 	}
 	if err := lifecycle.CheckETag("etag", req.GetEtag(), versionOf(o)); err != nil {
 		return nil, err
@@ -177,6 +180,18 @@ func (s *Service) RefundOrder(ctx context.Context, req *orderv1.RefundOrderReque
 	}
 	o = s.view(ctx, o)
 	return &orderv1.RefundOrderResponse{Order: o, Refund: find(o)}, nil
+}
+
+// agentRefunds is what agents already refunded directly on the order.
+func agentRefunds(o *orderv1.Order) int64 {
+	var sum int64
+	for _, r := range o.GetRefunds() {
+		if r.GetCreatedBy().GetRole() == string(identity.RoleAgent) && r.GetAfterSaleCaseId() == "" &&
+			r.GetState() != orderv1.RefundState_REFUND_STATE_FAILED {
+			sum += r.GetAmountFen()
+		}
+	}
+	return sum
 }
 
 // afterSaleService is the after-sale service's identity subject.

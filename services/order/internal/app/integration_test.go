@@ -855,7 +855,8 @@ func TestRefundStatesByChannel(t *testing.T) {
 		!r.GetExpectedArrivalAt().AsTime().After(r.GetCreatedAt().AsTime().Add(7*24*time.Hour)) {
 		t.Fatalf("original-path refund: %v", r)
 	}
-	_, err = h.orders.RefundOrder(as(agent), &orderv1.RefundOrderRequest{OrderId: o.GetOrderId(), RequestId: "refund-over-1",
+	// (a manager: the payable rule, not an agent's authority, is tested)
+	_, err = h.orders.RefundOrder(as(manager), &orderv1.RefundOrderRequest{OrderId: o.GetOrderId(), RequestId: "refund-over-1",
 		Lines:   []*orderv1.RefundLine{{LineId: first.GetLineId(), AmountFen: first.GetPayableFen()}},
 		Channel: commonv1.RefundChannel_REFUND_CHANNEL_BALANCE, Reason: "多退"})
 	if code(err) != codes.FailedPrecondition {
