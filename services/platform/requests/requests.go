@@ -37,10 +37,10 @@ type Querier interface {
 // Fingerprint identifies what a request asks for: a hash of its
 // deterministic encoding without the fields that are not part of the ask
 // (request_id itself; etag, which a retry may send stale or fresh).
-func Fingerprint(req proto.Message, ignore ...protoreflect.Name) string {
+func Fingerprint(req proto.Message) string {
 	m := proto.Clone(req)
 	r := m.ProtoReflect()
-	for _, name := range append([]protoreflect.Name{"request_id", "etag"}, ignore...) {
+	for _, name := range []protoreflect.Name{"request_id", "etag"} {
 		if fd := r.Descriptor().Fields().ByName(name); fd != nil {
 			r.Clear(fd)
 		}
@@ -64,14 +64,6 @@ type Seen struct {
 func Reused(requestID string) error {
 	return errs.Field("request_id", Rule,
 		"request_id %s was already used for a different request; send a new id for a new request", requestID)
-}
-
-// Same checks that a remembered request is the one being retried.
-func (s Seen) Same(op, recordID, fingerprint, requestID string) error {
-	if s.Operation != op || s.RecordID != recordID || s.Fingerprint != fingerprint {
-		return Reused(requestID)
-	}
-	return nil
 }
 
 // Lookup finds what subject's request id did, if anything.

@@ -237,12 +237,9 @@ func (s *Service) replayCreate(ctx context.Context, requestID, fingerprint strin
 	if err != nil || requestID == "" {
 		return nil, err
 	}
-	seen, ok, err := requests.Lookup(ctx, s.store.Pool(), id.Subject, requestID)
+	seen, ok, err := requests.Check(ctx, s.store.Pool(), id.Subject, requestID, store.CreateOperation, fingerprint)
 	if err != nil || !ok {
 		return nil, err
-	}
-	if seen.Operation != store.CreateOperation || seen.Fingerprint != fingerprint {
-		return nil, requests.Reused(requestID)
 	}
 	return s.store.Get(ctx, seen.RecordID)
 }

@@ -259,14 +259,8 @@ func (s *Store) create(ctx context.Context, nc NewCase, decide Decision) (row *R
 		prev, err := s.scanRow(tx.QueryRow(ctx, `SELECT `+rowCols+` FROM cases WHERE created_by = $1 AND request_id = $2`,
 			nc.CreatedBy, nc.RequestID))
 		if err == nil {
-			seen, ok, err := requests.Lookup(ctx, tx, nc.CreatedBy, nc.RequestID)
-			if err != nil {
+			if _, _, err := requests.Check(ctx, tx, nc.CreatedBy, nc.RequestID, CreateOperation, nc.Fingerprint); err != nil {
 				return err
-			}
-			if ok {
-				if err := seen.Same(CreateOperation, prev.CaseID, nc.Fingerprint, nc.RequestID); err != nil {
-					return err
-				}
 			}
 			row, existed = prev, true
 			return nil
@@ -292,11 +286,8 @@ func (s *Store) create(ctx context.Context, nc NewCase, decide Decision) (row *R
 			}
 			return err
 		}
-		if nc.RequestID != "" {
-			if _, err := requests.Remember(ctx, tx, nc.CreatedBy, nc.RequestID,
-				requests.Seen{Operation: CreateOperation, RecordID: c.CaseID, Fingerprint: nc.Fingerprint}); err != nil {
-				return err
-			}
+		if err := requests.Settle(ctx, tx, nc.CreatedBy, nc.RequestID, CreateOperation, c.CaseID, nc.Fingerprint); err != nil {
+			return err
 		}
 		if err := s.writeEvents(ctx, tx, c, c.History, nil); err != nil {
 			return err

@@ -98,15 +98,12 @@ func (s *Service) load(ctx context.Context, id string) (*store.Row, error) {
 // the same request id answers the complaint it filed, whatever happened
 // since; the id reused for a different request is refused.
 func (s *Service) File(ctx context.Context, a lifecycle.Actor, in domain.FileInput, fingerprint string) (*store.Row, error) {
-	if in.RequestID != "" && fingerprint != "" {
-		seen, ok, err := requests.Lookup(ctx, s.store.Pool(), a.Subject, in.RequestID)
+	if fingerprint != "" {
+		seen, ok, err := requests.Check(ctx, s.store.Pool(), a.Subject, in.RequestID, store.FileOperation, fingerprint)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			if seen.Operation != store.FileOperation || seen.Fingerprint != fingerprint {
-				return nil, requests.Reused(in.RequestID)
-			}
 			return s.load(ctx, seen.RecordID)
 		}
 	}

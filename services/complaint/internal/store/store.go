@@ -141,22 +141,15 @@ func (s *Store) InsertRequest(ctx context.Context, c *domain.Complaint, fingerpr
 		}
 		if tag.RowsAffected() == 0 {
 			// filed before (or by a concurrent twin, which this insert waited for)
-			if fingerprint == "" || c.RequestID == "" {
+			if fingerprint == "" {
 				return nil
 			}
-			seen, ok, err := requests.Lookup(ctx, tx, c.FiledBy.Subject, c.RequestID)
-			if err != nil || !ok {
-				return err
-			}
-			if seen.Operation != FileOperation || seen.Fingerprint != fingerprint {
-				return requests.Reused(c.RequestID)
-			}
-			return nil
+			_, _, err := requests.Check(ctx, tx, c.FiledBy.Subject, c.RequestID, FileOperation, fingerprint)
+			return err
 		}
 		created = true
-		if fingerprint != "" && c.RequestID != "" {
-			if _, err := requests.Remember(ctx, tx, c.FiledBy.Subject, c.RequestID,
-				requests.Seen{Operation: FileOperation, RecordID: c.ID, Fingerprint: fingerprint}); err != nil {
+		if fingerprint != "" {
+			if err := requests.Settle(ctx, tx, c.FiledBy.Subject, c.RequestID, FileOperation, c.ID, fingerprint); err != nil {
 				return err
 			}
 		}
