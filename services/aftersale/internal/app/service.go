@@ -20,7 +20,6 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
-	"github.com/kefu-suite/kefu/services/platform/requests"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
 )
@@ -133,7 +132,10 @@ func (s *Service) send(ctx context.Context, r *store.Row, cmd domain.Command) (*
 	if err := r.Case.Clone().Apply(cmd, s.now()); err != nil {
 		// A retry (request id) whose first call was applied but never
 		// answered: the case as that call left it, not a refusal.
-		if requests.Retried(ctx) && s.runner.Applied(ctx, r.CaseID, requests.UpdateID(ctx)) {
+		if applied, aerr := s.runner.Applied(ctx, r.CaseID, ""); aerr != nil || applied {
+			if aerr != nil {
+				return nil, aerr
+			}
 			return caseProto(r.Case)
 		}
 		return nil, err

@@ -219,7 +219,10 @@ func (s *Service) Command(ctx context.Context, a lifecycle.Actor, id, etag strin
 	if err := dispatch(row.Complaint.Clone(), s.now(), cmd); err != nil {
 		// A retry (request id) whose first call was applied but never
 		// answered: the complaint as that call left it, not a refusal.
-		if requests.Retried(ctx) && s.runner.Applied(ctx, id, requests.UpdateID(ctx)) {
+		if applied, aerr := s.runner.Applied(ctx, id, ""); aerr != nil || applied {
+			if aerr != nil {
+				return nil, aerr
+			}
 			return row, nil
 		}
 		return nil, err

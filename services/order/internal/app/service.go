@@ -29,7 +29,6 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/services/platform/peer"
-	"github.com/kefu-suite/kefu/services/platform/requests"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
 )
@@ -163,13 +162,8 @@ func (s *Service) command(ctx context.Context, o *orderv1.Order, cmd Command, up
 		if _, recordIt := domain.AsSaveAndFail(err); !recordIt {
 			// A retry (request id) whose first call was applied but never
 			// answered: the order as that call left it, not a refusal.
-			if id := updateID; requests.Retried(ctx) {
-				if id == "" {
-					id = requests.UpdateID(ctx)
-				}
-				if s.runner.Applied(ctx, o.GetOrderId(), id) {
-					return Result{}, nil
-				}
+			if applied, aerr := s.runner.Applied(ctx, o.GetOrderId(), updateID); aerr != nil || applied {
+				return Result{}, aerr
 			}
 			return Result{}, err
 		}

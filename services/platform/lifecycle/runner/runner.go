@@ -18,6 +18,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -205,20 +206,35 @@ func (c *Client) Command(ctx context.Context, entityID, updateID string, payload
 	return out.Clocks, nil
 }
 
-// Applied reports whether the record's runner already carried out the
-// Update updateID successfully: a retried command whose first call was
-// applied but never answered (its dry run now refuses it, the state having
-// moved on) is answered from the record instead of refused.
-func (c *Client) Applied(ctx context.Context, entityID, updateID string) bool {
-	if updateID == "" {
-		return false
+// Applied reports, for a command its dry run refused, whether the call is
+// the retry (request id, services/platform/requests) of one the record's
+// runner already carried out — applied but never answered, the state having
+// moved on since — so the caller answers from the record instead of
+// refusing. updateID is the Update the command was sent as ("": the
+// request's). Not a retry, an unknown Update or one the record refused:
+// false. Temporal unreachable: Unavailable (503), never a refusal that
+// would hide the first call's success.
+func (c *Client) Applied(ctx context.Context, entityID, updateID string) (bool, error) {
+	if !requests.Retried(ctx) {
+		return false, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if updateID == "" {
+		updateID = requests.UpdateID(ctx)
+	}
+	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	h := c.tc.GetWorkflowUpdateHandle(client.GetWorkflowUpdateHandleOptions{
 		WorkflowID: WorkflowID(c.process, entityID), UpdateID: updateID})
 	var out Outcome
-	return h.Get(ctx, &out) == nil
+	err := h.Get(wait, &out)
+	var notFound *serviceerror.NotFound
+	switch _, refused := failures.ToDomain(err); {
+	case err == nil:
+		return true, nil
+	case refused, errors.As(err, &notFound):
+		return false, nil
+	}
+	return false, Unavailable(fmt.Sprintf("%s update %s on %s", c.process, updateID, entityID), err)
 }
 
 // Unavailable wraps a Temporal failure as errs.ErrUnavailable (the client
