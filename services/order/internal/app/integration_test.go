@@ -36,6 +36,7 @@ import (
 	eventsv1 "github.com/kefu-suite/kefu/proto/gen/shop/events/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/order/internal/app"
+	"github.com/kefu-suite/kefu/services/order/internal/domain"
 	"github.com/kefu-suite/kefu/services/order/internal/store"
 	"github.com/kefu-suite/kefu/services/order/migrations"
 	"github.com/kefu-suite/kefu/services/platform/grpctest"
@@ -1283,5 +1284,41 @@ func TestSweeperStartedLateClosesAtTheBusinessDeadline(t *testing.T) {
 	// started after it.
 	if got := closed.GetClosedAt().AsTime(); got.Sub(due).Abs() > time.Millisecond || !sweptAt.After(due) {
 		t.Fatalf("closed at %s, want placed_at + %s = %s (runner started %s)", got, window, due, sweptAt)
+	}
+}
+
+// A COD order carries the policy's service fee (order.cod_service_fee) in
+// its price and total, and the COD confirmation call names it.
+func TestCODOrderCarriesThePolicysServiceFee(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	pol, err := policy.Select("", shrink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := ln("prd_seed01", 1)
+	line.SkuId = "sku_seed01blkL"
+	created, err := h.orders.CreateOrder(as(other), &orderv1.CreateOrderRequest{RequestId: "req-cod-fee-1",
+		Order: newOrder(orderv1.OrderKind_ORDER_KIND_COD, line)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := created.GetOrder().GetPrice()
+	goods := pr.GetSubtotalFen() - pr.GetDiscountFen()
+	f := pol.Order.CODServiceFee
+	if want := domain.CODServiceFee(goods, f.Percent, f.MinFen); pr.GetCodServiceFeeFen() != want || want <= 0 ||
+		pr.GetTotalFen() != goods+pr.GetShippingFeeFen()+want {
+		t.Fatalf("COD fee %d (total %d) on goods %d, want %d from the policy", pr.GetCodServiceFeeFen(), pr.GetTotalFen(), goods, want)
+	}
+	o, err := h.orders.GetOrder(as(agent), &orderv1.GetOrderRequest{OrderId: created.GetOrder().GetOrderId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := false
+	for _, e := range o.GetOrder().GetExceptions() {
+		named = named || e.GetKind() == orderv1.ExceptionKind_EXCEPTION_KIND_COD_CONFIRMATION && strings.Contains(e.GetDetail(), "服务费")
+	}
+	if !named {
+		t.Fatalf("no COD confirmation naming the fee: %v", o.GetOrder().GetExceptions())
 	}
 }
