@@ -2,10 +2,8 @@ package app
 
 import (
 	"context"
-	"errors"
 
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
-	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/permit"
 )
 
@@ -70,37 +68,48 @@ func (s *Service) checkPromotion(ctx context.Context, p *cataloguev1.Promotion) 
 		}
 	case p.GetThresholdGift() != nil:
 		g := p.GetThresholdGift()
-		price, err := s.unitPrice(ctx, g.GetGiftProductId(), g.GetGiftSkuId())
+		price, err := s.unitPrices(ctx, g.GetGiftProductId())
 		if err != nil {
 			return err
 		}
-		depth = ceilPercent(price*int64(g.GetGiftQuantity()), g.GetThresholdFen())
+		depth = ceilPercent(price(g.GetGiftProductId(), g.GetGiftSkuId())*int64(g.GetGiftQuantity()), g.GetThresholdFen())
 	case p.GetTimeLimitedOffer() != nil:
-		for _, o := range p.GetTimeLimitedOffer().GetPrices() {
-			price, err := s.unitPrice(ctx, o.GetProductId(), o.GetSkuId())
-			if err != nil {
-				return err
-			}
-			depth = max(depth, ceilPercent(price-o.GetOfferPriceFen(), price))
+		offers := p.GetTimeLimitedOffer().GetPrices()
+		ids := make([]string, len(offers))
+		for i, o := range offers {
+			ids[i] = o.GetProductId()
+		}
+		price, err := s.unitPrices(ctx, ids...)
+		if err != nil {
+			return err
+		}
+		for _, o := range offers {
+			list := price(o.GetProductId(), o.GetSkuId())
+			depth = max(depth, ceilPercent(list-o.GetOfferPriceFen(), list))
 		}
 	}
 	return permit.Within(ctx, "discount_percent", depth)
 }
 
-// unitPrice is a product's (or SKU's) price; a product that does not exist
-// prices at 0 (the promotion's own checks name it).
-func (s *Service) unitPrice(ctx context.Context, productID, skuID string) (int64, error) {
-	p, err := s.store.GetProduct(ctx, productID)
-	if errors.Is(err, errs.ErrNotFound) {
-		return 0, nil
-	}
+// unitPrices reads the products once and prices a product (or its SKU);
+// a product that does not exist prices at 0 (the promotion's own checks
+// name it).
+func (s *Service) unitPrices(ctx context.Context, productIDs ...string) (func(productID, skuID string) int64, error) {
+	ps, err := s.store.BatchGetProducts(ctx, productIDs)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	for _, k := range p.GetSkus() {
-		if k.GetSkuId() == skuID && k.GetPriceFen() > 0 {
-			return k.GetPriceFen(), nil
+	byID := make(map[string]*cataloguev1.Product, len(ps))
+	for _, p := range ps {
+		byID[p.GetProductId()] = p
+	}
+	return func(productID, skuID string) int64 {
+		p := byID[productID]
+		for _, k := range p.GetSkus() {
+			if k.GetSkuId() == skuID && k.GetPriceFen() > 0 {
+				return k.GetPriceFen()
+			}
 		}
-	}
-	return p.GetPriceFen(), nil
+		return p.GetPriceFen()
+	}, nil
 }
