@@ -72,14 +72,8 @@ func (g *Gateway) mountFeed(mux *runtime.ServeMux, conn *grpc.ClientConn) error 
 		if flusher != nil {
 			flusher.Flush() // the 200 now, not with the first event
 		}
-		line := func(v any) bool {
-			var b []byte
-			var err error
-			if m, ok := v.(proto.Message); ok {
-				b, err = out.Marshal(map[string]proto.Message{"result": m})
-			} else {
-				b, err = out.Marshal(v)
-			}
+		line := func(m proto.Message) bool {
+			b, err := out.Marshal(map[string]proto.Message{"result": m})
 			if err != nil {
 				return false
 			}

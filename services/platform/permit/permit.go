@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -104,7 +105,7 @@ func (t Table) Validate() error {
 				bad("unknown role %q", role)
 			}
 		}
-		min, err := identity.ParseRank(r.MinRank)
+		minRank, err := identity.ParseRank(r.MinRank)
 		if err != nil {
 			bad("%v", err)
 		}
@@ -125,8 +126,8 @@ func (t Table) Validate() error {
 				if !ok {
 					continue
 				}
-				if rank < min {
-					bad("limits.%s names %s, below min_rank %s", measure, rank, min)
+				if rank < minRank {
+					bad("limits.%s names %s, below min_rank %s", measure, rank, minRank)
 				}
 				if v < 0 {
 					bad("limits.%s.%s is negative", measure, rank)
@@ -156,31 +157,21 @@ func (t Table) Allow(id identity.Identity, op string) error {
 }
 
 func (r Rule) allow(id identity.Identity, op string) error {
-	listed := false
-	for _, role := range r.Roles {
-		listed = listed || role == id.Role
-	}
-	if !listed {
+	if !slices.Contains(r.Roles, id.Role) {
 		return fmt.Errorf("%w: %s is for %s, not a %s", errs.ErrPermissionDenied, Words(op), roleList(r.Roles), id.Role)
 	}
 	if id.Role != identity.RoleAgent {
 		return nil
 	}
-	if min, _ := identity.ParseRank(r.MinRank); id.Rank < min {
-		return fmt.Errorf("%w: %s needs the rank of %s or above (you are %s)", errs.ErrPermissionDenied, Words(op), word(min.String()), word(id.Rank.String()))
+	if minRank, _ := identity.ParseRank(r.MinRank); id.Rank < minRank {
+		return fmt.Errorf("%w: %s needs the rank of %s or above (you are %s)", errs.ErrPermissionDenied, Words(op), word(minRank.String()), word(id.Rank.String()))
 	}
-	if len(r.Groups) > 0 {
-		in := false
-		for _, g := range r.Groups {
-			in = in || g == id.Group
+	if len(r.Groups) > 0 && !slices.Contains(r.Groups, id.Group) {
+		names := make([]string, len(r.Groups))
+		for i, g := range r.Groups {
+			names[i] = word(string(g))
 		}
-		if !in {
-			names := make([]string, len(r.Groups))
-			for i, g := range r.Groups {
-				names[i] = word(string(g))
-			}
-			return fmt.Errorf("%w: %s is for the %s group, not %s", errs.ErrPermissionDenied, Words(op), strings.Join(names, " or "), word(string(id.Group)))
-		}
+		return fmt.Errorf("%w: %s is for the %s group, not %s", errs.ErrPermissionDenied, Words(op), strings.Join(names, " or "), word(string(id.Group)))
 	}
 	return nil
 }

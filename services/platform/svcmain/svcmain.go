@@ -246,10 +246,13 @@ func (e *Env) Serve(ctx context.Context, perms permit.Table, register func(*grpc
 	if err != nil {
 		return err
 	}
+	var unary []grpc.UnaryServerInterceptor
+	if len(retryable) > 0 { // no look-up on the calls of a service without retryable commands
+		unary = append(unary, requests.UnaryServerInterceptor(e.Pool, retryable...))
+	}
 	s := e.Settings.Server
 	return grpcserver.Run(ctx, grpcserver.Options{
-		Name: s.Name, Addr: s.GRPCAddr, Logger: e.Log, Validator: v, Permissions: perms,
-		Unary:           []grpc.UnaryServerInterceptor{requests.UnaryServerInterceptor(e.Pool, retryable...)},
+		Name: s.Name, Addr: s.GRPCAddr, Logger: e.Log, Validator: v, Permissions: perms, Unary: unary,
 		ShutdownTimeout: s.ShutdownTimeout, DrainDelay: s.DrainDelay,
 		Register: register, Readiness: e.Ready,
 	})
