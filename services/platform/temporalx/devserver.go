@@ -2,6 +2,8 @@ package temporalx
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -57,9 +59,33 @@ func StartDevServer(t testing.TB) *DevServer {
 	if !ok {
 		t.Fatalf("temporal CLI not found: set %s or run `make tools` (builds bin/temporal)", CLIEnv)
 	}
+	// A dev server that exits before it answers most often lost its port
+	// (freePort closes the listener before the CLI binds it, and every test
+	// package starts servers at once): try again on another port.
+	const attempts = 3
+	var lastErr error
+	for i := 0; i < attempts; i++ {
+		srv, err := startOnce(t, path)
+		if err == nil {
+			return srv
+		}
+		lastErr = err
+		if !errors.Is(err, errExitedEarly) {
+			break
+		}
+	}
+	t.Fatalf("temporal dev server: %v", lastErr)
+	return nil
+}
+
+var errExitedEarly = errors.New("exited before it answered")
+
+// startOnce starts one dev server and waits until it answers; the process is
+// stopped at cleanup whether or not it came up.
+func startOnce(t testing.TB, path string) (*DevServer, error) {
 	port, err := freePort()
 	if err != nil {
-		t.Fatalf("free port for the temporal dev server: %v", err)
+		return nil, fmt.Errorf("free port: %w", err)
 	}
 	hostPort := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	cmd := exec.Command(path, "server", "start-dev", "--ip", "127.0.0.1", "--port", strconv.Itoa(port),
@@ -72,17 +98,26 @@ func StartDevServer(t testing.TB) *DevServer {
 	cmd.Stdout, cmd.Stderr = out, out
 	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start temporal dev server: %v", err)
+		return nil, fmt.Errorf("start: %w", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// done is closed when the process has been waited for, so both the
+	// readiness loop and the cleanup can observe the exit (a plain value
+	// channel read by one of them would leave the other blocked for ever).
+	done := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
+		select {
+		case <-done:
+			return
+		default:
+		}
 		_ = cmd.Process.Signal(os.Interrupt)
 		select {
-		case <-exited:
+		case <-done:
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
-			<-exited
+			<-done
 		}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), readyWithin)
@@ -92,13 +127,14 @@ func StartDevServer(t testing.TB) *DevServer {
 			Logger: quietLogger{}})
 		if err == nil {
 			cl.Close()
-			return &DevServer{hostPort: hostPort}
+			return &DevServer{hostPort: hostPort}, nil
 		}
 		select {
-		case werr := <-exited:
-			t.Fatalf("temporal dev server exited before it answered: %v", werr)
+		case <-done:
+			return nil, fmt.Errorf("port %d: %w (%v)", port, errExitedEarly, waitErr)
 		case <-ctx.Done():
-			t.Fatalf("temporal dev server did not answer within %s: %v", readyWithin, err)
+			_ = cmd.Process.Kill()
+			return nil, fmt.Errorf("did not answer within %s: %v", readyWithin, err)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
