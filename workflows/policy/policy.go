@@ -63,9 +63,17 @@ type Policy struct {
 	AfterSale    AfterSale    `yaml:"aftersale"`
 	Conversation Conversation `yaml:"conversation"`
 	Complaint    Complaint    `yaml:"complaint"`
+	Logistics    Logistics    `yaml:"logistics"`
 	// Permissions: who may do each state-changing operation (rank, group,
 	// limits per rank), enforced by every service (services/platform/permit).
 	Permissions permit.Table `yaml:"permissions"`
+}
+
+// Logistics: parcel tracking (物流跟踪).
+type Logistics struct {
+	// StalledAfter: a parcel with no tracking progress for this long is
+	// stalled (a logistics exception on its order).
+	StalledAfter Duration `yaml:"stalled_after"`
 }
 
 // Conversation: DOMAIN §2 chat service targets (§6 KPIs).
@@ -223,7 +231,7 @@ func (p *Policy) validate(section string) error {
 
 // eachDuration visits every duration with its YAML path.
 func (p *Policy) eachDuration(fn func(string, *Duration)) {
-	o, a, c, v := &p.Order, &p.AfterSale, &p.Complaint, &p.Conversation
+	o, a, c, v, l := &p.Order, &p.AfterSale, &p.Complaint, &p.Conversation, &p.Logistics
 	for name, d := range map[string]*Duration{
 		"order.unpaid_close.normal":                      &o.UnpaidClose.Normal,
 		"order.unpaid_close.flash_sale":                  &o.UnpaidClose.FlashSale,
@@ -266,6 +274,7 @@ func (p *Policy) eachDuration(fn func(string, *Duration)) {
 		"complaint.review_handling":                      &c.ReviewHandling,
 		"complaint.review_change_window":                 &c.ReviewChangeWindow,
 		"complaint.repeat_window":                        &c.RepeatWindow,
+		"logistics.stalled_after":                        &l.StalledAfter,
 	} {
 		fn(name, d)
 	}

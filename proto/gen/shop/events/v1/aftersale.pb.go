@@ -176,7 +176,11 @@ type CaseStepped struct {
 	Refund      *v1.Refund     `protobuf:"bytes,11,opt,name=refund,proto3" json:"refund,omitempty"`
 	CloseReason v1.CloseReason `protobuf:"varint,12,opt,name=close_reason,json=closeReason,proto3,enum=shop.aftersale.v1.CloseReason" json:"close_reason,omitempty"`
 	// The cause recorded for analysis (packaging, quality control, carrier …).
-	RootCause     v1.CaseCause `protobuf:"varint,13,opt,name=root_cause,json=rootCause,proto3,enum=shop.aftersale.v1.CaseCause" json:"root_cause,omitempty"`
+	RootCause v1.CaseCause `protobuf:"varint,13,opt,name=root_cause,json=rootCause,proto3,enum=shop.aftersale.v1.CaseCause" json:"root_cause,omitempty"`
+	// The parcel, for "case.return_shipped" (the buyer's return) and
+	// "case.replacement_shipped" (the shop's replacement): carrier, tracking
+	// number, method and when it left.
+	Shipment      *v11.Shipment `protobuf:"bytes,14,opt,name=shipment,proto3" json:"shipment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -302,6 +306,13 @@ func (x *CaseStepped) GetRootCause() v1.CaseCause {
 	return v1.CaseCause(0)
 }
 
+func (x *CaseStepped) GetShipment() *v11.Shipment {
+	if x != nil {
+		return x.Shipment
+	}
+	return nil
+}
+
 var File_shop_events_v1_aftersale_proto protoreflect.FileDescriptor
 
 const file_shop_events_v1_aftersale_proto_rawDesc = "" +
@@ -322,7 +333,7 @@ const file_shop_events_v1_aftersale_proto_rawDesc = "" +
 	"whose_move\x18\t \x01(\x0e2\x15.shop.common.v1.PartyR\twhoseMove\x126\n" +
 	"\bdeadline\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x12%\n" +
-	"\x0epolicy_version\x18\v \x01(\tR\rpolicyVersion\"\x80\x05\n" +
+	"\x0epolicy_version\x18\v \x01(\tR\rpolicyVersion\"\xb6\x05\n" +
 	"\vCaseStepped\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x19\n" +
 	"\border_id\x18\x02 \x01(\tR\aorderId\x125\n" +
@@ -340,7 +351,8 @@ const file_shop_events_v1_aftersale_proto_rawDesc = "" +
 	"\x06refund\x18\v \x01(\v2\x19.shop.aftersale.v1.RefundR\x06refund\x12A\n" +
 	"\fclose_reason\x18\f \x01(\x0e2\x1e.shop.aftersale.v1.CloseReasonR\vcloseReason\x12;\n" +
 	"\n" +
-	"root_cause\x18\r \x01(\x0e2\x1c.shop.aftersale.v1.CaseCauseR\trootCauseB>Z<github.com/kefu-suite/kefu/proto/gen/shop/events/v1;eventsv1b\x06proto3"
+	"root_cause\x18\r \x01(\x0e2\x1c.shop.aftersale.v1.CaseCauseR\trootCause\x124\n" +
+	"\bshipment\x18\x0e \x01(\v2\x18.shop.common.v1.ShipmentR\bshipmentB>Z<github.com/kefu-suite/kefu/proto/gen/shop/events/v1;eventsv1b\x06proto3"
 
 var (
 	file_shop_events_v1_aftersale_proto_rawDescOnce sync.Once
@@ -369,6 +381,7 @@ var file_shop_events_v1_aftersale_proto_goTypes = []any{
 	(*v1.Refund)(nil),             // 10: shop.aftersale.v1.Refund
 	(v1.CloseReason)(0),           // 11: shop.aftersale.v1.CloseReason
 	(v1.CaseCause)(0),             // 12: shop.aftersale.v1.CaseCause
+	(*v11.Shipment)(nil),          // 13: shop.common.v1.Shipment
 }
 var file_shop_events_v1_aftersale_proto_depIdxs = []int32{
 	2,  // 0: shop.events.v1.CaseOpened.type:type_name -> shop.aftersale.v1.CaseType
@@ -387,11 +400,12 @@ var file_shop_events_v1_aftersale_proto_depIdxs = []int32{
 	10, // 13: shop.events.v1.CaseStepped.refund:type_name -> shop.aftersale.v1.Refund
 	11, // 14: shop.events.v1.CaseStepped.close_reason:type_name -> shop.aftersale.v1.CloseReason
 	12, // 15: shop.events.v1.CaseStepped.root_cause:type_name -> shop.aftersale.v1.CaseCause
-	16, // [16:16] is the sub-list for method output_type
-	16, // [16:16] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	13, // 16: shop.events.v1.CaseStepped.shipment:type_name -> shop.common.v1.Shipment
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_shop_events_v1_aftersale_proto_init() }
