@@ -104,6 +104,17 @@ func ClockRunner(ctx workflow.Context, in runner.Input) (pl.Clocks, error) {
 	for {
 		alarm, ok := r.next()
 		if r.clocks.Done && !ok {
+			// Let an Update that is still answering its caller finish; one
+			// accepted meanwhile may have given the record new clocks (a
+			// parcel registered just after its last alarm-free push), and
+			// then the runner goes on instead of ending with them unrun.
+			gen := r.gen
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return pl.Clocks{}, err
+			}
+			if r.gen != gen {
+				continue
+			}
 			break
 		}
 		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() && workflow.AllHandlersFinished(ctx) {
@@ -132,10 +143,6 @@ func ClockRunner(ctx workflow.Context, in runner.Input) (pl.Clocks, error) {
 		if err := r.fire(ctx, alarm); err != nil {
 			return pl.Clocks{}, err
 		}
-	}
-	// Let an Update that is still answering its caller finish.
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return pl.Clocks{}, err
 	}
 	return r.clocks, nil
 }

@@ -246,3 +246,39 @@ func TestInvalidInputIsRefusedForGood(t *testing.T) {
 		t.Fatalf("want a non-retryable InvalidArgument, got %v", err)
 	}
 }
+
+// A command accepted while the runner is ending (its record had just said
+// done, with no alarm) may give the record new clocks: the runner runs them
+// instead of ending (a parcel registered right after an alarm-free push).
+func TestACommandAcceptedWhileEndingIsRun(t *testing.T) {
+	r := &record{}
+	env := newEnv(t, r)
+	send := func(id string, cmd command) {
+		payload, _ := json.Marshal(cmd)
+		env.UpdateWorkflow(runner.UpdateCommand, id, &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("%s rejected: %v", id, err) },
+			OnAccept: func() {},
+			OnComplete: func(_ any, err error) {
+				if err != nil {
+					t.Errorf("%s failed: %v", id, err)
+				}
+			},
+		}, runner.Command{Payload: payload})
+	}
+	due := t0.Add(3 * time.Hour)
+	env.RegisterDelayedCallback(func() {
+		send("u1", command{Kind: "track", Done: true})
+		send("u2", command{Kind: "register", Alarms: []pl.Alarm{{Name: "stalled", At: due}}})
+	}, time.Hour)
+	c := r.clocks()
+	env.ExecuteWorkflow(runner.WorkflowType, input(&c))
+	if env.GetWorkflowError() != nil {
+		t.Fatal(env.GetWorkflowError())
+	}
+	if !slices.Equal(r.applied, []string{"track", "register"}) {
+		t.Fatalf("applied %v", r.applied)
+	}
+	if f := r.fired["stalled"]; len(f) != 1 || !f[0].Equal(due) {
+		t.Fatalf("stalled fired at %v, want once at %s", f, due)
+	}
+}
