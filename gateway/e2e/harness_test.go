@@ -57,6 +57,7 @@ var processes = []struct{ name, pkg string }{
 	{"order", "./services/order/cmd/order"},
 	{"aftersale", "./services/aftersale/cmd/aftersale"},
 	{"complaint", "./services/complaint/cmd/complaint"},
+	{"logistics", "./services/logistics/cmd/logistics"},
 	{"conversation", "./services/conversation/cmd/conversation"},
 	{"worker", "./workflows/cmd/worker"},
 	{"gateway", "./gateway/cmd/gateway"},
@@ -167,7 +168,7 @@ func StartStack(t *testing.T) *Stack {
 		"LOG_LEVEL=info",
 		"SHUTDOWN_TIMEOUT=5s",
 	)
-	for _, svc := range []string{"catalogue", "order", "aftersale", "complaint", "conversation"} {
+	for _, svc := range []string{"catalogue", "order", "aftersale", "complaint", "conversation", "logistics"} {
 		env = append(env, strings.ToUpper(svc)+"_ADDR="+addrs[svc])
 	}
 

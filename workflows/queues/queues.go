@@ -19,4 +19,6 @@ const (
 	AfterSaleActivities = "aftersale-activities"
 	// ComplaintActivities is polled by the complaint service.
 	ComplaintActivities = "complaint-activities"
+	// LogisticsActivities is polled by the logistics service.
+	LogisticsActivities = "logistics-activities"
 )

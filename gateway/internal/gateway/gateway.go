@@ -23,6 +23,7 @@ import (
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	complaintv1 "github.com/kefu-suite/kefu/proto/gen/shop/complaint/v1"
 	conversationv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
+	logisticsv1 "github.com/kefu-suite/kefu/proto/gen/shop/logistics/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 )
 
@@ -34,6 +35,7 @@ var registrations = map[string]registerFunc{
 	"order":        orderv1.RegisterOrderServiceHandler,
 	"aftersale":    aftersalev1.RegisterAfterSaleServiceHandler,
 	"complaint":    complaintv1.RegisterComplaintServiceHandler,
+	"logistics":    logisticsv1.RegisterLogisticsServiceHandler,
 }
 
 // Gateway is the HTTP handler plus the backend connections it owns.

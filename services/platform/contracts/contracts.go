@@ -11,6 +11,7 @@ import (
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	complaintv1 "github.com/kefu-suite/kefu/proto/gen/shop/complaint/v1"
 	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
+	logisticsv1 "github.com/kefu-suite/kefu/proto/gen/shop/logistics/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 )
 
@@ -20,6 +21,7 @@ var Services = map[string]protoreflect.FileDescriptor{
 	"aftersale":    aftersalev1.File_shop_aftersale_v1_aftersale_proto,
 	"catalogue":    cataloguev1.File_shop_catalogue_v1_catalogue_proto,
 	"complaint":    complaintv1.File_shop_complaint_v1_complaint_proto,
+	"logistics":    logisticsv1.File_shop_logistics_v1_logistics_proto,
 	"conversation": convv1.File_shop_conversation_v1_conversation_proto,
 	"order":        orderv1.File_shop_order_v1_order_proto,
 }

@@ -22,6 +22,9 @@ const (
 	RoleAgent    Role = "agent"
 	RolePlatform Role = "platform"
 	RoleService  Role = "service"
+	// RoleCarrier is a carrier's tracking push (subject: its carrier code,
+	// e.g. "SF"); it may push tracking for its own parcels and nothing else.
+	RoleCarrier Role = "carrier"
 )
 
 // Rank of an agent on the escalation ladder, lowest first; the zero value is no rank.
@@ -105,7 +108,7 @@ func (id Identity) Validate() error {
 		return fmt.Errorf("identity: only buyers have a member level")
 	}
 	switch id.Role {
-	case RoleBuyer, RolePlatform, RoleService:
+	case RoleBuyer, RolePlatform, RoleService, RoleCarrier:
 	case RoleAgent:
 		if id.ShopID == "" {
 			return fmt.Errorf("identity: agent %q has no shop", id.Subject)

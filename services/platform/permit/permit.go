@@ -98,7 +98,7 @@ func (t Table) Validate() error {
 		agents := false
 		for _, role := range r.Roles {
 			switch role {
-			case identity.RoleBuyer, identity.RolePlatform, identity.RoleService:
+			case identity.RoleBuyer, identity.RolePlatform, identity.RoleService, identity.RoleCarrier:
 			case identity.RoleAgent:
 				agents = true
 			default:
