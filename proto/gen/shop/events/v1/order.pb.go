@@ -296,6 +296,61 @@ func (x *OrderShipped) GetShippedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// OrderDelivered ("order.delivered"): every shipped parcel was signed for
+// (签收), as the carriers' tracking reports it; the return windows count
+// from delivered_at.
+type OrderDelivered struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OrderId       string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	DeliveredAt   *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=delivered_at,json=deliveredAt,proto3" json:"delivered_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrderDelivered) Reset() {
+	*x = OrderDelivered{}
+	mi := &file_shop_events_v1_order_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrderDelivered) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrderDelivered) ProtoMessage() {}
+
+func (x *OrderDelivered) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_events_v1_order_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrderDelivered.ProtoReflect.Descriptor instead.
+func (*OrderDelivered) Descriptor() ([]byte, []int) {
+	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *OrderDelivered) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *OrderDelivered) GetDeliveredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeliveredAt
+	}
+	return nil
+}
+
 // OrderReceived ("order.received"): the buyer confirmed receipt.
 type OrderReceived struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -307,7 +362,7 @@ type OrderReceived struct {
 
 func (x *OrderReceived) Reset() {
 	*x = OrderReceived{}
-	mi := &file_shop_events_v1_order_proto_msgTypes[3]
+	mi := &file_shop_events_v1_order_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -319,7 +374,7 @@ func (x *OrderReceived) String() string {
 func (*OrderReceived) ProtoMessage() {}
 
 func (x *OrderReceived) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_events_v1_order_proto_msgTypes[3]
+	mi := &file_shop_events_v1_order_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -332,7 +387,7 @@ func (x *OrderReceived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderReceived.ProtoReflect.Descriptor instead.
 func (*OrderReceived) Descriptor() ([]byte, []int) {
-	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{3}
+	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *OrderReceived) GetOrderId() string {
@@ -362,7 +417,7 @@ type OrderCompleted struct {
 
 func (x *OrderCompleted) Reset() {
 	*x = OrderCompleted{}
-	mi := &file_shop_events_v1_order_proto_msgTypes[4]
+	mi := &file_shop_events_v1_order_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -374,7 +429,7 @@ func (x *OrderCompleted) String() string {
 func (*OrderCompleted) ProtoMessage() {}
 
 func (x *OrderCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_events_v1_order_proto_msgTypes[4]
+	mi := &file_shop_events_v1_order_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -387,7 +442,7 @@ func (x *OrderCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderCompleted.ProtoReflect.Descriptor instead.
 func (*OrderCompleted) Descriptor() ([]byte, []int) {
-	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{4}
+	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *OrderCompleted) GetOrderId() string {
@@ -424,7 +479,7 @@ type OrderClosed struct {
 
 func (x *OrderClosed) Reset() {
 	*x = OrderClosed{}
-	mi := &file_shop_events_v1_order_proto_msgTypes[5]
+	mi := &file_shop_events_v1_order_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -436,7 +491,7 @@ func (x *OrderClosed) String() string {
 func (*OrderClosed) ProtoMessage() {}
 
 func (x *OrderClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_events_v1_order_proto_msgTypes[5]
+	mi := &file_shop_events_v1_order_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -449,7 +504,7 @@ func (x *OrderClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderClosed.ProtoReflect.Descriptor instead.
 func (*OrderClosed) Descriptor() ([]byte, []int) {
-	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{5}
+	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *OrderClosed) GetOrderId() string {
@@ -493,7 +548,7 @@ type OrderPaymentReminderDue struct {
 
 func (x *OrderPaymentReminderDue) Reset() {
 	*x = OrderPaymentReminderDue{}
-	mi := &file_shop_events_v1_order_proto_msgTypes[6]
+	mi := &file_shop_events_v1_order_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -505,7 +560,7 @@ func (x *OrderPaymentReminderDue) String() string {
 func (*OrderPaymentReminderDue) ProtoMessage() {}
 
 func (x *OrderPaymentReminderDue) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_events_v1_order_proto_msgTypes[6]
+	mi := &file_shop_events_v1_order_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -518,7 +573,7 @@ func (x *OrderPaymentReminderDue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderPaymentReminderDue.ProtoReflect.Descriptor instead.
 func (*OrderPaymentReminderDue) Descriptor() ([]byte, []int) {
-	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{6}
+	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *OrderPaymentReminderDue) GetOrderId() string {
@@ -557,7 +612,7 @@ type OrderAddressChanged struct {
 
 func (x *OrderAddressChanged) Reset() {
 	*x = OrderAddressChanged{}
-	mi := &file_shop_events_v1_order_proto_msgTypes[7]
+	mi := &file_shop_events_v1_order_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -569,7 +624,7 @@ func (x *OrderAddressChanged) String() string {
 func (*OrderAddressChanged) ProtoMessage() {}
 
 func (x *OrderAddressChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_events_v1_order_proto_msgTypes[7]
+	mi := &file_shop_events_v1_order_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -582,7 +637,7 @@ func (x *OrderAddressChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderAddressChanged.ProtoReflect.Descriptor instead.
 func (*OrderAddressChanged) Descriptor() ([]byte, []int) {
-	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{7}
+	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *OrderAddressChanged) GetOrderId() string {
@@ -623,7 +678,7 @@ type OrderLineChanged struct {
 
 func (x *OrderLineChanged) Reset() {
 	*x = OrderLineChanged{}
-	mi := &file_shop_events_v1_order_proto_msgTypes[8]
+	mi := &file_shop_events_v1_order_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -635,7 +690,7 @@ func (x *OrderLineChanged) String() string {
 func (*OrderLineChanged) ProtoMessage() {}
 
 func (x *OrderLineChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_events_v1_order_proto_msgTypes[8]
+	mi := &file_shop_events_v1_order_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -648,7 +703,7 @@ func (x *OrderLineChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderLineChanged.ProtoReflect.Descriptor instead.
 func (*OrderLineChanged) Descriptor() ([]byte, []int) {
-	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{8}
+	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *OrderLineChanged) GetOrderId() string {
@@ -691,7 +746,7 @@ type OrderRefundStarted struct {
 
 func (x *OrderRefundStarted) Reset() {
 	*x = OrderRefundStarted{}
-	mi := &file_shop_events_v1_order_proto_msgTypes[9]
+	mi := &file_shop_events_v1_order_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -703,7 +758,7 @@ func (x *OrderRefundStarted) String() string {
 func (*OrderRefundStarted) ProtoMessage() {}
 
 func (x *OrderRefundStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_events_v1_order_proto_msgTypes[9]
+	mi := &file_shop_events_v1_order_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -716,7 +771,7 @@ func (x *OrderRefundStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderRefundStarted.ProtoReflect.Descriptor instead.
 func (*OrderRefundStarted) Descriptor() ([]byte, []int) {
-	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{9}
+	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *OrderRefundStarted) GetOrderId() string {
@@ -747,7 +802,7 @@ type OrderRefundSettled struct {
 
 func (x *OrderRefundSettled) Reset() {
 	*x = OrderRefundSettled{}
-	mi := &file_shop_events_v1_order_proto_msgTypes[10]
+	mi := &file_shop_events_v1_order_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -759,7 +814,7 @@ func (x *OrderRefundSettled) String() string {
 func (*OrderRefundSettled) ProtoMessage() {}
 
 func (x *OrderRefundSettled) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_events_v1_order_proto_msgTypes[10]
+	mi := &file_shop_events_v1_order_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -772,7 +827,7 @@ func (x *OrderRefundSettled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderRefundSettled.ProtoReflect.Descriptor instead.
 func (*OrderRefundSettled) Descriptor() ([]byte, []int) {
-	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{10}
+	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *OrderRefundSettled) GetOrderId() string {
@@ -807,7 +862,7 @@ type OrderRemarked struct {
 
 func (x *OrderRemarked) Reset() {
 	*x = OrderRemarked{}
-	mi := &file_shop_events_v1_order_proto_msgTypes[11]
+	mi := &file_shop_events_v1_order_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -819,7 +874,7 @@ func (x *OrderRemarked) String() string {
 func (*OrderRemarked) ProtoMessage() {}
 
 func (x *OrderRemarked) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_events_v1_order_proto_msgTypes[11]
+	mi := &file_shop_events_v1_order_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -832,7 +887,7 @@ func (x *OrderRemarked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderRemarked.ProtoReflect.Descriptor instead.
 func (*OrderRemarked) Descriptor() ([]byte, []int) {
-	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{11}
+	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *OrderRemarked) GetOrderId() string {
@@ -861,7 +916,7 @@ type OrderExceptionChanged struct {
 
 func (x *OrderExceptionChanged) Reset() {
 	*x = OrderExceptionChanged{}
-	mi := &file_shop_events_v1_order_proto_msgTypes[12]
+	mi := &file_shop_events_v1_order_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -873,7 +928,7 @@ func (x *OrderExceptionChanged) String() string {
 func (*OrderExceptionChanged) ProtoMessage() {}
 
 func (x *OrderExceptionChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_events_v1_order_proto_msgTypes[12]
+	mi := &file_shop_events_v1_order_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -886,7 +941,7 @@ func (x *OrderExceptionChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderExceptionChanged.ProtoReflect.Descriptor instead.
 func (*OrderExceptionChanged) Descriptor() ([]byte, []int) {
-	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{12}
+	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *OrderExceptionChanged) GetOrderId() string {
@@ -917,7 +972,7 @@ type OrderStateChanged struct {
 
 func (x *OrderStateChanged) Reset() {
 	*x = OrderStateChanged{}
-	mi := &file_shop_events_v1_order_proto_msgTypes[13]
+	mi := &file_shop_events_v1_order_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -929,7 +984,7 @@ func (x *OrderStateChanged) String() string {
 func (*OrderStateChanged) ProtoMessage() {}
 
 func (x *OrderStateChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_events_v1_order_proto_msgTypes[13]
+	mi := &file_shop_events_v1_order_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -942,7 +997,7 @@ func (x *OrderStateChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderStateChanged.ProtoReflect.Descriptor instead.
 func (*OrderStateChanged) Descriptor() ([]byte, []int) {
-	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{13}
+	return file_shop_events_v1_order_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *OrderStateChanged) GetOrderId() string {
@@ -994,7 +1049,10 @@ const file_shop_events_v1_order_proto_rawDesc = "" +
 	"\bshipment\x18\x02 \x01(\v2\x1c.shop.order.v1.OrderShipmentR\bshipment\x12/\n" +
 	"\x05state\x18\x03 \x01(\x0e2\x19.shop.order.v1.OrderStateR\x05state\x129\n" +
 	"\n" +
-	"shipped_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tshippedAt\"g\n" +
+	"shipped_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tshippedAt\"j\n" +
+	"\x0eOrderDelivered\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x12=\n" +
+	"\fdelivered_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\"g\n" +
 	"\rOrderReceived\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12;\n" +
 	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -1053,65 +1111,67 @@ func file_shop_events_v1_order_proto_rawDescGZIP() []byte {
 	return file_shop_events_v1_order_proto_rawDescData
 }
 
-var file_shop_events_v1_order_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_shop_events_v1_order_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_shop_events_v1_order_proto_goTypes = []any{
 	(*OrderPlaced)(nil),             // 0: shop.events.v1.OrderPlaced
 	(*OrderPaid)(nil),               // 1: shop.events.v1.OrderPaid
 	(*OrderShipped)(nil),            // 2: shop.events.v1.OrderShipped
-	(*OrderReceived)(nil),           // 3: shop.events.v1.OrderReceived
-	(*OrderCompleted)(nil),          // 4: shop.events.v1.OrderCompleted
-	(*OrderClosed)(nil),             // 5: shop.events.v1.OrderClosed
-	(*OrderPaymentReminderDue)(nil), // 6: shop.events.v1.OrderPaymentReminderDue
-	(*OrderAddressChanged)(nil),     // 7: shop.events.v1.OrderAddressChanged
-	(*OrderLineChanged)(nil),        // 8: shop.events.v1.OrderLineChanged
-	(*OrderRefundStarted)(nil),      // 9: shop.events.v1.OrderRefundStarted
-	(*OrderRefundSettled)(nil),      // 10: shop.events.v1.OrderRefundSettled
-	(*OrderRemarked)(nil),           // 11: shop.events.v1.OrderRemarked
-	(*OrderExceptionChanged)(nil),   // 12: shop.events.v1.OrderExceptionChanged
-	(*OrderStateChanged)(nil),       // 13: shop.events.v1.OrderStateChanged
-	(v1.OrderKind)(0),               // 14: shop.order.v1.OrderKind
-	(*v1.OrderLine)(nil),            // 15: shop.order.v1.OrderLine
-	(*v1.PriceSnapshot)(nil),        // 16: shop.order.v1.PriceSnapshot
-	(v1.OrderState)(0),              // 17: shop.order.v1.OrderState
-	(*timestamppb.Timestamp)(nil),   // 18: google.protobuf.Timestamp
-	(*v1.OrderShipment)(nil),        // 19: shop.order.v1.OrderShipment
-	(v1.CloseReason)(0),             // 20: shop.order.v1.CloseReason
-	(v1.LineState)(0),               // 21: shop.order.v1.LineState
-	(*v1.Refund)(nil),               // 22: shop.order.v1.Refund
-	(*v1.Remark)(nil),               // 23: shop.order.v1.Remark
-	(*v1.OrderException)(nil),       // 24: shop.order.v1.OrderException
+	(*OrderDelivered)(nil),          // 3: shop.events.v1.OrderDelivered
+	(*OrderReceived)(nil),           // 4: shop.events.v1.OrderReceived
+	(*OrderCompleted)(nil),          // 5: shop.events.v1.OrderCompleted
+	(*OrderClosed)(nil),             // 6: shop.events.v1.OrderClosed
+	(*OrderPaymentReminderDue)(nil), // 7: shop.events.v1.OrderPaymentReminderDue
+	(*OrderAddressChanged)(nil),     // 8: shop.events.v1.OrderAddressChanged
+	(*OrderLineChanged)(nil),        // 9: shop.events.v1.OrderLineChanged
+	(*OrderRefundStarted)(nil),      // 10: shop.events.v1.OrderRefundStarted
+	(*OrderRefundSettled)(nil),      // 11: shop.events.v1.OrderRefundSettled
+	(*OrderRemarked)(nil),           // 12: shop.events.v1.OrderRemarked
+	(*OrderExceptionChanged)(nil),   // 13: shop.events.v1.OrderExceptionChanged
+	(*OrderStateChanged)(nil),       // 14: shop.events.v1.OrderStateChanged
+	(v1.OrderKind)(0),               // 15: shop.order.v1.OrderKind
+	(*v1.OrderLine)(nil),            // 16: shop.order.v1.OrderLine
+	(*v1.PriceSnapshot)(nil),        // 17: shop.order.v1.PriceSnapshot
+	(v1.OrderState)(0),              // 18: shop.order.v1.OrderState
+	(*timestamppb.Timestamp)(nil),   // 19: google.protobuf.Timestamp
+	(*v1.OrderShipment)(nil),        // 20: shop.order.v1.OrderShipment
+	(v1.CloseReason)(0),             // 21: shop.order.v1.CloseReason
+	(v1.LineState)(0),               // 22: shop.order.v1.LineState
+	(*v1.Refund)(nil),               // 23: shop.order.v1.Refund
+	(*v1.Remark)(nil),               // 24: shop.order.v1.Remark
+	(*v1.OrderException)(nil),       // 25: shop.order.v1.OrderException
 }
 var file_shop_events_v1_order_proto_depIdxs = []int32{
-	14, // 0: shop.events.v1.OrderPlaced.kind:type_name -> shop.order.v1.OrderKind
-	15, // 1: shop.events.v1.OrderPlaced.lines:type_name -> shop.order.v1.OrderLine
-	16, // 2: shop.events.v1.OrderPlaced.price:type_name -> shop.order.v1.PriceSnapshot
-	17, // 3: shop.events.v1.OrderPlaced.state:type_name -> shop.order.v1.OrderState
-	18, // 4: shop.events.v1.OrderPlaced.placed_at:type_name -> google.protobuf.Timestamp
-	18, // 5: shop.events.v1.OrderPlaced.pay_by:type_name -> google.protobuf.Timestamp
-	18, // 6: shop.events.v1.OrderPaid.paid_at:type_name -> google.protobuf.Timestamp
-	18, // 7: shop.events.v1.OrderPaid.ship_by:type_name -> google.protobuf.Timestamp
-	19, // 8: shop.events.v1.OrderShipped.shipment:type_name -> shop.order.v1.OrderShipment
-	17, // 9: shop.events.v1.OrderShipped.state:type_name -> shop.order.v1.OrderState
-	18, // 10: shop.events.v1.OrderShipped.shipped_at:type_name -> google.protobuf.Timestamp
-	18, // 11: shop.events.v1.OrderReceived.received_at:type_name -> google.protobuf.Timestamp
-	18, // 12: shop.events.v1.OrderCompleted.completed_at:type_name -> google.protobuf.Timestamp
-	20, // 13: shop.events.v1.OrderClosed.close_reason:type_name -> shop.order.v1.CloseReason
-	18, // 14: shop.events.v1.OrderClosed.closed_at:type_name -> google.protobuf.Timestamp
-	18, // 15: shop.events.v1.OrderPaymentReminderDue.reminder_at:type_name -> google.protobuf.Timestamp
-	18, // 16: shop.events.v1.OrderPaymentReminderDue.pay_by:type_name -> google.protobuf.Timestamp
-	15, // 17: shop.events.v1.OrderLineChanged.line:type_name -> shop.order.v1.OrderLine
-	21, // 18: shop.events.v1.OrderLineChanged.previous_state:type_name -> shop.order.v1.LineState
-	22, // 19: shop.events.v1.OrderRefundStarted.refund:type_name -> shop.order.v1.Refund
-	22, // 20: shop.events.v1.OrderRefundSettled.refund:type_name -> shop.order.v1.Refund
-	23, // 21: shop.events.v1.OrderRemarked.remark:type_name -> shop.order.v1.Remark
-	24, // 22: shop.events.v1.OrderExceptionChanged.exception:type_name -> shop.order.v1.OrderException
-	17, // 23: shop.events.v1.OrderStateChanged.from_state:type_name -> shop.order.v1.OrderState
-	17, // 24: shop.events.v1.OrderStateChanged.to_state:type_name -> shop.order.v1.OrderState
-	25, // [25:25] is the sub-list for method output_type
-	25, // [25:25] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	15, // 0: shop.events.v1.OrderPlaced.kind:type_name -> shop.order.v1.OrderKind
+	16, // 1: shop.events.v1.OrderPlaced.lines:type_name -> shop.order.v1.OrderLine
+	17, // 2: shop.events.v1.OrderPlaced.price:type_name -> shop.order.v1.PriceSnapshot
+	18, // 3: shop.events.v1.OrderPlaced.state:type_name -> shop.order.v1.OrderState
+	19, // 4: shop.events.v1.OrderPlaced.placed_at:type_name -> google.protobuf.Timestamp
+	19, // 5: shop.events.v1.OrderPlaced.pay_by:type_name -> google.protobuf.Timestamp
+	19, // 6: shop.events.v1.OrderPaid.paid_at:type_name -> google.protobuf.Timestamp
+	19, // 7: shop.events.v1.OrderPaid.ship_by:type_name -> google.protobuf.Timestamp
+	20, // 8: shop.events.v1.OrderShipped.shipment:type_name -> shop.order.v1.OrderShipment
+	18, // 9: shop.events.v1.OrderShipped.state:type_name -> shop.order.v1.OrderState
+	19, // 10: shop.events.v1.OrderShipped.shipped_at:type_name -> google.protobuf.Timestamp
+	19, // 11: shop.events.v1.OrderDelivered.delivered_at:type_name -> google.protobuf.Timestamp
+	19, // 12: shop.events.v1.OrderReceived.received_at:type_name -> google.protobuf.Timestamp
+	19, // 13: shop.events.v1.OrderCompleted.completed_at:type_name -> google.protobuf.Timestamp
+	21, // 14: shop.events.v1.OrderClosed.close_reason:type_name -> shop.order.v1.CloseReason
+	19, // 15: shop.events.v1.OrderClosed.closed_at:type_name -> google.protobuf.Timestamp
+	19, // 16: shop.events.v1.OrderPaymentReminderDue.reminder_at:type_name -> google.protobuf.Timestamp
+	19, // 17: shop.events.v1.OrderPaymentReminderDue.pay_by:type_name -> google.protobuf.Timestamp
+	16, // 18: shop.events.v1.OrderLineChanged.line:type_name -> shop.order.v1.OrderLine
+	22, // 19: shop.events.v1.OrderLineChanged.previous_state:type_name -> shop.order.v1.LineState
+	23, // 20: shop.events.v1.OrderRefundStarted.refund:type_name -> shop.order.v1.Refund
+	23, // 21: shop.events.v1.OrderRefundSettled.refund:type_name -> shop.order.v1.Refund
+	24, // 22: shop.events.v1.OrderRemarked.remark:type_name -> shop.order.v1.Remark
+	25, // 23: shop.events.v1.OrderExceptionChanged.exception:type_name -> shop.order.v1.OrderException
+	18, // 24: shop.events.v1.OrderStateChanged.from_state:type_name -> shop.order.v1.OrderState
+	18, // 25: shop.events.v1.OrderStateChanged.to_state:type_name -> shop.order.v1.OrderState
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_shop_events_v1_order_proto_init() }
@@ -1125,7 +1185,7 @@ func file_shop_events_v1_order_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shop_events_v1_order_proto_rawDesc), len(file_shop_events_v1_order_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

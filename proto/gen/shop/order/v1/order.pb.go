@@ -600,6 +600,12 @@ const (
 	// Ship promise ran out (超时未发货), raised by the workflow for
 	// after-sale; does not block shipping; resolved by shipping.
 	ExceptionKind_EXCEPTION_KIND_SHIP_PROMISE_BREACHED ExceptionKind = 8
+	// A parcel of the order has a logistics problem (物流异常): no tracking
+	// progress for the policy's stall duration, an exception reported by the
+	// carrier, or returned to sender — raised from logistics tracking so the
+	// after-sale staff find it before the buyer does; does not block
+	// shipping; resolved by an agent, or by the parcel's delivery.
+	ExceptionKind_EXCEPTION_KIND_LOGISTICS ExceptionKind = 9
 )
 
 // Enum value maps for ExceptionKind.
@@ -614,6 +620,7 @@ var (
 		6: "EXCEPTION_KIND_SUSPECTED_FAKE",
 		7: "EXCEPTION_KIND_COD_CONFIRMATION",
 		8: "EXCEPTION_KIND_SHIP_PROMISE_BREACHED",
+		9: "EXCEPTION_KIND_LOGISTICS",
 	}
 	ExceptionKind_value = map[string]int32{
 		"EXCEPTION_KIND_UNSPECIFIED":           0,
@@ -625,6 +632,7 @@ var (
 		"EXCEPTION_KIND_SUSPECTED_FAKE":        6,
 		"EXCEPTION_KIND_COD_CONFIRMATION":      7,
 		"EXCEPTION_KIND_SHIP_PROMISE_BREACHED": 8,
+		"EXCEPTION_KIND_LOGISTICS":             9,
 	}
 )
 
@@ -950,9 +958,22 @@ type Order struct {
 	// Opaque version; changes on every write; output only.
 	Etag string `protobuf:"bytes,32,opt,name=etag,proto3" json:"etag,omitempty"`
 	// When the order last changed; output only.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,33,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,33,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// When the goods were delivered (签收): every shipped parcel signed for,
+	// as the carriers' tracking reports it (the latest signing). The return
+	// windows (seven-day no-reason, 15-day quality) count from it; output
+	// only.
+	DeliveredAt *timestamppb.Timestamp `protobuf:"bytes,34,opt,name=delivered_at,json=deliveredAt,proto3" json:"delivered_at,omitempty"`
+	// Refund requests made during the transaction (交易中退款) that are open
+	// now: while any is, the buyer's auto-confirm clock does not run; output
+	// only.
+	OpenRefundCaseIds []string `protobuf:"bytes,35,rep,name=open_refund_case_ids,json=openRefundCaseIds,proto3" json:"open_refund_case_ids,omitempty"`
+	// The spans during which the auto-confirm clock stood still (an open
+	// refund request), oldest first; the deadline moves by their total;
+	// output only.
+	AutoConfirmPauses []*ClockPause `protobuf:"bytes,36,rep,name=auto_confirm_pauses,json=autoConfirmPauses,proto3" json:"auto_confirm_pauses,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Order) Reset() {
@@ -1216,6 +1237,99 @@ func (x *Order) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Order) GetDeliveredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeliveredAt
+	}
+	return nil
+}
+
+func (x *Order) GetOpenRefundCaseIds() []string {
+	if x != nil {
+		return x.OpenRefundCaseIds
+	}
+	return nil
+}
+
+func (x *Order) GetAutoConfirmPauses() []*ClockPause {
+	if x != nil {
+		return x.AutoConfirmPauses
+	}
+	return nil
+}
+
+// A span during which a clock stood still, and why.
+type ClockPause struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Why, e.g. "refund request case_… open".
+	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The after-sale case that held it, if any.
+	CaseId string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	From   *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=from,proto3" json:"from,omitempty"`
+	// Unset while it still stands still.
+	To            *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClockPause) Reset() {
+	*x = ClockPause{}
+	mi := &file_shop_order_v1_order_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClockPause) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClockPause) ProtoMessage() {}
+
+func (x *ClockPause) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_order_v1_order_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClockPause.ProtoReflect.Descriptor instead.
+func (*ClockPause) Descriptor() ([]byte, []int) {
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ClockPause) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ClockPause) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *ClockPause) GetFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *ClockPause) GetTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
 // One line of an order. product_id, sku_id and quantity are input; the rest
 // is output only.
 type OrderLine struct {
@@ -1266,7 +1380,7 @@ type OrderLine struct {
 
 func (x *OrderLine) Reset() {
 	*x = OrderLine{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[1]
+	mi := &file_shop_order_v1_order_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1278,7 +1392,7 @@ func (x *OrderLine) String() string {
 func (*OrderLine) ProtoMessage() {}
 
 func (x *OrderLine) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[1]
+	mi := &file_shop_order_v1_order_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1291,7 +1405,7 @@ func (x *OrderLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderLine.ProtoReflect.Descriptor instead.
 func (*OrderLine) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{1}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *OrderLine) GetLineId() string {
@@ -1457,7 +1571,7 @@ type PriceSnapshot struct {
 
 func (x *PriceSnapshot) Reset() {
 	*x = PriceSnapshot{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[2]
+	mi := &file_shop_order_v1_order_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1469,7 +1583,7 @@ func (x *PriceSnapshot) String() string {
 func (*PriceSnapshot) ProtoMessage() {}
 
 func (x *PriceSnapshot) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[2]
+	mi := &file_shop_order_v1_order_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1482,7 +1596,7 @@ func (x *PriceSnapshot) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PriceSnapshot.ProtoReflect.Descriptor instead.
 func (*PriceSnapshot) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{2}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PriceSnapshot) GetSubtotalFen() int64 {
@@ -1580,7 +1694,7 @@ type Invoice struct {
 
 func (x *Invoice) Reset() {
 	*x = Invoice{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[3]
+	mi := &file_shop_order_v1_order_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1592,7 +1706,7 @@ func (x *Invoice) String() string {
 func (*Invoice) ProtoMessage() {}
 
 func (x *Invoice) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[3]
+	mi := &file_shop_order_v1_order_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1605,7 +1719,7 @@ func (x *Invoice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Invoice.ProtoReflect.Descriptor instead.
 func (*Invoice) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{3}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Invoice) GetType() InvoiceType {
@@ -1653,7 +1767,7 @@ type Payment struct {
 
 func (x *Payment) Reset() {
 	*x = Payment{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[4]
+	mi := &file_shop_order_v1_order_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1665,7 +1779,7 @@ func (x *Payment) String() string {
 func (*Payment) ProtoMessage() {}
 
 func (x *Payment) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[4]
+	mi := &file_shop_order_v1_order_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1678,7 +1792,7 @@ func (x *Payment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Payment.ProtoReflect.Descriptor instead.
 func (*Payment) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{4}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Payment) GetPaymentRef() string {
@@ -1722,7 +1836,7 @@ type ShipmentLine struct {
 
 func (x *ShipmentLine) Reset() {
 	*x = ShipmentLine{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[5]
+	mi := &file_shop_order_v1_order_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1734,7 +1848,7 @@ func (x *ShipmentLine) String() string {
 func (*ShipmentLine) ProtoMessage() {}
 
 func (x *ShipmentLine) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[5]
+	mi := &file_shop_order_v1_order_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1747,7 +1861,7 @@ func (x *ShipmentLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShipmentLine.ProtoReflect.Descriptor instead.
 func (*ShipmentLine) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{5}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ShipmentLine) GetLineId() string {
@@ -1775,14 +1889,16 @@ type OrderShipment struct {
 	// Lines and units in the parcel.
 	Lines []*ShipmentLine `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
 	// Who shipped it.
-	ShippedBy     *v1.Actor `protobuf:"bytes,4,opt,name=shipped_by,json=shippedBy,proto3" json:"shipped_by,omitempty"`
+	ShippedBy *v1.Actor `protobuf:"bytes,4,opt,name=shipped_by,json=shippedBy,proto3" json:"shipped_by,omitempty"`
+	// When the carrier reported it signed for (签收); output only.
+	DeliveredAt   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=delivered_at,json=deliveredAt,proto3" json:"delivered_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OrderShipment) Reset() {
 	*x = OrderShipment{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[6]
+	mi := &file_shop_order_v1_order_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1794,7 +1910,7 @@ func (x *OrderShipment) String() string {
 func (*OrderShipment) ProtoMessage() {}
 
 func (x *OrderShipment) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[6]
+	mi := &file_shop_order_v1_order_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1807,7 +1923,7 @@ func (x *OrderShipment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderShipment.ProtoReflect.Descriptor instead.
 func (*OrderShipment) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{6}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *OrderShipment) GetShipmentId() string {
@@ -1838,6 +1954,13 @@ func (x *OrderShipment) GetShippedBy() *v1.Actor {
 	return nil
 }
 
+func (x *OrderShipment) GetDeliveredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeliveredAt
+	}
+	return nil
+}
+
 // Amount refunded for one line (input of RefundOrder, part of Refund).
 type RefundLine struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1854,7 +1977,7 @@ type RefundLine struct {
 
 func (x *RefundLine) Reset() {
 	*x = RefundLine{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[7]
+	mi := &file_shop_order_v1_order_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1866,7 +1989,7 @@ func (x *RefundLine) String() string {
 func (*RefundLine) ProtoMessage() {}
 
 func (x *RefundLine) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[7]
+	mi := &file_shop_order_v1_order_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1879,7 +2002,7 @@ func (x *RefundLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefundLine.ProtoReflect.Descriptor instead.
 func (*RefundLine) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{7}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RefundLine) GetLineId() string {
@@ -1937,7 +2060,7 @@ type Refund struct {
 
 func (x *Refund) Reset() {
 	*x = Refund{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[8]
+	mi := &file_shop_order_v1_order_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1949,7 +2072,7 @@ func (x *Refund) String() string {
 func (*Refund) ProtoMessage() {}
 
 func (x *Refund) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[8]
+	mi := &file_shop_order_v1_order_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1962,7 +2085,7 @@ func (x *Refund) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Refund.ProtoReflect.Descriptor instead.
 func (*Refund) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{8}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Refund) GetRefundId() string {
@@ -2071,7 +2194,7 @@ type Remark struct {
 
 func (x *Remark) Reset() {
 	*x = Remark{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[9]
+	mi := &file_shop_order_v1_order_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2083,7 +2206,7 @@ func (x *Remark) String() string {
 func (*Remark) ProtoMessage() {}
 
 func (x *Remark) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[9]
+	mi := &file_shop_order_v1_order_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2096,7 +2219,7 @@ func (x *Remark) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Remark.ProtoReflect.Descriptor instead.
 func (*Remark) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{9}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Remark) GetRemarkId() string {
@@ -2185,7 +2308,7 @@ type OrderException struct {
 
 func (x *OrderException) Reset() {
 	*x = OrderException{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[10]
+	mi := &file_shop_order_v1_order_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2197,7 +2320,7 @@ func (x *OrderException) String() string {
 func (*OrderException) ProtoMessage() {}
 
 func (x *OrderException) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[10]
+	mi := &file_shop_order_v1_order_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2210,7 +2333,7 @@ func (x *OrderException) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrderException.ProtoReflect.Descriptor instead.
 func (*OrderException) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{10}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *OrderException) GetExceptionId() string {
@@ -2351,7 +2474,7 @@ type ReviewFinding struct {
 
 func (x *ReviewFinding) Reset() {
 	*x = ReviewFinding{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[11]
+	mi := &file_shop_order_v1_order_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2363,7 +2486,7 @@ func (x *ReviewFinding) String() string {
 func (*ReviewFinding) ProtoMessage() {}
 
 func (x *ReviewFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[11]
+	mi := &file_shop_order_v1_order_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2376,7 +2499,7 @@ func (x *ReviewFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewFinding.ProtoReflect.Descriptor instead.
 func (*ReviewFinding) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{11}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ReviewFinding) GetCheck() ReviewCheck {
@@ -2431,7 +2554,7 @@ type CreateOrderRequest struct {
 
 func (x *CreateOrderRequest) Reset() {
 	*x = CreateOrderRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[12]
+	mi := &file_shop_order_v1_order_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2443,7 +2566,7 @@ func (x *CreateOrderRequest) String() string {
 func (*CreateOrderRequest) ProtoMessage() {}
 
 func (x *CreateOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[12]
+	mi := &file_shop_order_v1_order_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2456,7 +2579,7 @@ func (x *CreateOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOrderRequest.ProtoReflect.Descriptor instead.
 func (*CreateOrderRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{12}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateOrderRequest) GetRequestId() string {
@@ -2491,7 +2614,7 @@ type CreateOrderResponse struct {
 
 func (x *CreateOrderResponse) Reset() {
 	*x = CreateOrderResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[13]
+	mi := &file_shop_order_v1_order_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2503,7 +2626,7 @@ func (x *CreateOrderResponse) String() string {
 func (*CreateOrderResponse) ProtoMessage() {}
 
 func (x *CreateOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[13]
+	mi := &file_shop_order_v1_order_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2516,7 +2639,7 @@ func (x *CreateOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateOrderResponse.ProtoReflect.Descriptor instead.
 func (*CreateOrderResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{13}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateOrderResponse) GetOrder() *Order {
@@ -2537,7 +2660,7 @@ type GetOrderRequest struct {
 
 func (x *GetOrderRequest) Reset() {
 	*x = GetOrderRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[14]
+	mi := &file_shop_order_v1_order_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2549,7 +2672,7 @@ func (x *GetOrderRequest) String() string {
 func (*GetOrderRequest) ProtoMessage() {}
 
 func (x *GetOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[14]
+	mi := &file_shop_order_v1_order_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2562,7 +2685,7 @@ func (x *GetOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrderRequest.ProtoReflect.Descriptor instead.
 func (*GetOrderRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{14}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetOrderRequest) GetOrderId() string {
@@ -2583,7 +2706,7 @@ type GetOrderResponse struct {
 
 func (x *GetOrderResponse) Reset() {
 	*x = GetOrderResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[15]
+	mi := &file_shop_order_v1_order_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2595,7 +2718,7 @@ func (x *GetOrderResponse) String() string {
 func (*GetOrderResponse) ProtoMessage() {}
 
 func (x *GetOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[15]
+	mi := &file_shop_order_v1_order_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2608,7 +2731,7 @@ func (x *GetOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrderResponse.ProtoReflect.Descriptor instead.
 func (*GetOrderResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{15}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetOrderResponse) GetOrder() *Order {
@@ -2652,7 +2775,7 @@ type ListOrdersRequest struct {
 
 func (x *ListOrdersRequest) Reset() {
 	*x = ListOrdersRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[16]
+	mi := &file_shop_order_v1_order_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2664,7 +2787,7 @@ func (x *ListOrdersRequest) String() string {
 func (*ListOrdersRequest) ProtoMessage() {}
 
 func (x *ListOrdersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[16]
+	mi := &file_shop_order_v1_order_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2677,7 +2800,7 @@ func (x *ListOrdersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrdersRequest.ProtoReflect.Descriptor instead.
 func (*ListOrdersRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{16}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListOrdersRequest) GetShopId() string {
@@ -2770,7 +2893,7 @@ type ListOrdersResponse struct {
 
 func (x *ListOrdersResponse) Reset() {
 	*x = ListOrdersResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[17]
+	mi := &file_shop_order_v1_order_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2782,7 +2905,7 @@ func (x *ListOrdersResponse) String() string {
 func (*ListOrdersResponse) ProtoMessage() {}
 
 func (x *ListOrdersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[17]
+	mi := &file_shop_order_v1_order_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2795,7 +2918,7 @@ func (x *ListOrdersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOrdersResponse.ProtoReflect.Descriptor instead.
 func (*ListOrdersResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{17}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListOrdersResponse) GetOrders() []*Order {
@@ -2832,7 +2955,7 @@ type PayOrderRequest struct {
 
 func (x *PayOrderRequest) Reset() {
 	*x = PayOrderRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[18]
+	mi := &file_shop_order_v1_order_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2844,7 +2967,7 @@ func (x *PayOrderRequest) String() string {
 func (*PayOrderRequest) ProtoMessage() {}
 
 func (x *PayOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[18]
+	mi := &file_shop_order_v1_order_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2857,7 +2980,7 @@ func (x *PayOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PayOrderRequest.ProtoReflect.Descriptor instead.
 func (*PayOrderRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{18}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PayOrderRequest) GetOrderId() string {
@@ -2899,7 +3022,7 @@ type PayOrderResponse struct {
 
 func (x *PayOrderResponse) Reset() {
 	*x = PayOrderResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[19]
+	mi := &file_shop_order_v1_order_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2911,7 +3034,7 @@ func (x *PayOrderResponse) String() string {
 func (*PayOrderResponse) ProtoMessage() {}
 
 func (x *PayOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[19]
+	mi := &file_shop_order_v1_order_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2924,7 +3047,7 @@ func (x *PayOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PayOrderResponse.ProtoReflect.Descriptor instead.
 func (*PayOrderResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{19}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PayOrderResponse) GetOrder() *Order {
@@ -2959,7 +3082,7 @@ type ShipOrderRequest struct {
 
 func (x *ShipOrderRequest) Reset() {
 	*x = ShipOrderRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[20]
+	mi := &file_shop_order_v1_order_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2971,7 +3094,7 @@ func (x *ShipOrderRequest) String() string {
 func (*ShipOrderRequest) ProtoMessage() {}
 
 func (x *ShipOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[20]
+	mi := &file_shop_order_v1_order_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2984,7 +3107,7 @@ func (x *ShipOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShipOrderRequest.ProtoReflect.Descriptor instead.
 func (*ShipOrderRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{20}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ShipOrderRequest) GetOrderId() string {
@@ -3033,7 +3156,7 @@ type ShipOrderResponse struct {
 
 func (x *ShipOrderResponse) Reset() {
 	*x = ShipOrderResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[21]
+	mi := &file_shop_order_v1_order_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3045,7 +3168,7 @@ func (x *ShipOrderResponse) String() string {
 func (*ShipOrderResponse) ProtoMessage() {}
 
 func (x *ShipOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[21]
+	mi := &file_shop_order_v1_order_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3058,7 +3181,7 @@ func (x *ShipOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShipOrderResponse.ProtoReflect.Descriptor instead.
 func (*ShipOrderResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{21}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ShipOrderResponse) GetOrder() *Order {
@@ -3086,7 +3209,7 @@ type ConfirmReceiptRequest struct {
 
 func (x *ConfirmReceiptRequest) Reset() {
 	*x = ConfirmReceiptRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[22]
+	mi := &file_shop_order_v1_order_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3098,7 +3221,7 @@ func (x *ConfirmReceiptRequest) String() string {
 func (*ConfirmReceiptRequest) ProtoMessage() {}
 
 func (x *ConfirmReceiptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[22]
+	mi := &file_shop_order_v1_order_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3111,7 +3234,7 @@ func (x *ConfirmReceiptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmReceiptRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmReceiptRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{22}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ConfirmReceiptRequest) GetOrderId() string {
@@ -3146,7 +3269,7 @@ type ConfirmReceiptResponse struct {
 
 func (x *ConfirmReceiptResponse) Reset() {
 	*x = ConfirmReceiptResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[23]
+	mi := &file_shop_order_v1_order_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3158,7 +3281,7 @@ func (x *ConfirmReceiptResponse) String() string {
 func (*ConfirmReceiptResponse) ProtoMessage() {}
 
 func (x *ConfirmReceiptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[23]
+	mi := &file_shop_order_v1_order_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3171,7 +3294,7 @@ func (x *ConfirmReceiptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmReceiptResponse.ProtoReflect.Descriptor instead.
 func (*ConfirmReceiptResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{23}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ConfirmReceiptResponse) GetOrder() *Order {
@@ -3206,7 +3329,7 @@ type CancelOrderRequest struct {
 
 func (x *CancelOrderRequest) Reset() {
 	*x = CancelOrderRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[24]
+	mi := &file_shop_order_v1_order_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3218,7 +3341,7 @@ func (x *CancelOrderRequest) String() string {
 func (*CancelOrderRequest) ProtoMessage() {}
 
 func (x *CancelOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[24]
+	mi := &file_shop_order_v1_order_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3231,7 +3354,7 @@ func (x *CancelOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelOrderRequest.ProtoReflect.Descriptor instead.
 func (*CancelOrderRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{24}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CancelOrderRequest) GetOrderId() string {
@@ -3289,7 +3412,7 @@ type CancelOrderResponse struct {
 
 func (x *CancelOrderResponse) Reset() {
 	*x = CancelOrderResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[25]
+	mi := &file_shop_order_v1_order_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3301,7 +3424,7 @@ func (x *CancelOrderResponse) String() string {
 func (*CancelOrderResponse) ProtoMessage() {}
 
 func (x *CancelOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[25]
+	mi := &file_shop_order_v1_order_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3314,7 +3437,7 @@ func (x *CancelOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelOrderResponse.ProtoReflect.Descriptor instead.
 func (*CancelOrderResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{25}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CancelOrderResponse) GetOrder() *Order {
@@ -3355,7 +3478,7 @@ type RefundOrderRequest struct {
 
 func (x *RefundOrderRequest) Reset() {
 	*x = RefundOrderRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[26]
+	mi := &file_shop_order_v1_order_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3367,7 +3490,7 @@ func (x *RefundOrderRequest) String() string {
 func (*RefundOrderRequest) ProtoMessage() {}
 
 func (x *RefundOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[26]
+	mi := &file_shop_order_v1_order_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3380,7 +3503,7 @@ func (x *RefundOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefundOrderRequest.ProtoReflect.Descriptor instead.
 func (*RefundOrderRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{26}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RefundOrderRequest) GetOrderId() string {
@@ -3445,7 +3568,7 @@ type RefundOrderResponse struct {
 
 func (x *RefundOrderResponse) Reset() {
 	*x = RefundOrderResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[27]
+	mi := &file_shop_order_v1_order_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3457,7 +3580,7 @@ func (x *RefundOrderResponse) String() string {
 func (*RefundOrderResponse) ProtoMessage() {}
 
 func (x *RefundOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[27]
+	mi := &file_shop_order_v1_order_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3470,7 +3593,7 @@ func (x *RefundOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefundOrderResponse.ProtoReflect.Descriptor instead.
 func (*RefundOrderResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{27}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RefundOrderResponse) GetOrder() *Order {
@@ -3512,7 +3635,7 @@ type ChangeAddressRequest struct {
 
 func (x *ChangeAddressRequest) Reset() {
 	*x = ChangeAddressRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[28]
+	mi := &file_shop_order_v1_order_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3524,7 +3647,7 @@ func (x *ChangeAddressRequest) String() string {
 func (*ChangeAddressRequest) ProtoMessage() {}
 
 func (x *ChangeAddressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[28]
+	mi := &file_shop_order_v1_order_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3537,7 +3660,7 @@ func (x *ChangeAddressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeAddressRequest.ProtoReflect.Descriptor instead.
 func (*ChangeAddressRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{28}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ChangeAddressRequest) GetOrderId() string {
@@ -3593,7 +3716,7 @@ type ChangeAddressResponse struct {
 
 func (x *ChangeAddressResponse) Reset() {
 	*x = ChangeAddressResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[29]
+	mi := &file_shop_order_v1_order_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3605,7 +3728,7 @@ func (x *ChangeAddressResponse) String() string {
 func (*ChangeAddressResponse) ProtoMessage() {}
 
 func (x *ChangeAddressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[29]
+	mi := &file_shop_order_v1_order_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3618,7 +3741,7 @@ func (x *ChangeAddressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeAddressResponse.ProtoReflect.Descriptor instead.
 func (*ChangeAddressResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{29}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ChangeAddressResponse) GetOrder() *Order {
@@ -3652,7 +3775,7 @@ type ChangeSpecRequest struct {
 
 func (x *ChangeSpecRequest) Reset() {
 	*x = ChangeSpecRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[30]
+	mi := &file_shop_order_v1_order_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3664,7 +3787,7 @@ func (x *ChangeSpecRequest) String() string {
 func (*ChangeSpecRequest) ProtoMessage() {}
 
 func (x *ChangeSpecRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[30]
+	mi := &file_shop_order_v1_order_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3677,7 +3800,7 @@ func (x *ChangeSpecRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeSpecRequest.ProtoReflect.Descriptor instead.
 func (*ChangeSpecRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{30}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ChangeSpecRequest) GetOrderId() string {
@@ -3733,7 +3856,7 @@ type ChangeSpecResponse struct {
 
 func (x *ChangeSpecResponse) Reset() {
 	*x = ChangeSpecResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[31]
+	mi := &file_shop_order_v1_order_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3745,7 +3868,7 @@ func (x *ChangeSpecResponse) String() string {
 func (*ChangeSpecResponse) ProtoMessage() {}
 
 func (x *ChangeSpecResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[31]
+	mi := &file_shop_order_v1_order_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3758,7 +3881,7 @@ func (x *ChangeSpecResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeSpecResponse.ProtoReflect.Descriptor instead.
 func (*ChangeSpecResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{31}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ChangeSpecResponse) GetOrder() *Order {
@@ -3786,7 +3909,7 @@ type AddRemarkRequest struct {
 
 func (x *AddRemarkRequest) Reset() {
 	*x = AddRemarkRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[32]
+	mi := &file_shop_order_v1_order_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3798,7 +3921,7 @@ func (x *AddRemarkRequest) String() string {
 func (*AddRemarkRequest) ProtoMessage() {}
 
 func (x *AddRemarkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[32]
+	mi := &file_shop_order_v1_order_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3811,7 +3934,7 @@ func (x *AddRemarkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddRemarkRequest.ProtoReflect.Descriptor instead.
 func (*AddRemarkRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{32}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AddRemarkRequest) GetOrderId() string {
@@ -3853,7 +3976,7 @@ type AddRemarkResponse struct {
 
 func (x *AddRemarkResponse) Reset() {
 	*x = AddRemarkResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[33]
+	mi := &file_shop_order_v1_order_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3865,7 +3988,7 @@ func (x *AddRemarkResponse) String() string {
 func (*AddRemarkResponse) ProtoMessage() {}
 
 func (x *AddRemarkResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[33]
+	mi := &file_shop_order_v1_order_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3878,7 +4001,7 @@ func (x *AddRemarkResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddRemarkResponse.ProtoReflect.Descriptor instead.
 func (*AddRemarkResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{33}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AddRemarkResponse) GetRemark() *Remark {
@@ -3903,7 +4026,7 @@ type ListRemarksRequest struct {
 
 func (x *ListRemarksRequest) Reset() {
 	*x = ListRemarksRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[34]
+	mi := &file_shop_order_v1_order_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3915,7 +4038,7 @@ func (x *ListRemarksRequest) String() string {
 func (*ListRemarksRequest) ProtoMessage() {}
 
 func (x *ListRemarksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[34]
+	mi := &file_shop_order_v1_order_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3928,7 +4051,7 @@ func (x *ListRemarksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRemarksRequest.ProtoReflect.Descriptor instead.
 func (*ListRemarksRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{34}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListRemarksRequest) GetOrderId() string {
@@ -3965,7 +4088,7 @@ type ListRemarksResponse struct {
 
 func (x *ListRemarksResponse) Reset() {
 	*x = ListRemarksResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[35]
+	mi := &file_shop_order_v1_order_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3977,7 +4100,7 @@ func (x *ListRemarksResponse) String() string {
 func (*ListRemarksResponse) ProtoMessage() {}
 
 func (x *ListRemarksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[35]
+	mi := &file_shop_order_v1_order_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3990,7 +4113,7 @@ func (x *ListRemarksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRemarksResponse.ProtoReflect.Descriptor instead.
 func (*ListRemarksResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{35}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListRemarksResponse) GetRemarks() []*Remark {
@@ -4018,7 +4141,7 @@ type RunReviewChecksRequest struct {
 
 func (x *RunReviewChecksRequest) Reset() {
 	*x = RunReviewChecksRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[36]
+	mi := &file_shop_order_v1_order_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4030,7 +4153,7 @@ func (x *RunReviewChecksRequest) String() string {
 func (*RunReviewChecksRequest) ProtoMessage() {}
 
 func (x *RunReviewChecksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[36]
+	mi := &file_shop_order_v1_order_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4043,7 +4166,7 @@ func (x *RunReviewChecksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunReviewChecksRequest.ProtoReflect.Descriptor instead.
 func (*RunReviewChecksRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{36}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RunReviewChecksRequest) GetOrderId() string {
@@ -4068,7 +4191,7 @@ type RunReviewChecksResponse struct {
 
 func (x *RunReviewChecksResponse) Reset() {
 	*x = RunReviewChecksResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[37]
+	mi := &file_shop_order_v1_order_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4080,7 +4203,7 @@ func (x *RunReviewChecksResponse) String() string {
 func (*RunReviewChecksResponse) ProtoMessage() {}
 
 func (x *RunReviewChecksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[37]
+	mi := &file_shop_order_v1_order_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4093,7 +4216,7 @@ func (x *RunReviewChecksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunReviewChecksResponse.ProtoReflect.Descriptor instead.
 func (*RunReviewChecksResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{37}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *RunReviewChecksResponse) GetFindings() []*ReviewFinding {
@@ -4137,7 +4260,7 @@ type RaiseExceptionRequest struct {
 
 func (x *RaiseExceptionRequest) Reset() {
 	*x = RaiseExceptionRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[38]
+	mi := &file_shop_order_v1_order_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4149,7 +4272,7 @@ func (x *RaiseExceptionRequest) String() string {
 func (*RaiseExceptionRequest) ProtoMessage() {}
 
 func (x *RaiseExceptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[38]
+	mi := &file_shop_order_v1_order_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4162,7 +4285,7 @@ func (x *RaiseExceptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RaiseExceptionRequest.ProtoReflect.Descriptor instead.
 func (*RaiseExceptionRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{38}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RaiseExceptionRequest) GetOrderId() string {
@@ -4211,7 +4334,7 @@ type RaiseExceptionResponse struct {
 
 func (x *RaiseExceptionResponse) Reset() {
 	*x = RaiseExceptionResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[39]
+	mi := &file_shop_order_v1_order_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4223,7 +4346,7 @@ func (x *RaiseExceptionResponse) String() string {
 func (*RaiseExceptionResponse) ProtoMessage() {}
 
 func (x *RaiseExceptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[39]
+	mi := &file_shop_order_v1_order_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4236,7 +4359,7 @@ func (x *RaiseExceptionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RaiseExceptionResponse.ProtoReflect.Descriptor instead.
 func (*RaiseExceptionResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{39}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RaiseExceptionResponse) GetException() *OrderException {
@@ -4267,7 +4390,7 @@ type ListExceptionsRequest struct {
 
 func (x *ListExceptionsRequest) Reset() {
 	*x = ListExceptionsRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[40]
+	mi := &file_shop_order_v1_order_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4279,7 +4402,7 @@ func (x *ListExceptionsRequest) String() string {
 func (*ListExceptionsRequest) ProtoMessage() {}
 
 func (x *ListExceptionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[40]
+	mi := &file_shop_order_v1_order_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4292,7 +4415,7 @@ func (x *ListExceptionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExceptionsRequest.ProtoReflect.Descriptor instead.
 func (*ListExceptionsRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{40}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListExceptionsRequest) GetShopId() string {
@@ -4350,7 +4473,7 @@ type ListExceptionsResponse struct {
 
 func (x *ListExceptionsResponse) Reset() {
 	*x = ListExceptionsResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[41]
+	mi := &file_shop_order_v1_order_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4362,7 +4485,7 @@ func (x *ListExceptionsResponse) String() string {
 func (*ListExceptionsResponse) ProtoMessage() {}
 
 func (x *ListExceptionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[41]
+	mi := &file_shop_order_v1_order_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4375,7 +4498,7 @@ func (x *ListExceptionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExceptionsResponse.ProtoReflect.Descriptor instead.
 func (*ListExceptionsResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{41}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListExceptionsResponse) GetExceptions() []*OrderException {
@@ -4417,7 +4540,7 @@ type ResolveExceptionRequest struct {
 
 func (x *ResolveExceptionRequest) Reset() {
 	*x = ResolveExceptionRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[42]
+	mi := &file_shop_order_v1_order_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4429,7 +4552,7 @@ func (x *ResolveExceptionRequest) String() string {
 func (*ResolveExceptionRequest) ProtoMessage() {}
 
 func (x *ResolveExceptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[42]
+	mi := &file_shop_order_v1_order_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4442,7 +4565,7 @@ func (x *ResolveExceptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveExceptionRequest.ProtoReflect.Descriptor instead.
 func (*ResolveExceptionRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{42}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ResolveExceptionRequest) GetOrderId() string {
@@ -4498,7 +4621,7 @@ type ResolveExceptionResponse struct {
 
 func (x *ResolveExceptionResponse) Reset() {
 	*x = ResolveExceptionResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[43]
+	mi := &file_shop_order_v1_order_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4510,7 +4633,7 @@ func (x *ResolveExceptionResponse) String() string {
 func (*ResolveExceptionResponse) ProtoMessage() {}
 
 func (x *ResolveExceptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[43]
+	mi := &file_shop_order_v1_order_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4523,7 +4646,7 @@ func (x *ResolveExceptionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveExceptionResponse.ProtoReflect.Descriptor instead.
 func (*ResolveExceptionResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{43}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ResolveExceptionResponse) GetOrder() *Order {
@@ -4544,7 +4667,7 @@ type ExplainTimersRequest struct {
 
 func (x *ExplainTimersRequest) Reset() {
 	*x = ExplainTimersRequest{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[44]
+	mi := &file_shop_order_v1_order_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4556,7 +4679,7 @@ func (x *ExplainTimersRequest) String() string {
 func (*ExplainTimersRequest) ProtoMessage() {}
 
 func (x *ExplainTimersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[44]
+	mi := &file_shop_order_v1_order_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4569,7 +4692,7 @@ func (x *ExplainTimersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainTimersRequest.ProtoReflect.Descriptor instead.
 func (*ExplainTimersRequest) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{44}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ExplainTimersRequest) GetOrderId() string {
@@ -4592,7 +4715,7 @@ type ExplainTimersResponse struct {
 
 func (x *ExplainTimersResponse) Reset() {
 	*x = ExplainTimersResponse{}
-	mi := &file_shop_order_v1_order_proto_msgTypes[45]
+	mi := &file_shop_order_v1_order_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4604,7 +4727,7 @@ func (x *ExplainTimersResponse) String() string {
 func (*ExplainTimersResponse) ProtoMessage() {}
 
 func (x *ExplainTimersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_order_v1_order_proto_msgTypes[45]
+	mi := &file_shop_order_v1_order_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4617,7 +4740,7 @@ func (x *ExplainTimersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainTimersResponse.ProtoReflect.Descriptor instead.
 func (*ExplainTimersResponse) Descriptor() ([]byte, []int) {
-	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{45}
+	return file_shop_order_v1_order_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ExplainTimersResponse) GetExplanation() *v1.TimerExplanation {
@@ -4631,7 +4754,7 @@ var File_shop_order_v1_order_proto protoreflect.FileDescriptor
 
 const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\n" +
-	"\x19shop/order/v1/order.proto\x12\rshop.order.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!shop/catalogue/v1/resources.proto\x1a\x1bshop/common/v1/common.proto\"\xc0\x0f\n" +
+	"\x19shop/order/v1/order.proto\x12\rshop.order.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!shop/catalogue/v1/resources.proto\x1a\x1bshop/common/v1/common.proto\"\xfb\x10\n" +
 	"\x05Order\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x125\n" +
 	"\ashop_id\x18\x02 \x01(\tB\x1c\xbaH\x19\xd8\x01\x01r\x14\x18@2\x10^[A-Za-z0-9_-]+$R\x06shopId\x127\n" +
@@ -4673,9 +4796,18 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\frefunded_fen\x18\x1f \x01(\x03R\vrefundedFen\x12\x12\n" +
 	"\x04etag\x18  \x01(\tR\x04etag\x12;\n" +
 	"\vupdate_time\x18! \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime:\xe1\x01\xbaH\xdd\x01\x1a\x83\x01\n" +
+	"updateTime\x12=\n" +
+	"\fdelivered_at\x18\" \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\x12/\n" +
+	"\x14open_refund_case_ids\x18# \x03(\tR\x11openRefundCaseIds\x12I\n" +
+	"\x13auto_confirm_pauses\x18$ \x03(\v2\x19.shop.order.v1.ClockPauseR\x11autoConfirmPauses:\xe1\x01\xbaH\xdd\x01\x1a\x83\x01\n" +
 	"\x18order.order.unique_lines\x12,each product/SKU may appear in one line only\x1a9this.lines.map(l, l.product_id + '/' + l.sku_id).unique()\x1aU\n" +
-	"\x1aorder.order.unique_coupons\x12\x1bcoupon codes must be unique\x1a\x1athis.coupon_codes.unique()\"\xad\x05\n" +
+	"\x1aorder.order.unique_coupons\x12\x1bcoupon codes must be unique\x1a\x1athis.coupon_codes.unique()\"\x99\x01\n" +
+	"\n" +
+	"ClockPause\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12.\n" +
+	"\x04from\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
+	"\x02to\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\"\xad\x05\n" +
 	"\tOrderLine\x12\x17\n" +
 	"\aline_id\x18\x01 \x01(\tR\x06lineId\x12<\n" +
 	"\n" +
@@ -4738,14 +4870,15 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\fShipmentLine\x125\n" +
 	"\aline_id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x17\x10\x01\x18@2\x11^ln_[A-Za-z0-9]+$R\x06lineId\x12&\n" +
 	"\bquantity\x18\x02 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\x8fN \x00R\bquantity\"\xd9\x01\n" +
+	"\xbaH\a\x1a\x05\x18\x8fN \x00R\bquantity\"\x98\x02\n" +
 	"\rOrderShipment\x12\x1f\n" +
 	"\vshipment_id\x18\x01 \x01(\tR\n" +
 	"shipmentId\x124\n" +
 	"\bshipment\x18\x02 \x01(\v2\x18.shop.common.v1.ShipmentR\bshipment\x12;\n" +
 	"\x05lines\x18\x03 \x03(\v2\x1b.shop.order.v1.ShipmentLineB\b\xbaH\x05\x92\x01\x02\x10dR\x05lines\x124\n" +
 	"\n" +
-	"shipped_by\x18\x04 \x01(\v2\x15.shop.common.v1.ActorR\tshippedBy\"\x93\x01\n" +
+	"shipped_by\x18\x04 \x01(\v2\x15.shop.common.v1.ActorR\tshippedBy\x12=\n" +
+	"\fdelivered_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\"\x93\x01\n" +
 	"\n" +
 	"RefundLine\x125\n" +
 	"\aline_id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x17\x10\x01\x18@2\x11^ln_[A-Za-z0-9]+$R\x06lineId\x12&\n" +
@@ -5040,7 +5173,7 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\x12REMARK_FLAG_YELLOW\x10\x02\x12\x15\n" +
 	"\x11REMARK_FLAG_GREEN\x10\x03\x12\x14\n" +
 	"\x10REMARK_FLAG_BLUE\x10\x04\x12\x16\n" +
-	"\x12REMARK_FLAG_PURPLE\x10\x05*\xd5\x02\n" +
+	"\x12REMARK_FLAG_PURPLE\x10\x05*\xf3\x02\n" +
 	"\rExceptionKind\x12\x1e\n" +
 	"\x1aEXCEPTION_KIND_UNSPECIFIED\x10\x00\x12%\n" +
 	"!EXCEPTION_KIND_INCOMPLETE_ADDRESS\x10\x01\x12&\n" +
@@ -5050,7 +5183,8 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\x18EXCEPTION_KIND_DUPLICATE\x10\x05\x12!\n" +
 	"\x1dEXCEPTION_KIND_SUSPECTED_FAKE\x10\x06\x12#\n" +
 	"\x1fEXCEPTION_KIND_COD_CONFIRMATION\x10\a\x12(\n" +
-	"$EXCEPTION_KIND_SHIP_PROMISE_BREACHED\x10\b*m\n" +
+	"$EXCEPTION_KIND_SHIP_PROMISE_BREACHED\x10\b\x12\x1c\n" +
+	"\x18EXCEPTION_KIND_LOGISTICS\x10\t*m\n" +
 	"\x0fExceptionStatus\x12 \n" +
 	"\x1cEXCEPTION_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15EXCEPTION_STATUS_OPEN\x10\x01\x12\x1d\n" +
@@ -5113,7 +5247,7 @@ func file_shop_order_v1_order_proto_rawDescGZIP() []byte {
 }
 
 var file_shop_order_v1_order_proto_enumTypes = make([]protoimpl.EnumInfo, 12)
-var file_shop_order_v1_order_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_shop_order_v1_order_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_shop_order_v1_order_proto_goTypes = []any{
 	(OrderKind)(0),                   // 0: shop.order.v1.OrderKind
 	(OrderState)(0),                  // 1: shop.order.v1.OrderState
@@ -5128,187 +5262,193 @@ var file_shop_order_v1_order_proto_goTypes = []any{
 	(ResolutionAction)(0),            // 10: shop.order.v1.ResolutionAction
 	(ReviewCheck)(0),                 // 11: shop.order.v1.ReviewCheck
 	(*Order)(nil),                    // 12: shop.order.v1.Order
-	(*OrderLine)(nil),                // 13: shop.order.v1.OrderLine
-	(*PriceSnapshot)(nil),            // 14: shop.order.v1.PriceSnapshot
-	(*Invoice)(nil),                  // 15: shop.order.v1.Invoice
-	(*Payment)(nil),                  // 16: shop.order.v1.Payment
-	(*ShipmentLine)(nil),             // 17: shop.order.v1.ShipmentLine
-	(*OrderShipment)(nil),            // 18: shop.order.v1.OrderShipment
-	(*RefundLine)(nil),               // 19: shop.order.v1.RefundLine
-	(*Refund)(nil),                   // 20: shop.order.v1.Refund
-	(*Remark)(nil),                   // 21: shop.order.v1.Remark
-	(*OrderException)(nil),           // 22: shop.order.v1.OrderException
-	(*ReviewFinding)(nil),            // 23: shop.order.v1.ReviewFinding
-	(*CreateOrderRequest)(nil),       // 24: shop.order.v1.CreateOrderRequest
-	(*CreateOrderResponse)(nil),      // 25: shop.order.v1.CreateOrderResponse
-	(*GetOrderRequest)(nil),          // 26: shop.order.v1.GetOrderRequest
-	(*GetOrderResponse)(nil),         // 27: shop.order.v1.GetOrderResponse
-	(*ListOrdersRequest)(nil),        // 28: shop.order.v1.ListOrdersRequest
-	(*ListOrdersResponse)(nil),       // 29: shop.order.v1.ListOrdersResponse
-	(*PayOrderRequest)(nil),          // 30: shop.order.v1.PayOrderRequest
-	(*PayOrderResponse)(nil),         // 31: shop.order.v1.PayOrderResponse
-	(*ShipOrderRequest)(nil),         // 32: shop.order.v1.ShipOrderRequest
-	(*ShipOrderResponse)(nil),        // 33: shop.order.v1.ShipOrderResponse
-	(*ConfirmReceiptRequest)(nil),    // 34: shop.order.v1.ConfirmReceiptRequest
-	(*ConfirmReceiptResponse)(nil),   // 35: shop.order.v1.ConfirmReceiptResponse
-	(*CancelOrderRequest)(nil),       // 36: shop.order.v1.CancelOrderRequest
-	(*CancelOrderResponse)(nil),      // 37: shop.order.v1.CancelOrderResponse
-	(*RefundOrderRequest)(nil),       // 38: shop.order.v1.RefundOrderRequest
-	(*RefundOrderResponse)(nil),      // 39: shop.order.v1.RefundOrderResponse
-	(*ChangeAddressRequest)(nil),     // 40: shop.order.v1.ChangeAddressRequest
-	(*ChangeAddressResponse)(nil),    // 41: shop.order.v1.ChangeAddressResponse
-	(*ChangeSpecRequest)(nil),        // 42: shop.order.v1.ChangeSpecRequest
-	(*ChangeSpecResponse)(nil),       // 43: shop.order.v1.ChangeSpecResponse
-	(*AddRemarkRequest)(nil),         // 44: shop.order.v1.AddRemarkRequest
-	(*AddRemarkResponse)(nil),        // 45: shop.order.v1.AddRemarkResponse
-	(*ListRemarksRequest)(nil),       // 46: shop.order.v1.ListRemarksRequest
-	(*ListRemarksResponse)(nil),      // 47: shop.order.v1.ListRemarksResponse
-	(*RunReviewChecksRequest)(nil),   // 48: shop.order.v1.RunReviewChecksRequest
-	(*RunReviewChecksResponse)(nil),  // 49: shop.order.v1.RunReviewChecksResponse
-	(*RaiseExceptionRequest)(nil),    // 50: shop.order.v1.RaiseExceptionRequest
-	(*RaiseExceptionResponse)(nil),   // 51: shop.order.v1.RaiseExceptionResponse
-	(*ListExceptionsRequest)(nil),    // 52: shop.order.v1.ListExceptionsRequest
-	(*ListExceptionsResponse)(nil),   // 53: shop.order.v1.ListExceptionsResponse
-	(*ResolveExceptionRequest)(nil),  // 54: shop.order.v1.ResolveExceptionRequest
-	(*ResolveExceptionResponse)(nil), // 55: shop.order.v1.ResolveExceptionResponse
-	(*ExplainTimersRequest)(nil),     // 56: shop.order.v1.ExplainTimersRequest
-	(*ExplainTimersResponse)(nil),    // 57: shop.order.v1.ExplainTimersResponse
-	(*v1.Address)(nil),               // 58: shop.common.v1.Address
-	(*timestamppb.Timestamp)(nil),    // 59: google.protobuf.Timestamp
-	(v11.MemberLevel)(0),             // 60: shop.catalogue.v1.MemberLevel
-	(*v1.Shipment)(nil),              // 61: shop.common.v1.Shipment
-	(*v1.Actor)(nil),                 // 62: shop.common.v1.Actor
-	(v1.RefundChannel)(0),            // 63: shop.common.v1.RefundChannel
-	(*v1.TimerExplanation)(nil),      // 64: shop.common.v1.TimerExplanation
+	(*ClockPause)(nil),               // 13: shop.order.v1.ClockPause
+	(*OrderLine)(nil),                // 14: shop.order.v1.OrderLine
+	(*PriceSnapshot)(nil),            // 15: shop.order.v1.PriceSnapshot
+	(*Invoice)(nil),                  // 16: shop.order.v1.Invoice
+	(*Payment)(nil),                  // 17: shop.order.v1.Payment
+	(*ShipmentLine)(nil),             // 18: shop.order.v1.ShipmentLine
+	(*OrderShipment)(nil),            // 19: shop.order.v1.OrderShipment
+	(*RefundLine)(nil),               // 20: shop.order.v1.RefundLine
+	(*Refund)(nil),                   // 21: shop.order.v1.Refund
+	(*Remark)(nil),                   // 22: shop.order.v1.Remark
+	(*OrderException)(nil),           // 23: shop.order.v1.OrderException
+	(*ReviewFinding)(nil),            // 24: shop.order.v1.ReviewFinding
+	(*CreateOrderRequest)(nil),       // 25: shop.order.v1.CreateOrderRequest
+	(*CreateOrderResponse)(nil),      // 26: shop.order.v1.CreateOrderResponse
+	(*GetOrderRequest)(nil),          // 27: shop.order.v1.GetOrderRequest
+	(*GetOrderResponse)(nil),         // 28: shop.order.v1.GetOrderResponse
+	(*ListOrdersRequest)(nil),        // 29: shop.order.v1.ListOrdersRequest
+	(*ListOrdersResponse)(nil),       // 30: shop.order.v1.ListOrdersResponse
+	(*PayOrderRequest)(nil),          // 31: shop.order.v1.PayOrderRequest
+	(*PayOrderResponse)(nil),         // 32: shop.order.v1.PayOrderResponse
+	(*ShipOrderRequest)(nil),         // 33: shop.order.v1.ShipOrderRequest
+	(*ShipOrderResponse)(nil),        // 34: shop.order.v1.ShipOrderResponse
+	(*ConfirmReceiptRequest)(nil),    // 35: shop.order.v1.ConfirmReceiptRequest
+	(*ConfirmReceiptResponse)(nil),   // 36: shop.order.v1.ConfirmReceiptResponse
+	(*CancelOrderRequest)(nil),       // 37: shop.order.v1.CancelOrderRequest
+	(*CancelOrderResponse)(nil),      // 38: shop.order.v1.CancelOrderResponse
+	(*RefundOrderRequest)(nil),       // 39: shop.order.v1.RefundOrderRequest
+	(*RefundOrderResponse)(nil),      // 40: shop.order.v1.RefundOrderResponse
+	(*ChangeAddressRequest)(nil),     // 41: shop.order.v1.ChangeAddressRequest
+	(*ChangeAddressResponse)(nil),    // 42: shop.order.v1.ChangeAddressResponse
+	(*ChangeSpecRequest)(nil),        // 43: shop.order.v1.ChangeSpecRequest
+	(*ChangeSpecResponse)(nil),       // 44: shop.order.v1.ChangeSpecResponse
+	(*AddRemarkRequest)(nil),         // 45: shop.order.v1.AddRemarkRequest
+	(*AddRemarkResponse)(nil),        // 46: shop.order.v1.AddRemarkResponse
+	(*ListRemarksRequest)(nil),       // 47: shop.order.v1.ListRemarksRequest
+	(*ListRemarksResponse)(nil),      // 48: shop.order.v1.ListRemarksResponse
+	(*RunReviewChecksRequest)(nil),   // 49: shop.order.v1.RunReviewChecksRequest
+	(*RunReviewChecksResponse)(nil),  // 50: shop.order.v1.RunReviewChecksResponse
+	(*RaiseExceptionRequest)(nil),    // 51: shop.order.v1.RaiseExceptionRequest
+	(*RaiseExceptionResponse)(nil),   // 52: shop.order.v1.RaiseExceptionResponse
+	(*ListExceptionsRequest)(nil),    // 53: shop.order.v1.ListExceptionsRequest
+	(*ListExceptionsResponse)(nil),   // 54: shop.order.v1.ListExceptionsResponse
+	(*ResolveExceptionRequest)(nil),  // 55: shop.order.v1.ResolveExceptionRequest
+	(*ResolveExceptionResponse)(nil), // 56: shop.order.v1.ResolveExceptionResponse
+	(*ExplainTimersRequest)(nil),     // 57: shop.order.v1.ExplainTimersRequest
+	(*ExplainTimersResponse)(nil),    // 58: shop.order.v1.ExplainTimersResponse
+	(*v1.Address)(nil),               // 59: shop.common.v1.Address
+	(*timestamppb.Timestamp)(nil),    // 60: google.protobuf.Timestamp
+	(v11.MemberLevel)(0),             // 61: shop.catalogue.v1.MemberLevel
+	(*v1.Shipment)(nil),              // 62: shop.common.v1.Shipment
+	(*v1.Actor)(nil),                 // 63: shop.common.v1.Actor
+	(v1.RefundChannel)(0),            // 64: shop.common.v1.RefundChannel
+	(*v1.TimerExplanation)(nil),      // 65: shop.common.v1.TimerExplanation
 }
 var file_shop_order_v1_order_proto_depIdxs = []int32{
 	0,   // 0: shop.order.v1.Order.kind:type_name -> shop.order.v1.OrderKind
 	1,   // 1: shop.order.v1.Order.state:type_name -> shop.order.v1.OrderState
-	13,  // 2: shop.order.v1.Order.lines:type_name -> shop.order.v1.OrderLine
-	14,  // 3: shop.order.v1.Order.price:type_name -> shop.order.v1.PriceSnapshot
-	58,  // 4: shop.order.v1.Order.address:type_name -> shop.common.v1.Address
-	15,  // 5: shop.order.v1.Order.invoice:type_name -> shop.order.v1.Invoice
-	16,  // 6: shop.order.v1.Order.payment:type_name -> shop.order.v1.Payment
-	18,  // 7: shop.order.v1.Order.shipments:type_name -> shop.order.v1.OrderShipment
-	20,  // 8: shop.order.v1.Order.refunds:type_name -> shop.order.v1.Refund
+	14,  // 2: shop.order.v1.Order.lines:type_name -> shop.order.v1.OrderLine
+	15,  // 3: shop.order.v1.Order.price:type_name -> shop.order.v1.PriceSnapshot
+	59,  // 4: shop.order.v1.Order.address:type_name -> shop.common.v1.Address
+	16,  // 5: shop.order.v1.Order.invoice:type_name -> shop.order.v1.Invoice
+	17,  // 6: shop.order.v1.Order.payment:type_name -> shop.order.v1.Payment
+	19,  // 7: shop.order.v1.Order.shipments:type_name -> shop.order.v1.OrderShipment
+	21,  // 8: shop.order.v1.Order.refunds:type_name -> shop.order.v1.Refund
 	7,   // 9: shop.order.v1.Order.flag:type_name -> shop.order.v1.RemarkFlag
-	21,  // 10: shop.order.v1.Order.remarks:type_name -> shop.order.v1.Remark
-	22,  // 11: shop.order.v1.Order.exceptions:type_name -> shop.order.v1.OrderException
+	22,  // 10: shop.order.v1.Order.remarks:type_name -> shop.order.v1.Remark
+	23,  // 11: shop.order.v1.Order.exceptions:type_name -> shop.order.v1.OrderException
 	3,   // 12: shop.order.v1.Order.close_reason:type_name -> shop.order.v1.CloseReason
-	59,  // 13: shop.order.v1.Order.placed_at:type_name -> google.protobuf.Timestamp
-	59,  // 14: shop.order.v1.Order.paid_at:type_name -> google.protobuf.Timestamp
-	59,  // 15: shop.order.v1.Order.shipped_at:type_name -> google.protobuf.Timestamp
-	59,  // 16: shop.order.v1.Order.received_at:type_name -> google.protobuf.Timestamp
-	59,  // 17: shop.order.v1.Order.completed_at:type_name -> google.protobuf.Timestamp
-	59,  // 18: shop.order.v1.Order.closed_at:type_name -> google.protobuf.Timestamp
-	59,  // 19: shop.order.v1.Order.pay_by:type_name -> google.protobuf.Timestamp
-	59,  // 20: shop.order.v1.Order.ship_by:type_name -> google.protobuf.Timestamp
-	59,  // 21: shop.order.v1.Order.reminder_sent_at:type_name -> google.protobuf.Timestamp
-	59,  // 22: shop.order.v1.Order.update_time:type_name -> google.protobuf.Timestamp
-	2,   // 23: shop.order.v1.OrderLine.state:type_name -> shop.order.v1.LineState
-	59,  // 24: shop.order.v1.PriceSnapshot.priced_at:type_name -> google.protobuf.Timestamp
-	60,  // 25: shop.order.v1.PriceSnapshot.member_level:type_name -> shop.catalogue.v1.MemberLevel
-	4,   // 26: shop.order.v1.Invoice.type:type_name -> shop.order.v1.InvoiceType
-	59,  // 27: shop.order.v1.Payment.paid_at:type_name -> google.protobuf.Timestamp
-	61,  // 28: shop.order.v1.OrderShipment.shipment:type_name -> shop.common.v1.Shipment
-	17,  // 29: shop.order.v1.OrderShipment.lines:type_name -> shop.order.v1.ShipmentLine
-	62,  // 30: shop.order.v1.OrderShipment.shipped_by:type_name -> shop.common.v1.Actor
-	19,  // 31: shop.order.v1.Refund.lines:type_name -> shop.order.v1.RefundLine
-	63,  // 32: shop.order.v1.Refund.channel:type_name -> shop.common.v1.RefundChannel
-	6,   // 33: shop.order.v1.Refund.origin:type_name -> shop.order.v1.RefundOrigin
-	5,   // 34: shop.order.v1.Refund.state:type_name -> shop.order.v1.RefundState
-	62,  // 35: shop.order.v1.Refund.created_by:type_name -> shop.common.v1.Actor
-	59,  // 36: shop.order.v1.Refund.created_at:type_name -> google.protobuf.Timestamp
-	59,  // 37: shop.order.v1.Refund.expected_arrival_at:type_name -> google.protobuf.Timestamp
-	59,  // 38: shop.order.v1.Refund.completed_at:type_name -> google.protobuf.Timestamp
-	7,   // 39: shop.order.v1.Remark.flag:type_name -> shop.order.v1.RemarkFlag
-	62,  // 40: shop.order.v1.Remark.operator:type_name -> shop.common.v1.Actor
-	59,  // 41: shop.order.v1.Remark.created_at:type_name -> google.protobuf.Timestamp
-	8,   // 42: shop.order.v1.OrderException.kind:type_name -> shop.order.v1.ExceptionKind
-	9,   // 43: shop.order.v1.OrderException.status:type_name -> shop.order.v1.ExceptionStatus
-	62,  // 44: shop.order.v1.OrderException.raised_by:type_name -> shop.common.v1.Actor
-	59,  // 45: shop.order.v1.OrderException.raised_at:type_name -> google.protobuf.Timestamp
-	59,  // 46: shop.order.v1.OrderException.resolved_at:type_name -> google.protobuf.Timestamp
-	10,  // 47: shop.order.v1.OrderException.resolution_action:type_name -> shop.order.v1.ResolutionAction
-	62,  // 48: shop.order.v1.OrderException.resolved_by:type_name -> shop.common.v1.Actor
-	11,  // 49: shop.order.v1.ReviewFinding.check:type_name -> shop.order.v1.ReviewCheck
-	12,  // 50: shop.order.v1.CreateOrderRequest.order:type_name -> shop.order.v1.Order
-	12,  // 51: shop.order.v1.CreateOrderResponse.order:type_name -> shop.order.v1.Order
-	12,  // 52: shop.order.v1.GetOrderResponse.order:type_name -> shop.order.v1.Order
-	1,   // 53: shop.order.v1.ListOrdersRequest.states:type_name -> shop.order.v1.OrderState
-	0,   // 54: shop.order.v1.ListOrdersRequest.kind:type_name -> shop.order.v1.OrderKind
-	8,   // 55: shop.order.v1.ListOrdersRequest.exception_kind:type_name -> shop.order.v1.ExceptionKind
-	7,   // 56: shop.order.v1.ListOrdersRequest.flag:type_name -> shop.order.v1.RemarkFlag
-	59,  // 57: shop.order.v1.ListOrdersRequest.placed_after:type_name -> google.protobuf.Timestamp
-	59,  // 58: shop.order.v1.ListOrdersRequest.placed_before:type_name -> google.protobuf.Timestamp
-	12,  // 59: shop.order.v1.ListOrdersResponse.orders:type_name -> shop.order.v1.Order
-	12,  // 60: shop.order.v1.PayOrderResponse.order:type_name -> shop.order.v1.Order
-	61,  // 61: shop.order.v1.ShipOrderRequest.shipment:type_name -> shop.common.v1.Shipment
-	17,  // 62: shop.order.v1.ShipOrderRequest.lines:type_name -> shop.order.v1.ShipmentLine
-	12,  // 63: shop.order.v1.ShipOrderResponse.order:type_name -> shop.order.v1.Order
-	12,  // 64: shop.order.v1.ConfirmReceiptResponse.order:type_name -> shop.order.v1.Order
-	63,  // 65: shop.order.v1.CancelOrderRequest.refund_channel:type_name -> shop.common.v1.RefundChannel
-	12,  // 66: shop.order.v1.CancelOrderResponse.order:type_name -> shop.order.v1.Order
-	20,  // 67: shop.order.v1.CancelOrderResponse.refund:type_name -> shop.order.v1.Refund
-	19,  // 68: shop.order.v1.RefundOrderRequest.lines:type_name -> shop.order.v1.RefundLine
-	63,  // 69: shop.order.v1.RefundOrderRequest.channel:type_name -> shop.common.v1.RefundChannel
-	12,  // 70: shop.order.v1.RefundOrderResponse.order:type_name -> shop.order.v1.Order
-	20,  // 71: shop.order.v1.RefundOrderResponse.refund:type_name -> shop.order.v1.Refund
-	58,  // 72: shop.order.v1.ChangeAddressRequest.address:type_name -> shop.common.v1.Address
-	12,  // 73: shop.order.v1.ChangeAddressResponse.order:type_name -> shop.order.v1.Order
-	12,  // 74: shop.order.v1.ChangeSpecResponse.order:type_name -> shop.order.v1.Order
-	7,   // 75: shop.order.v1.AddRemarkRequest.flag:type_name -> shop.order.v1.RemarkFlag
-	21,  // 76: shop.order.v1.AddRemarkResponse.remark:type_name -> shop.order.v1.Remark
-	21,  // 77: shop.order.v1.ListRemarksResponse.remarks:type_name -> shop.order.v1.Remark
-	23,  // 78: shop.order.v1.RunReviewChecksResponse.findings:type_name -> shop.order.v1.ReviewFinding
-	59,  // 79: shop.order.v1.RunReviewChecksResponse.checked_at:type_name -> google.protobuf.Timestamp
-	8,   // 80: shop.order.v1.RaiseExceptionRequest.kind:type_name -> shop.order.v1.ExceptionKind
-	22,  // 81: shop.order.v1.RaiseExceptionResponse.exception:type_name -> shop.order.v1.OrderException
-	9,   // 82: shop.order.v1.ListExceptionsRequest.status:type_name -> shop.order.v1.ExceptionStatus
-	8,   // 83: shop.order.v1.ListExceptionsRequest.kind:type_name -> shop.order.v1.ExceptionKind
-	22,  // 84: shop.order.v1.ListExceptionsResponse.exceptions:type_name -> shop.order.v1.OrderException
-	10,  // 85: shop.order.v1.ResolveExceptionRequest.action:type_name -> shop.order.v1.ResolutionAction
-	12,  // 86: shop.order.v1.ResolveExceptionResponse.order:type_name -> shop.order.v1.Order
-	64,  // 87: shop.order.v1.ExplainTimersResponse.explanation:type_name -> shop.common.v1.TimerExplanation
-	24,  // 88: shop.order.v1.OrderService.CreateOrder:input_type -> shop.order.v1.CreateOrderRequest
-	26,  // 89: shop.order.v1.OrderService.GetOrder:input_type -> shop.order.v1.GetOrderRequest
-	28,  // 90: shop.order.v1.OrderService.ListOrders:input_type -> shop.order.v1.ListOrdersRequest
-	30,  // 91: shop.order.v1.OrderService.PayOrder:input_type -> shop.order.v1.PayOrderRequest
-	32,  // 92: shop.order.v1.OrderService.ShipOrder:input_type -> shop.order.v1.ShipOrderRequest
-	34,  // 93: shop.order.v1.OrderService.ConfirmReceipt:input_type -> shop.order.v1.ConfirmReceiptRequest
-	36,  // 94: shop.order.v1.OrderService.CancelOrder:input_type -> shop.order.v1.CancelOrderRequest
-	38,  // 95: shop.order.v1.OrderService.RefundOrder:input_type -> shop.order.v1.RefundOrderRequest
-	40,  // 96: shop.order.v1.OrderService.ChangeAddress:input_type -> shop.order.v1.ChangeAddressRequest
-	42,  // 97: shop.order.v1.OrderService.ChangeSpec:input_type -> shop.order.v1.ChangeSpecRequest
-	44,  // 98: shop.order.v1.OrderService.AddRemark:input_type -> shop.order.v1.AddRemarkRequest
-	46,  // 99: shop.order.v1.OrderService.ListRemarks:input_type -> shop.order.v1.ListRemarksRequest
-	48,  // 100: shop.order.v1.OrderService.RunReviewChecks:input_type -> shop.order.v1.RunReviewChecksRequest
-	50,  // 101: shop.order.v1.OrderService.RaiseException:input_type -> shop.order.v1.RaiseExceptionRequest
-	52,  // 102: shop.order.v1.OrderService.ListExceptions:input_type -> shop.order.v1.ListExceptionsRequest
-	54,  // 103: shop.order.v1.OrderService.ResolveException:input_type -> shop.order.v1.ResolveExceptionRequest
-	56,  // 104: shop.order.v1.OrderService.ExplainTimers:input_type -> shop.order.v1.ExplainTimersRequest
-	25,  // 105: shop.order.v1.OrderService.CreateOrder:output_type -> shop.order.v1.CreateOrderResponse
-	27,  // 106: shop.order.v1.OrderService.GetOrder:output_type -> shop.order.v1.GetOrderResponse
-	29,  // 107: shop.order.v1.OrderService.ListOrders:output_type -> shop.order.v1.ListOrdersResponse
-	31,  // 108: shop.order.v1.OrderService.PayOrder:output_type -> shop.order.v1.PayOrderResponse
-	33,  // 109: shop.order.v1.OrderService.ShipOrder:output_type -> shop.order.v1.ShipOrderResponse
-	35,  // 110: shop.order.v1.OrderService.ConfirmReceipt:output_type -> shop.order.v1.ConfirmReceiptResponse
-	37,  // 111: shop.order.v1.OrderService.CancelOrder:output_type -> shop.order.v1.CancelOrderResponse
-	39,  // 112: shop.order.v1.OrderService.RefundOrder:output_type -> shop.order.v1.RefundOrderResponse
-	41,  // 113: shop.order.v1.OrderService.ChangeAddress:output_type -> shop.order.v1.ChangeAddressResponse
-	43,  // 114: shop.order.v1.OrderService.ChangeSpec:output_type -> shop.order.v1.ChangeSpecResponse
-	45,  // 115: shop.order.v1.OrderService.AddRemark:output_type -> shop.order.v1.AddRemarkResponse
-	47,  // 116: shop.order.v1.OrderService.ListRemarks:output_type -> shop.order.v1.ListRemarksResponse
-	49,  // 117: shop.order.v1.OrderService.RunReviewChecks:output_type -> shop.order.v1.RunReviewChecksResponse
-	51,  // 118: shop.order.v1.OrderService.RaiseException:output_type -> shop.order.v1.RaiseExceptionResponse
-	53,  // 119: shop.order.v1.OrderService.ListExceptions:output_type -> shop.order.v1.ListExceptionsResponse
-	55,  // 120: shop.order.v1.OrderService.ResolveException:output_type -> shop.order.v1.ResolveExceptionResponse
-	57,  // 121: shop.order.v1.OrderService.ExplainTimers:output_type -> shop.order.v1.ExplainTimersResponse
-	105, // [105:122] is the sub-list for method output_type
-	88,  // [88:105] is the sub-list for method input_type
-	88,  // [88:88] is the sub-list for extension type_name
-	88,  // [88:88] is the sub-list for extension extendee
-	0,   // [0:88] is the sub-list for field type_name
+	60,  // 13: shop.order.v1.Order.placed_at:type_name -> google.protobuf.Timestamp
+	60,  // 14: shop.order.v1.Order.paid_at:type_name -> google.protobuf.Timestamp
+	60,  // 15: shop.order.v1.Order.shipped_at:type_name -> google.protobuf.Timestamp
+	60,  // 16: shop.order.v1.Order.received_at:type_name -> google.protobuf.Timestamp
+	60,  // 17: shop.order.v1.Order.completed_at:type_name -> google.protobuf.Timestamp
+	60,  // 18: shop.order.v1.Order.closed_at:type_name -> google.protobuf.Timestamp
+	60,  // 19: shop.order.v1.Order.pay_by:type_name -> google.protobuf.Timestamp
+	60,  // 20: shop.order.v1.Order.ship_by:type_name -> google.protobuf.Timestamp
+	60,  // 21: shop.order.v1.Order.reminder_sent_at:type_name -> google.protobuf.Timestamp
+	60,  // 22: shop.order.v1.Order.update_time:type_name -> google.protobuf.Timestamp
+	60,  // 23: shop.order.v1.Order.delivered_at:type_name -> google.protobuf.Timestamp
+	13,  // 24: shop.order.v1.Order.auto_confirm_pauses:type_name -> shop.order.v1.ClockPause
+	60,  // 25: shop.order.v1.ClockPause.from:type_name -> google.protobuf.Timestamp
+	60,  // 26: shop.order.v1.ClockPause.to:type_name -> google.protobuf.Timestamp
+	2,   // 27: shop.order.v1.OrderLine.state:type_name -> shop.order.v1.LineState
+	60,  // 28: shop.order.v1.PriceSnapshot.priced_at:type_name -> google.protobuf.Timestamp
+	61,  // 29: shop.order.v1.PriceSnapshot.member_level:type_name -> shop.catalogue.v1.MemberLevel
+	4,   // 30: shop.order.v1.Invoice.type:type_name -> shop.order.v1.InvoiceType
+	60,  // 31: shop.order.v1.Payment.paid_at:type_name -> google.protobuf.Timestamp
+	62,  // 32: shop.order.v1.OrderShipment.shipment:type_name -> shop.common.v1.Shipment
+	18,  // 33: shop.order.v1.OrderShipment.lines:type_name -> shop.order.v1.ShipmentLine
+	63,  // 34: shop.order.v1.OrderShipment.shipped_by:type_name -> shop.common.v1.Actor
+	60,  // 35: shop.order.v1.OrderShipment.delivered_at:type_name -> google.protobuf.Timestamp
+	20,  // 36: shop.order.v1.Refund.lines:type_name -> shop.order.v1.RefundLine
+	64,  // 37: shop.order.v1.Refund.channel:type_name -> shop.common.v1.RefundChannel
+	6,   // 38: shop.order.v1.Refund.origin:type_name -> shop.order.v1.RefundOrigin
+	5,   // 39: shop.order.v1.Refund.state:type_name -> shop.order.v1.RefundState
+	63,  // 40: shop.order.v1.Refund.created_by:type_name -> shop.common.v1.Actor
+	60,  // 41: shop.order.v1.Refund.created_at:type_name -> google.protobuf.Timestamp
+	60,  // 42: shop.order.v1.Refund.expected_arrival_at:type_name -> google.protobuf.Timestamp
+	60,  // 43: shop.order.v1.Refund.completed_at:type_name -> google.protobuf.Timestamp
+	7,   // 44: shop.order.v1.Remark.flag:type_name -> shop.order.v1.RemarkFlag
+	63,  // 45: shop.order.v1.Remark.operator:type_name -> shop.common.v1.Actor
+	60,  // 46: shop.order.v1.Remark.created_at:type_name -> google.protobuf.Timestamp
+	8,   // 47: shop.order.v1.OrderException.kind:type_name -> shop.order.v1.ExceptionKind
+	9,   // 48: shop.order.v1.OrderException.status:type_name -> shop.order.v1.ExceptionStatus
+	63,  // 49: shop.order.v1.OrderException.raised_by:type_name -> shop.common.v1.Actor
+	60,  // 50: shop.order.v1.OrderException.raised_at:type_name -> google.protobuf.Timestamp
+	60,  // 51: shop.order.v1.OrderException.resolved_at:type_name -> google.protobuf.Timestamp
+	10,  // 52: shop.order.v1.OrderException.resolution_action:type_name -> shop.order.v1.ResolutionAction
+	63,  // 53: shop.order.v1.OrderException.resolved_by:type_name -> shop.common.v1.Actor
+	11,  // 54: shop.order.v1.ReviewFinding.check:type_name -> shop.order.v1.ReviewCheck
+	12,  // 55: shop.order.v1.CreateOrderRequest.order:type_name -> shop.order.v1.Order
+	12,  // 56: shop.order.v1.CreateOrderResponse.order:type_name -> shop.order.v1.Order
+	12,  // 57: shop.order.v1.GetOrderResponse.order:type_name -> shop.order.v1.Order
+	1,   // 58: shop.order.v1.ListOrdersRequest.states:type_name -> shop.order.v1.OrderState
+	0,   // 59: shop.order.v1.ListOrdersRequest.kind:type_name -> shop.order.v1.OrderKind
+	8,   // 60: shop.order.v1.ListOrdersRequest.exception_kind:type_name -> shop.order.v1.ExceptionKind
+	7,   // 61: shop.order.v1.ListOrdersRequest.flag:type_name -> shop.order.v1.RemarkFlag
+	60,  // 62: shop.order.v1.ListOrdersRequest.placed_after:type_name -> google.protobuf.Timestamp
+	60,  // 63: shop.order.v1.ListOrdersRequest.placed_before:type_name -> google.protobuf.Timestamp
+	12,  // 64: shop.order.v1.ListOrdersResponse.orders:type_name -> shop.order.v1.Order
+	12,  // 65: shop.order.v1.PayOrderResponse.order:type_name -> shop.order.v1.Order
+	62,  // 66: shop.order.v1.ShipOrderRequest.shipment:type_name -> shop.common.v1.Shipment
+	18,  // 67: shop.order.v1.ShipOrderRequest.lines:type_name -> shop.order.v1.ShipmentLine
+	12,  // 68: shop.order.v1.ShipOrderResponse.order:type_name -> shop.order.v1.Order
+	12,  // 69: shop.order.v1.ConfirmReceiptResponse.order:type_name -> shop.order.v1.Order
+	64,  // 70: shop.order.v1.CancelOrderRequest.refund_channel:type_name -> shop.common.v1.RefundChannel
+	12,  // 71: shop.order.v1.CancelOrderResponse.order:type_name -> shop.order.v1.Order
+	21,  // 72: shop.order.v1.CancelOrderResponse.refund:type_name -> shop.order.v1.Refund
+	20,  // 73: shop.order.v1.RefundOrderRequest.lines:type_name -> shop.order.v1.RefundLine
+	64,  // 74: shop.order.v1.RefundOrderRequest.channel:type_name -> shop.common.v1.RefundChannel
+	12,  // 75: shop.order.v1.RefundOrderResponse.order:type_name -> shop.order.v1.Order
+	21,  // 76: shop.order.v1.RefundOrderResponse.refund:type_name -> shop.order.v1.Refund
+	59,  // 77: shop.order.v1.ChangeAddressRequest.address:type_name -> shop.common.v1.Address
+	12,  // 78: shop.order.v1.ChangeAddressResponse.order:type_name -> shop.order.v1.Order
+	12,  // 79: shop.order.v1.ChangeSpecResponse.order:type_name -> shop.order.v1.Order
+	7,   // 80: shop.order.v1.AddRemarkRequest.flag:type_name -> shop.order.v1.RemarkFlag
+	22,  // 81: shop.order.v1.AddRemarkResponse.remark:type_name -> shop.order.v1.Remark
+	22,  // 82: shop.order.v1.ListRemarksResponse.remarks:type_name -> shop.order.v1.Remark
+	24,  // 83: shop.order.v1.RunReviewChecksResponse.findings:type_name -> shop.order.v1.ReviewFinding
+	60,  // 84: shop.order.v1.RunReviewChecksResponse.checked_at:type_name -> google.protobuf.Timestamp
+	8,   // 85: shop.order.v1.RaiseExceptionRequest.kind:type_name -> shop.order.v1.ExceptionKind
+	23,  // 86: shop.order.v1.RaiseExceptionResponse.exception:type_name -> shop.order.v1.OrderException
+	9,   // 87: shop.order.v1.ListExceptionsRequest.status:type_name -> shop.order.v1.ExceptionStatus
+	8,   // 88: shop.order.v1.ListExceptionsRequest.kind:type_name -> shop.order.v1.ExceptionKind
+	23,  // 89: shop.order.v1.ListExceptionsResponse.exceptions:type_name -> shop.order.v1.OrderException
+	10,  // 90: shop.order.v1.ResolveExceptionRequest.action:type_name -> shop.order.v1.ResolutionAction
+	12,  // 91: shop.order.v1.ResolveExceptionResponse.order:type_name -> shop.order.v1.Order
+	65,  // 92: shop.order.v1.ExplainTimersResponse.explanation:type_name -> shop.common.v1.TimerExplanation
+	25,  // 93: shop.order.v1.OrderService.CreateOrder:input_type -> shop.order.v1.CreateOrderRequest
+	27,  // 94: shop.order.v1.OrderService.GetOrder:input_type -> shop.order.v1.GetOrderRequest
+	29,  // 95: shop.order.v1.OrderService.ListOrders:input_type -> shop.order.v1.ListOrdersRequest
+	31,  // 96: shop.order.v1.OrderService.PayOrder:input_type -> shop.order.v1.PayOrderRequest
+	33,  // 97: shop.order.v1.OrderService.ShipOrder:input_type -> shop.order.v1.ShipOrderRequest
+	35,  // 98: shop.order.v1.OrderService.ConfirmReceipt:input_type -> shop.order.v1.ConfirmReceiptRequest
+	37,  // 99: shop.order.v1.OrderService.CancelOrder:input_type -> shop.order.v1.CancelOrderRequest
+	39,  // 100: shop.order.v1.OrderService.RefundOrder:input_type -> shop.order.v1.RefundOrderRequest
+	41,  // 101: shop.order.v1.OrderService.ChangeAddress:input_type -> shop.order.v1.ChangeAddressRequest
+	43,  // 102: shop.order.v1.OrderService.ChangeSpec:input_type -> shop.order.v1.ChangeSpecRequest
+	45,  // 103: shop.order.v1.OrderService.AddRemark:input_type -> shop.order.v1.AddRemarkRequest
+	47,  // 104: shop.order.v1.OrderService.ListRemarks:input_type -> shop.order.v1.ListRemarksRequest
+	49,  // 105: shop.order.v1.OrderService.RunReviewChecks:input_type -> shop.order.v1.RunReviewChecksRequest
+	51,  // 106: shop.order.v1.OrderService.RaiseException:input_type -> shop.order.v1.RaiseExceptionRequest
+	53,  // 107: shop.order.v1.OrderService.ListExceptions:input_type -> shop.order.v1.ListExceptionsRequest
+	55,  // 108: shop.order.v1.OrderService.ResolveException:input_type -> shop.order.v1.ResolveExceptionRequest
+	57,  // 109: shop.order.v1.OrderService.ExplainTimers:input_type -> shop.order.v1.ExplainTimersRequest
+	26,  // 110: shop.order.v1.OrderService.CreateOrder:output_type -> shop.order.v1.CreateOrderResponse
+	28,  // 111: shop.order.v1.OrderService.GetOrder:output_type -> shop.order.v1.GetOrderResponse
+	30,  // 112: shop.order.v1.OrderService.ListOrders:output_type -> shop.order.v1.ListOrdersResponse
+	32,  // 113: shop.order.v1.OrderService.PayOrder:output_type -> shop.order.v1.PayOrderResponse
+	34,  // 114: shop.order.v1.OrderService.ShipOrder:output_type -> shop.order.v1.ShipOrderResponse
+	36,  // 115: shop.order.v1.OrderService.ConfirmReceipt:output_type -> shop.order.v1.ConfirmReceiptResponse
+	38,  // 116: shop.order.v1.OrderService.CancelOrder:output_type -> shop.order.v1.CancelOrderResponse
+	40,  // 117: shop.order.v1.OrderService.RefundOrder:output_type -> shop.order.v1.RefundOrderResponse
+	42,  // 118: shop.order.v1.OrderService.ChangeAddress:output_type -> shop.order.v1.ChangeAddressResponse
+	44,  // 119: shop.order.v1.OrderService.ChangeSpec:output_type -> shop.order.v1.ChangeSpecResponse
+	46,  // 120: shop.order.v1.OrderService.AddRemark:output_type -> shop.order.v1.AddRemarkResponse
+	48,  // 121: shop.order.v1.OrderService.ListRemarks:output_type -> shop.order.v1.ListRemarksResponse
+	50,  // 122: shop.order.v1.OrderService.RunReviewChecks:output_type -> shop.order.v1.RunReviewChecksResponse
+	52,  // 123: shop.order.v1.OrderService.RaiseException:output_type -> shop.order.v1.RaiseExceptionResponse
+	54,  // 124: shop.order.v1.OrderService.ListExceptions:output_type -> shop.order.v1.ListExceptionsResponse
+	56,  // 125: shop.order.v1.OrderService.ResolveException:output_type -> shop.order.v1.ResolveExceptionResponse
+	58,  // 126: shop.order.v1.OrderService.ExplainTimers:output_type -> shop.order.v1.ExplainTimersResponse
+	110, // [110:127] is the sub-list for method output_type
+	93,  // [93:110] is the sub-list for method input_type
+	93,  // [93:93] is the sub-list for extension type_name
+	93,  // [93:93] is the sub-list for extension extendee
+	0,   // [0:93] is the sub-list for field type_name
 }
 
 func init() { file_shop_order_v1_order_proto_init() }
@@ -5316,14 +5456,14 @@ func file_shop_order_v1_order_proto_init() {
 	if File_shop_order_v1_order_proto != nil {
 		return
 	}
-	file_shop_order_v1_order_proto_msgTypes[16].OneofWrappers = []any{}
+	file_shop_order_v1_order_proto_msgTypes[17].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shop_order_v1_order_proto_rawDesc), len(file_shop_order_v1_order_proto_rawDesc)),
 			NumEnums:      12,
-			NumMessages:   46,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
