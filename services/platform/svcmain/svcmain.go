@@ -1,6 +1,7 @@
 // Package svcmain is what every service binary does the same way: read the
 // common settings, log as JSON, trace, open its pool on its own schema and
-// migrate it, dial the services and Temporal it needs, host its activity
+// migrate it, relay its outbox to NATS and consume other services' events
+// (Consume), dial the services and Temporal it needs, host its activity
 // worker, serve gRPC until SIGTERM, and close everything in reverse order.
 // A binary's main keeps only what is its own: extra settings, its use cases,
 // its registrations.
@@ -28,6 +29,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/config"
 	"github.com/kefu-suite/kefu/services/platform/grpcserver"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/inbox"
 	"github.com/kefu-suite/kefu/services/platform/logging"
 	"github.com/kefu-suite/kefu/services/platform/outbox"
 	"github.com/kefu-suite/kefu/services/platform/peer"
@@ -78,8 +80,9 @@ type Env struct {
 	Pool     *pg.Pool
 	closers  []func()
 
-	temporal      client.Client // set by Temporal: readiness checks it
-	workflowQueue string        // set by NeedWorkflowWorker
+	temporal      client.Client       // set by Temporal: readiness checks it
+	workflowQueue string              // set by NeedWorkflowWorker
+	js            jetstream.JetStream // the NATS connection of the relay and the consumers, once opened
 }
 
 // NeedWorkflowWorker makes readiness require a worker polling queue (the
@@ -156,27 +159,72 @@ func Start(ctx context.Context, spec Spec, s Settings) (*Env, error) {
 	return e, nil
 }
 
+// jetStream opens the process's one NATS connection (closed by Close) the
+// first time the relay or a consumer needs it. NATS need not be up: the
+// connection keeps trying.
+func (e *Env) jetStream() (jetstream.JetStream, error) {
+	if e.js != nil {
+		return e.js, nil
+	}
+	ev := e.Settings.Events
+	nc, err := outbox.Connect(ev.NATSURL, "kefu-"+e.Settings.Server.Name, e.Log)
+	if err != nil {
+		return nil, fmt.Errorf("nats %s: %w", ev.NATSURL, err)
+	}
+	e.defer_(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	e.js = js
+	return js, nil
+}
+
+// background runs fn until Close, which cancels its context and waits.
+func (e *Env) background(ctx context.Context, fn func(context.Context)) {
+	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); fn(bctx) }()
+	e.defer_(func() { cancel(); <-done })
+}
+
 // startRelay publishes the service's outbox to NATS JetStream in the
 // background until Close. NATS need not be up: the connection keeps trying,
 // the service serves meanwhile and the outbox waits.
 func (e *Env) startRelay(ctx context.Context) error {
 	ev := e.Settings.Events
-	nc, err := outbox.Connect(ev.NATSURL, "kefu-"+e.Settings.Server.Name, e.Log)
+	js, err := e.jetStream()
 	if err != nil {
-		return fmt.Errorf("nats %s: %w", ev.NATSURL, err)
-	}
-	e.defer_(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
+		return err
 	}
 	relay := outbox.NewRelay(e.Pool, js, outbox.Config{MaxAge: ev.StreamMaxAge,
 		Replicas: ev.StreamReplicas, DuplicateWindow: ev.DuplicateWindow, Retention: ev.OutboxRetention}, e.Log)
-	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() { defer close(done); relay.Run(rctx) }()
-	e.defer_(func() { cancel(); <-done })
+	e.background(ctx, relay.Run)
 	e.Log.Info("outbox relay started", slog.String("nats", ev.NATSURL), slog.String("stream", outbox.StreamName))
+	return nil
+}
+
+// Consume runs a consumer of other services' events (services/platform/inbox)
+// in the background until Close: the durable consumer "<service>-<purpose>"
+// of the given event types ("order.payment_reminder_due"), each event
+// handled by h in a transaction on the service's pool that also records it
+// in the service's inbox table, so it changes things once however often it
+// is delivered. Its inbox rows are kept as long as the stream keeps events
+// (EVENTS_MAX_AGE). NATS need not be up, nor the stream made yet (the
+// first relay to start makes it): the consumer keeps trying.
+func (e *Env) Consume(ctx context.Context, purpose string, types []string, h inbox.Handler) error {
+	js, err := e.jetStream()
+	if err != nil {
+		return err
+	}
+	c, err := inbox.New(e.Pool, js, inbox.Config{Name: e.Settings.Server.Name + "-" + purpose, Types: types,
+		Retention: e.Settings.Events.StreamMaxAge}, h, e.Log)
+	if err != nil {
+		return err
+	}
+	e.background(ctx, c.Run)
+	e.Log.Info("event consumer started", slog.String("consumer", e.Settings.Server.Name+"-"+purpose),
+		slog.Any("subjects", c.Subjects()))
 	return nil
 }
 

@@ -9,11 +9,15 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	eventsv1 "github.com/kefu-suite/kefu/proto/gen/shop/events/v1"
 	"github.com/kefu-suite/kefu/services/platform/config"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/natstest"
+	"github.com/kefu-suite/kefu/services/platform/outbox"
 	"github.com/kefu-suite/kefu/services/platform/permit"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
 	"github.com/kefu-suite/kefu/services/platform/svcmain"
@@ -117,5 +121,68 @@ func TestSweepRunsUntilClose(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if calls.Load() != after {
 		t.Fatal("the sweep goes on after Close")
+	}
+}
+
+// A service's consumer runs beside its relay on the one NATS connection:
+// an event the service writes to its outbox is published and consumed into
+// its own table, once; Close stops both.
+func TestConsumeRunsBesideTheRelayUntilClose(t *testing.T) {
+	nats := natstest.Start(t)
+	spec := svcmain.Spec{Name: "probe", DefaultAddr: ":0", Schema: "probe", Migrations: fstest.MapFS{
+		"00001_init.sql": {Data: []byte("-- +goose Up\nCREATE TABLE seen (event_id text PRIMARY KEY);\n-- +goose Down\nDROP TABLE seen;\n")},
+	}}
+	l := config.FromMap(map[string]string{"DATABASE_URL": pgtest.NewDatabase(t), "LOG_LEVEL": "error",
+		"SERVICE_TOKEN_KEY": testKey, "NATS_URL": nats.URL(), "DB_MAX_CONNS": "4"})
+	ctx := context.Background()
+	env, err := svcmain.Start(ctx, spec, svcmain.Load(l, spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close()
+	var handled atomic.Int64
+	err = env.Consume(ctx, "test", []string{"order.paid"}, func(ctx context.Context, tx pgx.Tx, ev *eventsv1.Envelope) error {
+		handled.Add(1)
+		_, err := tx.Exec(ctx, `INSERT INTO seen VALUES ($1)`, ev.GetEventId())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Consume(ctx, "bad.name", []string{"order.paid"}, nil); err == nil {
+		t.Fatal("a consumer without a valid name and handler must be refused")
+	}
+	err = pgx.BeginFunc(ctx, env.Pool, func(tx pgx.Tx) error {
+		return outbox.Write(ctx, tx, "order", outbox.Event{Type: "order.paid", Subject: "ord_1", ShopID: "shop_a",
+			Version: 2, Payload: &eventsv1.OrderPaid{OrderId: "ord_1"}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var n int
+		if err := env.Pool.QueryRow(ctx, `SELECT count(*) FROM seen`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the event written to the outbox was not consumed within 60 s")
+		}
+	}
+	var consumer string
+	if err := env.Pool.QueryRow(ctx, `SELECT consumer FROM inbox`).Scan(&consumer); err != nil || consumer != "probe-test" {
+		t.Fatalf("inbox row of consumer %q (%v), want probe-test", consumer, err)
+	}
+	done := make(chan struct{})
+	go func() { env.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close did not stop the relay and the consumer")
+	}
+	if handled.Load() != 1 {
+		t.Fatalf("handled %d times", handled.Load())
 	}
 }

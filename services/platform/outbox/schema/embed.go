@@ -1,6 +1,7 @@
 // Package schema holds the platform tables every service has — the event
-// outbox and the command requests — as migrations, applied in every
-// service's own schema by pg.Migrate (version table goose_outbox_version).
+// outbox, the command requests and the inbox of consumed events — as
+// migrations, applied in every service's own schema by pg.Migrate (version
+// table goose_outbox_version).
 package schema
 
 import "embed"
