@@ -126,6 +126,10 @@ func dispatch(o *orderv1.Order, t domain.Terms, cmd Command, at time.Time, findi
 		}
 	case CmdComplete:
 		d.changed, err = domain.Complete(o, at)
+	case CmdRefundRequestOpened:
+		d.changed = domain.PauseAutoConfirm(o, cmd.AfterSaleCaseID, at)
+	case CmdRefundRequestEnded:
+		d.changed = domain.ResumeAutoConfirm(o, cmd.AfterSaleCaseID, at)
 	case CmdCancel:
 		d.cancelled, d.refund, d.changed, err = domain.Cancel(o, domain.CancelRequest{
 			LineIDs: cmd.LineIDs, Reason: cmd.Reason, Channel: commonv1.RefundChannel(cmd.RefundChannel),

@@ -30,6 +30,11 @@ const (
 	CmdCloseUnshipped  CommandKind = "close_unshipped"
 	CmdAutoConfirm     CommandKind = "auto_confirm"
 	CmdComplete        CommandKind = "complete"
+	// A refund request during the transaction opened / ended (from the
+	// after-sale service's events): the auto-confirm clock stands still
+	// while one is open.
+	CmdRefundRequestOpened CommandKind = "refund_request_opened"
+	CmdRefundRequestEnded  CommandKind = "refund_request_ended"
 )
 
 // LineQty is units of one order line.

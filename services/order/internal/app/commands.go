@@ -363,8 +363,13 @@ func (s *Service) ExplainTimers(ctx context.Context, req *orderv1.ExplainTimersR
 	out := &commonv1.TimerExplanation{WorkflowId: runner.WorkflowID(process, o.GetOrderId()), PolicyVersion: ex.PolicyVersion,
 		State: ex.State, WhoseMove: party(ex.WhoseMove), AsOf: tsOf(s.now())}
 	for _, c := range ex.Clocks {
-		out.Clocks = append(out.Clocks, &commonv1.Clock{Name: c.Name, Description: c.Description, WhoseMove: party(c.WhoseMove),
-			StartedAt: tsOf(c.StartedAt), Deadline: tsOf(c.Deadline), OnExpiry: c.OnExpiry, PolicyDuration: c.PolicyDuration})
+		clock := &commonv1.Clock{Name: c.Name, Description: c.Description, WhoseMove: party(c.WhoseMove),
+			StartedAt: tsOf(c.StartedAt), Deadline: tsOf(c.Deadline), OnExpiry: c.OnExpiry, PolicyDuration: c.PolicyDuration,
+			PausedNow: c.PausedNow}
+		for _, p := range c.Pauses {
+			clock.Paused = append(clock.Paused, &commonv1.PausedSpan{From: p.GetFrom(), To: p.GetTo(), Reason: p.GetReason()})
+		}
+		out.Clocks = append(out.Clocks, clock)
 	}
 	return &orderv1.ExplainTimersResponse{Explanation: out}, nil
 }

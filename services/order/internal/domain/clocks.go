@@ -74,6 +74,10 @@ type clock struct {
 	name, description, whose, onExpiry string
 	started, due                       time.Time
 	policy                             time.Duration
+	// pauses: spans it stood still; pausedNow: it stands still now (no
+	// alarm runs; due is where it would be were it to run again at once).
+	pauses    []*orderv1.ClockPause
+	pausedNow bool
 }
 
 func instant(t interface{ AsTime() time.Time }, ok bool) time.Time {
@@ -137,9 +141,17 @@ func clocks(o *orderv1.Order, t Terms) []clock {
 			m := last.GetShipment().GetMethod()
 			shipped := last.GetShipment().GetShippedAt().AsTime().UTC()
 			d := t.AutoConfirmAfter(m)
-			out = append(out, clock{name: ClockAutoConfirm, description: fmt.Sprintf("auto-confirm receipt (%s)", MethodName(m)),
-				whose: "buyer", started: shipped, due: shipped.Add(d), policy: d,
-				onExpiry: "receipt is deemed confirmed; funds released, points awarded"})
+			// It stands still while a refund request is open (交易中退款)
+			// and its deadline moves by every span it stood still.
+			paused, now := autoConfirmPaused(o, shipped)
+			desc := fmt.Sprintf("auto-confirm receipt (%s)", MethodName(m))
+			if now {
+				desc += fmt.Sprintf("; stands still while refund request %s is open (未申请退款时才计时)", strings.Join(o.GetOpenRefundCaseIds(), ", "))
+			}
+			out = append(out, clock{name: ClockAutoConfirm, description: desc,
+				whose: "buyer", started: shipped, due: shipped.Add(d + paused), policy: d,
+				onExpiry: "receipt is deemed confirmed; funds released, points awarded",
+				pauses:   o.GetAutoConfirmPauses(), pausedNow: now})
 		}
 	case orderv1.OrderState_ORDER_STATE_RECEIVED:
 		received := instant(o.GetReceivedAt(), o.GetReceivedAt() != nil)
@@ -156,6 +168,9 @@ func clocks(o *orderv1.Order, t Terms) []clock {
 func Clocks(o *orderv1.Order, t Terms, version int64) lifecycle.Clocks {
 	c := lifecycle.Clocks{Version: version}
 	for _, k := range clocks(o, t) {
+		if k.pausedNow {
+			continue
+		}
 		// The seller's clocks (ship promise, unshipped close) running out
 		// break the shop's promise; the buyer's and the platform's do not.
 		c.Alarms = append(c.Alarms, lifecycle.Alarm{Name: k.name, At: k.due, Breach: k.whose == "seller"})
@@ -178,6 +193,10 @@ type Clock struct {
 	Name, Description, WhoseMove, OnExpiry string
 	StartedAt, Deadline                    time.Time
 	PolicyDuration                         string
+	// Pauses: the spans it stood still; PausedNow: it stands still now
+	// (Deadline is then unset).
+	Pauses    []*orderv1.ClockPause
+	PausedNow bool
 }
 
 // Explanation answers which clocks run, from the same definitions as
@@ -199,8 +218,12 @@ func Explain(o *orderv1.Order, t Terms) Explanation {
 		ex.WhoseMove = "seller"
 	}
 	for _, k := range clocks(o, t) {
-		ex.Clocks = append(ex.Clocks, Clock{Name: k.name, Description: k.description, WhoseMove: k.whose,
-			OnExpiry: k.onExpiry, StartedAt: k.started, Deadline: k.due, PolicyDuration: k.policy.String()})
+		c := Clock{Name: k.name, Description: k.description, WhoseMove: k.whose, OnExpiry: k.onExpiry,
+			StartedAt: k.started, Deadline: k.due, PolicyDuration: k.policy.String(), Pauses: k.pauses, PausedNow: k.pausedNow}
+		if k.pausedNow {
+			c.Deadline = time.Time{}
+		}
+		ex.Clocks = append(ex.Clocks, c)
 	}
 	return ex
 }

@@ -52,6 +52,9 @@ func Of(ctx context.Context, before, after *orderv1.Order, terms domain.Terms, v
 		add("payment_reminder_due", &eventsv1.OrderPaymentReminderDue{OrderId: id, ReminderAt: after.GetReminderSentAt(),
 			PayBy: after.GetPayBy()})
 	}
+	if before.GetDeliveredAt() == nil && after.GetDeliveredAt() != nil {
+		add("delivered", &eventsv1.OrderDelivered{OrderId: id, DeliveredAt: after.GetDeliveredAt()})
+	}
 	if before.GetOrderId() != "" && !proto.Equal(before.GetAddress(), after.GetAddress()) {
 		add("address_changed", &eventsv1.OrderAddressChanged{OrderId: id, Province: after.GetAddress().GetProvince(),
 			ContactChanged: before.GetAddress().GetContactPhone() != after.GetAddress().GetContactPhone() ||

@@ -742,6 +742,9 @@ const (
 	ResolutionAction_RESOLUTION_ACTION_PAYMENT_RECONCILED ResolutionAction = 9
 	// Anything else; explain in the resolution text.
 	ResolutionAction_RESOLUTION_ACTION_OTHER ResolutionAction = 10
+	// The parcel was delivered after all (a LOGISTICS exception resolves
+	// itself when the carrier reports the signing).
+	ResolutionAction_RESOLUTION_ACTION_DELIVERED ResolutionAction = 11
 )
 
 // Enum value maps for ResolutionAction.
@@ -758,6 +761,7 @@ var (
 		8:  "RESOLUTION_ACTION_SHIPPED",
 		9:  "RESOLUTION_ACTION_PAYMENT_RECONCILED",
 		10: "RESOLUTION_ACTION_OTHER",
+		11: "RESOLUTION_ACTION_DELIVERED",
 	}
 	ResolutionAction_value = map[string]int32{
 		"RESOLUTION_ACTION_UNSPECIFIED":         0,
@@ -771,6 +775,7 @@ var (
 		"RESOLUTION_ACTION_SHIPPED":             8,
 		"RESOLUTION_ACTION_PAYMENT_RECONCILED":  9,
 		"RESOLUTION_ACTION_OTHER":               10,
+		"RESOLUTION_ACTION_DELIVERED":           11,
 	}
 )
 
@@ -5188,7 +5193,7 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\x0fExceptionStatus\x12 \n" +
 	"\x1cEXCEPTION_STATUS_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15EXCEPTION_STATUS_OPEN\x10\x01\x12\x1d\n" +
-	"\x19EXCEPTION_STATUS_RESOLVED\x10\x02*\xa3\x03\n" +
+	"\x19EXCEPTION_STATUS_RESOLVED\x10\x02*\xc4\x03\n" +
 	"\x10ResolutionAction\x12!\n" +
 	"\x1dRESOLUTION_ACTION_UNSPECIFIED\x10\x00\x12%\n" +
 	"!RESOLUTION_ACTION_CONTACTED_BUYER\x10\x01\x12'\n" +
@@ -5201,7 +5206,8 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\x19RESOLUTION_ACTION_SHIPPED\x10\b\x12(\n" +
 	"$RESOLUTION_ACTION_PAYMENT_RECONCILED\x10\t\x12\x1b\n" +
 	"\x17RESOLUTION_ACTION_OTHER\x10\n" +
-	"*\x95\x02\n" +
+	"\x12\x1f\n" +
+	"\x1bRESOLUTION_ACTION_DELIVERED\x10\v*\x95\x02\n" +
 	"\vReviewCheck\x12\x1c\n" +
 	"\x18REVIEW_CHECK_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dREVIEW_CHECK_ADDRESS_COMPLETE\x10\x01\x12\x1c\n" +
