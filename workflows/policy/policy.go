@@ -19,6 +19,7 @@ import (
 
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/permit"
+	"github.com/kefu-suite/kefu/services/platform/refundarrival"
 )
 
 //go:embed files/*.yaml
@@ -64,6 +65,12 @@ type Policy struct {
 	Conversation Conversation `yaml:"conversation"`
 	Complaint    Complaint    `yaml:"complaint"`
 	Logistics    Logistics    `yaml:"logistics"`
+	// RefundArrival: how long a refund takes to reach the buyer (DOMAIN
+	// §4), counted in the Calendar's working days.
+	RefundArrival RefundArrival `yaml:"refund_arrival"`
+	// Calendar: China's working days, year by year (the State Council's
+	// holiday notices).
+	Calendar Calendar `yaml:"calendar"`
 	// Permissions: who may do each state-changing operation (rank, group,
 	// limits per rank), enforced by every service (services/platform/permit).
 	Permissions permit.Table `yaml:"permissions"`
@@ -153,6 +160,244 @@ type Complaint struct {
 	RepeatWindow       Duration `yaml:"repeat_window"`
 }
 
+// RefundArrival: DOMAIN §4 refund channels and how long they take, from the
+// moment the refund is paid. Not a clock a workflow runs: Shrink leaves it
+// as it is.
+type RefundArrival struct {
+	OriginalPath WorkingDays `yaml:"original_path"`
+	BankCard     WorkingDays `yaml:"bank_card"`
+	CreditCard   WorkingDays `yaml:"credit_card"`
+	// Balance (店铺余额) is clock time: the platform credits it itself,
+	// holidays included.
+	Balance Duration `yaml:"balance"`
+}
+
+// WorkingDays is an arrival window in working days of the Calendar.
+type WorkingDays struct {
+	Earliest int `yaml:"earliest"`
+	Latest   int `yaml:"latest"`
+}
+
+// RefundArrivalRule is the policy's refund arrival windows on its calendar:
+// the rule both the order and the after-sale service estimate with.
+func (p *Policy) RefundArrivalRule() refundarrival.Rule {
+	w := func(d WorkingDays) refundarrival.Window {
+		return refundarrival.Window{Earliest: d.Earliest, Latest: d.Latest}
+	}
+	a := p.RefundArrival
+	return refundarrival.Rule{OriginalPath: w(a.OriginalPath), BankCard: w(a.BankCard), CreditCard: w(a.CreditCard),
+		Balance: a.Balance.D(), Calendar: p.Calendar}
+}
+
+// ChinaTime is UTC+8, the zone whose days the Calendar lists.
+var ChinaTime = time.FixedZone("CST", 8*60*60)
+
+// Calendar is China's working days (工作日): Monday–Friday, except the
+// public holidays (放假), plus the weekend days worked in exchange (调休上班),
+// as the State Council's notice for each year sets them. A year the
+// calendar does not list is not known: its working days are taken as
+// Monday–Friday, Covers says so, and a refund estimate running into it
+// names the year (refundarrival.Estimate.AssumedYears) instead of failing,
+// since next year's notice comes out only in November.
+type Calendar struct {
+	Years map[int]CalendarYear `yaml:"years"`
+}
+
+// CalendarYear is one year's notice. Its dates lie in the year, or in the
+// December before (a notice may start the new year's holiday there).
+type CalendarYear struct {
+	DaysOff     []DaysOff   `yaml:"days_off"`
+	WorkingDays []MakeUpDay `yaml:"working_days"`
+}
+
+// DaysOff is one holiday: From to To (To empty: the one day), all off.
+type DaysOff struct {
+	Name string `yaml:"name"`
+	From Date   `yaml:"from"`
+	To   Date   `yaml:"to"`
+}
+
+// Last is the holiday's last day.
+func (h DaysOff) Last() Date {
+	if h.To.IsZero() {
+		return h.From
+	}
+	return h.To
+}
+
+// MakeUpDay is a Saturday or Sunday worked in exchange for the holiday For.
+type MakeUpDay struct {
+	Date Date   `yaml:"date"`
+	For  string `yaml:"for"`
+}
+
+// Date is a calendar day, written YYYY-MM-DD.
+type Date struct {
+	Year  int
+	Month time.Month
+	Day   int
+}
+
+// DateOf is the China-time day of t.
+func DateOf(t time.Time) Date {
+	y, m, d := t.In(ChinaTime).Date()
+	return Date{y, m, d}
+}
+
+// UnmarshalYAML reads YYYY-MM-DD; a day that does not exist is an error.
+func (d *Date) UnmarshalYAML(n *yaml.Node) error {
+	t, err := time.Parse(time.DateOnly, n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: bad date %q (YYYY-MM-DD)", n.Line, n.Value)
+	}
+	*d = Date{t.Year(), t.Month(), t.Day()}
+	return nil
+}
+
+// IsZero reports a date not set.
+func (d Date) IsZero() bool { return d == Date{} }
+
+func (d Date) time() time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC) }
+
+// Weekday is the day's weekday.
+func (d Date) Weekday() time.Weekday { return d.time().Weekday() }
+
+func (d Date) String() string { return d.time().Format(time.DateOnly) }
+
+func (d Date) within(from, to Date) bool {
+	t := d.time()
+	return !t.Before(from.time()) && !t.After(to.time())
+}
+
+// Covers reports whether the calendar lists the holidays of year.
+func (c Calendar) Covers(year int) bool {
+	_, ok := c.Years[year]
+	return ok
+}
+
+// Covered lists the years the calendar lists, in order.
+func (c Calendar) Covered() []int {
+	ys := make([]int, 0, len(c.Years))
+	for y := range c.Years {
+		ys = append(ys, y)
+	}
+	sort.Ints(ys)
+	return ys
+}
+
+// Holiday names the public holiday the China-time day of t is off for.
+func (c Calendar) Holiday(t time.Time) (name string, ok bool) {
+	d := DateOf(t)
+	for _, y := range []int{d.Year, d.Year + 1} {
+		for _, h := range c.Years[y].DaysOff {
+			if d.within(h.From, h.Last()) {
+				return h.Name, true
+			}
+		}
+	}
+	return "", false
+}
+
+// IsWorkingDay reports whether the China-time day of t is a working day:
+// not a holiday, and Monday–Friday or a make-up day. In a year the
+// calendar does not cover that is Monday–Friday.
+func (c Calendar) IsWorkingDay(t time.Time) bool {
+	if _, off := c.Holiday(t); off {
+		return false
+	}
+	d := DateOf(t)
+	for _, y := range []int{d.Year, d.Year + 1} {
+		for _, w := range c.Years[y].WorkingDays {
+			if w.Date == d {
+				return true
+			}
+		}
+	}
+	wd := d.Weekday()
+	return wd != time.Saturday && wd != time.Sunday
+}
+
+// validate checks every date is in its year (or the December before), each
+// holiday named and at most 15 days, no day off twice or both off and
+// worked, every make-up day a Saturday or Sunday.
+func (c Calendar) validate() []error {
+	var errs []error
+	if len(c.Years) == 0 {
+		return []error{errors.New("calendar.years is empty")}
+	}
+	inYear := func(y int, d Date) bool { return d.Year == y || (d.Year == y-1 && d.Month == time.December) }
+	seen := map[Date]string{}
+	for _, y := range c.Covered() {
+		cy := c.Years[y]
+		where := fmt.Sprintf("calendar.years.%d", y)
+		if len(cy.DaysOff) == 0 {
+			errs = append(errs, fmt.Errorf("%s.days_off is empty", where))
+		}
+		for _, h := range cy.DaysOff {
+			from, to := h.From, h.Last()
+			switch {
+			case strings.TrimSpace(h.Name) == "":
+				errs = append(errs, fmt.Errorf("%s.days_off: the holiday from %s has no name", where, from))
+			case from.IsZero():
+				errs = append(errs, fmt.Errorf("%s.days_off: %s has no from date", where, h.Name))
+				continue
+			case !inYear(y, from) || !inYear(y, to):
+				errs = append(errs, fmt.Errorf("%s.days_off: %s %s..%s is not in %d", where, h.Name, from, to, y))
+				continue
+			case to.time().Before(from.time()) || to.time().Sub(from.time()) >= 15*24*time.Hour:
+				errs = append(errs, fmt.Errorf("%s.days_off: %s %s..%s must run forwards, at most 15 days", where, h.Name, from, to))
+				continue
+			}
+			for t := from.time(); !t.After(to.time()); t = t.AddDate(0, 0, 1) {
+				d := Date{t.Year(), t.Month(), t.Day()}
+				if prev, dup := seen[d]; dup {
+					errs = append(errs, fmt.Errorf("%s: %s is listed twice (%s, %s)", where, d, prev, h.Name))
+				}
+				seen[d] = h.Name
+			}
+		}
+	}
+	for _, y := range c.Covered() {
+		where := fmt.Sprintf("calendar.years.%d.working_days", y)
+		for _, w := range c.Years[y].WorkingDays {
+			d := w.Date
+			switch {
+			case d.IsZero():
+				errs = append(errs, fmt.Errorf("%s: a make-up day for %q has no date", where, w.For))
+			case strings.TrimSpace(w.For) == "":
+				errs = append(errs, fmt.Errorf("%s: %s does not name the holiday it makes up for", where, d))
+			case !inYear(y, d):
+				errs = append(errs, fmt.Errorf("%s: %s is not in %d", where, d, y))
+			case d.Weekday() != time.Saturday && d.Weekday() != time.Sunday:
+				errs = append(errs, fmt.Errorf("%s: %s is a %s, a working day anyway; make-up days are Saturdays or Sundays", where, d, d.Weekday()))
+			default:
+				if prev, dup := seen[d]; dup {
+					errs = append(errs, fmt.Errorf("%s: %s is both off (%s) and a working day", where, d, prev))
+				}
+				seen[d] = "make-up for " + w.For
+			}
+		}
+	}
+	return errs
+}
+
+func (a RefundArrival) validate() []error {
+	var errs []error
+	for _, c := range []struct {
+		name string
+		w    WorkingDays
+	}{{"original_path", a.OriginalPath}, {"bank_card", a.BankCard}, {"credit_card", a.CreditCard}} {
+		if w := c.w; w.Earliest < 0 || w.Latest <= 0 || w.Earliest > w.Latest {
+			errs = append(errs, fmt.Errorf("refund_arrival.%s: earliest %d, latest %d working days: want 0 ≤ earliest ≤ latest, latest > 0",
+				c.name, w.Earliest, w.Latest))
+		}
+	}
+	if a.Balance <= 0 {
+		errs = append(errs, errors.New("refund_arrival.balance must be > 0"))
+	}
+	return errs
+}
+
 // CompensationLimits is the compensation authority per rank in fen (适度授权):
 // the limits of permissions.complaint.ProposeResolution.
 func (p *Policy) CompensationLimits() (agent, senior, supervisor, manager int64) {
@@ -179,12 +424,14 @@ func Parse(data []byte) (*Policy, error) {
 }
 
 // Validate checks that every duration is set and positive, the percentages
-// sane and the authority limits climb with rank.
+// sane, the authority limits climb with rank, the refund arrival windows
+// run forwards and the calendar is consistent (Calendar.validate).
 func (p *Policy) Validate() error { return p.validate("") }
 
 // ValidateSection checks one section ("order", "aftersale", "conversation",
-// "complaint") alone. A workflow validates only the rules it runs, so a
-// policy pinned before another section was added still replays.
+// "complaint", "refund_arrival", "calendar", …) alone. A workflow validates
+// only the rules it runs, so a policy pinned before another section was
+// added still replays.
 func (p *Policy) ValidateSection(section string) error { return p.validate(section) }
 
 func (p *Policy) validate(section string) error {
@@ -214,6 +461,12 @@ func (p *Policy) validate(section string) error {
 		if w := p.AfterSale.Targets.WarnAtPercent; w <= 0 || w >= 100 {
 			errs = append(errs, fmt.Errorf("aftersale.targets.warn_at_percent %d must be in (0, 100)", w))
 		}
+	}
+	if in("refund_arrival.") {
+		errs = append(errs, p.RefundArrival.validate()...)
+	}
+	if in("calendar.") {
+		errs = append(errs, p.Calendar.validate()...)
 	}
 	if in("complaint.warn_at_percent") {
 		if w := p.Complaint.WarnAtPercent; w <= 0 || w >= 100 {

@@ -13,7 +13,6 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/services/platform/peer"
-	"github.com/kefu-suite/kefu/services/platform/refundarrival"
 )
 
 // Handler is the after-sale side of the clock runner (runner.Handler):
@@ -126,11 +125,15 @@ func (s *Service) payRefund(ctx context.Context, row *store.Row) (*store.Row, er
 		if err != nil {
 			return c.RefundFailedAttempt(now, msg, refused)
 		}
-		earliest, latest, ok := refundarrival.Expected(commonv1.RefundChannel(commonv1.RefundChannel_value[call.Channel]), now)
+		e, ok := s.policy.RefundArrivalRule().Expected(commonv1.RefundChannel(commonv1.RefundChannel_value[call.Channel]), now)
 		if !ok {
-			earliest, latest = now, now
+			e.Earliest, e.Latest = now, now
 		}
-		return c.RefundSucceeded(now, id, earliest, latest)
+		if len(e.AssumedYears) > 0 {
+			s.log.WarnContext(ctx, "refund arrival estimated past the policy's holiday calendar: Monday–Friday assumed",
+				"case_id", call.CaseID, "years", e.AssumedYears, "policy_version", s.policy.Version)
+		}
+		return c.RefundSucceeded(now, id, e.Earliest, e.Latest)
 	})
 }
 

@@ -51,6 +51,7 @@ func New(st *store.Store, cat cataloguev1.CatalogueServiceClient, tc client.Clie
 	log *slog.Logger, now func() time.Time) *Service {
 	s := &Service{store: st, catalogue: cat, runner: runner.NewClient(tc, process, queues.OrderActivities, log),
 		policy: pol, log: log, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+	domain.SetRefundArrival(pol.RefundArrivalRule())
 	// Orders stored before they pinned their terms run on the current
 	// policy's.
 	st.SetDefaultTerms(func(o *orderv1.Order) domain.Terms { return s.Terms(o, time.Time{}) })

@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/refundarrival"
+	"github.com/kefu-suite/kefu/workflows/policy"
 )
 
 // ---------------------------------------------------------------------------
@@ -17,14 +20,38 @@ import (
 // ---------------------------------------------------------------------------
 
 // ExpectedArrival is the latest arrival of a refund by channel (the shared
-// rule of DOMAIN §4, see refundarrival).
+// rule of DOMAIN §4, see refundarrival): the windows and working-day
+// calendar of the order service's policy (SetRefundArrival), else of the
+// embedded current policy.
 func ExpectedArrival(ch commonv1.RefundChannel, at time.Time) time.Time {
-	_, latest, ok := refundarrival.Expected(ch, at)
-	if !ok {
-		_, latest, _ = refundarrival.Expected(commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH, at)
+	r := arrival.Load()
+	if r == nil {
+		r = embeddedArrival()
 	}
-	return latest
+	e, ok := r.Expected(ch, at)
+	if !ok {
+		e, _ = r.Expected(commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH, at)
+	}
+	return e.Latest
 }
+
+// arrival is the rule refunds are recorded with. A process-wide setting
+// because every path that records a refund (Cancel, Refund,
+// CloseUnshipped) reaches addRefund without the service's policy.
+var arrival atomic.Pointer[refundarrival.Rule]
+
+// SetRefundArrival makes r the rule ExpectedArrival uses; the order service
+// sets its policy's when it is built.
+func SetRefundArrival(r refundarrival.Rule) { arrival.Store(&r) }
+
+var embeddedArrival = sync.OnceValue(func() *refundarrival.Rule {
+	p, err := policy.Select("", 0)
+	if err != nil {
+		panic("order domain: the embedded SLA policy does not load: " + err.Error())
+	}
+	r := p.RefundArrivalRule()
+	return &r
+})
 
 // Refund lifecycle. No payment provider stands behind the order service:
 // a refund record is the order's instruction to the channel, and the
