@@ -2,7 +2,9 @@
 // sessions, messages with the forbidden-phrase check, transfers, offline
 // messages, handover notes, agent availability, auto-replies and the agents'
 // live feed (PostgreSQL LISTEN/NOTIFY). It needs no Temporal: a chat's
-// clocks (idle close, feed retention) are swept by a janitor here.
+// clocks (idle close, feed retention) are swept by a janitor here. It
+// consumes "order.payment_reminder_due" (services/platform/inbox) to
+// remind buyers to pay.
 package main
 
 import (
@@ -64,6 +66,11 @@ func run(ctx context.Context) error {
 	}
 	svc.WithOrders(orderref.Client{Orders: orderv1.NewOrderServiceClient(orders),
 		Self: identity.Identity{Subject: "conversation", Role: identity.RoleService}, Field: "order_id", Rule: "conversation.order"})
+	// 催单: an unpaid order's reminder reaches the buyer as a system message
+	// in their chat with the shop (the order records it when we say so).
+	if err := env.Consume(ctx, "payment-reminder", app.PaymentReminderTypes, svc.PaymentReminderDue); err != nil {
+		return err
+	}
 	bg, cancel := context.WithCancel(ctx)
 	hubDone := make(chan struct{})
 	go func() { defer close(hubDone); hub.Run(bg) }()

@@ -53,6 +53,8 @@ type env struct {
 	cl   convv1.ConversationServiceClient
 	kb   *knowledgeBase
 	pool *pg.Pool
+	svc  *app.Service
+	log  *slog.Logger
 }
 
 // events are the outbox's events about subject, in order (clock-free: the
@@ -124,7 +126,7 @@ func newEnv(t *testing.T) *env {
 	svc.WithOrders(ordersOf{"ord_1": {shop, buyer2.Subject}, "ord_elsewhere": {"shop_other", buyer.Subject}})
 	conn := grpctest.Serve(t, "conversation", func(s *grpc.Server) { convv1.RegisterConversationServiceServer(s, svc) },
 		grpctest.Options{Logger: log, Permissions: permissions(t)})
-	return &env{t: t, cl: convv1.NewConversationServiceClient(conn), kb: kb, pool: pool}
+	return &env{t: t, cl: convv1.NewConversationServiceClient(conn), kb: kb, pool: pool, svc: svc, log: log}
 }
 
 func as(id identity.Identity) context.Context {

@@ -230,16 +230,23 @@ func (s *Service) waitingText(ctx context.Context, tx pgx.Tx, sess *convv1.Sessi
 	return s.systemMessage(ctx, tx, sess, domain.QueueText(ar.QueueText, pos))
 }
 
-// systemMessage posts a SYSTEM message (auto-replies, transfer notices); it
-// changes neither awaiting_reply nor the first response.
+// systemMessage posts a SYSTEM message (auto-replies, transfer notices,
+// payment reminders); it changes neither awaiting_reply nor the first
+// response. The caller saves sess.
 func (s *Service) systemMessage(ctx context.Context, tx pgx.Tx, sess *convv1.Session, text string) error {
-	m := &convv1.Message{MessageId: lifecycle.NewID("msg"), SessionId: sess.SessionId, ShopId: sess.ShopId,
+	_, err := s.postSystem(ctx, tx, sess, lifecycle.NewID("msg"), text)
+	return err
+}
+
+// postSystem is systemMessage with the message's id given.
+func (s *Service) postSystem(ctx context.Context, tx pgx.Tx, sess *convv1.Session, id, text string) (*convv1.Message, error) {
+	m := &convv1.Message{MessageId: id, SessionId: sess.SessionId, ShopId: sess.ShopId,
 		SenderKind: convv1.SenderKind_SENDER_KIND_SYSTEM, Text: text, CreatedAt: s.ts()}
 	if err := store.InsertMessage(ctx, tx, m, ""); err != nil {
-		return err
+		return nil, err
 	}
 	sess.LastMessageAt = m.CreatedAt
-	return s.emitToSession(ctx, tx, sess, &convv1.FeedEvent{Kind: &convv1.FeedEvent_MessagePosted{MessagePosted: m}})
+	return m, s.emitToSession(ctx, tx, sess, &convv1.FeedEvent{Kind: &convv1.FeedEvent_MessagePosted{MessagePosted: m}})
 }
 
 // view is a session as the caller may read it: the handover context (the

@@ -12,6 +12,8 @@ import (
 
 	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
 	eventsv1 "github.com/kefu-suite/kefu/proto/gen/shop/events/v1"
+	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/outbox"
 )
 
@@ -80,6 +82,16 @@ func messageEvent(m *convv1.Message, buyer string) outbox.Event {
 			SenderKind: m.GetSenderKind(), SenderId: m.GetSenderId(), TextLength: int32(utf8.RuneCountInString(m.GetText())),
 			Attachments: int32(len(m.GetAttachmentUrls())), QuickReplyId: m.GetQuickReplyId(), FaqId: m.GetFaqId(),
 			ReplyVerdict: m.GetReplyCheck().GetVerdict(), CreatedAt: m.GetCreatedAt()}}
+}
+
+// PaymentReminderSent writes "session.payment_reminder_sent" in tx: the
+// buyer of sess was reminded to pay by the system message m; version is the
+// session's after the change. The actor is the service itself.
+func PaymentReminderSent(ctx context.Context, tx pgx.Tx, sess *convv1.Session, version int64, m *convv1.Message,
+	p *eventsv1.PaymentReminderSent) error {
+	return outbox.Write(ctx, tx, Source, outbox.Event{Type: "session.payment_reminder_sent", Subject: sess.GetSessionId(),
+		ShopID: sess.GetShopId(), BuyerID: sess.GetBuyerId(), Version: version, OccurredAt: m.GetCreatedAt().AsTime(),
+		Actor: &lifecycle.Actor{Subject: Source, Role: identity.RoleService}, Payload: p})
 }
 
 func transferEvent(t *convv1.Transfer, buyer string) outbox.Event {

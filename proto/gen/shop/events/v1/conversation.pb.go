@@ -628,6 +628,100 @@ func (x *SessionRated) GetAgentId() string {
 	return ""
 }
 
+// PaymentReminderSent ("session.payment_reminder_sent"): the buyer was
+// reminded to pay an unpaid order (催单) by a system message in their chat
+// with the shop, answering the order's "order.payment_reminder_due" (once
+// per order). The order service records it on the order; a reminder that
+// came too late to be true (the order's pay-by instant had passed) is not
+// sent and has no event.
+type PaymentReminderSent struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	SessionId string                 `protobuf:"bytes,1,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	OrderId   string                 `protobuf:"bytes,2,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// The system message (sender SYSTEM) that reminded the buyer.
+	MessageId string                 `protobuf:"bytes,3,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	SentAt    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	// Whether the chat was opened for the reminder (the buyer had no open
+	// chat with the shop).
+	SessionOpened bool `protobuf:"varint,5,opt,name=session_opened,json=sessionOpened,proto3" json:"session_opened,omitempty"`
+	// The event_id of the "order.payment_reminder_due" it answers.
+	ReminderEventId string `protobuf:"bytes,6,opt,name=reminder_event_id,json=reminderEventId,proto3" json:"reminder_event_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *PaymentReminderSent) Reset() {
+	*x = PaymentReminderSent{}
+	mi := &file_shop_events_v1_conversation_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PaymentReminderSent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PaymentReminderSent) ProtoMessage() {}
+
+func (x *PaymentReminderSent) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_events_v1_conversation_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PaymentReminderSent.ProtoReflect.Descriptor instead.
+func (*PaymentReminderSent) Descriptor() ([]byte, []int) {
+	return file_shop_events_v1_conversation_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *PaymentReminderSent) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *PaymentReminderSent) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *PaymentReminderSent) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *PaymentReminderSent) GetSentAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SentAt
+	}
+	return nil
+}
+
+func (x *PaymentReminderSent) GetSessionOpened() bool {
+	if x != nil {
+		return x.SessionOpened
+	}
+	return false
+}
+
+func (x *PaymentReminderSent) GetReminderEventId() string {
+	if x != nil {
+		return x.ReminderEventId
+	}
+	return ""
+}
+
 // OfflineMessageChanged ("offline_message.left", "offline_message.answered"
 // and any other status change).
 type OfflineMessageChanged struct {
@@ -649,7 +743,7 @@ type OfflineMessageChanged struct {
 
 func (x *OfflineMessageChanged) Reset() {
 	*x = OfflineMessageChanged{}
-	mi := &file_shop_events_v1_conversation_proto_msgTypes[6]
+	mi := &file_shop_events_v1_conversation_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -661,7 +755,7 @@ func (x *OfflineMessageChanged) String() string {
 func (*OfflineMessageChanged) ProtoMessage() {}
 
 func (x *OfflineMessageChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_events_v1_conversation_proto_msgTypes[6]
+	mi := &file_shop_events_v1_conversation_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -674,7 +768,7 @@ func (x *OfflineMessageChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfflineMessageChanged.ProtoReflect.Descriptor instead.
 func (*OfflineMessageChanged) Descriptor() ([]byte, []int) {
-	return file_shop_events_v1_conversation_proto_rawDescGZIP(), []int{6}
+	return file_shop_events_v1_conversation_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *OfflineMessageChanged) GetOfflineMessageId() string {
@@ -766,7 +860,7 @@ type HandoverNoteChanged struct {
 
 func (x *HandoverNoteChanged) Reset() {
 	*x = HandoverNoteChanged{}
-	mi := &file_shop_events_v1_conversation_proto_msgTypes[7]
+	mi := &file_shop_events_v1_conversation_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -778,7 +872,7 @@ func (x *HandoverNoteChanged) String() string {
 func (*HandoverNoteChanged) ProtoMessage() {}
 
 func (x *HandoverNoteChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_events_v1_conversation_proto_msgTypes[7]
+	mi := &file_shop_events_v1_conversation_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -791,7 +885,7 @@ func (x *HandoverNoteChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HandoverNoteChanged.ProtoReflect.Descriptor instead.
 func (*HandoverNoteChanged) Descriptor() ([]byte, []int) {
-	return file_shop_events_v1_conversation_proto_rawDescGZIP(), []int{7}
+	return file_shop_events_v1_conversation_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *HandoverNoteChanged) GetHandoverNoteId() string {
@@ -929,7 +1023,16 @@ const file_shop_events_v1_conversation_proto_rawDesc = "" +
 	"\vhas_comment\x18\x03 \x01(\bR\n" +
 	"hasComment\x125\n" +
 	"\brated_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aratedAt\x12\x19\n" +
-	"\bagent_id\x18\x05 \x01(\tR\aagentId\"\xfd\x03\n" +
+	"\bagent_id\x18\x05 \x01(\tR\aagentId\"\xf6\x01\n" +
+	"\x13PaymentReminderSent\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x01 \x01(\tR\tsessionId\x12\x19\n" +
+	"\border_id\x18\x02 \x01(\tR\aorderId\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x03 \x01(\tR\tmessageId\x123\n" +
+	"\asent_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x12%\n" +
+	"\x0esession_opened\x18\x05 \x01(\bR\rsessionOpened\x12*\n" +
+	"\x11reminder_event_id\x18\x06 \x01(\tR\x0freminderEventId\"\xfd\x03\n" +
 	"\x15OfflineMessageChanged\x12,\n" +
 	"\x12offline_message_id\x18\x01 \x01(\tR\x10offlineMessageId\x120\n" +
 	"\x05group\x18\x02 \x01(\x0e2\x1a.shop.common.v1.AgentGroupR\x05group\x12B\n" +
@@ -969,7 +1072,7 @@ func file_shop_events_v1_conversation_proto_rawDescGZIP() []byte {
 	return file_shop_events_v1_conversation_proto_rawDescData
 }
 
-var file_shop_events_v1_conversation_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_shop_events_v1_conversation_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_shop_events_v1_conversation_proto_goTypes = []any{
 	(*SessionOpened)(nil),         // 0: shop.events.v1.SessionOpened
 	(*SessionStateChanged)(nil),   // 1: shop.events.v1.SessionStateChanged
@@ -977,53 +1080,55 @@ var file_shop_events_v1_conversation_proto_goTypes = []any{
 	(*MessageSent)(nil),           // 3: shop.events.v1.MessageSent
 	(*ChatTransferred)(nil),       // 4: shop.events.v1.ChatTransferred
 	(*SessionRated)(nil),          // 5: shop.events.v1.SessionRated
-	(*OfflineMessageChanged)(nil), // 6: shop.events.v1.OfflineMessageChanged
-	(*HandoverNoteChanged)(nil),   // 7: shop.events.v1.HandoverNoteChanged
-	(v1.AgentGroup)(0),            // 8: shop.common.v1.AgentGroup
-	(v11.SessionStatus)(0),        // 9: shop.conversation.v1.SessionStatus
-	(v11.SessionPriority)(0),      // 10: shop.conversation.v1.SessionPriority
-	(v11.SessionTopic)(0),         // 11: shop.conversation.v1.SessionTopic
-	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
-	(v11.CloseReason)(0),          // 13: shop.conversation.v1.CloseReason
-	(v11.SenderKind)(0),           // 14: shop.conversation.v1.SenderKind
-	(v11.ReplyVerdict)(0),         // 15: shop.conversation.v1.ReplyVerdict
-	(v11.TransferReason)(0),       // 16: shop.conversation.v1.TransferReason
-	(v11.OfflineMessageStatus)(0), // 17: shop.conversation.v1.OfflineMessageStatus
+	(*PaymentReminderSent)(nil),   // 6: shop.events.v1.PaymentReminderSent
+	(*OfflineMessageChanged)(nil), // 7: shop.events.v1.OfflineMessageChanged
+	(*HandoverNoteChanged)(nil),   // 8: shop.events.v1.HandoverNoteChanged
+	(v1.AgentGroup)(0),            // 9: shop.common.v1.AgentGroup
+	(v11.SessionStatus)(0),        // 10: shop.conversation.v1.SessionStatus
+	(v11.SessionPriority)(0),      // 11: shop.conversation.v1.SessionPriority
+	(v11.SessionTopic)(0),         // 12: shop.conversation.v1.SessionTopic
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(v11.CloseReason)(0),          // 14: shop.conversation.v1.CloseReason
+	(v11.SenderKind)(0),           // 15: shop.conversation.v1.SenderKind
+	(v11.ReplyVerdict)(0),         // 16: shop.conversation.v1.ReplyVerdict
+	(v11.TransferReason)(0),       // 17: shop.conversation.v1.TransferReason
+	(v11.OfflineMessageStatus)(0), // 18: shop.conversation.v1.OfflineMessageStatus
 }
 var file_shop_events_v1_conversation_proto_depIdxs = []int32{
-	8,  // 0: shop.events.v1.SessionOpened.group:type_name -> shop.common.v1.AgentGroup
-	9,  // 1: shop.events.v1.SessionOpened.status:type_name -> shop.conversation.v1.SessionStatus
-	10, // 2: shop.events.v1.SessionOpened.priority:type_name -> shop.conversation.v1.SessionPriority
-	11, // 3: shop.events.v1.SessionOpened.topic:type_name -> shop.conversation.v1.SessionTopic
-	12, // 4: shop.events.v1.SessionOpened.opened_at:type_name -> google.protobuf.Timestamp
-	12, // 5: shop.events.v1.SessionOpened.first_response_due_at:type_name -> google.protobuf.Timestamp
-	9,  // 6: shop.events.v1.SessionStateChanged.from_status:type_name -> shop.conversation.v1.SessionStatus
-	9,  // 7: shop.events.v1.SessionStateChanged.to_status:type_name -> shop.conversation.v1.SessionStatus
-	8,  // 8: shop.events.v1.SessionStateChanged.group:type_name -> shop.common.v1.AgentGroup
-	13, // 9: shop.events.v1.SessionStateChanged.close_reason:type_name -> shop.conversation.v1.CloseReason
-	12, // 10: shop.events.v1.SessionStateChanged.at:type_name -> google.protobuf.Timestamp
-	12, // 11: shop.events.v1.SessionFirstResponse.first_response_at:type_name -> google.protobuf.Timestamp
-	12, // 12: shop.events.v1.SessionFirstResponse.due_at:type_name -> google.protobuf.Timestamp
-	14, // 13: shop.events.v1.MessageSent.sender_kind:type_name -> shop.conversation.v1.SenderKind
-	15, // 14: shop.events.v1.MessageSent.reply_verdict:type_name -> shop.conversation.v1.ReplyVerdict
-	12, // 15: shop.events.v1.MessageSent.created_at:type_name -> google.protobuf.Timestamp
-	8,  // 16: shop.events.v1.ChatTransferred.from_group:type_name -> shop.common.v1.AgentGroup
-	8,  // 17: shop.events.v1.ChatTransferred.to_group:type_name -> shop.common.v1.AgentGroup
-	16, // 18: shop.events.v1.ChatTransferred.reason:type_name -> shop.conversation.v1.TransferReason
-	12, // 19: shop.events.v1.ChatTransferred.at:type_name -> google.protobuf.Timestamp
-	12, // 20: shop.events.v1.SessionRated.rated_at:type_name -> google.protobuf.Timestamp
-	8,  // 21: shop.events.v1.OfflineMessageChanged.group:type_name -> shop.common.v1.AgentGroup
-	17, // 22: shop.events.v1.OfflineMessageChanged.status:type_name -> shop.conversation.v1.OfflineMessageStatus
-	12, // 23: shop.events.v1.OfflineMessageChanged.created_at:type_name -> google.protobuf.Timestamp
-	12, // 24: shop.events.v1.OfflineMessageChanged.answer_due_at:type_name -> google.protobuf.Timestamp
-	12, // 25: shop.events.v1.OfflineMessageChanged.answered_at:type_name -> google.protobuf.Timestamp
-	8,  // 26: shop.events.v1.HandoverNoteChanged.to_group:type_name -> shop.common.v1.AgentGroup
-	12, // 27: shop.events.v1.HandoverNoteChanged.at:type_name -> google.protobuf.Timestamp
-	28, // [28:28] is the sub-list for method output_type
-	28, // [28:28] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	9,  // 0: shop.events.v1.SessionOpened.group:type_name -> shop.common.v1.AgentGroup
+	10, // 1: shop.events.v1.SessionOpened.status:type_name -> shop.conversation.v1.SessionStatus
+	11, // 2: shop.events.v1.SessionOpened.priority:type_name -> shop.conversation.v1.SessionPriority
+	12, // 3: shop.events.v1.SessionOpened.topic:type_name -> shop.conversation.v1.SessionTopic
+	13, // 4: shop.events.v1.SessionOpened.opened_at:type_name -> google.protobuf.Timestamp
+	13, // 5: shop.events.v1.SessionOpened.first_response_due_at:type_name -> google.protobuf.Timestamp
+	10, // 6: shop.events.v1.SessionStateChanged.from_status:type_name -> shop.conversation.v1.SessionStatus
+	10, // 7: shop.events.v1.SessionStateChanged.to_status:type_name -> shop.conversation.v1.SessionStatus
+	9,  // 8: shop.events.v1.SessionStateChanged.group:type_name -> shop.common.v1.AgentGroup
+	14, // 9: shop.events.v1.SessionStateChanged.close_reason:type_name -> shop.conversation.v1.CloseReason
+	13, // 10: shop.events.v1.SessionStateChanged.at:type_name -> google.protobuf.Timestamp
+	13, // 11: shop.events.v1.SessionFirstResponse.first_response_at:type_name -> google.protobuf.Timestamp
+	13, // 12: shop.events.v1.SessionFirstResponse.due_at:type_name -> google.protobuf.Timestamp
+	15, // 13: shop.events.v1.MessageSent.sender_kind:type_name -> shop.conversation.v1.SenderKind
+	16, // 14: shop.events.v1.MessageSent.reply_verdict:type_name -> shop.conversation.v1.ReplyVerdict
+	13, // 15: shop.events.v1.MessageSent.created_at:type_name -> google.protobuf.Timestamp
+	9,  // 16: shop.events.v1.ChatTransferred.from_group:type_name -> shop.common.v1.AgentGroup
+	9,  // 17: shop.events.v1.ChatTransferred.to_group:type_name -> shop.common.v1.AgentGroup
+	17, // 18: shop.events.v1.ChatTransferred.reason:type_name -> shop.conversation.v1.TransferReason
+	13, // 19: shop.events.v1.ChatTransferred.at:type_name -> google.protobuf.Timestamp
+	13, // 20: shop.events.v1.SessionRated.rated_at:type_name -> google.protobuf.Timestamp
+	13, // 21: shop.events.v1.PaymentReminderSent.sent_at:type_name -> google.protobuf.Timestamp
+	9,  // 22: shop.events.v1.OfflineMessageChanged.group:type_name -> shop.common.v1.AgentGroup
+	18, // 23: shop.events.v1.OfflineMessageChanged.status:type_name -> shop.conversation.v1.OfflineMessageStatus
+	13, // 24: shop.events.v1.OfflineMessageChanged.created_at:type_name -> google.protobuf.Timestamp
+	13, // 25: shop.events.v1.OfflineMessageChanged.answer_due_at:type_name -> google.protobuf.Timestamp
+	13, // 26: shop.events.v1.OfflineMessageChanged.answered_at:type_name -> google.protobuf.Timestamp
+	9,  // 27: shop.events.v1.HandoverNoteChanged.to_group:type_name -> shop.common.v1.AgentGroup
+	13, // 28: shop.events.v1.HandoverNoteChanged.at:type_name -> google.protobuf.Timestamp
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_shop_events_v1_conversation_proto_init() }
@@ -1037,7 +1142,7 @@ func file_shop_events_v1_conversation_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shop_events_v1_conversation_proto_rawDesc), len(file_shop_events_v1_conversation_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
