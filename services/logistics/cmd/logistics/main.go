@@ -58,6 +58,10 @@ func run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	// Parcels are registered from the events that shipped them.
+	if err := env.Consume(ctx, "shipments", app.ShippingEvents, svc.OnShipped); err != nil {
+		return err
+	}
 	env.Sweep(ctx, 30*time.Second, "parcels without a clock runner", func(ctx context.Context) (int, error) {
 		return svc.Sweep(ctx, time.Minute)
 	})

@@ -70,6 +70,14 @@ func run(ctx context.Context) error {
 	}
 	// Orders whose clock runner failed to start (and whose client never
 	// retried) get it started, so no reservation is held without a clock.
+	// Its parcels' deliveries and problems (logistics), and the refund
+	// requests that hold its auto-confirm clock (after-sale).
+	if err := env.Consume(ctx, "parcels", app.ParcelEvents, svc.OnParcel); err != nil {
+		return err
+	}
+	if err := env.Consume(ctx, "cases", app.CaseEvents, svc.OnCase); err != nil {
+		return err
+	}
 	env.Sweep(ctx, 30*time.Second, "orders without a clock runner", func(ctx context.Context) (int, error) {
 		return svc.Sweep(ctx, 30*time.Second)
 	})

@@ -1,0 +1,99 @@
+package e2e_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kefu-suite/kefu/services/platform/identity"
+)
+
+// Logistics tracking end to end (物流跟踪): the shop ships, the logistics
+// service registers the parcel from the order.shipped event; the carrier
+// pushes tracking through REST with its own token; a parcel that stops
+// moving raises a LOGISTICS exception on the order (48 h, a day is 10 s
+// here); the signing (签收) resolves it and delivers the order. Another
+// carrier may not push this carrier's parcels.
+func TestParcelTrackingThroughREST(t *testing.T) {
+	s := StartStack(t)
+	buyer := Token(t, identity.Identity{Subject: "buyer_track", Role: identity.RoleBuyer})
+	agent := Token(t, identity.Identity{Subject: "agent_track", Role: identity.RoleAgent, Rank: identity.RankAgent,
+		Group: identity.GroupAfterSale, ShopID: "shop_demo"})
+	sf := Token(t, identity.Identity{Subject: "SF", Role: identity.RoleCarrier})
+	zto := Token(t, identity.Identity{Subject: "ZTO", Role: identity.RoleCarrier})
+
+	orderID, placed := placeOrder(t, s, buyer, "track-order-0001")
+	s.Do(t, "POST", "/v1/orders/"+orderID+":pay", buyer, map[string]any{
+		"payment_ref": "alipay-track-0001", "amount_fen": Str(placed, "order", "price", "total_fen")}).OK(t, "pay")
+	s.Do(t, "POST", "/v1/orders/"+orderID+":ship", agent, map[string]any{"shipment": map[string]any{
+		"carrier": "顺丰速运", "tracking_number": "SF7000000001", "method": "SHIPPING_METHOD_EXPRESS"}}).OK(t, "ship")
+
+	// The parcel is registered from the shipping event.
+	var parcelID string
+	Eventually(t, 60*time.Second, "the parcel registered from order.shipped", func() (bool, string) {
+		got := s.Do(t, "GET", "/v1/parcels?order_id="+orderID, agent, nil).OK(t, "parcels of the order")
+		parcelID = Str(got, "parcels", 0, "parcel_id")
+		return parcelID != "" && Str(got, "parcels", 0, "kind") == "PARCEL_KIND_ORDER_SHIPMENT", Str(got, "parcels")
+	})
+
+	now := time.Now().UTC()
+	push := map[string]any{"carrier": "SF", "tracking_number": "SF7000000001", "events": []any{
+		map[string]any{"event_id": "sf-e1", "state": "TRACKING_STATE_COLLECTED", "occurred_at": now.Add(-2 * time.Second).Format(time.RFC3339),
+			"location": "深圳宝安", "description": "顺丰速运 已收取快件"}}}
+	res := s.Do(t, "POST", "/v1/logistics/tracking:push", sf, push).OK(t, "carrier push")
+	if Str(res, "accepted") != "1" && Get(res, "accepted") != float64(1) {
+		t.Fatalf("push answered %v", res)
+	}
+	again := s.Do(t, "POST", "/v1/logistics/tracking:push", sf, push).OK(t, "the same push again")
+	if Get(again, "duplicates") != float64(1) {
+		t.Fatalf("a repeated push: %v", again)
+	}
+	s.Do(t, "POST", "/v1/logistics/tracking:push", zto, push).Error(t, http.StatusForbidden, "PERMISSION_DENIED")
+	s.Do(t, "POST", "/v1/logistics/tracking:push", buyer, push).Error(t, http.StatusForbidden, "PERMISSION_DENIED")
+	bad := s.Do(t, "POST", "/v1/logistics/tracking:push", sf, map[string]any{"carrier": "SF", "tracking_number": "SF7000000001",
+		"events": []any{map[string]any{"state": "TRACKING_STATE_UNSPECIFIED", "occurred_at": now.Format(time.RFC3339)}}}).
+		Error(t, http.StatusBadRequest, "INVALID_ARGUMENT")
+	if !strings.Contains(fmt.Sprint(bad), "events[0].state") {
+		t.Fatalf("the refusal names the field: %v", bad)
+	}
+
+	// No progress for 48 h (20 s): the order's after-sale queue shows it.
+	Eventually(t, 120*time.Second, "a LOGISTICS exception on the stalled parcel's order", func() (bool, string) {
+		got := s.Do(t, "GET", "/v1/orders/"+orderID, agent, nil).OK(t, "order")
+		for _, e := range asList(Get(got, "order", "exceptions")) {
+			if Str(e, "kind") == "EXCEPTION_KIND_LOGISTICS" && Str(e, "status") == "EXCEPTION_STATUS_OPEN" {
+				return strings.Contains(Str(e, "detail"), "SF7000000001"), Str(e, "detail")
+			}
+		}
+		return false, Str(got, "order", "exceptions")
+	})
+	p := s.Do(t, "GET", "/v1/parcels/"+parcelID, buyer, nil).OK(t, "the buyer reads the parcel")
+	if Str(p, "parcel", "problem") != "PARCEL_PROBLEM_STALLED" {
+		t.Fatalf("parcel %v", p)
+	}
+
+	// Signed for: the exception resolves itself and the order is delivered.
+	signed := time.Now().UTC().Truncate(time.Second)
+	s.Do(t, "POST", "/v1/logistics/tracking:push", sf, map[string]any{"carrier": "顺丰", "tracking_number": "SF7000000001",
+		"events": []any{map[string]any{"event_id": "sf-e9", "state": "TRACKING_STATE_DELIVERED", "occurred_at": signed.Format(time.RFC3339),
+			"location": "杭州西湖区", "description": "已签收, 签收人: 本人"}}}).OK(t, "delivered")
+	Eventually(t, 60*time.Second, "the order delivered at the signing", func() (bool, string) {
+		got := s.Do(t, "GET", "/v1/orders/"+orderID, agent, nil).OK(t, "order")
+		delivered := Str(got, "order", "delivered_at")
+		resolved := false
+		for _, e := range asList(Get(got, "order", "exceptions")) {
+			if Str(e, "kind") == "EXCEPTION_KIND_LOGISTICS" {
+				resolved = Str(e, "status") == "EXCEPTION_STATUS_RESOLVED" && Str(e, "resolution_action") == "RESOLUTION_ACTION_DELIVERED"
+			}
+		}
+		at, err := time.Parse(time.RFC3339Nano, delivered)
+		return err == nil && at.Equal(signed) && resolved, delivered
+	})
+}
+
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
