@@ -97,3 +97,69 @@ func asList(v any) []any {
 	l, _ := v.([]any)
 	return l
 }
+
+// 交易中退款: while a refund request made before the buyer's receipt is
+// open, the buyer's auto-confirm clock stands still (the order's timers say
+// so and run no deadline); when the request ends without a refund the clock
+// runs again, its deadline moved by the span it stood still.
+func TestARefundRequestHoldsAutoConfirm(t *testing.T) {
+	s := StartStack(t)
+	buyer := Token(t, identity.Identity{Subject: "buyer_hold", Role: identity.RoleBuyer})
+	agent := Token(t, identity.Identity{Subject: "agent_hold", Role: identity.RoleAgent, Rank: identity.RankAgent,
+		Group: identity.GroupAfterSale, ShopID: "shop_demo"})
+	orderID, placed := placeOrder(t, s, buyer, "hold-order-0001")
+	s.Do(t, "POST", "/v1/orders/"+orderID+":pay", buyer, map[string]any{
+		"payment_ref": "alipay-hold-0001", "amount_fen": Str(placed, "order", "price", "total_fen")}).OK(t, "pay")
+	s.Do(t, "POST", "/v1/orders/"+orderID+":ship", agent, map[string]any{"shipment": map[string]any{
+		"carrier": "中通快递", "tracking_number": "ZTO7000000002", "method": "SHIPPING_METHOD_EXPRESS"}}).OK(t, "ship")
+	autoConfirm := func() map[string]any {
+		got := s.Do(t, "GET", "/v1/orders/"+orderID+"/timers", buyer, nil).OK(t, "timers")
+		for _, c := range asList(Get(got, "explanation", "clocks")) {
+			if Str(c, "name") == "auto_confirm" {
+				m, _ := c.(map[string]any)
+				return m
+			}
+		}
+		t.Fatalf("no auto_confirm clock: %v", got)
+		return nil
+	}
+	before, err := time.Parse(time.RFC3339Nano, Str(autoConfirm(), "deadline"))
+	if err != nil {
+		t.Fatalf("deadline before the request: %v", err)
+	}
+
+	opened := s.Do(t, "POST", "/v1/cases", buyer, map[string]any{"order_id": orderID, "type": "CASE_TYPE_REFUND_ONLY",
+		"reason": "CASE_REASON_DISLIKE", "reason_detail": "不想要了",
+		"lines":                []any{map[string]any{"order_line_id": Str(placed, "order", "lines", 0, "line_id"), "quantity": 1}},
+		"requested_amount_fen": Str(placed, "order", "price", "total_fen"), "refund_channel": "REFUND_CHANNEL_ORIGINAL_PATH",
+	}, "Idempotency-Key", "hold-case-0001").OK(t, "a refund request before receipt")
+	caseID := Str(opened, "case", "case_id")
+
+	var pausedFrom time.Time
+	Eventually(t, 60*time.Second, "the auto-confirm clock standing still", func() (bool, string) {
+		c := autoConfirm()
+		if Get(c, "paused_now") != true || Str(c, "deadline") != "" {
+			return false, fmt.Sprint(c)
+		}
+		pausedFrom, _ = time.Parse(time.RFC3339Nano, Str(c, "paused", 0, "from"))
+		return strings.Contains(Str(c, "description"), caseID), fmt.Sprint(c)
+	})
+	time.Sleep(3 * time.Second) // it stands still a while
+	s.Do(t, "POST", "/v1/cases/"+caseID+":withdraw", buyer, map[string]any{"reason": "收到了, 没问题"}).OK(t, "withdraw")
+
+	Eventually(t, 60*time.Second, "the auto-confirm clock running again, later by its pause", func() (bool, string) {
+		c := autoConfirm()
+		if Get(c, "paused_now") == true {
+			return false, fmt.Sprint(c)
+		}
+		after, err := time.Parse(time.RFC3339Nano, Str(c, "deadline"))
+		if err != nil {
+			return false, fmt.Sprint(c)
+		}
+		to, err := time.Parse(time.RFC3339Nano, Str(c, "paused", 0, "to"))
+		if err != nil {
+			return false, fmt.Sprint(c)
+		}
+		return after.Equal(before.Add(to.Sub(pausedFrom))) && to.Sub(pausedFrom) >= 3*time.Second, fmt.Sprint(c)
+	})
+}
