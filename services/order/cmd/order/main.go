@@ -62,6 +62,11 @@ func run(ctx context.Context) error {
 	}
 	svc := app.New(store.New(env.Pool), cataloguev1.NewCatalogueServiceClient(catalogue), tcl, *pol, env.Log, time.Now).
 		WithCases(app.AfterSaleCases{Client: aftersalev1.NewAfterSaleServiceClient(aftersale)})
+	// 催单: the remark that the buyer was reminded comes when the
+	// conversation service says the reminder reached them.
+	if err := env.Consume(ctx, "payment-reminder", app.ReminderSentEvents, svc.PaymentReminderSent); err != nil {
+		return err
+	}
 	env.NeedWorkflowWorker(queues.Workflows) // its clocks run on the worker
 	if err := env.StartActivities(tcl, queues.OrderActivities, func(r worker.ActivityRegistry) {
 		runner.Register(r, "order", svc.Handler())

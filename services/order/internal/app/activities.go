@@ -145,9 +145,10 @@ func dispatch(o *orderv1.Order, t domain.Terms, cmd Command, at time.Time, findi
 			Reason: cmd.Reason, CaseID: cmd.AfterSaleCaseID, Actor: actor, At: at,
 		})
 	case CmdRemindUnpaid:
-		if d.changed = domain.RecordReminder(o, at); d.changed {
-			domain.AutoRemark(o, ids("rmk"), "催单: 已提醒买家付款", actor, at)
-		}
+		// The reminder is due (order.payment_reminder_due); the remark
+		// that the buyer was reminded comes when the conversation service
+		// says it reached them (PaymentReminderSent).
+		d.changed = domain.RecordReminder(o, at)
 	case CmdCloseUnpaid:
 		d.changed, err = domain.CloseUnpaid(o, at)
 	case CmdShipPromiseLate:

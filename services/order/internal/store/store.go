@@ -35,13 +35,27 @@ import (
 // Store reaches the orders schema.
 type Store struct {
 	pool *pg.Pool
+	// db is where Update's transaction begins: the pool, or (InTx) a
+	// caller's transaction, as a savepoint of it.
+	db interface {
+		Begin(ctx context.Context) (pgx.Tx, error)
+	}
 	// defaultTerms computes the terms of a row stored before orders pinned
 	// their terms (orders.terms NULL): from the current policy, at load.
 	defaultTerms func(*orderv1.Order) domain.Terms
 }
 
 // New wraps an open pool (search_path = orders).
-func New(pool *pg.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pg.Pool) *Store { return &Store{pool: pool, db: pool} }
+
+// InTx is the store whose Update runs inside tx (as a savepoint), so that
+// it commits with whatever else tx does — an event consumer's inbox row
+// (services/platform/inbox). Reads outside Update still use the pool.
+func (s *Store) InTx(tx pgx.Tx) *Store {
+	c := *s
+	c.db = tx
+	return &c
+}
 
 // SetDefaultTerms sets how the terms of a row stored without them are
 // computed (the service: from the current policy).
@@ -270,7 +284,7 @@ func (s *Store) UpdateOp(ctx context.Context, id, op, etag string, now time.Time
 	fn func(*orderv1.Order, domain.Terms) (bool, error)) (*orderv1.Order, domain.Terms, int64, error) {
 	var out row
 	var failAfterSave error
-	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		r, err := s.get(ctx, tx, id, true)
 		if err != nil {
 			return err
