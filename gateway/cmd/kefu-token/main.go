@@ -1,7 +1,7 @@
 // Command kefu-token mints HS256 bearer tokens for local development,
 // signed with JWT_HS256_SECRET (the gateway's dev secret).
 //
-//	kefu-token -demo                       the five demo identities, one per line
+//	kefu-token -demo                       the demo identities, one per line
 //	kefu-token -role buyer -sub buyer_1 -member gold
 //	kefu-token -role agent -sub a_1 -rank senior_agent -group after_sale -shop shop_demo
 package main
@@ -35,11 +35,12 @@ var demo = []struct {
 	{"after-sale agent", identity.Identity{Subject: "agent_aftersale", Role: identity.RoleAgent, Rank: identity.RankAgent, Group: identity.GroupAfterSale, ShopID: "shop_demo"}},
 	{"supervisor", identity.Identity{Subject: "supervisor_demo", Role: identity.RoleAgent, Rank: identity.RankSupervisor, Group: identity.GroupAfterSale, ShopID: "shop_demo"}},
 	{"manager", identity.Identity{Subject: "manager_demo", Role: identity.RoleAgent, Rank: identity.RankManager, Group: identity.GroupGeneral, ShopID: "shop_demo"}},
+	{"carrier SF (tracking pushes)", identity.Identity{Subject: "SF", Role: identity.RoleCarrier}},
 }
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("kefu-token", flag.ContinueOnError)
-	demoFlag := fs.Bool("demo", false, "print tokens for the demo buyer, agents, supervisor and manager")
+	demoFlag := fs.Bool("demo", false, "print tokens for the demo buyer, agents, supervisor, manager and carrier")
 	role := fs.String("role", "buyer", "buyer, agent or platform")
 	sub := fs.String("sub", "", "subject: the buyer's or agent's id")
 	rank := fs.String("rank", "", "agents: agent, senior_agent, supervisor, manager")
