@@ -45,7 +45,8 @@ func permissionMatrix(t *testing.T, s *Stack, table permit.Table) {
 	callers := []caller{{"anonymous", nil},
 		{"buyer", &identity.Identity{Subject: "buyer_matrix", Role: identity.RoleBuyer}},
 		{"platform", &identity.Identity{Subject: "taobao", Role: identity.RolePlatform}},
-		{"service", &identity.Identity{Subject: "matrix", Role: identity.RoleService}}}
+		{"service", &identity.Identity{Subject: "matrix", Role: identity.RoleService}},
+		{"carrier", &identity.Identity{Subject: "SF", Role: identity.RoleCarrier}}}
 	for r := identity.RankAgent; r <= identity.RankManager; r++ {
 		for _, g := range []identity.Group{identity.GroupPreSale, identity.GroupAfterSale, identity.GroupGeneral} {
 			callers = append(callers, caller{r.String() + "/" + string(g),
