@@ -58,6 +58,7 @@ func (s *Service) apply(ctx context.Context, cmd Command, op string) (applied, e
 			return false, store.ErrUnchanged // stale or duplicate firing
 		}
 		var err error
+		t.Arrival = &s.arrival
 		d, err = dispatch(o, t, cmd, at, findings)
 		return d.changed, err
 	})
@@ -133,7 +134,7 @@ func dispatch(o *orderv1.Order, t domain.Terms, cmd Command, at time.Time, findi
 	case CmdCancel:
 		d.cancelled, d.refund, d.changed, err = domain.Cancel(o, domain.CancelRequest{
 			LineIDs: cmd.LineIDs, Reason: cmd.Reason, Channel: commonv1.RefundChannel(cmd.RefundChannel),
-			Duplicate: cmd.Duplicate, RefundID: d.refundID, Actor: actor, At: at,
+			Duplicate: cmd.Duplicate, RefundID: d.refundID, Actor: actor, At: at, Arrival: t.Arrival,
 		})
 	case CmdRefund:
 		var lines []*orderv1.RefundLine
@@ -142,7 +143,7 @@ func dispatch(o *orderv1.Order, t domain.Terms, cmd Command, at time.Time, findi
 		}
 		d.cancelled, d.refund, d.changed, err = domain.Refund(o, domain.RefundRequest{
 			RefundID: d.refundID, Lines: lines, Channel: commonv1.RefundChannel(cmd.RefundChannel),
-			Reason: cmd.Reason, CaseID: cmd.AfterSaleCaseID, Actor: actor, At: at,
+			Reason: cmd.Reason, CaseID: cmd.AfterSaleCaseID, Actor: actor, At: at, Arrival: t.Arrival,
 		})
 	case CmdRemindUnpaid:
 		// The reminder is due (order.payment_reminder_due); the remark
@@ -154,7 +155,7 @@ func dispatch(o *orderv1.Order, t domain.Terms, cmd Command, at time.Time, findi
 	case CmdShipPromiseLate:
 		d.changed = domain.ShipPromiseBreached(o, at, ids("oex"))
 	case CmdCloseUnshipped:
-		d.cancelled, d.refund, d.changed, err = domain.CloseUnshipped(o, at, d.refundID, actor)
+		d.cancelled, d.refund, d.changed, err = domain.CloseUnshipped(o, at, d.refundID, actor, t.Arrival)
 	default:
 		return d, fmt.Errorf("%w: unknown order command %q", errs.ErrInvalid, cmd.Kind)
 	}

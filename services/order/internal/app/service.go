@@ -29,6 +29,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/services/platform/peer"
+	"github.com/kefu-suite/kefu/services/platform/refundarrival"
 	"github.com/kefu-suite/kefu/workflows/policy"
 	"github.com/kefu-suite/kefu/workflows/queues"
 )
@@ -41,6 +42,7 @@ type Service struct {
 	cases     OpenCases // nil: cancellations do not ask (tests without after-sale)
 	runner    *runner.Client
 	policy    policy.Policy
+	arrival   refundarrival.Rule // when refunds reach the buyer (the policy's windows and calendar)
 	log       *slog.Logger
 	now       func() time.Time
 }
@@ -50,8 +52,8 @@ type Service struct {
 func New(st *store.Store, cat cataloguev1.CatalogueServiceClient, tc client.Client, pol policy.Policy,
 	log *slog.Logger, now func() time.Time) *Service {
 	s := &Service{store: st, catalogue: cat, runner: runner.NewClient(tc, process, queues.OrderActivities, log),
-		policy: pol, log: log, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
-	domain.SetRefundArrival(pol.RefundArrivalRule())
+		policy: pol, arrival: pol.RefundArrivalRule(), log: log,
+		now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
 	// Orders stored before they pinned their terms run on the current
 	// policy's.
 	st.SetDefaultTerms(func(o *orderv1.Order) domain.Terms { return s.Terms(o, time.Time{}) })
@@ -159,6 +161,7 @@ func (s *Service) command(ctx context.Context, o *orderv1.Order, cmd Command, up
 	if err != nil {
 		return Result{}, err
 	}
+	terms.Arrival = &s.arrival
 	if _, err := dispatch(proto.Clone(o).(*orderv1.Order), terms, cmd, cmd.At, nil); err != nil {
 		if _, recordIt := domain.AsSaveAndFail(err); !recordIt {
 			// A retry (request id) whose first call was applied but never

@@ -78,6 +78,7 @@ func (s *Service) serviceCommand(ctx context.Context, cmd Command, updateID stri
 	if err != nil {
 		return ignoreMissing(err)
 	}
+	terms.Arrival = &s.arrival
 	d, err := dispatch(o, terms, cmd, cmd.At, nil)
 	if err != nil || !d.changed {
 		return err

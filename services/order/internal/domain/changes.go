@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
@@ -21,10 +20,9 @@ import (
 
 // ExpectedArrival is the latest arrival of a refund by channel (the shared
 // rule of DOMAIN §4, see refundarrival): the windows and working-day
-// calendar of the order service's policy (SetRefundArrival), else of the
-// embedded current policy.
-func ExpectedArrival(ch commonv1.RefundChannel, at time.Time) time.Time {
-	r := arrival.Load()
+// calendar the service hands in (its policy's; nil: the embedded current
+// policy's).
+func ExpectedArrival(r *refundarrival.Rule, ch commonv1.RefundChannel, at time.Time) time.Time {
 	if r == nil {
 		r = embeddedArrival()
 	}
@@ -34,15 +32,6 @@ func ExpectedArrival(ch commonv1.RefundChannel, at time.Time) time.Time {
 	}
 	return e.Latest
 }
-
-// arrival is the rule refunds are recorded with. A process-wide setting
-// because every path that records a refund (Cancel, Refund,
-// CloseUnshipped) reaches addRefund without the service's policy.
-var arrival atomic.Pointer[refundarrival.Rule]
-
-// SetRefundArrival makes r the rule ExpectedArrival uses; the order service
-// sets its policy's when it is built.
-func SetRefundArrival(r refundarrival.Rule) { arrival.Store(&r) }
 
 var embeddedArrival = sync.OnceValue(func() *refundarrival.Rule {
 	p, err := policy.Select("", 0)
@@ -100,7 +89,7 @@ func FindRefund(o *orderv1.Order, id string) *orderv1.Refund {
 }
 
 func addRefund(o *orderv1.Order, id string, lines []*orderv1.RefundLine, ch commonv1.RefundChannel, reason string,
-	origin orderv1.RefundOrigin, caseID string, actor *commonv1.Actor, at time.Time) *orderv1.Refund {
+	origin orderv1.RefundOrigin, caseID string, actor *commonv1.Actor, at time.Time, arrival *refundarrival.Rule) *orderv1.Refund {
 	if ch == commonv1.RefundChannel_REFUND_CHANNEL_UNSPECIFIED {
 		ch = commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH
 	}
@@ -113,7 +102,7 @@ func addRefund(o *orderv1.Order, id string, lines []*orderv1.RefundLine, ch comm
 	r := &orderv1.Refund{
 		RefundId: id, Lines: lines, AmountFen: sum, Channel: ch, Reason: reason, Origin: origin,
 		State: orderv1.RefundState_REFUND_STATE_PROCESSING, AfterSaleCaseId: caseID, CreatedBy: actor,
-		CreatedAt: ts(at), ExpectedArrivalAt: ts(ExpectedArrival(ch, at)),
+		CreatedAt: ts(at), ExpectedArrivalAt: ts(ExpectedArrival(arrival, ch, at)),
 	}
 	if ch == commonv1.RefundChannel_REFUND_CHANNEL_BALANCE {
 		r.State, r.CompletedAt = orderv1.RefundState_REFUND_STATE_SUCCEEDED, r.GetCreatedAt()
@@ -132,6 +121,8 @@ type CancelRequest struct {
 	RefundID  string
 	Actor     *commonv1.Actor
 	At        time.Time
+	// Arrival: when refunds reach the buyer (nil: the embedded policy's).
+	Arrival *refundarrival.Rule
 }
 
 func closeReasonFor(r CancelRequest) orderv1.CloseReason {
@@ -217,7 +208,7 @@ func Cancel(o *orderv1.Order, r CancelRequest) (cancelled []*orderv1.ShipmentLin
 		cancelled = append(cancelled, &orderv1.ShipmentLine{LineId: l.GetLineId(), Quantity: units})
 	}
 	if len(rl) > 0 {
-		refund = addRefund(o, r.RefundID, rl, r.Channel, "取消订单: "+r.Reason, orderv1.RefundOrigin_REFUND_ORIGIN_CANCELLATION, "", r.Actor, r.At)
+		refund = addRefund(o, r.RefundID, rl, r.Channel, "取消订单: "+r.Reason, orderv1.RefundOrigin_REFUND_ORIGIN_CANCELLATION, "", r.Actor, r.At, r.Arrival)
 	}
 	AutoRemark(o, "rmk_"+strings.TrimPrefix(r.RefundID, "rfd_"), fmt.Sprintf("取消 %d 行未发货商品: %s", len(cancelled), r.Reason), r.Actor, r.At)
 	cancelled = append(cancelled, afterLineChange(o, closeReasonFor(r), r.Reason, r.At)...)
@@ -319,6 +310,8 @@ type RefundRequest struct {
 	CaseID   string
 	Actor    *commonv1.Actor
 	At       time.Time
+	// Arrival: when refunds reach the buyer (nil: the embedded policy's).
+	Arrival *refundarrival.Rule
 }
 
 // Refund records a refund: each line at most payable − refunded; a refund of
@@ -356,7 +349,7 @@ func Refund(o *orderv1.Order, r RefundRequest) (cancelled []*orderv1.ShipmentLin
 	if r.CaseID != "" {
 		origin = orderv1.RefundOrigin_REFUND_ORIGIN_AFTER_SALE
 	}
-	refund = addRefund(o, r.RefundID, lines, r.Channel, r.Reason, origin, r.CaseID, r.Actor, r.At)
+	refund = addRefund(o, r.RefundID, lines, r.Channel, r.Reason, origin, r.CaseID, r.Actor, r.At, r.Arrival)
 	for _, rl := range lines {
 		l, _ := line(o, rl.GetLineId())
 		if l.GetShippedQuantity() == 0 && Remaining(l) > 0 && l.GetRefundedFen() >= l.GetPayableFen() {

@@ -8,6 +8,7 @@ import (
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/refundarrival"
 )
 
 // The order's clocks (DOMAIN §3). Each is an alarm of the shared clock
@@ -31,6 +32,11 @@ const (
 // the current policy when it is loaded (see store).
 type Terms struct {
 	PolicyVersion string `json:"policy_version"`
+	// Arrival is when refunds reach the buyer (windows and working-day
+	// calendar): the service's current policy, handed in by the app with
+	// every command, never stored with the order (nil: the embedded
+	// policy's).
+	Arrival *refundarrival.Rule `json:"-"`
 	// UnpaidClose for the order's kind (0 for COD: no unpaid clock).
 	UnpaidClose    time.Duration `json:"unpaid_close"`
 	UnpaidReminder time.Duration `json:"unpaid_reminder"`

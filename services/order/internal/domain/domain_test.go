@@ -388,7 +388,7 @@ func TestCloseUnpaidAndUnshipped(t *testing.T) {
 	if _, err := CloseUnpaid(o, at); err == nil {
 		t.Fatal("a paid order does not close on the unpaid clock")
 	}
-	units, rf, changed, err := CloseUnshipped(o, at.Add(365*24*time.Hour), "rfd_u", ServiceActor)
+	units, rf, changed, err := CloseUnshipped(o, at.Add(365*24*time.Hour), "rfd_u", ServiceActor, nil)
 	if err != nil || !changed || len(units) != 2 || rf.GetAmountFen() != 5000 || rf.GetOrigin() != orderv1.RefundOrigin_REFUND_ORIGIN_UNSHIPPED_TIMEOUT {
 		t.Fatalf("%v %v", err, rf)
 	}
@@ -544,7 +544,7 @@ func TestCODPaymentAfterDelivery(t *testing.T) {
 func TestCloseUnshippedCODRefundsNothing(t *testing.T) {
 	o := fixture()
 	o.Kind, o.State = orderv1.OrderKind_ORDER_KIND_COD, orderv1.OrderState_ORDER_STATE_AWAITING_SHIPMENT
-	_, rf, changed, err := CloseUnshipped(o, at.Add(365*24*time.Hour), "rfd_u", ServiceActor)
+	_, rf, changed, err := CloseUnshipped(o, at.Add(365*24*time.Hour), "rfd_u", ServiceActor, nil)
 	if err != nil || !changed {
 		t.Fatalf("changed %v err %v", changed, err)
 	}
@@ -667,7 +667,7 @@ func TestCloseUnshippedReturnsGiftUnits(t *testing.T) {
 	if _, err := Pay(o, "pay1", 5000, at, at.Add(48*time.Hour), seq()); err != nil {
 		t.Fatal(err)
 	}
-	units, rf, _, err := CloseUnshipped(o, at.Add(365*24*time.Hour), "rfd_u", ServiceActor)
+	units, rf, _, err := CloseUnshipped(o, at.Add(365*24*time.Hour), "rfd_u", ServiceActor, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -678,7 +678,7 @@ func TestCloseUnshippedReturnsGiftUnits(t *testing.T) {
 	if got["ln_1"] != 3 || got["ln_2"] != 1 || got["ln_3"] != 2 || len(rf.GetLines()) != 2 {
 		t.Fatalf("units %v refund lines %v", got, rf.GetLines())
 	}
-	if _, again, changed, _ := CloseUnshipped(o, at.Add(366*24*time.Hour), "rfd_u", ServiceActor); changed || again != nil {
+	if _, again, changed, _ := CloseUnshipped(o, at.Add(366*24*time.Hour), "rfd_u", ServiceActor, nil); changed || again != nil {
 		t.Fatal("closing twice changes nothing")
 	}
 }

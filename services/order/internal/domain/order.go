@@ -21,6 +21,7 @@ import (
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/refundarrival"
 )
 
 // StateName is the state without its enum prefix, e.g. "SHIPPED".
@@ -375,7 +376,7 @@ func ShipPromiseBreached(o *orderv1.Order, at time.Time, id string) bool {
 // this clock was never paid (its cash comes after delivery), so nothing is
 // refunded. It returns the units it cancelled per line — gifts included,
 // which have nothing to refund — so their stock goes back.
-func CloseUnshipped(o *orderv1.Order, at time.Time, refundID string, actor *commonv1.Actor) ([]*orderv1.ShipmentLine, *orderv1.Refund, bool, error) {
+func CloseUnshipped(o *orderv1.Order, at time.Time, refundID string, actor *commonv1.Actor, arrival *refundarrival.Rule) ([]*orderv1.ShipmentLine, *orderv1.Refund, bool, error) {
 	// The clock fired at paid_at + the pinned policy's limit, so the limit
 	// is what has passed since payment.
 	why := "付款后" + spell(at.Sub(o.GetPaidAt().AsTime())) + "未发货"
@@ -399,7 +400,7 @@ func CloseUnshipped(o *orderv1.Order, at time.Time, refundID string, actor *comm
 	var rf *orderv1.Refund
 	if len(rl) > 0 {
 		rf = addRefund(o, refundID, rl, commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH,
-			why+", 订单关闭并全额退款", orderv1.RefundOrigin_REFUND_ORIGIN_UNSHIPPED_TIMEOUT, "", actor, at)
+			why+", 订单关闭并全额退款", orderv1.RefundOrigin_REFUND_ORIGIN_UNSHIPPED_TIMEOUT, "", actor, at, arrival)
 	}
 	close(o, orderv1.CloseReason_CLOSE_REASON_UNSHIPPED_TIMEOUT, why, at)
 	o.PointsEarned = 0
