@@ -4,8 +4,10 @@ import (
 	"testing"
 	"time"
 
+	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/workflows/policy"
 )
 
 var deliveryTerms = Terms{AutoConfirm: map[string]time.Duration{"EXPRESS": 10 * 24 * time.Hour}}
@@ -165,5 +167,37 @@ func TestPausesCountOnlyWhileTheClockRuns(t *testing.T) {
 	}
 	if PauseAutoConfirm(o, "case_9", at.Add(21*h)) {
 		t.Fatal("a request after receipt paused the (stopped) auto-confirm clock")
+	}
+}
+
+// A refund recorded on the eve of 国庆 2026 arrives by the policy's
+// calendar: original path 7 working days → 10-15 (10-01..07 off, the
+// make-up Saturday 10-10 worked), credit card 10 → 10-20, balance 24 h →
+// on the holiday itself.
+func TestRefundArrivalAcrossNationalDay(t *testing.T) {
+	p, err := policy.Select("2026.1", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := p.RefundArrivalRule()
+	cst := time.FixedZone("CST", 8*3600)
+	eve := time.Date(2026, 9, 30, 10, 0, 0, 0, cst)
+	for _, c := range []struct {
+		ch   commonv1.RefundChannel
+		want time.Time
+	}{
+		{commonv1.RefundChannel_REFUND_CHANNEL_ORIGINAL_PATH, time.Date(2026, 10, 15, 10, 0, 0, 0, cst)},
+		{commonv1.RefundChannel_REFUND_CHANNEL_CREDIT_CARD, time.Date(2026, 10, 20, 10, 0, 0, 0, cst)},
+		{commonv1.RefundChannel_REFUND_CHANNEL_BALANCE, time.Date(2026, 10, 1, 10, 0, 0, 0, cst)},
+	} {
+		o := paidFixture(t)
+		_, rf, _, err := Refund(o, RefundRequest{RefundID: "rfd_nd", Channel: c.ch, Reason: "国庆前退款", Actor: agentActor,
+			At: eve, Arrival: &rule, Lines: []*orderv1.RefundLine{{LineId: "ln_2", AmountFen: 500}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rf.GetExpectedArrivalAt().AsTime(); !got.Equal(c.want) {
+			t.Errorf("%s: expected arrival %s, want %s", c.ch, got.In(cst), c.want)
+		}
 	}
 }
