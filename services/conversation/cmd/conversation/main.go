@@ -71,6 +71,10 @@ func run(ctx context.Context) error {
 	if err := env.Consume(ctx, "payment-reminder", app.PaymentReminderTypes, svc.PaymentReminderDue); err != nil {
 		return err
 	}
+	// Buyers' parcels with a logistics problem: their chats about it are urgent.
+	if err := env.Consume(ctx, "parcels", app.ParcelTypes, svc.OnParcel); err != nil {
+		return err
+	}
 	bg, cancel := context.WithCancel(ctx)
 	hubDone := make(chan struct{})
 	go func() { defer close(hubDone); hub.Run(bg) }()

@@ -65,6 +65,19 @@ func (s *Service) createSession(ctx context.Context, req *convv1.CreateSessionRe
 			out = open
 			return err
 		}
+		// A chat about a parcel with a logistics problem is served first.
+		alert, found, err := store.OpenAlert(ctx, tx, shopID, buyerID, in.GetOrderId())
+		if err != nil {
+			return err
+		}
+		if domain.AboutTheProblem(domain.Topic(in.GetTopic()), in.GetOrderId() != "", found, found) {
+			sess.Topic = convv1.SessionTopic(domain.TopicLogisticsException)
+			sess.Priority = convv1.SessionPriority(domain.PriorityUrgent)
+			sess.Group = commonv1.AgentGroup(domain.Route(domain.Group(in.GetGroup()), domain.TopicLogisticsException))
+			if sess.OrderId == "" {
+				sess.OrderId = alert.OrderID
+			}
+		}
 		agents, err := store.ShopAgents(ctx, tx, shopID, domain.Group(sess.Group), true)
 		if err != nil {
 			return err
