@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -79,13 +80,33 @@ func (c Config) StreamConfig() jetstream.StreamConfig {
 	}
 }
 
-// EnsureStream creates the stream or updates it to cfg (idempotent).
+// EnsureStream creates the stream or updates it to cfg (idempotent). A
+// stream that already has cfg's settings is left as it is: every relay of
+// every service ensures the stream when it starts, and an update that
+// changes nothing still rewrites the stream's store under the consumers
+// other services are creating meanwhile (the server's own race: its file
+// store's config is written by the update and read by a consumer create).
 func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.Stream, error) {
-	s, err := js.CreateOrUpdateStream(ctx, cfg.StreamConfig())
+	want := cfg.StreamConfig()
+	if s, err := js.Stream(ctx, StreamName); err == nil {
+		if sameStream(s.CachedInfo().Config, want) {
+			return s, nil
+		}
+	} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, fmt.Errorf("outbox: stream %s: %w", StreamName, err)
+	}
+	s, err := js.CreateOrUpdateStream(ctx, want)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: stream %s: %w", StreamName, err)
 	}
 	return s, nil
+}
+
+// sameStream: the settings EnsureStream sets are those of want.
+func sameStream(have, want jetstream.StreamConfig) bool {
+	return have.Description == want.Description && slices.Equal(have.Subjects, want.Subjects) &&
+		have.Storage == want.Storage && have.Retention == want.Retention && have.Discard == want.Discard &&
+		have.MaxAge == want.MaxAge && max(have.Replicas, 1) == max(want.Replicas, 1) && have.Duplicates == want.Duplicates
 }
 
 // Connect opens a NATS connection that keeps trying: a service starts and

@@ -4759,7 +4759,7 @@ var File_shop_order_v1_order_proto protoreflect.FileDescriptor
 
 const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\n" +
-	"\x19shop/order/v1/order.proto\x12\rshop.order.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!shop/catalogue/v1/resources.proto\x1a\x1bshop/common/v1/common.proto\"\xfb\x10\n" +
+	"\x19shop/order/v1/order.proto\x12\rshop.order.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!shop/catalogue/v1/resources.proto\x1a\x1bshop/common/v1/common.proto\"\x90\x11\n" +
 	"\x05Order\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x125\n" +
 	"\ashop_id\x18\x02 \x01(\tB\x1c\xbaH\x19\xd8\x01\x01r\x14\x18@2\x10^[A-Za-z0-9_-]+$R\x06shopId\x127\n" +
@@ -4802,9 +4802,9 @@ const file_shop_order_v1_order_proto_rawDesc = "" +
 	"\x04etag\x18  \x01(\tR\x04etag\x12;\n" +
 	"\vupdate_time\x18! \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12=\n" +
-	"\fdelivered_at\x18\" \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\x12/\n" +
-	"\x14open_refund_case_ids\x18# \x03(\tR\x11openRefundCaseIds\x12I\n" +
-	"\x13auto_confirm_pauses\x18$ \x03(\v2\x19.shop.order.v1.ClockPauseR\x11autoConfirmPauses:\xe1\x01\xbaH\xdd\x01\x1a\x83\x01\n" +
+	"\fdelivered_at\x18\" \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\x129\n" +
+	"\x14open_refund_case_ids\x18# \x03(\tB\b\xbaH\x05\x92\x01\x02\x10dR\x11openRefundCaseIds\x12T\n" +
+	"\x13auto_confirm_pauses\x18$ \x03(\v2\x19.shop.order.v1.ClockPauseB\t\xbaH\x06\x92\x01\x03\x10\xe8\aR\x11autoConfirmPauses:\xe1\x01\xbaH\xdd\x01\x1a\x83\x01\n" +
 	"\x18order.order.unique_lines\x12,each product/SKU may appear in one line only\x1a9this.lines.map(l, l.product_id + '/' + l.sku_id).unique()\x1aU\n" +
 	"\x1aorder.order.unique_coupons\x12\x1bcoupon codes must be unique\x1a\x1athis.coupon_codes.unique()\"\x99\x01\n" +
 	"\n" +
