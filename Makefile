@@ -32,6 +32,7 @@ MODULE_PKGS = $(addsuffix /...,$(MODULE_DIRS))
 # or initialised when absent) and which Temporal CLI the harness starts.
 ENSURE_PG := deploy/dev/ensure-postgres.sh
 export KEFU_TEMPORAL_CLI := $(BIN)/temporal
+export KEFU_NATS_SERVER  := $(BIN)/nats-server
 
 ##@ General
 .PHONY: help
@@ -96,7 +97,7 @@ lint: generate ## Regenerate (fail on a stale diff), buf lint, gofmt, go vet on 
 test: lint test-go chaos ## Lint, every module's tests (unit, workflow, integration vs real Postgres + Temporal, e2e), then the chaos run.
 
 .PHONY: test-go
-test-go: $(TEMPORAL) ## Every module's tests without the lint step.
+test-go: $(TEMPORAL) $(NATS_SERVER) ## Every module's tests without the lint step.
 	DATABASE_URL="$$($(ENSURE_PG))" go test -count=1 -race -timeout 30m $(MODULE_PKGS)
 
 .PHONY: chaos
