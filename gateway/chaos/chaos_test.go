@@ -52,6 +52,7 @@ var binaries = []struct{ name, pkg string }{
 	{"aftersale", "./services/aftersale/cmd/aftersale"},
 	{"complaint", "./services/complaint/cmd/complaint"},
 	{"logistics", "./services/logistics/cmd/logistics"},
+	{"calendar", "./services/calendar/cmd/calendar"},
 	{"conversation", "./services/conversation/cmd/conversation"},
 	{"worker", "./workflows/cmd/worker"},
 	{"gateway", "./gateway/cmd/gateway"},
@@ -99,7 +100,7 @@ func TestChaos(t *testing.T) {
 		"LOG_LEVEL=info",
 		"SHUTDOWN_TIMEOUT=5s",
 	)
-	for _, svc := range []string{"catalogue", "order", "aftersale", "complaint", "conversation", "logistics"} {
+	for _, svc := range []string{"catalogue", "order", "aftersale", "complaint", "conversation", "logistics", "calendar"} {
 		env = append(env, strings.ToUpper(svc)+"_ADDR="+addrs[svc])
 	}
 	procs := &processes{t: t, bins: bins, env: env, logs: filepath.Join(work, "logs"), running: map[string]*exec.Cmd{}}

@@ -58,6 +58,7 @@ var processes = []struct{ name, pkg string }{
 	{"aftersale", "./services/aftersale/cmd/aftersale"},
 	{"complaint", "./services/complaint/cmd/complaint"},
 	{"logistics", "./services/logistics/cmd/logistics"},
+	{"calendar", "./services/calendar/cmd/calendar"},
 	{"conversation", "./services/conversation/cmd/conversation"},
 	{"worker", "./workflows/cmd/worker"},
 	{"gateway", "./gateway/cmd/gateway"},
@@ -168,7 +169,7 @@ func StartStack(t *testing.T) *Stack {
 		"LOG_LEVEL=info",
 		"SHUTDOWN_TIMEOUT=5s",
 	)
-	for _, svc := range []string{"catalogue", "order", "aftersale", "complaint", "conversation", "logistics"} {
+	for _, svc := range []string{"catalogue", "order", "aftersale", "complaint", "conversation", "logistics", "calendar"} {
 		env = append(env, strings.ToUpper(svc)+"_ADDR="+addrs[svc])
 	}
 

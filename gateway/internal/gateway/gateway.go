@@ -20,6 +20,7 @@ import (
 
 	"github.com/kefu-suite/kefu/proto/gen/openapi"
 	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
+	calendarv1 "github.com/kefu-suite/kefu/proto/gen/shop/calendar/v1"
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	complaintv1 "github.com/kefu-suite/kefu/proto/gen/shop/complaint/v1"
 	conversationv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
@@ -36,6 +37,7 @@ var registrations = map[string]registerFunc{
 	"aftersale":    aftersalev1.RegisterAfterSaleServiceHandler,
 	"complaint":    complaintv1.RegisterComplaintServiceHandler,
 	"logistics":    logisticsv1.RegisterLogisticsServiceHandler,
+	"calendar":     calendarv1.RegisterCalendarServiceHandler,
 }
 
 // Gateway is the HTTP handler plus the backend connections it owns.

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
+	calendarv1 "github.com/kefu-suite/kefu/proto/gen/shop/calendar/v1"
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	complaintv1 "github.com/kefu-suite/kefu/proto/gen/shop/complaint/v1"
 	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
@@ -19,6 +20,7 @@ import (
 // CATALOGUE_ADDR …) to its contract.
 var Services = map[string]protoreflect.FileDescriptor{
 	"aftersale":    aftersalev1.File_shop_aftersale_v1_aftersale_proto,
+	"calendar":     calendarv1.File_shop_calendar_v1_calendar_proto,
 	"catalogue":    cataloguev1.File_shop_catalogue_v1_catalogue_proto,
 	"complaint":    complaintv1.File_shop_complaint_v1_complaint_proto,
 	"logistics":    logisticsv1.File_shop_logistics_v1_logistics_proto,
