@@ -15,9 +15,11 @@ import (
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/order/internal/app"
+	"github.com/kefu-suite/kefu/services/order/internal/domain"
 	"github.com/kefu-suite/kefu/services/order/internal/store"
 	"github.com/kefu-suite/kefu/services/order/migrations"
 	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/freeze"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/services/platform/svcmain"
 	"github.com/kefu-suite/kefu/workflows/policy"
@@ -81,6 +83,11 @@ func run(ctx context.Context) error {
 		return err
 	}
 	if err := env.Consume(ctx, "cases", app.CaseEvents, svc.OnCase); err != nil {
+		return err
+	}
+	// The platform's freeze windows that stop order clocks: stored here and
+	// loaded with every order they apply to (its clocks run out later).
+	if err := env.Consume(ctx, freeze.Purpose, freeze.Events, freeze.Handler(domain.Service)); err != nil {
 		return err
 	}
 	env.Sweep(ctx, 30*time.Second, "orders without a clock runner", func(ctx context.Context) (int, error) {

@@ -252,7 +252,7 @@ func TestExplainFromTheSameClocks(t *testing.T) {
 	s := svcFor(t)
 	o := placed(orderv1.OrderKind_ORDER_KIND_NORMAL, false)
 	terms := s.Terms(o, time.Time{})
-	ex := domain.Explain(o, terms)
+	ex := domain.Explain(o, terms, t0)
 	if ex.State != "AWAITING_PAYMENT" || ex.WhoseMove != "buyer" || ex.PolicyVersion != "2026.1" || len(ex.Clocks) != 2 {
 		t.Fatalf("explain: %+v", ex)
 	}

@@ -359,7 +359,7 @@ func (s *Service) ExplainTimers(ctx context.Context, req *orderv1.ExplainTimersR
 	if err != nil {
 		return nil, err
 	}
-	ex := domain.Explain(o, terms)
+	ex := domain.Explain(o, terms, s.now())
 	out := &commonv1.TimerExplanation{WorkflowId: runner.WorkflowID(process, o.GetOrderId()), PolicyVersion: ex.PolicyVersion,
 		State: ex.State, WhoseMove: party(ex.WhoseMove), AsOf: tsOf(s.now())}
 	for _, c := range ex.Clocks {

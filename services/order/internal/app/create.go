@@ -51,6 +51,11 @@ func (s *Service) CreateOrder(ctx context.Context, req *orderv1.CreateOrderReque
 	if err != nil {
 		return nil, err
 	}
+	// The platform's freeze windows of the shop: its first clocks (and
+	// their clock_armed events) already run out where the windows put them.
+	if terms.Freezes, err = s.store.Freezes(ctx, o.GetShopId(), o.GetPlacedAt().AsTime()); err != nil {
+		return nil, err
+	}
 	if err := s.reserve(ctx, o, nil); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,6 +51,38 @@ type Terms struct {
 	// AutoConfirm by shipping method (the enum without its prefix:
 	// EXPRESS, EMS, SURFACE_MAIL, VIRTUAL, AUTO_DELIVERY).
 	AutoConfirm map[string]time.Duration `json:"auto_confirm"`
+	// Freezes are the platform's freeze windows (平台冻结期) that apply to
+	// the order's shop: each clock they name runs out later by its overlap
+	// with them. Declared at run time, so never pinned: the store loads
+	// them with the order.
+	Freezes []lifecycle.Freeze `json:"-"`
+}
+
+// Service is the order service's name in a freeze window's clocks
+// ("order.auto_confirm").
+const Service = "order"
+
+// extend is when clock `name` of o, started at start with d of running
+// time, runs out: later by the freeze windows that stop it and by the
+// order's own spans it stood still (more: closed spans), counted once
+// where they overlap. It also answers the freeze windows' part of the
+// spans it stood still in (for the timers).
+func (t Terms) extend(o *orderv1.Order, name string, start time.Time, d time.Duration, more []lifecycle.Span) (time.Time, []lifecycle.Span) {
+	frozen := lifecycle.FrozenSpans(t.Freezes, Service, name, o.GetShopId())
+	due, _ := lifecycle.Extend(start, d, append(slices.Clone(more), frozen...))
+	var shown []lifecycle.Span
+	for _, f := range frozen {
+		if f.From.Before(start) {
+			f.From = start
+		}
+		if f.To.After(due) {
+			f.To = due
+		}
+		if f.To.After(f.From) {
+			shown = append(shown, f)
+		}
+	}
+	return due, shown
 }
 
 // ShipBy is the ship-promise deadline of a payment at paidAt (COD: of the
@@ -84,6 +117,9 @@ type clock struct {
 	// alarm runs; due is where it would be were it to run again at once).
 	pauses    []*orderv1.ClockPause
 	pausedNow bool
+	// frozen: the spans a platform freeze window stopped it (within
+	// [started, due]); its alarm still runs, at due.
+	frozen []lifecycle.Span
 }
 
 func instant(t interface{ AsTime() time.Time }, ok bool) time.Time {
@@ -109,18 +145,18 @@ func clocks(o *orderv1.Order, t Terms) []clock {
 	var out []clock
 	switch o.GetState() {
 	case orderv1.OrderState_ORDER_STATE_AWAITING_PAYMENT:
-		closeAt := placed.Add(t.UnpaidClose)
-		remindAt := placed.Add(t.UnpaidReminder)
+		closeAt, closeFrozen := t.extend(o, ClockUnpaidClose, placed, t.UnpaidClose, nil)
+		remindAt, remindFrozen := t.extend(o, ClockUnpaidReminder, placed, t.UnpaidReminder, nil)
 		if o.GetReminderSentAt() == nil && (t.UnpaidClose == 0 || remindAt.Before(closeAt)) {
 			out = append(out, clock{name: ClockUnpaidReminder, description: "催单: remind the buyer once if still unpaid",
 				whose: "buyer", started: placed, due: remindAt, policy: t.UnpaidReminder,
-				onExpiry: "the buyer is reminded to pay (once)"})
+				onExpiry: "the buyer is reminded to pay (once)", frozen: remindFrozen})
 		}
 		if t.UnpaidClose > 0 {
 			out = append(out, clock{name: ClockUnpaidClose,
 				description: fmt.Sprintf("unpaid close (%s order)", strings.TrimPrefix(o.GetKind().String(), "ORDER_KIND_")),
 				whose:       "buyer", started: placed, due: closeAt, policy: t.UnpaidClose,
-				onExpiry: "the order closes (UNPAID_TIMEOUT) and its stock is released"})
+				onExpiry: "the order closes (UNPAID_TIMEOUT) and its stock is released", frozen: closeFrozen})
 		}
 	case orderv1.OrderState_ORDER_STATE_AWAITING_SHIPMENT, orderv1.OrderState_ORDER_STATE_PARTIALLY_SHIPPED:
 		// The ship promise runs until everything shipped; the 365-day close
@@ -131,15 +167,18 @@ func clocks(o *orderv1.Order, t Terms) []clock {
 			from = placed // COD: the clocks run from placing
 		}
 		if o.GetShipBy() != nil && !hasException(o, orderv1.ExceptionKind_EXCEPTION_KIND_SHIP_PROMISE_BREACHED) {
-			due := o.GetShipBy().AsTime().UTC()
+			// The promise as pinned (ship_by); a freeze window moves it.
+			promise := o.GetShipBy().AsTime().UTC().Sub(from)
+			due, frozen := t.extend(o, ClockShipPromise, from, promise, nil)
 			out = append(out, clock{name: ClockShipPromise, description: "ship promise (发货承诺)",
-				whose: "seller", started: from, due: due, policy: due.Sub(from),
-				onExpiry: "a SHIP_PROMISE_BREACHED exception goes to after-sale"})
+				whose: "seller", started: from, due: due, policy: promise,
+				onExpiry: "a SHIP_PROMISE_BREACHED exception goes to after-sale", frozen: frozen})
 		}
 		if o.GetState() == orderv1.OrderState_ORDER_STATE_AWAITING_SHIPMENT {
+			due, frozen := t.extend(o, ClockUnshippedClose, from, t.UnshippedClose, nil)
 			out = append(out, clock{name: ClockUnshippedClose, description: "paid but not shipped",
-				whose: "seller", started: from, due: from.Add(t.UnshippedClose), policy: t.UnshippedClose,
-				onExpiry: "the order closes (UNSHIPPED_TIMEOUT) with a full refund"})
+				whose: "seller", started: from, due: due, policy: t.UnshippedClose,
+				onExpiry: "the order closes (UNSHIPPED_TIMEOUT) with a full refund", frozen: frozen})
 		}
 	case orderv1.OrderState_ORDER_STATE_SHIPPED:
 		// From the moment nothing was left to ship: the last parcel.
@@ -148,22 +187,25 @@ func clocks(o *orderv1.Order, t Terms) []clock {
 			shipped := last.GetShipment().GetShippedAt().AsTime().UTC()
 			d := t.AutoConfirmAfter(m)
 			// It stands still while a refund request is open (交易中退款)
-			// and its deadline moves by every span it stood still.
-			paused, now := autoConfirmPaused(o, shipped)
+			// and in the freeze windows that name it; its deadline moves by
+			// every span it stood still (a span of both counts once).
+			paused, now := autoConfirmPaused(o)
 			desc := fmt.Sprintf("auto-confirm receipt (%s)", MethodName(m))
 			if now {
 				desc += fmt.Sprintf("; stands still while refund request %s is open (未申请退款时才计时)", strings.Join(o.GetOpenRefundCaseIds(), ", "))
 			}
+			due, frozen := t.extend(o, ClockAutoConfirm, shipped, d, paused)
 			out = append(out, clock{name: ClockAutoConfirm, description: desc,
-				whose: "buyer", started: shipped, due: shipped.Add(d + paused), policy: d,
+				whose: "buyer", started: shipped, due: due, policy: d,
 				onExpiry: "receipt is deemed confirmed; funds released, points awarded",
-				pauses:   o.GetAutoConfirmPauses(), pausedNow: now})
+				pauses:   o.GetAutoConfirmPauses(), pausedNow: now, frozen: frozen})
 		}
 	case orderv1.OrderState_ORDER_STATE_RECEIVED:
 		received := instant(o.GetReceivedAt(), o.GetReceivedAt() != nil)
+		due, frozen := t.extend(o, ClockSettle, received, 0, nil)
 		out = append(out, clock{name: ClockSettle, description: "settle the received order",
-			whose: "platform", started: received, due: received,
-			onExpiry: "the order completes: funds released, points awarded"})
+			whose: "platform", started: received, due: due,
+			onExpiry: "the order completes: funds released, points awarded", frozen: frozen})
 	}
 	return out
 }
@@ -199,8 +241,11 @@ type Clock struct {
 	Name, Description, WhoseMove, OnExpiry string
 	StartedAt, Deadline                    time.Time
 	PolicyDuration                         string
-	// Pauses: the spans it stood still; PausedNow: it stands still now
-	// (Deadline is then unset).
+	// Pauses: the spans it stood still — the order's own (refund requests)
+	// and the platform's freeze windows (reason: the window's name);
+	// PausedNow: it stands still now. Deadline is unset while a refund
+	// request holds it (it runs again only when the request ends); inside a
+	// freeze window it is set (the window's end is known).
 	Pauses    []*orderv1.ClockPause
 	PausedNow bool
 }
@@ -214,8 +259,8 @@ type Explanation struct {
 	Clocks        []Clock
 }
 
-// Explain describes the running clocks of the order.
-func Explain(o *orderv1.Order, t Terms) Explanation {
+// Explain describes the running clocks of the order as of now.
+func Explain(o *orderv1.Order, t Terms, now time.Time) Explanation {
 	ex := Explanation{PolicyVersion: t.PolicyVersion, State: StateName(o.GetState())}
 	switch o.GetState() {
 	case orderv1.OrderState_ORDER_STATE_AWAITING_PAYMENT, orderv1.OrderState_ORDER_STATE_SHIPPED:
@@ -225,7 +270,11 @@ func Explain(o *orderv1.Order, t Terms) Explanation {
 	}
 	for _, k := range clocks(o, t) {
 		c := Clock{Name: k.name, Description: k.description, WhoseMove: k.whose, OnExpiry: k.onExpiry,
-			StartedAt: k.started, Deadline: k.due, PolicyDuration: k.policy.String(), Pauses: k.pauses, PausedNow: k.pausedNow}
+			StartedAt: k.started, Deadline: k.due, PolicyDuration: k.policy.String(), Pauses: slices.Clone(k.pauses),
+			PausedNow: k.pausedNow || lifecycle.Within(k.frozen, now)}
+		for _, f := range k.frozen {
+			c.Pauses = append(c.Pauses, &orderv1.ClockPause{Reason: f.Reason, From: ts(f.From), To: ts(f.To)})
+		}
 		if k.pausedNow {
 			c.Deadline = time.Time{}
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
 
 // Delivery (签收) and the auto-confirm pauses (DOMAIN §4, seed 004 (1)/(3)):
@@ -152,27 +153,20 @@ func ResumeAutoConfirm(o *orderv1.Order, caseID string, at time.Time) bool {
 	return true
 }
 
-// autoConfirmPaused is how long the auto-confirm clock, running from
-// `from`, has stood still (closed spans only), and whether it stands still
-// now.
-func autoConfirmPaused(o *orderv1.Order, from time.Time) (time.Duration, bool) {
-	var total time.Duration
+// autoConfirmPaused is the closed spans the refund requests held the
+// auto-confirm clock (the part before the clock ran counts nothing:
+// lifecycle.Extend counts from its start), and whether one holds it now.
+func autoConfirmPaused(o *orderv1.Order) ([]lifecycle.Span, bool) {
+	var spans []lifecycle.Span
 	open := false
 	for _, p := range o.GetAutoConfirmPauses() {
-		start := p.GetFrom().AsTime()
 		if p.To == nil {
 			open = true
 			continue
 		}
-		end := p.GetTo().AsTime()
-		if start.Before(from) {
-			start = from
-		}
-		if end.After(start) {
-			total += end.Sub(start)
-		}
+		spans = append(spans, lifecycle.Span{From: p.GetFrom().AsTime().UTC(), To: p.GetTo().AsTime().UTC(), Reason: p.GetReason()})
 	}
-	return total, open && len(o.GetOpenRefundCaseIds()) > 0
+	return spans, open && len(o.GetOpenRefundCaseIds()) > 0
 }
 
 // stableSuffix is a short stable digest of s (ids derived from content).

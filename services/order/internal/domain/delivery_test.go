@@ -134,7 +134,7 @@ func TestAutoConfirmStandsStillWhileARefundRequestIsOpen(t *testing.T) {
 				if ok {
 					t.Fatalf("auto-confirm runs at %s while a request is open", a.At)
 				}
-				ex := Explain(o, deliveryTerms)
+				ex := Explain(o, deliveryTerms, at.Add(30*24*time.Hour))
 				if len(ex.Clocks) != 1 || !ex.Clocks[0].PausedNow || !ex.Clocks[0].Deadline.IsZero() {
 					t.Fatalf("explanation %+v", ex.Clocks)
 				}

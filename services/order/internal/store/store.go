@@ -26,6 +26,7 @@ import (
 	"github.com/kefu-suite/kefu/services/order/internal/domain"
 	"github.com/kefu-suite/kefu/services/order/internal/events"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/freeze"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/outbox"
 	"github.com/kefu-suite/kefu/services/platform/paging"
@@ -224,17 +225,23 @@ type row struct {
 	lastOp      string
 }
 
+// freezesColumn: the platform's freeze windows that apply to the order
+// (its shop's and the platform-wide ones ending after it was placed), read
+// with the row — they are declared at run time, never pinned on it.
+var freezesColumn = freeze.Column("orders.shop_id", "orders.placed_at")
+
 func (s *Store) get(ctx context.Context, q querier, id string, lock bool) (row, error) {
-	sql := `SELECT version, request_fingerprint, doc, terms, last_op FROM orders WHERE order_id = $1`
+	sql := `SELECT version, request_fingerprint, doc, terms, last_op, ` + freezesColumn + ` FROM orders WHERE order_id = $1`
 	if lock {
 		sql += ` FOR UPDATE`
 	}
 	var (
-		r     row
-		doc   []byte
-		terms []byte
+		r       row
+		doc     []byte
+		terms   []byte
+		freezes []byte
 	)
-	if err := q.QueryRow(ctx, sql, id).Scan(&r.version, &r.fingerprint, &doc, &terms, &r.lastOp); err != nil {
+	if err := q.QueryRow(ctx, sql, id).Scan(&r.version, &r.fingerprint, &doc, &terms, &r.lastOp, &freezes); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return r, errs.NotFound("order", id)
 		}
@@ -252,7 +259,17 @@ func (s *Store) get(ctx context.Context, q querier, id string, lock bool) (row, 
 		// Stored before orders pinned their terms: the current policy's.
 		r.terms = s.defaultTerms(r.order)
 	}
+	var err error
+	if r.terms.Freezes, err = freeze.Decode(freezes); err != nil {
+		return r, fmt.Errorf("order %s: %w", id, err)
+	}
 	return r, nil
+}
+
+// Freezes are the freeze windows that apply to a new order of shopID placed
+// at placedAt (Terms.Freezes before it is stored).
+func (s *Store) Freezes(ctx context.Context, shopID string, placedAt time.Time) ([]lifecycle.Freeze, error) {
+	return freeze.Load(ctx, s.pool, shopID, placedAt)
 }
 
 // Get reads an order.
