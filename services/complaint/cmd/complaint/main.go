@@ -21,6 +21,7 @@ import (
 	"github.com/kefu-suite/kefu/services/complaint/internal/store"
 	"github.com/kefu-suite/kefu/services/complaint/migrations"
 	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/freeze"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/services/platform/svcmain"
 	"github.com/kefu-suite/kefu/workflows/policy"
@@ -59,6 +60,11 @@ func run(ctx context.Context) error {
 		return err
 	}
 	svc := app.New(store.New(env.Pool), cl, pol, app.OrderClient(orderv1.NewOrderServiceClient(orderConn)), env.Log, time.Now)
+	// The platform's freeze windows that stop complaint clocks: stored here
+	// and loaded with every complaint they apply to.
+	if err := env.Consume(ctx, freeze.Purpose, freeze.Events, freeze.Handler(domain.Process)); err != nil {
+		return err
+	}
 	env.NeedWorkflowWorker(queues.Workflows) // its clocks run on the worker
 	if err := env.StartActivities(cl, queues.ComplaintActivities, func(r worker.ActivityRegistry) {
 		runner.Register(r, domain.Process, svc.Handler())

@@ -141,6 +141,11 @@ func (s *Service) File(ctx context.Context, a lifecycle.Actor, in domain.FileInp
 	if err != nil {
 		return nil, err
 	}
+	// The platform's freeze windows of the shop: its first clocks (and their
+	// clock_armed events) already run out where the windows put them.
+	if c.Freezes, err = s.store.Freezes(ctx, c.ShopID, c.ReceivedAt); err != nil {
+		return nil, err
+	}
 	row, _, err := s.store.InsertRequest(ctx, c, fingerprint)
 	if err != nil {
 		return nil, err

@@ -131,36 +131,37 @@ func (c *Complaint) pausedNow() bool {
 	return n > 0 && c.PausedSpans[n-1].To.IsZero()
 }
 
-// after is the instant d of running time after since: the paused spans that
-// begin before it push it later. An open span counts until now.
-func (c *Complaint) after(since time.Time, d time.Duration, now time.Time) time.Time {
-	end := since.Add(d)
+// after is the instant d of running time after since for clock `name`: the
+// paused spans (waiting on the customer; an open one counts until now) and
+// the platform's freeze windows that stop this clock push it later, a span
+// of both counted once.
+func (c *Complaint) after(name string, since time.Time, d time.Duration, now time.Time) time.Time {
+	spans := c.frozen(name)
 	for _, s := range c.PausedSpans {
-		if !s.From.Before(end) {
-			break
+		if s.To.IsZero() {
+			s.To = now
 		}
-		from, to := s.From, s.To
-		if to.IsZero() {
-			to = now
-		}
-		if from.Before(since) {
-			from = since
-		}
-		if to.After(from) {
-			end = end.Add(to.Sub(from))
-		}
+		spans = append(spans, lifecycle.Span{From: s.From, To: s.To})
 	}
+	end, _ := lifecycle.Extend(since, d, spans)
 	return end
 }
 
-func (c *Complaint) due(p period, now time.Time) time.Time { return c.after(p.since, p.dur, now) }
+// frozen are the spans the platform's freeze windows stop clock `name`.
+func (c *Complaint) frozen(name string) []lifecycle.Span {
+	return lifecycle.FrozenSpans(c.Freezes, Process, name, c.ShopID)
+}
+
+func (c *Complaint) due(p period, now time.Time) time.Time {
+	return c.after(p.name, p.since, p.dur, now)
+}
 
 func (c *Complaint) warnAt(p period, now time.Time) (time.Time, bool) {
 	pct := c.SLA.WarnAtPercent
 	if pct <= 0 || pct >= 100 || c.marked(p, func(m Mark) bool { return m.Warned }) {
 		return time.Time{}, false
 	}
-	return c.after(p.since, p.dur*time.Duration(pct)/100, now), true
+	return c.after(p.name, p.since, p.dur*time.Duration(pct)/100, now), true
 }
 
 // Clocks names the alarms the complaint runs now: for each running clock
@@ -254,8 +255,8 @@ type ClockView struct {
 	Deadline       time.Time
 	WarnAt         time.Time // zero once the warning was recorded
 	OnExpiry       string
-	Paused         []Span // the pauses within this period
-	PausedNow      bool
+	Paused         []Span // the pauses within this period, the freeze windows' among them
+	PausedNow      bool   // waiting on the customer, or inside a freeze window
 	PolicyDuration time.Duration
 }
 
@@ -302,9 +303,34 @@ func (c *Complaint) Explain(now time.Time) Explanation {
 				v.Paused = append(v.Paused, s)
 			}
 		}
+		// The freeze windows within [start, deadline], under their names.
+		for _, f := range c.frozen(p.name) {
+			f.From, f.To = later(f.From, p.since), earlier(f.To, v.Deadline)
+			if !f.To.After(f.From) {
+				continue
+			}
+			v.Paused = append(v.Paused, Span{From: f.From, To: f.To, Reason: f.Reason})
+			if lifecycle.Within([]lifecycle.Span{f}, now) {
+				v.PausedNow = true
+			}
+		}
 		x.Clocks = append(x.Clocks, v)
 	}
 	return x
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 func (c *Complaint) onExpiry(name string) string {

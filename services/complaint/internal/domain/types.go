@@ -373,4 +373,9 @@ type Complaint struct {
 	Marks []Mark `json:"clock_marks,omitempty"`
 	// Version counts every change (the etag).
 	Version int64 `json:"version"`
+	// Freezes are the platform's freeze windows (平台冻结期) that apply to
+	// the complaint's shop: each clock they name runs out later by its
+	// overlap with them. Declared at run time, so never stored with the
+	// complaint: the store loads them with it.
+	Freezes []lifecycle.Freeze `json:"-"`
 }

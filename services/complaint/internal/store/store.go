@@ -14,6 +14,8 @@ import (
 
 	"github.com/kefu-suite/kefu/services/complaint/internal/domain"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/freeze"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/pg"
 	"github.com/kefu-suite/kefu/services/platform/requests"
 )
@@ -34,7 +36,11 @@ type Row struct {
 	LastOp string
 }
 
-const columns = `doc, version, last_op, next_deadline, next_deadline_clock`
+// columns of a complaint's row, with the platform's freeze windows that
+// apply to it (its shop's and the platform-wide ones ending after its
+// receipt) — declared at run time, so read with the row, never stored in it.
+var columns = `doc, version, last_op, next_deadline, next_deadline_clock, ` +
+	freeze.Column("complaints.shop_id", "LEAST(complaints.created_at, (complaints.doc->>'received_at')::timestamptz)")
 
 func scanRow(row pgx.Row) (*Row, error) {
 	var (
@@ -42,13 +48,18 @@ func scanRow(row pgx.Row) (*Row, error) {
 		r        Row
 		version  int64
 		deadline *time.Time
+		freezes  []byte
 	)
-	if err := row.Scan(&doc, &version, &r.LastOp, &deadline, &r.NextDeadlineClock); err != nil {
+	if err := row.Scan(&doc, &version, &r.LastOp, &deadline, &r.NextDeadlineClock, &freezes); err != nil {
 		return nil, err
 	}
 	r.Complaint = &domain.Complaint{}
 	if err := json.Unmarshal(doc, r.Complaint); err != nil {
 		return nil, fmt.Errorf("decode complaint: %w", err)
+	}
+	var err error
+	if r.Complaint.Freezes, err = freeze.Decode(freezes); err != nil {
+		return nil, err
 	}
 	r.Version = version
 	if deadline != nil {
@@ -325,6 +336,12 @@ func (s *Store) Priors(ctx context.Context, shopID string, customerIDs []string,
 		p.Category = domain.Category(cat)
 		return p, err
 	})
+}
+
+// Freezes are the freeze windows that apply to a new complaint of shopID
+// received at receivedAt (Complaint.Freezes before it is stored).
+func (s *Store) Freezes(ctx context.Context, shopID string, receivedAt time.Time) ([]lifecycle.Freeze, error) {
+	return freeze.Load(ctx, s.pool, shopID, receivedAt)
 }
 
 // Pool is the store's pool (the remembered command requests live beside the complaints).

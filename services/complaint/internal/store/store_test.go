@@ -206,3 +206,56 @@ func TestPriorsAndListOrder(t *testing.T) {
 		t.Fatalf("due before 6h: %v %v", rows, err)
 	}
 }
+
+// The freeze windows the service stored (freeze_window.declared) come with
+// the complaint they apply to — its shop's and the platform-wide ones, not
+// another shop's, nor one that ended before its receipt — so a stale firing
+// of the old instant changes nothing and answers the moved clocks.
+func TestWindowsAreLoadedWithTheComplaint(t *testing.T) {
+	st, pool := open(t)
+	ctx := context.Background()
+	if _, _, err := st.Insert(ctx, newComplaint(t, "cmp_f", "req-00000f", "buyer_1", t0, 4*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []struct {
+		id, shop string
+		from, to time.Time
+	}{
+		{"fzw_all", "", t0.Add(time.Hour), t0.Add(2 * time.Hour)},
+		{"fzw_a", "shop_a", t0.Add(90 * time.Minute), t0.Add(3 * time.Hour)},
+		{"fzw_b", "shop_b", t0, t0.Add(24 * time.Hour)},
+		{"fzw_old", "", t0.Add(-48 * time.Hour), t0.Add(-time.Hour)},
+	} {
+		doc := `{"id": "` + w.id + `", "name": "冻结 ` + w.id + `", "shop_id": "` + w.shop + `", "from": "` + w.from.Format(time.RFC3339) +
+			`", "to": "` + w.to.Format(time.RFC3339) + `", "clocks": ["complaint.first_response"]}`
+		if _, err := pool.Exec(ctx, `INSERT INTO freeze_windows (freeze_window_id, shop_id, from_at, to_at, doc) VALUES ($1, $2, $3, $4, $5)`,
+			w.id, w.shop, w.from, w.to, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := st.Get(ctx, "cmp_f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Freezes) != 2 || r.Freezes[0].ID != "fzw_all" || r.Freezes[1].ID != "fzw_a" {
+		t.Fatalf("windows loaded %+v", r.Freezes)
+	}
+	// 1 h .. 3 h frozen (two windows, counted once): 4 h → 6 h
+	moved := lifecycle.Alarm{Name: "first_response", At: t0.Add(6 * time.Hour), Breach: true}
+	if a, ok := r.Complaint.NextDeadline(); !ok || !a.At.Equal(moved.At) {
+		t.Fatalf("first response at %v (%v), want %s", a.At, ok, moved.At)
+	}
+	stale := lifecycle.Alarm{Name: "first_response", At: t0.Add(4 * time.Hour), Breach: true}
+	r, err = st.Update(ctx, "cmp_f", "", func(c *domain.Complaint) error {
+		if c.Clocks().Has(stale) {
+			return errors.New("the alarm of the old instant is still one of the clocks")
+		}
+		return store.ErrUnchanged
+	})
+	if err != nil || r.Version != 1 || !r.Clocks().Has(moved) {
+		t.Fatalf("after a stale firing: %+v %v", r.Clocks(), err)
+	}
+	if fs, err := st.Freezes(ctx, "shop_b", t0.Add(-time.Hour)); err != nil || len(fs) != 2 {
+		t.Fatalf("windows of a new complaint of shop_b: %+v %v", fs, err)
+	}
+}
