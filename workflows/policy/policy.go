@@ -120,20 +120,29 @@ type Order struct {
 	} `yaml:"auto_confirm"`
 }
 
-// AfterSale: DOMAIN.md §4 platform timeouts, windows and service targets.
+// AfterSale: DOMAIN.md §4 platform timeouts — its two tables, 交易中退款
+// (seed 004 超时 (3)(4), before the buyer confirmed receipt) and 售后 (5,
+// after it) — windows and service targets.
 type AfterSale struct {
 	SellerResponse struct {
+		// 交易中退款: any request but a seven-day one.
+		Transaction Duration `yaml:"transaction"`
+		// 交易中退款 (4): a seven-day request, and after its reason changed.
+		SevenDayNoReason Duration `yaml:"seven_day_no_reason"`
+		ReasonChanged    Duration `yaml:"reason_changed"`
+		// 售后 (5), by case type (a seven-day request runs its type's row).
 		RefundOnlyPhysical Duration `yaml:"refund_only_physical"`
 		RefundOnlyVirtual  Duration `yaml:"refund_only_virtual"`
 		ReturnRefund       Duration `yaml:"return_refund"`
-		SevenDayNoReason   Duration `yaml:"seven_day_no_reason"`
-		ReasonChanged      Duration `yaml:"reason_changed"`
 	} `yaml:"seller_response"`
 	BuyerAfterRejection  Duration `yaml:"buyer_after_rejection"`
 	BuyerReturnShipment  Duration `yaml:"buyer_return_shipment"`
 	SellerConfirmReceipt struct {
+		// 交易中退款 (3), by the return's method.
 		Express     Duration `yaml:"express"`
 		SurfaceMail Duration `yaml:"surface_mail"`
+		// 售后 (5): express or surface mail alike.
+		AfterSale Duration `yaml:"after_sale"`
 	} `yaml:"seller_confirm_receipt"`
 	ExchangeBuyerArrange Duration `yaml:"exchange_buyer_arrange"`
 	Eligibility          struct {
@@ -501,6 +510,7 @@ func (p *Policy) eachDuration(fn func(string, *Duration)) {
 		"order.auto_confirm.express":                     &o.AutoConfirm.Express,
 		"order.auto_confirm.ems":                         &o.AutoConfirm.EMS,
 		"order.auto_confirm.surface_mail":                &o.AutoConfirm.SurfaceMail,
+		"aftersale.seller_response.transaction":          &a.SellerResponse.Transaction,
 		"aftersale.seller_response.refund_only_physical": &a.SellerResponse.RefundOnlyPhysical,
 		"aftersale.seller_response.refund_only_virtual":  &a.SellerResponse.RefundOnlyVirtual,
 		"aftersale.seller_response.return_refund":        &a.SellerResponse.ReturnRefund,
@@ -510,6 +520,7 @@ func (p *Policy) eachDuration(fn func(string, *Duration)) {
 		"aftersale.buyer_return_shipment":                &a.BuyerReturnShipment,
 		"aftersale.seller_confirm_receipt.express":       &a.SellerConfirmReceipt.Express,
 		"aftersale.seller_confirm_receipt.surface_mail":  &a.SellerConfirmReceipt.SurfaceMail,
+		"aftersale.seller_confirm_receipt.after_sale":    &a.SellerConfirmReceipt.AfterSale,
 		"aftersale.exchange_buyer_arrange":               &a.ExchangeBuyerArrange,
 		"aftersale.eligibility.seven_day_window":         &a.Eligibility.SevenDayWindow,
 		"aftersale.eligibility.quality_window":           &a.Eligibility.QualityWindow,
