@@ -46,13 +46,23 @@ func caseEvents(ctx context.Context, c *domain.Case, added []domain.Event, befor
 			if strings.HasPrefix(string(h.Action), "CASE_ACTION_REFUND_") {
 				refund = m.GetRefund()
 			}
+			// The parcels that travel: the logistics service registers them
+			// from these events and tracks them (a return's delivery comes
+			// back as ReturnDelivered).
+			var shipment *commonv1.Shipment
+			switch h.Action {
+			case domain.ActionReturnShipped:
+				shipment = m.GetReturnShipment()
+			case domain.ActionReplacementShipped:
+				shipment = m.GetReplacementShipment()
+			}
 			e.Payload = &eventsv1.CaseStepped{CaseId: c.CaseID, OrderId: c.OrderID,
 				Action:    aftersalev1.CaseAction(aftersalev1.CaseAction_value[string(h.Action)]),
 				FromState: aftersalev1.CaseState(aftersalev1.CaseState_value[string(h.FromState)]),
 				ToState:   aftersalev1.CaseState(aftersalev1.CaseState_value[string(h.ToState)]),
 				Note:      h.Note, WhoseMove: m.GetWhoseMove(), Deadline: m.GetDeadline(), Type: m.GetType(),
 				AgreedAmountFen: m.GetAgreedAmountFen(), Refund: refund, CloseReason: m.GetCloseReason(),
-				RootCause: m.GetRootCause()}
+				RootCause: m.GetRootCause(), Shipment: shipment}
 		}
 		out = append(out, e)
 	}
