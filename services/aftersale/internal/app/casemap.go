@@ -149,6 +149,7 @@ func PinnedPolicy(p *policy.Policy) domain.Policy {
 		warn = p.Complaint.WarnAtPercent
 	}
 	return domain.Policy{
+		SellerResponseTransaction:        a.SellerResponse.Transaction.D(),
 		SellerResponseReturnRefund:       a.SellerResponse.ReturnRefund.D(),
 		SellerResponseSevenDay:           a.SellerResponse.SevenDayNoReason.D(),
 		SellerResponseRefundOnlyPhysical: a.SellerResponse.RefundOnlyPhysical.D(),
@@ -158,6 +159,7 @@ func PinnedPolicy(p *policy.Policy) domain.Policy {
 		BuyerReturnShipment:              a.BuyerReturnShipment.D(),
 		SellerReceiptExpress:             a.SellerConfirmReceipt.Express.D(),
 		SellerReceiptSurfaceMail:         a.SellerConfirmReceipt.SurfaceMail.D(),
+		SellerReceiptAfterSale:           a.SellerConfirmReceipt.AfterSale.D(),
 		ExchangeBuyerArrange:             a.ExchangeBuyerArrange.D(),
 		ConfirmExpress:                   ac.Express.D(),
 		ConfirmEMS:                       ac.EMS.D(),

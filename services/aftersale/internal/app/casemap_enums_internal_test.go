@@ -39,7 +39,7 @@ func domainNames[T ~string](list []T) []string {
 
 // The aggregate's enum types and the contract's enums are the same words:
 // a state, type, reason, close reason, history action, refund state,
-// service target or mover added to the contract but not to the domain (or
+// service target, mover or timeout table added to the contract but not to the domain (or
 // the other way round) fails here — the aggregate would
 // otherwise carry a state it has no clock or command for, or write one the
 // contract cannot read.
@@ -57,6 +57,7 @@ func TestDomainEnumsAreTheContractEnums(t *testing.T) {
 		{"ServiceTargetKind / domain.TargetKinds", contractNames(aftersalev1.ServiceTargetKind(0).Descriptor()), domainNames(domain.TargetKinds)},
 		{"ServiceTargetStatus / domain.TargetStatuses", contractNames(aftersalev1.ServiceTargetStatus(0).Descriptor()), domainNames(domain.TargetStatuses)},
 		{"Party / domain.Moves", names(commonv1.Party(0).Descriptor(), true), domainNames(domain.Moves)},
+		{"TimeoutTable / domain.TimeoutTables", contractNames(aftersalev1.TimeoutTable(0).Descriptor()), domainNames(domain.TimeoutTables)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if !slices.Equal(tc.contract, tc.mine) {

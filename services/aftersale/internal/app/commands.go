@@ -2,7 +2,10 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
+	"time"
 
 	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
@@ -175,6 +178,63 @@ func (s *Service) SubmitReturnShipment(ctx context.Context, req *aftersalev1.Sub
 	}
 	return &aftersalev1.SubmitReturnShipmentResponse{Case: c}, nil
 }
+
+// ArrangePickup: the seller records a pickup arranged for the goods coming
+// back (上门取件), meeting the 24 h pickup target.
+func (s *Service) ArrangePickup(ctx context.Context, req *aftersalev1.ArrangePickupRequest) (*aftersalev1.ArrangePickupResponse, error) {
+	pk := req.GetPickup()
+	p := &domain.Pickup{Carrier: pk.GetCarrier(), Note: pk.GetNote()}
+	if pk.GetWindowFrom() != nil {
+		p.WindowFrom = ptr(pk.GetWindowFrom().AsTime().UTC())
+	}
+	if pk.GetWindowTo() != nil {
+		p.WindowTo = ptr(pk.GetWindowTo().AsTime().UTC())
+	}
+	c, err := s.command(ctx, req.GetCaseId(), req.GetEtag(), byAgent, domain.Command{Name: domain.CmdArrangePickup, Pickup: p}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &aftersalev1.ArrangePickupResponse{Case: c}, nil
+}
+
+// ReturnDelivered records that the carrier delivered a case's return parcel
+// to the shop (签收) at deliveredAt, and starts the seller's "refund within
+// 24 h of receipt" target (for an exchange or repair, "ship within 48 h")
+// at that instant — not when the seller gets round to confirming receipt.
+// It is for the service's own consumer of the logistics service's
+// parcel.delivered events for RETURN parcels (the event names the case,
+// the carrier, the tracking number and the signing instant); it is no RPC
+// and takes no caller's identity: it acts as the after-sale service.
+//
+// Applied like every change of a case, through its clock runner and
+// store.Update (the one write path), with its history entry and
+// case.return_delivered event. Idempotent: the same delivery again, a
+// parcel other than the case's current return, or a case not awaiting the
+// seller's receipt (already received, withdrawn…) changes nothing and
+// answers nil. A later confirmation of receipt does not restart the target.
+// Errors are the store's or the runner's (retry them), or NotFound.
+func (s *Service) ReturnDelivered(ctx context.Context, caseID, carrier, trackingNumber string, deliveredAt time.Time) error {
+	r, err := s.store.Get(ctx, caseID)
+	if err != nil {
+		return err
+	}
+	at := deliveredAt.UTC()
+	cmd := domain.Command{Name: domain.CmdReturnDelivered, Actor: domain.ServiceActor,
+		Shipment: &domain.Shipment{Carrier: carrier, TrackingNumber: trackingNumber}, DeliveredAt: &at}
+	if err := r.Case.Clone().Apply(cmd, s.now()); err != nil {
+		if errors.Is(err, domain.ErrNoChange) {
+			return nil
+		}
+		return err
+	}
+	// One Update per delivery: a redelivered event, or two replicas taking
+	// it at once, is the same Update.
+	updateID := fmt.Sprintf("return-delivered/%s/%d", trackingNumber, at.UnixNano())
+	_, err = s.runner.Command(ctx, caseID, updateID, cmd, nil)
+	return err
+}
+
+func ptr(t time.Time) *time.Time { return &t }
 
 // ConfirmReturnReceived: the seller confirms receipt with the inspection.
 func (s *Service) ConfirmReturnReceived(ctx context.Context, req *aftersalev1.ConfirmReturnReceivedRequest) (*aftersalev1.ConfirmReturnReceivedResponse, error) {

@@ -80,7 +80,7 @@ func (s *Service) windows() domain.Windows {
 
 func (a *application) request(caseType domain.CaseType, reason domain.Reason, evidence int, led store.Ledger, specialAsked bool) domain.Request {
 	return domain.Request{Type: caseType, Reason: reason, EvidenceCount: evidence, Goods: a.goods,
-		OrderPaid: a.order.Paid, DeliveredAt: a.order.DeliveredAt, PreviouslyClosed: led.PreviouslyClosed,
+		OrderPaid: a.order.Paid, DeliveredAt: a.order.DeliveredAt, Received: a.order.Received, PreviouslyClosed: led.PreviouslyClosed,
 		SpecialApprovalAsked: specialAsked}
 }
 
@@ -142,6 +142,7 @@ func (s *Service) CheckEligibility(ctx context.Context, req *aftersalev1.CheckEl
 		Responsibility:   responsibilityProto(domain.Responsible(typ, reason)),
 		MaxRefundableFen: alloc.MaxFen,
 		Lines:            a.caseLines(alloc),
+		TimeoutTable:     aftersalev1.TimeoutTable(aftersalev1.TimeoutTable_value[string(v.Table)]),
 	}, nil
 }
 
@@ -215,6 +216,9 @@ func (s *Service) CreateCase(ctx context.Context, req *aftersalev1.CreateCaseReq
 			c.State = domain.StatePlatformIntervening
 		}
 		c.Eligibility = eligibility(v)
+		// The table is the order's as the buyer applies: before the
+		// transaction succeeded, TRANSACTION; after it, AFTER_SALE.
+		c.TimeoutTable = v.Table
 		alloc := domain.Allocate(typ, a.asks, led.Accounts, req.GetRequestedAmountFen())
 		if alloc.Refusal != "" {
 			return alloc, errs.Precondition("%s", alloc.Explanation)

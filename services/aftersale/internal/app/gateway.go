@@ -26,8 +26,14 @@ type OrderLine struct {
 type OrderFacts struct {
 	OrderID, ShopID, BuyerID string
 	Paid                     bool
-	DeliveredAt              *time.Time
-	Lines                    map[string]OrderLine
+	// Received: the buyer confirmed receipt (or it was deemed): the
+	// transaction succeeded, a case now runs the AFTER_SALE table.
+	Received bool
+	// DeliveredAt: the goods signed for (签收, the order's delivered_at from
+	// the carriers' tracking), else the buyer's confirmation of receipt when
+	// no delivery was tracked; nil while neither.
+	DeliveredAt *time.Time
+	Lines       map[string]OrderLine
 }
 
 // RefundLine is one line of a refund request.
@@ -107,7 +113,21 @@ func (g GRPCOrders) GetOrder(ctx context.Context, orderID string) (OrderFacts, e
 	o := resp.GetOrder()
 	f := OrderFacts{OrderID: o.GetOrderId(), ShopID: o.GetShopId(), BuyerID: o.GetBuyerId(), Lines: map[string]OrderLine{}}
 	f.Paid = o.GetPaidAt() != nil && o.GetState() != orderv1.OrderState_ORDER_STATE_AWAITING_PAYMENT
-	if o.GetReceivedAt() != nil {
+	switch o.GetState() {
+	case orderv1.OrderState_ORDER_STATE_RECEIVED, orderv1.OrderState_ORDER_STATE_COMPLETED:
+		f.Received = true
+	default:
+		// A closed order (e.g. refunded in full) was received if it says so.
+		f.Received = o.GetReceivedAt() != nil
+	}
+	// The windows count from the carriers' signing; the buyer's
+	// confirmation stands in only when no delivery was tracked (confirmed
+	// before any tracking reached us).
+	switch {
+	case o.GetDeliveredAt() != nil:
+		t := o.GetDeliveredAt().AsTime().UTC()
+		f.DeliveredAt = &t
+	case o.GetReceivedAt() != nil:
 		t := o.GetReceivedAt().AsTime().UTC()
 		f.DeliveredAt = &t
 	}

@@ -33,7 +33,11 @@ func (h Handler) Apply(ctx context.Context, in runner.ApplyInput) (runner.Outcom
 		return runner.Outcome{}, fmt.Errorf("%w: after-sale command: %v", errs.ErrInvalid, err)
 	}
 	row, err := h.s.store.Update(ctx, in.EntityID, in.Op, func(c *domain.Case) error {
-		return c.Apply(cmd, h.s.now())
+		err := c.Apply(cmd, h.s.now())
+		if errors.Is(err, domain.ErrNoChange) {
+			return store.ErrUnchanged // e.g. a delivery recorded already
+		}
+		return err
 	})
 	if err != nil {
 		return runner.Outcome{}, err

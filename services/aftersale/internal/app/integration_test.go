@@ -186,6 +186,20 @@ func (h *harness) addOrder(id string, deliveredAgo time.Duration, lines ...*orde
 	h.orders.mu.Unlock()
 }
 
+// addDeliveredOrder stores an order the carriers delivered (签收) ago but
+// whose buyer has not confirmed receipt: shipped, delivered_at set, no
+// received_at — a case on it runs the TRANSACTION table (交易中退款).
+func (h *harness) addDeliveredOrder(id string, deliveredAgo time.Duration, lines ...*orderv1.OrderLine) *orderv1.Order {
+	now := time.Now()
+	o := &orderv1.Order{OrderId: id, ShopId: "shop_1", BuyerId: "buyer_1", State: orderv1.OrderState_ORDER_STATE_SHIPPED,
+		PaidAt: timestamppb.New(now.Add(-deliveredAgo - 72*time.Hour)), ShippedAt: timestamppb.New(now.Add(-deliveredAgo - 48*time.Hour)),
+		DeliveredAt: timestamppb.New(now.Add(-deliveredAgo)), Lines: lines}
+	h.orders.mu.Lock()
+	h.orders.orders[id] = o
+	h.orders.mu.Unlock()
+	return o
+}
+
 func line(id string, qty int32, payable int64) *orderv1.OrderLine {
 	return &orderv1.OrderLine{LineId: id, ProductId: "prd_" + id, ProductName: "羽绒服 " + id, Quantity: qty, PayableFen: payable}
 }
@@ -447,6 +461,17 @@ func TestAfterSaleIntegration(t *testing.T) {
 		if len(h.orders.refundsFor(id)) != 0 {
 			t.Fatal("an exchange must not refund")
 		}
+		// Both parcels ride on their events: the logistics service tracks
+		// them from there.
+		parcels := map[string]string{}
+		for _, e := range outboxtest.Events(t, h.pool, "case.") {
+			if e.GetSubject() == id && strings.HasSuffix(e.GetType(), "_shipped") {
+				parcels[e.GetType()] = outboxtest.Payload[*eventsv1.CaseStepped](t, e).GetShipment().GetTrackingNumber()
+			}
+		}
+		if parcels["case.return_shipped"] != "YT200000001" || parcels["case.replacement_shipped"] != "SF300000001" {
+			t.Fatalf("parcels on the events %v", parcels)
+		}
 	})
 
 	t.Run("special approval past the window", func(t *testing.T) {
@@ -482,7 +507,8 @@ func TestAfterSaleIntegration(t *testing.T) {
 	})
 
 	t.Run("amendment restarts the seller clock and re-checks the ledger", func(t *testing.T) {
-		h.addOrder("ord_amend1", 10*time.Second, line("ln_m", 1, 6000))
+		// Delivered, not confirmed: 交易中退款, whose rule (4) this is.
+		h.addDeliveredOrder("ord_amend1", 10*time.Second, line("ln_m", 1, 6000))
 		created, err := h.client.CreateCase(as(buyer1), &aftersalev1.CreateCaseRequest{
 			RequestId: "req-amend-1", OrderId: "ord_amend1", Type: aftersalev1.CaseType_CASE_TYPE_RETURN_REFUND,
 			Lines: []*aftersalev1.CaseLine{{OrderLineId: "ln_m", Quantity: 1}}, Reason: aftersalev1.CaseReason_CASE_REASON_SEVEN_DAY_NO_REASON,

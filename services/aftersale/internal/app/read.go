@@ -98,5 +98,6 @@ func (s *Service) ExplainTimers(ctx context.Context, req *aftersalev1.ExplainTim
 	if err != nil {
 		return nil, err
 	}
-	return &aftersalev1.ExplainTimersResponse{Explanation: explanationProto(r.Case, s.now())}, nil
+	return &aftersalev1.ExplainTimersResponse{Explanation: explanationProto(r.Case, s.now()),
+		TimeoutTable: aftersalev1.TimeoutTable(aftersalev1.TimeoutTable_value[string(r.Case.Table())])}, nil
 }

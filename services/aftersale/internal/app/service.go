@@ -167,6 +167,7 @@ var Retryable = []string{
 	"aftersale.RequestPlatformIntervention",
 	"aftersale.DecidePlatformIntervention",
 	"aftersale.SubmitReturnShipment",
+	"aftersale.ArrangePickup",
 	"aftersale.ConfirmReturnReceived",
 	"aftersale.ShipReplacement",
 	"aftersale.ConfirmReplacementReceived",

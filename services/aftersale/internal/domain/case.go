@@ -42,10 +42,47 @@ func (c *Case) Touch(now time.Time) {
 // released (closed or withdrawn without remedy).
 func (c *Case) Releases() bool { return c.State == StateClosed || c.State == StateWithdrawn }
 
-// ClosedForGood reports a rejection left unanswered: no new case may open
-// on the lines.
+// Table is the timeout table the case runs under (a case stored before the
+// tables were told apart runs AFTER_SALE: Upgrade).
+func (c *Case) Table() TimeoutTable {
+	if c.TimeoutTable == "" {
+		return TableAfterSale
+	}
+	return c.TimeoutTable
+}
+
+// Upgrade brings a case stored under earlier rules up to these (the store
+// calls it on every load): a case from before the two timeout tables were
+// told apart runs the AFTER_SALE table, and the durations its pinned policy
+// lacks are the 2026.1 values, taken from the rows the case did pin that
+// carry the same values (return & refund 5 d, express receipt 10 d) — so a
+// shrunk pin stays shrunk. Its deadline is then re-derived.
+func (c *Case) Upgrade() {
+	p := &c.Process.Policy
+	if p.SellerResponseTransaction == 0 {
+		p.SellerResponseTransaction = p.SellerResponseReturnRefund
+	}
+	if p.SellerReceiptAfterSale == 0 {
+		p.SellerReceiptAfterSale = p.SellerReceiptExpress
+	}
+	if c.TimeoutTable == "" {
+		c.TimeoutTable = TableAfterSale
+		if c.State != "" {
+			c.syncDeadline()
+		}
+	}
+}
+
+// ClosedForGood reports a case the AFTER_SALE table withdrew for good — a
+// rejection left unanswered, an agreed exchange never arranged (售后 (5):
+// 撤销后无法再次申请): no new case may open on the lines. Under the
+// TRANSACTION table a lapsed request closes and the transaction proceeds;
+// the buyer may apply again.
 func (c *Case) ClosedForGood() bool {
-	return c.State == StateClosed && c.CloseReason == CloseRejectionNotPursued
+	if c.Table() != TableAfterSale || !c.Releases() {
+		return false
+	}
+	return c.CloseReason == CloseRejectionNotPursued || c.CloseReason == CloseExchangeNotArranged
 }
 
 // Breached reports a breached service target.
@@ -58,6 +95,28 @@ func (c *Case) Breached() bool {
 	return false
 }
 
+// The service targets (DOMAIN.md §4 "service targets") measure the shop:
+// every one is the seller's move, and none runs while only the buyer (or
+// nobody) can move — entering a buyer's state (SELLER_REJECTED,
+// REPLACEMENT_SHIPPED, the return states) or an end cancels whatever still
+// runs. Where each starts and stops:
+//
+//   - respond 2 h (seller): from the application, an amendment or a special
+//     approval request, in AWAITING_SELLER / AWAITING_SPECIAL_APPROVAL (the
+//     seller's move); met by the seller's approval or rejection (or a
+//     dispute's grant).
+//   - pickup 24 h (seller): from the agreement, in AWAITING_BUYER_RETURN /
+//     AWAITING_EXCHANGE_ARRANGEMENT — the buyer's deadline to send the
+//     goods back, during which the seller may instead collect them (上门取件);
+//     met by ArrangePickup, cancelled (neither met nor breached) when the
+//     buyer records a parcel they shipped themselves. The one target that
+//     runs in a buyer's state, and only until the buyer moves.
+//   - refund 24 h (seller): from the return parcel's delivery to the shop
+//     (ReturnDelivered, in AWAITING_SELLER_RECEIPT: the seller holds the
+//     goods), else from entering REFUNDING; met when the refund succeeds.
+//   - ship exchange 48 h (seller): likewise from the return's delivery, else
+//     from entering AWAITING_REPLACEMENT_SHIPMENT; met by ShipReplacement.
+
 // transition changes state, restarts the state's clock at now and records
 // the history entry.
 func (c *Case) transition(now time.Time, actor Actor, action Action, to State, note string) {
@@ -67,12 +126,9 @@ func (c *Case) transition(now time.Time, actor Actor, action Action, to State, n
 	c.syncDeadline()
 	if Terminal(to) {
 		c.ClosedAt = ptr(now)
-		for i := range c.ServiceTargets {
-			t := &c.ServiceTargets[i]
-			if t.Status == TargetRunning || t.Status == TargetWarned {
-				t.Status = TargetCancelled
-			}
-		}
+	}
+	if Terminal(to) || whoseMove(to) == MoveBuyer {
+		c.cancelTargets()
 	}
 	p := c.Process.Policy
 	switch to {
@@ -85,11 +141,54 @@ func (c *Case) transition(now time.Time, actor Actor, action Action, to State, n
 		}
 		c.Refund = &Refund{AmountFen: amount, Channel: c.RefundChannel, State: RefundPending}
 		c.Process.RefundManual = false
-		c.startTarget(now, TargetRefund, p.TargetRefund)
+		c.startReceiptTarget(now, TargetRefund, p.TargetRefund)
 	case StateAwaitingReplacementShipment:
-		c.startTarget(now, TargetShipExchange, p.TargetShipExchange)
+		c.startReceiptTarget(now, TargetShipExchange, p.TargetShipExchange)
 	}
 	c.event(now, actor, action, from, to, note)
+}
+
+// cancelTargets stops every target still running: it no longer applies.
+func (c *Case) cancelTargets() {
+	for i := range c.ServiceTargets {
+		if running(c.ServiceTargets[i]) {
+			c.ServiceTargets[i].Status = TargetCancelled
+		}
+	}
+}
+
+// cancelTarget stops one running target without meeting or breaching it
+// (a breached one stays breached).
+func (c *Case) cancelTarget(kind TargetKind) {
+	for i := range c.ServiceTargets {
+		if t := &c.ServiceTargets[i]; t.Kind == kind && running(*t) {
+			t.Status = TargetCancelled
+		}
+	}
+}
+
+// receiptTarget is the target that counts from the seller's receipt of
+// the goods coming back: the refund, or the exchange's shipment.
+func (c *Case) receiptTarget() (TargetKind, time.Duration) {
+	if c.Type == TypeExchange || c.Type == TypeRepair {
+		return TargetShipExchange, c.Process.Policy.TargetShipExchange
+	}
+	return TargetRefund, c.Process.Policy.TargetRefund
+}
+
+// startReceiptTarget starts a target that counts from the seller's receipt
+// unless the return parcel's delivery started it already: the seller's
+// 24 h count from the goods' arrival, not from their confirming it, and a
+// breach recorded meanwhile stays.
+func (c *Case) startReceiptTarget(now time.Time, kind TargetKind, d time.Duration) {
+	if at := c.ReturnDeliveredAt; at != nil {
+		for _, t := range c.ServiceTargets {
+			if t.Kind == kind && t.StartedAt != nil && t.StartedAt.Equal(*at) && t.MetAt == nil && t.Status != TargetCancelled {
+				return
+			}
+		}
+	}
+	c.startTarget(now, kind, d)
 }
 
 func (c *Case) event(now time.Time, actor Actor, action Action, from, to State, note string) {
@@ -164,7 +263,6 @@ func (c *Case) approveTransition(now time.Time, actor Actor, action Action, note
 
 // afterReceipt: goods back and accepted.
 func (c *Case) afterReceipt(now time.Time, actor Actor, action Action, note string) {
-	c.meetTarget(now, TargetPickup)
 	if c.Type == TypeExchange || c.Type == TypeRepair {
 		c.transition(now, actor, action, StateAwaitingReplacementShipment, note)
 		return

@@ -20,10 +20,10 @@ const day = 24 * time.Hour
 // policy20261 is sla-2026.1 (seed 004), converted as the app does.
 func policy20261() Policy {
 	return Policy{
-		SellerResponseReturnRefund: 5 * day, SellerResponseSevenDay: 72 * time.Hour,
-		SellerResponseRefundOnlyPhysical: 5 * day, SellerResponseRefundOnlyVirtual: 3 * day,
-		SellerResponseReasonChanged: 5 * day, BuyerAfterRejection: 7 * day, BuyerReturnShipment: 7 * day,
-		SellerReceiptExpress: 10 * day, SellerReceiptSurfaceMail: 30 * day, ExchangeBuyerArrange: 10 * day,
+		SellerResponseTransaction: 5 * day, SellerResponseSevenDay: 72 * time.Hour, SellerResponseReasonChanged: 5 * day,
+		SellerResponseReturnRefund: 5 * day, SellerResponseRefundOnlyPhysical: 5 * day, SellerResponseRefundOnlyVirtual: 3 * day,
+		BuyerAfterRejection: 7 * day, BuyerReturnShipment: 7 * day,
+		SellerReceiptExpress: 10 * day, SellerReceiptSurfaceMail: 30 * day, SellerReceiptAfterSale: 10 * day, ExchangeBuyerArrange: 10 * day,
 		ConfirmExpress: 10 * day, ConfirmEMS: 10 * day, ConfirmSurfaceMail: 30 * day, ConfirmVirtual: 3 * day, ConfirmAutoDelivery: day,
 		TargetRespond: 2 * time.Hour, TargetPickup: 24 * time.Hour, TargetRefund: 24 * time.Hour, TargetShipExchange: 48 * time.Hour,
 		WarnAtPercent: 80,
@@ -31,6 +31,7 @@ func policy20261() Policy {
 }
 
 var (
+	svc    = ServiceActor
 	buyer  = Actor{Subject: "buyer_1", Role: roleBuyer}
 	agent  = Actor{Subject: "agent_1", Role: roleAgent, Rank: "AGENT_RANK_AGENT"}
 	senior = Actor{Subject: "agent_2", Role: roleAgent, Rank: rankSeniorAgent}
@@ -54,14 +55,22 @@ type sim struct {
 	refundAt []time.Time
 }
 
+// newSim is a case applied for after the transaction succeeded (the
+// AFTER_SALE table) unless in says otherwise.
 func newSim(t *testing.T, typ CaseType, reason Reason, amount int64) *sim {
 	t.Helper()
 	c := &Case{CaseID: "as_test1", ShopID: "shop_1", BuyerID: "buyer_1", OrderID: "ord_1", Type: typ, Reason: reason,
-		RequestedAmountFen: amount, GoodsKind: GoodsPhysical, PolicyVersion: "2026.1"}
+		RequestedAmountFen: amount, GoodsKind: GoodsPhysical, PolicyVersion: "2026.1", TimeoutTable: TableAfterSale}
 	if amount > 0 {
 		c.RefundChannel = "REFUND_CHANNEL_ORIGINAL_PATH"
 	}
 	return &sim{t: t, c: c, now: t0, entered: map[State]time.Time{}}
+}
+
+// in sets the table the case runs under (before open).
+func (s *sim) in(table TimeoutTable) *sim {
+	s.c.TimeoutTable = table
+	return s
 }
 
 // open opens the case at t0 (state: "" → AWAITING_SELLER).
@@ -73,6 +82,8 @@ func (s *sim) open(state State) *sim {
 }
 
 func (s *sim) record(from State) {
+	s.t.Helper()
+	noTargetOnTheBuyersMove(s.t, s.c)
 	if s.c.State != from {
 		if _, ok := s.entered[s.c.State]; !ok {
 			s.entered[s.c.State] = s.now
@@ -181,6 +192,26 @@ func (s *sim) target(kind TargetKind) Target {
 }
 
 func isKind(err, kind error) bool { return errors.Is(err, kind) }
+
+// noTargetOnTheBuyersMove holds after every change of every simulated case:
+// a service target (the seller's) never runs while only the buyer can move
+// — the pickup target alone runs in the return states, where the seller
+// may collect the goods instead — and none runs once the case has ended.
+func noTargetOnTheBuyersMove(t *testing.T, c *Case) {
+	t.Helper()
+	for _, tg := range c.ServiceTargets {
+		if !running(tg) {
+			continue
+		}
+		pickupState := c.State == StateAwaitingBuyerReturn || c.State == StateAwaitingExchangeArrangement
+		switch {
+		case Terminal(c.State):
+			t.Fatalf("%s runs in the ended state %s", tg.Kind, c.State)
+		case whoseMove(c.State) == MoveBuyer && !(tg.Kind == TargetPickup && pickupState):
+			t.Fatalf("%s runs while it is the buyer's move (%s)", tg.Kind, c.State)
+		}
+	}
+}
 
 func describe(c *Case) string { return fmt.Sprintf("%s %+v", c.State, c.Refund) }
 

@@ -39,6 +39,28 @@ func Terminal(state State) bool {
 	return false
 }
 
+// TimeoutTable is which of the platform's two timeout tables a case runs
+// under (seed 004 超时规定; shop.aftersale.v1.TimeoutTable names), decided
+// when it is applied for (Verdict.Table) and kept for its whole life.
+type TimeoutTable string
+
+// The two tables.
+const (
+	// TableTransaction: refund during the transaction (交易中退款, 超时
+	// (3)(4)) — applied before the buyer confirmed receipt. A request left
+	// to lapse closes and the transaction proceeds normally; it may be
+	// applied for again.
+	TableTransaction TimeoutTable = "TIMEOUT_TABLE_TRANSACTION"
+	// TableAfterSale: after-sale (售后, 超时 (5)) — applied after the
+	// transaction succeeded. A rejection left unanswered, or an agreed
+	// exchange never arranged, is withdrawn for good.
+	TableAfterSale TimeoutTable = "TIMEOUT_TABLE_AFTER_SALE"
+)
+
+// TimeoutTables lists the tables (held equal to the contract's enum by a
+// test).
+var TimeoutTables = []TimeoutTable{TableTransaction, TableAfterSale}
+
 // CloseReason is why a case ended without its remedy
 // (shop.aftersale.v1.CloseReason names).
 type CloseReason string
@@ -80,7 +102,8 @@ var (
 		ActionClockRestarted, ActionSpecialApprovalGranted, ActionInterventionRequested, ActionInterventionDecided,
 		ActionReturnShipped, ActionReturnReceived, ActionReturnDeemedReceived, ActionRefundStarted,
 		ActionRefundSucceeded, ActionRefundFailed, ActionRefundRetried, ActionReplacementShipped,
-		ActionReplacementReceived, ActionWithdrawn, ActionClosed, ActionTargetWarned, ActionTargetBreached}
+		ActionReplacementReceived, ActionWithdrawn, ActionClosed, ActionTargetWarned, ActionTargetBreached,
+		ActionPickupArranged, ActionReturnDelivered}
 )
 
 // Whose move (shop.common.v1.Party).
@@ -168,6 +191,8 @@ const (
 	ActionClosed                 Action = "CASE_ACTION_CLOSED"
 	ActionTargetWarned           Action = "CASE_ACTION_TARGET_WARNED"
 	ActionTargetBreached         Action = "CASE_ACTION_TARGET_BREACHED"
+	ActionPickupArranged         Action = "CASE_ACTION_PICKUP_ARRANGED"
+	ActionReturnDelivered        Action = "CASE_ACTION_RETURN_DELIVERED"
 )
 
 // Inspection findings and intervention decisions.
@@ -218,6 +243,17 @@ type Shipment struct {
 	TrackingNumber string     `json:"tracking_number,omitempty"`
 	Method         string     `json:"method,omitempty"`
 	ShippedAt      *time.Time `json:"shipped_at,omitempty"`
+}
+
+// Pickup is a collection the seller arranged for the goods coming back
+// (上门取件; shop.aftersale.v1.Pickup).
+type Pickup struct {
+	Carrier    string     `json:"carrier,omitempty"`
+	WindowFrom *time.Time `json:"window_from,omitempty"`
+	WindowTo   *time.Time `json:"window_to,omitempty"`
+	Note       string     `json:"note,omitempty"`
+	ArrangedAt *time.Time `json:"arranged_at,omitempty"`
+	ArrangedBy *Actor     `json:"arranged_by,omitempty"`
 }
 
 // Evidence is a photo or video.
@@ -377,6 +413,9 @@ type Case struct {
 	CreatedAt           *time.Time          `json:"created_at,omitempty"`
 	UpdatedAt           *time.Time          `json:"updated_at,omitempty"`
 	ClosedAt            *time.Time          `json:"closed_at,omitempty"`
+	TimeoutTable        TimeoutTable        `json:"timeout_table,omitempty"`
+	Pickup              *Pickup             `json:"pickup,omitempty"`
+	ReturnDeliveredAt   *time.Time          `json:"return_delivered_at,omitempty"`
 
 	// Process is not part of the contract.
 	Process Process `json:"-"`
@@ -402,18 +441,31 @@ type Process struct {
 }
 
 // Policy is the after-sale section of the SLA policy, pinned on the case at
-// creation as plain durations (DOMAIN.md §4 timeout table, seed 004).
+// creation as plain durations (DOMAIN.md §4's two timeout tables, seed 004
+// 超时规定 (3)(4) 交易中退款 and (5) 售后). Which rows a case runs is its
+// TimeoutTable's: clocks.go.
 type Policy struct {
+	// 交易中退款 (3)(4): the seller's answer to any request but a seven-day
+	// one (its 72 h), and after a reason changed away from seven-day.
+	SellerResponseTransaction   time.Duration `json:"seller_response_transaction"`
+	SellerResponseSevenDay      time.Duration `json:"seller_response_seven_day"`
+	SellerResponseReasonChanged time.Duration `json:"seller_response_reason_changed"`
+	// 售后 (5): the seller's answer by case type (a seven-day request runs
+	// its type's row).
 	SellerResponseReturnRefund       time.Duration `json:"seller_response_return_refund"`
-	SellerResponseSevenDay           time.Duration `json:"seller_response_seven_day"`
 	SellerResponseRefundOnlyPhysical time.Duration `json:"seller_response_refund_only_physical"`
 	SellerResponseRefundOnlyVirtual  time.Duration `json:"seller_response_refund_only_virtual"`
-	SellerResponseReasonChanged      time.Duration `json:"seller_response_reason_changed"`
-	BuyerAfterRejection              time.Duration `json:"buyer_after_rejection"`
-	BuyerReturnShipment              time.Duration `json:"buyer_return_shipment"`
-	SellerReceiptExpress             time.Duration `json:"seller_receipt_express"`
-	SellerReceiptSurfaceMail         time.Duration `json:"seller_receipt_surface_mail"`
-	ExchangeBuyerArrange             time.Duration `json:"exchange_buyer_arrange"`
+	// Both tables: the buyer's 7 d after a rejection and to ship back.
+	BuyerAfterRejection time.Duration `json:"buyer_after_rejection"`
+	BuyerReturnShipment time.Duration `json:"buyer_return_shipment"`
+	// 交易中退款 (3): the seller confirms receipt, by the return's method.
+	SellerReceiptExpress     time.Duration `json:"seller_receipt_express"`
+	SellerReceiptSurfaceMail time.Duration `json:"seller_receipt_surface_mail"`
+	// 售后 (5): the seller confirms receipt, express or surface mail alike.
+	SellerReceiptAfterSale time.Duration `json:"seller_receipt_after_sale"`
+	// 售后 (5): an agreed exchange the buyer must arrange (the transaction
+	// table has no row of its own and runs the same).
+	ExchangeBuyerArrange time.Duration `json:"exchange_buyer_arrange"`
 	// Replacement confirmation by shipping method (the order's
 	// auto-confirm durations).
 	ConfirmExpress      time.Duration `json:"confirm_express"`

@@ -7,11 +7,34 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
 
-// The after-sale clocks (DOMAIN.md §4 timeout table). This file is the one
-// place that says which clock each state runs, from which instant, when the
-// service targets warn, when a refund attempt is due and what happens when a
-// clock runs out; the clock runner (workflows/lifecycle) only sleeps until
-// the instants Clocks names.
+// The after-sale clocks (DOMAIN.md §4's two timeout tables, seed 004 超时规定
+// (3)(4) 交易中退款 and (5) 售后). This file is the one place that says which
+// clock each state runs under the case's table, from which instant, when
+// the service targets warn, when a refund attempt is due and what happens
+// when a clock runs out; the clock runner (workflows/lifecycle) only sleeps
+// until the instants Clocks names.
+//
+// The rows side by side (2026.1):
+//
+//	state                        交易中退款 TRANSACTION (3)(4)        售后 AFTER_SALE (5)
+//	awaiting seller              5 d; seven-day 72 h; reason         refund only 5 d physical / 3 d
+//	                             changed from seven-day: 5 d from    virtual; return & refund 5 d (a
+//	                             the change → agreed                 seven-day request too) → agreed
+//	seller rejected              7 d → closed, the transaction       7 d → withdrawn, not to be
+//	                             proceeds (may apply again)          applied for again
+//	agreed, awaiting return      7 d → closed, the transaction       7 d → closed
+//	                             proceeds
+//	shipped back, seller receipt express 10 d / surface 30 d →       10 d express or surface →
+//	                             deemed received, refunded           deemed received, refunded
+//	exchange agreed, arrange     (no row: the 售后 row runs)          10 d → withdrawn, not to be
+//	                                                                 applied for again
+
+// Row labels in the clocks' descriptions (ExplainTimers names the table).
+const (
+	rowTransaction = "交易中退款 (3)"
+	rowSevenDay    = "交易中退款 (4)"
+	rowAfterSale   = "售后 (5)"
+)
 
 // Alarm names besides the state clocks (whose names are stateClock's).
 const (
@@ -46,20 +69,30 @@ type stateClockDef struct {
 	dur                         time.Duration
 }
 
-// sellerResponse is the seller's clock for the case as it stands.
+// sellerResponse is the seller's clock for the case as it stands, by its
+// table.
 func (c *Case) sellerResponse() (time.Duration, string) {
 	p := c.Process.Policy
+	if c.Table() == TableTransaction {
+		switch {
+		case c.Process.ReasonChanged:
+			return p.SellerResponseReasonChanged, rowSevenDay + ": reason changed from seven-day no-reason, the seller's clock restarted at the change"
+		case c.Reason == ReasonSevenDay:
+			return p.SellerResponseSevenDay, rowSevenDay + ": seven-day no-reason request, the seller responds"
+		}
+		return p.SellerResponseTransaction, rowTransaction + ": the seller responds to the refund request"
+	}
 	switch {
 	case c.Process.ReasonChanged:
-		return p.SellerResponseReasonChanged, "reason changed from seven-day no-reason: the seller's clock restarted"
-	case c.Reason == ReasonSevenDay:
-		return p.SellerResponseSevenDay, "seven-day no-reason request"
+		// Only a case from before the tables were told apart: its clock
+		// restarted at the change and keeps that instant.
+		return p.SellerResponseReasonChanged, rowAfterSale + ": reason changed from seven-day no-reason, the seller's clock restarted at the change"
 	case c.Type == TypeRefundOnly && c.GoodsKind == GoodsVirtual:
-		return p.SellerResponseRefundOnlyVirtual, "refund only, virtual goods"
+		return p.SellerResponseRefundOnlyVirtual, rowAfterSale + ": refund only, virtual goods, the seller responds"
 	case c.Type == TypeRefundOnly:
-		return p.SellerResponseRefundOnlyPhysical, "refund only, physical goods"
+		return p.SellerResponseRefundOnlyPhysical, rowAfterSale + ": refund only, physical goods, the seller responds"
 	}
-	return p.SellerResponseReturnRefund, "seller response"
+	return p.SellerResponseReturnRefund, rowAfterSale + ": the seller responds (the return & refund row)"
 }
 
 func (c *Case) autoAgreeOutcome() string {
@@ -72,9 +105,19 @@ func (c *Case) autoAgreeOutcome() string {
 	return "auto-agreed; proceeds automatically"
 }
 
-// stateClock is the platform deadline of the current state (nil: none).
+// exchangeLapse is what an agreed exchange never arranged comes to.
+func (c *Case) exchangeLapse() string {
+	if c.Table() == TableTransaction {
+		return "withdrawn; the transaction proceeds normally"
+	}
+	return "withdrawn; cannot be applied for again"
+}
+
+// stateClock is the platform deadline of the current state under the
+// case's table (nil: none).
 func (c *Case) stateClock() *stateClockDef {
 	p := c.Process.Policy
+	transaction := c.Table() == TableTransaction
 	switch c.State {
 	case StateAwaitingSpecialApproval:
 		d, _ := c.sellerResponse()
@@ -84,25 +127,44 @@ func (c *Case) stateClock() *stateClockDef {
 		d, why := c.sellerResponse()
 		return &stateClockDef{name: "seller_response", dur: d, onExpiry: c.autoAgreeOutcome(), description: why}
 	case StateSellerRejected:
-		return &stateClockDef{name: "buyer_amend_or_intervene", dur: p.BuyerAfterRejection,
-			onExpiry: "closed for good", description: "buyer may amend or ask the platform to step in"}
-	case StateAwaitingBuyerReturn:
-		return &stateClockDef{name: "buyer_return_shipment", dur: p.BuyerReturnShipment,
-			onExpiry: "closed; the order proceeds normally", description: "buyer sends the goods back with a tracking number"}
-	case StateAwaitingExchangeArrangement:
-		return &stateClockDef{name: "exchange_arrangement", dur: p.ExchangeBuyerArrange,
-			onExpiry: "withdrawn", description: "buyer arranges the exchange return"}
-	case StateAwaitingSellerReceipt:
-		d := p.SellerReceiptExpress
-		if c.ReturnShipment != nil && c.ReturnShipment.Method == MethodSurfaceMail {
-			d = p.SellerReceiptSurfaceMail
+		if transaction {
+			return &stateClockDef{name: "buyer_amend_or_intervene", dur: p.BuyerAfterRejection,
+				onExpiry:    "request closed; the transaction proceeds normally (the buyer may apply again)",
+				description: rowTransaction + ": the buyer may amend, ask the platform to step in or confirm receipt"}
 		}
+		return &stateClockDef{name: "buyer_amend_or_intervene", dur: p.BuyerAfterRejection,
+			onExpiry:    "withdrawn; cannot be applied for again",
+			description: rowAfterSale + ": the buyer may amend or ask the platform to step in"}
+	case StateAwaitingBuyerReturn:
+		if transaction {
+			return &stateClockDef{name: "buyer_return_shipment", dur: p.BuyerReturnShipment,
+				onExpiry:    "request closed; the transaction proceeds normally",
+				description: rowTransaction + ": the buyer sends the goods back with a tracking number"}
+		}
+		return &stateClockDef{name: "buyer_return_shipment", dur: p.BuyerReturnShipment,
+			onExpiry: "closed", description: rowAfterSale + ": the buyer sends the goods back with a tracking number"}
+	case StateAwaitingExchangeArrangement:
+		row := rowAfterSale
+		if transaction {
+			row = "交易中退款 (no row of its own; " + rowAfterSale + " runs)"
+		}
+		return &stateClockDef{name: "exchange_arrangement", dur: p.ExchangeBuyerArrange,
+			onExpiry: c.exchangeLapse(), description: row + ": the buyer arranges the exchange return"}
+	case StateAwaitingSellerReceipt:
 		onExpiry := "deemed received; refunded"
 		if c.Type == TypeExchange || c.Type == TypeRepair {
 			onExpiry = "deemed received; replacement to ship"
 		}
+		if !transaction {
+			return &stateClockDef{name: "seller_receipt", dur: p.SellerReceiptAfterSale, onExpiry: onExpiry,
+				description: rowAfterSale + ": the seller confirms receipt and inspects (express or surface mail alike)"}
+		}
+		d, how := p.SellerReceiptExpress, "returned by express or EMS"
+		if c.ReturnShipment != nil && c.ReturnShipment.Method == MethodSurfaceMail {
+			d, how = p.SellerReceiptSurfaceMail, "returned by surface mail"
+		}
 		return &stateClockDef{name: "seller_receipt", dur: d, onExpiry: onExpiry,
-			description: "seller confirms receipt and inspects"}
+			description: rowTransaction + ": the seller confirms receipt and inspects (" + how + ")"}
 	case StateReplacementShipped:
 		d := p.ConfirmExpress
 		if c.ReplacementShipment != nil {
@@ -307,13 +369,19 @@ func (c *Case) expire(now time.Time, name string, shop *ShopSettings) {
 		c.approveTransition(now, PlatformActor, ActionAutoApproved, note)
 	case StateSellerRejected:
 		c.CloseReason = CloseRejectionNotPursued
-		c.transition(now, PlatformActor, ActionClosed, StateClosed, name+": closed for good")
+		if c.Table() == TableTransaction {
+			// 交易中退款 (3): 退款流程关闭，交易正常进行.
+			c.transition(now, PlatformActor, ActionClosed, StateClosed, name+": request closed; the transaction proceeds normally")
+			return
+		}
+		// 售后 (5): 默认撤销售后申请，撤销后无法再次申请.
+		c.transition(now, PlatformActor, ActionWithdrawn, StateWithdrawn, name+": withdrawn; cannot be applied for again")
 	case StateAwaitingBuyerReturn:
 		c.CloseReason = CloseReturnNotShipped
 		c.transition(now, PlatformActor, ActionClosed, StateClosed, name+": the order proceeds normally")
 	case StateAwaitingExchangeArrangement:
 		c.CloseReason = CloseExchangeNotArranged
-		c.transition(now, PlatformActor, ActionWithdrawn, StateWithdrawn, name)
+		c.transition(now, PlatformActor, ActionWithdrawn, StateWithdrawn, name+": "+c.exchangeLapse())
 	case StateAwaitingSellerReceipt:
 		c.Inspection = &Inspection{Passed: true, Finding: FindingOK, ReceivedAt: ptr(now),
 			Notes: "deemed received: the seller did not confirm in time"}
@@ -335,9 +403,11 @@ type Clock struct {
 	PolicyDuration time.Duration
 }
 
-// Explanation answers GetCaseTimers (shop.common.v1.TimerExplanation).
+// Explanation answers GetCaseTimers (shop.common.v1.TimerExplanation, and
+// the table the case runs under).
 type Explanation struct {
 	PolicyVersion string
+	Table         TimeoutTable
 	State         string
 	WhoseMove     Move
 	Clocks        []Clock
@@ -345,7 +415,7 @@ type Explanation struct {
 
 // Explain says which clocks run, from the same definitions as Clocks.
 func (c *Case) Explain() Explanation {
-	e := Explanation{PolicyVersion: c.PolicyVersion, State: stateName(c.State), WhoseMove: whoseMove(c.State)}
+	e := Explanation{PolicyVersion: c.PolicyVersion, Table: c.Table(), State: stateName(c.State), WhoseMove: whoseMove(c.State)}
 	if Terminal(c.State) {
 		return e
 	}
@@ -357,7 +427,7 @@ func (c *Case) Explain() Explanation {
 		if !running(t) || t.StartedAt == nil || t.DueAt == nil {
 			continue
 		}
-		e.Clocks = append(e.Clocks, Clock{Name: targetName(t.Kind), Description: "service target (a breach is recorded; the state does not change)",
+		e.Clocks = append(e.Clocks, Clock{Name: targetName(t.Kind), Description: "the seller's service target (a breach is recorded; the state does not change)",
 			WhoseMove: MoveSeller, StartedAt: *t.StartedAt, Deadline: *t.DueAt, WarnAt: t.WarnAt,
 			OnExpiry: "breach recorded", PolicyDuration: t.DueAt.Sub(*t.StartedAt)})
 	}

@@ -9,33 +9,53 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
 
-// Every row of the DOMAIN.md §4 timeout table (seed 004) with the exact
-// instant its clock runs out, counted from the business instant.
+// Every row of both DOMAIN.md §4 timeout tables (seed 004 超时规定: (3)(4)
+// 交易中退款, TRANSACTION; (5) 售后, AFTER_SALE) with the exact instant its
+// clock runs out, counted from the business instant; the rows that differ
+// between the tables side by side.
 
-func TestSellerResponseRowAutoAgreesAtTheExactInstant(t *testing.T) {
+const (
+	trans = TableTransaction
+	after = TableAfterSale
+)
+
+// Row "awaiting the seller's response" of both tables.
+func TestSellerResponseRowsOfBothTables(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
+		table     TimeoutTable
 		typ       CaseType
 		reason    Reason
 		goods     string
 		amount    int64
 		limit     time.Duration
+		row       string // the table row the clock's description names
 		wantState State
 		wantType  CaseType
 	}{
-		{"refund only, physical: 5 d → agreed and refunded", TypeRefundOnly, ReasonQuality, GoodsPhysical, 5000, 5 * day, StateRefunding, TypeRefundOnly},
-		{"refund only, virtual: 3 d → agreed and refunded", TypeRefundOnly, ReasonQuality, GoodsVirtual, 5000, 3 * day, StateRefunding, TypeRefundOnly},
-		{"return & refund: 5 d → awaiting the return", TypeReturnRefund, ReasonQuality, GoodsPhysical, 5000, 5 * day, StateAwaitingBuyerReturn, TypeReturnRefund},
-		{"seven-day refund request: 72 h → enters return & refund", TypeRefundOnly, ReasonSevenDay, GoodsPhysical, 5000, 72 * time.Hour, StateAwaitingBuyerReturn, TypeReturnRefund},
-		{"seven-day return & refund: 72 h", TypeReturnRefund, ReasonSevenDay, GoodsPhysical, 5000, 72 * time.Hour, StateAwaitingBuyerReturn, TypeReturnRefund},
-		{"exchange follows the return row: 5 d", TypeExchange, ReasonWrongSize, GoodsPhysical, 0, 5 * day, StateAwaitingExchangeArrangement, TypeExchange},
+		{"交易中 refund only, physical: 5 d → refunded", trans, TypeRefundOnly, ReasonQuality, GoodsPhysical, 5000, 5 * day, "交易中退款 (3)", StateRefunding, TypeRefundOnly},
+		{"售后 refund only, physical: 5 d → refunded", after, TypeRefundOnly, ReasonQuality, GoodsPhysical, 5000, 5 * day, "售后 (5)", StateRefunding, TypeRefundOnly},
+		{"交易中 refund only, virtual: 5 d (no virtual row)", trans, TypeRefundOnly, ReasonQuality, GoodsVirtual, 5000, 5 * day, "交易中退款 (3)", StateRefunding, TypeRefundOnly},
+		{"售后 refund only, virtual: 3 d → refunded", after, TypeRefundOnly, ReasonQuality, GoodsVirtual, 5000, 3 * day, "售后 (5)", StateRefunding, TypeRefundOnly},
+		{"交易中 return & refund: 5 d → awaiting the return", trans, TypeReturnRefund, ReasonQuality, GoodsPhysical, 5000, 5 * day, "交易中退款 (3)", StateAwaitingBuyerReturn, TypeReturnRefund},
+		{"售后 return & refund: 5 d → awaiting the return", after, TypeReturnRefund, ReasonQuality, GoodsPhysical, 5000, 5 * day, "售后 (5)", StateAwaitingBuyerReturn, TypeReturnRefund},
+		{"交易中 seven-day return & refund: 72 h", trans, TypeReturnRefund, ReasonSevenDay, GoodsPhysical, 5000, 72 * time.Hour, "交易中退款 (4)", StateAwaitingBuyerReturn, TypeReturnRefund},
+		{"售后 seven-day return & refund: the 5 d row, not 72 h", after, TypeReturnRefund, ReasonSevenDay, GoodsPhysical, 5000, 5 * day, "售后 (5)", StateAwaitingBuyerReturn, TypeReturnRefund},
+		{"交易中 seven-day refund request: 72 h → enters return & refund", trans, TypeRefundOnly, ReasonSevenDay, GoodsPhysical, 5000, 72 * time.Hour, "交易中退款 (4)", StateAwaitingBuyerReturn, TypeReturnRefund},
+		{"售后 seven-day refund request: 5 d → enters return & refund", after, TypeRefundOnly, ReasonSevenDay, GoodsPhysical, 5000, 5 * day, "售后 (5)", StateAwaitingBuyerReturn, TypeReturnRefund},
+		{"交易中 exchange: 5 d", trans, TypeExchange, ReasonWrongSize, GoodsPhysical, 0, 5 * day, "交易中退款 (3)", StateAwaitingExchangeArrangement, TypeExchange},
+		{"售后 exchange follows the return row: 5 d", after, TypeExchange, ReasonWrongSize, GoodsPhysical, 0, 5 * day, "售后 (5)", StateAwaitingExchangeArrangement, TypeExchange},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newSim(t, tc.typ, tc.reason, tc.amount)
+			s := newSim(t, tc.typ, tc.reason, tc.amount).in(tc.table)
 			s.c.GoodsKind = tc.goods
 			s.open("")
 			if !s.c.Deadline.Equal(t0.Add(tc.limit)) || s.c.WhoseMove != MoveSeller {
 				t.Fatalf("deadline %v whose move %s", s.c.Deadline, s.c.WhoseMove)
+			}
+			if e := s.c.Explain(); e.Table != tc.table || !strings.HasPrefix(e.Clocks[0].Description, tc.row+":") ||
+				e.Clocks[0].PolicyDuration != tc.limit {
+				t.Fatalf("explained %+v", e)
 			}
 			s.until(tc.limit - time.Nanosecond)
 			if s.c.State != StateAwaitingSeller {
@@ -65,46 +85,94 @@ func TestSellerResponseRowAutoAgreesAtTheExactInstant(t *testing.T) {
 	}
 }
 
-// Row "reason changed from seven-day to other": 5 d from the change.
-func TestReasonChangeRestartsSellerClock(t *testing.T) {
-	s := newSim(t, TypeReturnRefund, ReasonSevenDay, 5000).open("")
+// Row "reason changed from seven-day to other": 交易中退款 (4) restarts the
+// seller's clock at 5 d from the change; after the transaction a seven-day
+// request already runs the 5 d row and nothing restarts.
+func TestReasonChangeRowOfBothTables(t *testing.T) {
 	changeAt := 48 * time.Hour
-	s.must(changeAt, Command{Name: CmdAmend, Actor: buyer, Paths: []string{"reason", "evidence"}, Reason: ReasonQuality,
-		Evidence: []Evidence{{Kind: EvidencePhoto, URL: "https://img.example/1.jpg"}}})
-	if !s.c.Deadline.Equal(t0.Add(changeAt + 5*day)) {
-		t.Fatalf("restarted deadline %v", s.c.Deadline)
-	}
-	last := s.c.History[len(s.c.History)-1]
-	if last.Action != ActionClockRestarted || !last.At.Equal(t0.Add(changeAt)) {
-		t.Fatalf("last event %+v", last)
-	}
-	s.until(72*time.Hour + time.Minute)
-	if s.c.State != StateAwaitingSeller {
-		t.Fatalf("at the old 72 h the seller's clock must still run: %s", s.c.State)
-	}
-	s.until(changeAt + 5*day)
-	s.wantAt(StateAwaitingBuyerReturn, changeAt+5*day)
-	if s.c.Reason != ReasonQuality || len(s.c.Evidence) != 1 || s.c.Evidence[0].AddedBy == nil {
-		t.Fatalf("amendment lost: %+v", s.c.Evidence)
-	}
+	amend := Command{Name: CmdAmend, Actor: buyer, Paths: []string{"reason", "evidence"}, Reason: ReasonQuality,
+		Evidence: []Evidence{{Kind: EvidencePhoto, URL: "https://img.example/1.jpg"}}}
+	t.Run("交易中退款 (4): 5 d from the change", func(t *testing.T) {
+		s := newSim(t, TypeReturnRefund, ReasonSevenDay, 5000).in(trans).open("")
+		s.must(changeAt, amend)
+		if !s.c.Deadline.Equal(t0.Add(changeAt + 5*day)) {
+			t.Fatalf("restarted deadline %v", s.c.Deadline)
+		}
+		last := s.c.History[len(s.c.History)-1]
+		if last.Action != ActionClockRestarted || !last.At.Equal(t0.Add(changeAt)) {
+			t.Fatalf("last event %+v", last)
+		}
+		if e := s.c.Explain(); !strings.HasPrefix(e.Clocks[0].Description, "交易中退款 (4): reason changed") {
+			t.Fatalf("explained %+v", e.Clocks[0])
+		}
+		s.until(72*time.Hour + time.Minute)
+		if s.c.State != StateAwaitingSeller {
+			t.Fatalf("at the old 72 h the seller's clock must still run: %s", s.c.State)
+		}
+		s.until(changeAt + 5*day)
+		s.wantAt(StateAwaitingBuyerReturn, changeAt+5*day)
+		if s.c.Reason != ReasonQuality || len(s.c.Evidence) != 1 || s.c.Evidence[0].AddedBy == nil {
+			t.Fatalf("amendment lost: %+v", s.c.Evidence)
+		}
+	})
+	t.Run("售后 (5): the 5 d from the application stand", func(t *testing.T) {
+		s := newSim(t, TypeReturnRefund, ReasonSevenDay, 5000).in(after).open("")
+		s.must(changeAt, amend)
+		if !s.c.Deadline.Equal(t0.Add(5*day)) || s.c.Process.ReasonChanged {
+			t.Fatalf("deadline %v (reason changed %v)", s.c.Deadline, s.c.Process.ReasonChanged)
+		}
+		for _, e := range s.c.History {
+			if e.Action == ActionClockRestarted {
+				t.Fatalf("no restart after the transaction: %+v", e)
+			}
+		}
+		s.until(30 * day)
+		s.wantAt(StateAwaitingBuyerReturn, 5*day)
+	})
 }
 
-// Row "seller rejected": the buyer has 7 d; then closed for good.
-func TestRejectionNotPursuedClosesForGood(t *testing.T) {
-	s := newSim(t, TypeReturnRefund, ReasonSevenDay, 5000).open("")
-	s.must(time.Hour, Command{Name: CmdReject, Actor: agent, RejectionReason: "REJECTION_REASON_NOT_INTACT", Note: "吊牌已剪"})
-	s.until(60 * day)
-	s.wantAt(StateSellerRejected, time.Hour)
-	s.wantAt(StateClosed, time.Hour+7*day)
-	c := s.c
-	if c.CloseReason != CloseRejectionNotPursued || c.WhoseMove != MoveNone || c.Deadline != nil || !c.Releases() || !c.ClosedForGood() {
-		t.Fatalf("closed case %+v", c)
-	}
-	if !c.Clocks().Done || len(c.Clocks().Alarms) != 0 {
-		t.Fatalf("clocks %+v", c.Clocks())
-	}
-	if tg := s.target(TargetRespond); tg.Status != TargetMet {
-		t.Fatalf("respond target %+v", tg)
+// Row "seller rejected, awaiting the buyer": 7 d in both tables; then the
+// transaction's request closes and the transaction proceeds (the buyer may
+// apply again), the after-sale one is withdrawn for good.
+func TestRejectionLapseOfBothTables(t *testing.T) {
+	for _, tc := range []struct {
+		table      TimeoutTable
+		want       State
+		action     Action
+		forGood    bool
+		onDeadline string
+		row        string
+	}{
+		{trans, StateClosed, ActionClosed, false, "request closed; the transaction proceeds normally (the buyer may apply again)", "交易中退款 (3)"},
+		{after, StateWithdrawn, ActionWithdrawn, true, "withdrawn; cannot be applied for again", "售后 (5)"},
+	} {
+		t.Run(string(tc.table), func(t *testing.T) {
+			s := newSim(t, TypeReturnRefund, ReasonSevenDay, 5000).in(tc.table).open("")
+			s.must(time.Hour, Command{Name: CmdReject, Actor: agent, RejectionReason: "REJECTION_REASON_NOT_INTACT", Note: "吊牌已剪"})
+			if s.c.OnDeadline != tc.onDeadline || !s.c.Deadline.Equal(t0.Add(time.Hour+7*day)) ||
+				!strings.HasPrefix(s.c.Explain().Clocks[0].Description, tc.row+":") {
+				t.Fatalf("deadline %v: %q, %+v", s.c.Deadline, s.c.OnDeadline, s.c.Explain().Clocks)
+			}
+			s.until(7*day + time.Hour - time.Nanosecond)
+			if s.c.State != StateSellerRejected {
+				t.Fatalf("before the limit: %s", s.c.State)
+			}
+			s.until(60 * day)
+			s.wantAt(StateSellerRejected, time.Hour)
+			s.wantAt(tc.want, time.Hour+7*day)
+			c := s.c
+			last := c.History[len(c.History)-1]
+			if c.CloseReason != CloseRejectionNotPursued || last.Action != tc.action || last.Actor.Role != rolePlatform ||
+				c.WhoseMove != MoveNone || c.Deadline != nil || !c.Releases() || c.ClosedForGood() != tc.forGood {
+				t.Fatalf("lapsed case %s %s %+v closed for good %v", c.State, c.CloseReason, last, c.ClosedForGood())
+			}
+			if !c.Clocks().Done || len(c.Clocks().Alarms) != 0 {
+				t.Fatalf("clocks %+v", c.Clocks())
+			}
+			if tg := s.target(TargetRespond); tg.Status != TargetMet {
+				t.Fatalf("respond target %+v", tg)
+			}
+		})
 	}
 }
 
@@ -129,33 +197,66 @@ func TestRejectedThenAmendedOrIntervened(t *testing.T) {
 	})
 }
 
-// Row "agreed, awaiting buyer's return shipment": 7 d, then closed; the
-// pickup target (24 h) breached on the way.
-func TestReturnNotShippedCloses(t *testing.T) {
-	s := newSim(t, TypeReturnRefund, ReasonQuality, 5000).open("")
-	s.must(30*time.Minute, Command{Name: CmdApprove, Actor: agent, Type: TypeReturnRefund, ReturnAddress: shopAddress})
-	s.until(60 * day)
-	s.wantAt(StateAwaitingBuyerReturn, 30*time.Minute)
-	s.wantAt(StateClosed, 30*time.Minute+7*day)
-	if s.c.CloseReason != CloseReturnNotShipped || s.c.ReturnAddress == nil || s.c.AgreedAmountFen != 5000 {
-		t.Fatalf("%+v", s.c)
-	}
-	if tg := s.target(TargetPickup); tg.BreachedAt == nil || !tg.BreachedAt.Equal(t0.Add(30*time.Minute+24*time.Hour)) {
-		t.Fatalf("pickup target %+v", tg)
+// Row "agreed, awaiting the buyer's return shipment": 7 d in both tables,
+// then closed (the transaction proceeds); the pickup target (24 h)
+// breached on the way.
+func TestReturnNotShippedOfBothTables(t *testing.T) {
+	for _, tc := range []struct {
+		table      TimeoutTable
+		onDeadline string
+	}{{trans, "request closed; the transaction proceeds normally"}, {after, "closed"}} {
+		t.Run(string(tc.table), func(t *testing.T) {
+			s := newSim(t, TypeReturnRefund, ReasonQuality, 5000).in(tc.table).open("")
+			s.must(30*time.Minute, Command{Name: CmdApprove, Actor: agent, Type: TypeReturnRefund, ReturnAddress: shopAddress})
+			if s.c.OnDeadline != tc.onDeadline {
+				t.Fatalf("on deadline %q", s.c.OnDeadline)
+			}
+			s.until(30*time.Minute + 7*day - time.Nanosecond)
+			if s.c.State != StateAwaitingBuyerReturn {
+				t.Fatalf("before the limit: %s", s.c.State)
+			}
+			s.until(60 * day)
+			s.wantAt(StateAwaitingBuyerReturn, 30*time.Minute)
+			s.wantAt(StateClosed, 30*time.Minute+7*day)
+			if s.c.CloseReason != CloseReturnNotShipped || s.c.ReturnAddress == nil || s.c.AgreedAmountFen != 5000 || s.c.ClosedForGood() {
+				t.Fatalf("%+v", s.c)
+			}
+			if tg := s.target(TargetPickup); tg.BreachedAt == nil || !tg.BreachedAt.Equal(t0.Add(30*time.Minute+24*time.Hour)) {
+				t.Fatalf("pickup target %+v", tg)
+			}
+		})
 	}
 }
 
-// Row "buyer shipped, awaiting seller to confirm receipt": express 10 d,
-// surface mail 30 d; then deemed received and refunded.
-func TestSellerReceiptDeemedReceivedAndRefunded(t *testing.T) {
+// Row "buyer shipped back, awaiting the seller to confirm receipt": 交易中退款
+// (3) express 10 d, surface mail 30 d; 售后 (5) 10 d whatever the method;
+// then deemed received and refunded.
+func TestSellerReceiptRowsOfBothTables(t *testing.T) {
 	for _, tc := range []struct {
+		table  TimeoutTable
 		method string
 		limit  time.Duration
-	}{{MethodExpress, 10 * day}, {MethodEMS, 10 * day}, {MethodSurfaceMail, 30 * day}} {
-		t.Run(tc.method, func(t *testing.T) {
-			s := newSim(t, TypeReturnRefund, ReasonQuality, 4200).open("")
+		row    string
+	}{
+		{trans, MethodExpress, 10 * day, "交易中退款 (3)"},
+		{after, MethodExpress, 10 * day, "售后 (5)"},
+		{trans, MethodEMS, 10 * day, "交易中退款 (3)"},
+		{after, MethodEMS, 10 * day, "售后 (5)"},
+		{trans, MethodSurfaceMail, 30 * day, "交易中退款 (3)"},
+		{after, MethodSurfaceMail, 10 * day, "售后 (5)"},
+	} {
+		t.Run(string(tc.table)+" "+tc.method, func(t *testing.T) {
+			s := newSim(t, TypeReturnRefund, ReasonQuality, 4200).in(tc.table).open("")
 			s.must(time.Hour, Command{Name: CmdApprove, Actor: agent, Type: TypeReturnRefund, ReturnAddress: &Address{Street: "x"}})
 			s.must(2*time.Hour, Command{Name: CmdSubmitReturnShipment, Actor: buyer, Shipment: &Shipment{Carrier: "SF", TrackingNumber: "SF1234567", Method: tc.method}})
+			if e := s.c.Explain(); e.Clocks[0].Name != "seller_receipt" || e.Clocks[0].PolicyDuration != tc.limit ||
+				!strings.HasPrefix(e.Clocks[0].Description, tc.row+":") {
+				t.Fatalf("explained %+v", e.Clocks)
+			}
+			s.until(2*time.Hour + tc.limit - time.Nanosecond)
+			if s.c.State != StateAwaitingSellerReceipt {
+				t.Fatalf("before the limit: %s", s.c.State)
+			}
 			s.until(60 * day)
 			s.wantAt(StateAwaitingSellerReceipt, 2*time.Hour)
 			s.wantAt(StateRefunding, 2*time.Hour+tc.limit)
@@ -177,15 +278,28 @@ func TestSellerReceiptDeemedReceivedAndRefunded(t *testing.T) {
 	}
 }
 
-// Row "exchange agreed, awaiting buyer to arrange": 10 d, then withdrawn.
-func TestExchangeNotArrangedWithdrawn(t *testing.T) {
-	s := newSim(t, TypeExchange, ReasonWrongSize, 0).open("")
-	s.must(time.Hour, Command{Name: CmdApprove, Actor: agent, Type: TypeExchange, ReturnAddress: &Address{Street: "x"}})
-	s.until(60 * day)
-	s.wantAt(StateAwaitingExchangeArrangement, time.Hour)
-	s.wantAt(StateWithdrawn, time.Hour+10*day)
-	if s.c.CloseReason != CloseExchangeNotArranged || !s.c.Releases() {
-		t.Fatalf("%+v", s.c)
+// Row "exchange agreed, awaiting the buyer to arrange" (售后 (5); the
+// transaction table has none and runs the same 10 d): withdrawn — for good
+// after the transaction only.
+func TestExchangeNotArrangedOfBothTables(t *testing.T) {
+	for _, tc := range []struct {
+		table   TimeoutTable
+		forGood bool
+	}{{trans, false}, {after, true}} {
+		t.Run(string(tc.table), func(t *testing.T) {
+			s := newSim(t, TypeExchange, ReasonWrongSize, 0).in(tc.table).open("")
+			s.must(time.Hour, Command{Name: CmdApprove, Actor: agent, Type: TypeExchange, ReturnAddress: &Address{Street: "x"}})
+			s.until(time.Hour + 10*day - time.Nanosecond)
+			if s.c.State != StateAwaitingExchangeArrangement {
+				t.Fatalf("before the limit: %s", s.c.State)
+			}
+			s.until(60 * day)
+			s.wantAt(StateAwaitingExchangeArrangement, time.Hour)
+			s.wantAt(StateWithdrawn, time.Hour+10*day)
+			if s.c.CloseReason != CloseExchangeNotArranged || !s.c.Releases() || s.c.ClosedForGood() != tc.forGood {
+				t.Fatalf("%+v closed for good %v", s.c, s.c.ClosedForGood())
+			}
+		})
 	}
 }
 
@@ -210,8 +324,8 @@ func TestExchangeFullFlow(t *testing.T) {
 			t.Fatal("an exchange never refunds")
 		}
 	})
-	t.Run("repair deemed received (surface 30 d), replacement deemed confirmed (express 10 d)", func(t *testing.T) {
-		s := newSim(t, TypeRepair, ReasonFaulty, 0).open("")
+	t.Run("交易中 repair deemed received (surface 30 d), replacement deemed confirmed (express 10 d)", func(t *testing.T) {
+		s := newSim(t, TypeRepair, ReasonFaulty, 0).in(trans).open("")
 		s.must(time.Hour, Command{Name: CmdApprove, Actor: agent, Type: TypeRepair, ReturnAddress: &Address{Street: "x"}})
 		s.must(3*time.Hour, Command{Name: CmdSubmitReturnShipment, Actor: buyer, Shipment: &Shipment{Carrier: "EMS", TrackingNumber: "EM0000001", Method: MethodSurfaceMail}})
 		s.must(3*time.Hour+34*day, Command{Name: CmdShipReplacement, Actor: agent, Shipment: &Shipment{Carrier: "SF", TrackingNumber: "SF0000002", Method: MethodExpress}})
@@ -237,6 +351,8 @@ func TestExchangeFullFlow(t *testing.T) {
 	}
 }
 
+// A failed inspection is a rejection: the buyer's 7 d, then the lapse of
+// the case's table (here 售后: withdrawn for good).
 func TestFailedInspectionRejects(t *testing.T) {
 	s := newSim(t, TypeReturnRefund, ReasonSevenDay, 5000).open("")
 	s.must(time.Hour, Command{Name: CmdApprove, Actor: agent, Type: TypeReturnRefund, ReturnAddress: &Address{Street: "x"}})
@@ -248,8 +364,8 @@ func TestFailedInspectionRejects(t *testing.T) {
 	}
 	s.until(60 * day)
 	s.wantAt(StateSellerRejected, day)
-	s.wantAt(StateClosed, day+7*day)
-	if len(s.refunds) != 0 || s.c.CloseReason != CloseRejectionNotPursued {
+	s.wantAt(StateWithdrawn, day+7*day)
+	if len(s.refunds) != 0 || s.c.CloseReason != CloseRejectionNotPursued || !s.c.ClosedForGood() {
 		t.Fatal("a refused return must not refund")
 	}
 }
@@ -456,9 +572,9 @@ func TestCommandsRefusedByStateVersionAndRole(t *testing.T) {
 }
 
 func TestExplainComesFromTheSameClocks(t *testing.T) {
-	s := newSim(t, TypeRefundOnly, ReasonSevenDay, 3000).open("")
+	s := newSim(t, TypeRefundOnly, ReasonSevenDay, 3000).in(trans).open("")
 	e := s.c.Explain()
-	if e.State != "AWAITING_SELLER" || e.WhoseMove != MoveSeller || e.PolicyVersion != "2026.1" {
+	if e.State != "AWAITING_SELLER" || e.WhoseMove != MoveSeller || e.PolicyVersion != "2026.1" || e.Table != TableTransaction {
 		t.Fatalf("%+v", e)
 	}
 	if len(e.Clocks) != 2 || e.Clocks[0].Name != "seller_response" || !e.Clocks[0].Deadline.Equal(t0.Add(72*time.Hour)) ||
@@ -470,18 +586,20 @@ func TestExplainComesFromTheSameClocks(t *testing.T) {
 func TestAutoAgreeTakesShopDefaultReturnAddress(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
+		table  TimeoutTable
 		typ    CaseType
 		reason Reason
 		want   State
 		amount int64
 		limit  time.Duration
 	}{
-		{"return & refund", TypeReturnRefund, ReasonQuality, StateAwaitingBuyerReturn, 5000, 5 * day},
-		{"seven-day refund only becomes return & refund", TypeRefundOnly, ReasonSevenDay, StateAwaitingBuyerReturn, 5000, 72 * time.Hour},
-		{"exchange", TypeExchange, ReasonWrongSize, StateAwaitingExchangeArrangement, 0, 5 * day},
+		{"return & refund", after, TypeReturnRefund, ReasonQuality, StateAwaitingBuyerReturn, 5000, 5 * day},
+		{"交易中 seven-day refund only becomes return & refund", trans, TypeRefundOnly, ReasonSevenDay, StateAwaitingBuyerReturn, 5000, 72 * time.Hour},
+		{"售后 seven-day refund only becomes return & refund", after, TypeRefundOnly, ReasonSevenDay, StateAwaitingBuyerReturn, 5000, 5 * day},
+		{"exchange", after, TypeExchange, ReasonWrongSize, StateAwaitingExchangeArrangement, 0, 5 * day},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newSim(t, tc.typ, tc.reason, tc.amount).open("")
+			s := newSim(t, tc.typ, tc.reason, tc.amount).in(tc.table).open("")
 			s.shop = &ShopSettings{DefaultReturnAddress: shopAddress}
 			s.until(tc.limit)
 			s.wantAt(tc.want, tc.limit)

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,12 +20,19 @@ const (
 	CmdRequestIntervention  = "request_intervention"
 	CmdDecideIntervention   = "decide_intervention"
 	CmdSubmitReturnShipment = "submit_return_shipment"
+	CmdArrangePickup        = "arrange_pickup"
+	CmdReturnDelivered      = "return_delivered"
 	CmdConfirmReturn        = "confirm_return_received"
 	CmdShipReplacement      = "ship_replacement"
 	CmdConfirmReplacement   = "confirm_replacement_received"
 	CmdWithdraw             = "withdraw"
 	CmdRetryRefund          = "retry_refund"
 )
+
+// ErrNoChange: the command does not apply to the case as it stands and
+// changes nothing (a delivery the case is not waiting for, or one recorded
+// already); the caller writes nothing and answers success.
+var ErrNoChange = errors.New("nothing to change")
 
 // Command is one person's command on a case. ExpectedVersion (from the
 // client's etag; 0 skips the check) must equal the case's version. Fields
@@ -61,8 +69,14 @@ type Command struct {
 	RefundChannel      string              `json:"refund_channel,omitempty"`
 	Responsibility     *CaseResponsibility `json:"responsibility,omitempty"`
 
-	// submit_return_shipment / ship_replacement
+	// submit_return_shipment / ship_replacement; return_delivered: the
+	// parcel the carrier delivered (its tracking number)
 	Shipment *Shipment `json:"shipment,omitempty"`
+	// return_delivered: when the carrier delivered it to the shop (签收)
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+
+	// arrange_pickup
+	Pickup *Pickup `json:"pickup,omitempty"`
 
 	// confirm_return_received
 	Inspection *Inspection `json:"inspection,omitempty"`
@@ -232,8 +246,34 @@ func (c *Case) Apply(cmd Command, now time.Time) error {
 		s := *cmd.Shipment
 		s.ShippedAt = ptr(now)
 		c.ReturnShipment = &s
-		c.meetTarget(now, TargetPickup)
+		c.ReturnDeliveredAt = nil // a new parcel: its own delivery
+		// A pickup target still running: the buyer shipped it themselves,
+		// the seller's offer to collect no longer applies (neither met nor
+		// breached). One the seller met by arranging a pickup stays met.
+		c.cancelTarget(TargetPickup)
 		c.transition(now, a, ActionReturnShipped, StateAwaitingSellerReceipt, s.Carrier+" "+s.TrackingNumber)
+	case CmdArrangePickup:
+		if err := c.check(cmd, "arrange a pickup", agentRoles, StateAwaitingBuyerReturn, StateAwaitingExchangeArrangement); err != nil {
+			return err
+		}
+		pk := cmd.Pickup
+		switch {
+		case pk == nil:
+			return invalid("pickup", "pickup is required")
+		case pk.WindowFrom == nil || pk.WindowTo == nil || !pk.WindowTo.After(*pk.WindowFrom):
+			return invalid("pickup.window_to", "the pickup window must end after it starts")
+		case !pk.WindowTo.After(now):
+			return invalid("pickup.window_to", "the pickup window is over already")
+		}
+		p := *pk
+		p.WindowFrom, p.WindowTo = ptr(pk.WindowFrom.UTC()), ptr(pk.WindowTo.UTC())
+		p.ArrangedAt, p.ArrangedBy = ptr(now), &a
+		c.Pickup = &p
+		c.meetTarget(now, TargetPickup)
+		c.event(now, a, ActionPickupArranged, "", "", fmt.Sprintf("%s %s – %s", p.Carrier,
+			p.WindowFrom.Format(time.RFC3339), p.WindowTo.Format(time.RFC3339)))
+	case CmdReturnDelivered:
+		return c.returnDelivered(now, cmd)
 	case CmdConfirmReturn:
 		if err := c.check(cmd, "confirm receipt", agentRoles, StateAwaitingSellerReceipt); err != nil {
 			return err
@@ -320,8 +360,39 @@ func (c *Case) confirmReturn(now time.Time, cmd Command) {
 	if in.Finding == FindingDamagedBuyer {
 		c.RootCause = CauseBuyerDamage
 	}
-	c.meetTarget(now, TargetPickup)
 	c.transition(now, a, ActionReturnReceived, StateSellerRejected, "inspection failed: "+in.Finding)
+}
+
+// returnDelivered records the carrier's delivery of the buyer's return
+// parcel to the shop (签收) and starts the seller's receipt target — the
+// refund within 24 h, or the exchange's shipment within 48 h — at that
+// instant: the seller holds the goods from then on, whether or not they
+// confirm receipt. Only while the case awaits the seller's receipt of that
+// parcel; anything else (another parcel, a delivery recorded already, a
+// case past receipt) is ErrNoChange. A delivery reported in the future is
+// taken as now.
+func (c *Case) returnDelivered(now time.Time, cmd Command) error {
+	if err := c.check(cmd, "record the return's delivery", []string{roleService}); err != nil {
+		return err
+	}
+	if cmd.Shipment == nil || cmd.DeliveredAt == nil {
+		return invalid("shipment", "the delivered parcel and its delivery instant are required")
+	}
+	rs := c.ReturnShipment
+	if c.State != StateAwaitingSellerReceipt || rs == nil || c.ReturnDeliveredAt != nil ||
+		!strings.EqualFold(strings.TrimSpace(cmd.Shipment.TrackingNumber), strings.TrimSpace(rs.TrackingNumber)) {
+		return ErrNoChange
+	}
+	at := cmd.DeliveredAt.UTC()
+	if at.After(now) {
+		at = now
+	}
+	c.ReturnDeliveredAt = ptr(at)
+	kind, d := c.receiptTarget()
+	c.startTarget(at, kind, d)
+	c.event(now, cmd.Actor, ActionReturnDelivered, "", "",
+		fmt.Sprintf("%s %s delivered to the shop at %s", rs.Carrier, rs.TrackingNumber, at.Format(time.RFC3339)))
+	return nil
 }
 
 // buyerMayEscalate: the buyer may ask the platform after a rejection, and
@@ -416,7 +487,10 @@ func (c *Case) amend(now time.Time, cmd Command) {
 		c.Responsibility = &r
 	}
 	c.causeFollowsReason(oldReason)
-	reasonLeftSevenDay := wasSevenDay && c.Reason != ReasonSevenDay
+	// 交易中退款 (4): a seven-day request (72 h) changed to another reason
+	// gives the seller 5 days from the change. After the transaction (售后
+	// (5)) a seven-day request already runs its type's row: nothing restarts.
+	reasonLeftSevenDay := wasSevenDay && c.Reason != ReasonSevenDay && c.Table() == TableTransaction
 	if reasonLeftSevenDay {
 		c.Process.ReasonChanged = true
 	}

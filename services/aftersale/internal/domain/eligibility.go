@@ -41,10 +41,18 @@ type Request struct {
 	Reason        Reason
 	EvidenceCount int
 	Goods         Goods
-	OrderPaid     bool       // paid (not awaiting payment, not closed unpaid)
-	DeliveredAt   *time.Time // signed for; nil when not (yet) delivered
-	// PreviouslyClosed: an earlier case on these lines was closed for good
-	// after an unanswered rejection.
+	OrderPaid     bool // paid (not awaiting payment, not closed unpaid)
+	// DeliveredAt: when the goods were signed for (签收) as the carriers'
+	// tracking reports it, else when the buyer confirmed receipt (no
+	// tracking reached us); nil when not (yet) delivered. The windows count
+	// from it, whether or not the buyer has confirmed receipt.
+	DeliveredAt *time.Time
+	// Received: the buyer confirmed receipt (or it was deemed): the
+	// transaction succeeded and a case runs the AFTER_SALE table; before
+	// it, the TRANSACTION table.
+	Received bool
+	// PreviouslyClosed: an earlier case on these lines was withdrawn for
+	// good (Case.ClosedForGood).
 	PreviouslyClosed bool
 	// SpecialApprovalAsked: the request carries a special-approval reason.
 	SpecialApprovalAsked bool
@@ -59,14 +67,30 @@ type Verdict struct {
 	WindowEndsAt *time.Time
 	Explanation  string
 	DecidedAt    time.Time
+	// Table is the timeout table a case opened now runs under.
+	Table TimeoutTable
 	// NeedsSpecialApproval: refused only for the window and a special
 	// approval was asked; the case opens awaiting a senior agent.
 	NeedsSpecialApproval bool
 }
 
-// Decide applies DOMAIN.md §4 eligibility at now.
+// TableFor is the timeout table of a request: AFTER_SALE once the
+// transaction succeeded (the buyer confirmed receipt), else TRANSACTION
+// (paid, awaiting shipment, partly or wholly shipped, delivered but not
+// confirmed).
+func TableFor(received bool) TimeoutTable {
+	if received {
+		return TableAfterSale
+	}
+	return TableTransaction
+}
+
+// Decide applies DOMAIN.md §4 eligibility at now. A refund (nothing comes
+// back) may be asked from payment on; goods may come back from their
+// delivery on, before the buyer confirms receipt too (a refund during the
+// transaction); the windows count from the delivery.
 func Decide(r Request, w Windows, now time.Time) Verdict {
-	v := Verdict{DecidedAt: now, DeliveredAt: r.DeliveredAt}
+	v := Verdict{DecidedAt: now, DeliveredAt: r.DeliveredAt, Table: TableFor(r.Received)}
 	refuse := func(refusal, why string) Verdict {
 		v.Refusal, v.Explanation = refusal, why
 		return v
@@ -75,7 +99,7 @@ func Decide(r Request, w Windows, now time.Time) Verdict {
 		return refuse(RefusalOrderState, "订单未付款，不能申请售后 (the order is not paid)")
 	}
 	if r.PreviouslyClosed {
-		return refuse(RefusalPrevClosed, "此前的售后在卖家拒绝后未在期限内处理，已关闭且不可重新发起 (closed for good)")
+		return refuse(RefusalPrevClosed, "此前的售后申请已超时撤销，撤销后无法再次申请 (an earlier request on these lines was withdrawn for good)")
 	}
 	// Seven-day no-reason (七天无理由) never covers customised, perishable
 	// or digital goods — in any phase: before delivery too (a refund-only

@@ -106,6 +106,9 @@ func (s *Store) scanRow(row pgx.Row) (*Row, error) {
 		}
 	}
 	r.Case.Process.Version = r.Version
+	// Stored under earlier rules: the AFTER_SALE table, the durations its
+	// pin lacks (domain.Case.Upgrade).
+	r.Case.Upgrade()
 	return &r, nil
 }
 

@@ -21,14 +21,22 @@ func newStore(t *testing.T) *store.Store {
 
 var lines = []store.OrderLine{{LineID: "ln_1", BoughtQty: 1, PaidFen: 8000, Name: "围巾"}}
 
-var pol = domain.Policy{SellerResponseReturnRefund: 5 * 24 * time.Hour, SellerResponseRefundOnlyPhysical: 5 * 24 * time.Hour,
-	BuyerAfterRejection: 7 * 24 * time.Hour, BuyerReturnShipment: 7 * 24 * time.Hour, TargetRespond: 2 * time.Hour, WarnAtPercent: 80}
+var pol = domain.Policy{SellerResponseTransaction: 5 * 24 * time.Hour, SellerResponseReturnRefund: 5 * 24 * time.Hour,
+	SellerResponseRefundOnlyPhysical: 5 * 24 * time.Hour, BuyerAfterRejection: 7 * 24 * time.Hour, BuyerReturnShipment: 7 * 24 * time.Hour,
+	TargetRespond: 2 * time.Hour, WarnAtPercent: 80}
 
-// create opens a case holding the whole line, deciding like the app.
+// create opens a case holding the whole line, deciding like the app (no
+// table: it reads as AFTER_SALE).
 func create(t *testing.T, s *store.Store, reqID string, typ domain.CaseType) (*store.Row, error) {
 	t.Helper()
+	return createIn(t, s, reqID, typ, "")
+}
+
+// createIn is create under a timeout table.
+func createIn(t *testing.T, s *store.Store, reqID string, typ domain.CaseType, table domain.TimeoutTable) (*store.Row, error) {
+	t.Helper()
 	c := &domain.Case{CaseID: lifecycle.NewID("as"), ShopID: "shop_1", BuyerID: "buyer_1", OrderID: "ord_1",
-		Type: typ, Reason: domain.ReasonQuality, RequestedAmountFen: 8000}
+		Type: typ, Reason: domain.ReasonQuality, RequestedAmountFen: 8000, TimeoutTable: table}
 	row, _, err := s.Create(context.Background(), store.NewCase{Case: c, CreatedBy: "buyer_1", RequestID: reqID, Lines: lines},
 		func(led store.Ledger) (domain.Allocation, error) {
 			if led.PreviouslyClosed {
@@ -98,7 +106,8 @@ func TestUpdateIsIdempotentOnOpAndReleasesForGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ = s.Get(ctx, row.CaseID)
-	if got.Case.Deadline != nil || got.Case.CloseReason != domain.CloseRejectionNotPursued {
+	if got.Case.Deadline != nil || got.Case.CloseReason != domain.CloseRejectionNotPursued || got.Case.State != domain.StateWithdrawn ||
+		got.Case.TimeoutTable != domain.TableAfterSale {
 		t.Fatalf("%+v", got.Case)
 	}
 	led, err := s.ReadLedger(ctx, "ord_1", lines)
@@ -186,5 +195,70 @@ func TestALegacyCaseRunsUnderTheLegacyPolicy(t *testing.T) {
 	}
 	if ids, _ := s.Unstarted(ctx, time.Now().Add(time.Minute), 10); len(ids) != 1 || ids[0] != row.CaseID {
 		t.Fatalf("a legacy open case must be swept: unstarted %v", ids)
+	}
+}
+
+// A request made during the transaction (交易中退款) whose rejection lapses
+// closes and releases its hold without closing the lines for good: the
+// buyer may apply again.
+func TestATransactionRequestLapsesWithoutClosingTheLines(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	row, err := createIn(t, s, "req-00000031", domain.TypeReturnRefund, domain.TableTransaction)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, row.CaseID, "op-1", func(c *domain.Case) error {
+		return c.Apply(domain.Command{Name: domain.CmdReject, Actor: agent, RejectionReason: "REJECTION_REASON_OTHER"}, time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Get(ctx, row.CaseID)
+	a, _ := got.Case.Clocks().Next()
+	if _, err := s.Update(ctx, row.CaseID, "", func(c *domain.Case) error {
+		_, err := c.Fire(a, a.At, nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Get(ctx, row.CaseID)
+	if got.Case.State != domain.StateClosed || got.Case.CloseReason != domain.CloseRejectionNotPursued ||
+		got.Case.TimeoutTable != domain.TableTransaction {
+		t.Fatalf("%s %s %s", got.Case.State, got.Case.CloseReason, got.Case.TimeoutTable)
+	}
+	led, err := s.ReadLedger(ctx, "ord_1", lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := led.Accounts["ln_1"]; a.HeldQty != 0 || a.HeldFen != 0 || led.PreviouslyClosed {
+		t.Fatalf("ledger after the lapse %+v closed=%v", a, led.PreviouslyClosed)
+	}
+	if _, err := createIn(t, s, "req-00000032", domain.TypeReturnRefund, domain.TableTransaction); err != nil {
+		t.Fatalf("applying again after a lapsed transaction request: %v", err)
+	}
+}
+
+// A case stored before the two tables (no timeout_table in its document, a
+// pin without the new durations) loads as AFTER_SALE with the 2026.1
+// values taken from its own pin.
+func TestACaseStoredBeforeTheTablesLoadsAsAfterSale(t *testing.T) {
+	pool := pgtest.Pool(t, "", "aftersale", migrations.FS, 5)
+	s := store.New(pool)
+	ctx := context.Background()
+	row, err := create(t, s, "req-00000041", domain.TypeReturnRefund)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE cases SET doc = doc - 'timeout_table',
+		process = jsonb_set(process #- '{policy,seller_receipt_after_sale}', '{policy,seller_receipt_express}', '864000000000000'::jsonb)
+		WHERE case_id = $1`, row.CaseID); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, row.CaseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Case.TimeoutTable != domain.TableAfterSale || got.Case.Process.Policy.SellerReceiptAfterSale != 10*24*time.Hour {
+		t.Fatalf("loaded %s %+v", got.Case.TimeoutTable, got.Case.Process.Policy)
 	}
 }

@@ -16,7 +16,8 @@
 // Authorisation (decided in the service from the caller's identity in gRPC
 // metadata): buyers create, amend, ship back, confirm replacements, withdraw
 // and ask for platform intervention on their own cases; agents of the shop
-// approve, reject, confirm receipt, ship replacements and retry refunds;
+// approve, reject, arrange pickups, confirm receipt, ship replacements and
+// retry refunds;
 // GrantSpecialApproval needs an agent of rank senior agent or above;
 // DecidePlatformIntervention is for the platform role only. An agent may act
 // for a buyer on create by naming buyer_id.
@@ -348,7 +349,8 @@ const (
 	EligibilityRule_ELIGIBILITY_RULE_QUALITY_15_DAY EligibilityRule = 2
 	// Past the window, admitted by a senior agent's special approval (特殊审批).
 	EligibilityRule_ELIGIBILITY_RULE_SPECIAL_APPROVAL EligibilityRule = 3
-	// Goods never delivered (lost in transit): no window runs.
+	// Goods not delivered (yet, or lost in transit): a refund may be asked
+	// from payment on (交易中退款); no window runs.
 	EligibilityRule_ELIGIBILITY_RULE_NOT_DELIVERED EligibilityRule = 4
 )
 
@@ -419,10 +421,13 @@ const (
 	EligibilityRefusal_ELIGIBILITY_REFUSAL_QUANTITY_EXCEEDED EligibilityRefusal = 7
 	// More fen than were paid, counting other cases on the line.
 	EligibilityRefusal_ELIGIBILITY_REFUSAL_AMOUNT_EXCEEDED EligibilityRefusal = 8
-	// An earlier case on these lines was closed after a rejection went
-	// unanswered; it cannot be reopened.
+	// An earlier after-sale case (AFTER_SALE table) on these lines was
+	// withdrawn for good — a rejection went unanswered, or an agreed exchange
+	// was never arranged; it cannot be applied for again. (A lapsed
+	// TRANSACTION request does not count.)
 	EligibilityRefusal_ELIGIBILITY_REFUSAL_PREVIOUSLY_CLOSED EligibilityRefusal = 9
-	// The goods were not delivered yet (return types need delivered goods).
+	// The goods were not delivered yet: return types need delivered goods
+	// (signed for, 签收 — the buyer need not have confirmed receipt).
 	EligibilityRefusal_ELIGIBILITY_REFUSAL_NOT_DELIVERED EligibilityRefusal = 10
 )
 
@@ -612,34 +617,44 @@ const (
 	// never auto-agreed.
 	CaseState_CASE_STATE_AWAITING_SPECIAL_APPROVAL CaseState = 1
 	// Waiting for the seller to approve or reject (待卖家处理). Move: seller.
-	// Deadline [seller_response]: refund only 5 days physical / 3 days virtual
-	// → auto-agreed and refunded; return & refund 5 days → auto-agreed;
-	// reason SEVEN_DAY_NO_REASON 72 h → auto-agreed into return & refund;
-	// reason changed from seven-day to another → 5 days from the change;
-	// exchange, repair, reshipment, partial refund, compensation follow the
-	// return & refund row (5 days → auto-agreed at the requested amount).
-	// Auto-agreement uses the shop's default return address.
+	// Deadline [seller_response], by the case's timeout_table. TRANSACTION
+	// (交易中退款, seed 004 超时 (3)(4)): 5 days for every request; reason
+	// SEVEN_DAY_NO_REASON 72 h → auto-agreed into return & refund; reason
+	// changed from seven-day to another → 5 days from the change.
+	// AFTER_SALE (售后, 超时 (5)): refund only 5 days physical / 3 days
+	// virtual → auto-agreed and refunded; return & refund 5 days (a seven-day
+	// request too) → auto-agreed; exchange, repair, reshipment, partial
+	// refund, compensation follow the return & refund row (5 days →
+	// auto-agreed at the requested amount). Auto-agreement uses the shop's
+	// default return address.
 	CaseState_CASE_STATE_AWAITING_SELLER CaseState = 2
 	// Seller rejected (卖家拒绝), at review or at inspection. Move: buyer.
-	// Deadline 7 days [buyer_amend_or_intervene] to amend or ask the platform;
-	// on expiry CLOSED (REJECTION_NOT_PURSUED) and cannot be reopened.
+	// Deadline 7 days [buyer_amend_or_intervene] to amend or ask the platform
+	// (or, during the transaction, confirm receipt of the order). On expiry,
+	// TRANSACTION: CLOSED (REJECTION_NOT_PURSUED), the transaction proceeds
+	// normally and the buyer may apply again; AFTER_SALE: WITHDRAWN
+	// (REJECTION_NOT_PURSUED) and the lines cannot be applied for again.
 	CaseState_CASE_STATE_SELLER_REJECTED CaseState = 3
 	// The platform is deciding (平台介入中). Move: platform. No deadline of
 	// this service (the platform's own).
 	CaseState_CASE_STATE_PLATFORM_INTERVENING CaseState = 4
 	// Return & refund agreed, waiting for the buyer's return tracking number
-	// (待买家退货). Move: buyer. Deadline 7 days [buyer_return_shipment]; on
-	// expiry CLOSED (RETURN_NOT_SHIPPED) and the order proceeds normally.
+	// (待买家退货). Move: buyer (the seller may arrange a pickup meanwhile).
+	// Deadline 7 days [buyer_return_shipment] in both tables; on expiry
+	// CLOSED (RETURN_NOT_SHIPPED) and the order proceeds normally.
 	CaseState_CASE_STATE_AWAITING_BUYER_RETURN CaseState = 5
 	// Exchange or repair agreed, waiting for the buyer to arrange the return
-	// (待买家寄回换货). Move: buyer. Deadline 10 days [exchange_arrangement]; on
-	// expiry WITHDRAWN (EXCHANGE_NOT_ARRANGED).
+	// (待买家寄回换货). Move: buyer (the seller may arrange a pickup
+	// meanwhile). Deadline 10 days [exchange_arrangement] (the AFTER_SALE
+	// row; the TRANSACTION table has none and runs the same); on expiry
+	// WITHDRAWN (EXCHANGE_NOT_ARRANGED), not to be applied for again.
 	CaseState_CASE_STATE_AWAITING_EXCHANGE_ARRANGEMENT CaseState = 6
 	// Buyer shipped, waiting for the seller to confirm receipt and inspect
 	// (待卖家收货). Move: seller. Deadline [seller_receipt] from the return
-	// shipment: express/EMS 10 days, surface mail 30 days; on expiry deemed
-	// received (inspection passed by default): refunded, or for exchange and
-	// repair → AWAITING_REPLACEMENT_SHIPMENT.
+	// shipment: TRANSACTION express/EMS 10 days, surface mail 30 days;
+	// AFTER_SALE 10 days whatever the method. On expiry deemed received
+	// (inspection passed by default): refunded, or for exchange and repair →
+	// AWAITING_REPLACEMENT_SHIPMENT.
 	CaseState_CASE_STATE_AWAITING_SELLER_RECEIPT CaseState = 7
 	// The refund is being paid through the order service (退款中). Move:
 	// seller. Deadline: the refund_24h service target; a failed refund is
@@ -738,7 +753,9 @@ const (
 	// Not closed.
 	CloseReason_CLOSE_REASON_UNSPECIFIED CloseReason = 0
 	// Seller rejected and the buyer neither amended nor asked the platform
-	// within 7 days; closed for good.
+	// within 7 days. TRANSACTION: the request is CLOSED and the transaction
+	// proceeds (the buyer may apply again); AFTER_SALE: WITHDRAWN for good
+	// (the lines cannot be applied for again).
 	CloseReason_CLOSE_REASON_REJECTION_NOT_PURSUED CloseReason = 1
 	// Agreed, but the buyer sent no return tracking number within 7 days; the
 	// order proceeds normally.
@@ -1020,13 +1037,17 @@ const (
 	// Respond to an application within 2 h (from creation or an amendment to
 	// the first seller action on the case).
 	ServiceTargetKind_SERVICE_TARGET_KIND_RESPOND_2H ServiceTargetKind = 1
-	// Arrange pickup within 24 h of approving a return (until the return
-	// shipment is recorded).
+	// Arrange pickup within 24 h of approving a return (the seller's move,
+	// while the buyer may equally ship it themselves): met by ArrangePickup,
+	// cancelled when the buyer records their own return parcel.
 	ServiceTargetKind_SERVICE_TARGET_KIND_PICKUP_24H ServiceTargetKind = 2
-	// Refund within 24 h of receiving the return (or of approving a case
-	// without return) until the refund succeeds.
+	// Refund within 24 h of receiving the return (from the return parcel's
+	// delivery to the shop as the carrier reports it, else from the seller's
+	// confirmation of receipt), or of approving a case without return, until
+	// the refund succeeds.
 	ServiceTargetKind_SERVICE_TARGET_KIND_REFUND_24H ServiceTargetKind = 3
-	// Ship the exchange within 48 h of receiving the return.
+	// Ship the exchange within 48 h of receiving the return (from the return
+	// parcel's delivery to the shop, else from the confirmation of receipt).
 	ServiceTargetKind_SERVICE_TARGET_KIND_SHIP_EXCHANGE_48H ServiceTargetKind = 4
 )
 
@@ -1190,6 +1211,10 @@ const (
 	CaseAction_CASE_ACTION_TARGET_WARNED CaseAction = 21
 	// A service target was breached.
 	CaseAction_CASE_ACTION_TARGET_BREACHED CaseAction = 22
+	// The seller arranged a pickup of the goods coming back (上门取件).
+	CaseAction_CASE_ACTION_PICKUP_ARRANGED CaseAction = 23
+	// The carrier delivered the buyer's return parcel to the shop (退货签收).
+	CaseAction_CASE_ACTION_RETURN_DELIVERED CaseAction = 24
 )
 
 // Enum value maps for CaseAction.
@@ -1218,6 +1243,8 @@ var (
 		20: "CASE_ACTION_CLOSED",
 		21: "CASE_ACTION_TARGET_WARNED",
 		22: "CASE_ACTION_TARGET_BREACHED",
+		23: "CASE_ACTION_PICKUP_ARRANGED",
+		24: "CASE_ACTION_RETURN_DELIVERED",
 	}
 	CaseAction_value = map[string]int32{
 		"CASE_ACTION_UNSPECIFIED":              0,
@@ -1243,6 +1270,8 @@ var (
 		"CASE_ACTION_CLOSED":                   20,
 		"CASE_ACTION_TARGET_WARNED":            21,
 		"CASE_ACTION_TARGET_BREACHED":          22,
+		"CASE_ACTION_PICKUP_ARRANGED":          23,
+		"CASE_ACTION_RETURN_DELIVERED":         24,
 	}
 )
 
@@ -1402,6 +1431,65 @@ func (x InterventionDecision) Number() protoreflect.EnumNumber {
 // Deprecated: Use InterventionDecision.Descriptor instead.
 func (InterventionDecision) EnumDescriptor() ([]byte, []int) {
 	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{17}
+}
+
+// Which of the platform's two timeout tables a case runs under (seed 004
+// 超时规定), decided when it is applied for and kept for its whole life.
+type TimeoutTable int32
+
+const (
+	// Not set (never on a case: cases stored before the tables run AFTER_SALE).
+	TimeoutTable_TIMEOUT_TABLE_UNSPECIFIED TimeoutTable = 0
+	// Refund during the transaction (交易中退款, 超时 (3)(4)): applied before the
+	// transaction succeeded — the order paid, awaiting shipment, partly or
+	// wholly shipped, before the buyer confirmed receipt. A request left to
+	// lapse closes and the transaction proceeds normally.
+	TimeoutTable_TIMEOUT_TABLE_TRANSACTION TimeoutTable = 1
+	// After-sale (售后, 超时 (5)): applied after the transaction succeeded (the
+	// buyer confirmed receipt, or it was deemed). A rejection left
+	// unanswered withdraws the request for good.
+	TimeoutTable_TIMEOUT_TABLE_AFTER_SALE TimeoutTable = 2
+)
+
+// Enum value maps for TimeoutTable.
+var (
+	TimeoutTable_name = map[int32]string{
+		0: "TIMEOUT_TABLE_UNSPECIFIED",
+		1: "TIMEOUT_TABLE_TRANSACTION",
+		2: "TIMEOUT_TABLE_AFTER_SALE",
+	}
+	TimeoutTable_value = map[string]int32{
+		"TIMEOUT_TABLE_UNSPECIFIED": 0,
+		"TIMEOUT_TABLE_TRANSACTION": 1,
+		"TIMEOUT_TABLE_AFTER_SALE":  2,
+	}
+)
+
+func (x TimeoutTable) Enum() *TimeoutTable {
+	p := new(TimeoutTable)
+	*p = x
+	return p
+}
+
+func (x TimeoutTable) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TimeoutTable) Descriptor() protoreflect.EnumDescriptor {
+	return file_shop_aftersale_v1_aftersale_proto_enumTypes[18].Descriptor()
+}
+
+func (TimeoutTable) Type() protoreflect.EnumType {
+	return &file_shop_aftersale_v1_aftersale_proto_enumTypes[18]
+}
+
+func (x TimeoutTable) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TimeoutTable.Descriptor instead.
+func (TimeoutTable) EnumDescriptor() ([]byte, []int) {
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{18}
 }
 
 // One order line (and how many of its units) a case covers.
@@ -1587,7 +1675,9 @@ type EligibilityVerdict struct {
 	Eligible bool `protobuf:"varint,1,opt,name=eligible,proto3" json:"eligible,omitempty"`
 	// The rule applied.
 	Rule EligibilityRule `protobuf:"varint,2,opt,name=rule,proto3,enum=shop.aftersale.v1.EligibilityRule" json:"rule,omitempty"`
-	// When the goods were delivered (signed for); the window starts here.
+	// When the goods were delivered (signed for, 签收, as the carriers'
+	// tracking reports it; the buyer's confirmation of receipt only when no
+	// delivery was tracked); the window starts here, not at the confirmation.
 	DeliveredAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=delivered_at,json=deliveredAt,proto3" json:"delivered_at,omitempty"`
 	// When the rule's window ends (7 or 15 days after delivery).
 	WindowEndsAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=window_ends_at,json=windowEndsAt,proto3" json:"window_ends_at,omitempty"`
@@ -2369,6 +2459,97 @@ func (x *ServiceTarget) GetBreachedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// A pickup the seller arranged for the goods coming back (上门取件).
+type Pickup struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The carrier collecting, e.g. "顺丰速运" or "SF".
+	Carrier string `protobuf:"bytes,1,opt,name=carrier,proto3" json:"carrier,omitempty"`
+	// When the collection window opens.
+	WindowFrom *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=window_from,json=windowFrom,proto3" json:"window_from,omitempty"`
+	// When it closes (after window_from).
+	WindowTo *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=window_to,json=windowTo,proto3" json:"window_to,omitempty"`
+	// Note to the buyer, e.g. "快递员会提前电话联系".
+	Note string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	// Output only. When it was arranged.
+	ArrangedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=arranged_at,json=arrangedAt,proto3" json:"arranged_at,omitempty"`
+	// Output only. The agent who arranged it.
+	ArrangedBy    *v1.Actor `protobuf:"bytes,6,opt,name=arranged_by,json=arrangedBy,proto3" json:"arranged_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Pickup) Reset() {
+	*x = Pickup{}
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Pickup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Pickup) ProtoMessage() {}
+
+func (x *Pickup) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Pickup.ProtoReflect.Descriptor instead.
+func (*Pickup) Descriptor() ([]byte, []int) {
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Pickup) GetCarrier() string {
+	if x != nil {
+		return x.Carrier
+	}
+	return ""
+}
+
+func (x *Pickup) GetWindowFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WindowFrom
+	}
+	return nil
+}
+
+func (x *Pickup) GetWindowTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WindowTo
+	}
+	return nil
+}
+
+func (x *Pickup) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *Pickup) GetArrangedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ArrangedAt
+	}
+	return nil
+}
+
+func (x *Pickup) GetArrangedBy() *v1.Actor {
+	if x != nil {
+		return x.ArrangedBy
+	}
+	return nil
+}
+
 // One append-only history entry (处理记录). Whole message output only.
 type CaseEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2391,7 +2572,7 @@ type CaseEvent struct {
 
 func (x *CaseEvent) Reset() {
 	*x = CaseEvent{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[10]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2403,7 +2584,7 @@ func (x *CaseEvent) String() string {
 func (*CaseEvent) ProtoMessage() {}
 
 func (x *CaseEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[10]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2416,7 +2597,7 @@ func (x *CaseEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseEvent.ProtoReflect.Descriptor instead.
 func (*CaseEvent) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{10}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CaseEvent) GetAt() *timestamppb.Timestamp {
@@ -2474,7 +2655,7 @@ type Case struct {
 	// Output only. The order ("ord_…").
 	OrderId string `protobuf:"bytes,4,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
 	// Output only. Kind of case. A refund-only seven-day request auto-agreed
-	// after 72 h becomes RETURN_REFUND.
+	// (72 h during the transaction, 5 days after it) becomes RETURN_REFUND.
 	Type CaseType `protobuf:"varint,5,opt,name=type,proto3,enum=shop.aftersale.v1.CaseType" json:"type,omitempty"`
 	// Output only. Lines and quantities covered.
 	Lines []*CaseLine `protobuf:"bytes,6,rep,name=lines,proto3" json:"lines,omitempty"`
@@ -2543,14 +2724,25 @@ type Case struct {
 	// Output only. When last changed.
 	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,36,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	// Output only. When it reached a terminal state.
-	ClosedAt      *timestamppb.Timestamp `protobuf:"bytes,37,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ClosedAt *timestamppb.Timestamp `protobuf:"bytes,37,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
+	// Output only. The timeout table the case runs under: TRANSACTION when
+	// applied before the transaction succeeded (the buyer had not confirmed
+	// receipt), AFTER_SALE after it. Decides its deadlines and what a lapsed
+	// rejection does.
+	TimeoutTable TimeoutTable `protobuf:"varint,38,opt,name=timeout_table,json=timeoutTable,proto3,enum=shop.aftersale.v1.TimeoutTable" json:"timeout_table,omitempty"`
+	// Output only. The pickup the seller arranged, if any.
+	Pickup *Pickup `protobuf:"bytes,39,opt,name=pickup,proto3" json:"pickup,omitempty"`
+	// Output only. When the carrier delivered the buyer's return parcel to
+	// the shop (签收); the refund (or exchange shipment) target counts from
+	// it.
+	ReturnDeliveredAt *timestamppb.Timestamp `protobuf:"bytes,40,opt,name=return_delivered_at,json=returnDeliveredAt,proto3" json:"return_delivered_at,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Case) Reset() {
 	*x = Case{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[11]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2562,7 +2754,7 @@ func (x *Case) String() string {
 func (*Case) ProtoMessage() {}
 
 func (x *Case) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[11]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2575,7 +2767,7 @@ func (x *Case) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Case.ProtoReflect.Descriptor instead.
 func (*Case) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{11}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Case) GetCaseId() string {
@@ -2837,6 +3029,27 @@ func (x *Case) GetClosedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Case) GetTimeoutTable() TimeoutTable {
+	if x != nil {
+		return x.TimeoutTable
+	}
+	return TimeoutTable_TIMEOUT_TABLE_UNSPECIFIED
+}
+
+func (x *Case) GetPickup() *Pickup {
+	if x != nil {
+		return x.Pickup
+	}
+	return nil
+}
+
+func (x *Case) GetReturnDeliveredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReturnDeliveredAt
+	}
+	return nil
+}
+
 // A shop's after-sale settings (售后设置), owned by the after-sale service.
 type AfterSaleSettings struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2860,7 +3073,7 @@ type AfterSaleSettings struct {
 
 func (x *AfterSaleSettings) Reset() {
 	*x = AfterSaleSettings{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[12]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2872,7 +3085,7 @@ func (x *AfterSaleSettings) String() string {
 func (*AfterSaleSettings) ProtoMessage() {}
 
 func (x *AfterSaleSettings) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[12]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2885,7 +3098,7 @@ func (x *AfterSaleSettings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AfterSaleSettings.ProtoReflect.Descriptor instead.
 func (*AfterSaleSettings) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{12}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AfterSaleSettings) GetShopId() string {
@@ -2934,7 +3147,7 @@ type GetAfterSaleSettingsRequest struct {
 
 func (x *GetAfterSaleSettingsRequest) Reset() {
 	*x = GetAfterSaleSettingsRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[13]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2946,7 +3159,7 @@ func (x *GetAfterSaleSettingsRequest) String() string {
 func (*GetAfterSaleSettingsRequest) ProtoMessage() {}
 
 func (x *GetAfterSaleSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[13]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2959,7 +3172,7 @@ func (x *GetAfterSaleSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAfterSaleSettingsRequest.ProtoReflect.Descriptor instead.
 func (*GetAfterSaleSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{13}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetAfterSaleSettingsRequest) GetShopId() string {
@@ -2980,7 +3193,7 @@ type GetAfterSaleSettingsResponse struct {
 
 func (x *GetAfterSaleSettingsResponse) Reset() {
 	*x = GetAfterSaleSettingsResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[14]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2992,7 +3205,7 @@ func (x *GetAfterSaleSettingsResponse) String() string {
 func (*GetAfterSaleSettingsResponse) ProtoMessage() {}
 
 func (x *GetAfterSaleSettingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[14]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3005,7 +3218,7 @@ func (x *GetAfterSaleSettingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAfterSaleSettingsResponse.ProtoReflect.Descriptor instead.
 func (*GetAfterSaleSettingsResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{14}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetAfterSaleSettingsResponse) GetSettings() *AfterSaleSettings {
@@ -3033,7 +3246,7 @@ type UpdateAfterSaleSettingsRequest struct {
 
 func (x *UpdateAfterSaleSettingsRequest) Reset() {
 	*x = UpdateAfterSaleSettingsRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[15]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3045,7 +3258,7 @@ func (x *UpdateAfterSaleSettingsRequest) String() string {
 func (*UpdateAfterSaleSettingsRequest) ProtoMessage() {}
 
 func (x *UpdateAfterSaleSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[15]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3058,7 +3271,7 @@ func (x *UpdateAfterSaleSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAfterSaleSettingsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAfterSaleSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{15}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateAfterSaleSettingsRequest) GetSettings() *AfterSaleSettings {
@@ -3086,7 +3299,7 @@ type UpdateAfterSaleSettingsResponse struct {
 
 func (x *UpdateAfterSaleSettingsResponse) Reset() {
 	*x = UpdateAfterSaleSettingsResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[16]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3098,7 +3311,7 @@ func (x *UpdateAfterSaleSettingsResponse) String() string {
 func (*UpdateAfterSaleSettingsResponse) ProtoMessage() {}
 
 func (x *UpdateAfterSaleSettingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[16]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3111,7 +3324,7 @@ func (x *UpdateAfterSaleSettingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAfterSaleSettingsResponse.ProtoReflect.Descriptor instead.
 func (*UpdateAfterSaleSettingsResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{16}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpdateAfterSaleSettingsResponse) GetSettings() *AfterSaleSettings {
@@ -3158,7 +3371,7 @@ type CreateCaseRequest struct {
 
 func (x *CreateCaseRequest) Reset() {
 	*x = CreateCaseRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[17]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3170,7 +3383,7 @@ func (x *CreateCaseRequest) String() string {
 func (*CreateCaseRequest) ProtoMessage() {}
 
 func (x *CreateCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[17]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3183,7 +3396,7 @@ func (x *CreateCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCaseRequest.ProtoReflect.Descriptor instead.
 func (*CreateCaseRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{17}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateCaseRequest) GetRequestId() string {
@@ -3274,7 +3487,7 @@ type CreateCaseResponse struct {
 
 func (x *CreateCaseResponse) Reset() {
 	*x = CreateCaseResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[18]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3286,7 +3499,7 @@ func (x *CreateCaseResponse) String() string {
 func (*CreateCaseResponse) ProtoMessage() {}
 
 func (x *CreateCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[18]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3299,7 +3512,7 @@ func (x *CreateCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCaseResponse.ProtoReflect.Descriptor instead.
 func (*CreateCaseResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{18}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateCaseResponse) GetCase() *Case {
@@ -3320,7 +3533,7 @@ type GetCaseRequest struct {
 
 func (x *GetCaseRequest) Reset() {
 	*x = GetCaseRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[19]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3332,7 +3545,7 @@ func (x *GetCaseRequest) String() string {
 func (*GetCaseRequest) ProtoMessage() {}
 
 func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[19]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3345,7 +3558,7 @@ func (x *GetCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{19}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetCaseRequest) GetCaseId() string {
@@ -3366,7 +3579,7 @@ type GetCaseResponse struct {
 
 func (x *GetCaseResponse) Reset() {
 	*x = GetCaseResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[20]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3378,7 +3591,7 @@ func (x *GetCaseResponse) String() string {
 func (*GetCaseResponse) ProtoMessage() {}
 
 func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[20]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3391,7 +3604,7 @@ func (x *GetCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{20}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetCaseResponse) GetCase() *Case {
@@ -3432,7 +3645,7 @@ type ListCasesRequest struct {
 
 func (x *ListCasesRequest) Reset() {
 	*x = ListCasesRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[21]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3444,7 +3657,7 @@ func (x *ListCasesRequest) String() string {
 func (*ListCasesRequest) ProtoMessage() {}
 
 func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[21]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3457,7 +3670,7 @@ func (x *ListCasesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesRequest.ProtoReflect.Descriptor instead.
 func (*ListCasesRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{21}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListCasesRequest) GetStates() []CaseState {
@@ -3543,7 +3756,7 @@ type ListCasesResponse struct {
 
 func (x *ListCasesResponse) Reset() {
 	*x = ListCasesResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[22]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3555,7 +3768,7 @@ func (x *ListCasesResponse) String() string {
 func (*ListCasesResponse) ProtoMessage() {}
 
 func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[22]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3568,7 +3781,7 @@ func (x *ListCasesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCasesResponse.ProtoReflect.Descriptor instead.
 func (*ListCasesResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{22}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListCasesResponse) GetCases() []*Case {
@@ -3606,7 +3819,7 @@ type CheckEligibilityRequest struct {
 
 func (x *CheckEligibilityRequest) Reset() {
 	*x = CheckEligibilityRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[23]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3618,7 +3831,7 @@ func (x *CheckEligibilityRequest) String() string {
 func (*CheckEligibilityRequest) ProtoMessage() {}
 
 func (x *CheckEligibilityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[23]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3631,7 +3844,7 @@ func (x *CheckEligibilityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckEligibilityRequest.ProtoReflect.Descriptor instead.
 func (*CheckEligibilityRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{23}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CheckEligibilityRequest) GetOrderId() string {
@@ -3686,14 +3899,17 @@ type CheckEligibilityResponse struct {
 	// Fen still refundable on the given lines and quantities (ledger).
 	MaxRefundableFen int64 `protobuf:"varint,3,opt,name=max_refundable_fen,json=maxRefundableFen,proto3" json:"max_refundable_fen,omitempty"`
 	// Lines with the ledger's view filled in (paid_amount_fen etc.).
-	Lines         []*CaseLine `protobuf:"bytes,4,rep,name=lines,proto3" json:"lines,omitempty"`
+	Lines []*CaseLine `protobuf:"bytes,4,rep,name=lines,proto3" json:"lines,omitempty"`
+	// The timeout table a case opened now would run under: TRANSACTION before
+	// the buyer confirmed receipt, AFTER_SALE after it.
+	TimeoutTable  TimeoutTable `protobuf:"varint,5,opt,name=timeout_table,json=timeoutTable,proto3,enum=shop.aftersale.v1.TimeoutTable" json:"timeout_table,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CheckEligibilityResponse) Reset() {
 	*x = CheckEligibilityResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[24]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3705,7 +3921,7 @@ func (x *CheckEligibilityResponse) String() string {
 func (*CheckEligibilityResponse) ProtoMessage() {}
 
 func (x *CheckEligibilityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[24]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3718,7 +3934,7 @@ func (x *CheckEligibilityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckEligibilityResponse.ProtoReflect.Descriptor instead.
 func (*CheckEligibilityResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{24}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CheckEligibilityResponse) GetVerdict() *EligibilityVerdict {
@@ -3747,6 +3963,13 @@ func (x *CheckEligibilityResponse) GetLines() []*CaseLine {
 		return x.Lines
 	}
 	return nil
+}
+
+func (x *CheckEligibilityResponse) GetTimeoutTable() TimeoutTable {
+	if x != nil {
+		return x.TimeoutTable
+	}
+	return TimeoutTable_TIMEOUT_TABLE_UNSPECIFIED
 }
 
 // Request of ApproveCase.
@@ -3785,7 +4008,7 @@ type ApproveCaseRequest struct {
 
 func (x *ApproveCaseRequest) Reset() {
 	*x = ApproveCaseRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[25]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3797,7 +4020,7 @@ func (x *ApproveCaseRequest) String() string {
 func (*ApproveCaseRequest) ProtoMessage() {}
 
 func (x *ApproveCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[25]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3810,7 +4033,7 @@ func (x *ApproveCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveCaseRequest.ProtoReflect.Descriptor instead.
 func (*ApproveCaseRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{25}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ApproveCaseRequest) GetCaseId() string {
@@ -3887,7 +4110,7 @@ type ApproveCaseResponse struct {
 
 func (x *ApproveCaseResponse) Reset() {
 	*x = ApproveCaseResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[26]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3899,7 +4122,7 @@ func (x *ApproveCaseResponse) String() string {
 func (*ApproveCaseResponse) ProtoMessage() {}
 
 func (x *ApproveCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[26]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3912,7 +4135,7 @@ func (x *ApproveCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveCaseResponse.ProtoReflect.Descriptor instead.
 func (*ApproveCaseResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{26}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ApproveCaseResponse) GetCase() *Case {
@@ -3948,7 +4171,7 @@ type RejectCaseRequest struct {
 
 func (x *RejectCaseRequest) Reset() {
 	*x = RejectCaseRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[27]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3960,7 +4183,7 @@ func (x *RejectCaseRequest) String() string {
 func (*RejectCaseRequest) ProtoMessage() {}
 
 func (x *RejectCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[27]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3973,7 +4196,7 @@ func (x *RejectCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectCaseRequest.ProtoReflect.Descriptor instead.
 func (*RejectCaseRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{27}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RejectCaseRequest) GetCaseId() string {
@@ -4036,7 +4259,7 @@ type RejectCaseResponse struct {
 
 func (x *RejectCaseResponse) Reset() {
 	*x = RejectCaseResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[28]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4048,7 +4271,7 @@ func (x *RejectCaseResponse) String() string {
 func (*RejectCaseResponse) ProtoMessage() {}
 
 func (x *RejectCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[28]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4061,7 +4284,7 @@ func (x *RejectCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectCaseResponse.ProtoReflect.Descriptor instead.
 func (*RejectCaseResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{28}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RejectCaseResponse) GetCase() *Case {
@@ -4103,7 +4326,7 @@ type AmendCaseRequest struct {
 
 func (x *AmendCaseRequest) Reset() {
 	*x = AmendCaseRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[29]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4115,7 +4338,7 @@ func (x *AmendCaseRequest) String() string {
 func (*AmendCaseRequest) ProtoMessage() {}
 
 func (x *AmendCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[29]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4128,7 +4351,7 @@ func (x *AmendCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AmendCaseRequest.ProtoReflect.Descriptor instead.
 func (*AmendCaseRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{29}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AmendCaseRequest) GetCaseId() string {
@@ -4205,7 +4428,7 @@ type AmendCaseResponse struct {
 
 func (x *AmendCaseResponse) Reset() {
 	*x = AmendCaseResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[30]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4217,7 +4440,7 @@ func (x *AmendCaseResponse) String() string {
 func (*AmendCaseResponse) ProtoMessage() {}
 
 func (x *AmendCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[30]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4230,7 +4453,7 @@ func (x *AmendCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AmendCaseResponse.ProtoReflect.Descriptor instead.
 func (*AmendCaseResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{30}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AmendCaseResponse) GetCase() *Case {
@@ -4260,7 +4483,7 @@ type GrantSpecialApprovalRequest struct {
 
 func (x *GrantSpecialApprovalRequest) Reset() {
 	*x = GrantSpecialApprovalRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[31]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4272,7 +4495,7 @@ func (x *GrantSpecialApprovalRequest) String() string {
 func (*GrantSpecialApprovalRequest) ProtoMessage() {}
 
 func (x *GrantSpecialApprovalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[31]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4285,7 +4508,7 @@ func (x *GrantSpecialApprovalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantSpecialApprovalRequest.ProtoReflect.Descriptor instead.
 func (*GrantSpecialApprovalRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{31}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GrantSpecialApprovalRequest) GetCaseId() string {
@@ -4327,7 +4550,7 @@ type GrantSpecialApprovalResponse struct {
 
 func (x *GrantSpecialApprovalResponse) Reset() {
 	*x = GrantSpecialApprovalResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[32]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4339,7 +4562,7 @@ func (x *GrantSpecialApprovalResponse) String() string {
 func (*GrantSpecialApprovalResponse) ProtoMessage() {}
 
 func (x *GrantSpecialApprovalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[32]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4352,7 +4575,7 @@ func (x *GrantSpecialApprovalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantSpecialApprovalResponse.ProtoReflect.Descriptor instead.
 func (*GrantSpecialApprovalResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{32}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *GrantSpecialApprovalResponse) GetCase() *Case {
@@ -4384,7 +4607,7 @@ type RequestPlatformInterventionRequest struct {
 
 func (x *RequestPlatformInterventionRequest) Reset() {
 	*x = RequestPlatformInterventionRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[33]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4396,7 +4619,7 @@ func (x *RequestPlatformInterventionRequest) String() string {
 func (*RequestPlatformInterventionRequest) ProtoMessage() {}
 
 func (x *RequestPlatformInterventionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[33]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4409,7 +4632,7 @@ func (x *RequestPlatformInterventionRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use RequestPlatformInterventionRequest.ProtoReflect.Descriptor instead.
 func (*RequestPlatformInterventionRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{33}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RequestPlatformInterventionRequest) GetCaseId() string {
@@ -4458,7 +4681,7 @@ type RequestPlatformInterventionResponse struct {
 
 func (x *RequestPlatformInterventionResponse) Reset() {
 	*x = RequestPlatformInterventionResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[34]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4470,7 +4693,7 @@ func (x *RequestPlatformInterventionResponse) String() string {
 func (*RequestPlatformInterventionResponse) ProtoMessage() {}
 
 func (x *RequestPlatformInterventionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[34]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4483,7 +4706,7 @@ func (x *RequestPlatformInterventionResponse) ProtoReflect() protoreflect.Messag
 
 // Deprecated: Use RequestPlatformInterventionResponse.ProtoReflect.Descriptor instead.
 func (*RequestPlatformInterventionResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{34}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *RequestPlatformInterventionResponse) GetCase() *Case {
@@ -4521,7 +4744,7 @@ type DecidePlatformInterventionRequest struct {
 
 func (x *DecidePlatformInterventionRequest) Reset() {
 	*x = DecidePlatformInterventionRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[35]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4533,7 +4756,7 @@ func (x *DecidePlatformInterventionRequest) String() string {
 func (*DecidePlatformInterventionRequest) ProtoMessage() {}
 
 func (x *DecidePlatformInterventionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[35]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4546,7 +4769,7 @@ func (x *DecidePlatformInterventionRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use DecidePlatformInterventionRequest.ProtoReflect.Descriptor instead.
 func (*DecidePlatformInterventionRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{35}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DecidePlatformInterventionRequest) GetCaseId() string {
@@ -4609,7 +4832,7 @@ type DecidePlatformInterventionResponse struct {
 
 func (x *DecidePlatformInterventionResponse) Reset() {
 	*x = DecidePlatformInterventionResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[36]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4621,7 +4844,7 @@ func (x *DecidePlatformInterventionResponse) String() string {
 func (*DecidePlatformInterventionResponse) ProtoMessage() {}
 
 func (x *DecidePlatformInterventionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[36]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4634,7 +4857,7 @@ func (x *DecidePlatformInterventionResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use DecidePlatformInterventionResponse.ProtoReflect.Descriptor instead.
 func (*DecidePlatformInterventionResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{36}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *DecidePlatformInterventionResponse) GetCase() *Case {
@@ -4665,7 +4888,7 @@ type SubmitReturnShipmentRequest struct {
 
 func (x *SubmitReturnShipmentRequest) Reset() {
 	*x = SubmitReturnShipmentRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[37]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4677,7 +4900,7 @@ func (x *SubmitReturnShipmentRequest) String() string {
 func (*SubmitReturnShipmentRequest) ProtoMessage() {}
 
 func (x *SubmitReturnShipmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[37]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4690,7 +4913,7 @@ func (x *SubmitReturnShipmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitReturnShipmentRequest.ProtoReflect.Descriptor instead.
 func (*SubmitReturnShipmentRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{37}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SubmitReturnShipmentRequest) GetCaseId() string {
@@ -4732,7 +4955,7 @@ type SubmitReturnShipmentResponse struct {
 
 func (x *SubmitReturnShipmentResponse) Reset() {
 	*x = SubmitReturnShipmentResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[38]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4744,7 +4967,7 @@ func (x *SubmitReturnShipmentResponse) String() string {
 func (*SubmitReturnShipmentResponse) ProtoMessage() {}
 
 func (x *SubmitReturnShipmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[38]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4757,10 +4980,133 @@ func (x *SubmitReturnShipmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitReturnShipmentResponse.ProtoReflect.Descriptor instead.
 func (*SubmitReturnShipmentResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{38}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SubmitReturnShipmentResponse) GetCase() *Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+// Request of ArrangePickup.
+type ArrangePickupRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Case id.
+	CaseId string `protobuf:"bytes,1,opt,name=case_id,json=caseId,proto3" json:"case_id,omitempty"`
+	// The etag the request is based on; empty skips the check. Stale → ABORTED.
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The pickup: carrier and collection window (arranged_at and arranged_by
+	// are set by the server).
+	Pickup *Pickup `protobuf:"bytes,3,opt,name=pickup,proto3" json:"pickup,omitempty"`
+	// Request id (or the Idempotency-Key header), optional: a retry with the
+	// same id — after a timeout or an ambiguous 503 — answers this command's
+	// first result instead of a conflict; the same id with a different
+	// request is 400 request_id_reused.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ArrangePickupRequest) Reset() {
+	*x = ArrangePickupRequest{}
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArrangePickupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArrangePickupRequest) ProtoMessage() {}
+
+func (x *ArrangePickupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArrangePickupRequest.ProtoReflect.Descriptor instead.
+func (*ArrangePickupRequest) Descriptor() ([]byte, []int) {
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ArrangePickupRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *ArrangePickupRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+func (x *ArrangePickupRequest) GetPickup() *Pickup {
+	if x != nil {
+		return x.Pickup
+	}
+	return nil
+}
+
+func (x *ArrangePickupRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Response of ArrangePickup.
+type ArrangePickupResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The case with its pickup (state unchanged).
+	Case          *Case `protobuf:"bytes,1,opt,name=case,proto3" json:"case,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ArrangePickupResponse) Reset() {
+	*x = ArrangePickupResponse{}
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ArrangePickupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ArrangePickupResponse) ProtoMessage() {}
+
+func (x *ArrangePickupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ArrangePickupResponse.ProtoReflect.Descriptor instead.
+func (*ArrangePickupResponse) Descriptor() ([]byte, []int) {
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ArrangePickupResponse) GetCase() *Case {
 	if x != nil {
 		return x.Case
 	}
@@ -4789,7 +5135,7 @@ type ConfirmReturnReceivedRequest struct {
 
 func (x *ConfirmReturnReceivedRequest) Reset() {
 	*x = ConfirmReturnReceivedRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[39]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4801,7 +5147,7 @@ func (x *ConfirmReturnReceivedRequest) String() string {
 func (*ConfirmReturnReceivedRequest) ProtoMessage() {}
 
 func (x *ConfirmReturnReceivedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[39]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4814,7 +5160,7 @@ func (x *ConfirmReturnReceivedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmReturnReceivedRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmReturnReceivedRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{39}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ConfirmReturnReceivedRequest) GetCaseId() string {
@@ -4863,7 +5209,7 @@ type ConfirmReturnReceivedResponse struct {
 
 func (x *ConfirmReturnReceivedResponse) Reset() {
 	*x = ConfirmReturnReceivedResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[40]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4875,7 +5221,7 @@ func (x *ConfirmReturnReceivedResponse) String() string {
 func (*ConfirmReturnReceivedResponse) ProtoMessage() {}
 
 func (x *ConfirmReturnReceivedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[40]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4888,7 +5234,7 @@ func (x *ConfirmReturnReceivedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmReturnReceivedResponse.ProtoReflect.Descriptor instead.
 func (*ConfirmReturnReceivedResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{40}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ConfirmReturnReceivedResponse) GetCase() *Case {
@@ -4919,7 +5265,7 @@ type ShipReplacementRequest struct {
 
 func (x *ShipReplacementRequest) Reset() {
 	*x = ShipReplacementRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[41]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4931,7 +5277,7 @@ func (x *ShipReplacementRequest) String() string {
 func (*ShipReplacementRequest) ProtoMessage() {}
 
 func (x *ShipReplacementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[41]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4944,7 +5290,7 @@ func (x *ShipReplacementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShipReplacementRequest.ProtoReflect.Descriptor instead.
 func (*ShipReplacementRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{41}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ShipReplacementRequest) GetCaseId() string {
@@ -4986,7 +5332,7 @@ type ShipReplacementResponse struct {
 
 func (x *ShipReplacementResponse) Reset() {
 	*x = ShipReplacementResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[42]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4998,7 +5344,7 @@ func (x *ShipReplacementResponse) String() string {
 func (*ShipReplacementResponse) ProtoMessage() {}
 
 func (x *ShipReplacementResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[42]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5011,7 +5357,7 @@ func (x *ShipReplacementResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShipReplacementResponse.ProtoReflect.Descriptor instead.
 func (*ShipReplacementResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{42}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ShipReplacementResponse) GetCase() *Case {
@@ -5039,7 +5385,7 @@ type ConfirmReplacementReceivedRequest struct {
 
 func (x *ConfirmReplacementReceivedRequest) Reset() {
 	*x = ConfirmReplacementReceivedRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[43]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5051,7 +5397,7 @@ func (x *ConfirmReplacementReceivedRequest) String() string {
 func (*ConfirmReplacementReceivedRequest) ProtoMessage() {}
 
 func (x *ConfirmReplacementReceivedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[43]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5064,7 +5410,7 @@ func (x *ConfirmReplacementReceivedRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use ConfirmReplacementReceivedRequest.ProtoReflect.Descriptor instead.
 func (*ConfirmReplacementReceivedRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{43}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ConfirmReplacementReceivedRequest) GetCaseId() string {
@@ -5099,7 +5445,7 @@ type ConfirmReplacementReceivedResponse struct {
 
 func (x *ConfirmReplacementReceivedResponse) Reset() {
 	*x = ConfirmReplacementReceivedResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[44]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5111,7 +5457,7 @@ func (x *ConfirmReplacementReceivedResponse) String() string {
 func (*ConfirmReplacementReceivedResponse) ProtoMessage() {}
 
 func (x *ConfirmReplacementReceivedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[44]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5124,7 +5470,7 @@ func (x *ConfirmReplacementReceivedResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use ConfirmReplacementReceivedResponse.ProtoReflect.Descriptor instead.
 func (*ConfirmReplacementReceivedResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{44}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ConfirmReplacementReceivedResponse) GetCase() *Case {
@@ -5154,7 +5500,7 @@ type WithdrawCaseRequest struct {
 
 func (x *WithdrawCaseRequest) Reset() {
 	*x = WithdrawCaseRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[45]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5166,7 +5512,7 @@ func (x *WithdrawCaseRequest) String() string {
 func (*WithdrawCaseRequest) ProtoMessage() {}
 
 func (x *WithdrawCaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[45]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5179,7 +5525,7 @@ func (x *WithdrawCaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawCaseRequest.ProtoReflect.Descriptor instead.
 func (*WithdrawCaseRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{45}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *WithdrawCaseRequest) GetCaseId() string {
@@ -5221,7 +5567,7 @@ type WithdrawCaseResponse struct {
 
 func (x *WithdrawCaseResponse) Reset() {
 	*x = WithdrawCaseResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[46]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5233,7 +5579,7 @@ func (x *WithdrawCaseResponse) String() string {
 func (*WithdrawCaseResponse) ProtoMessage() {}
 
 func (x *WithdrawCaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[46]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5246,7 +5592,7 @@ func (x *WithdrawCaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WithdrawCaseResponse.ProtoReflect.Descriptor instead.
 func (*WithdrawCaseResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{46}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *WithdrawCaseResponse) GetCase() *Case {
@@ -5279,7 +5625,7 @@ type RetryRefundRequest struct {
 
 func (x *RetryRefundRequest) Reset() {
 	*x = RetryRefundRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[47]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5291,7 +5637,7 @@ func (x *RetryRefundRequest) String() string {
 func (*RetryRefundRequest) ProtoMessage() {}
 
 func (x *RetryRefundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[47]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5304,7 +5650,7 @@ func (x *RetryRefundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRefundRequest.ProtoReflect.Descriptor instead.
 func (*RetryRefundRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{47}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *RetryRefundRequest) GetCaseId() string {
@@ -5353,7 +5699,7 @@ type RetryRefundResponse struct {
 
 func (x *RetryRefundResponse) Reset() {
 	*x = RetryRefundResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[48]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5365,7 +5711,7 @@ func (x *RetryRefundResponse) String() string {
 func (*RetryRefundResponse) ProtoMessage() {}
 
 func (x *RetryRefundResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[48]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5378,7 +5724,7 @@ func (x *RetryRefundResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRefundResponse.ProtoReflect.Descriptor instead.
 func (*RetryRefundResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{48}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *RetryRefundResponse) GetCase() *Case {
@@ -5399,7 +5745,7 @@ type ExplainTimersRequest struct {
 
 func (x *ExplainTimersRequest) Reset() {
 	*x = ExplainTimersRequest{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[49]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5411,7 +5757,7 @@ func (x *ExplainTimersRequest) String() string {
 func (*ExplainTimersRequest) ProtoMessage() {}
 
 func (x *ExplainTimersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[49]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5424,7 +5770,7 @@ func (x *ExplainTimersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainTimersRequest.ProtoReflect.Descriptor instead.
 func (*ExplainTimersRequest) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{49}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ExplainTimersRequest) GetCaseId() string {
@@ -5441,15 +5787,19 @@ type ExplainTimersResponse struct {
 	// version, state name (CaseState without prefix, e.g. "AWAITING_SELLER"),
 	// whose move, each running clock (the state's deadline clock and the
 	// running service targets "target_respond_2h", "target_pickup_24h",
-	// "target_refund_24h", "target_ship_exchange_48h").
-	Explanation   *v1.TimerExplanation `protobuf:"bytes,1,opt,name=explanation,proto3" json:"explanation,omitempty"`
+	// "target_refund_24h", "target_ship_exchange_48h"). Each clock's
+	// description names the table row it runs, e.g. "交易中退款 (4): …" or
+	// "售后 (5): …".
+	Explanation *v1.TimerExplanation `protobuf:"bytes,1,opt,name=explanation,proto3" json:"explanation,omitempty"`
+	// The timeout table the case runs under.
+	TimeoutTable  TimeoutTable `protobuf:"varint,2,opt,name=timeout_table,json=timeoutTable,proto3,enum=shop.aftersale.v1.TimeoutTable" json:"timeout_table,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExplainTimersResponse) Reset() {
 	*x = ExplainTimersResponse{}
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[50]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5461,7 +5811,7 @@ func (x *ExplainTimersResponse) String() string {
 func (*ExplainTimersResponse) ProtoMessage() {}
 
 func (x *ExplainTimersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[50]
+	mi := &file_shop_aftersale_v1_aftersale_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5474,7 +5824,7 @@ func (x *ExplainTimersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExplainTimersResponse.ProtoReflect.Descriptor instead.
 func (*ExplainTimersResponse) Descriptor() ([]byte, []int) {
-	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{50}
+	return file_shop_aftersale_v1_aftersale_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ExplainTimersResponse) GetExplanation() *v1.TimerExplanation {
@@ -5482,6 +5832,13 @@ func (x *ExplainTimersResponse) GetExplanation() *v1.TimerExplanation {
 		return x.Explanation
 	}
 	return nil
+}
+
+func (x *ExplainTimersResponse) GetTimeoutTable() TimeoutTable {
+	if x != nil {
+		return x.TimeoutTable
+	}
+	return TimeoutTable_TIMEOUT_TABLE_UNSPECIFIED
 }
 
 var File_shop_aftersale_v1_aftersale_proto protoreflect.FileDescriptor
@@ -5581,7 +5938,18 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"\awarn_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x06warnAt\x121\n" +
 	"\x06met_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x05metAt\x12;\n" +
 	"\vbreached_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"breachedAt\"\xa5\x02\n" +
+	"breachedAt\"\xea\x03\n" +
+	"\x06Pickup\x12#\n" +
+	"\acarrier\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\acarrier\x12C\n" +
+	"\vwindow_from\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"windowFrom\x12?\n" +
+	"\twindow_to\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\bwindowTo\x12\x1c\n" +
+	"\x04note\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04note\x12;\n" +
+	"\varranged_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"arrangedAt\x126\n" +
+	"\varranged_by\x18\x06 \x01(\v2\x15.shop.common.v1.ActorR\n" +
+	"arrangedBy:\xa1\x01\xbaH\x9d\x01\x1a\x9a\x01\n" +
+	"\x17aftersale.pickup.window\x12*the pickup window must end after it starts\x1aS!has(this.window_from) || !has(this.window_to) || this.window_to > this.window_from\"\xa5\x02\n" +
 	"\tCaseEvent\x12*\n" +
 	"\x02at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12+\n" +
 	"\x05actor\x18\x02 \x01(\v2\x15.shop.common.v1.ActorR\x05actor\x125\n" +
@@ -5589,7 +5957,7 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"\n" +
 	"from_state\x18\x04 \x01(\x0e2\x1c.shop.aftersale.v1.CaseStateR\tfromState\x127\n" +
 	"\bto_state\x18\x05 \x01(\x0e2\x1c.shop.aftersale.v1.CaseStateR\atoState\x12\x12\n" +
-	"\x04note\x18\x06 \x01(\tR\x04note\"\xee\x0f\n" +
+	"\x04note\x18\x06 \x01(\tR\x04note\"\xb3\x11\n" +
 	"\x04Case\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x17\n" +
 	"\ashop_id\x18\x02 \x01(\tR\x06shopId\x12\x19\n" +
@@ -5637,7 +6005,10 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"created_at\x18# \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
 	"updated_at\x18$ \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x127\n" +
-	"\tclosed_at\x18% \x01(\v2\x1a.google.protobuf.TimestampR\bclosedAt\"\xa8\x02\n" +
+	"\tclosed_at\x18% \x01(\v2\x1a.google.protobuf.TimestampR\bclosedAt\x12D\n" +
+	"\rtimeout_table\x18& \x01(\x0e2\x1f.shop.aftersale.v1.TimeoutTableR\ftimeoutTable\x121\n" +
+	"\x06pickup\x18' \x01(\v2\x19.shop.aftersale.v1.PickupR\x06pickup\x12J\n" +
+	"\x13return_delivered_at\x18( \x01(\v2\x1a.google.protobuf.TimestampR\x11returnDeliveredAt\"\xa8\x02\n" +
 	"\x11AfterSaleSettings\x125\n" +
 	"\ashop_id\x18\x01 \x01(\tB\x1c\xbaH\x19r\x172\x15^[A-Za-z0-9_-]{1,64}$R\x06shopId\x12M\n" +
 	"\x16default_return_address\x18\x02 \x01(\v2\x17.shop.common.v1.AddressR\x14defaultReturnAddress\x12\x1c\n" +
@@ -5719,12 +6090,13 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"\x06reason\x18\x05 \x01(\x0e2\x1d.shop.aftersale.v1.CaseReasonB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06reason\x120\n" +
 	"\x0eevidence_count\x18\x06 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x14(\x00R\revidenceCount:{\xbaHx\x1av\n" +
-	"(aftersale.check_eligibility.unique_lines\x12\x1dorder line ids must be unique\x1a+this.lines.map(l, l.order_line_id).unique()\"\x87\x02\n" +
+	"(aftersale.check_eligibility.unique_lines\x12\x1dorder line ids must be unique\x1a+this.lines.map(l, l.order_line_id).unique()\"\xcd\x02\n" +
 	"\x18CheckEligibilityResponse\x12?\n" +
 	"\averdict\x18\x01 \x01(\v2%.shop.aftersale.v1.EligibilityVerdictR\averdict\x12I\n" +
 	"\x0eresponsibility\x18\x02 \x01(\v2!.shop.aftersale.v1.ResponsibilityR\x0eresponsibility\x12,\n" +
 	"\x12max_refundable_fen\x18\x03 \x01(\x03R\x10maxRefundableFen\x121\n" +
-	"\x05lines\x18\x04 \x03(\v2\x1b.shop.aftersale.v1.CaseLineR\x05lines\"\xf2\a\n" +
+	"\x05lines\x18\x04 \x03(\v2\x1b.shop.aftersale.v1.CaseLineR\x05lines\x12D\n" +
+	"\rtimeout_table\x18\x05 \x01(\x0e2\x1f.shop.aftersale.v1.TimeoutTableR\ftimeoutTable\"\xf2\a\n" +
 	"\x12ApproveCaseRequest\x123\n" +
 	"\acase_id\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x06caseId\x12\x1c\n" +
 	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x12;\n" +
@@ -5821,6 +6193,14 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"request_id\x18\x04 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId:\x87\x01\xbaH\x83\x01\x1a\x80\x01\n" +
 	")aftersale.submit_return_shipment.physical\x120a return travels by express, EMS or surface mail\x1a!this.shipment.method in [1, 2, 3]\"K\n" +
 	"\x1cSubmitReturnShipmentResponse\x12+\n" +
+	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\xe4\x01\n" +
+	"\x14ArrangePickupRequest\x123\n" +
+	"\acase_id\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x06caseId\x12\x1c\n" +
+	"\x04etag\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x01R\x04etag\x129\n" +
+	"\x06pickup\x18\x03 \x01(\v2\x19.shop.aftersale.v1.PickupB\x06\xbaH\x03\xc8\x01\x01R\x06pickup\x12>\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\x1f\xbaH\x1c\xd8\x01\x01r\x172\x15^[A-Za-z0-9_-]{8,64}$R\trequestId\"D\n" +
+	"\x15ArrangePickupResponse\x12+\n" +
 	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"\x8c\x05\n" +
 	"\x1cConfirmReturnReceivedRequest\x123\n" +
 	"\acase_id\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x06caseId\x12\x1c\n" +
@@ -5869,9 +6249,10 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"\x13RetryRefundResponse\x12+\n" +
 	"\x04case\x18\x01 \x01(\v2\x17.shop.aftersale.v1.CaseR\x04case\"K\n" +
 	"\x14ExplainTimersRequest\x123\n" +
-	"\acase_id\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x06caseId\"[\n" +
+	"\acase_id\x18\x01 \x01(\tB\x1a\xbaH\x17r\x15\x18@2\x11^as_[A-Za-z0-9]+$R\x06caseId\"\xa1\x01\n" +
 	"\x15ExplainTimersResponse\x12B\n" +
-	"\vexplanation\x18\x01 \x01(\v2 .shop.common.v1.TimerExplanationR\vexplanation*\xf6\x01\n" +
+	"\vexplanation\x18\x01 \x01(\v2 .shop.common.v1.TimerExplanationR\vexplanation\x12D\n" +
+	"\rtimeout_table\x18\x02 \x01(\x0e2\x1f.shop.aftersale.v1.TimeoutTableR\ftimeoutTable*\xf6\x01\n" +
 	"\bCaseType\x12\x19\n" +
 	"\x15CASE_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17CASE_TYPE_RETURN_REFUND\x10\x01\x12\x16\n" +
@@ -5996,7 +6377,7 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"\x1cSERVICE_TARGET_STATUS_WARNED\x10\x02\x12\x1d\n" +
 	"\x19SERVICE_TARGET_STATUS_MET\x10\x03\x12\"\n" +
 	"\x1eSERVICE_TARGET_STATUS_BREACHED\x10\x04\x12#\n" +
-	"\x1fSERVICE_TARGET_STATUS_CANCELLED\x10\x05*\xef\x05\n" +
+	"\x1fSERVICE_TARGET_STATUS_CANCELLED\x10\x05*\xb2\x06\n" +
 	"\n" +
 	"CaseAction\x12\x1b\n" +
 	"\x17CASE_ACTION_UNSPECIFIED\x10\x00\x12\x17\n" +
@@ -6022,7 +6403,9 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"\x15CASE_ACTION_WITHDRAWN\x10\x13\x12\x16\n" +
 	"\x12CASE_ACTION_CLOSED\x10\x14\x12\x1d\n" +
 	"\x19CASE_ACTION_TARGET_WARNED\x10\x15\x12\x1f\n" +
-	"\x1bCASE_ACTION_TARGET_BREACHED\x10\x16*\xff\x01\n" +
+	"\x1bCASE_ACTION_TARGET_BREACHED\x10\x16\x12\x1f\n" +
+	"\x1bCASE_ACTION_PICKUP_ARRANGED\x10\x17\x12 \n" +
+	"\x1cCASE_ACTION_RETURN_DELIVERED\x10\x18*\xff\x01\n" +
 	"\tCaseCause\x12\x1a\n" +
 	"\x16CASE_CAUSE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14CASE_CAUSE_PACKAGING\x10\x01\x12\x1e\n" +
@@ -6036,7 +6419,11 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"\x14InterventionDecision\x12%\n" +
 	"!INTERVENTION_DECISION_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fINTERVENTION_DECISION_FOR_BUYER\x10\x01\x12$\n" +
-	" INTERVENTION_DECISION_FOR_SELLER\x10\x022\xfc\x16\n" +
+	" INTERVENTION_DECISION_FOR_SELLER\x10\x02*j\n" +
+	"\fTimeoutTable\x12\x1d\n" +
+	"\x19TIMEOUT_TABLE_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19TIMEOUT_TABLE_TRANSACTION\x10\x01\x12\x1c\n" +
+	"\x18TIMEOUT_TABLE_AFTER_SALE\x10\x022\x8f\x18\n" +
 	"\x10AfterSaleService\x12o\n" +
 	"\n" +
 	"CreateCase\x12$.shop.aftersale.v1.CreateCaseRequest\x1a%.shop.aftersale.v1.CreateCaseResponse\"\x14\x82\xd3\xe4\x93\x02\x0e:\x01*\"\t/v1/cases\x12m\n" +
@@ -6050,7 +6437,8 @@ const file_shop_aftersale_v1_aftersale_proto_rawDesc = "" +
 	"\x14GrantSpecialApproval\x12..shop.aftersale.v1.GrantSpecialApprovalRequest\x1a/.shop.aftersale.v1.GrantSpecialApprovalResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/cases/{case_id}:grantSpecialApproval\x12\xc0\x01\n" +
 	"\x1bRequestPlatformIntervention\x125.shop.aftersale.v1.RequestPlatformInterventionRequest\x1a6.shop.aftersale.v1.RequestPlatformInterventionResponse\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/cases/{case_id}:requestIntervention\x12\xbc\x01\n" +
 	"\x1aDecidePlatformIntervention\x124.shop.aftersale.v1.DecidePlatformInterventionRequest\x1a5.shop.aftersale.v1.DecidePlatformInterventionResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/cases/{case_id}:decideIntervention\x12\xac\x01\n" +
-	"\x14SubmitReturnShipment\x12..shop.aftersale.v1.SubmitReturnShipmentRequest\x1a/.shop.aftersale.v1.SubmitReturnShipmentResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/cases/{case_id}:submitReturnShipment\x12\xb0\x01\n" +
+	"\x14SubmitReturnShipment\x12..shop.aftersale.v1.SubmitReturnShipmentRequest\x1a/.shop.aftersale.v1.SubmitReturnShipmentResponse\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/cases/{case_id}:submitReturnShipment\x12\x90\x01\n" +
+	"\rArrangePickup\x12'.shop.aftersale.v1.ArrangePickupRequest\x1a(.shop.aftersale.v1.ArrangePickupResponse\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/cases/{case_id}:arrangePickup\x12\xb0\x01\n" +
 	"\x15ConfirmReturnReceived\x12/.shop.aftersale.v1.ConfirmReturnReceivedRequest\x1a0.shop.aftersale.v1.ConfirmReturnReceivedResponse\"4\x82\xd3\xe4\x93\x02.:\x01*\")/v1/cases/{case_id}:confirmReturnReceived\x12\x98\x01\n" +
 	"\x0fShipReplacement\x12).shop.aftersale.v1.ShipReplacementRequest\x1a*.shop.aftersale.v1.ShipReplacementResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/cases/{case_id}:shipReplacement\x12\xc4\x01\n" +
 	"\x1aConfirmReplacementReceived\x124.shop.aftersale.v1.ConfirmReplacementReceivedRequest\x1a5.shop.aftersale.v1.ConfirmReplacementReceivedResponse\"9\x82\xd3\xe4\x93\x023:\x01*\"./v1/cases/{case_id}:confirmReplacementReceived\x12\x88\x01\n" +
@@ -6072,8 +6460,8 @@ func file_shop_aftersale_v1_aftersale_proto_rawDescGZIP() []byte {
 	return file_shop_aftersale_v1_aftersale_proto_rawDescData
 }
 
-var file_shop_aftersale_v1_aftersale_proto_enumTypes = make([]protoimpl.EnumInfo, 18)
-var file_shop_aftersale_v1_aftersale_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_shop_aftersale_v1_aftersale_proto_enumTypes = make([]protoimpl.EnumInfo, 19)
+var file_shop_aftersale_v1_aftersale_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_shop_aftersale_v1_aftersale_proto_goTypes = []any{
 	(CaseType)(0),                               // 0: shop.aftersale.v1.CaseType
 	(CaseReason)(0),                             // 1: shop.aftersale.v1.CaseReason
@@ -6093,237 +6481,254 @@ var file_shop_aftersale_v1_aftersale_proto_goTypes = []any{
 	(CaseAction)(0),                             // 15: shop.aftersale.v1.CaseAction
 	(CaseCause)(0),                              // 16: shop.aftersale.v1.CaseCause
 	(InterventionDecision)(0),                   // 17: shop.aftersale.v1.InterventionDecision
-	(*CaseLine)(nil),                            // 18: shop.aftersale.v1.CaseLine
-	(*Evidence)(nil),                            // 19: shop.aftersale.v1.Evidence
-	(*EligibilityVerdict)(nil),                  // 20: shop.aftersale.v1.EligibilityVerdict
-	(*SpecialApproval)(nil),                     // 21: shop.aftersale.v1.SpecialApproval
-	(*Responsibility)(nil),                      // 22: shop.aftersale.v1.Responsibility
-	(*InspectionResult)(nil),                    // 23: shop.aftersale.v1.InspectionResult
-	(*Rejection)(nil),                           // 24: shop.aftersale.v1.Rejection
-	(*Intervention)(nil),                        // 25: shop.aftersale.v1.Intervention
-	(*Refund)(nil),                              // 26: shop.aftersale.v1.Refund
-	(*ServiceTarget)(nil),                       // 27: shop.aftersale.v1.ServiceTarget
-	(*CaseEvent)(nil),                           // 28: shop.aftersale.v1.CaseEvent
-	(*Case)(nil),                                // 29: shop.aftersale.v1.Case
-	(*AfterSaleSettings)(nil),                   // 30: shop.aftersale.v1.AfterSaleSettings
-	(*GetAfterSaleSettingsRequest)(nil),         // 31: shop.aftersale.v1.GetAfterSaleSettingsRequest
-	(*GetAfterSaleSettingsResponse)(nil),        // 32: shop.aftersale.v1.GetAfterSaleSettingsResponse
-	(*UpdateAfterSaleSettingsRequest)(nil),      // 33: shop.aftersale.v1.UpdateAfterSaleSettingsRequest
-	(*UpdateAfterSaleSettingsResponse)(nil),     // 34: shop.aftersale.v1.UpdateAfterSaleSettingsResponse
-	(*CreateCaseRequest)(nil),                   // 35: shop.aftersale.v1.CreateCaseRequest
-	(*CreateCaseResponse)(nil),                  // 36: shop.aftersale.v1.CreateCaseResponse
-	(*GetCaseRequest)(nil),                      // 37: shop.aftersale.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),                     // 38: shop.aftersale.v1.GetCaseResponse
-	(*ListCasesRequest)(nil),                    // 39: shop.aftersale.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),                   // 40: shop.aftersale.v1.ListCasesResponse
-	(*CheckEligibilityRequest)(nil),             // 41: shop.aftersale.v1.CheckEligibilityRequest
-	(*CheckEligibilityResponse)(nil),            // 42: shop.aftersale.v1.CheckEligibilityResponse
-	(*ApproveCaseRequest)(nil),                  // 43: shop.aftersale.v1.ApproveCaseRequest
-	(*ApproveCaseResponse)(nil),                 // 44: shop.aftersale.v1.ApproveCaseResponse
-	(*RejectCaseRequest)(nil),                   // 45: shop.aftersale.v1.RejectCaseRequest
-	(*RejectCaseResponse)(nil),                  // 46: shop.aftersale.v1.RejectCaseResponse
-	(*AmendCaseRequest)(nil),                    // 47: shop.aftersale.v1.AmendCaseRequest
-	(*AmendCaseResponse)(nil),                   // 48: shop.aftersale.v1.AmendCaseResponse
-	(*GrantSpecialApprovalRequest)(nil),         // 49: shop.aftersale.v1.GrantSpecialApprovalRequest
-	(*GrantSpecialApprovalResponse)(nil),        // 50: shop.aftersale.v1.GrantSpecialApprovalResponse
-	(*RequestPlatformInterventionRequest)(nil),  // 51: shop.aftersale.v1.RequestPlatformInterventionRequest
-	(*RequestPlatformInterventionResponse)(nil), // 52: shop.aftersale.v1.RequestPlatformInterventionResponse
-	(*DecidePlatformInterventionRequest)(nil),   // 53: shop.aftersale.v1.DecidePlatformInterventionRequest
-	(*DecidePlatformInterventionResponse)(nil),  // 54: shop.aftersale.v1.DecidePlatformInterventionResponse
-	(*SubmitReturnShipmentRequest)(nil),         // 55: shop.aftersale.v1.SubmitReturnShipmentRequest
-	(*SubmitReturnShipmentResponse)(nil),        // 56: shop.aftersale.v1.SubmitReturnShipmentResponse
-	(*ConfirmReturnReceivedRequest)(nil),        // 57: shop.aftersale.v1.ConfirmReturnReceivedRequest
-	(*ConfirmReturnReceivedResponse)(nil),       // 58: shop.aftersale.v1.ConfirmReturnReceivedResponse
-	(*ShipReplacementRequest)(nil),              // 59: shop.aftersale.v1.ShipReplacementRequest
-	(*ShipReplacementResponse)(nil),             // 60: shop.aftersale.v1.ShipReplacementResponse
-	(*ConfirmReplacementReceivedRequest)(nil),   // 61: shop.aftersale.v1.ConfirmReplacementReceivedRequest
-	(*ConfirmReplacementReceivedResponse)(nil),  // 62: shop.aftersale.v1.ConfirmReplacementReceivedResponse
-	(*WithdrawCaseRequest)(nil),                 // 63: shop.aftersale.v1.WithdrawCaseRequest
-	(*WithdrawCaseResponse)(nil),                // 64: shop.aftersale.v1.WithdrawCaseResponse
-	(*RetryRefundRequest)(nil),                  // 65: shop.aftersale.v1.RetryRefundRequest
-	(*RetryRefundResponse)(nil),                 // 66: shop.aftersale.v1.RetryRefundResponse
-	(*ExplainTimersRequest)(nil),                // 67: shop.aftersale.v1.ExplainTimersRequest
-	(*ExplainTimersResponse)(nil),               // 68: shop.aftersale.v1.ExplainTimersResponse
-	(*v1.Actor)(nil),                            // 69: shop.common.v1.Actor
-	(*timestamppb.Timestamp)(nil),               // 70: google.protobuf.Timestamp
-	(v1.RefundChannel)(0),                       // 71: shop.common.v1.RefundChannel
-	(v1.Party)(0),                               // 72: shop.common.v1.Party
-	(*v1.Address)(nil),                          // 73: shop.common.v1.Address
-	(*v1.Shipment)(nil),                         // 74: shop.common.v1.Shipment
-	(*fieldmaskpb.FieldMask)(nil),               // 75: google.protobuf.FieldMask
-	(*v1.TimerExplanation)(nil),                 // 76: shop.common.v1.TimerExplanation
+	(TimeoutTable)(0),                           // 18: shop.aftersale.v1.TimeoutTable
+	(*CaseLine)(nil),                            // 19: shop.aftersale.v1.CaseLine
+	(*Evidence)(nil),                            // 20: shop.aftersale.v1.Evidence
+	(*EligibilityVerdict)(nil),                  // 21: shop.aftersale.v1.EligibilityVerdict
+	(*SpecialApproval)(nil),                     // 22: shop.aftersale.v1.SpecialApproval
+	(*Responsibility)(nil),                      // 23: shop.aftersale.v1.Responsibility
+	(*InspectionResult)(nil),                    // 24: shop.aftersale.v1.InspectionResult
+	(*Rejection)(nil),                           // 25: shop.aftersale.v1.Rejection
+	(*Intervention)(nil),                        // 26: shop.aftersale.v1.Intervention
+	(*Refund)(nil),                              // 27: shop.aftersale.v1.Refund
+	(*ServiceTarget)(nil),                       // 28: shop.aftersale.v1.ServiceTarget
+	(*Pickup)(nil),                              // 29: shop.aftersale.v1.Pickup
+	(*CaseEvent)(nil),                           // 30: shop.aftersale.v1.CaseEvent
+	(*Case)(nil),                                // 31: shop.aftersale.v1.Case
+	(*AfterSaleSettings)(nil),                   // 32: shop.aftersale.v1.AfterSaleSettings
+	(*GetAfterSaleSettingsRequest)(nil),         // 33: shop.aftersale.v1.GetAfterSaleSettingsRequest
+	(*GetAfterSaleSettingsResponse)(nil),        // 34: shop.aftersale.v1.GetAfterSaleSettingsResponse
+	(*UpdateAfterSaleSettingsRequest)(nil),      // 35: shop.aftersale.v1.UpdateAfterSaleSettingsRequest
+	(*UpdateAfterSaleSettingsResponse)(nil),     // 36: shop.aftersale.v1.UpdateAfterSaleSettingsResponse
+	(*CreateCaseRequest)(nil),                   // 37: shop.aftersale.v1.CreateCaseRequest
+	(*CreateCaseResponse)(nil),                  // 38: shop.aftersale.v1.CreateCaseResponse
+	(*GetCaseRequest)(nil),                      // 39: shop.aftersale.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),                     // 40: shop.aftersale.v1.GetCaseResponse
+	(*ListCasesRequest)(nil),                    // 41: shop.aftersale.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),                   // 42: shop.aftersale.v1.ListCasesResponse
+	(*CheckEligibilityRequest)(nil),             // 43: shop.aftersale.v1.CheckEligibilityRequest
+	(*CheckEligibilityResponse)(nil),            // 44: shop.aftersale.v1.CheckEligibilityResponse
+	(*ApproveCaseRequest)(nil),                  // 45: shop.aftersale.v1.ApproveCaseRequest
+	(*ApproveCaseResponse)(nil),                 // 46: shop.aftersale.v1.ApproveCaseResponse
+	(*RejectCaseRequest)(nil),                   // 47: shop.aftersale.v1.RejectCaseRequest
+	(*RejectCaseResponse)(nil),                  // 48: shop.aftersale.v1.RejectCaseResponse
+	(*AmendCaseRequest)(nil),                    // 49: shop.aftersale.v1.AmendCaseRequest
+	(*AmendCaseResponse)(nil),                   // 50: shop.aftersale.v1.AmendCaseResponse
+	(*GrantSpecialApprovalRequest)(nil),         // 51: shop.aftersale.v1.GrantSpecialApprovalRequest
+	(*GrantSpecialApprovalResponse)(nil),        // 52: shop.aftersale.v1.GrantSpecialApprovalResponse
+	(*RequestPlatformInterventionRequest)(nil),  // 53: shop.aftersale.v1.RequestPlatformInterventionRequest
+	(*RequestPlatformInterventionResponse)(nil), // 54: shop.aftersale.v1.RequestPlatformInterventionResponse
+	(*DecidePlatformInterventionRequest)(nil),   // 55: shop.aftersale.v1.DecidePlatformInterventionRequest
+	(*DecidePlatformInterventionResponse)(nil),  // 56: shop.aftersale.v1.DecidePlatformInterventionResponse
+	(*SubmitReturnShipmentRequest)(nil),         // 57: shop.aftersale.v1.SubmitReturnShipmentRequest
+	(*SubmitReturnShipmentResponse)(nil),        // 58: shop.aftersale.v1.SubmitReturnShipmentResponse
+	(*ArrangePickupRequest)(nil),                // 59: shop.aftersale.v1.ArrangePickupRequest
+	(*ArrangePickupResponse)(nil),               // 60: shop.aftersale.v1.ArrangePickupResponse
+	(*ConfirmReturnReceivedRequest)(nil),        // 61: shop.aftersale.v1.ConfirmReturnReceivedRequest
+	(*ConfirmReturnReceivedResponse)(nil),       // 62: shop.aftersale.v1.ConfirmReturnReceivedResponse
+	(*ShipReplacementRequest)(nil),              // 63: shop.aftersale.v1.ShipReplacementRequest
+	(*ShipReplacementResponse)(nil),             // 64: shop.aftersale.v1.ShipReplacementResponse
+	(*ConfirmReplacementReceivedRequest)(nil),   // 65: shop.aftersale.v1.ConfirmReplacementReceivedRequest
+	(*ConfirmReplacementReceivedResponse)(nil),  // 66: shop.aftersale.v1.ConfirmReplacementReceivedResponse
+	(*WithdrawCaseRequest)(nil),                 // 67: shop.aftersale.v1.WithdrawCaseRequest
+	(*WithdrawCaseResponse)(nil),                // 68: shop.aftersale.v1.WithdrawCaseResponse
+	(*RetryRefundRequest)(nil),                  // 69: shop.aftersale.v1.RetryRefundRequest
+	(*RetryRefundResponse)(nil),                 // 70: shop.aftersale.v1.RetryRefundResponse
+	(*ExplainTimersRequest)(nil),                // 71: shop.aftersale.v1.ExplainTimersRequest
+	(*ExplainTimersResponse)(nil),               // 72: shop.aftersale.v1.ExplainTimersResponse
+	(*v1.Actor)(nil),                            // 73: shop.common.v1.Actor
+	(*timestamppb.Timestamp)(nil),               // 74: google.protobuf.Timestamp
+	(v1.RefundChannel)(0),                       // 75: shop.common.v1.RefundChannel
+	(v1.Party)(0),                               // 76: shop.common.v1.Party
+	(*v1.Address)(nil),                          // 77: shop.common.v1.Address
+	(*v1.Shipment)(nil),                         // 78: shop.common.v1.Shipment
+	(*fieldmaskpb.FieldMask)(nil),               // 79: google.protobuf.FieldMask
+	(*v1.TimerExplanation)(nil),                 // 80: shop.common.v1.TimerExplanation
 }
 var file_shop_aftersale_v1_aftersale_proto_depIdxs = []int32{
 	2,   // 0: shop.aftersale.v1.Evidence.kind:type_name -> shop.aftersale.v1.EvidenceKind
-	69,  // 1: shop.aftersale.v1.Evidence.added_by:type_name -> shop.common.v1.Actor
-	70,  // 2: shop.aftersale.v1.Evidence.added_at:type_name -> google.protobuf.Timestamp
+	73,  // 1: shop.aftersale.v1.Evidence.added_by:type_name -> shop.common.v1.Actor
+	74,  // 2: shop.aftersale.v1.Evidence.added_at:type_name -> google.protobuf.Timestamp
 	4,   // 3: shop.aftersale.v1.EligibilityVerdict.rule:type_name -> shop.aftersale.v1.EligibilityRule
-	70,  // 4: shop.aftersale.v1.EligibilityVerdict.delivered_at:type_name -> google.protobuf.Timestamp
-	70,  // 5: shop.aftersale.v1.EligibilityVerdict.window_ends_at:type_name -> google.protobuf.Timestamp
+	74,  // 4: shop.aftersale.v1.EligibilityVerdict.delivered_at:type_name -> google.protobuf.Timestamp
+	74,  // 5: shop.aftersale.v1.EligibilityVerdict.window_ends_at:type_name -> google.protobuf.Timestamp
 	5,   // 6: shop.aftersale.v1.EligibilityVerdict.refusal:type_name -> shop.aftersale.v1.EligibilityRefusal
-	70,  // 7: shop.aftersale.v1.EligibilityVerdict.decided_at:type_name -> google.protobuf.Timestamp
-	70,  // 8: shop.aftersale.v1.SpecialApproval.requested_at:type_name -> google.protobuf.Timestamp
-	69,  // 9: shop.aftersale.v1.SpecialApproval.granted_by:type_name -> shop.common.v1.Actor
-	70,  // 10: shop.aftersale.v1.SpecialApproval.granted_at:type_name -> google.protobuf.Timestamp
+	74,  // 7: shop.aftersale.v1.EligibilityVerdict.decided_at:type_name -> google.protobuf.Timestamp
+	74,  // 8: shop.aftersale.v1.SpecialApproval.requested_at:type_name -> google.protobuf.Timestamp
+	73,  // 9: shop.aftersale.v1.SpecialApproval.granted_by:type_name -> shop.common.v1.Actor
+	74,  // 10: shop.aftersale.v1.SpecialApproval.granted_at:type_name -> google.protobuf.Timestamp
 	6,   // 11: shop.aftersale.v1.Responsibility.party:type_name -> shop.aftersale.v1.ResponsibleParty
 	7,   // 12: shop.aftersale.v1.Responsibility.return_shipping_paid_by:type_name -> shop.aftersale.v1.ReturnShippingPayer
 	11,  // 13: shop.aftersale.v1.InspectionResult.finding:type_name -> shop.aftersale.v1.InspectionFinding
-	70,  // 14: shop.aftersale.v1.InspectionResult.received_at:type_name -> google.protobuf.Timestamp
-	69,  // 15: shop.aftersale.v1.InspectionResult.inspected_by:type_name -> shop.common.v1.Actor
+	74,  // 14: shop.aftersale.v1.InspectionResult.received_at:type_name -> google.protobuf.Timestamp
+	73,  // 15: shop.aftersale.v1.InspectionResult.inspected_by:type_name -> shop.common.v1.Actor
 	10,  // 16: shop.aftersale.v1.Rejection.reason:type_name -> shop.aftersale.v1.RejectionReason
-	19,  // 17: shop.aftersale.v1.Rejection.evidence:type_name -> shop.aftersale.v1.Evidence
-	69,  // 18: shop.aftersale.v1.Rejection.rejected_by:type_name -> shop.common.v1.Actor
-	70,  // 19: shop.aftersale.v1.Rejection.rejected_at:type_name -> google.protobuf.Timestamp
-	69,  // 20: shop.aftersale.v1.Intervention.requested_by:type_name -> shop.common.v1.Actor
-	70,  // 21: shop.aftersale.v1.Intervention.requested_at:type_name -> google.protobuf.Timestamp
-	19,  // 22: shop.aftersale.v1.Intervention.evidence:type_name -> shop.aftersale.v1.Evidence
+	20,  // 17: shop.aftersale.v1.Rejection.evidence:type_name -> shop.aftersale.v1.Evidence
+	73,  // 18: shop.aftersale.v1.Rejection.rejected_by:type_name -> shop.common.v1.Actor
+	74,  // 19: shop.aftersale.v1.Rejection.rejected_at:type_name -> google.protobuf.Timestamp
+	73,  // 20: shop.aftersale.v1.Intervention.requested_by:type_name -> shop.common.v1.Actor
+	74,  // 21: shop.aftersale.v1.Intervention.requested_at:type_name -> google.protobuf.Timestamp
+	20,  // 22: shop.aftersale.v1.Intervention.evidence:type_name -> shop.aftersale.v1.Evidence
 	17,  // 23: shop.aftersale.v1.Intervention.decision:type_name -> shop.aftersale.v1.InterventionDecision
-	69,  // 24: shop.aftersale.v1.Intervention.decided_by:type_name -> shop.common.v1.Actor
-	70,  // 25: shop.aftersale.v1.Intervention.decided_at:type_name -> google.protobuf.Timestamp
-	71,  // 26: shop.aftersale.v1.Refund.channel:type_name -> shop.common.v1.RefundChannel
+	73,  // 24: shop.aftersale.v1.Intervention.decided_by:type_name -> shop.common.v1.Actor
+	74,  // 25: shop.aftersale.v1.Intervention.decided_at:type_name -> google.protobuf.Timestamp
+	75,  // 26: shop.aftersale.v1.Refund.channel:type_name -> shop.common.v1.RefundChannel
 	12,  // 27: shop.aftersale.v1.Refund.state:type_name -> shop.aftersale.v1.RefundState
-	70,  // 28: shop.aftersale.v1.Refund.requested_at:type_name -> google.protobuf.Timestamp
-	70,  // 29: shop.aftersale.v1.Refund.succeeded_at:type_name -> google.protobuf.Timestamp
-	70,  // 30: shop.aftersale.v1.Refund.next_retry_at:type_name -> google.protobuf.Timestamp
-	70,  // 31: shop.aftersale.v1.Refund.expected_arrival_earliest:type_name -> google.protobuf.Timestamp
-	70,  // 32: shop.aftersale.v1.Refund.expected_arrival_latest:type_name -> google.protobuf.Timestamp
+	74,  // 28: shop.aftersale.v1.Refund.requested_at:type_name -> google.protobuf.Timestamp
+	74,  // 29: shop.aftersale.v1.Refund.succeeded_at:type_name -> google.protobuf.Timestamp
+	74,  // 30: shop.aftersale.v1.Refund.next_retry_at:type_name -> google.protobuf.Timestamp
+	74,  // 31: shop.aftersale.v1.Refund.expected_arrival_earliest:type_name -> google.protobuf.Timestamp
+	74,  // 32: shop.aftersale.v1.Refund.expected_arrival_latest:type_name -> google.protobuf.Timestamp
 	13,  // 33: shop.aftersale.v1.ServiceTarget.kind:type_name -> shop.aftersale.v1.ServiceTargetKind
 	14,  // 34: shop.aftersale.v1.ServiceTarget.status:type_name -> shop.aftersale.v1.ServiceTargetStatus
-	70,  // 35: shop.aftersale.v1.ServiceTarget.started_at:type_name -> google.protobuf.Timestamp
-	70,  // 36: shop.aftersale.v1.ServiceTarget.due_at:type_name -> google.protobuf.Timestamp
-	70,  // 37: shop.aftersale.v1.ServiceTarget.warn_at:type_name -> google.protobuf.Timestamp
-	70,  // 38: shop.aftersale.v1.ServiceTarget.met_at:type_name -> google.protobuf.Timestamp
-	70,  // 39: shop.aftersale.v1.ServiceTarget.breached_at:type_name -> google.protobuf.Timestamp
-	70,  // 40: shop.aftersale.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
-	69,  // 41: shop.aftersale.v1.CaseEvent.actor:type_name -> shop.common.v1.Actor
-	15,  // 42: shop.aftersale.v1.CaseEvent.action:type_name -> shop.aftersale.v1.CaseAction
-	8,   // 43: shop.aftersale.v1.CaseEvent.from_state:type_name -> shop.aftersale.v1.CaseState
-	8,   // 44: shop.aftersale.v1.CaseEvent.to_state:type_name -> shop.aftersale.v1.CaseState
-	0,   // 45: shop.aftersale.v1.Case.type:type_name -> shop.aftersale.v1.CaseType
-	18,  // 46: shop.aftersale.v1.Case.lines:type_name -> shop.aftersale.v1.CaseLine
-	1,   // 47: shop.aftersale.v1.Case.reason:type_name -> shop.aftersale.v1.CaseReason
-	19,  // 48: shop.aftersale.v1.Case.evidence:type_name -> shop.aftersale.v1.Evidence
-	71,  // 49: shop.aftersale.v1.Case.refund_channel:type_name -> shop.common.v1.RefundChannel
-	3,   // 50: shop.aftersale.v1.Case.goods_kind:type_name -> shop.aftersale.v1.GoodsKind
-	20,  // 51: shop.aftersale.v1.Case.eligibility:type_name -> shop.aftersale.v1.EligibilityVerdict
-	21,  // 52: shop.aftersale.v1.Case.special_approval:type_name -> shop.aftersale.v1.SpecialApproval
-	22,  // 53: shop.aftersale.v1.Case.responsibility:type_name -> shop.aftersale.v1.Responsibility
-	8,   // 54: shop.aftersale.v1.Case.state:type_name -> shop.aftersale.v1.CaseState
-	72,  // 55: shop.aftersale.v1.Case.whose_move:type_name -> shop.common.v1.Party
-	70,  // 56: shop.aftersale.v1.Case.deadline:type_name -> google.protobuf.Timestamp
-	73,  // 57: shop.aftersale.v1.Case.return_address:type_name -> shop.common.v1.Address
-	74,  // 58: shop.aftersale.v1.Case.return_shipment:type_name -> shop.common.v1.Shipment
-	74,  // 59: shop.aftersale.v1.Case.replacement_shipment:type_name -> shop.common.v1.Shipment
-	23,  // 60: shop.aftersale.v1.Case.inspection:type_name -> shop.aftersale.v1.InspectionResult
-	24,  // 61: shop.aftersale.v1.Case.rejection:type_name -> shop.aftersale.v1.Rejection
-	25,  // 62: shop.aftersale.v1.Case.intervention:type_name -> shop.aftersale.v1.Intervention
-	26,  // 63: shop.aftersale.v1.Case.refund:type_name -> shop.aftersale.v1.Refund
-	27,  // 64: shop.aftersale.v1.Case.service_targets:type_name -> shop.aftersale.v1.ServiceTarget
-	28,  // 65: shop.aftersale.v1.Case.history:type_name -> shop.aftersale.v1.CaseEvent
-	16,  // 66: shop.aftersale.v1.Case.root_cause:type_name -> shop.aftersale.v1.CaseCause
-	9,   // 67: shop.aftersale.v1.Case.close_reason:type_name -> shop.aftersale.v1.CloseReason
-	70,  // 68: shop.aftersale.v1.Case.created_at:type_name -> google.protobuf.Timestamp
-	70,  // 69: shop.aftersale.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
-	70,  // 70: shop.aftersale.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
-	73,  // 71: shop.aftersale.v1.AfterSaleSettings.default_return_address:type_name -> shop.common.v1.Address
-	70,  // 72: shop.aftersale.v1.AfterSaleSettings.updated_at:type_name -> google.protobuf.Timestamp
-	69,  // 73: shop.aftersale.v1.AfterSaleSettings.updated_by:type_name -> shop.common.v1.Actor
-	30,  // 74: shop.aftersale.v1.GetAfterSaleSettingsResponse.settings:type_name -> shop.aftersale.v1.AfterSaleSettings
-	30,  // 75: shop.aftersale.v1.UpdateAfterSaleSettingsRequest.settings:type_name -> shop.aftersale.v1.AfterSaleSettings
-	75,  // 76: shop.aftersale.v1.UpdateAfterSaleSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	30,  // 77: shop.aftersale.v1.UpdateAfterSaleSettingsResponse.settings:type_name -> shop.aftersale.v1.AfterSaleSettings
-	0,   // 78: shop.aftersale.v1.CreateCaseRequest.type:type_name -> shop.aftersale.v1.CaseType
-	18,  // 79: shop.aftersale.v1.CreateCaseRequest.lines:type_name -> shop.aftersale.v1.CaseLine
-	1,   // 80: shop.aftersale.v1.CreateCaseRequest.reason:type_name -> shop.aftersale.v1.CaseReason
-	19,  // 81: shop.aftersale.v1.CreateCaseRequest.evidence:type_name -> shop.aftersale.v1.Evidence
-	71,  // 82: shop.aftersale.v1.CreateCaseRequest.refund_channel:type_name -> shop.common.v1.RefundChannel
-	29,  // 83: shop.aftersale.v1.CreateCaseResponse.case:type_name -> shop.aftersale.v1.Case
-	29,  // 84: shop.aftersale.v1.GetCaseResponse.case:type_name -> shop.aftersale.v1.Case
-	8,   // 85: shop.aftersale.v1.ListCasesRequest.states:type_name -> shop.aftersale.v1.CaseState
-	0,   // 86: shop.aftersale.v1.ListCasesRequest.type:type_name -> shop.aftersale.v1.CaseType
-	72,  // 87: shop.aftersale.v1.ListCasesRequest.whose_move:type_name -> shop.common.v1.Party
-	70,  // 88: shop.aftersale.v1.ListCasesRequest.due_before:type_name -> google.protobuf.Timestamp
-	29,  // 89: shop.aftersale.v1.ListCasesResponse.cases:type_name -> shop.aftersale.v1.Case
-	0,   // 90: shop.aftersale.v1.CheckEligibilityRequest.type:type_name -> shop.aftersale.v1.CaseType
-	18,  // 91: shop.aftersale.v1.CheckEligibilityRequest.lines:type_name -> shop.aftersale.v1.CaseLine
-	1,   // 92: shop.aftersale.v1.CheckEligibilityRequest.reason:type_name -> shop.aftersale.v1.CaseReason
-	20,  // 93: shop.aftersale.v1.CheckEligibilityResponse.verdict:type_name -> shop.aftersale.v1.EligibilityVerdict
-	22,  // 94: shop.aftersale.v1.CheckEligibilityResponse.responsibility:type_name -> shop.aftersale.v1.Responsibility
-	18,  // 95: shop.aftersale.v1.CheckEligibilityResponse.lines:type_name -> shop.aftersale.v1.CaseLine
-	0,   // 96: shop.aftersale.v1.ApproveCaseRequest.type:type_name -> shop.aftersale.v1.CaseType
-	73,  // 97: shop.aftersale.v1.ApproveCaseRequest.return_address:type_name -> shop.common.v1.Address
-	16,  // 98: shop.aftersale.v1.ApproveCaseRequest.root_cause:type_name -> shop.aftersale.v1.CaseCause
-	29,  // 99: shop.aftersale.v1.ApproveCaseResponse.case:type_name -> shop.aftersale.v1.Case
-	10,  // 100: shop.aftersale.v1.RejectCaseRequest.reason:type_name -> shop.aftersale.v1.RejectionReason
-	19,  // 101: shop.aftersale.v1.RejectCaseRequest.evidence:type_name -> shop.aftersale.v1.Evidence
-	16,  // 102: shop.aftersale.v1.RejectCaseRequest.root_cause:type_name -> shop.aftersale.v1.CaseCause
-	29,  // 103: shop.aftersale.v1.RejectCaseResponse.case:type_name -> shop.aftersale.v1.Case
-	75,  // 104: shop.aftersale.v1.AmendCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	1,   // 105: shop.aftersale.v1.AmendCaseRequest.reason:type_name -> shop.aftersale.v1.CaseReason
-	19,  // 106: shop.aftersale.v1.AmendCaseRequest.evidence:type_name -> shop.aftersale.v1.Evidence
-	71,  // 107: shop.aftersale.v1.AmendCaseRequest.refund_channel:type_name -> shop.common.v1.RefundChannel
-	29,  // 108: shop.aftersale.v1.AmendCaseResponse.case:type_name -> shop.aftersale.v1.Case
-	29,  // 109: shop.aftersale.v1.GrantSpecialApprovalResponse.case:type_name -> shop.aftersale.v1.Case
-	19,  // 110: shop.aftersale.v1.RequestPlatformInterventionRequest.evidence:type_name -> shop.aftersale.v1.Evidence
-	29,  // 111: shop.aftersale.v1.RequestPlatformInterventionResponse.case:type_name -> shop.aftersale.v1.Case
-	17,  // 112: shop.aftersale.v1.DecidePlatformInterventionRequest.decision:type_name -> shop.aftersale.v1.InterventionDecision
-	73,  // 113: shop.aftersale.v1.DecidePlatformInterventionRequest.return_address:type_name -> shop.common.v1.Address
-	29,  // 114: shop.aftersale.v1.DecidePlatformInterventionResponse.case:type_name -> shop.aftersale.v1.Case
-	74,  // 115: shop.aftersale.v1.SubmitReturnShipmentRequest.shipment:type_name -> shop.common.v1.Shipment
-	29,  // 116: shop.aftersale.v1.SubmitReturnShipmentResponse.case:type_name -> shop.aftersale.v1.Case
-	23,  // 117: shop.aftersale.v1.ConfirmReturnReceivedRequest.inspection:type_name -> shop.aftersale.v1.InspectionResult
-	16,  // 118: shop.aftersale.v1.ConfirmReturnReceivedRequest.root_cause:type_name -> shop.aftersale.v1.CaseCause
-	29,  // 119: shop.aftersale.v1.ConfirmReturnReceivedResponse.case:type_name -> shop.aftersale.v1.Case
-	74,  // 120: shop.aftersale.v1.ShipReplacementRequest.shipment:type_name -> shop.common.v1.Shipment
-	29,  // 121: shop.aftersale.v1.ShipReplacementResponse.case:type_name -> shop.aftersale.v1.Case
-	29,  // 122: shop.aftersale.v1.ConfirmReplacementReceivedResponse.case:type_name -> shop.aftersale.v1.Case
-	29,  // 123: shop.aftersale.v1.WithdrawCaseResponse.case:type_name -> shop.aftersale.v1.Case
-	71,  // 124: shop.aftersale.v1.RetryRefundRequest.refund_channel:type_name -> shop.common.v1.RefundChannel
-	29,  // 125: shop.aftersale.v1.RetryRefundResponse.case:type_name -> shop.aftersale.v1.Case
-	76,  // 126: shop.aftersale.v1.ExplainTimersResponse.explanation:type_name -> shop.common.v1.TimerExplanation
-	35,  // 127: shop.aftersale.v1.AfterSaleService.CreateCase:input_type -> shop.aftersale.v1.CreateCaseRequest
-	37,  // 128: shop.aftersale.v1.AfterSaleService.GetCase:input_type -> shop.aftersale.v1.GetCaseRequest
-	39,  // 129: shop.aftersale.v1.AfterSaleService.ListCases:input_type -> shop.aftersale.v1.ListCasesRequest
-	41,  // 130: shop.aftersale.v1.AfterSaleService.CheckEligibility:input_type -> shop.aftersale.v1.CheckEligibilityRequest
-	43,  // 131: shop.aftersale.v1.AfterSaleService.ApproveCase:input_type -> shop.aftersale.v1.ApproveCaseRequest
-	45,  // 132: shop.aftersale.v1.AfterSaleService.RejectCase:input_type -> shop.aftersale.v1.RejectCaseRequest
-	47,  // 133: shop.aftersale.v1.AfterSaleService.AmendCase:input_type -> shop.aftersale.v1.AmendCaseRequest
-	49,  // 134: shop.aftersale.v1.AfterSaleService.GrantSpecialApproval:input_type -> shop.aftersale.v1.GrantSpecialApprovalRequest
-	51,  // 135: shop.aftersale.v1.AfterSaleService.RequestPlatformIntervention:input_type -> shop.aftersale.v1.RequestPlatformInterventionRequest
-	53,  // 136: shop.aftersale.v1.AfterSaleService.DecidePlatformIntervention:input_type -> shop.aftersale.v1.DecidePlatformInterventionRequest
-	55,  // 137: shop.aftersale.v1.AfterSaleService.SubmitReturnShipment:input_type -> shop.aftersale.v1.SubmitReturnShipmentRequest
-	57,  // 138: shop.aftersale.v1.AfterSaleService.ConfirmReturnReceived:input_type -> shop.aftersale.v1.ConfirmReturnReceivedRequest
-	59,  // 139: shop.aftersale.v1.AfterSaleService.ShipReplacement:input_type -> shop.aftersale.v1.ShipReplacementRequest
-	61,  // 140: shop.aftersale.v1.AfterSaleService.ConfirmReplacementReceived:input_type -> shop.aftersale.v1.ConfirmReplacementReceivedRequest
-	63,  // 141: shop.aftersale.v1.AfterSaleService.WithdrawCase:input_type -> shop.aftersale.v1.WithdrawCaseRequest
-	65,  // 142: shop.aftersale.v1.AfterSaleService.RetryRefund:input_type -> shop.aftersale.v1.RetryRefundRequest
-	67,  // 143: shop.aftersale.v1.AfterSaleService.ExplainTimers:input_type -> shop.aftersale.v1.ExplainTimersRequest
-	31,  // 144: shop.aftersale.v1.AfterSaleService.GetAfterSaleSettings:input_type -> shop.aftersale.v1.GetAfterSaleSettingsRequest
-	33,  // 145: shop.aftersale.v1.AfterSaleService.UpdateAfterSaleSettings:input_type -> shop.aftersale.v1.UpdateAfterSaleSettingsRequest
-	36,  // 146: shop.aftersale.v1.AfterSaleService.CreateCase:output_type -> shop.aftersale.v1.CreateCaseResponse
-	38,  // 147: shop.aftersale.v1.AfterSaleService.GetCase:output_type -> shop.aftersale.v1.GetCaseResponse
-	40,  // 148: shop.aftersale.v1.AfterSaleService.ListCases:output_type -> shop.aftersale.v1.ListCasesResponse
-	42,  // 149: shop.aftersale.v1.AfterSaleService.CheckEligibility:output_type -> shop.aftersale.v1.CheckEligibilityResponse
-	44,  // 150: shop.aftersale.v1.AfterSaleService.ApproveCase:output_type -> shop.aftersale.v1.ApproveCaseResponse
-	46,  // 151: shop.aftersale.v1.AfterSaleService.RejectCase:output_type -> shop.aftersale.v1.RejectCaseResponse
-	48,  // 152: shop.aftersale.v1.AfterSaleService.AmendCase:output_type -> shop.aftersale.v1.AmendCaseResponse
-	50,  // 153: shop.aftersale.v1.AfterSaleService.GrantSpecialApproval:output_type -> shop.aftersale.v1.GrantSpecialApprovalResponse
-	52,  // 154: shop.aftersale.v1.AfterSaleService.RequestPlatformIntervention:output_type -> shop.aftersale.v1.RequestPlatformInterventionResponse
-	54,  // 155: shop.aftersale.v1.AfterSaleService.DecidePlatformIntervention:output_type -> shop.aftersale.v1.DecidePlatformInterventionResponse
-	56,  // 156: shop.aftersale.v1.AfterSaleService.SubmitReturnShipment:output_type -> shop.aftersale.v1.SubmitReturnShipmentResponse
-	58,  // 157: shop.aftersale.v1.AfterSaleService.ConfirmReturnReceived:output_type -> shop.aftersale.v1.ConfirmReturnReceivedResponse
-	60,  // 158: shop.aftersale.v1.AfterSaleService.ShipReplacement:output_type -> shop.aftersale.v1.ShipReplacementResponse
-	62,  // 159: shop.aftersale.v1.AfterSaleService.ConfirmReplacementReceived:output_type -> shop.aftersale.v1.ConfirmReplacementReceivedResponse
-	64,  // 160: shop.aftersale.v1.AfterSaleService.WithdrawCase:output_type -> shop.aftersale.v1.WithdrawCaseResponse
-	66,  // 161: shop.aftersale.v1.AfterSaleService.RetryRefund:output_type -> shop.aftersale.v1.RetryRefundResponse
-	68,  // 162: shop.aftersale.v1.AfterSaleService.ExplainTimers:output_type -> shop.aftersale.v1.ExplainTimersResponse
-	32,  // 163: shop.aftersale.v1.AfterSaleService.GetAfterSaleSettings:output_type -> shop.aftersale.v1.GetAfterSaleSettingsResponse
-	34,  // 164: shop.aftersale.v1.AfterSaleService.UpdateAfterSaleSettings:output_type -> shop.aftersale.v1.UpdateAfterSaleSettingsResponse
-	146, // [146:165] is the sub-list for method output_type
-	127, // [127:146] is the sub-list for method input_type
-	127, // [127:127] is the sub-list for extension type_name
-	127, // [127:127] is the sub-list for extension extendee
-	0,   // [0:127] is the sub-list for field type_name
+	74,  // 35: shop.aftersale.v1.ServiceTarget.started_at:type_name -> google.protobuf.Timestamp
+	74,  // 36: shop.aftersale.v1.ServiceTarget.due_at:type_name -> google.protobuf.Timestamp
+	74,  // 37: shop.aftersale.v1.ServiceTarget.warn_at:type_name -> google.protobuf.Timestamp
+	74,  // 38: shop.aftersale.v1.ServiceTarget.met_at:type_name -> google.protobuf.Timestamp
+	74,  // 39: shop.aftersale.v1.ServiceTarget.breached_at:type_name -> google.protobuf.Timestamp
+	74,  // 40: shop.aftersale.v1.Pickup.window_from:type_name -> google.protobuf.Timestamp
+	74,  // 41: shop.aftersale.v1.Pickup.window_to:type_name -> google.protobuf.Timestamp
+	74,  // 42: shop.aftersale.v1.Pickup.arranged_at:type_name -> google.protobuf.Timestamp
+	73,  // 43: shop.aftersale.v1.Pickup.arranged_by:type_name -> shop.common.v1.Actor
+	74,  // 44: shop.aftersale.v1.CaseEvent.at:type_name -> google.protobuf.Timestamp
+	73,  // 45: shop.aftersale.v1.CaseEvent.actor:type_name -> shop.common.v1.Actor
+	15,  // 46: shop.aftersale.v1.CaseEvent.action:type_name -> shop.aftersale.v1.CaseAction
+	8,   // 47: shop.aftersale.v1.CaseEvent.from_state:type_name -> shop.aftersale.v1.CaseState
+	8,   // 48: shop.aftersale.v1.CaseEvent.to_state:type_name -> shop.aftersale.v1.CaseState
+	0,   // 49: shop.aftersale.v1.Case.type:type_name -> shop.aftersale.v1.CaseType
+	19,  // 50: shop.aftersale.v1.Case.lines:type_name -> shop.aftersale.v1.CaseLine
+	1,   // 51: shop.aftersale.v1.Case.reason:type_name -> shop.aftersale.v1.CaseReason
+	20,  // 52: shop.aftersale.v1.Case.evidence:type_name -> shop.aftersale.v1.Evidence
+	75,  // 53: shop.aftersale.v1.Case.refund_channel:type_name -> shop.common.v1.RefundChannel
+	3,   // 54: shop.aftersale.v1.Case.goods_kind:type_name -> shop.aftersale.v1.GoodsKind
+	21,  // 55: shop.aftersale.v1.Case.eligibility:type_name -> shop.aftersale.v1.EligibilityVerdict
+	22,  // 56: shop.aftersale.v1.Case.special_approval:type_name -> shop.aftersale.v1.SpecialApproval
+	23,  // 57: shop.aftersale.v1.Case.responsibility:type_name -> shop.aftersale.v1.Responsibility
+	8,   // 58: shop.aftersale.v1.Case.state:type_name -> shop.aftersale.v1.CaseState
+	76,  // 59: shop.aftersale.v1.Case.whose_move:type_name -> shop.common.v1.Party
+	74,  // 60: shop.aftersale.v1.Case.deadline:type_name -> google.protobuf.Timestamp
+	77,  // 61: shop.aftersale.v1.Case.return_address:type_name -> shop.common.v1.Address
+	78,  // 62: shop.aftersale.v1.Case.return_shipment:type_name -> shop.common.v1.Shipment
+	78,  // 63: shop.aftersale.v1.Case.replacement_shipment:type_name -> shop.common.v1.Shipment
+	24,  // 64: shop.aftersale.v1.Case.inspection:type_name -> shop.aftersale.v1.InspectionResult
+	25,  // 65: shop.aftersale.v1.Case.rejection:type_name -> shop.aftersale.v1.Rejection
+	26,  // 66: shop.aftersale.v1.Case.intervention:type_name -> shop.aftersale.v1.Intervention
+	27,  // 67: shop.aftersale.v1.Case.refund:type_name -> shop.aftersale.v1.Refund
+	28,  // 68: shop.aftersale.v1.Case.service_targets:type_name -> shop.aftersale.v1.ServiceTarget
+	30,  // 69: shop.aftersale.v1.Case.history:type_name -> shop.aftersale.v1.CaseEvent
+	16,  // 70: shop.aftersale.v1.Case.root_cause:type_name -> shop.aftersale.v1.CaseCause
+	9,   // 71: shop.aftersale.v1.Case.close_reason:type_name -> shop.aftersale.v1.CloseReason
+	74,  // 72: shop.aftersale.v1.Case.created_at:type_name -> google.protobuf.Timestamp
+	74,  // 73: shop.aftersale.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	74,  // 74: shop.aftersale.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
+	18,  // 75: shop.aftersale.v1.Case.timeout_table:type_name -> shop.aftersale.v1.TimeoutTable
+	29,  // 76: shop.aftersale.v1.Case.pickup:type_name -> shop.aftersale.v1.Pickup
+	74,  // 77: shop.aftersale.v1.Case.return_delivered_at:type_name -> google.protobuf.Timestamp
+	77,  // 78: shop.aftersale.v1.AfterSaleSettings.default_return_address:type_name -> shop.common.v1.Address
+	74,  // 79: shop.aftersale.v1.AfterSaleSettings.updated_at:type_name -> google.protobuf.Timestamp
+	73,  // 80: shop.aftersale.v1.AfterSaleSettings.updated_by:type_name -> shop.common.v1.Actor
+	32,  // 81: shop.aftersale.v1.GetAfterSaleSettingsResponse.settings:type_name -> shop.aftersale.v1.AfterSaleSettings
+	32,  // 82: shop.aftersale.v1.UpdateAfterSaleSettingsRequest.settings:type_name -> shop.aftersale.v1.AfterSaleSettings
+	79,  // 83: shop.aftersale.v1.UpdateAfterSaleSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	32,  // 84: shop.aftersale.v1.UpdateAfterSaleSettingsResponse.settings:type_name -> shop.aftersale.v1.AfterSaleSettings
+	0,   // 85: shop.aftersale.v1.CreateCaseRequest.type:type_name -> shop.aftersale.v1.CaseType
+	19,  // 86: shop.aftersale.v1.CreateCaseRequest.lines:type_name -> shop.aftersale.v1.CaseLine
+	1,   // 87: shop.aftersale.v1.CreateCaseRequest.reason:type_name -> shop.aftersale.v1.CaseReason
+	20,  // 88: shop.aftersale.v1.CreateCaseRequest.evidence:type_name -> shop.aftersale.v1.Evidence
+	75,  // 89: shop.aftersale.v1.CreateCaseRequest.refund_channel:type_name -> shop.common.v1.RefundChannel
+	31,  // 90: shop.aftersale.v1.CreateCaseResponse.case:type_name -> shop.aftersale.v1.Case
+	31,  // 91: shop.aftersale.v1.GetCaseResponse.case:type_name -> shop.aftersale.v1.Case
+	8,   // 92: shop.aftersale.v1.ListCasesRequest.states:type_name -> shop.aftersale.v1.CaseState
+	0,   // 93: shop.aftersale.v1.ListCasesRequest.type:type_name -> shop.aftersale.v1.CaseType
+	76,  // 94: shop.aftersale.v1.ListCasesRequest.whose_move:type_name -> shop.common.v1.Party
+	74,  // 95: shop.aftersale.v1.ListCasesRequest.due_before:type_name -> google.protobuf.Timestamp
+	31,  // 96: shop.aftersale.v1.ListCasesResponse.cases:type_name -> shop.aftersale.v1.Case
+	0,   // 97: shop.aftersale.v1.CheckEligibilityRequest.type:type_name -> shop.aftersale.v1.CaseType
+	19,  // 98: shop.aftersale.v1.CheckEligibilityRequest.lines:type_name -> shop.aftersale.v1.CaseLine
+	1,   // 99: shop.aftersale.v1.CheckEligibilityRequest.reason:type_name -> shop.aftersale.v1.CaseReason
+	21,  // 100: shop.aftersale.v1.CheckEligibilityResponse.verdict:type_name -> shop.aftersale.v1.EligibilityVerdict
+	23,  // 101: shop.aftersale.v1.CheckEligibilityResponse.responsibility:type_name -> shop.aftersale.v1.Responsibility
+	19,  // 102: shop.aftersale.v1.CheckEligibilityResponse.lines:type_name -> shop.aftersale.v1.CaseLine
+	18,  // 103: shop.aftersale.v1.CheckEligibilityResponse.timeout_table:type_name -> shop.aftersale.v1.TimeoutTable
+	0,   // 104: shop.aftersale.v1.ApproveCaseRequest.type:type_name -> shop.aftersale.v1.CaseType
+	77,  // 105: shop.aftersale.v1.ApproveCaseRequest.return_address:type_name -> shop.common.v1.Address
+	16,  // 106: shop.aftersale.v1.ApproveCaseRequest.root_cause:type_name -> shop.aftersale.v1.CaseCause
+	31,  // 107: shop.aftersale.v1.ApproveCaseResponse.case:type_name -> shop.aftersale.v1.Case
+	10,  // 108: shop.aftersale.v1.RejectCaseRequest.reason:type_name -> shop.aftersale.v1.RejectionReason
+	20,  // 109: shop.aftersale.v1.RejectCaseRequest.evidence:type_name -> shop.aftersale.v1.Evidence
+	16,  // 110: shop.aftersale.v1.RejectCaseRequest.root_cause:type_name -> shop.aftersale.v1.CaseCause
+	31,  // 111: shop.aftersale.v1.RejectCaseResponse.case:type_name -> shop.aftersale.v1.Case
+	79,  // 112: shop.aftersale.v1.AmendCaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	1,   // 113: shop.aftersale.v1.AmendCaseRequest.reason:type_name -> shop.aftersale.v1.CaseReason
+	20,  // 114: shop.aftersale.v1.AmendCaseRequest.evidence:type_name -> shop.aftersale.v1.Evidence
+	75,  // 115: shop.aftersale.v1.AmendCaseRequest.refund_channel:type_name -> shop.common.v1.RefundChannel
+	31,  // 116: shop.aftersale.v1.AmendCaseResponse.case:type_name -> shop.aftersale.v1.Case
+	31,  // 117: shop.aftersale.v1.GrantSpecialApprovalResponse.case:type_name -> shop.aftersale.v1.Case
+	20,  // 118: shop.aftersale.v1.RequestPlatformInterventionRequest.evidence:type_name -> shop.aftersale.v1.Evidence
+	31,  // 119: shop.aftersale.v1.RequestPlatformInterventionResponse.case:type_name -> shop.aftersale.v1.Case
+	17,  // 120: shop.aftersale.v1.DecidePlatformInterventionRequest.decision:type_name -> shop.aftersale.v1.InterventionDecision
+	77,  // 121: shop.aftersale.v1.DecidePlatformInterventionRequest.return_address:type_name -> shop.common.v1.Address
+	31,  // 122: shop.aftersale.v1.DecidePlatformInterventionResponse.case:type_name -> shop.aftersale.v1.Case
+	78,  // 123: shop.aftersale.v1.SubmitReturnShipmentRequest.shipment:type_name -> shop.common.v1.Shipment
+	31,  // 124: shop.aftersale.v1.SubmitReturnShipmentResponse.case:type_name -> shop.aftersale.v1.Case
+	29,  // 125: shop.aftersale.v1.ArrangePickupRequest.pickup:type_name -> shop.aftersale.v1.Pickup
+	31,  // 126: shop.aftersale.v1.ArrangePickupResponse.case:type_name -> shop.aftersale.v1.Case
+	24,  // 127: shop.aftersale.v1.ConfirmReturnReceivedRequest.inspection:type_name -> shop.aftersale.v1.InspectionResult
+	16,  // 128: shop.aftersale.v1.ConfirmReturnReceivedRequest.root_cause:type_name -> shop.aftersale.v1.CaseCause
+	31,  // 129: shop.aftersale.v1.ConfirmReturnReceivedResponse.case:type_name -> shop.aftersale.v1.Case
+	78,  // 130: shop.aftersale.v1.ShipReplacementRequest.shipment:type_name -> shop.common.v1.Shipment
+	31,  // 131: shop.aftersale.v1.ShipReplacementResponse.case:type_name -> shop.aftersale.v1.Case
+	31,  // 132: shop.aftersale.v1.ConfirmReplacementReceivedResponse.case:type_name -> shop.aftersale.v1.Case
+	31,  // 133: shop.aftersale.v1.WithdrawCaseResponse.case:type_name -> shop.aftersale.v1.Case
+	75,  // 134: shop.aftersale.v1.RetryRefundRequest.refund_channel:type_name -> shop.common.v1.RefundChannel
+	31,  // 135: shop.aftersale.v1.RetryRefundResponse.case:type_name -> shop.aftersale.v1.Case
+	80,  // 136: shop.aftersale.v1.ExplainTimersResponse.explanation:type_name -> shop.common.v1.TimerExplanation
+	18,  // 137: shop.aftersale.v1.ExplainTimersResponse.timeout_table:type_name -> shop.aftersale.v1.TimeoutTable
+	37,  // 138: shop.aftersale.v1.AfterSaleService.CreateCase:input_type -> shop.aftersale.v1.CreateCaseRequest
+	39,  // 139: shop.aftersale.v1.AfterSaleService.GetCase:input_type -> shop.aftersale.v1.GetCaseRequest
+	41,  // 140: shop.aftersale.v1.AfterSaleService.ListCases:input_type -> shop.aftersale.v1.ListCasesRequest
+	43,  // 141: shop.aftersale.v1.AfterSaleService.CheckEligibility:input_type -> shop.aftersale.v1.CheckEligibilityRequest
+	45,  // 142: shop.aftersale.v1.AfterSaleService.ApproveCase:input_type -> shop.aftersale.v1.ApproveCaseRequest
+	47,  // 143: shop.aftersale.v1.AfterSaleService.RejectCase:input_type -> shop.aftersale.v1.RejectCaseRequest
+	49,  // 144: shop.aftersale.v1.AfterSaleService.AmendCase:input_type -> shop.aftersale.v1.AmendCaseRequest
+	51,  // 145: shop.aftersale.v1.AfterSaleService.GrantSpecialApproval:input_type -> shop.aftersale.v1.GrantSpecialApprovalRequest
+	53,  // 146: shop.aftersale.v1.AfterSaleService.RequestPlatformIntervention:input_type -> shop.aftersale.v1.RequestPlatformInterventionRequest
+	55,  // 147: shop.aftersale.v1.AfterSaleService.DecidePlatformIntervention:input_type -> shop.aftersale.v1.DecidePlatformInterventionRequest
+	57,  // 148: shop.aftersale.v1.AfterSaleService.SubmitReturnShipment:input_type -> shop.aftersale.v1.SubmitReturnShipmentRequest
+	59,  // 149: shop.aftersale.v1.AfterSaleService.ArrangePickup:input_type -> shop.aftersale.v1.ArrangePickupRequest
+	61,  // 150: shop.aftersale.v1.AfterSaleService.ConfirmReturnReceived:input_type -> shop.aftersale.v1.ConfirmReturnReceivedRequest
+	63,  // 151: shop.aftersale.v1.AfterSaleService.ShipReplacement:input_type -> shop.aftersale.v1.ShipReplacementRequest
+	65,  // 152: shop.aftersale.v1.AfterSaleService.ConfirmReplacementReceived:input_type -> shop.aftersale.v1.ConfirmReplacementReceivedRequest
+	67,  // 153: shop.aftersale.v1.AfterSaleService.WithdrawCase:input_type -> shop.aftersale.v1.WithdrawCaseRequest
+	69,  // 154: shop.aftersale.v1.AfterSaleService.RetryRefund:input_type -> shop.aftersale.v1.RetryRefundRequest
+	71,  // 155: shop.aftersale.v1.AfterSaleService.ExplainTimers:input_type -> shop.aftersale.v1.ExplainTimersRequest
+	33,  // 156: shop.aftersale.v1.AfterSaleService.GetAfterSaleSettings:input_type -> shop.aftersale.v1.GetAfterSaleSettingsRequest
+	35,  // 157: shop.aftersale.v1.AfterSaleService.UpdateAfterSaleSettings:input_type -> shop.aftersale.v1.UpdateAfterSaleSettingsRequest
+	38,  // 158: shop.aftersale.v1.AfterSaleService.CreateCase:output_type -> shop.aftersale.v1.CreateCaseResponse
+	40,  // 159: shop.aftersale.v1.AfterSaleService.GetCase:output_type -> shop.aftersale.v1.GetCaseResponse
+	42,  // 160: shop.aftersale.v1.AfterSaleService.ListCases:output_type -> shop.aftersale.v1.ListCasesResponse
+	44,  // 161: shop.aftersale.v1.AfterSaleService.CheckEligibility:output_type -> shop.aftersale.v1.CheckEligibilityResponse
+	46,  // 162: shop.aftersale.v1.AfterSaleService.ApproveCase:output_type -> shop.aftersale.v1.ApproveCaseResponse
+	48,  // 163: shop.aftersale.v1.AfterSaleService.RejectCase:output_type -> shop.aftersale.v1.RejectCaseResponse
+	50,  // 164: shop.aftersale.v1.AfterSaleService.AmendCase:output_type -> shop.aftersale.v1.AmendCaseResponse
+	52,  // 165: shop.aftersale.v1.AfterSaleService.GrantSpecialApproval:output_type -> shop.aftersale.v1.GrantSpecialApprovalResponse
+	54,  // 166: shop.aftersale.v1.AfterSaleService.RequestPlatformIntervention:output_type -> shop.aftersale.v1.RequestPlatformInterventionResponse
+	56,  // 167: shop.aftersale.v1.AfterSaleService.DecidePlatformIntervention:output_type -> shop.aftersale.v1.DecidePlatformInterventionResponse
+	58,  // 168: shop.aftersale.v1.AfterSaleService.SubmitReturnShipment:output_type -> shop.aftersale.v1.SubmitReturnShipmentResponse
+	60,  // 169: shop.aftersale.v1.AfterSaleService.ArrangePickup:output_type -> shop.aftersale.v1.ArrangePickupResponse
+	62,  // 170: shop.aftersale.v1.AfterSaleService.ConfirmReturnReceived:output_type -> shop.aftersale.v1.ConfirmReturnReceivedResponse
+	64,  // 171: shop.aftersale.v1.AfterSaleService.ShipReplacement:output_type -> shop.aftersale.v1.ShipReplacementResponse
+	66,  // 172: shop.aftersale.v1.AfterSaleService.ConfirmReplacementReceived:output_type -> shop.aftersale.v1.ConfirmReplacementReceivedResponse
+	68,  // 173: shop.aftersale.v1.AfterSaleService.WithdrawCase:output_type -> shop.aftersale.v1.WithdrawCaseResponse
+	70,  // 174: shop.aftersale.v1.AfterSaleService.RetryRefund:output_type -> shop.aftersale.v1.RetryRefundResponse
+	72,  // 175: shop.aftersale.v1.AfterSaleService.ExplainTimers:output_type -> shop.aftersale.v1.ExplainTimersResponse
+	34,  // 176: shop.aftersale.v1.AfterSaleService.GetAfterSaleSettings:output_type -> shop.aftersale.v1.GetAfterSaleSettingsResponse
+	36,  // 177: shop.aftersale.v1.AfterSaleService.UpdateAfterSaleSettings:output_type -> shop.aftersale.v1.UpdateAfterSaleSettingsResponse
+	158, // [158:178] is the sub-list for method output_type
+	138, // [138:158] is the sub-list for method input_type
+	138, // [138:138] is the sub-list for extension type_name
+	138, // [138:138] is the sub-list for extension extendee
+	0,   // [0:138] is the sub-list for field type_name
 }
 
 func init() { file_shop_aftersale_v1_aftersale_proto_init() }
@@ -6336,8 +6741,8 @@ func file_shop_aftersale_v1_aftersale_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shop_aftersale_v1_aftersale_proto_rawDesc), len(file_shop_aftersale_v1_aftersale_proto_rawDesc)),
-			NumEnums:      18,
-			NumMessages:   51,
+			NumEnums:      19,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

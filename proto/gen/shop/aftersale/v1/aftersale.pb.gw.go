@@ -478,6 +478,51 @@ func local_request_AfterSaleService_SubmitReturnShipment_0(ctx context.Context, 
 	return msg, metadata, err
 }
 
+func request_AfterSaleService_ArrangePickup_0(ctx context.Context, marshaler runtime.Marshaler, client AfterSaleServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ArrangePickupRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["case_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "case_id")
+	}
+	protoReq.CaseId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "case_id", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ArrangePickup(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_AfterSaleService_ArrangePickup_0(ctx context.Context, marshaler runtime.Marshaler, server AfterSaleServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ArrangePickupRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["case_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "case_id")
+	}
+	protoReq.CaseId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "case_id", err)
+	}
+	msg, err := server.ArrangePickup(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 func request_AfterSaleService_ConfirmReturnReceived_0(ctx context.Context, marshaler runtime.Marshaler, client AfterSaleServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq ConfirmReturnReceivedRequest
@@ -1088,6 +1133,26 @@ func RegisterAfterSaleServiceHandlerServer(ctx context.Context, mux *runtime.Ser
 		}
 		forward_AfterSaleService_SubmitReturnShipment_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_AfterSaleService_ArrangePickup_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/shop.aftersale.v1.AfterSaleService/ArrangePickup", runtime.WithHTTPPathPattern("/v1/cases/{case_id}:arrangePickup"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_AfterSaleService_ArrangePickup_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_AfterSaleService_ArrangePickup_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_AfterSaleService_ConfirmReturnReceived_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1475,6 +1540,23 @@ func RegisterAfterSaleServiceHandlerClient(ctx context.Context, mux *runtime.Ser
 		}
 		forward_AfterSaleService_SubmitReturnShipment_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_AfterSaleService_ArrangePickup_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/shop.aftersale.v1.AfterSaleService/ArrangePickup", runtime.WithHTTPPathPattern("/v1/cases/{case_id}:arrangePickup"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_AfterSaleService_ArrangePickup_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_AfterSaleService_ArrangePickup_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_AfterSaleService_ConfirmReturnReceived_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1626,6 +1708,7 @@ var (
 	pattern_AfterSaleService_RequestPlatformIntervention_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "requestIntervention"))
 	pattern_AfterSaleService_DecidePlatformIntervention_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "decideIntervention"))
 	pattern_AfterSaleService_SubmitReturnShipment_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "submitReturnShipment"))
+	pattern_AfterSaleService_ArrangePickup_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "arrangePickup"))
 	pattern_AfterSaleService_ConfirmReturnReceived_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "confirmReturnReceived"))
 	pattern_AfterSaleService_ShipReplacement_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "shipReplacement"))
 	pattern_AfterSaleService_ConfirmReplacementReceived_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "cases", "case_id"}, "confirmReplacementReceived"))
@@ -1648,6 +1731,7 @@ var (
 	forward_AfterSaleService_RequestPlatformIntervention_0 = runtime.ForwardResponseMessage
 	forward_AfterSaleService_DecidePlatformIntervention_0  = runtime.ForwardResponseMessage
 	forward_AfterSaleService_SubmitReturnShipment_0        = runtime.ForwardResponseMessage
+	forward_AfterSaleService_ArrangePickup_0               = runtime.ForwardResponseMessage
 	forward_AfterSaleService_ConfirmReturnReceived_0       = runtime.ForwardResponseMessage
 	forward_AfterSaleService_ShipReplacement_0             = runtime.ForwardResponseMessage
 	forward_AfterSaleService_ConfirmReplacementReceived_0  = runtime.ForwardResponseMessage

@@ -16,7 +16,8 @@
 // Authorisation (decided in the service from the caller's identity in gRPC
 // metadata): buyers create, amend, ship back, confirm replacements, withdraw
 // and ask for platform intervention on their own cases; agents of the shop
-// approve, reject, confirm receipt, ship replacements and retry refunds;
+// approve, reject, arrange pickups, confirm receipt, ship replacements and
+// retry refunds;
 // GrantSpecialApproval needs an agent of rank senior agent or above;
 // DecidePlatformIntervention is for the platform role only. An agent may act
 // for a buyer on create by naming buyer_id.
@@ -53,6 +54,7 @@ const (
 	AfterSaleService_RequestPlatformIntervention_FullMethodName = "/shop.aftersale.v1.AfterSaleService/RequestPlatformIntervention"
 	AfterSaleService_DecidePlatformIntervention_FullMethodName  = "/shop.aftersale.v1.AfterSaleService/DecidePlatformIntervention"
 	AfterSaleService_SubmitReturnShipment_FullMethodName        = "/shop.aftersale.v1.AfterSaleService/SubmitReturnShipment"
+	AfterSaleService_ArrangePickup_FullMethodName               = "/shop.aftersale.v1.AfterSaleService/ArrangePickup"
 	AfterSaleService_ConfirmReturnReceived_FullMethodName       = "/shop.aftersale.v1.AfterSaleService/ConfirmReturnReceived"
 	AfterSaleService_ShipReplacement_FullMethodName             = "/shop.aftersale.v1.AfterSaleService/ShipReplacement"
 	AfterSaleService_ConfirmReplacementReceived_FullMethodName  = "/shop.aftersale.v1.AfterSaleService/ConfirmReplacementReceived"
@@ -95,13 +97,18 @@ type AfterSaleServiceClient interface {
 	// FAILED_PRECONDITION naming the missing setting.
 	ApproveCase(ctx context.Context, in *ApproveCaseRequest, opts ...grpc.CallOption) (*ApproveCaseResponse, error)
 	// Seller refuses (拒绝), with a reason — from AWAITING_SELLER or
-	// AWAITING_SPECIAL_APPROVAL → SELLER_REJECTED (the buyer then has 7 days to
-	// amend or ask the platform, else the case closes for good).
+	// AWAITING_SPECIAL_APPROVAL → SELLER_REJECTED. The buyer then has 7 days
+	// to amend or ask the platform; else, under the TRANSACTION table, the
+	// request is CLOSED and the transaction proceeds (the buyer may apply
+	// again), under the AFTER_SALE table it is WITHDRAWN and cannot be
+	// applied for again.
 	RejectCase(ctx context.Context, in *RejectCaseRequest, opts ...grpc.CallOption) (*RejectCaseResponse, error)
 	// Buyer changes the request (修改申请): reason, detail, evidence, amount,
-	// channel — in AWAITING_SELLER or SELLER_REJECTED. Changing the reason from
-	// SEVEN_DAY_NO_REASON to any other reason restarts the seller's clock at
-	// 5 days from the change; an amendment from SELLER_REJECTED returns the
+	// channel — in AWAITING_SELLER or SELLER_REJECTED. Under the TRANSACTION
+	// table, changing the reason from SEVEN_DAY_NO_REASON to any other reason
+	// restarts the seller's clock at 5 days from the change (seed 004 超时
+	// (4)); under AFTER_SALE a seven-day request already runs the 5-day row
+	// and nothing restarts. An amendment from SELLER_REJECTED returns the
 	// case to AWAITING_SELLER with a fresh seller clock. Eligibility is
 	// re-checked.
 	AmendCase(ctx context.Context, in *AmendCaseRequest, opts ...grpc.CallOption) (*AmendCaseResponse, error)
@@ -121,9 +128,18 @@ type AfterSaleServiceClient interface {
 	DecidePlatformIntervention(ctx context.Context, in *DecidePlatformInterventionRequest, opts ...grpc.CallOption) (*DecidePlatformInterventionResponse, error)
 	// Buyer records the parcel sent back (填写退货单号) — from
 	// AWAITING_BUYER_RETURN or AWAITING_EXCHANGE_ARRANGEMENT →
-	// AWAITING_SELLER_RECEIPT (seller has 10 days express/EMS, 30 days surface
-	// mail to confirm).
+	// AWAITING_SELLER_RECEIPT (the seller has, under TRANSACTION, 10 days
+	// express/EMS or 30 days surface mail to confirm; under AFTER_SALE 10
+	// days whatever the method). A running pickup target is cancelled: the
+	// buyer shipped it themselves.
 	SubmitReturnShipment(ctx context.Context, in *SubmitReturnShipmentRequest, opts ...grpc.CallOption) (*SubmitReturnShipmentResponse, error)
+	// Seller records a pickup arranged for the goods coming back (上门取件):
+	// the carrier and the window it collects in — in AWAITING_BUYER_RETURN
+	// or AWAITING_EXCHANGE_ARRANGEMENT. Meets the 24 h pickup target; the
+	// state does not change (the buyer hands the parcel over; its tracking
+	// number is recorded with SubmitReturnShipment). Arranging again
+	// replaces the pickup. Agents of the after-sale or general group.
+	ArrangePickup(ctx context.Context, in *ArrangePickupRequest, opts ...grpc.CallOption) (*ArrangePickupResponse, error)
 	// Seller confirms the returned goods arrived, with the inspection result
 	// (确认收货并验货). Passed: return & refund → REFUNDING; exchange and
 	// repair → AWAITING_REPLACEMENT_SHIPMENT. Failed (e.g. damaged by the
@@ -144,8 +160,9 @@ type AfterSaleServiceClient interface {
 	// RETRYING (the latter retries at once).
 	RetryRefund(ctx context.Context, in *RetryRefundRequest, opts ...grpc.CallOption) (*RetryRefundResponse, error)
 	// Explains the case's running clocks (platform deadline and service
-	// targets): policy version, state, whose move, deadlines. Computed from the
-	// case itself, by the rules its clock runner sleeps on.
+	// targets): policy version, the timeout table the case runs under, state,
+	// whose move, deadlines. Computed from the case itself, by the rules its
+	// clock runner sleeps on.
 	ExplainTimers(ctx context.Context, in *ExplainTimersRequest, opts ...grpc.CallOption) (*ExplainTimersResponse, error)
 	// Reads a shop's after-sale settings (售后设置): the default return address
 	// (默认退货地址) a case takes when it is approved without one, when the
@@ -279,6 +296,16 @@ func (c *afterSaleServiceClient) SubmitReturnShipment(ctx context.Context, in *S
 	return out, nil
 }
 
+func (c *afterSaleServiceClient) ArrangePickup(ctx context.Context, in *ArrangePickupRequest, opts ...grpc.CallOption) (*ArrangePickupResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ArrangePickupResponse)
+	err := c.cc.Invoke(ctx, AfterSaleService_ArrangePickup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *afterSaleServiceClient) ConfirmReturnReceived(ctx context.Context, in *ConfirmReturnReceivedRequest, opts ...grpc.CallOption) (*ConfirmReturnReceivedResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ConfirmReturnReceivedResponse)
@@ -391,13 +418,18 @@ type AfterSaleServiceServer interface {
 	// FAILED_PRECONDITION naming the missing setting.
 	ApproveCase(context.Context, *ApproveCaseRequest) (*ApproveCaseResponse, error)
 	// Seller refuses (拒绝), with a reason — from AWAITING_SELLER or
-	// AWAITING_SPECIAL_APPROVAL → SELLER_REJECTED (the buyer then has 7 days to
-	// amend or ask the platform, else the case closes for good).
+	// AWAITING_SPECIAL_APPROVAL → SELLER_REJECTED. The buyer then has 7 days
+	// to amend or ask the platform; else, under the TRANSACTION table, the
+	// request is CLOSED and the transaction proceeds (the buyer may apply
+	// again), under the AFTER_SALE table it is WITHDRAWN and cannot be
+	// applied for again.
 	RejectCase(context.Context, *RejectCaseRequest) (*RejectCaseResponse, error)
 	// Buyer changes the request (修改申请): reason, detail, evidence, amount,
-	// channel — in AWAITING_SELLER or SELLER_REJECTED. Changing the reason from
-	// SEVEN_DAY_NO_REASON to any other reason restarts the seller's clock at
-	// 5 days from the change; an amendment from SELLER_REJECTED returns the
+	// channel — in AWAITING_SELLER or SELLER_REJECTED. Under the TRANSACTION
+	// table, changing the reason from SEVEN_DAY_NO_REASON to any other reason
+	// restarts the seller's clock at 5 days from the change (seed 004 超时
+	// (4)); under AFTER_SALE a seven-day request already runs the 5-day row
+	// and nothing restarts. An amendment from SELLER_REJECTED returns the
 	// case to AWAITING_SELLER with a fresh seller clock. Eligibility is
 	// re-checked.
 	AmendCase(context.Context, *AmendCaseRequest) (*AmendCaseResponse, error)
@@ -417,9 +449,18 @@ type AfterSaleServiceServer interface {
 	DecidePlatformIntervention(context.Context, *DecidePlatformInterventionRequest) (*DecidePlatformInterventionResponse, error)
 	// Buyer records the parcel sent back (填写退货单号) — from
 	// AWAITING_BUYER_RETURN or AWAITING_EXCHANGE_ARRANGEMENT →
-	// AWAITING_SELLER_RECEIPT (seller has 10 days express/EMS, 30 days surface
-	// mail to confirm).
+	// AWAITING_SELLER_RECEIPT (the seller has, under TRANSACTION, 10 days
+	// express/EMS or 30 days surface mail to confirm; under AFTER_SALE 10
+	// days whatever the method). A running pickup target is cancelled: the
+	// buyer shipped it themselves.
 	SubmitReturnShipment(context.Context, *SubmitReturnShipmentRequest) (*SubmitReturnShipmentResponse, error)
+	// Seller records a pickup arranged for the goods coming back (上门取件):
+	// the carrier and the window it collects in — in AWAITING_BUYER_RETURN
+	// or AWAITING_EXCHANGE_ARRANGEMENT. Meets the 24 h pickup target; the
+	// state does not change (the buyer hands the parcel over; its tracking
+	// number is recorded with SubmitReturnShipment). Arranging again
+	// replaces the pickup. Agents of the after-sale or general group.
+	ArrangePickup(context.Context, *ArrangePickupRequest) (*ArrangePickupResponse, error)
 	// Seller confirms the returned goods arrived, with the inspection result
 	// (确认收货并验货). Passed: return & refund → REFUNDING; exchange and
 	// repair → AWAITING_REPLACEMENT_SHIPMENT. Failed (e.g. damaged by the
@@ -440,8 +481,9 @@ type AfterSaleServiceServer interface {
 	// RETRYING (the latter retries at once).
 	RetryRefund(context.Context, *RetryRefundRequest) (*RetryRefundResponse, error)
 	// Explains the case's running clocks (platform deadline and service
-	// targets): policy version, state, whose move, deadlines. Computed from the
-	// case itself, by the rules its clock runner sleeps on.
+	// targets): policy version, the timeout table the case runs under, state,
+	// whose move, deadlines. Computed from the case itself, by the rules its
+	// clock runner sleeps on.
 	ExplainTimers(context.Context, *ExplainTimersRequest) (*ExplainTimersResponse, error)
 	// Reads a shop's after-sale settings (售后设置): the default return address
 	// (默认退货地址) a case takes when it is approved without one, when the
@@ -497,6 +539,9 @@ func (UnimplementedAfterSaleServiceServer) DecidePlatformIntervention(context.Co
 }
 func (UnimplementedAfterSaleServiceServer) SubmitReturnShipment(context.Context, *SubmitReturnShipmentRequest) (*SubmitReturnShipmentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SubmitReturnShipment not implemented")
+}
+func (UnimplementedAfterSaleServiceServer) ArrangePickup(context.Context, *ArrangePickupRequest) (*ArrangePickupResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ArrangePickup not implemented")
 }
 func (UnimplementedAfterSaleServiceServer) ConfirmReturnReceived(context.Context, *ConfirmReturnReceivedRequest) (*ConfirmReturnReceivedResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ConfirmReturnReceived not implemented")
@@ -741,6 +786,24 @@ func _AfterSaleService_SubmitReturnShipment_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AfterSaleService_ArrangePickup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ArrangePickupRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AfterSaleServiceServer).ArrangePickup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AfterSaleService_ArrangePickup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AfterSaleServiceServer).ArrangePickup(ctx, req.(*ArrangePickupRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AfterSaleService_ConfirmReturnReceived_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ConfirmReturnReceivedRequest)
 	if err := dec(in); err != nil {
@@ -935,6 +998,10 @@ var AfterSaleService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SubmitReturnShipment",
 			Handler:    _AfterSaleService_SubmitReturnShipment_Handler,
+		},
+		{
+			MethodName: "ArrangePickup",
+			Handler:    _AfterSaleService_ArrangePickup_Handler,
 		},
 		{
 			MethodName: "ConfirmReturnReceived",
