@@ -265,7 +265,7 @@ func (s *Store) Update(ctx context.Context, id, op string, fn func(*domain.Compl
 		before, clocksBefore := len(c.Steps), c.Clocks()
 		if err := fn(c); err != nil {
 			if errors.Is(err, ErrUnchanged) {
-				return nil
+				return s.refreshDeadline(ctx, tx, r)
 			}
 			return err
 		}
@@ -297,6 +297,25 @@ func (s *Store) Update(ctx context.Context, id, op string, fn func(*domain.Compl
 		return nil, err
 	}
 	return r, nil
+}
+
+// refreshDeadline keeps the list columns of an unchanged complaint true to
+// its clocks: a freeze window declared since its last write moved them
+// (the runner's stale firing at the old instant lands here). Nothing else
+// is written: no version, no event.
+func (s *Store) refreshDeadline(ctx context.Context, tx pgx.Tx, r *Row) error {
+	dl, dlClock := nextDeadline(r.Complaint)
+	var at time.Time
+	if dl != nil {
+		at = *dl
+	}
+	if at.Equal(r.NextDeadline) && dlClock == r.NextDeadlineClock {
+		return nil
+	}
+	r.NextDeadline, r.NextDeadlineClock = at, dlClock
+	_, err := tx.Exec(ctx, `UPDATE complaints SET next_deadline = $2, next_deadline_clock = $3 WHERE complaint_id = $1`,
+		r.ID, dl, dlClock)
+	return err
 }
 
 // Unstarted lists complaints stored before `before` whose clock runner was

@@ -252,8 +252,14 @@ func TestWindowsAreLoadedWithTheComplaint(t *testing.T) {
 		}
 		return store.ErrUnchanged
 	})
-	if err != nil || r.Version != 1 || !r.Clocks().Has(moved) {
+	if err != nil || r.Version != 1 || !r.Clocks().Has(moved) || !r.NextDeadline.Equal(moved.At) {
 		t.Fatalf("after a stale firing: %+v %v", r.Clocks(), err)
+	}
+	// The list column (the agents' queue, soonest first) follows.
+	var listed time.Time
+	if err := pool.QueryRow(ctx, `SELECT next_deadline FROM complaints WHERE complaint_id = 'cmp_f'`).Scan(&listed); err != nil ||
+		!listed.Equal(moved.At) {
+		t.Fatalf("next_deadline column %s (%v), want %s", listed, err, moved.At)
 	}
 	if fs, err := st.Freezes(ctx, "shop_b", t0.Add(-time.Hour)); err != nil || len(fs) != 2 {
 		t.Fatalf("windows of a new complaint of shop_b: %+v %v", fs, err)
