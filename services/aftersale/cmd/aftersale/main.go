@@ -16,9 +16,11 @@ import (
 	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/aftersale/internal/app"
+	"github.com/kefu-suite/kefu/services/aftersale/internal/domain"
 	"github.com/kefu-suite/kefu/services/aftersale/internal/store"
 	"github.com/kefu-suite/kefu/services/aftersale/migrations"
 	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/freeze"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/services/platform/svcmain"
 	"github.com/kefu-suite/kefu/workflows/policy"
@@ -58,6 +60,11 @@ func run(ctx context.Context) error {
 		return err
 	}
 	svc := app.New(st, orders, cl, pol, env.Log, time.Now)
+	// The platform's freeze windows that stop after-sale clocks: stored here
+	// and loaded with every case they apply to.
+	if err := env.Consume(ctx, freeze.Purpose, freeze.Events, freeze.Handler(domain.Service)); err != nil {
+		return err
+	}
 	env.NeedWorkflowWorker(queues.Workflows) // its clocks run on the worker
 	if err := env.StartActivities(cl, queues.AfterSaleActivities, func(r worker.ActivityRegistry) {
 		runner.Register(r, app.Process, svc.Handler())

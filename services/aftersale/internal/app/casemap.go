@@ -31,7 +31,7 @@ var (
 
 // caseProto renders the aggregate as the contract message.
 func caseProto(c *domain.Case) (*aftersalev1.Case, error) {
-	b, err := json.Marshal(c)
+	b, err := json.Marshal(c.Shown())
 	if err != nil {
 		return nil, err
 	}
@@ -176,15 +176,18 @@ func PinnedPolicy(p *policy.Policy) domain.Policy {
 
 // explanationProto renders the domain's timers explanation.
 func explanationProto(c *domain.Case, now time.Time) *commonv1.TimerExplanation {
-	e := c.Explain()
+	e := c.ExplainAt(now)
 	out := &commonv1.TimerExplanation{WorkflowId: WorkflowID(c.CaseID), PolicyVersion: e.PolicyVersion, State: e.State,
 		WhoseMove: party(e.WhoseMove), AsOf: timestamppb.New(now)}
 	for _, k := range e.Clocks {
 		cl := &commonv1.Clock{Name: k.Name, Description: k.Description, WhoseMove: party(k.WhoseMove),
 			StartedAt: timestamppb.New(k.StartedAt), Deadline: timestamppb.New(k.Deadline), OnExpiry: k.OnExpiry,
-			PolicyDuration: k.PolicyDuration.String()}
+			PolicyDuration: k.PolicyDuration.String(), PausedNow: k.PausedNow}
 		if k.WarnAt != nil {
 			cl.WarnAt = timestamppb.New(*k.WarnAt)
+		}
+		for _, p := range k.Paused {
+			cl.Paused = append(cl.Paused, &commonv1.PausedSpan{From: timestamppb.New(p.From), To: timestamppb.New(p.To), Reason: p.Reason})
 		}
 		out.Clocks = append(out.Clocks, cl)
 	}

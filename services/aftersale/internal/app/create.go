@@ -193,6 +193,11 @@ func (s *Service) CreateCase(ctx context.Context, req *aftersalev1.CreateCaseReq
 	if req.GetType() == aftersalev1.CaseType_CASE_TYPE_DISPUTE {
 		c.Intervention = &domain.Intervention{RequestedBy: &creator, RequestedAt: &now, Reason: req.GetReasonDetail()}
 	}
+	// The platform's freeze windows of the shop: the case's first clocks
+	// (and their clock_armed events) already run out where the windows put them.
+	if c.Freezes, err = s.store.Freezes(ctx, c.ShopID, now); err != nil {
+		return nil, err
+	}
 	decide := func(led store.Ledger) (domain.Allocation, error) {
 		v := domain.Decide(a.request(typ, reason, len(req.GetEvidence()), led, req.GetSpecialApprovalReason() != ""), s.windows(), now)
 		switch {

@@ -365,5 +365,6 @@ func (c *Case) Clone() *Case {
 		panic(err)
 	}
 	out.Process = c.Process
+	out.Freezes = c.Freezes // not part of the document either
 	return out
 }

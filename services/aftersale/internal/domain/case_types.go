@@ -1,6 +1,10 @@
 package domain
 
-import "time"
+import (
+	"time"
+
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+)
 
 // The case aggregate's words are the contract's enum names
 // (shop.aftersale.v1 / shop.common.v1); the app maps the aggregate to and
@@ -419,6 +423,12 @@ type Case struct {
 
 	// Process is not part of the contract.
 	Process Process `json:"-"`
+	// Freezes are the platform's freeze windows (平台冻结期) that apply to
+	// the case's shop: each clock they name — the state's deadline, a
+	// service target — runs out later by its overlap with them. Declared at
+	// run time, so never stored with the case: the store loads them with it
+	// (SetFreezes).
+	Freezes []lifecycle.Freeze `json:"-"`
 }
 
 // Process is the part of the aggregate the contract does not show.

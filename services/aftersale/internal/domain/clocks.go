@@ -44,6 +44,73 @@ const (
 	warnSuffix  = ".warn"
 )
 
+// Service is the after-sale service's name in a freeze window's clocks
+// ("aftersale.seller_response", "aftersale.*").
+const Service = "aftersale"
+
+// SetFreezes hands the case the platform's freeze windows that apply to it
+// (the store, with every load) and re-derives its deadline under them.
+func (c *Case) SetFreezes(f []lifecycle.Freeze) {
+	c.Freezes = f
+	if c.State != "" {
+		c.syncDeadline()
+	}
+}
+
+// frozen are the spans the freeze windows stop a clock, named by any of
+// names (a target answers to its alarm's name and to the timers' one).
+// The refund attempts are not a countdown: no window holds a buyer's
+// money back.
+func (c *Case) frozen(names ...string) []lifecycle.Span {
+	var out []lifecycle.Span
+	for _, n := range names {
+		out = append(out, lifecycle.FrozenSpans(c.Freezes, Service, n, c.ShopID)...)
+	}
+	return lifecycle.MergeSpans(out)
+}
+
+// stateDue is when the state clock k runs out: its duration from
+// ClockSince, later by the freeze windows that stop it; with those spans,
+// clipped to the clock.
+func (c *Case) stateDue(k *stateClockDef) (time.Time, []lifecycle.Span) {
+	return c.extend(c.Process.ClockSince, k.dur, c.frozen(k.name))
+}
+
+// targetDue is when a service target (and its warning) run out: their
+// pinned durations from its start, later by the freeze windows that stop
+// it; with those spans, clipped to the target.
+func (c *Case) targetDue(t Target) (due, warn *time.Time, spans []lifecycle.Span) {
+	if t.StartedAt == nil || t.DueAt == nil {
+		return t.DueAt, t.WarnAt, nil
+	}
+	frozen := c.frozen(targetAlarm(t.Kind), targetName(t.Kind))
+	d, spans := c.extend(*t.StartedAt, t.DueAt.Sub(*t.StartedAt), frozen)
+	due = &d
+	if t.WarnAt != nil {
+		w, _ := lifecycle.Extend(*t.StartedAt, t.WarnAt.Sub(*t.StartedAt), frozen)
+		warn = &w
+	}
+	return due, warn, spans
+}
+
+// extend is lifecycle.Extend with the frozen spans clipped to [start, due].
+func (c *Case) extend(start time.Time, d time.Duration, frozen []lifecycle.Span) (time.Time, []lifecycle.Span) {
+	due, _ := lifecycle.Extend(start, d, frozen)
+	var shown []lifecycle.Span
+	for _, f := range frozen {
+		if f.From.Before(start) {
+			f.From = start
+		}
+		if f.To.After(due) {
+			f.To = due
+		}
+		if f.To.After(f.From) {
+			shown = append(shown, f)
+		}
+	}
+	return due, shown
+}
+
 // RefundRetryBackoff is the wait before each automatic refund retry; after
 // the last one the refund is FAILED and waits for an agent's RetryRefund.
 var RefundRetryBackoff = []time.Duration{time.Minute, 10 * time.Minute, time.Hour}
@@ -190,7 +257,8 @@ func (c *Case) stateClock() *stateClockDef {
 func (c *Case) syncDeadline() {
 	c.WhoseMove = whoseMove(c.State)
 	if k := c.stateClock(); k != nil && !Terminal(c.State) {
-		c.Deadline = ptr(c.Process.ClockSince.Add(k.dur))
+		due, _ := c.stateDue(k)
+		c.Deadline = ptr(due)
 		c.OnDeadline = k.onExpiry
 		return
 	}
@@ -254,18 +322,20 @@ func (c *Case) Clocks() lifecycle.Clocks {
 		// The seller's state clock running out breaks the shop's promise
 		// (the seller did not answer, receive, ship in time); the buyer's
 		// and the platform's do not.
-		out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: k.name, At: c.Process.ClockSince.Add(k.dur),
+		due, _ := c.stateDue(k)
+		out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: k.name, At: due,
 			Breach: whoseMove(c.State) == MoveSeller})
 	}
 	if at, ok := c.refundDue(); ok {
 		out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: AlarmRefund, At: at})
 	}
 	for _, t := range c.ServiceTargets {
-		if t.MetAt == nil && t.Status == TargetRunning && t.WarnAt != nil {
-			out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: targetAlarm(t.Kind) + warnSuffix, At: *t.WarnAt})
+		due, warn, _ := c.targetDue(t)
+		if t.MetAt == nil && t.Status == TargetRunning && warn != nil {
+			out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: targetAlarm(t.Kind) + warnSuffix, At: *warn})
 		}
-		if running(t) && t.DueAt != nil {
-			out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: targetAlarm(t.Kind), At: *t.DueAt, Breach: true})
+		if running(t) && due != nil {
+			out.Alarms = append(out.Alarms, lifecycle.Alarm{Name: targetAlarm(t.Kind), At: *due, Breach: true})
 		}
 	}
 	return out
@@ -401,6 +471,10 @@ type Clock struct {
 	WarnAt         *time.Time
 	OnExpiry       string
 	PolicyDuration time.Duration
+	// Paused: the spans the platform's freeze windows stopped it (reason:
+	// the window's name); PausedNow: it stands still now.
+	Paused    []lifecycle.Span
+	PausedNow bool
 }
 
 // Explanation answers GetCaseTimers (shop.common.v1.TimerExplanation, and
@@ -414,22 +488,46 @@ type Explanation struct {
 }
 
 // Explain says which clocks run, from the same definitions as Clocks.
-func (c *Case) Explain() Explanation {
+func (c *Case) Explain() Explanation { return c.ExplainAt(time.Time{}) }
+
+// ExplainAt is Explain as of now: a clock inside a freeze window is paused
+// now (its deadline is known all the same).
+func (c *Case) ExplainAt(now time.Time) Explanation {
 	e := Explanation{PolicyVersion: c.PolicyVersion, Table: c.Table(), State: stateName(c.State), WhoseMove: whoseMove(c.State)}
 	if Terminal(c.State) {
 		return e
 	}
 	if k := c.stateClock(); k != nil {
+		due, frozen := c.stateDue(k)
 		e.Clocks = append(e.Clocks, Clock{Name: k.name, Description: k.description, WhoseMove: e.WhoseMove,
-			StartedAt: c.Process.ClockSince, Deadline: c.Process.ClockSince.Add(k.dur), OnExpiry: k.onExpiry, PolicyDuration: k.dur})
+			StartedAt: c.Process.ClockSince, Deadline: due, OnExpiry: k.onExpiry, PolicyDuration: k.dur,
+			Paused: frozen, PausedNow: lifecycle.Within(frozen, now)})
 	}
 	for _, t := range c.ServiceTargets {
 		if !running(t) || t.StartedAt == nil || t.DueAt == nil {
 			continue
 		}
+		due, warn, frozen := c.targetDue(t)
 		e.Clocks = append(e.Clocks, Clock{Name: targetName(t.Kind), Description: "the seller's service target (a breach is recorded; the state does not change)",
-			WhoseMove: MoveSeller, StartedAt: *t.StartedAt, Deadline: *t.DueAt, WarnAt: t.WarnAt,
-			OnExpiry: "breach recorded", PolicyDuration: t.DueAt.Sub(*t.StartedAt)})
+			WhoseMove: MoveSeller, StartedAt: *t.StartedAt, Deadline: *due, WarnAt: warn,
+			OnExpiry: "breach recorded", PolicyDuration: t.DueAt.Sub(*t.StartedAt),
+			Paused: frozen, PausedNow: lifecycle.Within(frozen, now)})
 	}
 	return e
+}
+
+// Shown is the case as the contract shows it: its service targets' due and
+// warning instants moved by the freeze windows, as their alarms are (the
+// stored ones stay as started: the windows are applied at every load).
+func (c *Case) Shown() *Case {
+	if len(c.Freezes) == 0 {
+		return c
+	}
+	cp := *c
+	cp.ServiceTargets = make([]Target, len(c.ServiceTargets))
+	for i, t := range c.ServiceTargets {
+		t.DueAt, t.WarnAt, _ = c.targetDue(t)
+		cp.ServiceTargets[i] = t
+	}
+	return &cp
 }

@@ -89,7 +89,9 @@ func (s *Store) List(ctx context.Context, f Filter, after Cursor, limit int) (ro
 		rows = rows[:limit]
 		last := rows[len(rows)-1]
 		next = &Cursor{CaseID: last.CaseID}
-		if d := last.Case.Deadline; d != nil {
+		// the column the rows are ordered by (a freeze window declared since
+		// the case's last write moved Case.Deadline, not yet the column)
+		if d := last.storedDeadline; d != nil {
 			t := d.UTC()
 			next.Deadline = &t
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kefu-suite/kefu/services/aftersale/internal/domain"
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/freeze"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/outbox"
 	"github.com/kefu-suite/kefu/services/platform/pg"
@@ -83,12 +84,15 @@ type Row struct {
 	// LastOp is the last command applied (the runner's ApplyInput.Op).
 	LastOp string
 	Case   *domain.Case
+	// storedDeadline is the deadline as last written (the list column);
+	// Case.Deadline is re-derived at load under the freeze windows.
+	storedDeadline *time.Time
 }
 
 func (s *Store) scanRow(row pgx.Row) (*Row, error) {
 	var r Row
-	var doc, process []byte
-	if err := row.Scan(&r.CaseID, &r.ShopID, &r.BuyerID, &r.OrderID, &r.State, &r.Version, &doc, &process, &r.LastOp); err != nil {
+	var doc, process, freezes []byte
+	if err := row.Scan(&r.CaseID, &r.ShopID, &r.BuyerID, &r.OrderID, &r.State, &r.Version, &doc, &process, &r.LastOp, &freezes); err != nil {
 		return nil, err
 	}
 	r.Case = &domain.Case{}
@@ -106,13 +110,30 @@ func (s *Store) scanRow(row pgx.Row) (*Row, error) {
 		}
 	}
 	r.Case.Process.Version = r.Version
+	r.storedDeadline = r.Case.Deadline
 	// Stored under earlier rules: the AFTER_SALE table, the durations its
 	// pin lacks (domain.Case.Upgrade).
 	r.Case.Upgrade()
+	// The platform's freeze windows that apply to it, and its deadline under them.
+	fs, err := freeze.Decode(freezes)
+	if err != nil {
+		return nil, fmt.Errorf("case %s: %w", r.CaseID, err)
+	}
+	r.Case.SetFreezes(fs)
 	return &r, nil
 }
 
-const rowCols = `case_id, shop_id, buyer_id, order_id, state, version, doc, process, last_op`
+// rowCols are a case's columns, with the platform's freeze windows that
+// apply to it (its shop's and the platform-wide ones ending after it was
+// opened) — declared at run time, so read with the row, never stored in it.
+var rowCols = `case_id, shop_id, buyer_id, order_id, state, version, doc, process, last_op, ` +
+	freeze.Column("cases.shop_id", "cases.created_at")
+
+// Freezes are the freeze windows that apply to a new case of shopID opened
+// at openedAt (Case.Freezes before it is opened).
+func (s *Store) Freezes(ctx context.Context, shopID string, openedAt time.Time) ([]lifecycle.Freeze, error) {
+	return freeze.Load(ctx, s.pool, shopID, openedAt)
+}
 
 // Get loads a case.
 func (s *Store) Get(ctx context.Context, caseID string) (*Row, error) {
@@ -422,7 +443,7 @@ func (s *Store) Update(ctx context.Context, caseID, op string, fn func(*domain.C
 		clocksBefore, stepsBefore := c.Clocks(), len(c.History)
 		if err := fn(c); err != nil {
 			if errors.Is(err, ErrUnchanged) {
-				return nil
+				return refreshDeadline(ctx, tx, c, r.storedDeadline)
 			}
 			return err
 		}
@@ -463,6 +484,18 @@ func (s *Store) Update(ctx context.Context, caseID, op string, fn func(*domain.C
 		return nil, err
 	}
 	return r, nil
+}
+
+// refreshDeadline keeps the list column (the shop's queue, soonest deadline
+// first) of an unchanged case true to its clock: a freeze window declared
+// since its last write moved it (the runner's stale firing at the old
+// instant lands here). Nothing else is written: no version, no event.
+func refreshDeadline(ctx context.Context, tx pgx.Tx, c *domain.Case, stored *time.Time) error {
+	if (stored == nil) == (c.Deadline == nil) && (stored == nil || stored.Equal(*c.Deadline)) {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `UPDATE cases SET deadline = $2 WHERE case_id = $1`, c.CaseID, c.Deadline)
+	return err
 }
 
 // shrinkHolds lowers a case's fen holds to the agreed amount (never above

@@ -262,3 +262,53 @@ func TestACaseStoredBeforeTheTablesLoadsAsAfterSale(t *testing.T) {
 		t.Fatalf("loaded %s %+v", got.Case.TimeoutTable, got.Case.Process.Policy)
 	}
 }
+
+// The freeze windows the service stored (freeze_window.declared) come with
+// the case of their shop: its deadline is re-derived under them, a stale
+// firing of the old instant changes nothing but the list column, which
+// then orders the case by its moved deadline.
+func TestWindowsAreLoadedWithTheCase(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	a, err := create(t, s, "req-0000f001", domain.TypeRefundOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened := a.Case.Process.ClockSince
+	for _, w := range []struct {
+		id, shop string
+		from, to time.Time
+	}{
+		{"fzw_all", "", opened.Add(time.Hour), opened.Add(3 * time.Hour)},
+		{"fzw_other", "shop_2", opened, opened.Add(48 * time.Hour)},
+	} {
+		doc := `{"id": "` + w.id + `", "name": "冻结 ` + w.id + `", "shop_id": "` + w.shop + `", "from": "` + w.from.Format(time.RFC3339Nano) +
+			`", "to": "` + w.to.Format(time.RFC3339Nano) + `", "clocks": ["aftersale.seller_response"]}`
+		if _, err := s.Pool().Exec(ctx, `INSERT INTO freeze_windows (freeze_window_id, shop_id, from_at, to_at, doc) VALUES ($1, $2, $3, $4, $5)`,
+			w.id, w.shop, w.from, w.to, doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := opened.Add(5*24*time.Hour + 2*time.Hour)
+	got, err := s.Get(ctx, a.CaseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Case.Freezes) != 1 || got.Case.Freezes[0].ID != "fzw_all" || !got.Case.Deadline.Equal(want) {
+		t.Fatalf("windows %+v, deadline %v, want %s", got.Case.Freezes, got.Case.Deadline, want)
+	}
+	stale := lifecycle.Alarm{Name: "seller_response", At: opened.Add(5 * 24 * time.Hour), Breach: true}
+	after, err := s.Update(ctx, a.CaseID, "", func(c *domain.Case) error {
+		if fired, err := c.Fire(stale, stale.At, nil); fired || err != nil {
+			return errors.New("the alarm of the old instant fired")
+		}
+		return store.ErrUnchanged
+	})
+	if err != nil || after.Version != a.Version {
+		t.Fatalf("a stale firing: %v (version %d → %d)", err, a.Version, after.Version)
+	}
+	var column time.Time
+	if err := s.Pool().QueryRow(ctx, `SELECT deadline FROM cases WHERE case_id = $1`, a.CaseID).Scan(&column); err != nil || column.Sub(want).Abs() >= time.Microsecond {
+		t.Fatalf("deadline column %s (%v), want %s", column, err, want)
+	}
+}
