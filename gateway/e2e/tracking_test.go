@@ -163,3 +163,92 @@ func TestARefundRequestHoldsAutoConfirm(t *testing.T) {
 		return after.Equal(before.Add(to.Sub(pausedFrom))) && to.Sub(pausedFrom) >= 3*time.Second, fmt.Sprint(c)
 	})
 }
+
+// 交易中退款 from the carrier's signing to the refund: windows count from
+// delivery, so a buyer whose parcel was signed for opens a seven-day return
+// without confirming receipt first; the case runs the transaction table (the
+// seller's 72 h); the buyer's return parcel is tracked like any other, and
+// its signing at the shop — pushed by the return's carrier — starts the
+// seller's refund-after-receipt target at the signing instant.
+func TestAReturnTrackedFromDeliveryToTheShop(t *testing.T) {
+	s := StartStack(t)
+	buyer := Token(t, identity.Identity{Subject: "buyer_return_track", Role: identity.RoleBuyer})
+	agent := Token(t, identity.Identity{Subject: "agent_return_track", Role: identity.RoleAgent, Rank: identity.RankAgent,
+		Group: identity.GroupAfterSale, ShopID: "shop_demo"})
+	sf := Token(t, identity.Identity{Subject: "SF", Role: identity.RoleCarrier})
+	zto := Token(t, identity.Identity{Subject: "ZTO", Role: identity.RoleCarrier})
+
+	orderID, placed := placeOrder(t, s, buyer, "return-track-order-0001")
+	total := Str(placed, "order", "price", "total_fen")
+	s.Do(t, "POST", "/v1/orders/"+orderID+":pay", buyer, map[string]any{
+		"payment_ref": "alipay-return-track-0001", "amount_fen": total}).OK(t, "pay")
+	s.Do(t, "POST", "/v1/orders/"+orderID+":ship", agent, map[string]any{"shipment": map[string]any{
+		"carrier": "顺丰速运", "tracking_number": "SF7100000001", "method": "SHIPPING_METHOD_EXPRESS"}}).OK(t, "ship")
+	Eventually(t, 60*time.Second, "the shipment's parcel registered", func() (bool, string) {
+		got := s.Do(t, "GET", "/v1/parcels?order_id="+orderID, agent, nil).OK(t, "parcels of the order")
+		return Str(got, "parcels", 0, "parcel_id") != "", Str(got, "parcels")
+	})
+	signed := time.Now().UTC().Add(-time.Second).Truncate(time.Second)
+	s.Do(t, "POST", "/v1/logistics/tracking:push", sf, map[string]any{"carrier": "SF", "tracking_number": "SF7100000001",
+		"events": []any{map[string]any{"event_id": "sf-r-e1", "state": "TRACKING_STATE_DELIVERED", "occurred_at": signed.Format(time.RFC3339),
+			"location": "杭州西湖区", "description": "已签收"}}}).OK(t, "delivered to the buyer")
+	Eventually(t, 60*time.Second, "the order delivered", func() (bool, string) {
+		got := s.Do(t, "GET", "/v1/orders/"+orderID, buyer, nil).OK(t, "order")
+		return Str(got, "order", "delivered_at") != "", Str(got, "order", "state")
+	})
+
+	// No confirm receipt: the buyer opens a seven-day return on the
+	// delivered order; it runs the transaction table.
+	opened := s.Do(t, "POST", "/v1/cases", buyer, map[string]any{
+		"order_id": orderID, "type": "CASE_TYPE_RETURN_REFUND", "reason": "CASE_REASON_SEVEN_DAY_NO_REASON",
+		"lines":                []any{map[string]any{"order_line_id": Str(placed, "order", "lines", 0, "line_id"), "quantity": 1}},
+		"requested_amount_fen": total, "refund_channel": "REFUND_CHANNEL_ORIGINAL_PATH",
+	}, "Idempotency-Key", "return-track-case-0001").OK(t, "a return before receipt")
+	caseID := Str(opened, "case", "case_id")
+	if Str(opened, "case", "timeout_table") != "TIMEOUT_TABLE_TRANSACTION" {
+		t.Fatalf("a return before receipt runs the transaction table: %v", opened)
+	}
+	deadline, err := time.Parse(time.RFC3339Nano, Str(opened, "case", "deadline"))
+	created, err2 := time.Parse(time.RFC3339Nano, Str(opened, "case", "created_at"))
+	if err != nil || err2 != nil {
+		t.Fatalf("deadline/created_at: %v %v", err, err2)
+	}
+	if want := 72 * time.Hour / Shrink; deadline.Sub(created) < want-time.Second || deadline.Sub(created) > want+time.Second {
+		t.Fatalf("seller deadline %s after opening, want the seven-day rule's 72 h (%s)", deadline.Sub(created), want)
+	}
+
+	cur := s.Do(t, "GET", "/v1/cases/"+caseID, agent, nil).OK(t, "case")
+	s.Do(t, "POST", "/v1/cases/"+caseID+":approve", agent, map[string]any{"etag": Str(cur, "case", "etag"), "note": "请寄回",
+		"type": "CASE_TYPE_RETURN_REFUND", "return_address": map[string]any{"province": "浙江省", "city": "杭州市", "district": "余杭区",
+			"street": "仓前街道 1 号", "contact_name": "售后仓", "contact_phone": "13900139000"}}).OK(t, "approve")
+	s.Do(t, "POST", "/v1/cases/"+caseID+":submitReturnShipment", buyer, map[string]any{"shipment": map[string]any{
+		"carrier": "中通快递", "tracking_number": "ZT7100000002", "method": "SHIPPING_METHOD_EXPRESS"}}).OK(t, "ship back")
+
+	// The return parcel is registered from case.return_shipped.
+	Eventually(t, 60*time.Second, "the return parcel registered", func() (bool, string) {
+		got := s.Do(t, "GET", "/v1/parcels?case_id="+caseID, agent, nil).OK(t, "parcels of the case")
+		return Str(got, "parcels", 0, "kind") == "PARCEL_KIND_RETURN", Str(got, "parcels")
+	})
+	// Only the return's carrier may push it.
+	back := time.Now().UTC().Add(-time.Second).Truncate(time.Second)
+	push := map[string]any{"carrier": "ZTO", "tracking_number": "ZT7100000002", "events": []any{
+		map[string]any{"event_id": "zto-r-e1", "state": "TRACKING_STATE_DELIVERED", "occurred_at": back.Format(time.RFC3339),
+			"location": "杭州余杭区", "description": "已签收, 签收人: 售后仓"}}}
+	s.Do(t, "POST", "/v1/logistics/tracking:push", sf, push).Error(t, http.StatusForbidden, "PERMISSION_DENIED")
+	s.Do(t, "POST", "/v1/logistics/tracking:push", zto, push).OK(t, "the return signed for at the shop")
+
+	Eventually(t, 60*time.Second, "the case's refund target from the return's signing", func() (bool, string) {
+		got := s.Do(t, "GET", "/v1/cases/"+caseID, agent, nil).OK(t, "case")
+		at, err := time.Parse(time.RFC3339Nano, Str(got, "case", "return_delivered_at"))
+		if err != nil || !at.Equal(back) {
+			return false, Str(got, "case", "return_delivered_at")
+		}
+		for _, tg := range asList(Get(got, "case", "service_targets")) {
+			if Str(tg, "kind") == "SERVICE_TARGET_KIND_REFUND_24H" {
+				started, err := time.Parse(time.RFC3339Nano, Str(tg, "started_at"))
+				return err == nil && started.Equal(back), fmt.Sprint(tg)
+			}
+		}
+		return false, fmt.Sprint(Get(got, "case", "service_targets"))
+	})
+}

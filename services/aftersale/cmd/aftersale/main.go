@@ -65,6 +65,11 @@ func run(ctx context.Context) error {
 	if err := env.Consume(ctx, freeze.Purpose, freeze.Events, freeze.Handler(domain.Service)); err != nil {
 		return err
 	}
+	// The carrier's signing of a return parcel starts the seller's refund
+	// target (the logistics service tracks the parcel).
+	if err := env.Consume(ctx, "parcels", app.ParcelEvents, svc.OnParcel); err != nil {
+		return err
+	}
 	env.NeedWorkflowWorker(queues.Workflows) // its clocks run on the worker
 	if err := env.StartActivities(cl, queues.AfterSaleActivities, func(r worker.ActivityRegistry) {
 		runner.Register(r, app.Process, svc.Handler())

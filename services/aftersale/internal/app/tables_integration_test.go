@@ -14,11 +14,13 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
 	commonv1 "github.com/kefu-suite/kefu/proto/gen/shop/common/v1"
 	eventsv1 "github.com/kefu-suite/kefu/proto/gen/shop/events/v1"
+	logisticsv1 "github.com/kefu-suite/kefu/proto/gen/shop/logistics/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/outbox/outboxtest"
@@ -198,8 +200,28 @@ func TestTransactionTableIntegration(t *testing.T) {
 
 	// The carrier signs it over to the shop: the refund target runs from
 	// the signing; the same event again changes nothing.
+	// It arrives as the logistics service's parcel.delivered: a delivery of
+	// the order's own shipment is not the case's business.
 	signedBack := time.Now().Add(-200 * time.Millisecond).UTC()
-	if err := h.svc.ReturnDelivered(context.Background(), id, "顺丰", "SF300000777", signedBack); err != nil {
+	parcelDelivered := func(kind logisticsv1.ParcelKind, caseID string) error {
+		payload, err := anypb.New(&eventsv1.ParcelDelivered{ParcelId: "pcl_test", Kind: kind, CaseId: caseID,
+			Carrier: "SF", TrackingNumber: "SF300000777", DeliveredAt: timestamppb.New(signedBack)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.svc.OnParcel(context.Background(), nil, &eventsv1.Envelope{EventId: "evt_" + caseID, Type: "parcel.delivered",
+			OccurredAt: timestamppb.New(signedBack), Payload: payload})
+	}
+	if err := parcelDelivered(logisticsv1.ParcelKind_PARCEL_KIND_ORDER_SHIPMENT, id); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := h.client.GetCase(as(agent1), &aftersalev1.GetCaseRequest{CaseId: id}); c.GetCase().GetReturnDeliveredAt() != nil {
+		t.Fatalf("the order's parcel delivered the return: %v", c.GetCase().GetReturnDeliveredAt())
+	}
+	if err := parcelDelivered(logisticsv1.ParcelKind_PARCEL_KIND_RETURN, "as_nosuchcase"); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("a return parcel of an unknown case is set aside: %v", err)
+	}
+	if err := parcelDelivered(logisticsv1.ParcelKind_PARCEL_KIND_RETURN, id); err != nil {
 		t.Fatal(err)
 	}
 	got := h.waitCase(t, id, func(c *aftersalev1.Case) bool { return c.GetReturnDeliveredAt() != nil }, "delivered")
