@@ -85,7 +85,8 @@ func TestBuyerAndShopJourney(t *testing.T) {
 		Error(t, http.StatusConflict, "FAILED_PRECONDITION")
 	s.Do(t, "POST", "/v1/orders/"+orderID+":confirmReceipt", buyer, map[string]any{}).OK(t, "confirm receipt")
 
-	// 4. A seven-day no-reason return; the seller does nothing.
+	// 4. A seven-day no-reason return after the transaction succeeded (售后,
+	// seed 004 (5)); the seller does nothing.
 	opened := s.Do(t, "POST", "/v1/cases", buyer, map[string]any{
 		"order_id": orderID, "type": "CASE_TYPE_RETURN_REFUND", "reason": "CASE_REASON_SEVEN_DAY_NO_REASON",
 		"lines":                []any{map[string]any{"order_line_id": lineID, "quantity": 1}},
@@ -105,16 +106,21 @@ func TestBuyerAndShopJourney(t *testing.T) {
 	if err != nil || err2 != nil {
 		t.Fatalf("deadline/created_at: %v %v", err, err2)
 	}
-	// The seller's 72 h, shrunk.
-	if want := 72 * time.Hour / Shrink; deadline.Sub(created) < want-time.Second || deadline.Sub(created) > want+time.Second {
+	// After receipt the case runs the after-sale table: the seller has 5 d
+	// for a return-refund (shrunk), not the transaction table's 72 h.
+	if Str(opened, "case", "timeout_table") != "TIMEOUT_TABLE_AFTER_SALE" {
+		t.Fatalf("a case opened after confirm receipt runs the after-sale table: %v", Str(opened, "case", "timeout_table"))
+	}
+	sellerWindow := 5 * 24 * time.Hour / Shrink
+	if want := sellerWindow; deadline.Sub(created) < want-time.Second || deadline.Sub(created) > want+time.Second {
 		t.Fatalf("seller deadline %s after opening, want %s", deadline.Sub(created), want)
 	}
-	Eventually(t, 90*time.Second, "the 72 h seller clock agrees for the silent seller", func() (bool, string) {
+	Eventually(t, 90*time.Second, "the 5 d seller clock agrees for the silent seller", func() (bool, string) {
 		c := s.Do(t, "GET", "/v1/cases/"+caseID, buyer, nil).OK(t, "get case")
 		st := Str(c, "case", "state")
 		return st == "CASE_STATE_AWAITING_BUYER_RETURN", st
 	})
-	if time.Since(openedAt) < 72*time.Hour/Shrink-2*time.Second {
+	if time.Since(openedAt) < sellerWindow-2*time.Second {
 		t.Fatalf("auto-agreed after %s, before the seller's deadline", time.Since(openedAt))
 	}
 
