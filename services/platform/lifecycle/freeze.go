@@ -108,6 +108,25 @@ func Extend(start time.Time, d time.Duration, spans []Span) (time.Time, []Span) 
 	return cur.Add(left), used
 }
 
+// Clip answers the parts of spans within [from, to] (empty parts dropped):
+// the windows a clock stood still in, shown for the timers without the
+// other pauses it counts.
+func Clip(spans []Span, from, to time.Time) []Span {
+	var out []Span
+	for _, s := range spans {
+		if s.From.Before(from) {
+			s.From = from
+		}
+		if s.To.After(to) {
+			s.To = to
+		}
+		if s.To.After(s.From) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Within reports whether at lies inside one of spans ([From, To); an open
 // span has no end).
 func Within(spans []Span, at time.Time) bool {

@@ -2,6 +2,7 @@ package lifecycle_test
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -101,5 +102,21 @@ func TestFreezeStopsTheClocksItNames(t *testing.T) {
 	}
 	if !lifecycle.Within(spans, at(0)) || lifecycle.Within(spans, at(time.Hour)) {
 		t.Fatal("Within is [From, To)")
+	}
+}
+
+// Clip keeps the parts of the spans inside [from, to], dropping those that
+// only touch it.
+func TestClip(t *testing.T) {
+	at := func(h int) time.Time { return time.Date(2027, 2, 1, h, 0, 0, 0, time.UTC) }
+	spans := []lifecycle.Span{{From: at(0), To: at(2), Reason: "a"}, {From: at(3), To: at(5), Reason: "b"},
+		{From: at(6), To: at(9), Reason: "c"}, {From: at(10), To: at(11), Reason: "d"}}
+	got := lifecycle.Clip(spans, at(2), at(8))
+	want := []lifecycle.Span{{From: at(3), To: at(5), Reason: "b"}, {From: at(6), To: at(8), Reason: "c"}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Clip = %v, want %v", got, want)
+	}
+	if got := lifecycle.Clip(spans, at(1), at(1)); got != nil {
+		t.Fatalf("an empty range keeps %v", got)
 	}
 }

@@ -73,7 +73,7 @@ func (c *Case) frozen(names ...string) []lifecycle.Span {
 // ClockSince, later by the freeze windows that stop it; with those spans,
 // clipped to the clock.
 func (c *Case) stateDue(k *stateClockDef) (time.Time, []lifecycle.Span) {
-	return c.extend(c.Process.ClockSince, k.dur, c.frozen(k.name))
+	return lifecycle.Extend(c.Process.ClockSince, k.dur, c.frozen(k.name))
 }
 
 // targetDue is when a service target (and its warning) run out: their
@@ -84,31 +84,13 @@ func (c *Case) targetDue(t Target) (due, warn *time.Time, spans []lifecycle.Span
 		return t.DueAt, t.WarnAt, nil
 	}
 	frozen := c.frozen(targetAlarm(t.Kind), targetName(t.Kind))
-	d, spans := c.extend(*t.StartedAt, t.DueAt.Sub(*t.StartedAt), frozen)
+	d, spans := lifecycle.Extend(*t.StartedAt, t.DueAt.Sub(*t.StartedAt), frozen)
 	due = &d
 	if t.WarnAt != nil {
 		w, _ := lifecycle.Extend(*t.StartedAt, t.WarnAt.Sub(*t.StartedAt), frozen)
 		warn = &w
 	}
 	return due, warn, spans
-}
-
-// extend is lifecycle.Extend with the frozen spans clipped to [start, due].
-func (c *Case) extend(start time.Time, d time.Duration, frozen []lifecycle.Span) (time.Time, []lifecycle.Span) {
-	due, _ := lifecycle.Extend(start, d, frozen)
-	var shown []lifecycle.Span
-	for _, f := range frozen {
-		if f.From.Before(start) {
-			f.From = start
-		}
-		if f.To.After(due) {
-			f.To = due
-		}
-		if f.To.After(f.From) {
-			shown = append(shown, f)
-		}
-	}
-	return due, shown
 }
 
 // RefundRetryBackoff is the wait before each automatic refund retry; after

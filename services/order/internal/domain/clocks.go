@@ -70,19 +70,7 @@ const Service = "order"
 func (t Terms) extend(o *orderv1.Order, name string, start time.Time, d time.Duration, more []lifecycle.Span) (time.Time, []lifecycle.Span) {
 	frozen := lifecycle.FrozenSpans(t.Freezes, Service, name, o.GetShopId())
 	due, _ := lifecycle.Extend(start, d, append(slices.Clone(more), frozen...))
-	var shown []lifecycle.Span
-	for _, f := range frozen {
-		if f.From.Before(start) {
-			f.From = start
-		}
-		if f.To.After(due) {
-			f.To = due
-		}
-		if f.To.After(f.From) {
-			shown = append(shown, f)
-		}
-	}
-	return due, shown
+	return due, lifecycle.Clip(frozen, start, due)
 }
 
 // ShipBy is the ship-promise deadline of a payment at paidAt (COD: of the
