@@ -369,7 +369,8 @@ func TestAfterSaleIntegration(t *testing.T) {
 			story = append(story, e.GetType())
 			if e.GetType() == "case.created" {
 				opened := outboxtest.Payload[*eventsv1.CaseOpened](t, e)
-				if opened.GetRequestedAmountFen() != 10000 || opened.GetOrderId() != "ord_ret1" || e.GetActor().GetSubject() != buyer1.Subject {
+				if opened.GetRequestedAmountFen() != 10000 || opened.GetOrderId() != "ord_ret1" || e.GetActor().GetSubject() != buyer1.Subject ||
+					opened.GetTimeoutTable() == aftersalev1.TimeoutTable_TIMEOUT_TABLE_UNSPECIFIED || opened.GetTimeoutTable() != c.GetTimeoutTable() {
 					t.Fatalf("case.created %v by %v", opened, e.GetActor())
 				}
 			}

@@ -42,6 +42,10 @@ type CaseOpened struct {
 	// When the current party's time runs out.
 	Deadline      *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=deadline,proto3" json:"deadline,omitempty"`
 	PolicyVersion string                 `protobuf:"bytes,11,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
+	// Which of seed 004's timeout tables the case runs: TRANSACTION (交易中退款,
+	// opened before the buyer's receipt; it holds the order's auto-confirm
+	// clock) or AFTER_SALE (售后, after the transaction succeeded).
+	TimeoutTable  v1.TimeoutTable `protobuf:"varint,12,opt,name=timeout_table,json=timeoutTable,proto3,enum=shop.aftersale.v1.TimeoutTable" json:"timeout_table,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -151,6 +155,13 @@ func (x *CaseOpened) GetPolicyVersion() string {
 		return x.PolicyVersion
 	}
 	return ""
+}
+
+func (x *CaseOpened) GetTimeoutTable() v1.TimeoutTable {
+	if x != nil {
+		return x.TimeoutTable
+	}
+	return v1.TimeoutTable(0)
 }
 
 // CaseStepped ("case.<action>", one type per history action: e.g.
@@ -317,7 +328,7 @@ var File_shop_events_v1_aftersale_proto protoreflect.FileDescriptor
 
 const file_shop_events_v1_aftersale_proto_rawDesc = "" +
 	"\n" +
-	"\x1eshop/events/v1/aftersale.proto\x12\x0eshop.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!shop/aftersale/v1/aftersale.proto\x1a\x1bshop/common/v1/common.proto\"\x93\x04\n" +
+	"\x1eshop/events/v1/aftersale.proto\x12\x0eshop.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!shop/aftersale/v1/aftersale.proto\x1a\x1bshop/common/v1/common.proto\"\xd9\x04\n" +
 	"\n" +
 	"CaseOpened\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x19\n" +
@@ -333,7 +344,8 @@ const file_shop_events_v1_aftersale_proto_rawDesc = "" +
 	"whose_move\x18\t \x01(\x0e2\x15.shop.common.v1.PartyR\twhoseMove\x126\n" +
 	"\bdeadline\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x12%\n" +
-	"\x0epolicy_version\x18\v \x01(\tR\rpolicyVersion\"\xb6\x05\n" +
+	"\x0epolicy_version\x18\v \x01(\tR\rpolicyVersion\x12D\n" +
+	"\rtimeout_table\x18\f \x01(\x0e2\x1f.shop.aftersale.v1.TimeoutTableR\ftimeoutTable\"\xb6\x05\n" +
 	"\vCaseStepped\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x19\n" +
 	"\border_id\x18\x02 \x01(\tR\aorderId\x125\n" +
@@ -377,11 +389,12 @@ var file_shop_events_v1_aftersale_proto_goTypes = []any{
 	(v1.CaseState)(0),             // 6: shop.aftersale.v1.CaseState
 	(v11.Party)(0),                // 7: shop.common.v1.Party
 	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
-	(v1.CaseAction)(0),            // 9: shop.aftersale.v1.CaseAction
-	(*v1.Refund)(nil),             // 10: shop.aftersale.v1.Refund
-	(v1.CloseReason)(0),           // 11: shop.aftersale.v1.CloseReason
-	(v1.CaseCause)(0),             // 12: shop.aftersale.v1.CaseCause
-	(*v11.Shipment)(nil),          // 13: shop.common.v1.Shipment
+	(v1.TimeoutTable)(0),          // 9: shop.aftersale.v1.TimeoutTable
+	(v1.CaseAction)(0),            // 10: shop.aftersale.v1.CaseAction
+	(*v1.Refund)(nil),             // 11: shop.aftersale.v1.Refund
+	(v1.CloseReason)(0),           // 12: shop.aftersale.v1.CloseReason
+	(v1.CaseCause)(0),             // 13: shop.aftersale.v1.CaseCause
+	(*v11.Shipment)(nil),          // 14: shop.common.v1.Shipment
 }
 var file_shop_events_v1_aftersale_proto_depIdxs = []int32{
 	2,  // 0: shop.events.v1.CaseOpened.type:type_name -> shop.aftersale.v1.CaseType
@@ -391,21 +404,22 @@ var file_shop_events_v1_aftersale_proto_depIdxs = []int32{
 	6,  // 4: shop.events.v1.CaseOpened.state:type_name -> shop.aftersale.v1.CaseState
 	7,  // 5: shop.events.v1.CaseOpened.whose_move:type_name -> shop.common.v1.Party
 	8,  // 6: shop.events.v1.CaseOpened.deadline:type_name -> google.protobuf.Timestamp
-	9,  // 7: shop.events.v1.CaseStepped.action:type_name -> shop.aftersale.v1.CaseAction
-	6,  // 8: shop.events.v1.CaseStepped.from_state:type_name -> shop.aftersale.v1.CaseState
-	6,  // 9: shop.events.v1.CaseStepped.to_state:type_name -> shop.aftersale.v1.CaseState
-	7,  // 10: shop.events.v1.CaseStepped.whose_move:type_name -> shop.common.v1.Party
-	8,  // 11: shop.events.v1.CaseStepped.deadline:type_name -> google.protobuf.Timestamp
-	2,  // 12: shop.events.v1.CaseStepped.type:type_name -> shop.aftersale.v1.CaseType
-	10, // 13: shop.events.v1.CaseStepped.refund:type_name -> shop.aftersale.v1.Refund
-	11, // 14: shop.events.v1.CaseStepped.close_reason:type_name -> shop.aftersale.v1.CloseReason
-	12, // 15: shop.events.v1.CaseStepped.root_cause:type_name -> shop.aftersale.v1.CaseCause
-	13, // 16: shop.events.v1.CaseStepped.shipment:type_name -> shop.common.v1.Shipment
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	9,  // 7: shop.events.v1.CaseOpened.timeout_table:type_name -> shop.aftersale.v1.TimeoutTable
+	10, // 8: shop.events.v1.CaseStepped.action:type_name -> shop.aftersale.v1.CaseAction
+	6,  // 9: shop.events.v1.CaseStepped.from_state:type_name -> shop.aftersale.v1.CaseState
+	6,  // 10: shop.events.v1.CaseStepped.to_state:type_name -> shop.aftersale.v1.CaseState
+	7,  // 11: shop.events.v1.CaseStepped.whose_move:type_name -> shop.common.v1.Party
+	8,  // 12: shop.events.v1.CaseStepped.deadline:type_name -> google.protobuf.Timestamp
+	2,  // 13: shop.events.v1.CaseStepped.type:type_name -> shop.aftersale.v1.CaseType
+	11, // 14: shop.events.v1.CaseStepped.refund:type_name -> shop.aftersale.v1.Refund
+	12, // 15: shop.events.v1.CaseStepped.close_reason:type_name -> shop.aftersale.v1.CloseReason
+	13, // 16: shop.events.v1.CaseStepped.root_cause:type_name -> shop.aftersale.v1.CaseCause
+	14, // 17: shop.events.v1.CaseStepped.shipment:type_name -> shop.common.v1.Shipment
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_shop_events_v1_aftersale_proto_init() }
