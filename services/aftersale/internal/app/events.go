@@ -40,7 +40,7 @@ func caseEvents(ctx context.Context, c *domain.Case, added []domain.Event, befor
 			e.Payload = &eventsv1.CaseOpened{CaseId: c.CaseID, OrderId: c.OrderID, Type: m.GetType(), Reason: m.GetReason(),
 				Lines: m.GetLines(), RequestedAmountFen: m.GetRequestedAmountFen(), GoodsKind: m.GetGoodsKind(),
 				State: m.GetState(), WhoseMove: m.GetWhoseMove(), Deadline: m.GetDeadline(), PolicyVersion: m.GetPolicyVersion(),
-				TimeoutTable: m.GetTimeoutTable()}
+				TimeoutTable: m.GetTimeoutTable(), Responsibility: m.GetResponsibility(), RootCause: m.GetRootCause()}
 		} else {
 			e.Type = "case." + strings.ToLower(strings.TrimPrefix(string(h.Action), "CASE_ACTION_"))
 			var refund *aftersalev1.Refund

@@ -45,7 +45,13 @@ type CaseOpened struct {
 	// Which of seed 004's timeout tables the case runs: TRANSACTION (交易中退款,
 	// opened before the buyer's receipt; it holds the order's auto-confirm
 	// clock) or AFTER_SALE (售后, after the transaction succeeded).
-	TimeoutTable  v1.TimeoutTable `protobuf:"varint,12,opt,name=timeout_table,json=timeoutTable,proto3,enum=shop.aftersale.v1.TimeoutTable" json:"timeout_table,omitempty"`
+	TimeoutTable v1.TimeoutTable `protobuf:"varint,12,opt,name=timeout_table,json=timeoutTable,proto3,enum=shop.aftersale.v1.TimeoutTable" json:"timeout_table,omitempty"`
+	// Who is responsible (责任判定) and who pays return shipping, as decided at
+	// opening (for the cause analysis).
+	Responsibility *v1.Responsibility `protobuf:"bytes,13,opt,name=responsibility,proto3" json:"responsibility,omitempty"`
+	// The root cause recorded at opening, if any (later ones come on the
+	// case's steps).
+	RootCause     v1.CaseCause `protobuf:"varint,14,opt,name=root_cause,json=rootCause,proto3,enum=shop.aftersale.v1.CaseCause" json:"root_cause,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -162,6 +168,20 @@ func (x *CaseOpened) GetTimeoutTable() v1.TimeoutTable {
 		return x.TimeoutTable
 	}
 	return v1.TimeoutTable(0)
+}
+
+func (x *CaseOpened) GetResponsibility() *v1.Responsibility {
+	if x != nil {
+		return x.Responsibility
+	}
+	return nil
+}
+
+func (x *CaseOpened) GetRootCause() v1.CaseCause {
+	if x != nil {
+		return x.RootCause
+	}
+	return v1.CaseCause(0)
 }
 
 // CaseStepped ("case.<action>", one type per history action: e.g.
@@ -328,7 +348,7 @@ var File_shop_events_v1_aftersale_proto protoreflect.FileDescriptor
 
 const file_shop_events_v1_aftersale_proto_rawDesc = "" +
 	"\n" +
-	"\x1eshop/events/v1/aftersale.proto\x12\x0eshop.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!shop/aftersale/v1/aftersale.proto\x1a\x1bshop/common/v1/common.proto\"\xd9\x04\n" +
+	"\x1eshop/events/v1/aftersale.proto\x12\x0eshop.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!shop/aftersale/v1/aftersale.proto\x1a\x1bshop/common/v1/common.proto\"\xe1\x05\n" +
 	"\n" +
 	"CaseOpened\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x19\n" +
@@ -345,7 +365,10 @@ const file_shop_events_v1_aftersale_proto_rawDesc = "" +
 	"\bdeadline\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x12%\n" +
 	"\x0epolicy_version\x18\v \x01(\tR\rpolicyVersion\x12D\n" +
-	"\rtimeout_table\x18\f \x01(\x0e2\x1f.shop.aftersale.v1.TimeoutTableR\ftimeoutTable\"\xb6\x05\n" +
+	"\rtimeout_table\x18\f \x01(\x0e2\x1f.shop.aftersale.v1.TimeoutTableR\ftimeoutTable\x12I\n" +
+	"\x0eresponsibility\x18\r \x01(\v2!.shop.aftersale.v1.ResponsibilityR\x0eresponsibility\x12;\n" +
+	"\n" +
+	"root_cause\x18\x0e \x01(\x0e2\x1c.shop.aftersale.v1.CaseCauseR\trootCause\"\xb6\x05\n" +
 	"\vCaseStepped\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x19\n" +
 	"\border_id\x18\x02 \x01(\tR\aorderId\x125\n" +
@@ -390,11 +413,12 @@ var file_shop_events_v1_aftersale_proto_goTypes = []any{
 	(v11.Party)(0),                // 7: shop.common.v1.Party
 	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
 	(v1.TimeoutTable)(0),          // 9: shop.aftersale.v1.TimeoutTable
-	(v1.CaseAction)(0),            // 10: shop.aftersale.v1.CaseAction
-	(*v1.Refund)(nil),             // 11: shop.aftersale.v1.Refund
-	(v1.CloseReason)(0),           // 12: shop.aftersale.v1.CloseReason
-	(v1.CaseCause)(0),             // 13: shop.aftersale.v1.CaseCause
-	(*v11.Shipment)(nil),          // 14: shop.common.v1.Shipment
+	(*v1.Responsibility)(nil),     // 10: shop.aftersale.v1.Responsibility
+	(v1.CaseCause)(0),             // 11: shop.aftersale.v1.CaseCause
+	(v1.CaseAction)(0),            // 12: shop.aftersale.v1.CaseAction
+	(*v1.Refund)(nil),             // 13: shop.aftersale.v1.Refund
+	(v1.CloseReason)(0),           // 14: shop.aftersale.v1.CloseReason
+	(*v11.Shipment)(nil),          // 15: shop.common.v1.Shipment
 }
 var file_shop_events_v1_aftersale_proto_depIdxs = []int32{
 	2,  // 0: shop.events.v1.CaseOpened.type:type_name -> shop.aftersale.v1.CaseType
@@ -405,21 +429,23 @@ var file_shop_events_v1_aftersale_proto_depIdxs = []int32{
 	7,  // 5: shop.events.v1.CaseOpened.whose_move:type_name -> shop.common.v1.Party
 	8,  // 6: shop.events.v1.CaseOpened.deadline:type_name -> google.protobuf.Timestamp
 	9,  // 7: shop.events.v1.CaseOpened.timeout_table:type_name -> shop.aftersale.v1.TimeoutTable
-	10, // 8: shop.events.v1.CaseStepped.action:type_name -> shop.aftersale.v1.CaseAction
-	6,  // 9: shop.events.v1.CaseStepped.from_state:type_name -> shop.aftersale.v1.CaseState
-	6,  // 10: shop.events.v1.CaseStepped.to_state:type_name -> shop.aftersale.v1.CaseState
-	7,  // 11: shop.events.v1.CaseStepped.whose_move:type_name -> shop.common.v1.Party
-	8,  // 12: shop.events.v1.CaseStepped.deadline:type_name -> google.protobuf.Timestamp
-	2,  // 13: shop.events.v1.CaseStepped.type:type_name -> shop.aftersale.v1.CaseType
-	11, // 14: shop.events.v1.CaseStepped.refund:type_name -> shop.aftersale.v1.Refund
-	12, // 15: shop.events.v1.CaseStepped.close_reason:type_name -> shop.aftersale.v1.CloseReason
-	13, // 16: shop.events.v1.CaseStepped.root_cause:type_name -> shop.aftersale.v1.CaseCause
-	14, // 17: shop.events.v1.CaseStepped.shipment:type_name -> shop.common.v1.Shipment
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	10, // 8: shop.events.v1.CaseOpened.responsibility:type_name -> shop.aftersale.v1.Responsibility
+	11, // 9: shop.events.v1.CaseOpened.root_cause:type_name -> shop.aftersale.v1.CaseCause
+	12, // 10: shop.events.v1.CaseStepped.action:type_name -> shop.aftersale.v1.CaseAction
+	6,  // 11: shop.events.v1.CaseStepped.from_state:type_name -> shop.aftersale.v1.CaseState
+	6,  // 12: shop.events.v1.CaseStepped.to_state:type_name -> shop.aftersale.v1.CaseState
+	7,  // 13: shop.events.v1.CaseStepped.whose_move:type_name -> shop.common.v1.Party
+	8,  // 14: shop.events.v1.CaseStepped.deadline:type_name -> google.protobuf.Timestamp
+	2,  // 15: shop.events.v1.CaseStepped.type:type_name -> shop.aftersale.v1.CaseType
+	13, // 16: shop.events.v1.CaseStepped.refund:type_name -> shop.aftersale.v1.Refund
+	14, // 17: shop.events.v1.CaseStepped.close_reason:type_name -> shop.aftersale.v1.CloseReason
+	11, // 18: shop.events.v1.CaseStepped.root_cause:type_name -> shop.aftersale.v1.CaseCause
+	15, // 19: shop.events.v1.CaseStepped.shipment:type_name -> shop.common.v1.Shipment
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_shop_events_v1_aftersale_proto_init() }
