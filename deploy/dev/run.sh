@@ -20,8 +20,8 @@ NATS_PORT=${NATS_PORT:-4223}
 NATS_MONITOR_PORT=${NATS_MONITOR_PORT:-8222}
 GATEWAY_PORT=${GATEWAY_PORT:-8080}
 # service → gRPC port; a service runs only once services/<svc>/cmd/<svc> exists.
-declare -A PORTS=([catalogue]=9091 [conversation]=9092 [order]=9093 [aftersale]=9094 [complaint]=9095 [logistics]=9096 [calendar]=9097)
-ORDER=(catalogue conversation order aftersale complaint logistics calendar)
+declare -A PORTS=([catalogue]=9091 [conversation]=9092 [order]=9093 [aftersale]=9094 [complaint]=9095 [logistics]=9096 [calendar]=9097 [insights]=9098)
+ORDER=(catalogue conversation order aftersale complaint logistics calendar insights)
 
 say() { printf '\033[1m[run]\033[0m %s\n' "$*"; }
 

@@ -60,6 +60,7 @@ var processes = []struct{ name, pkg string }{
 	{"logistics", "./services/logistics/cmd/logistics"},
 	{"calendar", "./services/calendar/cmd/calendar"},
 	{"conversation", "./services/conversation/cmd/conversation"},
+	{"insights", "./services/insights/cmd/insights"},
 	{"worker", "./workflows/cmd/worker"},
 	{"gateway", "./gateway/cmd/gateway"},
 }
@@ -143,6 +144,14 @@ func freeAddr(t *testing.T) string {
 // failure the tail of every process's log is printed.
 func StartStack(t *testing.T) *Stack {
 	t.Helper()
+	return StartStackShrunk(t, Shrink)
+}
+
+// StartStackShrunk is StartStack with another SLA policy factor (e.g. 60:
+// a chat's 3-minute first response is due in 3 s, its 30-minute idle close
+// in 30 s — for tests that answer inside and outside a target on purpose).
+func StartStackShrunk(t *testing.T, shrink int) *Stack {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: needs PostgreSQL, Temporal and the built suite")
 	}
@@ -161,15 +170,15 @@ func StartStack(t *testing.T) *Stack {
 		"TEMPORAL_ADDRESS="+temporal.FrontendHostPort(),
 		"TEMPORAL_NAMESPACE=default",
 		"NATS_URL="+nats.URL(),
-		fmt.Sprintf("SLA_POLICY_SHRINK=%d", Shrink),
+		fmt.Sprintf("SLA_POLICY_SHRINK=%d", shrink),
 		"JWT_HS256_SECRET="+secret,
 		"SERVICE_TOKEN_KEY="+serviceKey,
-		"DB_MAX_CONNS=4", "DB_MIN_CONNS=0", // seven processes per stack, two stacks may run at once
+		"DB_MAX_CONNS=4", "DB_MIN_CONNS=0", // eight processes per stack, two stacks may run at once
 		"SEED_SHOP_ID=shop_demo",
 		"LOG_LEVEL=info",
 		"SHUTDOWN_TIMEOUT=5s",
 	)
-	for _, svc := range []string{"catalogue", "order", "aftersale", "complaint", "conversation", "logistics", "calendar"} {
+	for _, svc := range []string{"catalogue", "order", "aftersale", "complaint", "conversation", "logistics", "calendar", "insights"} {
 		env = append(env, strings.ToUpper(svc)+"_ADDR="+addrs[svc])
 	}
 
@@ -217,6 +226,9 @@ func StartStack(t *testing.T) *Stack {
 	}
 	for _, p := range processes {
 		extra := []string{"GRPC_ADDR=" + addrs[p.name]}
+		if p.name == "insights" {
+			extra = append(extra, "DB_MAX_CONNS=3") // reads and one consumer
+		}
 		if p.name == "gateway" {
 			extra = []string{"HTTP_ADDR=" + addrs[p.name]}
 		}

@@ -65,6 +65,9 @@ type Policy struct {
 	Conversation Conversation `yaml:"conversation"`
 	Complaint    Complaint    `yaml:"complaint"`
 	Logistics    Logistics    `yaml:"logistics"`
+	// Insights: the KPI targets of the service manual and the windows of
+	// the definitions it leaves open (services/insights).
+	Insights Insights `yaml:"insights"`
 	// RefundArrival: how long a refund takes to reach the buyer (DOMAIN
 	// §4), counted in the Calendar's working days.
 	RefundArrival RefundArrival `yaml:"refund_arrival"`
@@ -74,6 +77,28 @@ type Policy struct {
 	// Permissions: who may do each state-changing operation (rank, group,
 	// limits per rank), enforced by every service (services/platform/permit).
 	Permissions permit.Table `yaml:"permissions"`
+}
+
+// Insights: the KPI report's targets (DOMAIN §6, seed 003 第十章) and the
+// windows of the definitions the manual leaves open.
+type Insights struct {
+	Targets struct {
+		FirstResponseRate      float64 `yaml:"first_response_rate"`
+		FirstContactResolution float64 `yaml:"first_contact_resolution"`
+		Satisfaction           float64 `yaml:"satisfaction"`
+		ComplaintRate          float64 `yaml:"complaint_rate"`
+		Conversion             float64 `yaml:"conversion"`
+	} `yaml:"targets"`
+	// FirstContactWindow: a chat is resolved at first contact when its
+	// buyer does not come back (another chat, a complaint) this soon after
+	// it closed.
+	FirstContactWindow Duration `yaml:"first_contact_window"`
+	// ConversionWindow: a pre-sale chat converts when its buyer places an
+	// order this soon after it opened.
+	ConversionWindow Duration `yaml:"conversion_window"`
+	// ComplaintWindow: a complaint counts against its buyer's chats opened
+	// this soon before it.
+	ComplaintWindow Duration `yaml:"complaint_window"`
 }
 
 // Logistics: parcel tracking (物流跟踪).
@@ -477,6 +502,18 @@ func (p *Policy) validate(section string) error {
 	if in("calendar.") {
 		errs = append(errs, p.Calendar.validate()...)
 	}
+	if in("insights.targets") {
+		t := p.Insights.Targets
+		for name, v := range map[string]float64{"first_response_rate": t.FirstResponseRate,
+			"first_contact_resolution": t.FirstContactResolution, "complaint_rate": t.ComplaintRate, "conversion": t.Conversion} {
+			if v <= 0 || v > 1 {
+				errs = append(errs, fmt.Errorf("insights.targets.%s %v must be a share in (0, 1]", name, v))
+			}
+		}
+		if t.Satisfaction < 1 || t.Satisfaction > 5 {
+			errs = append(errs, fmt.Errorf("insights.targets.satisfaction %v must be a CSAT score in [1, 5]", t.Satisfaction))
+		}
+	}
 	if in("complaint.warn_at_percent") {
 		if w := p.Complaint.WarnAtPercent; w <= 0 || w >= 100 {
 			errs = append(errs, fmt.Errorf("complaint.warn_at_percent %d must be in (0, 100)", w))
@@ -493,7 +530,7 @@ func (p *Policy) validate(section string) error {
 
 // eachDuration visits every duration with its YAML path.
 func (p *Policy) eachDuration(fn func(string, *Duration)) {
-	o, a, c, v, l := &p.Order, &p.AfterSale, &p.Complaint, &p.Conversation, &p.Logistics
+	o, a, c, v, l, k := &p.Order, &p.AfterSale, &p.Complaint, &p.Conversation, &p.Logistics, &p.Insights
 	for name, d := range map[string]*Duration{
 		"order.unpaid_close.normal":                      &o.UnpaidClose.Normal,
 		"order.unpaid_close.flash_sale":                  &o.UnpaidClose.FlashSale,
@@ -539,6 +576,9 @@ func (p *Policy) eachDuration(fn func(string, *Duration)) {
 		"complaint.review_change_window":                 &c.ReviewChangeWindow,
 		"complaint.repeat_window":                        &c.RepeatWindow,
 		"logistics.stalled_after":                        &l.StalledAfter,
+		"insights.first_contact_window":                  &k.FirstContactWindow,
+		"insights.conversion_window":                     &k.ConversionWindow,
+		"insights.complaint_window":                      &k.ComplaintWindow,
 	} {
 		fn(name, d)
 	}

@@ -43,7 +43,7 @@ type AuthConfig struct {
 }
 
 // Services the gateway knows how to mount, by config key prefix.
-var Services = []string{"catalogue", "conversation", "order", "aftersale", "complaint", "logistics", "calendar"}
+var Services = []string{"catalogue", "conversation", "order", "aftersale", "complaint", "logistics", "calendar", "insights"}
 
 // Load reads the configuration (CATALOGUE_ADDR, ORDER_ADDR, … name backends).
 func Load(l *config.Loader) (Config, error) {

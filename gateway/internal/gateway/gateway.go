@@ -24,6 +24,7 @@ import (
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	complaintv1 "github.com/kefu-suite/kefu/proto/gen/shop/complaint/v1"
 	conversationv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
+	insightsv1 "github.com/kefu-suite/kefu/proto/gen/shop/insights/v1"
 	logisticsv1 "github.com/kefu-suite/kefu/proto/gen/shop/logistics/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 )
@@ -38,6 +39,7 @@ var registrations = map[string]registerFunc{
 	"complaint":    complaintv1.RegisterComplaintServiceHandler,
 	"logistics":    logisticsv1.RegisterLogisticsServiceHandler,
 	"calendar":     calendarv1.RegisterCalendarServiceHandler,
+	"insights":     insightsv1.RegisterInsightsServiceHandler,
 }
 
 // Gateway is the HTTP handler plus the backend connections it owns.
@@ -58,15 +60,16 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{conns: map[string]*grpc.ClientConn{}, log: log, stop: stop}
+	jsonPb := &runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}
 	mux := runtime.NewServeMux(
 		// One JSON convention for every front end: proto field names
 		// (snake_case), enums as strings, int64 as strings, unset fields shown.
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{
-			Marshaler: &runtime.JSONPb{
-				MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
-				UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-			},
-		}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: jsonPb}),
+		// The insights reports as CSV (format=csv; csv.go).
+		runtime.WithMarshalerOption(mimeCSV, csvMarshaler{jsonPb}),
 		runtime.WithErrorHandler(g.errorHandler),
 		runtime.WithRoutingErrorHandler(g.routingErrorHandler),
 		runtime.WithIncomingHeaderMatcher(incomingHeaders),
@@ -103,6 +106,7 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
 	}
 
 	var api http.Handler = mux
+	api = csvRequests(api)
 	api = withDeadline(c.CallTimeout, api)
 	api = authenticate(auth, log, api)
 	api = limitBody(c.MaxBodyBytes, api)

@@ -12,6 +12,7 @@ import (
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
 	complaintv1 "github.com/kefu-suite/kefu/proto/gen/shop/complaint/v1"
 	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
+	insightsv1 "github.com/kefu-suite/kefu/proto/gen/shop/insights/v1"
 	logisticsv1 "github.com/kefu-suite/kefu/proto/gen/shop/logistics/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 )
@@ -21,6 +22,7 @@ import (
 var Services = map[string]protoreflect.FileDescriptor{
 	"aftersale":    aftersalev1.File_shop_aftersale_v1_aftersale_proto,
 	"calendar":     calendarv1.File_shop_calendar_v1_calendar_proto,
+	"insights":     insightsv1.File_shop_insights_v1_insights_proto,
 	"catalogue":    cataloguev1.File_shop_catalogue_v1_catalogue_proto,
 	"complaint":    complaintv1.File_shop_complaint_v1_complaint_proto,
 	"logistics":    logisticsv1.File_shop_logistics_v1_logistics_proto,

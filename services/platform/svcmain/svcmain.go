@@ -228,6 +228,24 @@ func (e *Env) Consume(ctx context.Context, purpose string, types []string, h inb
 	return nil
 }
 
+// Pending is how many events of the stream the service's consumer for
+// purpose has not yet had acknowledged (handled or set aside): its lag.
+func (e *Env) Pending(ctx context.Context, purpose string) (int64, error) {
+	js, err := e.jetStream()
+	if err != nil {
+		return 0, err
+	}
+	c, err := js.Consumer(ctx, outbox.StreamName, e.Settings.Server.Name+"-"+purpose)
+	if err != nil {
+		return 0, err
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return int64(info.NumPending) + int64(info.NumAckPending), nil
+}
+
 func (e *Env) defer_(fn func()) { e.closers = append(e.closers, fn) }
 
 // Close releases everything Start and the helpers opened, newest first.
