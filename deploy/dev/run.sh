@@ -106,7 +106,10 @@ for svc in "${ORDER[@]}"; do
   [ -d "services/$svc/cmd/$svc" ] || continue
   say "building $svc"
   go build -o "$bins/$svc" "./services/$svc/cmd/$svc"
-  start "$svc" "$logs/$svc.log" env GRPC_ADDR="127.0.0.1:${PORTS[$svc]}" "$bins/$svc"
+  extra=()
+  # insights: reports and one consumer need fewer connections (budget in the README)
+  [ "$svc" = insights ] && extra=(DB_MAX_CONNS="${INSIGHTS_DB_MAX_CONNS:-4}")
+  start "$svc" "$logs/$svc.log" env GRPC_ADDR="127.0.0.1:${PORTS[$svc]}" "${extra[@]}" "$bins/$svc"
   wait_port "$svc" "${PORTS[$svc]}"
   if [ -d "services/$svc/seed" ]; then
     say "seeding $svc (idempotent)"
