@@ -179,4 +179,14 @@ func TestKpiReportThroughREST(t *testing.T) {
 	if len(days) != 7 || Str(days[6], "shop", "consultations") != "3" {
 		t.Errorf("the trend's last day holds today's chats: %v", trend)
 	}
+
+	// The dashboard page draws the same figures (this month holds today's).
+	checkKpiDashboard(t, s, superTok, map[string]kpiCard{
+		"first_response_time":      {Verdict: "VERDICT_MET"}, // mean (0 s + 7.5 s)/2 inside the 6 s target
+		"first_response_rate":      {Fraction: "2 / 3", Value: "66.7 %", Verdict: "VERDICT_MISSED"},
+		"first_contact_resolution": {Fraction: "1 / 2", Value: "50.0 %", Verdict: "VERDICT_MISSED"},
+		"satisfaction":             {Fraction: "8 / 2", Value: "4.00", Verdict: "VERDICT_MISSED"},
+		"complaint_rate":           {Fraction: "1 / 3", Value: "33.3 %", Verdict: "VERDICT_MISSED"},
+		"conversion":               {Fraction: "1 / 3", Value: "33.3 %", Verdict: "VERDICT_MET"},
+	})
 }
