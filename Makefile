@@ -80,12 +80,33 @@ generate: $(PROTO_TOOLS) protodeps ## Regenerate Go, gRPC, gateway code and Open
 	buf generate
 	cd proto/gen && GOWORK=off GOFLAGS=-mod=mod go mod tidy >/dev/null
 
+##@ Pages
+# Debian packages the pages need, installed only when absent (root or sudo).
+define apt-install
+sudo=""; [ "$$(id -u)" -ne 0 ] && sudo="sudo"; \
+$$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+$$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1)
+endef
+
+WEB_OUT := gateway/internal/gateway/dashboard/kpi.js
+
+.PHONY: web
+web: ## Build the dashboard page's script (Chart.js via esbuild, npm ci from the lockfile) into the gateway; commit the output.
+	@command -v npm >/dev/null || { echo ">> installing nodejs and npm"; $(call apt-install,nodejs npm); }
+	cd web/dashboard && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+
+.PHONY: browser
+browser: ## Install Debian's Chromium for the page tests when absent.
+	@command -v chromium >/dev/null || [ -n "$${KEFU_CHROMIUM:-}" ] || { echo ">> installing chromium (page tests)"; $(call apt-install,chromium); }
+
 ##@ Quality
 .PHONY: lint
-lint: generate ## Regenerate (fail on a stale diff), buf lint, gofmt, go vet on every module.
+lint: generate web ## Regenerate code and pages (fail on a stale diff), buf lint, gofmt, go vet on every module.
 	@if [ -n "$$(git status --porcelain -- proto/gen)" ]; then \
 	  echo "generated code is stale: commit the output of 'make generate'"; \
 	  git status --short -- proto/gen; git --no-pager diff --stat -- proto/gen; exit 1; fi
+	@if [ -n "$$(git status --porcelain -- $(WEB_OUT))" ]; then \
+	  echo "the dashboard bundle is stale: commit the output of 'make web'"; git status --short -- $(WEB_OUT); exit 1; fi
 	buf lint
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' ':!proto/gen/**') ); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
@@ -97,7 +118,7 @@ lint: generate ## Regenerate (fail on a stale diff), buf lint, gofmt, go vet on 
 test: lint test-go chaos ## Lint, every module's tests (unit, workflow, integration vs real Postgres + Temporal, e2e), then the chaos run.
 
 .PHONY: test-go
-test-go: $(TEMPORAL) $(NATS_SERVER) ## Every module's tests without the lint step.
+test-go: $(TEMPORAL) $(NATS_SERVER) browser ## Every module's tests without the lint step.
 	DATABASE_URL="$$($(ENSURE_PG))" go test -count=1 -race -timeout 30m $(MODULE_PKGS)
 
 .PHONY: chaos
@@ -125,6 +146,13 @@ run: $(TEMPORAL) $(NATS_SERVER) ## Start Postgres (if needed), Temporal dev serv
 .PHONY: seed
 seed: ## Import the seed catalogue (30 products, FAQs, quick replies) into SEED_SHOP_ID (default shop_demo).
 	DATABASE_URL="$$($(ENSURE_PG))" go run ./services/catalogue/cmd/catalogue seed
+
+.PHONY: seed-demo
+seed-demo: ## With `make run` up: a month of shop_demo — today through the REST API (chats, ratings, orders, a return, a complaint), the 29 days before projected into insights.
+	JWT_HS256_SECRET="$${JWT_HS256_SECRET:-kefu-dev-only-secret-never-in-production}" \
+	  go run ./gateway/cmd/kefu-demo -url "http://127.0.0.1:$${GATEWAY_PORT:-8080}" -shop "$${SEED_SHOP_ID:-shop_demo}"
+	DATABASE_URL="$$($(ENSURE_PG))" NATS_URL="$${NATS_URL:-nats://127.0.0.1:4223}" SEED_SHOP_ID="$${SEED_SHOP_ID:-shop_demo}" \
+	  SERVICE_TOKEN_KEY="$$(cat .data/service-token.key)" go run ./services/insights/cmd/insights demo-history
 
 .PHONY: tidy
 tidy: ## go mod tidy in every module.

@@ -366,21 +366,31 @@ func (c *Consumer) process(ctx context.Context, msg jetstream.Msg) {
 // duplicate: the row was there (the event was handled before).
 func (c *Consumer) apply(ctx context.Context, env *eventsv1.Envelope, seq uint64) (duplicate bool, err error) {
 	err = pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO inbox (consumer, event_id, event_type, stream_seq, outcome)
-			VALUES ($1, $2, $3, $4, 'applied') ON CONFLICT DO NOTHING`, c.cfg.Name, env.GetEventId(), env.GetType(), int64(seq))
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			duplicate = true
-			return nil
-		}
-		if err := c.handle(ctx, tx, env); err != nil {
-			return handlerError{err}
-		}
-		return nil
+		duplicate, err = ApplyInTx(ctx, tx, c.cfg.Name, env, seq, c.handle)
+		return err
 	})
 	return duplicate, err
+}
+
+// ApplyInTx records env in the inbox of consumer and runs h in tx, unless
+// the event was recorded before (duplicate). It is the consumer's own step,
+// for events that reach a service another way than the stream (an import
+// of history): they are de-duplicated with the stream's by event id. seq
+// is the stream sequence, 0 when the event did not come from the stream.
+// A handler error is returned as is (the caller rolls tx back).
+func ApplyInTx(ctx context.Context, tx pgx.Tx, consumer string, env *eventsv1.Envelope, seq uint64, h Handler) (duplicate bool, err error) {
+	tag, err := tx.Exec(ctx, `INSERT INTO inbox (consumer, event_id, event_type, stream_seq, outcome)
+		VALUES ($1, $2, $3, $4, 'applied') ON CONFLICT DO NOTHING`, consumer, env.GetEventId(), env.GetType(), int64(seq))
+	if err != nil {
+		return false, err
+	}
+	if tag.RowsAffected() == 0 {
+		return true, nil
+	}
+	if err := h(ctx, tx, env); err != nil {
+		return false, handlerError{err}
+	}
+	return false, nil
 }
 
 // reject sets an event aside: recorded in the inbox with why, then

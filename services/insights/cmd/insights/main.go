@@ -3,18 +3,26 @@
 // runs the projections behind it: one durable JetStream consumer
 // (insights-projections) over every event type the reports count, and a
 // sweep that marks the chat and 留言 promises nobody kept by their due.
+//
+//	insights                serve
+//	insights demo-history   migrate, then project a month of demo history of
+//	                        SEED_SHOP_ID (default shop_demo) ending yesterday
+//	                        (DEMO_DAYS, default 29) and exit (make seed-demo)
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"google.golang.org/grpc"
 
 	insightsv1 "github.com/kefu-suite/kefu/proto/gen/shop/insights/v1"
 	"github.com/kefu-suite/kefu/services/insights/internal/app"
+	"github.com/kefu-suite/kefu/services/insights/internal/demo"
 	"github.com/kefu-suite/kefu/services/insights/internal/domain"
 	"github.com/kefu-suite/kefu/services/insights/internal/grpcapi"
 	"github.com/kefu-suite/kefu/services/insights/internal/store"
@@ -26,7 +34,9 @@ import (
 
 var spec = svcmain.Spec{Name: "insights", DefaultAddr: ":9098", Schema: "insights", Migrations: migrations.FS}
 
-func main() { svcmain.Main("insights", run) }
+func main() {
+	svcmain.Main("insights", func(ctx context.Context) error { return run(ctx, os.Args[1:]) })
+}
 
 // Targets are the KPI targets and windows of a policy.
 func Targets(p *policy.Policy) domain.Targets {
@@ -38,9 +48,14 @@ func Targets(p *policy.Policy) domain.Targets {
 		ComplaintWindow: time.Duration(i.ComplaintWindow)}
 }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, args []string) error {
 	l := config.FromOS()
 	settings := svcmain.Load(l, spec)
+	demoShop := l.String("SEED_SHOP_ID", "shop_demo")
+	demoDays := l.Int("DEMO_DAYS", 29, 1, 92)
+	if len(args) > 0 && args[0] != "demo-history" {
+		return errors.New("usage: insights [demo-history]")
+	}
 	if err := l.Err(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
@@ -58,6 +73,14 @@ func run(ctx context.Context) error {
 		slog.Duration("conversion_window", targets.ConversionWindow))
 
 	proj := &app.Projector{Targets: targets, Log: env.Log}
+	if len(args) > 0 { // demo-history
+		events := demo.Month(demoShop, time.Now().In(demo.China).AddDate(0, 0, -1), demoDays)
+		started := time.Now()
+		applied, skipped, err := proj.Import(ctx, env.Pool, spec.Name+"-projections", events, 500)
+		env.Log.Info("demo history projected", slog.String("shop_id", demoShop), slog.Int("days", demoDays),
+			slog.Int("applied", applied), slog.Int("already_there", skipped), slog.Duration("took", time.Since(started)))
+		return err
+	}
 	if err := env.Consume(ctx, "projections", app.Types, proj.Handle); err != nil {
 		return err
 	}
