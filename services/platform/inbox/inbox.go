@@ -115,6 +115,13 @@ type Config struct {
 	AckWait time.Duration
 	// Batch is how many events one pull asks for (default 16).
 	Batch int
+	// PerTx is how many events of a pull share one transaction (default 1:
+	// one each). Above 1, each event still runs in a savepoint of its own —
+	// a failing one is rolled back alone and comes back later — and none is
+	// acknowledged before the transaction commits; a consumer that keeps
+	// up with a busy stream (the insights projections) saves a commit per
+	// event.
+	PerTx int
 	// Poll is how long one pull waits for events (default 5 s).
 	Poll time.Duration
 	// Retention is how long inbox rows are kept (default 30 days, the
@@ -140,6 +147,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Batch <= 0 {
 		c.Batch = 16
+	}
+	if c.PerTx <= 0 {
+		c.PerTx = 1
 	}
 	if c.Poll <= 0 {
 		c.Poll = 5 * time.Second
@@ -285,12 +295,16 @@ func (c *Consumer) pull(ctx context.Context, cons jetstream.Consumer) error {
 	if err != nil {
 		return err
 	}
-	for msg := range batch.Messages() {
-		if ctx.Err() != nil {
-			_ = msg.Nak() // stopping: another replica, or the next start, takes it now
-			continue
+	if c.cfg.PerTx > 1 {
+		c.handleGrouped(ctx, batch.Messages())
+	} else {
+		for msg := range batch.Messages() {
+			if ctx.Err() != nil {
+				_ = msg.Nak() // stopping: another replica, or the next start, takes it now
+				continue
+			}
+			c.process(ctx, msg)
 		}
-		c.process(ctx, msg)
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		return err
@@ -304,19 +318,76 @@ type handlerError struct{ err error }
 func (h handlerError) Error() string { return h.err.Error() }
 func (h handlerError) Unwrap() error { return h.err }
 
-// process handles one message and acknowledges, delays or sets it aside.
-func (c *Consumer) process(ctx context.Context, msg jetstream.Msg) {
+// groupLinger is how long a group that is not full waits for one more
+// event before it is handled: a trickle is not held for the pull's Poll.
+const groupLinger = 20 * time.Millisecond
+
+// handleGrouped handles msgs PerTx at a time (fewer when the stream has no
+// more for groupLinger).
+func (c *Consumer) handleGrouped(ctx context.Context, msgs <-chan jetstream.Msg) {
+	var group []jetstream.Msg
+	flush := func() {
+		if len(group) == 0 {
+			return
+		}
+		if ctx.Err() != nil {
+			for _, msg := range group {
+				_ = msg.Nak()
+			}
+		} else {
+			c.processGroup(ctx, group)
+		}
+		group = nil
+	}
+	linger := time.NewTimer(groupLinger)
+	defer linger.Stop()
+	for {
+		var msg jetstream.Msg
+		var ok bool
+		if len(group) == 0 {
+			msg, ok = <-msgs
+		} else {
+			linger.Reset(groupLinger)
+			select {
+			case msg, ok = <-msgs:
+			case <-linger.C:
+				flush()
+				continue
+			}
+		}
+		if !ok {
+			flush()
+			return
+		}
+		if group = append(group, msg); len(group) >= c.cfg.PerTx {
+			flush()
+		}
+	}
+}
+
+// delivery is one message being handled.
+type delivery struct {
+	msg       jetstream.Msg
+	env       *eventsv1.Envelope
+	seq       uint64
+	attempt   int
+	ctx       context.Context
+	span      trace.Span
+	duplicate bool
+	err       error
+}
+
+// open decodes msg and starts its span; nil when the message was set
+// aside (no metadata, undecodable). hctx bounds the handling (AckWait).
+func (c *Consumer) open(ctx, hctx context.Context, msg jetstream.Msg) *delivery {
 	meta, err := msg.Metadata()
 	if err != nil {
 		c.log.Error("inbox: message without JetStream metadata; terminated", slog.String("subject", msg.Subject()),
 			slog.String("error", err.Error()))
 		_ = msg.Term()
-		return
+		return nil
 	}
 	seq, attempt := meta.Sequence.Stream, int(meta.NumDelivered)
-	// An event begun is finished even if ctx ends meanwhile.
-	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.AckWait)
-	defer cancel()
 	env := &eventsv1.Envelope{}
 	if err := proto.Unmarshal(msg.Data(), env); err != nil || env.GetEventId() == "" {
 		if err == nil {
@@ -324,40 +395,104 @@ func (c *Consumer) process(ctx context.Context, msg jetstream.Msg) {
 		}
 		c.reject(hctx, msg, "nats-seq:"+strconv.FormatUint(seq, 10), msg.Subject(), seq, attempt,
 			fmt.Errorf("undecodable event: %w", err))
-		return
+		return nil
 	}
-	hctx = propagation.TraceContext{}.Extract(hctx, propagation.MapCarrier{
+	dctx := propagation.TraceContext{}.Extract(hctx, propagation.MapCarrier{
 		"traceparent": env.GetTraceparent(), "tracestate": env.GetTracestate()})
-	hctx, span := c.tracer.Start(hctx, "consume "+env.GetType(), trace.WithSpanKind(trace.SpanKindConsumer),
+	dctx, span := c.tracer.Start(dctx, "consume "+env.GetType(), trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.String("messaging.system", "nats"),
 			attribute.String("messaging.consumer.group.name", c.cfg.Name),
 			attribute.String("messaging.message.id", env.GetEventId()),
 			attribute.Int("messaging.delivery.attempt", attempt)))
-	defer span.End()
+	return &delivery{msg: msg, env: env, seq: seq, attempt: attempt, ctx: dctx, span: span}
+}
 
-	duplicate, err := c.apply(hctx, env, seq)
-	if c.seen != nil {
-		c.seen(seq, duplicate)
+// process handles one message and acknowledges, delays or sets it aside.
+func (c *Consumer) process(ctx context.Context, msg jetstream.Msg) {
+	// An event begun is finished even if ctx ends meanwhile.
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.AckWait)
+	defer cancel()
+	d := c.open(ctx, hctx, msg)
+	if d == nil {
+		return
 	}
+	d.duplicate, d.err = c.apply(d.ctx, d.env, d.seq)
+	c.settle(d)
+}
+
+// processGroup handles msgs in one transaction, each in a savepoint: a
+// handler's failure rolls back its own event only; a failure of the
+// transaction itself (the database away, the commit refused) sends every
+// event of the group back. Acknowledged only after the commit.
+func (c *Consumer) processGroup(ctx context.Context, msgs []jetstream.Msg) {
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.AckWait)
+	defer cancel()
+	var ds []*delivery
+	for _, msg := range msgs {
+		if d := c.open(ctx, hctx, msg); d != nil {
+			ds = append(ds, d)
+		}
+	}
+	if len(ds) == 0 {
+		return
+	}
+	err := pgx.BeginFunc(hctx, c.pool, func(tx pgx.Tx) error {
+		for _, d := range ds {
+			sp, err := tx.Begin(d.ctx)
+			if err != nil {
+				return err
+			}
+			d.duplicate, d.err = ApplyInTx(d.ctx, sp, c.cfg.Name, d.env, d.seq, c.handle)
+			if d.err != nil {
+				if rerr := sp.Rollback(d.ctx); rerr != nil {
+					return rerr
+				}
+				var herr handlerError
+				if !errors.As(d.err, &herr) {
+					return d.err // the inbox's own statement failed: the transaction is gone
+				}
+				continue
+			}
+			if err := sp.Commit(d.ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, d := range ds {
+		if err != nil && d.err == nil {
+			d.err, d.duplicate = err, false // not committed: it comes back
+		}
+		c.settle(d)
+	}
+}
+
+// settle acknowledges a handled event, or delays it, or sets it aside.
+func (c *Consumer) settle(d *delivery) {
+	defer d.span.End()
+	if c.seen != nil {
+		c.seen(d.seq, d.duplicate)
+	}
+	msg, env, err := d.msg, d.env, d.err
 	if err == nil {
 		// A lost acknowledgement means one more delivery, answered from the inbox.
-		if aerr := msg.DoubleAck(hctx); aerr != nil {
+		if aerr := msg.DoubleAck(d.ctx); aerr != nil {
 			c.log.Debug("inbox: acknowledgement not confirmed", slog.String("event_id", env.GetEventId()),
 				slog.String("error", aerr.Error()))
 		}
 		return
 	}
-	span.RecordError(err)
-	span.SetStatus(codes.Error, "handling failed")
+	d.span.RecordError(err)
+	d.span.SetStatus(codes.Error, "handling failed")
 	var herr handlerError
-	ownFailure := errors.As(err, &herr) && c.pool.Ping(hctx) == nil // not the database going away
-	if ownFailure && (IsPermanent(err) || attempt >= c.cfg.MaxAttempts) {
-		c.reject(hctx, msg, env.GetEventId(), env.GetType(), seq, attempt, err)
+	ownFailure := errors.As(err, &herr) && c.pool.Ping(d.ctx) == nil // not the database going away
+	if ownFailure && (IsPermanent(err) || d.attempt >= c.cfg.MaxAttempts) {
+		c.reject(d.ctx, msg, env.GetEventId(), env.GetType(), d.seq, d.attempt, err)
 		return
 	}
-	delay := c.delay(attempt)
+	delay := c.delay(d.attempt)
 	c.log.Warn("inbox: event not handled; it comes back", slog.String("event_id", env.GetEventId()),
-		slog.String("type", env.GetType()), slog.Int("attempt", attempt), slog.Duration("retry_in", delay),
+		slog.String("type", env.GetType()), slog.Int("attempt", d.attempt), slog.Duration("retry_in", delay),
 		slog.String("error", err.Error()))
 	_ = msg.NakWithDelay(delay)
 }

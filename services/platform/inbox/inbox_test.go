@@ -220,8 +220,12 @@ func (r *rig) settled(name string, want int) {
 // window, taken by two replicas at once, redelivered — is applied once:
 // two replicas of one consumer over 20 events, each on the stream twice.
 func TestRedeliveredAndRepublishedEventsApplyOnce(t *testing.T) {
+	eachPerTx(t, testRedeliveredAndRepublishedEventsApplyOnce)
+}
+
+func testRedeliveredAndRepublishedEventsApplyOnce(t *testing.T, perTx int) {
 	r := newRig(t)
-	cfg := Config{Name: "test-once", Types: []string{"order.paid"}, Batch: 4}
+	cfg := Config{Name: "test-once", Types: []string{"order.paid"}, Batch: 4, PerTx: perTx}
 	var handled atomic.Int64
 	h := func(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) error {
 		handled.Add(1)
@@ -266,6 +270,10 @@ func TestRedeliveredAndRepublishedEventsApplyOnce(t *testing.T) {
 // until it is applied — once — while the events behind it are not held
 // up.
 func TestHandlerErrorIsRedeliveredThenApplied(t *testing.T) {
+	eachPerTx(t, testHandlerErrorIsRedeliveredThenApplied)
+}
+
+func testHandlerErrorIsRedeliveredThenApplied(t *testing.T, perTx int) {
 	r := newRig(t)
 	flaky, steady := event(t, "ord_flaky"), event(t, "ord_steady")
 	var attempts atomic.Int64
@@ -278,7 +286,7 @@ func TestHandlerErrorIsRedeliveredThenApplied(t *testing.T) {
 		}
 		return nil
 	}
-	c := r.consumer(Config{Name: "test-retry", Types: []string{"order.*"}, Backoff: []time.Duration{time.Second}}, h)
+	c := r.consumer(Config{Name: "test-retry", Types: []string{"order.*"}, Backoff: []time.Duration{time.Second}, PerTx: perTx}, h)
 	r.start(c)
 	r.publish(flaky, flaky.GetEventId())
 	r.publish(steady, steady.GetEventId())
@@ -307,6 +315,10 @@ func TestHandlerErrorIsRedeliveredThenApplied(t *testing.T) {
 // every attempt — is set aside (recorded with its error, terminated) and
 // the stream goes on.
 func TestPoisonIsSetAsideAndTheStreamGoesOn(t *testing.T) {
+	eachPerTx(t, testPoisonIsSetAsideAndTheStreamGoesOn)
+}
+
+func testPoisonIsSetAsideAndTheStreamGoesOn(t *testing.T, perTx int) {
 	r := newRig(t)
 	permanent, failing, good := event(t, "ord_perm"), event(t, "ord_fail"), event(t, "ord_good")
 	var failingAttempts atomic.Int64
@@ -320,7 +332,7 @@ func TestPoisonIsSetAsideAndTheStreamGoesOn(t *testing.T) {
 		}
 		return record("test-poison")(ctx, tx, env)
 	}
-	c := r.consumer(Config{Name: "test-poison", Types: []string{"order.paid"}, MaxAttempts: 3,
+	c := r.consumer(Config{Name: "test-poison", Types: []string{"order.paid"}, MaxAttempts: 3, PerTx: perTx,
 		Backoff: []time.Duration{100 * time.Millisecond}}, h)
 	r.start(c)
 	r.publishRaw("kefu.shop_a.order.paid", []byte("\xff\x00 not a protobuf"), "junk-1")
@@ -457,5 +469,13 @@ func TestConfigIsChecked(t *testing.T) {
 	c := Config{}.withDefaults()
 	if c.delayOf(1) != time.Second || c.delayOf(6) != time.Minute || c.delayOf(60) != time.Minute {
 		t.Fatalf("backoff %v", c.Backoff)
+	}
+}
+
+// eachPerTx runs a test with one event per transaction and with a group of
+// events sharing one (each in its savepoint): the guarantees are the same.
+func eachPerTx(t *testing.T, test func(*testing.T, int)) {
+	for _, n := range []int{1, 8} {
+		t.Run(fmt.Sprintf("per_tx_%d", n), func(t *testing.T) { test(t, n) })
 	}
 }

@@ -212,13 +212,16 @@ func (e *Env) startRelay(ctx context.Context) error {
 // is delivered. Its inbox rows are kept as long as the stream keeps events
 // (EVENTS_MAX_AGE). NATS need not be up, nor the stream made yet (the
 // first relay to start makes it): the consumer keeps trying.
-func (e *Env) Consume(ctx context.Context, purpose string, types []string, h inbox.Handler) error {
+func (e *Env) Consume(ctx context.Context, purpose string, types []string, h inbox.Handler, tune ...func(*inbox.Config)) error {
 	js, err := e.jetStream()
 	if err != nil {
 		return err
 	}
-	c, err := inbox.New(e.Pool, js, inbox.Config{Name: e.Settings.Server.Name + "-" + purpose, Types: types,
-		Retention: e.Settings.Events.StreamMaxAge}, h, e.Log)
+	cfg := inbox.Config{Name: e.Settings.Server.Name + "-" + purpose, Types: types, Retention: e.Settings.Events.StreamMaxAge}
+	for _, f := range tune {
+		f(&cfg) // e.g. a busy consumer's batch and events per transaction
+	}
+	c, err := inbox.New(e.Pool, js, cfg, h, e.Log)
 	if err != nil {
 		return err
 	}

@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string) error {
 			slog.Int("applied", applied), slog.Int("already_there", skipped), slog.Duration("took", time.Since(started)))
 		return err
 	}
-	if err := env.Consume(ctx, "projections", app.Types, proj.Handle); err != nil {
+	if err := env.Consume(ctx, "projections", app.Types, proj.Handle, app.ConsumerTuning); err != nil {
 		return err
 	}
 	env.Sweep(ctx, 5*time.Second, "chat and 留言 promises overdue", func(ctx context.Context) (int, error) {

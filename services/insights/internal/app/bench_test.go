@@ -91,7 +91,9 @@ func BenchmarkProjectionThroughput(b *testing.B) {
 		pool := pgtest.Pool(b, "", "insights", migrations.FS, 3)
 		before := selectRate(b, pool, 2*time.Second)
 		p := &Projector{Targets: testTargets, Log: log}
-		c, err := inbox.New(pool, js, inbox.Config{Name: fmt.Sprintf("insights-bench-%d", i), Types: Types}, p.Handle, log)
+		cfg := inbox.Config{Name: fmt.Sprintf("insights-bench-%d", i), Types: Types}
+		ConsumerTuning(&cfg) // as cmd/insights runs it
+		c, err := inbox.New(pool, js, cfg, p.Handle, log)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -11,6 +11,11 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/pg"
 )
 
+// ConsumerTuning is how the projections consume a busy stream: pulls of up
+// to 256 events, 64 of them per transaction (each in its own savepoint),
+// which saves a commit per event; a trickle is handled as it comes.
+func ConsumerTuning(c *inbox.Config) { c.Batch, c.PerTx = 256, 64 }
+
 // Import applies events that reach the projections another way than the
 // stream (the demo history of `make seed-demo`) exactly as the consumer
 // does: each recorded in the inbox of consumer and handled in the same
