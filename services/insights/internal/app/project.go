@@ -45,7 +45,7 @@ func (p *Projector) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelop
 	if err := p.apply(ctx, tx, env, msg, at); err != nil {
 		return err
 	}
-	return store.Handled(ctx, tx, at)
+	return store.Handled(ctx, tx, env.GetEventId(), at)
 }
 
 func (p *Projector) apply(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope, msg any, at time.Time) error {

@@ -109,6 +109,6 @@ func (s *Store) TopReturned(ctx context.Context, shop, first, last string, top i
 func (s *Store) Progress(ctx context.Context) (int64, time.Time, error) {
 	var n int64
 	var at *time.Time
-	err := s.pool.QueryRow(ctx, `SELECT events_handled, last_event_at FROM progress`).Scan(&n, &at)
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(sum(events_handled), 0)::bigint, max(last_event_at) FROM progress_slots`).Scan(&n, &at)
 	return n, unts(at), err
 }

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -449,9 +450,15 @@ func OverdueSwept(ctx context.Context, q pgx.Tx, names []string, t time.Time, li
 
 // ---- progress -------------------------------------------------------------------
 
-// Handled counts an event handled.
-func Handled(ctx context.Context, q pgx.Tx, occurred time.Time) error {
-	_, err := q.Exec(ctx, `UPDATE progress SET events_handled = events_handled + 1,
-		last_event_at = GREATEST(last_event_at, $1)`, occurred)
+// progressSlots is how many rows count the events handled (see
+// migrations/00002_progress_slots.sql).
+const progressSlots = 64
+
+// Handled counts the event eventID handled, in its slot.
+func Handled(ctx context.Context, q pgx.Tx, eventID string, occurred time.Time) error {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(eventID))
+	_, err := q.Exec(ctx, `UPDATE progress_slots SET events_handled = events_handled + 1,
+		last_event_at = GREATEST(last_event_at, $1) WHERE slot = $2`, occurred, int16(h.Sum32()%progressSlots))
 	return err
 }
