@@ -375,6 +375,7 @@ type delivery struct {
 	span      trace.Span
 	duplicate bool
 	err       error
+	grouped   bool // handled in a group (processGroup)
 }
 
 // open decodes msg and starts its span; nil when the message was set
@@ -430,6 +431,7 @@ func (c *Consumer) processGroup(ctx context.Context, msgs []jetstream.Msg) {
 	var ds []*delivery
 	for _, msg := range msgs {
 		if d := c.open(ctx, hctx, msg); d != nil {
+			d.grouped = true
 			ds = append(ds, d)
 		}
 	}
@@ -475,7 +477,16 @@ func (c *Consumer) settle(d *delivery) {
 	}
 	msg, env, err := d.msg, d.env, d.err
 	if err == nil {
-		// A lost acknowledgement means one more delivery, answered from the inbox.
+		// A lost acknowledgement means one more delivery, answered from the
+		// inbox. A group does not wait for the server's confirmation of each
+		// (one round trip per event is what grouping saves).
+		if d.grouped {
+			if aerr := msg.Ack(); aerr != nil {
+				c.log.Debug("inbox: acknowledgement not sent", slog.String("event_id", env.GetEventId()),
+					slog.String("error", aerr.Error()))
+			}
+			return
+		}
 		if aerr := msg.DoubleAck(d.ctx); aerr != nil {
 			c.log.Debug("inbox: acknowledgement not confirmed", slog.String("event_id", env.GetEventId()),
 				slog.String("error", aerr.Error()))
