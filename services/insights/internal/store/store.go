@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"reflect"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -111,6 +112,15 @@ func PutSession(ctx context.Context, q pgx.Tx, s domain.Session, was *kpiContrib
 	if err != nil {
 		return fmt.Errorf("store session %s: %w", s.ID, err)
 	}
+	if was != nil && was.Key == now.Key {
+		// The same row: move only the difference, and nothing when the
+		// event changed no count (most chat events change one or two).
+		d, changed := kpiDelta(now.Counts, was.Counts)
+		if !changed {
+			return nil
+		}
+		return addKpi(ctx, q, now.Key, d)
+	}
 	if was != nil {
 		neg := was.Counts
 		negate(&neg)
@@ -119,6 +129,29 @@ func PutSession(ctx context.Context, q pgx.Tx, s domain.Session, was *kpiContrib
 		}
 	}
 	return addKpi(ctx, q, now.Key, now.Counts)
+}
+
+// kpiDelta is now − was for one rollup row, the histogram as a delta of its
+// buckets (nil when the bucket did not move); changed: any count differs.
+func kpiDelta(now, was domain.KpiCounts) (domain.KpiCounts, bool) {
+	d := domain.KpiCounts{
+		Consultations: now.Consultations - was.Consultations, Answered: now.Answered - was.Answered,
+		FRTMillis: now.FRTMillis - was.FRTMillis, FRTWithin: now.FRTWithin - was.FRTWithin,
+		Closed: now.Closed - was.Closed, FCRDen: now.FCRDen - was.FCRDen, FCRNum: now.FCRNum - was.FCRNum,
+		Rated: now.Rated - was.Rated, ScoreSum: now.ScoreSum - was.ScoreSum, Complained: now.Complained - was.Complained,
+		Presale: now.Presale - was.Presale, Converted: now.Converted - was.Converted, FRTBucket: -1,
+	}
+	if now.FRTBucket != was.FRTBucket {
+		d.Hist = make([]int64, domain.HistBuckets)
+		if now.FRTBucket >= 0 {
+			d.Hist[now.FRTBucket]++
+		}
+		if was.FRTBucket >= 0 {
+			d.Hist[was.FRTBucket]--
+		}
+	}
+	zero := domain.KpiCounts{FRTBucket: -1}
+	return d, d.Hist != nil || !reflect.DeepEqual(d, zero)
 }
 
 func negate(c *domain.KpiCounts) {
@@ -133,6 +166,13 @@ func negate(c *domain.KpiCounts) {
 	c.FRTBucket = -1
 }
 
+// histMerge adds the row's histogram to the stored one; kept as it is when
+// the change moves no bucket (the common case: a rating, a close).
+const (
+	histMerge = `(SELECT array_agg(a + b ORDER BY i) FROM unnest(k.frt_hist, EXCLUDED.frt_hist) WITH ORDINALITY AS h(a, b, i))`
+	histKeep  = `k.frt_hist`
+)
+
 func addKpi(ctx context.Context, q pgx.Tx, k domain.KpiKey, c domain.KpiCounts) error {
 	hist := c.Hist
 	if hist == nil {
@@ -141,13 +181,20 @@ func addKpi(ctx context.Context, q pgx.Tx, k domain.KpiKey, c domain.KpiCounts) 
 			hist[c.FRTBucket] = 1
 		}
 	}
+	merge := histKeep
+	for _, n := range hist {
+		if n != 0 {
+			merge = histMerge
+			break
+		}
+	}
 	_, err := q.Exec(ctx, `INSERT INTO kpi_daily AS k (shop_id, day, grp, agent_id, consultations, answered, frt_ms,
 		frt_within, frt_hist, closed, fcr_den, fcr_num, rated, score_sum, complained, presale, converted)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
 		ON CONFLICT (shop_id, day, grp, agent_id) DO UPDATE SET
 		consultations = k.consultations + EXCLUDED.consultations, answered = k.answered + EXCLUDED.answered,
 		frt_ms = k.frt_ms + EXCLUDED.frt_ms, frt_within = k.frt_within + EXCLUDED.frt_within,
-		frt_hist = (SELECT array_agg(a + b ORDER BY i) FROM unnest(k.frt_hist, EXCLUDED.frt_hist) WITH ORDINALITY AS h(a, b, i)),
+		frt_hist = `+merge+`,
 		closed = k.closed + EXCLUDED.closed, fcr_den = k.fcr_den + EXCLUDED.fcr_den, fcr_num = k.fcr_num + EXCLUDED.fcr_num,
 		rated = k.rated + EXCLUDED.rated, score_sum = k.score_sum + EXCLUDED.score_sum,
 		complained = k.complained + EXCLUDED.complained, presale = k.presale + EXCLUDED.presale,
