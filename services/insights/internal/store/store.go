@@ -446,11 +446,24 @@ func PutClock(ctx context.Context, q pgx.Tx, c domain.Clock, was *StoredClock) e
 		return fmt.Errorf("store clock %s %s: %w", c.Subject, c.Name, err)
 	}
 	if was != nil && was.counted != nil {
+		if was.counted.Key == now.Key { // the same row: the difference, if any
+			d := addSlaCounts(now.Counts, negSla(was.counted.Counts))
+			if d == (domain.SlaCounts{}) {
+				return nil
+			}
+			return addSla(ctx, q, now.Key, d)
+		}
 		if err := addSla(ctx, q, was.counted.Key, negSla(was.counted.Counts)); err != nil {
 			return err
 		}
 	}
 	return addSla(ctx, q, now.Key, now.Counts)
+}
+
+func addSlaCounts(a, b domain.SlaCounts) domain.SlaCounts {
+	return domain.SlaCounts{Due: a.Due + b.Due, Met: a.Met + b.Met, Breached: a.Breached + b.Breached,
+		Pending: a.Pending + b.Pending, LatenessMillis: a.LatenessMillis + b.LatenessMillis,
+		LatenessSamples: a.LatenessSamples + b.LatenessSamples}
 }
 
 // DropClock removes a clock that is no longer due (replaced, or its chat
