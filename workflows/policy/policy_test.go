@@ -67,10 +67,30 @@ func TestShippedPolicyMatchesDomain(t *testing.T) {
 		{"complaint major escalation", c.MajorEscalation, 1 * time.Hour},
 		{"review handling", c.ReviewHandling, 7 * day},
 		{"review change window", c.ReviewChangeWindow, 30 * day},
+		// Our definitions of what seed 003 leaves open (README "Shop insights").
+		{"KPI first-contact window", p.Insights.FirstContactWindow, 24 * time.Hour},
+		{"KPI conversion window", p.Insights.ConversionWindow, 24 * time.Hour},
+		{"KPI complaint window", p.Insights.ComplaintWindow, 72 * time.Hour},
 	}
 	for _, ch := range checks {
 		if ch.got.D() != ch.want {
 			t.Errorf("%s: %v, DOMAIN.md says %v", ch.name, ch.got.D(), ch.want)
+		}
+	}
+	// The KPI targets of DOMAIN §6 (seed 003 第十章 KPI考核标准).
+	kt := p.Insights.Targets
+	for _, k := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"首次响应率 first response rate", kt.FirstResponseRate, 0.95},
+		{"问题一次性解决率 first-contact resolution", kt.FirstContactResolution, 0.85},
+		{"客户满意度 satisfaction", kt.Satisfaction, 4.5},
+		{"投诉率 complaint rate", kt.ComplaintRate, 0.02},
+		{"咨询转订单转化率 conversion", kt.Conversion, 0.30},
+	} {
+		if k.got != k.want {
+			t.Errorf("KPI target %s: %v, DOMAIN.md says %v", k.name, k.got, k.want)
 		}
 	}
 	if a.Targets.WarnAtPercent != 80 || c.WarnAtPercent != 80 {
