@@ -30,7 +30,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
-	eventsv1 "github.com/kefu-suite/kefu/proto/gen/shop/events/v1"
 	insightsv1 "github.com/kefu-suite/kefu/proto/gen/shop/insights/v1"
 	"github.com/kefu-suite/kefu/services/insights/internal/demo"
 	"github.com/kefu-suite/kefu/services/insights/internal/grpcapi"
@@ -236,5 +235,3 @@ func BenchmarkReportLatency(b *testing.B) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-var _ = eventsv1.Envelope{}

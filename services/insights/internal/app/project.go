@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	aftersalev1 "github.com/kefu-suite/kefu/proto/gen/shop/aftersale/v1"
 	eventsv1 "github.com/kefu-suite/kefu/proto/gen/shop/events/v1"
 	"github.com/kefu-suite/kefu/services/insights/internal/domain"
 	"github.com/kefu-suite/kefu/services/insights/internal/store"
@@ -335,7 +336,7 @@ func (p *Projector) caseOpened(ctx context.Context, tx pgx.Tx, shop string, m *e
 }
 
 func (p *Projector) caseStepped(ctx context.Context, tx pgx.Tx, m *eventsv1.CaseStepped) error {
-	refunded := m.GetAction().String() == "CASE_ACTION_REFUND_SUCCEEDED" && m.GetRefund().GetAmountFen() > 0
+	refunded := m.GetAction() == aftersalev1.CaseAction_CASE_ACTION_REFUND_SUCCEEDED && m.GetRefund().GetAmountFen() > 0
 	if m.GetRootCause() == 0 && !refunded {
 		return nil
 	}

@@ -101,7 +101,7 @@ func history(base time.Time) []*eventsv1.Envelope {
 	add("case.closed", "cas_1", "buyer_00", opened.Add(time.Hour), "agent_a", &eventsv1.CaseStepped{CaseId: "cas_1",
 		RootCause: aftersalev1.CaseCause_CASE_CAUSE_PACKAGING})
 	add("case.refund_succeeded", "cas_1", "buyer_00", opened.Add(time.Hour), "", &eventsv1.CaseStepped{CaseId: "cas_1",
-		Action: aftersalev1.CaseAction(aftersalev1.CaseAction_value["CASE_ACTION_REFUND_SUCCEEDED"]), Refund: &aftersalev1.Refund{AmountFen: 5900}})
+		Action: aftersalev1.CaseAction_CASE_ACTION_REFUND_SUCCEEDED, Refund: &aftersalev1.Refund{AmountFen: 5900}})
 	return out
 }
 

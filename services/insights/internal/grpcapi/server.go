@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -27,7 +28,17 @@ type Server struct {
 	pending func(context.Context) (int64, error) // events on the stream not yet handled
 	now     func() time.Time
 	log     *slog.Logger
+
+	// The stream's answer on events pending, reused for pendingTTL: every
+	// report carries the lag, and a NATS away would otherwise hold each
+	// one up to a second.
+	mu        sync.Mutex
+	pendingAt time.Time
+	pendingN  int64
+	pendingOK bool
 }
+
+const pendingTTL = 2 * time.Second
 
 // New builds the server.
 func New(st *store.Store, t domain.Targets, pending func(context.Context) (int64, error), now func() time.Time, log *slog.Logger) *Server {
@@ -59,6 +70,36 @@ func scope(ctx context.Context, shop, agent string) (ownOnly string, err error) 
 	return "", denied("the shop's reports are for its supervisors, managers and agents")
 }
 
+// reportScope is what a report of rows by agent covers: the caller's scope
+// (an agent is narrowed to their own row) and the period asked for.
+func (s *Server) reportScope(ctx context.Context, shop, agent string, p insightsv1.Period, date string) (string, domain.Range, error) {
+	own, err := scope(ctx, shop, agent)
+	if err != nil {
+		return "", domain.Range{}, err
+	}
+	r, err := s.rangeOf(p, date)
+	if err != nil {
+		return "", domain.Range{}, err
+	}
+	if own != "" {
+		agent = own
+	}
+	return agent, r, nil
+}
+
+// shopWide lets through only callers who see the whole shop (supervisors
+// and up, the platform); why says what an agent should read instead.
+func shopWide(ctx context.Context, shop, why string) error {
+	own, err := scope(ctx, shop, "")
+	if err != nil {
+		return err
+	}
+	if own != "" {
+		return denied("%s", why)
+	}
+	return nil
+}
+
 func (s *Server) rangeOf(p insightsv1.Period, date string) (domain.Range, error) {
 	d, err := domain.ParseDay("date", date, s.now())
 	if err != nil {
@@ -81,11 +122,7 @@ func (s *Server) definitions() *insightsv1.KpiDefinitions {
 
 // GetKpiReport: the shop, its groups, its agents.
 func (s *Server) GetKpiReport(ctx context.Context, req *insightsv1.GetKpiReportRequest) (*insightsv1.GetKpiReportResponse, error) {
-	own, err := scope(ctx, req.GetShopId(), req.GetAgentId())
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.rangeOf(req.GetPeriod(), req.GetDate())
+	agent, r, err := s.reportScope(ctx, req.GetShopId(), req.GetAgentId(), req.GetPeriod(), req.GetDate())
 	if err != nil {
 		return nil, err
 	}
@@ -96,10 +133,6 @@ func (s *Server) GetKpiReport(ctx context.Context, req *insightsv1.GetKpiReportR
 	group := ""
 	if req.GetGroup() != 0 {
 		group = req.GetGroup().String()
-	}
-	agent := req.GetAgentId()
-	if own != "" {
-		agent = own
 	}
 	var shop domain.KpiCounts
 	groups, agents := map[string]*domain.KpiCounts{}, map[string]*domain.KpiCounts{}
@@ -157,12 +190,9 @@ func (s *Server) GetKpiReport(ctx context.Context, req *insightsv1.GetKpiReportR
 
 // GetKpiTrend: the shop's row day by day.
 func (s *Server) GetKpiTrend(ctx context.Context, req *insightsv1.GetKpiTrendRequest) (*insightsv1.GetKpiTrendResponse, error) {
-	own, err := scope(ctx, req.GetShopId(), "")
-	if err != nil {
+	if err := shopWide(ctx, req.GetShopId(),
+		"the shop's trend is for its supervisors and managers; an agent reads their own row of the KPI report"); err != nil {
 		return nil, err
-	}
-	if own != "" {
-		return nil, denied("the shop's trend is for its supervisors and managers; an agent reads their own row of the KPI report")
 	}
 	last, err := domain.ParseDay("date", req.GetDate(), s.now())
 	if err != nil {
@@ -199,21 +229,13 @@ func (s *Server) GetKpiTrend(ctx context.Context, req *insightsv1.GetKpiTrendReq
 
 // GetSlaReport: every clock due in the period, per shop and per agent.
 func (s *Server) GetSlaReport(ctx context.Context, req *insightsv1.GetSlaReportRequest) (*insightsv1.GetSlaReportResponse, error) {
-	own, err := scope(ctx, req.GetShopId(), req.GetAgentId())
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.rangeOf(req.GetPeriod(), req.GetDate())
+	agent, r, err := s.reportScope(ctx, req.GetShopId(), req.GetAgentId(), req.GetPeriod(), req.GetDate())
 	if err != nil {
 		return nil, err
 	}
 	rows, err := s.store.SlaRows(ctx, req.GetShopId(), r.FirstDay, r.LastDay)
 	if err != nil {
 		return nil, err
-	}
-	agent := req.GetAgentId()
-	if own != "" {
-		agent = own
 	}
 	shop := map[string]*domain.SlaCounts{}
 	resp := &insightsv1.GetSlaReportResponse{ShopId: req.GetShopId(), Range: rangeProto(r), Lag: s.lag(ctx),
@@ -251,12 +273,8 @@ func slaRow(scope insightsv1.RowScope, agent, clock string, c domain.SlaCounts) 
 
 // GetAfterSaleCauses: the breakdown and the most returned products.
 func (s *Server) GetAfterSaleCauses(ctx context.Context, req *insightsv1.GetAfterSaleCausesRequest) (*insightsv1.GetAfterSaleCausesResponse, error) {
-	own, err := scope(ctx, req.GetShopId(), "")
-	if err != nil {
+	if err := shopWide(ctx, req.GetShopId(), "the after-sale cause analysis is for the shop's supervisors and managers"); err != nil {
 		return nil, err
-	}
-	if own != "" {
-		return nil, denied("the after-sale cause analysis is for the shop's supervisors and managers")
 	}
 	r, err := s.rangeOf(req.GetPeriod(), req.GetDate())
 	if err != nil {
@@ -325,19 +343,34 @@ func (s *Server) lag(ctx context.Context) *insightsv1.ProjectionLag {
 			l.LastEventAt = timestamppb.New(last)
 		}
 	}
-	if s.pending != nil {
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		defer cancel()
-		if p, err := s.pending(pctx); err == nil {
-			l.EventsBehind = p
-		} else {
-			s.log.WarnContext(ctx, "projection lag: consumer info", slog.Any("error", err))
-		}
+	if p, ok := s.eventsPending(ctx); ok {
+		l.EventsBehind = p
 	}
 	if l.EventsBehind > 0 && !last.IsZero() {
 		l.SecondsBehind = now.Sub(last).Seconds()
 	}
 	return l
+}
+
+// eventsPending asks the stream how many events wait, at most once per
+// pendingTTL; ok false when it could not tell.
+func (s *Server) eventsPending(ctx context.Context) (int64, bool) {
+	if s.pending == nil {
+		return 0, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.pendingAt.IsZero() && time.Since(s.pendingAt) < pendingTTL {
+		return s.pendingN, s.pendingOK
+	}
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	n, err := s.pending(pctx)
+	if err != nil {
+		s.log.WarnContext(ctx, "projection lag: consumer info", slog.Any("error", err))
+	}
+	s.pendingAt, s.pendingN, s.pendingOK = time.Now(), n, err == nil
+	return n, err == nil
 }
 
 // denied is a refusal naming why.
