@@ -80,7 +80,7 @@ func (p *Projector) find(ctx context.Context, tx pgx.Tx, subject, name string, d
 // settleBreaches: an event that is the shop's late action settles the
 // breached clocks of its record that wait for it (their lateness).
 func (p *Projector) settleBreaches(ctx context.Context, tx pgx.Tx, subject, typ string, at time.Time, agent string) error {
-	if subject == "" {
+	if subject == "" || !domain.Settles(typ) {
 		return nil
 	}
 	cs, err := store.OpenBreaches(ctx, tx, subject, typ)

@@ -55,6 +55,21 @@ var SettledBy = map[string][]string{
 	"complaint.major_escalation":     {"complaint.escalated"},
 }
 
+// settling are the event types of SettledBy, any clock.
+var settling = func() map[string]bool {
+	m := map[string]bool{}
+	for _, types := range SettledBy {
+		for _, t := range types {
+			m[t] = true
+		}
+	}
+	return m
+}()
+
+// Settles says whether an event of this type may settle a breached clock
+// (most events cannot: no need to look).
+func Settles(eventType string) bool { return settling[eventType] }
+
 // Clock is one SLA promise: due at Due on Subject.
 type Clock struct {
 	ShopID, Subject, Name string
