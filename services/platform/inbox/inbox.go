@@ -380,7 +380,7 @@ type delivery struct {
 
 // open decodes msg and starts its span; nil when the message was set
 // aside (no metadata, undecodable). hctx bounds the handling (AckWait).
-func (c *Consumer) open(ctx, hctx context.Context, msg jetstream.Msg) *delivery {
+func (c *Consumer) open(hctx context.Context, msg jetstream.Msg) *delivery {
 	meta, err := msg.Metadata()
 	if err != nil {
 		c.log.Error("inbox: message without JetStream metadata; terminated", slog.String("subject", msg.Subject()),
@@ -413,7 +413,7 @@ func (c *Consumer) process(ctx context.Context, msg jetstream.Msg) {
 	// An event begun is finished even if ctx ends meanwhile.
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.AckWait)
 	defer cancel()
-	d := c.open(ctx, hctx, msg)
+	d := c.open(hctx, msg)
 	if d == nil {
 		return
 	}
@@ -430,7 +430,7 @@ func (c *Consumer) processGroup(ctx context.Context, msgs []jetstream.Msg) {
 	defer cancel()
 	var ds []*delivery
 	for _, msg := range msgs {
-		if d := c.open(ctx, hctx, msg); d != nil {
+		if d := c.open(hctx, msg); d != nil {
 			d.grouped = true
 			ds = append(ds, d)
 		}
