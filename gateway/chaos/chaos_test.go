@@ -37,6 +37,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/kefu-suite/kefu/gateway/internal/jsonpath"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/services/platform/natstest"
 )
 
@@ -631,8 +632,9 @@ func (tm *temporal) start(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tm.cmd = exec.Command(tm.cli, "server", "start-dev", "--ip", "127.0.0.1", "--port", port, "--db-filename", tm.db,
-		"--namespace", "default", "--dynamic-config-value", "frontend.enableServerVersionCheck=false", "--log-level", "error", "--headless")
+	tm.cmd = exec.Command(tm.cli, append([]string{"server", "start-dev", "--ip", "127.0.0.1", "--port", port, "--db-filename", tm.db,
+		"--namespace", "default", "--dynamic-config-value", "frontend.enableServerVersionCheck=false", "--log-level", "error", "--headless"},
+		runner.DevServerFlags()...)...)
 	tm.cmd.Stdout, tm.cmd.Stderr = f, f
 	tm.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := tm.cmd.Start(); err != nil {

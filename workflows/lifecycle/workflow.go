@@ -13,6 +13,7 @@
 package lifecycle
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -61,7 +62,14 @@ type run struct {
 	// refused: alarms the record refused to fire; never sent again in this
 	// run (a record that keeps naming one must not make the runner loop).
 	refused []pl.Alarm
+	// searchable: this run keeps the search attributes (runs that started
+	// before they existed replay without); searched: what they say now.
+	searchable bool
+	searched   string
 }
+
+// searchAttributesVersion marks the runs that upsert search attributes.
+const searchAttributesVersion = "search-attributes"
 
 // next is the earliest alarm that was not refused.
 func (r *run) next() (pl.Alarm, bool) {
@@ -84,6 +92,7 @@ func ClockRunner(ctx workflow.Context, in runner.Input) (pl.Clocks, error) {
 			failures.InvalidArgument, nil)
 	}
 	r := &run{in: in, mu: workflow.NewMutex(ctx)}
+	r.searchable = workflow.GetVersion(ctx, searchAttributesVersion, workflow.DefaultVersion, 1) == 1
 	if err := workflow.SetQueryHandler(ctx, runner.QueryClocks, func() (pl.Clocks, error) { return r.clocks, nil }); err != nil {
 		return pl.Clocks{}, err
 	}
@@ -94,7 +103,7 @@ func ClockRunner(ctx workflow.Context, in runner.Input) (pl.Clocks, error) {
 		return pl.Clocks{}, err
 	}
 	if in.Clocks != nil {
-		r.adopt(*in.Clocks)
+		r.adopt(ctx, *in.Clocks)
 	} else if err := r.load(ctx); err != nil {
 		r.mu.Unlock()
 		return pl.Clocks{}, err
@@ -147,13 +156,40 @@ func ClockRunner(ctx workflow.Context, in runner.Input) (pl.Clocks, error) {
 	return r.clocks, nil
 }
 
-// adopt keeps the newest clocks the service answered.
-func (r *run) adopt(c pl.Clocks) {
+// adopt keeps the newest clocks the service answered, and the search
+// attributes that describe them.
+func (r *run) adopt(ctx workflow.Context, c pl.Clocks) {
 	if c.Version < r.clocks.Version {
 		return
 	}
 	r.clocks = c
 	r.gen++
+	if !r.searchable {
+		return
+	}
+	if key := runner.SearchKey(c); key != r.searched {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, runner.SearchAttributes(r.in.Process, c)...); err != nil {
+			workflow.GetLogger(ctx).Warn("search attributes not upserted", r.logFields("error", err.Error())...)
+			return
+		}
+		r.searched = key
+	}
+}
+
+// logFields are what every line of the runner carries (no personal data):
+// the process, the record, its workflow, its shop, then kv.
+func (r *run) logFields(kv ...any) []any {
+	return append([]any{"process", r.in.Process, "entity_id", r.in.EntityID,
+		"workflow_id", runner.WorkflowID(r.in.Process, r.in.EntityID), "shop_id", r.clocks.Status.ShopID}, kv...)
+}
+
+// nextFields name the record's next deadline after a change.
+func (r *run) nextFields() []any {
+	next, ok := r.clocks.NextDeadline()
+	if !ok {
+		return []any{"state", r.clocks.Status.State, "next_clock", ""}
+	}
+	return []any{"state", r.clocks.Status.State, "next_clock", next.Name, "next_deadline", next.At}
 }
 
 func (r *run) activity(ctx workflow.Context, opts workflow.ActivityOptions) workflow.Context {
@@ -168,7 +204,7 @@ func (r *run) load(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	r.adopt(c)
+	r.adopt(ctx, c)
 	return nil
 }
 
@@ -186,7 +222,11 @@ func (r *run) fire(ctx workflow.Context, alarm pl.Alarm) error {
 	err := workflow.ExecuteActivity(r.activity(ctx, clockOptions), runner.ActivityFire(r.in.Process),
 		runner.FireInput{EntityID: r.in.EntityID, Alarm: alarm}).Get(ctx, &c)
 	if err == nil {
-		r.adopt(c)
+		r.adopt(ctx, c)
+		// one line per clock transition (a replay logs nothing)
+		late := workflow.Now(ctx).Sub(alarm.At)
+		workflow.GetLogger(ctx).Info("clock fired", r.logFields(append([]any{"clock", alarm.Name,
+			"due", alarm.At, "breach", alarm.Breach, "lateness_ms", late.Milliseconds()}, r.nextFields()...)...)...)
 		return nil
 	}
 	if !failures.IsBusiness(err) {
@@ -194,8 +234,7 @@ func (r *run) fire(ctx workflow.Context, alarm pl.Alarm) error {
 	}
 	// The record refused its own alarm (it never should): log it, never
 	// send that alarm again in this run, and take the record's clocks anew.
-	workflow.GetLogger(ctx).Error("alarm refused", "process", r.in.Process, "id", r.in.EntityID,
-		"alarm", alarm.Name, "at", alarm.At, "error", err.Error())
+	workflow.GetLogger(ctx).Error("alarm refused", r.logFields("clock", alarm.Name, "due", alarm.At, "error", err.Error())...)
 	r.refused = append(r.refused, alarm)
 	r.gen++
 	return r.load(ctx)
@@ -211,13 +250,31 @@ func (r *run) command(ctx workflow.Context, cmd runner.Command) (runner.Outcome,
 	var out runner.Outcome
 	err := workflow.ExecuteActivity(r.activity(ctx, commandOptions), runner.ActivityApply(r.in.Process),
 		runner.ApplyInput{EntityID: r.in.EntityID, Op: op, Payload: cmd.Payload}).Get(ctx, &out)
+	kind := commandKind(cmd)
 	if err != nil {
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) {
+			// a refused business command is an answer, not a fault
+			workflow.GetLogger(ctx).Info("command refused", r.logFields("command", kind, "update_id", op,
+				"refusal", appErr.Type(), "reason", appErr.Message())...)
 			return runner.Outcome{}, appErr // the refusal as the service typed it (field and rule kept)
 		}
+		workflow.GetLogger(ctx).Warn("command failed", r.logFields("command", kind, "update_id", op, "error", err.Error())...)
 		return runner.Outcome{}, err
 	}
-	r.adopt(out.Clocks)
+	r.adopt(ctx, out.Clocks)
+	workflow.GetLogger(ctx).Info("command applied", r.logFields(append([]any{"command", kind, "update_id", op}, r.nextFields()...)...)...)
 	return out, nil
+}
+
+// commandKind is the command's own name where its payload has one (a
+// "kind" field), for the log; the runner reads nothing else of it.
+func commandKind(cmd runner.Command) string {
+	var k struct {
+		Kind string `json:"kind"`
+	}
+	if json.Unmarshal(cmd.Payload, &k) != nil || k.Kind == "" {
+		return "command"
+	}
+	return k.Kind
 }

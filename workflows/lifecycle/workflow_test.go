@@ -36,10 +36,12 @@ type record struct {
 	applied []string               // commands, in order
 	loads   int
 	now     func() time.Time
+	status  pl.Status
+	after   map[string]pl.Status // alarm name → the status its firing leaves
 }
 
 func (r *record) clocks() pl.Clocks {
-	return pl.Clocks{Version: r.version, Alarms: slices.Clone(r.alarms), Done: r.done}
+	return pl.Clocks{Version: r.version, Alarms: slices.Clone(r.alarms), Done: r.done, Status: r.status}
 }
 
 func (r *record) fire(_ context.Context, in runner.FireInput) (pl.Clocks, error) {
@@ -53,6 +55,9 @@ func (r *record) fire(_ context.Context, in runner.FireInput) (pl.Clocks, error)
 	r.alarms = slices.DeleteFunc(r.alarms, func(a pl.Alarm) bool { return a.Name == in.Alarm.Name })
 	if next, ok := r.then[in.Alarm.Name]; ok {
 		r.alarms = append(r.alarms, next)
+	}
+	if st, ok := r.after[in.Alarm.Name]; ok {
+		r.status = st
 	}
 	r.version++
 	// Done when nothing but a refused alarm is left (a real record never
@@ -231,8 +236,8 @@ func TestAStaleAlarmIsNotFiredAndARefusedAlarmDoesNotLoop(t *testing.T) {
 
 func TestOlderClocksNeverReplaceNewerOnes(t *testing.T) {
 	var ru run
-	ru.adopt(pl.Clocks{Version: 3, Alarms: []pl.Alarm{{Name: "a", At: t0}}})
-	ru.adopt(pl.Clocks{Version: 2})
+	ru.adopt(nil, pl.Clocks{Version: 3, Alarms: []pl.Alarm{{Name: "a", At: t0}}})
+	ru.adopt(nil, pl.Clocks{Version: 2})
 	if len(ru.clocks.Alarms) != 1 || ru.clocks.Version != 3 {
 		t.Fatalf("kept %+v", ru.clocks)
 	}

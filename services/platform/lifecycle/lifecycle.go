@@ -82,6 +82,53 @@ type Clocks struct {
 	Version int64   `json:"version"`
 	Alarms  []Alarm `json:"alarms,omitempty"`
 	Done    bool    `json:"done,omitempty"`
+	// Status is what on-call finds the record by (Temporal search
+	// attributes, the SLA board); the aggregate states it beside its alarms.
+	Status Status `json:"status,omitzero"`
+}
+
+// Status describes a record for on-call, in words that carry no personal
+// data: whose shop, which state, whose move it is, its complaint rung, whether
+// it already broke a promise, the policy version it pinned.
+type Status struct {
+	ShopID        string `json:"shop_id,omitempty"`
+	State         string `json:"state,omitempty"`
+	WhoseMove     string `json:"whose_move,omitempty"` // Move*
+	Rung          string `json:"rung,omitempty"`
+	Breached      bool   `json:"breached,omitempty"`
+	PolicyVersion string `json:"policy_version,omitempty"`
+}
+
+// Whose move it is, in Status.WhoseMove.
+const (
+	MoveSeller   = "seller"
+	MoveBuyer    = "buyer"
+	MovePlatform = "platform"
+	MoveCarrier  = "carrier"
+	MoveNone     = "none"
+)
+
+// NextDeadline is the earliest alarm that is not a pre-breach warning: the
+// instant the record's next clock runs out (false when none runs).
+func (c Clocks) NextDeadline() (Alarm, bool) {
+	var dl Clocks
+	for _, a := range c.Alarms {
+		if !a.IsWarning() {
+			dl.Alarms = append(dl.Alarms, a)
+		}
+	}
+	return dl.Next()
+}
+
+// WarnAt is the instant of the pre-breach warning of the alarm named name,
+// if one runs.
+func (c Clocks) WarnAt(name string) (time.Time, bool) {
+	for _, a := range c.Alarms {
+		if a.Name == name+WarnSuffix {
+			return a.At, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // Next is the earliest alarm (false when none).

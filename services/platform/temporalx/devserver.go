@@ -14,6 +14,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+
+	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 )
 
 // CLIEnv names the locally built Temporal CLI (make sets it to bin/temporal).
@@ -88,9 +90,12 @@ func startOnce(t testing.TB, path string) (*DevServer, error) {
 		return nil, fmt.Errorf("free port: %w", err)
 	}
 	hostPort := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	cmd := exec.Command(path, "server", "start-dev", "--ip", "127.0.0.1", "--port", strconv.Itoa(port),
+	args := append([]string{"server", "start-dev", "--ip", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--namespace", "default", "--dynamic-config-value", "frontend.enableServerVersionCheck=false",
-		"--log-level", "error", "--headless")
+		"--log-level", "error", "--headless"},
+		// the clock runner's search attributes, as the worker registers them
+		runner.DevServerFlags()...)
+	cmd := exec.Command(path, args...)
 	var out io.Writer = io.Discard
 	if testing.Verbose() {
 		out = os.Stderr

@@ -15,6 +15,8 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/kefu-suite/kefu/services/platform/config"
+	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 	"github.com/kefu-suite/kefu/services/platform/logging"
 	"github.com/kefu-suite/kefu/services/platform/telemetry"
 	"github.com/kefu-suite/kefu/services/platform/temporalx"
@@ -54,6 +56,27 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer cl.Close()
+	// The clock runners upsert their search attributes: the namespace must
+	// know them before the first workflow task runs.
+	for {
+		err := runner.RegisterSearchAttributes(ctx, cl, tc.Namespace)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !errors.Is(err, errs.ErrUnavailable) {
+			return err // registered with another type: nothing a retry changes
+		}
+		log.Warn("search attributes not registered yet; retrying", "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(2 * time.Second):
+		}
+	}
+	log.Info("search attributes registered", "namespace", tc.Namespace)
 	w := worker.New(cl, queues.Workflows, worker.Options{})
 	for _, register := range registrations {
 		register(w)

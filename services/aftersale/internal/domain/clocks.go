@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -295,7 +296,7 @@ func (c *Case) refundDue() (time.Time, bool) {
 
 // Clocks names every alarm the case runs now, computed from its own fields.
 func (c *Case) Clocks() lifecycle.Clocks {
-	out := lifecycle.Clocks{Version: c.Process.Version}
+	out := lifecycle.Clocks{Version: c.Process.Version, Status: c.status()}
 	if Terminal(c.State) {
 		out.Done = true
 		return out
@@ -321,6 +322,22 @@ func (c *Case) Clocks() lifecycle.Clocks {
 		}
 	}
 	return out
+}
+
+// status is the case as on-call searches it.
+func (c *Case) status() lifecycle.Status {
+	st := lifecycle.Status{ShopID: c.ShopID, State: strings.TrimPrefix(string(c.State), "CASE_STATE_"),
+		PolicyVersion: c.PolicyVersion, WhoseMove: lifecycle.MoveNone}
+	switch whoseMove(c.State) {
+	case MoveSeller:
+		st.WhoseMove = lifecycle.MoveSeller
+	case MoveBuyer:
+		st.WhoseMove = lifecycle.MoveBuyer
+	case MovePlatform:
+		st.WhoseMove = lifecycle.MovePlatform
+	}
+	st.Breached = slices.ContainsFunc(c.ServiceTargets, func(t Target) bool { return t.Status == TargetBreached })
+	return st
 }
 
 // Fire applies what happens when alarm a runs out at now: a target's

@@ -168,8 +168,19 @@ func (c *Complaint) warnAt(p period, now time.Time) (time.Time, bool) {
 // its warning (until recorded) and its deadline. None while the clocks are
 // paused (they resume later, shifted by the paused time); Done once closed.
 func (c *Complaint) Clocks() lifecycle.Clocks {
-	out := lifecycle.Clocks{Version: c.Version, Done: !c.Open()}
+	out := lifecycle.Clocks{Version: c.Version, Done: !c.Open(), Status: lifecycle.Status{
+		ShopID: c.ShopID, State: string(c.State),
+		Rung: c.Rung.String(), PolicyVersion: c.PolicyVersion, WhoseMove: lifecycle.MoveSeller,
+		// a clock ran out: the ladder was climbed by a clock, or it ran out at the top
+		Breached: slices.ContainsFunc(c.Escalations, func(e Escalation) bool { return e.Clock != "" }) ||
+			slices.ContainsFunc(c.Marks, func(m Mark) bool { return m.BreachedAtTop }),
+	}}
+	if !c.Open() {
+		out.Status.WhoseMove = lifecycle.MoveNone
+	}
 	if c.pausedNow() {
+		// the clocks wait for the customer (a proposal to answer)
+		out.Status.WhoseMove = lifecycle.MoveBuyer
 		return out
 	}
 	for _, p := range c.periods() {

@@ -292,9 +292,12 @@ func (p *Parcel) syncStalledAt() {
 // Clocks are the parcel's alarms; Done when none runs (a later push starts
 // the runner again).
 func (p *Parcel) Clocks() lifecycle.Clocks {
-	c := lifecycle.Clocks{Version: p.Version}
+	c := lifecycle.Clocks{Version: p.Version, Status: lifecycle.Status{ShopID: p.GetShopId(),
+		State: strings.TrimPrefix(p.GetState().String(), "TRACKING_STATE_"), WhoseMove: lifecycle.MoveNone,
+		PolicyVersion: p.Terms.PolicyVersion}}
 	if due, ok := p.stalledDue(); ok {
 		c.Alarms = append(c.Alarms, lifecycle.Alarm{Name: ClockStalled, At: due})
+		c.Status.WhoseMove = lifecycle.MoveCarrier
 	}
 	c.Done = len(c.Alarms) == 0
 	return c

@@ -202,7 +202,12 @@ func clocks(o *orderv1.Order, t Terms) []clock {
 // instants plus the pinned terms; Done once COMPLETED or CLOSED. version is
 // the order's row version.
 func Clocks(o *orderv1.Order, t Terms, version int64) lifecycle.Clocks {
-	c := lifecycle.Clocks{Version: version}
+	c := lifecycle.Clocks{Version: version, Status: lifecycle.Status{
+		ShopID: o.GetShopId(), State: strings.TrimPrefix(o.GetState().String(), "ORDER_STATE_"),
+		WhoseMove: lifecycle.MoveNone, PolicyVersion: t.PolicyVersion,
+		Breached: hasException(o, orderv1.ExceptionKind_EXCEPTION_KIND_SHIP_PROMISE_BREACHED),
+	}}
+	var soonest time.Time
 	for _, k := range clocks(o, t) {
 		if k.pausedNow {
 			continue
@@ -210,6 +215,10 @@ func Clocks(o *orderv1.Order, t Terms, version int64) lifecycle.Clocks {
 		// The seller's clocks (ship promise, unshipped close) running out
 		// break the shop's promise; the buyer's and the platform's do not.
 		c.Alarms = append(c.Alarms, lifecycle.Alarm{Name: k.name, At: k.due, Breach: k.whose == "seller"})
+		if soonest.IsZero() || k.due.Before(soonest) {
+			// whose move: the party whose clock runs out first
+			soonest, c.Status.WhoseMove = k.due, k.whose
+		}
 	}
 	switch o.GetState() {
 	case orderv1.OrderState_ORDER_STATE_COMPLETED, orderv1.OrderState_ORDER_STATE_CLOSED:
