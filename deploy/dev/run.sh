@@ -22,6 +22,11 @@ GATEWAY_PORT=${GATEWAY_PORT:-8080}
 # service → gRPC port; a service runs only once services/<svc>/cmd/<svc> exists.
 declare -A PORTS=([catalogue]=9091 [conversation]=9092 [order]=9093 [aftersale]=9094 [complaint]=9095 [logistics]=9096 [calendar]=9097 [insights]=9098)
 ORDER=(catalogue conversation order aftersale complaint logistics calendar insights)
+# Every process serves GET /metrics on its own admin port: a service on its
+# gRPC port + 100 (catalogue 9191 … insights 9198), the worker on 9190, the
+# gateway on 9180.
+WORKER_METRICS_PORT=${WORKER_METRICS_PORT:-9190}
+GATEWAY_METRICS_PORT=${GATEWAY_METRICS_PORT:-9180}
 
 say() { printf '\033[1m[run]\033[0m %s\n' "$*"; }
 
@@ -109,7 +114,8 @@ for svc in "${ORDER[@]}"; do
   extra=()
   # insights: reports and one consumer need fewer connections (budget in the README)
   [ "$svc" = insights ] && extra=(DB_MAX_CONNS="${INSIGHTS_DB_MAX_CONNS:-4}")
-  start "$svc" "$logs/$svc.log" env GRPC_ADDR="127.0.0.1:${PORTS[$svc]}" "${extra[@]}" "$bins/$svc"
+  start "$svc" "$logs/$svc.log" env GRPC_ADDR="127.0.0.1:${PORTS[$svc]}" \
+    METRICS_ADDR="127.0.0.1:$((PORTS[$svc] + 100))" "${extra[@]}" "$bins/$svc"
   wait_port "$svc" "${PORTS[$svc]}"
   if [ -d "services/$svc/seed" ]; then
     say "seeding $svc (idempotent)"
@@ -122,13 +128,14 @@ done
 if [ -d workflows/cmd/worker ]; then
   say "building worker"
   go build -o "$bins/worker" ./workflows/cmd/worker
-  start worker "$logs/worker.log" "$bins/worker"
+  start worker "$logs/worker.log" env METRICS_ADDR="127.0.0.1:$WORKER_METRICS_PORT" "$bins/worker"
 fi
 
 if [ -d gateway/cmd/gateway ]; then
   say "building gateway"
   go build -o "$bins/gateway" ./gateway/cmd/gateway
-  start gateway "$logs/gateway.log" env HTTP_ADDR="127.0.0.1:$GATEWAY_PORT" "${gateway_env[@]}" "$bins/gateway"
+  start gateway "$logs/gateway.log" env HTTP_ADDR="127.0.0.1:$GATEWAY_PORT" \
+    METRICS_ADDR="127.0.0.1:$GATEWAY_METRICS_PORT" "${gateway_env[@]}" "$bins/gateway"
   wait_port gateway "$GATEWAY_PORT"
 fi
 
@@ -143,6 +150,11 @@ cat <<MSG
     OpenAPI       http://127.0.0.1:$GATEWAY_PORT/openapi.json  (browse: /docs)
     Temporal UI   http://127.0.0.1:$TEMPORAL_UI_PORT
     Temporal gRPC 127.0.0.1:$TEMPORAL_PORT
+                  find records: ShopId='shop_demo' AND NextDeadline < '<RFC 3339 instant>'
+    SLA board     http://127.0.0.1:$GATEWAY_PORT/v1/shops/shop_demo/sla-timers
+    Metrics       http://127.0.0.1:<port>/metrics  gateway $GATEWAY_METRICS_PORT, worker $WORKER_METRICS_PORT,
+                  each service its gRPC port + 100 (catalogue 9191 … complaint 9195 … insights 9198)
+    Traces        ${OTEL_EXPORTER_OTLP_ENDPOINT:-off (OTEL_EXPORTER_OTLP_ENDPOINT=127.0.0.1:4317 make run sends them to a local OTLP collector)}
     Events        $NATS_URL  stream KEFU_EVENTS, subjects kefu.<shop>.<aggregate>.<event>
                   live: $bins/kefu-events tail --shop shop_demo [--type 'order.*'] [--from-start]
                   streams: $nats_monitor

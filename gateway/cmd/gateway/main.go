@@ -41,6 +41,17 @@ func run(ctx context.Context) error {
 		defer cancel()
 		_ = shutdownTracing(sctx)
 	}()
+	if cfg.MetricsAddr != "" {
+		stopMetrics, err := telemetry.ServeMetrics(cfg.MetricsAddr, log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			_ = stopMetrics(sctx)
+		}()
+	}
 
 	gw, err := gateway.New(ctx, cfg, log)
 	if err != nil {

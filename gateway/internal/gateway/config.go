@@ -16,6 +16,7 @@ type Config struct {
 	HTTPAddr        string
 	LogLevel        slog.Level
 	OTLPEndpoint    string
+	MetricsAddr     string // METRICS_ADDR: admin listener for GET /metrics; empty → not served
 	ShutdownTimeout time.Duration
 	CallTimeout     time.Duration // default deadline for a backend call
 	// Backends: gRPC address per service; an empty one is not mounted.
@@ -51,6 +52,7 @@ func Load(l *config.Loader) (Config, error) {
 		HTTPAddr:        l.String("HTTP_ADDR", ":8080"),
 		LogLevel:        l.LogLevel("LOG_LEVEL", slog.LevelInfo),
 		OTLPEndpoint:    l.String("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+		MetricsAddr:     l.String("METRICS_ADDR", ""),
 		ShutdownTimeout: l.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 		CallTimeout:     l.Duration("BACKEND_CALL_TIMEOUT", 30*time.Second),
 		Backends:        map[string]string{},

@@ -13,6 +13,7 @@ type Server struct {
 	DrainDelay      time.Duration // NOT_SERVING → wait for endpoints to drain → stop
 	LogLevel        slog.Level
 	OTLPEndpoint    string // OpenTelemetry collector; empty → tracing off
+	MetricsAddr     string // admin listener for GET /metrics (":9464"); empty → not served
 }
 
 // LoadServer reads the common server settings. defaultAddr is the port the
@@ -25,6 +26,7 @@ func LoadServer(l *Loader, name, defaultAddr string) Server {
 		DrainDelay:      l.Duration("DRAIN_DELAY", 0),
 		LogLevel:        l.LogLevel("LOG_LEVEL", slog.LevelInfo),
 		OTLPEndpoint:    l.String("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+		MetricsAddr:     l.String("METRICS_ADDR", ""),
 	}
 }
 

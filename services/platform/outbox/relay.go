@@ -145,20 +145,31 @@ type Relay struct {
 	// hook, in tests, runs after the events of a batch are published and
 	// before they are marked (a crash there must not lose or double them).
 	hook func()
+
+	metrics *relayMetrics // nil when the instruments could not be made
 }
 
 // NewRelay builds the relay of pool's schema.
 func NewRelay(pool *pg.Pool, js jetstream.JetStream, cfg Config, log *slog.Logger) *Relay {
 	h := fnv.New64a()
 	h.Write([]byte("kefu-outbox:" + pool.Schema))
-	return &Relay{pool: pool, js: js, cfg: cfg.Defaults(), log: log,
+	r := &Relay{pool: pool, js: js, cfg: cfg.Defaults(), log: log,
 		lockID: int64(h.Sum64() & 0x7fffffffffffffff), channel: "kefu_outbox_" + pool.Schema}
+	m, err := newRelayMetrics()
+	if err != nil {
+		log.Warn("outbox relay: no metrics", slog.String("error", err.Error()))
+	}
+	r.metrics = m
+	return r
 }
 
 // Run publishes until ctx ends: woken by each commit that wrote events
 // (LISTEN), looking anyway every Poll, backing off while NATS fails, and
 // pruning published rows older than Retention.
 func (r *Relay) Run(ctx context.Context) {
+	if r.metrics != nil {
+		defer r.watchBacklog(r.pool.Schema)()
+	}
 	wake := make(chan struct{}, 1)
 	go r.listen(ctx, wake)
 	backoff := time.Duration(0)
@@ -242,6 +253,8 @@ type pending struct {
 	id       string
 	subject  string
 	envelope []byte
+	typ      string
+	created  time.Time
 }
 
 // ErrBusy: another relay of the schema holds the publishing lock.
@@ -259,6 +272,7 @@ func (r *Relay) PublishPending(ctx context.Context) (int, error) {
 	}
 	published := 0
 	var failed error
+	var sent []pending // published and marked: counted once the mark commits
 	err := pgx.BeginTxFunc(ctx, r.pool, pgx.TxOptions{}, func(tx pgx.Tx) error {
 		var locked bool
 		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, r.lockID).Scan(&locked); err != nil {
@@ -267,14 +281,14 @@ func (r *Relay) PublishPending(ctx context.Context) (int, error) {
 		if !locked {
 			return errBusy
 		}
-		rows, err := tx.Query(ctx, `SELECT seq, event_id, nats_subject, envelope FROM outbox
+		rows, err := tx.Query(ctx, `SELECT seq, event_id, nats_subject, envelope, event_type, created_at FROM outbox
 			WHERE published_at IS NULL ORDER BY seq LIMIT $1`, r.cfg.Batch)
 		if err != nil {
 			return err
 		}
 		batch, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (pending, error) {
 			var p pending
-			return p, row.Scan(&p.seq, &p.id, &p.subject, &p.envelope)
+			return p, row.Scan(&p.seq, &p.id, &p.subject, &p.envelope, &p.typ, &p.created)
 		})
 		if err != nil || len(batch) == 0 {
 			return err
@@ -303,8 +317,14 @@ func (r *Relay) PublishPending(ctx context.Context) (int, error) {
 			}
 		}
 		published, failed = len(done), pubErr // the acknowledged ones are marked
+		sent = batch[:len(done)]
 		return nil
 	})
+	if err == nil && r.metrics != nil {
+		for _, p := range sent {
+			r.metrics.published(ctx, p.typ, p.created, p.envelope)
+		}
+	}
 	switch {
 	case errors.Is(err, errBusy):
 		return 0, nil

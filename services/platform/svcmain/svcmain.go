@@ -15,11 +15,15 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -83,11 +87,18 @@ type Env struct {
 	temporal      client.Client       // set by Temporal: readiness checks it
 	workflowQueue string              // set by NeedWorkflowWorker
 	js            jetstream.JetStream // the NATS connection of the relay and the consumers, once opened
+	pollers       atomic.Int64        // workers polling workflowQueue at the last readiness check
 }
 
 // NeedWorkflowWorker makes readiness require a worker polling queue (the
 // clock runners' queue): without one no clock of this service fires.
-func (e *Env) NeedWorkflowWorker(queue string) { e.workflowQueue = queue }
+func (e *Env) NeedWorkflowWorker(queue string) {
+	e.workflowQueue = queue
+	e.pollers.Store(-1)
+	if err := e.watchPollers(); err != nil {
+		e.Log.Warn("queue poller metric not registered", slog.String("error", err.Error()))
+	}
+}
 
 // PollerFreshness is how recently a worker must have polled the workflow
 // queue for the service to be ready (workers long-poll for about a minute).
@@ -114,12 +125,41 @@ func (e *Env) Ready(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("temporal task queue %s: %w", e.workflowQueue, err)
 	}
+	fresh := 0
 	for _, p := range resp.GetPollers() {
 		if at := p.GetLastAccessTime(); at != nil && time.Since(at.AsTime()) < PollerFreshness {
-			return nil
+			fresh++
 		}
 	}
+	e.pollers.Store(int64(fresh))
+	if fresh > 0 {
+		return nil
+	}
 	return fmt.Errorf("no worker polls the workflow queue %s", e.workflowQueue)
+}
+
+// watchPollers reports kefu_temporal_queue_pollers{queue}: the workers seen
+// polling the workflow queue within PollerFreshness at the last readiness
+// check (every few seconds); -1 until the first.
+func (e *Env) watchPollers() error {
+	m := otel.Meter("github.com/kefu-suite/kefu/services/platform/svcmain")
+	g, err := m.Int64ObservableGauge("kefu_temporal_queue_pollers",
+		metric.WithDescription("workers seen polling the Temporal task queue in the last 2 minutes"))
+	if err != nil {
+		return err
+	}
+	attrs := metric.WithAttributes(attribute.String("queue", e.workflowQueue))
+	reg, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		if n := e.pollers.Load(); n >= 0 {
+			o.ObserveInt64(g, n, attrs)
+		}
+		return nil
+	}, g)
+	if err != nil {
+		return err
+	}
+	e.defer_(func() { _ = reg.Unregister() })
+	return nil
 }
 
 // Start sets up logging, tracing and the migrated pool.
@@ -139,6 +179,18 @@ func Start(ctx context.Context, spec Spec, s Settings) (*Env, error) {
 		defer cancel()
 		_ = shutdownTracing(sctx)
 	})
+	if s.Server.MetricsAddr != "" {
+		stop, err := telemetry.ServeMetrics(s.Server.MetricsAddr, e.Log)
+		if err != nil {
+			e.Close()
+			return nil, err
+		}
+		e.defer_(func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			_ = stop(sctx)
+		})
+	}
 	pool, err := pg.Open(ctx, s.Postgres)
 	if err != nil {
 		e.Close()
@@ -146,6 +198,12 @@ func Start(ctx context.Context, spec Spec, s Settings) (*Env, error) {
 	}
 	e.Pool = pool
 	e.defer_(pool.Close)
+	stopPoolStats, err := pg.Instrument(pool, spec.Schema)
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.defer_(stopPoolStats)
 	if err := pg.Migrate(ctx, pool, spec.Migrations, e.Log); err != nil {
 		e.Close()
 		return nil, err

@@ -1,10 +1,11 @@
-// Package telemetry sets up OpenTelemetry tracing for a binary: an OTLP/gRPC
+// Package telemetry sets up OpenTelemetry tracing and metrics for a binary: an OTLP/gRPC
 // exporter when OTEL_EXPORTER_OTLP_ENDPOINT is configured, otherwise a
 // provider that records nothing; W3C trace context propagation either way.
 package telemetry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -24,26 +25,33 @@ type Shutdown func(context.Context) error
 // Setup installs the global tracer provider and propagator. endpoint is the
 // OTLP collector ("host:port" or a URL); empty disables export. Call the
 // returned Shutdown before exit so buffered spans are flushed.
+//
+// It also installs the metrics (SetupMetrics); the returned Shutdown stops
+// both.
 func Setup(ctx context.Context, service, endpoint string) (trace.TracerProvider, Shutdown, error) {
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(
 		propagation.TraceContext{}, propagation.Baggage{}))
-	if endpoint == "" {
-		tp := noop.NewTracerProvider()
-		otel.SetTracerProvider(tp)
-		return tp, func(context.Context) error { return nil }, nil
-	}
-	exp, err := otlptracegrpc.New(ctx, endpointOption(endpoint))
-	if err != nil {
-		return nil, nil, fmt.Errorf("otlp exporter: %w", err)
-	}
 	res, err := sdkresource.Merge(sdkresource.Default(), sdkresource.NewSchemaless(
 		attribute.String("service.name", service)))
 	if err != nil {
 		return nil, nil, fmt.Errorf("otel resource: %w", err)
 	}
+	stopMetrics, err := SetupMetrics(res)
+	if err != nil {
+		return nil, nil, err
+	}
+	if endpoint == "" {
+		tp := noop.NewTracerProvider()
+		otel.SetTracerProvider(tp)
+		return tp, stopMetrics, nil
+	}
+	exp, err := otlptracegrpc.New(ctx, endpointOption(endpoint))
+	if err != nil {
+		return nil, nil, fmt.Errorf("otlp exporter: %w", err)
+	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	otel.SetTracerProvider(tp)
-	return tp, tp.Shutdown, nil
+	return tp, func(ctx context.Context) error { return errors.Join(tp.Shutdown(ctx), stopMetrics(ctx)) }, nil
 }
 
 // endpointOption treats the endpoint as a URL, as the OpenTelemetry spec

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"go.opentelemetry.io/otel"
 	"go.temporal.io/sdk/client"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
 	"go.temporal.io/sdk/interceptor"
@@ -27,6 +28,10 @@ func ClientOptions(c config.Temporal, log *slog.Logger) (client.Options, error) 
 		Namespace:    c.Namespace,
 		Logger:       tlog.NewStructuredLogger(log),
 		Interceptors: []interceptor.ClientInterceptor{tracing},
+		// the SDK's own metrics (requests, polls, task latencies, slots)
+		// on the process's /metrics
+		MetricsHandler: temporalotel.NewMetricsHandler(temporalotel.MetricsHandlerOptions{
+			Meter: otel.Meter("go.temporal.io/sdk")}),
 	}, nil
 }
 

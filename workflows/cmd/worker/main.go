@@ -48,6 +48,17 @@ func run(ctx context.Context) error {
 		defer cancel()
 		_ = shutdownTracing(sctx)
 	}()
+	if srv.MetricsAddr != "" {
+		stopMetrics, err := telemetry.ServeMetrics(srv.MetricsAddr, log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			defer cancel()
+			_ = stopMetrics(sctx)
+		}()
+	}
 	if len(registrations) == 0 {
 		return errors.New("no workflow package is registered")
 	}
