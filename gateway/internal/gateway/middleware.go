@@ -31,6 +31,15 @@ var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 type callerKey struct{}
 
+// callerSlot holds the *caller the access log reads once the request is
+// answered.
+type callerSlot struct{}
+
+type caller struct {
+	id    identity.Identity
+	known bool
+}
+
 // withRequestID echoes a sane client X-Request-Id or makes one.
 func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -73,15 +82,23 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
+		// authenticate, further in, says who called: the identity it
+		// verifies lives in the inner request's context, not in this one.
+		who := &caller{}
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), callerSlot{}, who)))
 		attrs := []any{
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status), slog.Int("bytes", rec.bytes),
 			slog.Duration("duration", time.Since(start)),
 			slog.String("request_id", w.Header().Get(RequestIDHeader)),
 		}
-		if id, ok := r.Context().Value(callerKey{}).(identity.Identity); ok {
-			attrs = append(attrs, slog.String("subject", id.Subject), slog.String("role", string(id.Role)))
+		if who.known {
+			attrs = append(attrs, slog.String("subject", who.id.Subject), slog.String("role", string(who.id.Role)))
+			if who.id.Role == identity.RoleAgent {
+				attrs = append(attrs, slog.String("rank", who.id.Rank.String()), slog.String("shop_id", who.id.ShopID))
+			}
+		} else {
+			attrs = append(attrs, slog.String("role", "anonymous"))
 		}
 		log.InfoContext(r.Context(), "http request", attrs...)
 	})
@@ -128,6 +145,9 @@ func authenticate(a *Authenticator, log *slog.Logger, next http.Handler) http.Ha
 			return
 		default:
 			r = r.WithContext(context.WithValue(r.Context(), callerKey{}, id))
+			if who, ok := r.Context().Value(callerSlot{}).(*caller); ok {
+				who.id, who.known = id, true
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
