@@ -23,6 +23,7 @@ GRPC_GATEWAY_V1_VERSION     := v1.16.0
 PROTOVALIDATE_PROTO_VERSION := v1.2.2
 TEMPORAL_CLI_VERSION        := v1.5.1
 NATS_SERVER_VERSION         := v2.15.3
+PROMTOOL_VERSION            := v0.316.0
 
 # Every Go module of the workspace (a plain `go test ./...` fails at a go.work root).
 MODULE_DIRS = $(shell go list -f '{{.Dir}}' -m)
@@ -61,13 +62,16 @@ $(eval $(call go-tool,protoc-gen-grpc-gateway,github.com/grpc-ecosystem/grpc-gat
 $(eval $(call go-tool,protoc-gen-openapiv2,github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2,$(GRPC_GATEWAY_VERSION)))
 $(eval $(call go-tool,temporal,github.com/temporalio/cli/cmd/temporal,$(TEMPORAL_CLI_VERSION)))
 $(eval $(call go-tool,nats-server,github.com/nats-io/nats-server/v2,$(NATS_SERVER_VERSION)))
+# Prometheus 3.x's Go module versions are v0.3xx (v0.316.0 = Prometheus 3.16).
+$(eval $(call go-tool,promtool,github.com/prometheus/prometheus/cmd/promtool,$(PROMTOOL_VERSION)))
 
-PROTO_TOOLS := $(filter-out $(STAMPS)/temporal-% $(STAMPS)/nats-server-%,$(TOOL_STAMPS))
+PROTO_TOOLS := $(filter-out $(STAMPS)/temporal-% $(STAMPS)/nats-server-% $(STAMPS)/promtool-%,$(TOOL_STAMPS))
 NATS_SERVER := $(STAMPS)/nats-server-$(NATS_SERVER_VERSION)
 TEMPORAL    := $(STAMPS)/temporal-$(TEMPORAL_CLI_VERSION)
+PROMTOOL    := $(STAMPS)/promtool-$(PROMTOOL_VERSION)
 
 .PHONY: tools
-tools: $(TOOL_STAMPS) ## Build every pinned tool into ./bin (Temporal CLI takes ~6 min once).
+tools: $(TOOL_STAMPS) ## Build every pinned tool into ./bin (Temporal CLI takes ~6 min once, promtool ~5).
 
 ##@ Contracts
 .PHONY: protodeps
@@ -101,7 +105,7 @@ browser: ## Install Debian's Chromium for the page tests when absent.
 
 ##@ Quality
 .PHONY: lint
-lint: generate web ## Regenerate code and pages (fail on a stale diff), buf lint, gofmt, go vet on every module.
+lint: generate web lint-rules ## Regenerate code and pages (fail on a stale diff), buf lint, gofmt, go vet on every module, the alert rules.
 	@if [ -n "$$(git status --porcelain -- proto/gen)" ]; then \
 	  echo "generated code is stale: commit the output of 'make generate'"; \
 	  git status --short -- proto/gen; git --no-pager diff --stat -- proto/gen; exit 1; fi
@@ -113,6 +117,23 @@ lint: generate web ## Regenerate code and pages (fail on a stale diff), buf lint
 	go vet $(MODULE_PKGS)
 	@if command -v kubectl >/dev/null; then kubectl kustomize deploy/k8s/overlays/dev >/dev/null && echo "k8s manifests build"; \
 	  else echo "kubectl not installed: k8s manifests not checked"; fi
+
+# The alert rules live once, in the PrometheusRule manifest; promtool reads
+# plain rule files, so its spec (everything under `spec:`, de-indented by
+# two) is extracted into .build/ (git-ignored) beside a copy of the tests.
+RULES      := deploy/k8s/base/monitoring/prometheusrule.yaml
+RULES_TEST := deploy/k8s/base/monitoring/rules_test.yaml
+RULES_OUT  := $(CURDIR)/.build/monitoring
+
+.PHONY: lint-rules
+lint-rules: $(PROMTOOL) ## promtool check and unit-test the alert rules (deploy/k8s/base/monitoring).
+	@rm -rf $(RULES_OUT) && mkdir -p $(RULES_OUT)
+	awk '/^spec:/ { f = 1; next } f && /^[^[:space:]#]/ { exit } f { sub(/^  /, ""); print }' $(RULES) > $(RULES_OUT)/rules.yaml
+	@grep -q '^groups:' $(RULES_OUT)/rules.yaml || { echo "no spec.groups in $(RULES)"; exit 1; }
+	cp $(RULES_TEST) $(RULES_OUT)/rules_test.yaml
+	promtool check rules --lint-fatal $(RULES_OUT)/rules.yaml || { \
+	  echo "(line numbers are of the extracted file: add $$(awk '/^spec:/ { print NR; exit }' $(RULES)) for $(RULES))"; exit 1; }
+	promtool test rules $(RULES_OUT)/rules_test.yaml
 
 .PHONY: test
 test: lint test-go chaos ## Lint, every module's tests (unit, workflow, integration vs real Postgres + Temporal, e2e), then the chaos run.
@@ -160,4 +181,4 @@ tidy: ## go mod tidy in every module.
 
 .PHONY: clean
 clean: ## Remove build outputs and dev-stack state (keeps ./bin).
-	rm -rf .data .protodeps
+	rm -rf .data .protodeps .build
