@@ -130,7 +130,10 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
 	h = accessLog(log, h)
 	h = withRequestID(h)
 	h = otelhttp.NewHandler(h, "gateway",
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }),
+		// probes are neither traffic nor errors (a 503 from /readyz is the
+		// answer, not a fault)
+		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/healthz" && r.URL.Path != "/readyz" }))
 	// Outermost: the connection's own ResponseWriter is needed to set the
 	// body's read deadline.
 	g.handler = bodyDeadline(c.BodyTimeout, h)

@@ -116,6 +116,7 @@ func (e *Env) Ready(ctx context.Context) error {
 		return nil
 	}
 	if _, err := e.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		e.pollers.Store(-1)
 		return fmt.Errorf("temporal: %w", err)
 	}
 	if e.workflowQueue == "" {
@@ -123,6 +124,7 @@ func (e *Env) Ready(ctx context.Context) error {
 	}
 	resp, err := e.temporal.DescribeTaskQueue(ctx, e.workflowQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 	if err != nil {
+		e.pollers.Store(-1) // unknown: no figure rather than a stale one
 		return fmt.Errorf("temporal task queue %s: %w", e.workflowQueue, err)
 	}
 	fresh := 0
