@@ -48,7 +48,11 @@ type Stack struct {
 	NATS  string // the stack's NATS server (JetStream), e.g. nats://127.0.0.1:40124
 	// Events is that server, to stop and restart it (same port and store).
 	Events *natstest.Server
-	logs   map[string]string
+	// Metrics: each process's admin address serving GET /metrics.
+	Metrics map[string]string
+	// Temporal: the dev server's frontend (host:port), namespace default.
+	Temporal string
+	logs     map[string]string
 }
 
 // processes in start order: name → package path from the repo root.
@@ -182,7 +186,11 @@ func StartStackShrunk(t *testing.T, shrink int) *Stack {
 		env = append(env, strings.ToUpper(svc)+"_ADDR="+addrs[svc])
 	}
 
-	s := &Stack{URL: "http://" + addrs["gateway"], Addrs: addrs, NATS: nats.URL(), Events: nats, logs: map[string]string{}}
+	s := &Stack{URL: "http://" + addrs["gateway"], Addrs: addrs, NATS: nats.URL(), Events: nats, logs: map[string]string{},
+		Metrics: map[string]string{}, Temporal: temporal.FrontendHostPort()}
+	for _, p := range processes {
+		s.Metrics[p.name] = freeAddr(t)
+	}
 	var cmds []*exec.Cmd
 	t.Cleanup(func() {
 		for i := len(cmds) - 1; i >= 0; i-- {
@@ -232,6 +240,7 @@ func StartStackShrunk(t *testing.T, shrink int) *Stack {
 		if p.name == "gateway" {
 			extra = []string{"HTTP_ADDR=" + addrs[p.name]}
 		}
+		extra = append(extra, "METRICS_ADDR="+s.Metrics[p.name])
 		cmd := run(p.name, extra)
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("start %s: %v", p.name, err)

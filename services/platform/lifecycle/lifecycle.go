@@ -52,7 +52,10 @@ type Alarm struct {
 const WarnSuffix = ".warn"
 
 // IsWarning reports whether the alarm is a pre-breach warning.
-func (a Alarm) IsWarning() bool { return strings.HasSuffix(a.Name, WarnSuffix) }
+func (a Alarm) IsWarning() bool { return IsWarningName(a.Name) }
+
+// IsWarningName reports whether an alarm's name is a pre-breach warning's.
+func IsWarningName(name string) bool { return strings.HasSuffix(name, WarnSuffix) }
 
 // Firing is the alarm a change is applying and when the clock runner fired
 // it (the actual instant, against the alarm's due instant).

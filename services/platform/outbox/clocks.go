@@ -59,8 +59,13 @@ func ClockEvents(ctx context.Context, aggregate string, base Event, before, afte
 		if before.Has(a) {
 			continue
 		}
-		add("clock_armed", &eventsv1.ClockArmed{Clock: a.Name, DueAt: timestamppb.New(a.At),
-			BreachOnExpiry: a.Breach, PolicyVersion: policyVersion})
+		armed := &eventsv1.ClockArmed{Clock: a.Name, DueAt: timestamppb.New(a.At),
+			BreachOnExpiry: a.Breach, PolicyVersion: policyVersion,
+			WhoseMove: after.Status.WhoseMove, RecordBreached: after.Status.Breached}
+		if w, ok := after.WarnAt(a.Name); ok {
+			armed.WarnAt = timestamppb.New(w)
+		}
+		add("clock_armed", armed)
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -9,6 +10,8 @@ import (
 	eventsv1 "github.com/kefu-suite/kefu/proto/gen/shop/events/v1"
 	"github.com/kefu-suite/kefu/services/insights/internal/domain"
 	"github.com/kefu-suite/kefu/services/insights/internal/store"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 )
 
 // clock projects a Temporal clock's events: armed with breach_on_expiry →
@@ -19,6 +22,9 @@ import (
 // window) is one promise with a later due, not a promise met.
 func (p *Projector) clock(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope, process string, msg any, at time.Time) error {
 	subject, shop, agent := env.GetSubject(), env.GetShopId(), domain.AgentOf(env.GetActor())
+	if err := board(ctx, tx, env, process, msg, at); err != nil {
+		return err
+	}
 	switch m := msg.(type) {
 	case *eventsv1.ClockArmed:
 		if !m.GetBreachOnExpiry() {
@@ -55,6 +61,39 @@ func (p *Projector) clock(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope
 		return store.PutClock(ctx, tx, n, &c)
 	}
 	return nil // fired, warned: the promise's outcome is the breach or the cancel
+}
+
+// board keeps on-call's board (live_timers) from a record's clock events:
+// every clock armed is a row until it fires or is cancelled at that due; a
+// warning is no row of its own but the warn_at (and, once run out, the
+// warned flag) of the clock it warns of; a breach marks every running
+// clock of the record.
+func board(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope, process string, msg any, at time.Time) error {
+	subject := env.GetSubject()
+	aggregate, _, _ := strings.Cut(env.GetType(), ".")
+	switch m := msg.(type) {
+	case *eventsv1.ClockArmed:
+		if lifecycle.IsWarningName(m.GetClock()) {
+			return nil
+		}
+		t := store.Timer{ShopID: env.GetShopId(), Process: process, EntityID: subject, Clock: m.GetClock(),
+			Due: m.GetDueAt().AsTime(), WhoseMove: m.GetWhoseMove(), PolicyVersion: m.GetPolicyVersion(),
+			WorkflowID: runner.WorkflowID(domain.Runner(aggregate), subject), BreachOnExpiry: m.GetBreachOnExpiry(),
+			RecordBreached: m.GetRecordBreached(), ArmedAt: at}
+		if m.GetWarnAt() != nil {
+			t.WarnAt = m.GetWarnAt().AsTime()
+		}
+		return store.ArmTimer(ctx, tx, t)
+	case *eventsv1.ClockCancelled:
+		return store.EndTimer(ctx, tx, process, subject, m.GetClock(), m.GetDueAt().AsTime())
+	case *eventsv1.ClockFired:
+		return store.EndTimer(ctx, tx, process, subject, m.GetClock(), m.GetDueAt().AsTime())
+	case *eventsv1.ClockWarned:
+		return store.WarnTimer(ctx, tx, process, subject, strings.TrimSuffix(m.GetClock(), lifecycle.WarnSuffix))
+	case *eventsv1.ClockBreached:
+		return store.BreachRecord(ctx, tx, process, subject)
+	}
+	return nil
 }
 
 // find is the pending instance of a clock: the one due then, else the

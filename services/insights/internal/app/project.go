@@ -27,7 +27,8 @@ var Types = []string{
 	"order.placed", "order.shipped",
 	"complaint.>", "case.>",
 	"product.created", "product.updated",
-	"order.clock_armed", "order.clock_cancelled", "order.clock_breached",
+	"order.clock_armed", "order.clock_cancelled", "order.clock_fired", "order.clock_warned", "order.clock_breached",
+	"parcel.clock_armed", "parcel.clock_cancelled", "parcel.clock_fired", "parcel.clock_warned", "parcel.clock_breached",
 }
 
 // Projector applies events to the projections.

@@ -445,6 +445,9 @@ func PutClock(ctx context.Context, q pgx.Tx, c domain.Clock, was *StoredClock) e
 		c.ShopID, c.Subject, c.Name, c.Due, c.State, ts(c.SettledAt), c.AgentID, append([]string{}, domain.SettledBy[c.Name]...), counted); err != nil {
 		return fmt.Errorf("store clock %s %s: %w", c.Subject, c.Name, err)
 	}
+	if err := trackOwnClock(ctx, q, c); err != nil {
+		return err
+	}
 	if was != nil && was.counted != nil {
 		if was.counted.Key == now.Key { // the same row: the difference, if any
 			d := addSlaCounts(now.Counts, negSla(was.counted.Counts))
@@ -472,6 +475,11 @@ func DropClock(ctx context.Context, q pgx.Tx, c StoredClock) error {
 	if _, err := q.Exec(ctx, `DELETE FROM sla_clocks WHERE subject = $1 AND clock = $2 AND due_at = $3`,
 		c.Subject, c.Name, c.Due); err != nil {
 		return err
+	}
+	if process, clock, ok := boardClock(c.Name); ok {
+		if err := EndTimer(ctx, q, process, c.Subject, clock, c.Due); err != nil {
+			return err
+		}
 	}
 	if c.counted == nil {
 		return nil

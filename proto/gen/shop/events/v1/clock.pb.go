@@ -39,8 +39,15 @@ type ClockArmed struct {
 	BreachOnExpiry bool `protobuf:"varint,3,opt,name=breach_on_expiry,json=breachOnExpiry,proto3" json:"breach_on_expiry,omitempty"`
 	// The SLA policy version the record pinned, where it has one.
 	PolicyVersion string `protobuf:"bytes,4,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// When its pre-breach warning runs out, where it has one.
+	WarnAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=warn_at,json=warnAt,proto3" json:"warn_at,omitempty"`
+	// Whose move the record waits on at arming: "seller", "buyer",
+	// "platform", "carrier" or "none".
+	WhoseMove string `protobuf:"bytes,6,opt,name=whose_move,json=whoseMove,proto3" json:"whose_move,omitempty"`
+	// The record had already broken a promise when this clock was armed.
+	RecordBreached bool `protobuf:"varint,7,opt,name=record_breached,json=recordBreached,proto3" json:"record_breached,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ClockArmed) Reset() {
@@ -99,6 +106,27 @@ func (x *ClockArmed) GetPolicyVersion() string {
 		return x.PolicyVersion
 	}
 	return ""
+}
+
+func (x *ClockArmed) GetWarnAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WarnAt
+	}
+	return nil
+}
+
+func (x *ClockArmed) GetWhoseMove() string {
+	if x != nil {
+		return x.WhoseMove
+	}
+	return ""
+}
+
+func (x *ClockArmed) GetRecordBreached() bool {
+	if x != nil {
+		return x.RecordBreached
+	}
+	return false
 }
 
 // ClockCancelled: a clock stopped before it ran out because the record
@@ -371,13 +399,17 @@ var File_shop_events_v1_clock_proto protoreflect.FileDescriptor
 
 const file_shop_events_v1_clock_proto_rawDesc = "" +
 	"\n" +
-	"\x1ashop/events/v1/clock.proto\x12\x0eshop.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa6\x01\n" +
+	"\x1ashop/events/v1/clock.proto\x12\x0eshop.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa3\x02\n" +
 	"\n" +
 	"ClockArmed\x12\x14\n" +
 	"\x05clock\x18\x01 \x01(\tR\x05clock\x121\n" +
 	"\x06due_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x12(\n" +
 	"\x10breach_on_expiry\x18\x03 \x01(\bR\x0ebreachOnExpiry\x12%\n" +
-	"\x0epolicy_version\x18\x04 \x01(\tR\rpolicyVersion\"Y\n" +
+	"\x0epolicy_version\x18\x04 \x01(\tR\rpolicyVersion\x123\n" +
+	"\awarn_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x06warnAt\x12\x1d\n" +
+	"\n" +
+	"whose_move\x18\x06 \x01(\tR\twhoseMove\x12'\n" +
+	"\x0frecord_breached\x18\a \x01(\bR\x0erecordBreached\"Y\n" +
 	"\x0eClockCancelled\x12\x14\n" +
 	"\x05clock\x18\x01 \x01(\tR\x05clock\x121\n" +
 	"\x06due_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\"\xad\x01\n" +
@@ -424,18 +456,19 @@ var file_shop_events_v1_clock_proto_goTypes = []any{
 }
 var file_shop_events_v1_clock_proto_depIdxs = []int32{
 	5, // 0: shop.events.v1.ClockArmed.due_at:type_name -> google.protobuf.Timestamp
-	5, // 1: shop.events.v1.ClockCancelled.due_at:type_name -> google.protobuf.Timestamp
-	5, // 2: shop.events.v1.ClockFired.due_at:type_name -> google.protobuf.Timestamp
-	5, // 3: shop.events.v1.ClockFired.fired_at:type_name -> google.protobuf.Timestamp
-	5, // 4: shop.events.v1.ClockWarned.due_at:type_name -> google.protobuf.Timestamp
-	5, // 5: shop.events.v1.ClockWarned.fired_at:type_name -> google.protobuf.Timestamp
-	5, // 6: shop.events.v1.ClockBreached.due_at:type_name -> google.protobuf.Timestamp
-	5, // 7: shop.events.v1.ClockBreached.fired_at:type_name -> google.protobuf.Timestamp
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	5, // 1: shop.events.v1.ClockArmed.warn_at:type_name -> google.protobuf.Timestamp
+	5, // 2: shop.events.v1.ClockCancelled.due_at:type_name -> google.protobuf.Timestamp
+	5, // 3: shop.events.v1.ClockFired.due_at:type_name -> google.protobuf.Timestamp
+	5, // 4: shop.events.v1.ClockFired.fired_at:type_name -> google.protobuf.Timestamp
+	5, // 5: shop.events.v1.ClockWarned.due_at:type_name -> google.protobuf.Timestamp
+	5, // 6: shop.events.v1.ClockWarned.fired_at:type_name -> google.protobuf.Timestamp
+	5, // 7: shop.events.v1.ClockBreached.due_at:type_name -> google.protobuf.Timestamp
+	5, // 8: shop.events.v1.ClockBreached.fired_at:type_name -> google.protobuf.Timestamp
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_shop_events_v1_clock_proto_init() }

@@ -327,6 +327,67 @@ func (RowScope) EnumDescriptor() ([]byte, []int) {
 	return file_shop_insights_v1_insights_proto_rawDescGZIP(), []int{4}
 }
 
+// Whose move a running clock waits on.
+type Party int32
+
+const (
+	// Not set: any.
+	Party_PARTY_UNSPECIFIED Party = 0
+	// The shop (its agents): running out breaks the shop's promise.
+	Party_PARTY_SELLER Party = 1
+	// The buyer (pay, return the goods, answer a proposal).
+	Party_PARTY_BUYER Party = 2
+	// The platform (an intervention, settling a received order).
+	Party_PARTY_PLATFORM Party = 3
+	// The carrier (a parcel that stopped moving).
+	Party_PARTY_CARRIER Party = 4
+)
+
+// Enum value maps for Party.
+var (
+	Party_name = map[int32]string{
+		0: "PARTY_UNSPECIFIED",
+		1: "PARTY_SELLER",
+		2: "PARTY_BUYER",
+		3: "PARTY_PLATFORM",
+		4: "PARTY_CARRIER",
+	}
+	Party_value = map[string]int32{
+		"PARTY_UNSPECIFIED": 0,
+		"PARTY_SELLER":      1,
+		"PARTY_BUYER":       2,
+		"PARTY_PLATFORM":    3,
+		"PARTY_CARRIER":     4,
+	}
+)
+
+func (x Party) Enum() *Party {
+	p := new(Party)
+	*p = x
+	return p
+}
+
+func (x Party) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Party) Descriptor() protoreflect.EnumDescriptor {
+	return file_shop_insights_v1_insights_proto_enumTypes[5].Descriptor()
+}
+
+func (Party) Type() protoreflect.EnumType {
+	return &file_shop_insights_v1_insights_proto_enumTypes[5]
+}
+
+func (x Party) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Party.Descriptor instead.
+func (Party) EnumDescriptor() ([]byte, []int) {
+	return file_shop_insights_v1_insights_proto_rawDescGZIP(), []int{5}
+}
+
 // A share: numerator / denominator against a target.
 type Ratio struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -2085,6 +2146,318 @@ func (x *GetProjectionLagResponse) GetLag() *ProjectionLag {
 	return nil
 }
 
+type ListSlaTimersRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	ShopId string                 `protobuf:"bytes,1,opt,name=shop_id,json=shopId,proto3" json:"shop_id,omitempty"`
+	// Only clocks due before this instant (e.g. an hour from now).
+	DueBefore *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=due_before,json=dueBefore,proto3" json:"due_before,omitempty"`
+	// Only this kind: a clock ("complaint.first_response", "order.ship_promise")
+	// or a whole process ("complaint", "order", "aftersale", "logistics", "chat",
+	// "offline_message").
+	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Only clocks of records that already broke a promise, and clocks past
+	// their due instant that have not fired yet.
+	BreachedOnly bool `protobuf:"varint,4,opt,name=breached_only,json=breachedOnly,proto3" json:"breached_only,omitempty"`
+	// Only clocks that wait on this party.
+	WhoseMove Party `protobuf:"varint,5,opt,name=whose_move,json=whoseMove,proto3,enum=shop.insights.v1.Party" json:"whose_move,omitempty"`
+	// At most this many (0 → 50, at most 200).
+	PageSize int32 `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSlaTimersRequest) Reset() {
+	*x = ListSlaTimersRequest{}
+	mi := &file_shop_insights_v1_insights_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSlaTimersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSlaTimersRequest) ProtoMessage() {}
+
+func (x *ListSlaTimersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_insights_v1_insights_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSlaTimersRequest.ProtoReflect.Descriptor instead.
+func (*ListSlaTimersRequest) Descriptor() ([]byte, []int) {
+	return file_shop_insights_v1_insights_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListSlaTimersRequest) GetShopId() string {
+	if x != nil {
+		return x.ShopId
+	}
+	return ""
+}
+
+func (x *ListSlaTimersRequest) GetDueBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueBefore
+	}
+	return nil
+}
+
+func (x *ListSlaTimersRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ListSlaTimersRequest) GetBreachedOnly() bool {
+	if x != nil {
+		return x.BreachedOnly
+	}
+	return false
+}
+
+func (x *ListSlaTimersRequest) GetWhoseMove() Party {
+	if x != nil {
+		return x.WhoseMove
+	}
+	return Party_PARTY_UNSPECIFIED
+}
+
+func (x *ListSlaTimersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSlaTimersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// One running clock.
+type SlaTimer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The record's kind: "order", "aftersale", "complaint", "logistics" (a parcel), "chat",
+	// "offline_message".
+	Process string `protobuf:"bytes,1,opt,name=process,proto3" json:"process,omitempty"`
+	// The record: order, case, complaint, parcel, chat session or 留言 id.
+	EntityId string `protobuf:"bytes,2,opt,name=entity_id,json=entityId,proto3" json:"entity_id,omitempty"`
+	// The clock, prefixed by the process: "complaint.first_response".
+	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// When it runs out.
+	DueAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	// When its pre-breach warning runs out, where it has one.
+	WarnAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=warn_at,json=warnAt,proto3" json:"warn_at,omitempty"`
+	// Its warning already ran out.
+	Warned    bool  `protobuf:"varint,6,opt,name=warned,proto3" json:"warned,omitempty"`
+	WhoseMove Party `protobuf:"varint,7,opt,name=whose_move,json=whoseMove,proto3,enum=shop.insights.v1.Party" json:"whose_move,omitempty"`
+	// The SLA policy version the record pinned ("" for chats and 留言: the
+	// current policy).
+	PolicyVersion string `protobuf:"bytes,8,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
+	// The clock runner to open in the Temporal UI ("complaint/cp_…"); empty
+	// for chats and 留言, which the conversation service sweeps itself.
+	WorkflowId string `protobuf:"bytes,9,opt,name=workflow_id,json=workflowId,proto3" json:"workflow_id,omitempty"`
+	// Running out breaks the shop's promise.
+	BreachOnExpiry bool `protobuf:"varint,10,opt,name=breach_on_expiry,json=breachOnExpiry,proto3" json:"breach_on_expiry,omitempty"`
+	// The record already broke a promise, or this clock is past due and has
+	// not fired yet (the runner is late).
+	Breached bool `protobuf:"varint,11,opt,name=breached,proto3" json:"breached,omitempty"`
+	// When the clock was armed (the event's instant).
+	ArmedAt       *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=armed_at,json=armedAt,proto3" json:"armed_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SlaTimer) Reset() {
+	*x = SlaTimer{}
+	mi := &file_shop_insights_v1_insights_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SlaTimer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SlaTimer) ProtoMessage() {}
+
+func (x *SlaTimer) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_insights_v1_insights_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SlaTimer.ProtoReflect.Descriptor instead.
+func (*SlaTimer) Descriptor() ([]byte, []int) {
+	return file_shop_insights_v1_insights_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *SlaTimer) GetProcess() string {
+	if x != nil {
+		return x.Process
+	}
+	return ""
+}
+
+func (x *SlaTimer) GetEntityId() string {
+	if x != nil {
+		return x.EntityId
+	}
+	return ""
+}
+
+func (x *SlaTimer) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *SlaTimer) GetDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueAt
+	}
+	return nil
+}
+
+func (x *SlaTimer) GetWarnAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WarnAt
+	}
+	return nil
+}
+
+func (x *SlaTimer) GetWarned() bool {
+	if x != nil {
+		return x.Warned
+	}
+	return false
+}
+
+func (x *SlaTimer) GetWhoseMove() Party {
+	if x != nil {
+		return x.WhoseMove
+	}
+	return Party_PARTY_UNSPECIFIED
+}
+
+func (x *SlaTimer) GetPolicyVersion() string {
+	if x != nil {
+		return x.PolicyVersion
+	}
+	return ""
+}
+
+func (x *SlaTimer) GetWorkflowId() string {
+	if x != nil {
+		return x.WorkflowId
+	}
+	return ""
+}
+
+func (x *SlaTimer) GetBreachOnExpiry() bool {
+	if x != nil {
+		return x.BreachOnExpiry
+	}
+	return false
+}
+
+func (x *SlaTimer) GetBreached() bool {
+	if x != nil {
+		return x.Breached
+	}
+	return false
+}
+
+func (x *SlaTimer) GetArmedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ArmedAt
+	}
+	return nil
+}
+
+type ListSlaTimersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Soonest first (then by record and clock).
+	Timers []*SlaTimer `protobuf:"bytes,1,rep,name=timers,proto3" json:"timers,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// How far behind the stream the board is.
+	Lag           *ProjectionLag `protobuf:"bytes,3,opt,name=lag,proto3" json:"lag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSlaTimersResponse) Reset() {
+	*x = ListSlaTimersResponse{}
+	mi := &file_shop_insights_v1_insights_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSlaTimersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSlaTimersResponse) ProtoMessage() {}
+
+func (x *ListSlaTimersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_insights_v1_insights_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSlaTimersResponse.ProtoReflect.Descriptor instead.
+func (*ListSlaTimersResponse) Descriptor() ([]byte, []int) {
+	return file_shop_insights_v1_insights_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ListSlaTimersResponse) GetTimers() []*SlaTimer {
+	if x != nil {
+		return x.Timers
+	}
+	return nil
+}
+
+func (x *ListSlaTimersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListSlaTimersResponse) GetLag() *ProjectionLag {
+	if x != nil {
+		return x.Lag
+	}
+	return nil
+}
+
 var File_shop_insights_v1_insights_proto protoreflect.FileDescriptor
 
 const file_shop_insights_v1_insights_proto_rawDesc = "" +
@@ -2240,7 +2613,39 @@ const file_shop_insights_v1_insights_proto_rawDesc = "" +
 	"\x0eevents_handled\x18\x04 \x01(\x03R\reventsHandled\x12/\n" +
 	"\x05as_of\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\"M\n" +
 	"\x18GetProjectionLagResponse\x121\n" +
-	"\x03lag\x18\x01 \x01(\v2\x1f.shop.insights.v1.ProjectionLagR\x03lag*S\n" +
+	"\x03lag\x18\x01 \x01(\v2\x1f.shop.insights.v1.ProjectionLagR\x03lag\"\xfa\x02\n" +
+	"\x14ListSlaTimersRequest\x124\n" +
+	"\ashop_id\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x10\x01\x18@2\x10^[A-Za-z0-9_-]+$R\x06shopId\x129\n" +
+	"\n" +
+	"due_before\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tdueBefore\x128\n" +
+	"\x04kind\x18\x03 \x01(\tB$\xbaH!\xd8\x01\x01r\x1c\x18P2\x18^[a-z_]+(\\.[a-z0-9_]+)*$R\x04kind\x12#\n" +
+	"\rbreached_only\x18\x04 \x01(\bR\fbreachedOnly\x12@\n" +
+	"\n" +
+	"whose_move\x18\x05 \x01(\x0e2\x17.shop.insights.v1.PartyB\b\xbaH\x05\x82\x01\x02\x10\x01R\twhoseMove\x12'\n" +
+	"\tpage_size\x18\x06 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"\xd2\x03\n" +
+	"\bSlaTimer\x12\x18\n" +
+	"\aprocess\x18\x01 \x01(\tR\aprocess\x12\x1b\n" +
+	"\tentity_id\x18\x02 \x01(\tR\bentityId\x12\x12\n" +
+	"\x04kind\x18\x03 \x01(\tR\x04kind\x121\n" +
+	"\x06due_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x123\n" +
+	"\awarn_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x06warnAt\x12\x16\n" +
+	"\x06warned\x18\x06 \x01(\bR\x06warned\x126\n" +
+	"\n" +
+	"whose_move\x18\a \x01(\x0e2\x17.shop.insights.v1.PartyR\twhoseMove\x12%\n" +
+	"\x0epolicy_version\x18\b \x01(\tR\rpolicyVersion\x12\x1f\n" +
+	"\vworkflow_id\x18\t \x01(\tR\n" +
+	"workflowId\x12(\n" +
+	"\x10breach_on_expiry\x18\n" +
+	" \x01(\bR\x0ebreachOnExpiry\x12\x1a\n" +
+	"\bbreached\x18\v \x01(\bR\bbreached\x125\n" +
+	"\barmed_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\aarmedAt\"\xa6\x01\n" +
+	"\x15ListSlaTimersResponse\x122\n" +
+	"\x06timers\x18\x01 \x03(\v2\x1a.shop.insights.v1.SlaTimerR\x06timers\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x121\n" +
+	"\x03lag\x18\x03 \x01(\v2\x1f.shop.insights.v1.ProjectionLagR\x03lag*S\n" +
 	"\x06Period\x12\x16\n" +
 	"\x12PERIOD_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -2265,13 +2670,20 @@ const file_shop_insights_v1_insights_proto_rawDesc = "" +
 	"\x15ROW_SCOPE_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eROW_SCOPE_SHOP\x10\x01\x12\x13\n" +
 	"\x0fROW_SCOPE_GROUP\x10\x02\x12\x13\n" +
-	"\x0fROW_SCOPE_AGENT\x10\x032\xcb\x05\n" +
+	"\x0fROW_SCOPE_AGENT\x10\x03*h\n" +
+	"\x05Party\x12\x15\n" +
+	"\x11PARTY_UNSPECIFIED\x10\x00\x12\x10\n" +
+	"\fPARTY_SELLER\x10\x01\x12\x0f\n" +
+	"\vPARTY_BUYER\x10\x02\x12\x12\n" +
+	"\x0ePARTY_PLATFORM\x10\x03\x12\x11\n" +
+	"\rPARTY_CARRIER\x10\x042\xd6\x06\n" +
 	"\x0fInsightsService\x12\x85\x01\n" +
 	"\fGetKpiReport\x12%.shop.insights.v1.GetKpiReportRequest\x1a&.shop.insights.v1.GetKpiReportResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/shops/{shop_id}/kpi-report\x12\x81\x01\n" +
 	"\vGetKpiTrend\x12$.shop.insights.v1.GetKpiTrendRequest\x1a%.shop.insights.v1.GetKpiTrendResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/shops/{shop_id}/kpi-trend\x12\x85\x01\n" +
 	"\fGetSlaReport\x12%.shop.insights.v1.GetSlaReportRequest\x1a&.shop.insights.v1.GetSlaReportResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/shops/{shop_id}/sla-report\x12\x9d\x01\n" +
 	"\x12GetAfterSaleCauses\x12+.shop.insights.v1.GetAfterSaleCausesRequest\x1a,.shop.insights.v1.GetAfterSaleCausesResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/shops/{shop_id}/aftersale-causes\x12\x83\x01\n" +
-	"\x10GetProjectionLag\x12).shop.insights.v1.GetProjectionLagRequest\x1a*.shop.insights.v1.GetProjectionLagResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/insights/lagBBZ@github.com/kefu-suite/kefu/proto/gen/shop/insights/v1;insightsv1b\x06proto3"
+	"\x10GetProjectionLag\x12).shop.insights.v1.GetProjectionLagRequest\x1a*.shop.insights.v1.GetProjectionLagResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/insights/lag\x12\x88\x01\n" +
+	"\rListSlaTimers\x12&.shop.insights.v1.ListSlaTimersRequest\x1a'.shop.insights.v1.ListSlaTimersResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/shops/{shop_id}/sla-timersBBZ@github.com/kefu-suite/kefu/proto/gen/shop/insights/v1;insightsv1b\x06proto3"
 
 var (
 	file_shop_insights_v1_insights_proto_rawDescOnce sync.Once
@@ -2285,100 +2697,114 @@ func file_shop_insights_v1_insights_proto_rawDescGZIP() []byte {
 	return file_shop_insights_v1_insights_proto_rawDescData
 }
 
-var file_shop_insights_v1_insights_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_shop_insights_v1_insights_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_shop_insights_v1_insights_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_shop_insights_v1_insights_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_shop_insights_v1_insights_proto_goTypes = []any{
 	(Period)(0),                        // 0: shop.insights.v1.Period
 	(ReportFormat)(0),                  // 1: shop.insights.v1.ReportFormat
 	(Verdict)(0),                       // 2: shop.insights.v1.Verdict
 	(Comparison)(0),                    // 3: shop.insights.v1.Comparison
 	(RowScope)(0),                      // 4: shop.insights.v1.RowScope
-	(*Ratio)(nil),                      // 5: shop.insights.v1.Ratio
-	(*FirstResponseTime)(nil),          // 6: shop.insights.v1.FirstResponseTime
-	(*Satisfaction)(nil),               // 7: shop.insights.v1.Satisfaction
-	(*KpiRow)(nil),                     // 8: shop.insights.v1.KpiRow
-	(*KpiDefinitions)(nil),             // 9: shop.insights.v1.KpiDefinitions
-	(*GetKpiReportRequest)(nil),        // 10: shop.insights.v1.GetKpiReportRequest
-	(*PeriodRange)(nil),                // 11: shop.insights.v1.PeriodRange
-	(*GetKpiReportResponse)(nil),       // 12: shop.insights.v1.GetKpiReportResponse
-	(*GetKpiTrendRequest)(nil),         // 13: shop.insights.v1.GetKpiTrendRequest
-	(*KpiDay)(nil),                     // 14: shop.insights.v1.KpiDay
-	(*GetKpiTrendResponse)(nil),        // 15: shop.insights.v1.GetKpiTrendResponse
-	(*GetSlaReportRequest)(nil),        // 16: shop.insights.v1.GetSlaReportRequest
-	(*SlaRow)(nil),                     // 17: shop.insights.v1.SlaRow
-	(*GetSlaReportResponse)(nil),       // 18: shop.insights.v1.GetSlaReportResponse
-	(*GetAfterSaleCausesRequest)(nil),  // 19: shop.insights.v1.GetAfterSaleCausesRequest
-	(*CauseCount)(nil),                 // 20: shop.insights.v1.CauseCount
-	(*ProductReturns)(nil),             // 21: shop.insights.v1.ProductReturns
-	(*GetAfterSaleCausesResponse)(nil), // 22: shop.insights.v1.GetAfterSaleCausesResponse
-	(*GetProjectionLagRequest)(nil),    // 23: shop.insights.v1.GetProjectionLagRequest
-	(*ProjectionLag)(nil),              // 24: shop.insights.v1.ProjectionLag
-	(*GetProjectionLagResponse)(nil),   // 25: shop.insights.v1.GetProjectionLagResponse
-	(v1.AgentGroup)(0),                 // 26: shop.common.v1.AgentGroup
-	(*timestamppb.Timestamp)(nil),      // 27: google.protobuf.Timestamp
+	(Party)(0),                         // 5: shop.insights.v1.Party
+	(*Ratio)(nil),                      // 6: shop.insights.v1.Ratio
+	(*FirstResponseTime)(nil),          // 7: shop.insights.v1.FirstResponseTime
+	(*Satisfaction)(nil),               // 8: shop.insights.v1.Satisfaction
+	(*KpiRow)(nil),                     // 9: shop.insights.v1.KpiRow
+	(*KpiDefinitions)(nil),             // 10: shop.insights.v1.KpiDefinitions
+	(*GetKpiReportRequest)(nil),        // 11: shop.insights.v1.GetKpiReportRequest
+	(*PeriodRange)(nil),                // 12: shop.insights.v1.PeriodRange
+	(*GetKpiReportResponse)(nil),       // 13: shop.insights.v1.GetKpiReportResponse
+	(*GetKpiTrendRequest)(nil),         // 14: shop.insights.v1.GetKpiTrendRequest
+	(*KpiDay)(nil),                     // 15: shop.insights.v1.KpiDay
+	(*GetKpiTrendResponse)(nil),        // 16: shop.insights.v1.GetKpiTrendResponse
+	(*GetSlaReportRequest)(nil),        // 17: shop.insights.v1.GetSlaReportRequest
+	(*SlaRow)(nil),                     // 18: shop.insights.v1.SlaRow
+	(*GetSlaReportResponse)(nil),       // 19: shop.insights.v1.GetSlaReportResponse
+	(*GetAfterSaleCausesRequest)(nil),  // 20: shop.insights.v1.GetAfterSaleCausesRequest
+	(*CauseCount)(nil),                 // 21: shop.insights.v1.CauseCount
+	(*ProductReturns)(nil),             // 22: shop.insights.v1.ProductReturns
+	(*GetAfterSaleCausesResponse)(nil), // 23: shop.insights.v1.GetAfterSaleCausesResponse
+	(*GetProjectionLagRequest)(nil),    // 24: shop.insights.v1.GetProjectionLagRequest
+	(*ProjectionLag)(nil),              // 25: shop.insights.v1.ProjectionLag
+	(*GetProjectionLagResponse)(nil),   // 26: shop.insights.v1.GetProjectionLagResponse
+	(*ListSlaTimersRequest)(nil),       // 27: shop.insights.v1.ListSlaTimersRequest
+	(*SlaTimer)(nil),                   // 28: shop.insights.v1.SlaTimer
+	(*ListSlaTimersResponse)(nil),      // 29: shop.insights.v1.ListSlaTimersResponse
+	(v1.AgentGroup)(0),                 // 30: shop.common.v1.AgentGroup
+	(*timestamppb.Timestamp)(nil),      // 31: google.protobuf.Timestamp
 }
 var file_shop_insights_v1_insights_proto_depIdxs = []int32{
 	3,  // 0: shop.insights.v1.Ratio.comparison:type_name -> shop.insights.v1.Comparison
 	2,  // 1: shop.insights.v1.Ratio.verdict:type_name -> shop.insights.v1.Verdict
 	3,  // 2: shop.insights.v1.FirstResponseTime.comparison:type_name -> shop.insights.v1.Comparison
 	2,  // 3: shop.insights.v1.FirstResponseTime.verdict:type_name -> shop.insights.v1.Verdict
-	5,  // 4: shop.insights.v1.FirstResponseTime.within_target:type_name -> shop.insights.v1.Ratio
+	6,  // 4: shop.insights.v1.FirstResponseTime.within_target:type_name -> shop.insights.v1.Ratio
 	3,  // 5: shop.insights.v1.Satisfaction.comparison:type_name -> shop.insights.v1.Comparison
 	2,  // 6: shop.insights.v1.Satisfaction.verdict:type_name -> shop.insights.v1.Verdict
-	5,  // 7: shop.insights.v1.Satisfaction.rated_share:type_name -> shop.insights.v1.Ratio
+	6,  // 7: shop.insights.v1.Satisfaction.rated_share:type_name -> shop.insights.v1.Ratio
 	4,  // 8: shop.insights.v1.KpiRow.scope:type_name -> shop.insights.v1.RowScope
-	26, // 9: shop.insights.v1.KpiRow.group:type_name -> shop.common.v1.AgentGroup
-	6,  // 10: shop.insights.v1.KpiRow.first_response_time:type_name -> shop.insights.v1.FirstResponseTime
-	5,  // 11: shop.insights.v1.KpiRow.first_response_rate:type_name -> shop.insights.v1.Ratio
-	5,  // 12: shop.insights.v1.KpiRow.first_contact_resolution:type_name -> shop.insights.v1.Ratio
-	7,  // 13: shop.insights.v1.KpiRow.satisfaction:type_name -> shop.insights.v1.Satisfaction
-	5,  // 14: shop.insights.v1.KpiRow.complaint_rate:type_name -> shop.insights.v1.Ratio
-	5,  // 15: shop.insights.v1.KpiRow.conversion:type_name -> shop.insights.v1.Ratio
+	30, // 9: shop.insights.v1.KpiRow.group:type_name -> shop.common.v1.AgentGroup
+	7,  // 10: shop.insights.v1.KpiRow.first_response_time:type_name -> shop.insights.v1.FirstResponseTime
+	6,  // 11: shop.insights.v1.KpiRow.first_response_rate:type_name -> shop.insights.v1.Ratio
+	6,  // 12: shop.insights.v1.KpiRow.first_contact_resolution:type_name -> shop.insights.v1.Ratio
+	8,  // 13: shop.insights.v1.KpiRow.satisfaction:type_name -> shop.insights.v1.Satisfaction
+	6,  // 14: shop.insights.v1.KpiRow.complaint_rate:type_name -> shop.insights.v1.Ratio
+	6,  // 15: shop.insights.v1.KpiRow.conversion:type_name -> shop.insights.v1.Ratio
 	0,  // 16: shop.insights.v1.GetKpiReportRequest.period:type_name -> shop.insights.v1.Period
-	26, // 17: shop.insights.v1.GetKpiReportRequest.group:type_name -> shop.common.v1.AgentGroup
+	30, // 17: shop.insights.v1.GetKpiReportRequest.group:type_name -> shop.common.v1.AgentGroup
 	1,  // 18: shop.insights.v1.GetKpiReportRequest.format:type_name -> shop.insights.v1.ReportFormat
 	0,  // 19: shop.insights.v1.PeriodRange.period:type_name -> shop.insights.v1.Period
-	27, // 20: shop.insights.v1.PeriodRange.from:type_name -> google.protobuf.Timestamp
-	27, // 21: shop.insights.v1.PeriodRange.to:type_name -> google.protobuf.Timestamp
-	11, // 22: shop.insights.v1.GetKpiReportResponse.range:type_name -> shop.insights.v1.PeriodRange
-	8,  // 23: shop.insights.v1.GetKpiReportResponse.rows:type_name -> shop.insights.v1.KpiRow
-	9,  // 24: shop.insights.v1.GetKpiReportResponse.definitions:type_name -> shop.insights.v1.KpiDefinitions
-	24, // 25: shop.insights.v1.GetKpiReportResponse.lag:type_name -> shop.insights.v1.ProjectionLag
-	8,  // 26: shop.insights.v1.KpiDay.shop:type_name -> shop.insights.v1.KpiRow
-	14, // 27: shop.insights.v1.GetKpiTrendResponse.days:type_name -> shop.insights.v1.KpiDay
-	9,  // 28: shop.insights.v1.GetKpiTrendResponse.definitions:type_name -> shop.insights.v1.KpiDefinitions
-	24, // 29: shop.insights.v1.GetKpiTrendResponse.lag:type_name -> shop.insights.v1.ProjectionLag
+	31, // 20: shop.insights.v1.PeriodRange.from:type_name -> google.protobuf.Timestamp
+	31, // 21: shop.insights.v1.PeriodRange.to:type_name -> google.protobuf.Timestamp
+	12, // 22: shop.insights.v1.GetKpiReportResponse.range:type_name -> shop.insights.v1.PeriodRange
+	9,  // 23: shop.insights.v1.GetKpiReportResponse.rows:type_name -> shop.insights.v1.KpiRow
+	10, // 24: shop.insights.v1.GetKpiReportResponse.definitions:type_name -> shop.insights.v1.KpiDefinitions
+	25, // 25: shop.insights.v1.GetKpiReportResponse.lag:type_name -> shop.insights.v1.ProjectionLag
+	9,  // 26: shop.insights.v1.KpiDay.shop:type_name -> shop.insights.v1.KpiRow
+	15, // 27: shop.insights.v1.GetKpiTrendResponse.days:type_name -> shop.insights.v1.KpiDay
+	10, // 28: shop.insights.v1.GetKpiTrendResponse.definitions:type_name -> shop.insights.v1.KpiDefinitions
+	25, // 29: shop.insights.v1.GetKpiTrendResponse.lag:type_name -> shop.insights.v1.ProjectionLag
 	0,  // 30: shop.insights.v1.GetSlaReportRequest.period:type_name -> shop.insights.v1.Period
 	1,  // 31: shop.insights.v1.GetSlaReportRequest.format:type_name -> shop.insights.v1.ReportFormat
 	4,  // 32: shop.insights.v1.SlaRow.scope:type_name -> shop.insights.v1.RowScope
-	5,  // 33: shop.insights.v1.SlaRow.breach_rate:type_name -> shop.insights.v1.Ratio
-	11, // 34: shop.insights.v1.GetSlaReportResponse.range:type_name -> shop.insights.v1.PeriodRange
-	17, // 35: shop.insights.v1.GetSlaReportResponse.rows:type_name -> shop.insights.v1.SlaRow
-	24, // 36: shop.insights.v1.GetSlaReportResponse.lag:type_name -> shop.insights.v1.ProjectionLag
+	6,  // 33: shop.insights.v1.SlaRow.breach_rate:type_name -> shop.insights.v1.Ratio
+	12, // 34: shop.insights.v1.GetSlaReportResponse.range:type_name -> shop.insights.v1.PeriodRange
+	18, // 35: shop.insights.v1.GetSlaReportResponse.rows:type_name -> shop.insights.v1.SlaRow
+	25, // 36: shop.insights.v1.GetSlaReportResponse.lag:type_name -> shop.insights.v1.ProjectionLag
 	0,  // 37: shop.insights.v1.GetAfterSaleCausesRequest.period:type_name -> shop.insights.v1.Period
 	1,  // 38: shop.insights.v1.GetAfterSaleCausesRequest.format:type_name -> shop.insights.v1.ReportFormat
-	11, // 39: shop.insights.v1.GetAfterSaleCausesResponse.range:type_name -> shop.insights.v1.PeriodRange
-	20, // 40: shop.insights.v1.GetAfterSaleCausesResponse.breakdown:type_name -> shop.insights.v1.CauseCount
-	21, // 41: shop.insights.v1.GetAfterSaleCausesResponse.top_returned:type_name -> shop.insights.v1.ProductReturns
-	24, // 42: shop.insights.v1.GetAfterSaleCausesResponse.lag:type_name -> shop.insights.v1.ProjectionLag
-	27, // 43: shop.insights.v1.ProjectionLag.last_event_at:type_name -> google.protobuf.Timestamp
-	27, // 44: shop.insights.v1.ProjectionLag.as_of:type_name -> google.protobuf.Timestamp
-	24, // 45: shop.insights.v1.GetProjectionLagResponse.lag:type_name -> shop.insights.v1.ProjectionLag
-	10, // 46: shop.insights.v1.InsightsService.GetKpiReport:input_type -> shop.insights.v1.GetKpiReportRequest
-	13, // 47: shop.insights.v1.InsightsService.GetKpiTrend:input_type -> shop.insights.v1.GetKpiTrendRequest
-	16, // 48: shop.insights.v1.InsightsService.GetSlaReport:input_type -> shop.insights.v1.GetSlaReportRequest
-	19, // 49: shop.insights.v1.InsightsService.GetAfterSaleCauses:input_type -> shop.insights.v1.GetAfterSaleCausesRequest
-	23, // 50: shop.insights.v1.InsightsService.GetProjectionLag:input_type -> shop.insights.v1.GetProjectionLagRequest
-	12, // 51: shop.insights.v1.InsightsService.GetKpiReport:output_type -> shop.insights.v1.GetKpiReportResponse
-	15, // 52: shop.insights.v1.InsightsService.GetKpiTrend:output_type -> shop.insights.v1.GetKpiTrendResponse
-	18, // 53: shop.insights.v1.InsightsService.GetSlaReport:output_type -> shop.insights.v1.GetSlaReportResponse
-	22, // 54: shop.insights.v1.InsightsService.GetAfterSaleCauses:output_type -> shop.insights.v1.GetAfterSaleCausesResponse
-	25, // 55: shop.insights.v1.InsightsService.GetProjectionLag:output_type -> shop.insights.v1.GetProjectionLagResponse
-	51, // [51:56] is the sub-list for method output_type
-	46, // [46:51] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	12, // 39: shop.insights.v1.GetAfterSaleCausesResponse.range:type_name -> shop.insights.v1.PeriodRange
+	21, // 40: shop.insights.v1.GetAfterSaleCausesResponse.breakdown:type_name -> shop.insights.v1.CauseCount
+	22, // 41: shop.insights.v1.GetAfterSaleCausesResponse.top_returned:type_name -> shop.insights.v1.ProductReturns
+	25, // 42: shop.insights.v1.GetAfterSaleCausesResponse.lag:type_name -> shop.insights.v1.ProjectionLag
+	31, // 43: shop.insights.v1.ProjectionLag.last_event_at:type_name -> google.protobuf.Timestamp
+	31, // 44: shop.insights.v1.ProjectionLag.as_of:type_name -> google.protobuf.Timestamp
+	25, // 45: shop.insights.v1.GetProjectionLagResponse.lag:type_name -> shop.insights.v1.ProjectionLag
+	31, // 46: shop.insights.v1.ListSlaTimersRequest.due_before:type_name -> google.protobuf.Timestamp
+	5,  // 47: shop.insights.v1.ListSlaTimersRequest.whose_move:type_name -> shop.insights.v1.Party
+	31, // 48: shop.insights.v1.SlaTimer.due_at:type_name -> google.protobuf.Timestamp
+	31, // 49: shop.insights.v1.SlaTimer.warn_at:type_name -> google.protobuf.Timestamp
+	5,  // 50: shop.insights.v1.SlaTimer.whose_move:type_name -> shop.insights.v1.Party
+	31, // 51: shop.insights.v1.SlaTimer.armed_at:type_name -> google.protobuf.Timestamp
+	28, // 52: shop.insights.v1.ListSlaTimersResponse.timers:type_name -> shop.insights.v1.SlaTimer
+	25, // 53: shop.insights.v1.ListSlaTimersResponse.lag:type_name -> shop.insights.v1.ProjectionLag
+	11, // 54: shop.insights.v1.InsightsService.GetKpiReport:input_type -> shop.insights.v1.GetKpiReportRequest
+	14, // 55: shop.insights.v1.InsightsService.GetKpiTrend:input_type -> shop.insights.v1.GetKpiTrendRequest
+	17, // 56: shop.insights.v1.InsightsService.GetSlaReport:input_type -> shop.insights.v1.GetSlaReportRequest
+	20, // 57: shop.insights.v1.InsightsService.GetAfterSaleCauses:input_type -> shop.insights.v1.GetAfterSaleCausesRequest
+	24, // 58: shop.insights.v1.InsightsService.GetProjectionLag:input_type -> shop.insights.v1.GetProjectionLagRequest
+	27, // 59: shop.insights.v1.InsightsService.ListSlaTimers:input_type -> shop.insights.v1.ListSlaTimersRequest
+	13, // 60: shop.insights.v1.InsightsService.GetKpiReport:output_type -> shop.insights.v1.GetKpiReportResponse
+	16, // 61: shop.insights.v1.InsightsService.GetKpiTrend:output_type -> shop.insights.v1.GetKpiTrendResponse
+	19, // 62: shop.insights.v1.InsightsService.GetSlaReport:output_type -> shop.insights.v1.GetSlaReportResponse
+	23, // 63: shop.insights.v1.InsightsService.GetAfterSaleCauses:output_type -> shop.insights.v1.GetAfterSaleCausesResponse
+	26, // 64: shop.insights.v1.InsightsService.GetProjectionLag:output_type -> shop.insights.v1.GetProjectionLagResponse
+	29, // 65: shop.insights.v1.InsightsService.ListSlaTimers:output_type -> shop.insights.v1.ListSlaTimersResponse
+	60, // [60:66] is the sub-list for method output_type
+	54, // [54:60] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_shop_insights_v1_insights_proto_init() }
@@ -2391,8 +2817,8 @@ func file_shop_insights_v1_insights_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shop_insights_v1_insights_proto_rawDesc), len(file_shop_insights_v1_insights_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   21,
+			NumEnums:      6,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

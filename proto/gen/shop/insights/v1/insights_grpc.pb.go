@@ -49,6 +49,7 @@ const (
 	InsightsService_GetSlaReport_FullMethodName       = "/shop.insights.v1.InsightsService/GetSlaReport"
 	InsightsService_GetAfterSaleCauses_FullMethodName = "/shop.insights.v1.InsightsService/GetAfterSaleCauses"
 	InsightsService_GetProjectionLag_FullMethodName   = "/shop.insights.v1.InsightsService/GetProjectionLag"
+	InsightsService_ListSlaTimers_FullMethodName      = "/shop.insights.v1.InsightsService/ListSlaTimers"
 )
 
 // InsightsServiceClient is the client API for InsightsService service.
@@ -75,6 +76,12 @@ type InsightsServiceClient interface {
 	// How far the projections are behind the event stream (platform and
 	// supervisors; the figures of every report are as of `as_of`).
 	GetProjectionLag(ctx context.Context, in *GetProjectionLagRequest, opts ...grpc.CallOption) (*GetProjectionLagResponse, error)
+	// On-call's board: every clock running now in the shop — orders (pay by,
+	// ship promise, auto-confirm …), after-sale cases, complaints, parcels,
+	// chats' first responses and 留言 answers — soonest first, with where to
+	// look next (the workflow id). Built from the clock events, so it is as
+	// of `lag`. Agents of the shop (any rank) and the platform.
+	ListSlaTimers(ctx context.Context, in *ListSlaTimersRequest, opts ...grpc.CallOption) (*ListSlaTimersResponse, error)
 }
 
 type insightsServiceClient struct {
@@ -135,6 +142,16 @@ func (c *insightsServiceClient) GetProjectionLag(ctx context.Context, in *GetPro
 	return out, nil
 }
 
+func (c *insightsServiceClient) ListSlaTimers(ctx context.Context, in *ListSlaTimersRequest, opts ...grpc.CallOption) (*ListSlaTimersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSlaTimersResponse)
+	err := c.cc.Invoke(ctx, InsightsService_ListSlaTimers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InsightsServiceServer is the server API for InsightsService service.
 // All implementations must embed UnimplementedInsightsServiceServer
 // for forward compatibility.
@@ -159,6 +176,12 @@ type InsightsServiceServer interface {
 	// How far the projections are behind the event stream (platform and
 	// supervisors; the figures of every report are as of `as_of`).
 	GetProjectionLag(context.Context, *GetProjectionLagRequest) (*GetProjectionLagResponse, error)
+	// On-call's board: every clock running now in the shop — orders (pay by,
+	// ship promise, auto-confirm …), after-sale cases, complaints, parcels,
+	// chats' first responses and 留言 answers — soonest first, with where to
+	// look next (the workflow id). Built from the clock events, so it is as
+	// of `lag`. Agents of the shop (any rank) and the platform.
+	ListSlaTimers(context.Context, *ListSlaTimersRequest) (*ListSlaTimersResponse, error)
 	mustEmbedUnimplementedInsightsServiceServer()
 }
 
@@ -183,6 +206,9 @@ func (UnimplementedInsightsServiceServer) GetAfterSaleCauses(context.Context, *G
 }
 func (UnimplementedInsightsServiceServer) GetProjectionLag(context.Context, *GetProjectionLagRequest) (*GetProjectionLagResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetProjectionLag not implemented")
+}
+func (UnimplementedInsightsServiceServer) ListSlaTimers(context.Context, *ListSlaTimersRequest) (*ListSlaTimersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSlaTimers not implemented")
 }
 func (UnimplementedInsightsServiceServer) mustEmbedUnimplementedInsightsServiceServer() {}
 func (UnimplementedInsightsServiceServer) testEmbeddedByValue()                         {}
@@ -295,6 +321,24 @@ func _InsightsService_GetProjectionLag_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InsightsService_ListSlaTimers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSlaTimersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InsightsServiceServer).ListSlaTimers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InsightsService_ListSlaTimers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InsightsServiceServer).ListSlaTimers(ctx, req.(*ListSlaTimersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // InsightsService_ServiceDesc is the grpc.ServiceDesc for InsightsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -321,6 +365,10 @@ var InsightsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetProjectionLag",
 			Handler:    _InsightsService_GetProjectionLag_Handler,
+		},
+		{
+			MethodName: "ListSlaTimers",
+			Handler:    _InsightsService_ListSlaTimers_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
