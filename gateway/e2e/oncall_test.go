@@ -89,6 +89,9 @@ func TestOnCallBoardSearchAndMetrics(t *testing.T) {
 		return indexOf(rows, complaintID, "complaint.first_response") >= 0 && indexOf(rows, orderID, "order.unpaid_close") >= 0,
 			fmt.Sprint(rows)
 	})
+	if v := metric(t, s, "insights", "kefu_sla_clocks_pending", `process="complaint"`, `clock="first_response"`, `shop="shop_demo"`); v < 1 {
+		t.Errorf("insights: the complaint's running clock not in kefu_sla_clocks_pending (%v)", v)
+	}
 	ci, oi := indexOf(rows, complaintID, "complaint.first_response"), indexOf(rows, orderID, "order.unpaid_close")
 	if ci > oi {
 		t.Fatalf("the complaint (due first) is after the order: %v", rows)

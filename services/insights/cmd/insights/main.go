@@ -25,6 +25,7 @@ import (
 	"github.com/kefu-suite/kefu/services/insights/internal/demo"
 	"github.com/kefu-suite/kefu/services/insights/internal/domain"
 	"github.com/kefu-suite/kefu/services/insights/internal/grpcapi"
+	"github.com/kefu-suite/kefu/services/insights/internal/metrics"
 	"github.com/kefu-suite/kefu/services/insights/internal/store"
 	"github.com/kefu-suite/kefu/services/insights/migrations"
 	"github.com/kefu-suite/kefu/services/platform/config"
@@ -88,7 +89,13 @@ func run(ctx context.Context, args []string) error {
 		return app.SweepOverdue(ctx, env.Pool, time.Now(), 2*time.Second)
 	})
 	pending := func(ctx context.Context) (int64, error) { return env.Pending(ctx, "projections") }
+	st := store.New(env.Pool)
+	stopGauge, err := metrics.WatchPending(st)
+	if err != nil {
+		return err
+	}
+	defer stopGauge()
 	return env.Serve(ctx, pol.Permissions, func(s *grpc.Server) {
-		insightsv1.RegisterInsightsServiceServer(s, grpcapi.New(store.New(env.Pool), targets, pending, time.Now, env.Log))
+		insightsv1.RegisterInsightsServiceServer(s, grpcapi.New(st, targets, pending, time.Now, env.Log))
 	})
 }

@@ -166,3 +166,22 @@ func trackOwnClock(ctx context.Context, q pgx.Tx, c domain.Clock) error {
 	return ArmTimer(ctx, q, Timer{ShopID: c.ShopID, Process: process, EntityID: c.Subject, Clock: clock,
 		Due: c.Due, WhoseMove: "seller", BreachOnExpiry: true})
 }
+
+// PendingCount is how many clocks of one kind run now in a shop.
+type PendingCount struct {
+	ShopID, Process, Clock string
+	N                      int64
+}
+
+// PendingCounts counts the running clocks by shop, process and clock (the
+// kefu_sla_clocks_pending gauge).
+func (s *Store) PendingCounts(ctx context.Context) ([]PendingCount, error) {
+	rows, err := s.pool.Query(ctx, `SELECT shop_id, process, clock, count(*) FROM live_timers GROUP BY 1, 2, 3`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (PendingCount, error) {
+		var c PendingCount
+		return c, r.Scan(&c.ShopID, &c.Process, &c.Clock, &c.N)
+	})
+}
