@@ -3,7 +3,10 @@ package svcmain_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
+	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -31,12 +34,18 @@ func TestStartMigratesServesAndCloses(t *testing.T) {
 	}
 	addr := lis.Addr().String()
 	lis.Close()
+	mlis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := mlis.Addr().String()
+	mlis.Close()
 
 	spec := svcmain.Spec{Name: "probe", DefaultAddr: ":0", Schema: "probe", Migrations: fstest.MapFS{
 		"00001_init.sql": {Data: []byte("-- +goose Up\nCREATE TABLE things (id text PRIMARY KEY);\n-- +goose Down\nDROP TABLE things;\n")},
 	}}
 	l := config.FromMap(map[string]string{"DATABASE_URL": dbURL, "GRPC_ADDR": addr, "LOG_LEVEL": "error",
-		"SERVICE_TOKEN_KEY": testKey, "EVENTS_RELAY": "false"})
+		"SERVICE_TOKEN_KEY": testKey, "EVENTS_RELAY": "false", "METRICS_ADDR": metricsAddr})
 	settings := svcmain.Load(l, spec)
 	if err := l.Err(); err != nil {
 		t.Fatal(err)
@@ -74,6 +83,19 @@ func TestStartMigratesServesAndCloses(t *testing.T) {
 			t.Fatalf("not serving: %v %v", resp, err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// The admin port serves the metrics: the gRPC calls just made, the
+	// pool's size, the runtime.
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"rpc_server_call_duration_seconds_count", `kefu_db_pool_max_connections{`, `pool="probe"`, "go_goroutines"} {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Fatalf("/metrics (HTTP %d) lacks %s:\n%.2000s", resp.StatusCode, want, body)
+		}
 	}
 	cancel()
 	select {

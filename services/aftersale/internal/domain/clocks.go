@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"slices"
 	"strings"
 	"time"
 
@@ -336,7 +335,7 @@ func (c *Case) status() lifecycle.Status {
 	case MovePlatform:
 		st.WhoseMove = lifecycle.MovePlatform
 	}
-	st.Breached = slices.ContainsFunc(c.ServiceTargets, func(t Target) bool { return t.Status == TargetBreached })
+	st.Breached = c.Breached()
 	return st
 }
 

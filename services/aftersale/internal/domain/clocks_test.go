@@ -400,6 +400,12 @@ func TestSpecialApproval(t *testing.T) {
 func TestRespondTargetWarnsAndBreachesWithoutChangingState(t *testing.T) {
 	s := newSim(t, TypeRefundOnly, ReasonQuality, 3000).open("")
 	cl := s.c.Clocks()
+	if st := cl.Status; st.State != "AWAITING_SELLER" || st.WhoseMove != lifecycle.MoveSeller || st.Breached || st.ShopID == "" {
+		t.Fatalf("status for on-call %+v", st)
+	}
+	if next, ok := cl.NextDeadline(); !ok || next.Name != "target_respond" {
+		t.Fatalf("next deadline (warnings aside) %+v", next)
+	}
 	for _, want := range []lifecycle.Alarm{
 		{Name: "seller_response", At: t0.Add(5 * day)},
 		{Name: "target_respond.warn", At: t0.Add(96 * time.Minute)},
@@ -420,6 +426,9 @@ func TestRespondTargetWarnsAndBreachesWithoutChangingState(t *testing.T) {
 	s.until(2 * time.Hour)
 	if tg := s.target(TargetRespond); tg.Status != TargetBreached || !tg.BreachedAt.Equal(t0.Add(2*time.Hour)) || s.c.State != StateAwaitingSeller || !s.c.Breached() {
 		t.Fatalf("breach %+v in %s", tg, s.c.State)
+	}
+	if st := s.c.Clocks().Status; !st.Breached || st.WhoseMove != lifecycle.MoveSeller {
+		t.Fatalf("status after the breach %+v", st)
 	}
 	s.must(3*time.Hour, Command{Name: CmdApprove, Actor: agent, Type: TypeRefundOnly})
 	if tg := s.target(TargetRespond); tg.Status != TargetBreached || !tg.MetAt.Equal(t0.Add(3*time.Hour)) {

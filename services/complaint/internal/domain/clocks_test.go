@@ -288,3 +288,27 @@ func TestFollowUpBreachAtTheTopStopsUntilTheNextFollowUp(t *testing.T) {
 	must(t, c.AddFollowUp(alice, at(30), "called the customers", false, 0))
 	wantAlarms(t, c, alarm("follow_up.warn", at(30).Add(1152*time.Minute)), alarm("follow_up", at(54)))
 }
+
+// The status on-call searches by follows the complaint: the shop's move at
+// the agent rung; after a missed first response a rung higher and breached;
+// the customer's move while a proposal waits; nobody's once closed.
+func TestStatusForOnCall(t *testing.T) {
+	c := fileReceived(t, nil)
+	st := c.Clocks().Status
+	if st.ShopID != c.ShopID || st.State != "FILED" || st.Rung != "agent" || st.WhoseMove != lifecycle.MoveSeller ||
+		st.Breached || st.PolicyVersion == "" {
+		t.Fatalf("filed: %+v", st)
+	}
+	fr := received.Add(4 * time.Hour)
+	must(t, c.Fire(alarm("first_response.warn", received.Add(192*time.Minute)), fr))
+	if c.Clocks().Status.Breached {
+		t.Fatal("a warning is not a breach")
+	}
+	must(t, c.Fire(alarm("first_response", fr), fr))
+	if st := c.Clocks().Status; st.Rung != "senior_agent" || !st.Breached || st.WhoseMove != lifecycle.MoveSeller {
+		t.Fatalf("after the breach: %+v", st)
+	}
+	if next, ok := c.Clocks().NextDeadline(); !ok || next.Name != "first_response" || !next.At.Equal(fr.Add(4*time.Hour)) {
+		t.Fatalf("next deadline %v %v", next, ok)
+	}
+}
