@@ -154,7 +154,7 @@ cat <<MSG
     SLA board     http://127.0.0.1:$GATEWAY_PORT/v1/shops/shop_demo/sla-timers
     Metrics       http://127.0.0.1:<port>/metrics  gateway $GATEWAY_METRICS_PORT, worker $WORKER_METRICS_PORT,
                   each service its gRPC port + 100 (catalogue 9191 … complaint 9195 … insights 9198)
-    Traces        ${OTEL_EXPORTER_OTLP_ENDPOINT:-off (OTEL_EXPORTER_OTLP_ENDPOINT=127.0.0.1:4317 make run sends them to a local OTLP collector)}
+    Traces        ${OTEL_EXPORTER_OTLP_ENDPOINT:-off (OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 make run sends them to a local OTLP collector)}
     Events        $NATS_URL  stream KEFU_EVENTS, subjects kefu.<shop>.<aggregate>.<event>
                   live: $bins/kefu-events tail --shop shop_demo [--type 'order.*'] [--from-start]
                   streams: $nats_monitor

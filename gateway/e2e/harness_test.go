@@ -156,6 +156,13 @@ func StartStack(t *testing.T) *Stack {
 // in 30 s — for tests that answer inside and outside a target on purpose).
 func StartStackShrunk(t *testing.T, shrink int) *Stack {
 	t.Helper()
+	return StartStackWith(t, shrink)
+}
+
+// StartStackWith is StartStackShrunk with extra environment for every
+// process (e.g. an OTLP endpoint).
+func StartStackWith(t *testing.T, shrink int, extraEnv ...string) *Stack {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: needs PostgreSQL, Temporal and the built suite")
 	}
@@ -182,6 +189,7 @@ func StartStackShrunk(t *testing.T, shrink int) *Stack {
 		"LOG_LEVEL=info",
 		"SHUTDOWN_TIMEOUT=5s",
 	)
+	env = append(env, extraEnv...)
 	for _, svc := range []string{"catalogue", "order", "aftersale", "complaint", "conversation", "logistics", "calendar", "insights"} {
 		env = append(env, strings.ToUpper(svc)+"_ADDR="+addrs[svc])
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -65,7 +66,8 @@ func metric(t *testing.T, s *Stack, process, name string, labels ...string) floa
 // /metrics as the complaint climbs the ladder (the lateness histogram
 // filled); every process serves /metrics on its admin port.
 func TestOnCallBoardSearchAndMetrics(t *testing.T) {
-	s := StartStackShrunk(t, onCallShrink)
+	traces, otlp := startCollector(t)
+	s := StartStackWith(t, onCallShrink, "OTEL_EXPORTER_OTLP_ENDPOINT=http://"+otlp, "OTEL_BSP_SCHEDULE_DELAY=200")
 	agent := Token(t, identity.Identity{Subject: "agent_oncall", Role: identity.RoleAgent, Rank: identity.RankAgent,
 		Group: identity.GroupAfterSale, ShopID: "shop_demo"})
 	buyer := Token(t, identity.Identity{Subject: "buyer_oncall", Role: identity.RoleBuyer})
@@ -185,6 +187,35 @@ func TestOnCallBoardSearchAndMetrics(t *testing.T) {
 			}
 		}
 		return false, fmt.Sprint(r)
+	})
+
+	// One trace from a REST command to its SQL: the gateway's request, the
+	// complaint service's gRPC handler, its Temporal Update, the worker's
+	// clock runner handling it, the Apply activity back in the service and
+	// the statements that activity ran.
+	s.Do(t, "POST", "/v1/complaints/"+complaintID+":acknowledge", agent, map[string]any{"note": "您好，马上为您处理"}).OK(t, "acknowledge")
+	var spans []span
+	Eventually(t, 30*time.Second, "one trace from REST to SQL", func() (bool, string) {
+		spans = traces.trace(func(x span) bool {
+			return x.service == "gateway" && strings.HasSuffix(x.name, complaintID+":acknowledge")
+		})
+		has := func(f func(span) bool) bool { return slices.ContainsFunc(spans, f) }
+		// the activity descends from the worker's handling of the Update,
+		// which descends from the gateway's request
+		activity := func(x span) bool {
+			return x.service == "complaint" && x.name == "RunActivity:complaint.Apply" &&
+				under(spans, x, func(y span) bool { return y.service == "worker" && strings.HasPrefix(y.name, "HandleUpdate") }) &&
+				under(spans, x, func(y span) bool { return y.service == "gateway" })
+		}
+		ok := has(func(x span) bool { return x.service == "complaint" && strings.Contains(x.name, "AcknowledgeComplaint") }) &&
+			has(func(x span) bool { return x.service == "complaint" && strings.HasPrefix(x.name, "Update") && strings.Contains(x.name, "Workflow:command") }) &&
+			has(func(x span) bool { return x.service == "worker" }) &&
+			has(activity) &&
+			has(func(x span) bool {
+				sql := x.attrs["db.system"]+x.attrs["db.system.name"] != "" || x.name == "UPDATE" || x.name == "INSERT"
+				return x.service == "complaint" && sql && under(spans, x, activity)
+			})
+		return ok, names(spans)
 	})
 
 	// Every process serves its metrics: the gateway its HTTP requests, the
