@@ -208,7 +208,9 @@ func TestOnCallBoardSearchAndMetrics(t *testing.T) {
 				under(spans, x, func(y span) bool { return y.service == "gateway" })
 		}
 		ok := has(func(x span) bool { return x.service == "complaint" && strings.Contains(x.name, "AcknowledgeComplaint") }) &&
-			has(func(x span) bool { return x.service == "complaint" && strings.HasPrefix(x.name, "Update") && strings.Contains(x.name, "Workflow:command") }) &&
+			has(func(x span) bool {
+				return x.service == "complaint" && strings.HasPrefix(x.name, "Update") && strings.Contains(x.name, "Workflow:command")
+			}) &&
 			has(func(x span) bool { return x.service == "worker" }) &&
 			has(activity) &&
 			has(func(x span) bool {
