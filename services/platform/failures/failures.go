@@ -72,13 +72,18 @@ func FromDomain(err error) error {
 	var fe *errs.FieldError
 	if errors.As(err, &fe) {
 		return temporal.NewApplicationErrorWithOptions(fe.Reason, InvalidArgument, temporal.ApplicationErrorOptions{
-			NonRetryable: true, Details: []any{fe.Field, fe.Rule},
+			NonRetryable: true, Details: []any{fe.Field, fe.Rule}, Category: temporal.ApplicationErrorCategoryBenign,
 		})
 	}
 	for _, k := range kinds {
 		if errors.Is(err, k.sentinel) {
 			msg := strings.TrimPrefix(err.Error(), k.sentinel.Error()+": ")
-			return temporal.NewNonRetryableApplicationError(msg, k.kind, nil)
+			// A refusal is an answer, not a fault: benign, so the SDK logs
+			// it at DEBUG rather than "Activity error." at ERROR and does
+			// not count it as a failed activity.
+			return temporal.NewApplicationErrorWithOptions(msg, k.kind, temporal.ApplicationErrorOptions{
+				NonRetryable: true, Category: temporal.ApplicationErrorCategoryBenign,
+			})
 		}
 	}
 	return err

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/failures"
 )
@@ -26,6 +28,10 @@ func TestRoundTripKeepsKindMessageAndField(t *testing.T) {
 		{"field", errs.Field("lines[0].quantity", "aftersale.ledger", "only 2 bought"), errs.ErrInvalid, "lines[0].quantity: only 2 bought"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			var app *temporal.ApplicationError
+			if !errors.As(failures.FromDomain(tc.in), &app) || app.Category() != temporal.ApplicationErrorCategoryBenign || !app.NonRetryable() {
+				t.Fatalf("a refusal must be a benign, non-retryable application error (the SDK logs it at DEBUG): %v", app)
+			}
 			back, ok := failures.ToDomain(failures.FromDomain(tc.in))
 			if !ok || !errors.Is(back, tc.kind) || back.Error() != tc.msg {
 				t.Fatalf("got %v (%v), want %q of kind %v", back, ok, tc.msg, tc.kind)
