@@ -116,17 +116,25 @@ type Config struct {
 	// Batch is how many events one pull asks for (default 16).
 	Batch int
 	// PerTx is how many events of a pull share one transaction (default 1:
-	// one each). Above 1, each event still runs in a savepoint of its own —
-	// a failing one is rolled back alone and comes back later — and none is
-	// acknowledged before the transaction commits; a consumer that keeps
-	// up with a busy stream (the insights projections) saves a commit per
-	// event.
+	// one each). Above 1, the group's inbox rows are written in one
+	// statement and its handlers run one after the other; when one fails,
+	// the group is rolled back and done again with each event in a
+	// savepoint of its own, so only the failing one comes back later. None
+	// is acknowledged before the transaction commits. A consumer that keeps
+	// up with a busy stream (the insights projections) saves a commit and
+	// three round trips per event.
 	PerTx int
 	// Poll is how long one pull waits for events (default 5 s).
 	Poll time.Duration
 	// Retention is how long inbox rows are kept (default 30 days, the
 	// stream's default age).
 	Retention time.Duration
+	// BeforeCommit, when set, runs once in each transaction after its
+	// handlers, with the events that transaction applied (not the
+	// duplicates, not the failed): what a consumer counts per event (its
+	// progress) costs one statement per transaction, not one per event. Its
+	// failure sends the transaction's events back.
+	BeforeCommit func(ctx context.Context, tx pgx.Tx, applied []*eventsv1.Envelope) error
 }
 
 var (
@@ -375,7 +383,8 @@ type delivery struct {
 	span      trace.Span
 	duplicate bool
 	err       error
-	grouped   bool // handled in a group (processGroup)
+	grouped   bool  // handled in a group (processGroup)
+	failed    error // its handler failed in this attempt (applyGroup)
 }
 
 // open decodes msg and starts its span; nil when the message was set
@@ -421,8 +430,9 @@ func (c *Consumer) process(ctx context.Context, msg jetstream.Msg) {
 	c.settle(d)
 }
 
-// processGroup handles msgs in one transaction, each in a savepoint: a
-// handler's failure rolls back its own event only; a failure of the
+// processGroup handles msgs in one transaction: all at once while every
+// handler succeeds; after a handler's failure, again, each in a savepoint,
+// so the failure rolls back its own event only. A failure of the
 // transaction itself (the database away, the commit refused) sends every
 // event of the group back. Acknowledged only after the commit.
 func (c *Consumer) processGroup(ctx context.Context, msgs []jetstream.Msg) {
@@ -438,8 +448,77 @@ func (c *Consumer) processGroup(ctx context.Context, msgs []jetstream.Msg) {
 	if len(ds) == 0 {
 		return
 	}
-	err := pgx.BeginFunc(hctx, c.pool, func(tx pgx.Tx) error {
+	err := c.applyGroup(hctx, ds)
+	if errors.Is(err, errHandlerFailed) {
+		// Some handler failed: nothing of the group was kept. Again, each
+		// event in its own savepoint, so only the failing one is sent back.
+		err = c.applyGroupIsolated(hctx, ds)
+	}
+	for _, d := range ds {
+		if err != nil && d.err == nil {
+			d.err, d.duplicate = err, false // not committed: it comes back
+		}
+		c.settle(d)
+	}
+}
+
+// errHandlerFailed: a handler of the group failed and the group's
+// transaction was rolled back.
+var errHandlerFailed = errors.New("inbox: a handler of the group failed")
+
+// applyGroup is the group's quick way: every event's inbox row in one
+// statement, the handlers one after the other in the same transaction, no
+// savepoints. A handler's failure rolls everything back (errHandlerFailed)
+// and the group is done again with applyGroupIsolated.
+func (c *Consumer) applyGroup(ctx context.Context, ds []*delivery) error {
+	ids, types, seqs := make([]string, len(ds)), make([]string, len(ds)), make([]int64, len(ds))
+	for i, d := range ds {
+		ids[i], types[i], seqs[i] = d.env.GetEventId(), d.env.GetType(), int64(d.seq)
+	}
+	return pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `INSERT INTO inbox (consumer, event_id, event_type, stream_seq, outcome)
+			SELECT $1, e.id, e.type, e.seq, 'applied' FROM unnest($2::text[], $3::text[], $4::bigint[]) AS e(id, type, seq)
+			ON CONFLICT DO NOTHING RETURNING event_id`, c.cfg.Name, ids, types, seqs)
+		if err != nil {
+			return err
+		}
+		fresh, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		isNew := make(map[string]bool, len(fresh))
+		for _, id := range fresh {
+			isNew[id] = true
+		}
 		for _, d := range ds {
+			if !isNew[d.env.GetEventId()] {
+				d.duplicate = true
+				continue
+			}
+			delete(isNew, d.env.GetEventId()) // the same event twice in one group: handled once
+			if err := c.handle(d.ctx, tx, d.env); err != nil {
+				// kept for applyGroupIsolated: this attempt of this event
+				// has failed, it is not run twice
+				d.duplicate, d.failed = false, handlerError{err}
+				return fmt.Errorf("%w: %s: %w", errHandlerFailed, d.env.GetEventId(), err)
+			}
+		}
+		return c.beforeCommit(ctx, tx, applied(ds))
+	})
+}
+
+// applyGroupIsolated handles the group in one transaction, each event in a
+// savepoint: a handler's failure rolls back its own event only.
+func (c *Consumer) applyGroupIsolated(hctx context.Context, ds []*delivery) error {
+	for _, d := range ds {
+		d.duplicate, d.err = false, nil
+	}
+	return pgx.BeginFunc(hctx, c.pool, func(tx pgx.Tx) error {
+		for _, d := range ds {
+			if d.failed != nil {
+				d.err = d.failed // its handler failed in applyGroup: the same attempt
+				continue
+			}
 			sp, err := tx.Begin(d.ctx)
 			if err != nil {
 				return err
@@ -459,14 +538,8 @@ func (c *Consumer) processGroup(ctx context.Context, msgs []jetstream.Msg) {
 				return err
 			}
 		}
-		return nil
+		return c.beforeCommit(hctx, tx, applied(ds))
 	})
-	for _, d := range ds {
-		if err != nil && d.err == nil {
-			d.err, d.duplicate = err, false // not committed: it comes back
-		}
-		c.settle(d)
-	}
 }
 
 // settle acknowledges a handled event, or delays it, or sets it aside.
@@ -513,9 +586,33 @@ func (c *Consumer) settle(d *delivery) {
 func (c *Consumer) apply(ctx context.Context, env *eventsv1.Envelope, seq uint64) (duplicate bool, err error) {
 	err = pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
 		duplicate, err = ApplyInTx(ctx, tx, c.cfg.Name, env, seq, c.handle)
-		return err
+		if err != nil || duplicate {
+			return err
+		}
+		return c.beforeCommit(ctx, tx, []*eventsv1.Envelope{env})
 	})
 	return duplicate, err
+}
+
+func (c *Consumer) beforeCommit(ctx context.Context, tx pgx.Tx, applied []*eventsv1.Envelope) error {
+	if c.cfg.BeforeCommit == nil || len(applied) == 0 {
+		return nil
+	}
+	if err := c.cfg.BeforeCommit(ctx, tx, applied); err != nil {
+		return fmt.Errorf("inbox: before commit: %w", err)
+	}
+	return nil
+}
+
+// applied are the events of a group its transaction applied.
+func applied(ds []*delivery) []*eventsv1.Envelope {
+	var out []*eventsv1.Envelope
+	for _, d := range ds {
+		if d.err == nil && !d.duplicate {
+			out = append(out, d.env)
+		}
+	}
+	return out
 }
 
 // ApplyInTx records env in the inbox of consumer and runs h in tx, unless

@@ -332,8 +332,19 @@ func testPoisonIsSetAsideAndTheStreamGoesOn(t *testing.T, perTx int) {
 		}
 		return record("test-poison")(ctx, tx, env)
 	}
+	// BeforeCommit sees only what its transaction applied: the good event,
+	// once, whatever failed beside it in the group.
+	var counted atomic.Int64
+	var countedIDs sync.Map
+	before := func(_ context.Context, _ pgx.Tx, applied []*eventsv1.Envelope) error {
+		for _, e := range applied {
+			countedIDs.Store(e.GetEventId(), true)
+		}
+		counted.Add(int64(len(applied)))
+		return nil
+	}
 	c := r.consumer(Config{Name: "test-poison", Types: []string{"order.paid"}, MaxAttempts: 3, PerTx: perTx,
-		Backoff: []time.Duration{100 * time.Millisecond}}, h)
+		Backoff: []time.Duration{100 * time.Millisecond}, BeforeCommit: before}, h)
 	r.start(c)
 	r.publishRaw("kefu.shop_a.order.paid", []byte("\xff\x00 not a protobuf"), "junk-1")
 	r.publish(permanent, permanent.GetEventId())
@@ -368,6 +379,9 @@ func testPoisonIsSetAsideAndTheStreamGoesOn(t *testing.T, perTx int) {
 	}
 	if len(r.applied()) != 1 {
 		t.Fatalf("applied %v, want only the good event", r.applied())
+	}
+	if _, ok := countedIDs.Load(good.GetEventId()); counted.Load() != 1 || !ok {
+		t.Fatalf("BeforeCommit counted %d events, want the good one once", counted.Load())
 	}
 }
 

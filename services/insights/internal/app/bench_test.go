@@ -118,7 +118,7 @@ func BenchmarkProjectionThroughput(b *testing.B) {
 		// consumer (as cmd/insights runs it), the baseline, the import.
 		basePool := pgtest.Pool(b, "", "insights", migrations.FS, 2)
 		before := selectRate(b, basePool, 2*time.Second)
-		single := consume(fmt.Sprintf("insights-bench-single-%d", i), inbox.Config{})
+		single := consume(fmt.Sprintf("insights-bench-single-%d", i), inbox.Config{BeforeCommit: Counted})
 		var tuned inbox.Config
 		ConsumerTuning(&tuned)
 		consumer := consume(fmt.Sprintf("insights-bench-tuned-%d", i), tuned)

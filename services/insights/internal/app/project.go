@@ -37,17 +37,30 @@ type Projector struct {
 	Log     *slog.Logger
 }
 
-// Handle is the inbox handler: one event, in the inbox's transaction.
+// Handle is the inbox handler: one event, in the inbox's transaction. The
+// consumer counts progress with Counted (Consumer sets it).
 func (p *Projector) Handle(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) error {
 	msg, err := env.GetPayload().UnmarshalNew()
 	if err != nil {
 		return inbox.Permanent(fmt.Errorf("%s: payload: %w", env.GetType(), err))
 	}
-	at := env.GetOccurredAt().AsTime()
-	if err := p.apply(ctx, tx, env, msg, at); err != nil {
-		return err
+	return p.apply(ctx, tx, env, msg, env.GetOccurredAt().AsTime())
+}
+
+// Counted adds the events a transaction applied to the progress (the
+// consumer's BeforeCommit; Import's per batch): one statement per
+// transaction, not one per event.
+func Counted(ctx context.Context, tx pgx.Tx, applied []*eventsv1.Envelope) error {
+	if len(applied) == 0 {
+		return nil
 	}
-	return store.Handled(ctx, tx, env.GetEventId(), at)
+	var newest time.Time
+	for _, env := range applied {
+		if at := env.GetOccurredAt().AsTime(); at.After(newest) {
+			newest = at
+		}
+	}
+	return store.Handled(ctx, tx, applied[0].GetEventId(), len(applied), newest)
 }
 
 func (p *Projector) apply(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope, msg any, at time.Time) error {

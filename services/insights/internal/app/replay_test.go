@@ -151,7 +151,7 @@ func project(t *testing.T, js jetstream.JetStream, name string, n int64, day str
 	pool := pgtest.Pool(t, "", "insights", migrations.FS, 3)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	p := &Projector{Targets: testTargets, Log: log}
-	c, err := inbox.New(pool, js, inbox.Config{Name: name, Types: Types}, p.Handle, log)
+	c, err := inbox.New(pool, js, inbox.Config{Name: name, Types: Types, BeforeCommit: Counted}, p.Handle, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -522,11 +522,13 @@ func OverdueSwept(ctx context.Context, q pgx.Tx, names []string, t time.Time, li
 // migrations/00002_progress_slots.sql).
 const progressSlots = 64
 
-// Handled counts the event eventID handled, in its slot.
-func Handled(ctx context.Context, q pgx.Tx, eventID string, occurred time.Time) error {
+// Handled counts n events handled, the newest of them occurred at newest,
+// in the slot of the first one's id (transactions that commit at once
+// rarely share a slot, so they do not wait for each other).
+func Handled(ctx context.Context, q pgx.Tx, firstEventID string, n int, newest time.Time) error {
 	h := fnv.New32a()
-	_, _ = h.Write([]byte(eventID))
-	_, err := q.Exec(ctx, `UPDATE progress_slots SET events_handled = events_handled + 1,
-		last_event_at = GREATEST(last_event_at, $1) WHERE slot = $2`, occurred, int16(h.Sum32()%progressSlots))
+	_, _ = h.Write([]byte(firstEventID))
+	_, err := q.Exec(ctx, `UPDATE progress_slots SET events_handled = events_handled + $1,
+		last_event_at = GREATEST(last_event_at, $2) WHERE slot = $3`, n, newest, int16(h.Sum32()%progressSlots))
 	return err
 }
