@@ -106,6 +106,11 @@ export JWT_HS256_SECRET=${JWT_HS256_SECRET:-kefu-dev-only-secret-never-in-produc
 # SLA_POLICY_SHRINK=3600 runs every SLA clock 3600× faster (a day in 24 s).
 export SLA_POLICY_VERSION=${SLA_POLICY_VERSION:-} SLA_POLICY_SHRINK=${SLA_POLICY_SHRINK:-1}
 
+# A front end's dev server may call the API from the browser: Vite
+# (localhost:5173) and create-react-app/Next (localhost:3000). Production
+# names its origins explicitly (CORS_ALLOWED_ORIGINS, empty = no CORS).
+export CORS_ALLOWED_ORIGINS=${CORS_ALLOWED_ORIGINS:-http://localhost:5173,http://localhost:3000}
+
 gateway_env=()
 for svc in "${ORDER[@]}"; do
   [ -d "services/$svc/cmd/$svc" ] || continue
