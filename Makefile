@@ -24,6 +24,7 @@ PROTOVALIDATE_PROTO_VERSION := v1.2.2
 TEMPORAL_CLI_VERSION        := v1.5.1
 NATS_SERVER_VERSION         := v2.15.3
 PROMTOOL_VERSION            := v0.316.0
+GNOSTIC_VERSION             := v0.7.1
 
 # Every Go module of the workspace (a plain `go test ./...` fails at a go.work root).
 MODULE_DIRS = $(shell go list -f '{{.Dir}}' -m)
@@ -59,7 +60,7 @@ $(eval $(call go-tool,buf,github.com/bufbuild/buf/cmd/buf,$(BUF_VERSION)))
 $(eval $(call go-tool,protoc-gen-go,google.golang.org/protobuf/cmd/protoc-gen-go,$(PROTOC_GEN_GO_VERSION)))
 $(eval $(call go-tool,protoc-gen-go-grpc,google.golang.org/grpc/cmd/protoc-gen-go-grpc,$(PROTOC_GEN_GO_GRPC_VERSION)))
 $(eval $(call go-tool,protoc-gen-grpc-gateway,github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway,$(GRPC_GATEWAY_VERSION)))
-$(eval $(call go-tool,protoc-gen-openapiv2,github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2,$(GRPC_GATEWAY_VERSION)))
+$(eval $(call go-tool,protoc-gen-openapi,github.com/google/gnostic/cmd/protoc-gen-openapi,$(GNOSTIC_VERSION)))
 $(eval $(call go-tool,temporal,github.com/temporalio/cli/cmd/temporal,$(TEMPORAL_CLI_VERSION)))
 $(eval $(call go-tool,nats-server,github.com/nats-io/nats-server/v2,$(NATS_SERVER_VERSION)))
 # Prometheus 3.x's Go module versions are v0.3xx (v0.316.0 = Prometheus 3.16).
@@ -80,9 +81,12 @@ protodeps: ## Copy dependency protos from their Go modules into .protodeps (git-
 
 .PHONY: generate
 generate: $(PROTO_TOOLS) protodeps ## Regenerate Go, gRPC, gateway code and OpenAPI from proto/.
-	find proto/gen -type f \( -name '*.pb.go' -o -name '*.pb.gw.go' -o -name '*.swagger.json' \) -delete
+	find proto/gen -type f \( -name '*.pb.go' -o -name '*.pb.gw.go' -o -name '*.openapi.json' \) -delete
+	rm -rf .build/openapi
 	buf generate
 	cd proto/gen && GOWORK=off GOFLAGS=-mod=mod go mod tidy >/dev/null
+	@# gnostic's OpenAPI 3 → the served contract (required, readOnly, errors, headers, examples)
+	go run ./gateway/cmd/kefu-openapi -in .build/openapi/openapi.yaml -out proto/gen/openapi/kefu.openapi.json
 
 ##@ Pages
 # Debian packages the pages need, installed only when absent (root or sudo).

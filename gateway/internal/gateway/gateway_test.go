@@ -127,8 +127,8 @@ func TestGatewayMapsRESTOntoGRPC(t *testing.T) {
 	})
 	t.Run("openapi document", func(t *testing.T) {
 		code, doc := get(t, srv.URL+"/openapi.json")
-		if code != http.StatusOK || doc["swagger"] != "2.0" {
-			t.Fatalf("%d %v", code, doc["swagger"])
+		if code != http.StatusOK || doc["openapi"] != "3.0.3" {
+			t.Fatalf("%d %v", code, doc["openapi"])
 		}
 		paths := doc["paths"].(map[string]any)
 		for _, p := range []string{"/v1/products/{product_id}", "/v1/baskets:quote", "/v1/orders", "/v1/cases", "/v1/complaints", "/v1/sessions"} {
