@@ -109,7 +109,7 @@ browser: ## Install Debian's Chromium for the page tests when absent.
 
 ##@ Quality
 .PHONY: lint
-lint: generate web lint-rules ## Regenerate code and pages (fail on a stale diff), buf lint, gofmt, go vet on every module, the alert rules.
+lint: generate web lint-rules lint-contract ## Regenerate code and pages (fail on a stale diff), buf lint, gofmt, go vet on every module, the alert rules, the OpenAPI contract.
 	@if [ -n "$$(git status --porcelain -- proto/gen)" ]; then \
 	  echo "generated code is stale: commit the output of 'make generate'"; \
 	  git status --short -- proto/gen; git --no-pager diff --stat -- proto/gen; exit 1; fi
@@ -128,6 +128,11 @@ lint: generate web lint-rules ## Regenerate code and pages (fail on a stale diff
 RULES      := deploy/k8s/base/monitoring/prometheusrule.yaml
 RULES_TEST := deploy/k8s/base/monitoring/rules_test.yaml
 RULES_OUT  := $(CURDIR)/.build/monitoring
+
+.PHONY: lint-contract
+lint-contract: ## Lint the OpenAPI contract with redocly (pinned in web/contract; 0 errors allowed).
+	@command -v npm >/dev/null || { echo ">> installing nodejs and npm"; $(call apt-install,nodejs npm); }
+	cd web/contract && npm ci --no-audit --no-fund --loglevel=error && npm run --silent lint
 
 .PHONY: lint-rules
 lint-rules: $(PROMTOOL) ## promtool check and unit-test the alert rules (deploy/k8s/base/monitoring).

@@ -134,6 +134,21 @@ func build(t *testing.T) string {
 	return binDir
 }
 
+// freeAddrs are n distinct free loopback addresses.
+func freeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	out := make([]string, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		out = append(out, l.Addr().String())
+	}
+	return out
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -172,9 +187,12 @@ func StartStackWith(t *testing.T, shrink int, extraEnv ...string) *Stack {
 	nats := natstest.Start(t)
 	logDir := t.TempDir()
 
+	// every process's gRPC (or HTTP) and metrics address, distinct: taken
+	// all at once, so the kernel cannot hand one port out twice
+	free := freeAddrs(t, 2*len(processes))
 	addrs := map[string]string{}
-	for _, p := range processes {
-		addrs[p.name] = freeAddr(t)
+	for i, p := range processes {
+		addrs[p.name] = free[i]
 	}
 	env := append(os.Environ(),
 		"DATABASE_URL="+dbURL,
@@ -196,8 +214,8 @@ func StartStackWith(t *testing.T, shrink int, extraEnv ...string) *Stack {
 
 	s := &Stack{URL: "http://" + addrs["gateway"], Addrs: addrs, NATS: nats.URL(), Events: nats, logs: map[string]string{},
 		Metrics: map[string]string{}, Temporal: temporal.FrontendHostPort()}
-	for _, p := range processes {
-		s.Metrics[p.name] = freeAddr(t)
+	for i, p := range processes {
+		s.Metrics[p.name] = free[len(processes)+i]
 	}
 	var cmds []*exec.Cmd
 	t.Cleanup(func() {

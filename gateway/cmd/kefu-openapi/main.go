@@ -355,7 +355,11 @@ func operations(paths, schemas obj, examples map[string]obj) error {
 			} else if m != "get" && len(pathParams) > 0 && queryEtag(params) {
 				params = append(params, obj{"$ref": "#/components/parameters/IfMatch"})
 			}
-			op["parameters"] = params
+			if len(params) > 0 {
+				op["parameters"] = params
+			} else {
+				delete(op, "parameters")
+			}
 
 			responses, _ := op["responses"].(obj)
 			if responses == nil {
@@ -381,10 +385,30 @@ func operations(paths, schemas obj, examples map[string]obj) error {
 			}
 			if s, ok := examples[id]["summary"].(string); ok {
 				op["summary"] = s
+			} else if d, ok := op["description"].(string); ok {
+				op["summary"] = summaryOf(d)
 			}
 		}
 	}
 	return nil
+}
+
+// summaryOf is a description's first sentence, for the operation lists of
+// API browsers (long ones cut at a word).
+func summaryOf(d string) string {
+	d = strings.Join(strings.Fields(d), " ")
+	if i := strings.Index(d, ". "); i > 0 {
+		d = d[:i]
+	}
+	d = strings.TrimRight(d, ".,:; ")
+	if r := []rune(d); len(r) > 100 {
+		cut := string(r[:100])
+		if i := strings.LastIndexByte(cut, ' '); i > 40 {
+			cut = cut[:i]
+		}
+		d = strings.TrimRight(cut, ",;:(") + " …"
+	}
+	return d
 }
 
 func errorCodes(method string, hasPath bool) []string {

@@ -70,6 +70,11 @@ func clientMessage(st *status.Status) string {
 // own decoding of the request) in the stable shape.
 func (g *Gateway) errorHandler(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	st := status.Convert(err)
+	if v, ok := decodedViolation(st.Message()); ok && st.Code() == codes.InvalidArgument {
+		// a body the decoder refused (decode.go), in the contract's words
+		st, _ = status.New(codes.InvalidArgument, "invalid request: "+v.GetField()+": "+v.GetDescription()).
+			WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{v}})
+	}
 	body := ErrorBody{Error: ErrorDetail{
 		Code:      HTTPStatus(st.Code()),
 		Status:    codeName(st.Code()),
@@ -79,9 +84,14 @@ func (g *Gateway) errorHandler(ctx context.Context, _ *runtime.ServeMux, _ runti
 	for _, d := range st.Details() {
 		if br, ok := d.(*errdetails.BadRequest); ok {
 			for _, v := range br.GetFieldViolations() {
-				body.Error.FieldViolations = append(body.Error.FieldViolations, FieldViolation{
-					Field: v.GetField(), Rule: v.GetReason(), Description: v.GetDescription(),
-				})
+				fv := FieldViolation{Field: v.GetField(), Rule: v.GetReason(), Description: v.GetDescription()}
+				if fv.Field == "request_id" && (fv.Rule == "required" || fv.Rule == "string.min_len") &&
+					r.Header.Get(IdempotencyHeader) == "" {
+					// the rule's words name a field a REST client never saw
+					fv.Description = "send an Idempotency-Key header or request_id: a command needs one, so a retry is not done twice"
+					body.Error.Message = "invalid request: request_id: " + fv.Description
+				}
+				body.Error.FieldViolations = append(body.Error.FieldViolations, fv)
 			}
 		}
 	}

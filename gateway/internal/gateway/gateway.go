@@ -67,13 +67,14 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
 	mux := runtime.NewServeMux(
 		// One JSON convention for every front end: proto field names
 		// (snake_case), enums as strings, int64 as strings, unset fields shown.
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: jsonPb}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: contractJSON{jsonPb}}),
 		// The insights reports as CSV (format=csv; csv.go).
 		runtime.WithMarshalerOption(mimeCSV, csvMarshaler{jsonPb}),
 		runtime.WithErrorHandler(g.errorHandler),
 		runtime.WithRoutingErrorHandler(g.routingErrorHandler),
 		runtime.WithIncomingHeaderMatcher(incomingHeaders),
 		runtime.WithMetadata(forwardMetadata),
+		runtime.WithForwardResponseOption(etagHeader),
 	)
 	for _, name := range Services {
 		addr, ok := c.Backends[name]
@@ -83,7 +84,7 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
 		conn, err := grpc.NewClient(addr,
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
 			grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
-			grpc.WithUnaryInterceptor(idempotencyInterceptor),
+			grpc.WithChainUnaryInterceptor(idempotencyInterceptor, etagInterceptor),
 			grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`),
 		)
 		if err != nil {

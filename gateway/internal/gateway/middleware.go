@@ -116,7 +116,7 @@ func cors(origins []string, next http.Handler) http.Handler {
 			h := w.Header()
 			h.Set("Access-Control-Allow-Origin", origin)
 			h.Add("Vary", "Origin")
-			h.Set("Access-Control-Expose-Headers", RequestIDHeader)
+			h.Set("Access-Control-Expose-Headers", RequestIDHeader+", ETag, Retry-After")
 			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 				h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, PUT, DELETE, OPTIONS")
 				h.Set("Access-Control-Allow-Headers", strings.Join([]string{
@@ -212,6 +212,9 @@ func forwardMetadata(_ context.Context, r *http.Request) metadata.MD {
 	md.Set(mdRequestID, r.Header.Get(RequestIDHeader))
 	if k := strings.TrimSpace(r.Header.Get(IdempotencyHeader)); k != "" {
 		md.Set(mdIdempotency, k)
+	}
+	if v := strings.TrimSpace(r.Header.Get("If-Match")); v != "" && v != "*" {
+		md.Set(mdIfMatch, v)
 	}
 	return md
 }

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/kefu-suite/kefu/services/platform/errs"
+	"github.com/kefu-suite/kefu/services/platform/etag"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/permit"
 	"github.com/kefu-suite/kefu/services/platform/validation"
@@ -77,6 +78,9 @@ func New(o Options) (*grpc.Server, *health.Server) {
 		unary = append(unary, o.Permissions.UnaryServerInterceptor())
 		stream = append(stream, o.Permissions.StreamServerInterceptor())
 	}
+	// one etag wherever the client put it (top level or the body's
+	// resource), before the rules read the request
+	unary = append(unary, etag.UnaryServerInterceptor())
 	if o.Validator != nil {
 		unary = append(unary, o.Validator.UnaryServerInterceptor())
 		stream = append(stream, o.Validator.StreamServerInterceptor())

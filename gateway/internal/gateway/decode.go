@@ -1,0 +1,177 @@
+package gateway
+
+import (
+	"fmt"
+	"io"
+	"reflect"
+	"regexp"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// contractJSON is the gateway's JSON marshaler with request-decoding errors
+// in the contract's words: protojson says `proto: (line 1:31): invalid
+// value for enum field kind: "X"`; a front end reads which field (by its
+// documented snake_case path), what it must be, and for an enum every
+// value it may take.
+type contractJSON struct{ *runtime.JSONPb }
+
+func (c contractJSON) Unmarshal(data []byte, v any) error {
+	return explainDecode(c.JSONPb.Unmarshal(data, v), v)
+}
+
+func (c contractJSON) NewDecoder(r io.Reader) runtime.Decoder {
+	return contractDecoder{c.JSONPb.NewDecoder(r)}
+}
+
+type contractDecoder struct{ runtime.Decoder }
+
+func (d contractDecoder) Decode(v any) error { return explainDecode(d.Decoder.Decode(v), v) }
+
+var (
+	badValue     = regexp.MustCompile(`invalid value for (\w+) field (\w+): (.*)$`)
+	badMaskPath  = regexp.MustCompile(`FieldMask\.paths contains invalid path: "([^"]*)"`)
+	unknownField = regexp.MustCompile(`unknown field "([^"]+)"`)
+	protoPrefix  = regexp.MustCompile(`^proto:\s*(\(line \d+:\d+\):\s*)?`)
+)
+
+// explainDecode rewrites a decoding error of the request body v.
+func explainDecode(err error, v any) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	msg := messageOf(v)
+	text := err.Error()
+	var field, rule, desc string
+	switch m := badValue.FindStringSubmatch(text); {
+	case m != nil && msg != nil:
+		path, fd := findField(msg.ProtoReflect().Descriptor(), m[2])
+		if fd == nil {
+			path = m[2]
+		}
+		field, rule = path, "json."+m[1]
+		switch {
+		case fd != nil && fd.Kind() == protoreflect.EnumKind:
+			desc = fmt.Sprintf("%s is not one of %s", m[3], strings.Join(enumNames(fd.Enum()), ", "))
+			rule = "json.enum"
+		case fd != nil && (fd.Kind() == protoreflect.Int64Kind || fd.Kind() == protoreflect.Sint64Kind ||
+			fd.Kind() == protoreflect.Uint64Kind || fd.Kind() == protoreflect.Fixed64Kind):
+			desc = fmt.Sprintf("%s is not an integer; int64 values (money in fen) are JSON strings of digits, e.g. \"1999\"", m[3])
+		default:
+			desc = fmt.Sprintf("%s is not a valid %s", m[3], m[1])
+		}
+	case badMaskPath.MatchString(text):
+		p := badMaskPath.FindStringSubmatch(text)[1]
+		field, rule = "update_mask", "json.field_mask"
+		desc = fmt.Sprintf("%q: in a JSON body a field mask is one string of lowerCamelCase paths, comma-separated "+
+			"(customerDemand,severity for customer_demand and severity); in a query, ?update_mask=customer_demand", p)
+	case unknownField.MatchString(text) && msg != nil:
+		name := unknownField.FindStringSubmatch(text)[1]
+		field, rule = name, "json.unknown_field"
+		desc = fmt.Sprintf("%s is not a field of %s", name, msg.ProtoReflect().Descriptor().Name())
+	default:
+		field, rule = "body", "json.syntax"
+		desc = "the body is not valid JSON: " + protoPrefix.ReplaceAllString(text, "")
+	}
+	// grpc-gateway turns a decoder's error into a status by its text
+	// alone, so the violation travels in the text; errorHandler reads it
+	// back (decodedViolation).
+	return decodeError{field: field, rule: rule, desc: desc}
+}
+
+// decodeError is a refused body, its text marked for decodedViolation.
+type decodeError struct{ field, rule, desc string }
+
+const decodeMark = "\x00kefu-decode\x00"
+
+func (e decodeError) Error() string {
+	return decodeMark + e.field + "\x00" + e.rule + "\x00" + e.desc
+}
+
+// decodedViolation reads back a decodeError from a status message.
+func decodedViolation(msg string) (*errdetails.BadRequest_FieldViolation, bool) {
+	rest, ok := strings.CutPrefix(msg, decodeMark)
+	if !ok {
+		return nil, false
+	}
+	parts := strings.SplitN(rest, "\x00", 3)
+	if len(parts) != 3 {
+		return nil, false
+	}
+	return &errdetails.BadRequest_FieldViolation{Field: parts[0], Reason: parts[1], Description: parts[2]}, true
+}
+
+// messageOf is the message a decoder fills: v itself, or the message v
+// points to (grpc-gateway decodes a body field through a **Message).
+func messageOf(v any) proto.Message {
+	if m, ok := v.(proto.Message); ok {
+		return m
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return nil
+	}
+	t := rv.Type().Elem()
+	if t.Kind() != reflect.Pointer {
+		return nil
+	}
+	if m, ok := reflect.New(t.Elem()).Interface().(proto.Message); ok {
+		return m
+	}
+	return nil
+}
+
+// findField finds the field a decoding error names (by its JSON or proto
+// name) in md or the messages it holds, breadth first, and answers its
+// snake_case path ("lines.kind").
+func findField(md protoreflect.MessageDescriptor, name string) (string, protoreflect.FieldDescriptor) {
+	type item struct {
+		md   protoreflect.MessageDescriptor
+		path string
+	}
+	queue := []item{{md, ""}}
+	visited := map[protoreflect.FullName]bool{}
+	for len(queue) > 0 {
+		it := queue[0]
+		queue = queue[1:]
+		if visited[it.md.FullName()] {
+			continue
+		}
+		visited[it.md.FullName()] = true
+		fields := it.md.Fields()
+		for i := 0; i < fields.Len(); i++ {
+			f := fields.Get(i)
+			p := string(f.Name())
+			if it.path != "" {
+				p = it.path + "." + p
+			}
+			if string(f.Name()) == name || f.JSONName() == name {
+				return p, f
+			}
+			if f.Kind() == protoreflect.MessageKind && !f.IsMap() {
+				queue = append(queue, item{f.Message(), p})
+			}
+		}
+	}
+	return "", nil
+}
+
+func enumNames(ed protoreflect.EnumDescriptor) []string {
+	vals := ed.Values()
+	out := make([]string, 0, vals.Len())
+	for i := 0; i < vals.Len(); i++ {
+		if vals.Get(i).Number() == 0 {
+			continue // UNSPECIFIED: never a value to send
+		}
+		out = append(out, string(vals.Get(i).Name()))
+	}
+	return out
+}
