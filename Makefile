@@ -88,6 +88,14 @@ generate: $(PROTO_TOOLS) protodeps ## Regenerate Go, gRPC, gateway code and Open
 	@# gnostic's OpenAPI 3 → the served contract (required, readOnly, errors, headers, examples)
 	go run ./gateway/cmd/kefu-openapi -in .build/openapi/openapi.yaml -out proto/gen/openapi/kefu.openapi.json
 
+# The typed TypeScript client (@kefu/client): generated from the committed
+# contract by @hey-api/openapi-ts (pinned in clients/typescript, npm ci from
+# its lockfile) into src/gen and dist (git-ignored); the e2e phase drives it.
+.PHONY: client
+client: ## Generate and build the TypeScript client (clients/typescript) from the OpenAPI contract; check openapi-typescript accepts it.
+	@command -v npm >/dev/null || { echo ">> installing nodejs and npm"; $(call apt-install,nodejs npm); }
+	cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build && npm run --silent check:openapi-typescript
+
 ##@ Pages
 # Debian packages the pages need, installed only when absent (root or sudo).
 define apt-install
@@ -96,12 +104,14 @@ $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1)
 endef
 
-WEB_OUT := gateway/internal/gateway/dashboard/kpi.js
+# `make web` output (committed): the dashboard script and the API browser (/docs).
+WEB_OUT := gateway/internal/gateway/dashboard/kpi.js gateway/internal/gateway/docs
 
 .PHONY: web
-web: ## Build the dashboard page's script (Chart.js via esbuild, npm ci from the lockfile) into the gateway; commit the output.
+web: ## Build the pages into the gateway from the npm lockfiles (dashboard: Chart.js via esbuild; /docs: Swagger UI); commit the output.
 	@command -v npm >/dev/null || { echo ">> installing nodejs and npm"; $(call apt-install,nodejs npm); }
 	cd web/dashboard && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+	cd web/docs && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 
 .PHONY: browser
 browser: ## Install Debian's Chromium for the page tests when absent.
@@ -114,7 +124,7 @@ lint: generate web lint-rules lint-contract ## Regenerate code and pages (fail o
 	  echo "generated code is stale: commit the output of 'make generate'"; \
 	  git status --short -- proto/gen; git --no-pager diff --stat -- proto/gen; exit 1; fi
 	@if [ -n "$$(git status --porcelain -- $(WEB_OUT))" ]; then \
-	  echo "the dashboard bundle is stale: commit the output of 'make web'"; git status --short -- $(WEB_OUT); exit 1; fi
+	  echo "the page bundles are stale: commit the output of 'make web'"; git status --short -- $(WEB_OUT); exit 1; fi
 	buf lint
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' ':!proto/gen/**') ); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
@@ -148,7 +158,7 @@ lint-rules: $(PROMTOOL) ## promtool check and unit-test the alert rules (deploy/
 test: lint test-go chaos ## Lint, every module's tests (unit, workflow, integration vs real Postgres + Temporal, e2e), then the chaos run.
 
 .PHONY: test-go
-test-go: $(TEMPORAL) $(NATS_SERVER) browser ## Every module's tests without the lint step.
+test-go: $(TEMPORAL) $(NATS_SERVER) browser client ## Every module's tests without the lint step.
 	DATABASE_URL="$$($(ENSURE_PG))" go test -count=1 -race -timeout 30m $(MODULE_PKGS)
 
 .PHONY: chaos

@@ -110,6 +110,16 @@ func Contract(doc obj, examples map[string]obj) error {
 	comps := doc["components"].(obj)
 	schemas := comps["schemas"].(obj)
 
+	// one tag per service, named as the operations are tagged (Order, not OrderService)
+	if tags, ok := doc["tags"].([]any); ok {
+		for _, tv := range tags {
+			if t, ok := tv.(obj); ok {
+				if n, ok := t["name"].(string); ok {
+					t["name"] = strings.TrimSuffix(n, "Service")
+				}
+			}
+		}
+	}
 	renames := schemaNames(schemas)
 	readOnlyAndRequired(schemas)
 	paths, err := mergePaths(doc["paths"].(obj))
@@ -202,6 +212,9 @@ func readOnlyAndRequired(schemas obj) {
 			if p, ok := props[string(f.Name())].(obj); ok && p["readOnly"] == true {
 				continue
 			}
+			if f.Name() == "request_id" {
+				continue // the Idempotency-Key header may carry it instead
+			}
 			if requiredByRules(f) {
 				req = append(req, string(f.Name()))
 			}
@@ -228,7 +241,15 @@ func requiredByRules(f protoreflect.FieldDescriptor) bool {
 	}
 	switch {
 	case r.GetString() != nil:
-		return r.GetString().GetMinLen() > 0 || r.GetString().GetMinBytes() > 0
+		sr := r.GetString()
+		if sr.GetMinLen() > 0 || sr.GetMinBytes() > 0 || sr.GetLen() > 0 {
+			return true
+		}
+		if sr.HasPattern() {
+			re, err := regexp.Compile(sr.GetPattern())
+			return err == nil && !re.MatchString("") // the pattern refuses an empty value
+		}
+		return false
 	case r.GetBytes() != nil:
 		return r.GetBytes().GetMinLen() > 0
 	case r.GetRepeated() != nil:
@@ -339,7 +360,7 @@ func operations(paths, schemas obj, examples map[string]obj) error {
 					prm["required"] = true
 				}
 			}
-			if m != "get" {
+			if m != "get" && takesRequestID(service, method) {
 				params = append(params, obj{"$ref": "#/components/parameters/IdempotencyKey"})
 			}
 			// the body's message: its path fields come from the URL
@@ -409,6 +430,26 @@ func summaryOf(d string) string {
 		d = strings.TrimRight(cut, ",;:(") + " …"
 	}
 	return d
+}
+
+// takesRequestID: the RPC's request has a request_id, which the gateway
+// fills from the Idempotency-Key header (elsewhere the header means nothing).
+func takesRequestID(service, method string) bool {
+	found := false
+	protoregistry.GlobalFiles.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		svcs := fd.Services()
+		for i := 0; i < svcs.Len(); i++ {
+			if string(svcs.Get(i).Name()) != service {
+				continue
+			}
+			if m := svcs.Get(i).Methods().ByName(protoreflect.Name(method)); m != nil {
+				found = m.Input().Fields().ByName("request_id") != nil
+				return false
+			}
+		}
+		return true
+	})
+	return found
 }
 
 func errorCodes(method string, hasPath bool) []string {
@@ -508,7 +549,7 @@ func addErrorComponents(comps obj) {
 		},
 	}
 	schemas["shop.gateway.ErrorDetail"] = obj{
-		"type": "object", "required": toAny([]string{"code", "status", "message"}),
+		"type": "object", "required": toAny([]string{"code", "status", "message", "request_id"}),
 		"properties": obj{
 			"code":   obj{"type": "integer", "format": "int32", "description": "The HTTP status.", "example": 400},
 			"status": obj{"type": "string", "description": "The gRPC code name: stable, switch on it. FAILED_PRECONDITION (the state forbids it) and ABORTED (a stale etag) are both 409.",
@@ -539,7 +580,7 @@ func addErrorComponents(comps obj) {
 	comps["parameters"] = obj{
 		"IdempotencyKey": obj{"name": "Idempotency-Key", "in": "header", "required": false,
 			"description": "Makes a command safe to retry: a retry with the same key answers the first result (the same key with another body is refused). Equivalent to `request_id`.",
-			"schema":      obj{"type": "string", "minLength": 8, "maxLength": 128}, "example": "3f0c2a4e-order-0001"},
+			"schema":      obj{"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"}},
 		"IfMatch": obj{"name": "If-Match", "in": "header", "required": false,
 			"description": "The etag the change is based on (from the resource's ETag). A stale one is 409 ABORTED; the same as sending it in the body's `etag`.",
 			"schema":      obj{"type": "string"}, "example": `"v7"`},

@@ -122,6 +122,7 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
 		_, _ = w.Write(openapi.Document)
 	})
 	root.HandleFunc("GET /docs", serveDocs)
+	root.HandleFunc("GET /docs/{file}", serveDocsAsset)
 	root.HandleFunc("GET /dashboards/kpi", serveDashboard)
 	root.HandleFunc("GET /dashboards/kpi.js", serveDashboardScript)
 	root.Handle("/", api)
