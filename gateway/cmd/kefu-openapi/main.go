@@ -551,7 +551,7 @@ func addErrorComponents(comps obj) {
 	schemas["shop.gateway.ErrorDetail"] = obj{
 		"type": "object", "required": toAny([]string{"code", "status", "message", "request_id"}),
 		"properties": obj{
-			"code":   obj{"type": "integer", "format": "int32", "description": "The HTTP status.", "example": 400},
+			"code": obj{"type": "integer", "format": "int32", "description": "The HTTP status.", "example": 400},
 			"status": obj{"type": "string", "description": "The gRPC code name: stable, switch on it. FAILED_PRECONDITION (the state forbids it) and ABORTED (a stale etag) are both 409.",
 				"enum": toAny([]string{"INVALID_ARGUMENT", "UNAUTHENTICATED", "PERMISSION_DENIED", "NOT_FOUND", "ALREADY_EXISTS", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "RESOURCE_EXHAUSTED", "CANCELLED", "DEADLINE_EXCEEDED", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNKNOWN", "METHOD_NOT_ALLOWED"})},
 			"message":          obj{"type": "string", "description": "What went wrong, for a person.", "example": "invalid request: lines[0].quantity: value must be greater than 0"},
@@ -561,7 +561,7 @@ func addErrorComponents(comps obj) {
 	}
 	schemas["shop.gateway.Error"] = obj{
 		"type": "object", "description": "The one shape of every error the API returns.",
-		"required": toAny([]string{"error"}),
+		"required":   toAny([]string{"error"}),
 		"properties": obj{"error": obj{"$ref": "#/components/schemas/shop.gateway.ErrorDetail"}},
 	}
 	errResp := func(desc string) obj {

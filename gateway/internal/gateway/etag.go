@@ -93,4 +93,3 @@ func etagHeader(_ context.Context, w http.ResponseWriter, resp proto.Message) er
 	}
 	return nil
 }
-
