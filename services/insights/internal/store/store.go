@@ -88,14 +88,16 @@ func scanSession(row pgx.Row) (domain.Session, *kpiContribution, error) {
 }
 
 // PutSession stores the chat and moves its contribution in the KPI rollup
-// from what was counted to what it contributes under t.
+// from what was counted to what it contributes under t — the record and
+// its rollup rows in one round trip.
 func PutSession(ctx context.Context, q pgx.Tx, s domain.Session, was *kpiContribution, t domain.Targets) error {
 	now := s.Contribution(t)
 	doc, err := json.Marshal(now)
 	if err != nil {
 		return err
 	}
-	_, err = q.Exec(ctx, `INSERT INTO sessions (session_id, shop_id, buyer_id, grp, assigned_agent_id, opened_at,
+	var b pgx.Batch
+	b.Queue(`INSERT INTO sessions (session_id, shop_id, buyer_id, grp, assigned_agent_id, opened_at,
 		first_response_due, first_response_at, first_response_agent, transferred, closed_at, score, rated_agent_id,
 		converted_order_id, complaint_id, recontacted, counted)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
@@ -109,26 +111,25 @@ func PutSession(ctx context.Context, q pgx.Tx, s domain.Session, was *kpiContrib
 		s.ID, s.ShopID, s.BuyerID, s.Group, s.AssignedAgent, s.OpenedAt, ts(s.FirstResponseDue), ts(s.FirstResponseAt),
 		s.FirstResponseAgent, s.Transferred, ts(s.ClosedAt), s.Score, s.RatedAgent, s.ConvertedOrder, s.Complaint,
 		s.Recontacted, doc)
-	if err != nil {
-		return fmt.Errorf("store session %s: %w", s.ID, err)
-	}
-	if was != nil && was.Key == now.Key {
+	switch {
+	case was != nil && was.Key == now.Key:
 		// The same row: move only the difference, and nothing when the
 		// event changed no count (most chat events change one or two).
-		d, changed := kpiDelta(now.Counts, was.Counts)
-		if !changed {
-			return nil
+		if d, changed := kpiDelta(now.Counts, was.Counts); changed {
+			queueKpi(&b, now.Key, d)
 		}
-		return addKpi(ctx, q, now.Key, d)
-	}
-	if was != nil {
+	case was != nil:
 		neg := was.Counts
 		negate(&neg)
-		if err := addKpi(ctx, q, was.Key, neg); err != nil {
-			return err
-		}
+		queueKpi(&b, was.Key, neg)
+		queueKpi(&b, now.Key, now.Counts)
+	default:
+		queueKpi(&b, now.Key, now.Counts)
 	}
-	return addKpi(ctx, q, now.Key, now.Counts)
+	if err := q.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("store session %s: %w", s.ID, err)
+	}
+	return nil
 }
 
 // kpiDelta is now − was for one rollup row, the histogram as a delta of its
@@ -174,6 +175,16 @@ const (
 )
 
 func addKpi(ctx context.Context, q pgx.Tx, k domain.KpiKey, c domain.KpiCounts) error {
+	var b pgx.Batch
+	queueKpi(&b, k, c)
+	if err := q.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("kpi rollup: %w", err)
+	}
+	return nil
+}
+
+// queueKpi adds c to the rollup row k (in b).
+func queueKpi(b *pgx.Batch, k domain.KpiKey, c domain.KpiCounts) {
 	hist := c.Hist
 	if hist == nil {
 		hist = make([]int64, domain.HistBuckets)
@@ -188,7 +199,7 @@ func addKpi(ctx context.Context, q pgx.Tx, k domain.KpiKey, c domain.KpiCounts) 
 			break
 		}
 	}
-	_, err := q.Exec(ctx, `INSERT INTO kpi_daily AS k (shop_id, day, grp, agent_id, consultations, answered, frt_ms,
+	b.Queue(`INSERT INTO kpi_daily AS k (shop_id, day, grp, agent_id, consultations, answered, frt_ms,
 		frt_within, frt_hist, closed, fcr_den, fcr_num, rated, score_sum, complained, presale, converted)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
 		ON CONFLICT (shop_id, day, grp, agent_id) DO UPDATE SET
@@ -201,10 +212,6 @@ func addKpi(ctx context.Context, q pgx.Tx, k domain.KpiKey, c domain.KpiCounts) 
 		converted = k.converted + EXCLUDED.converted`,
 		k.ShopID, k.Day, k.Group, k.AgentID, c.Consultations, c.Answered, c.FRTMillis, c.FRTWithin, hist, c.Closed,
 		c.FCRDen, c.FCRNum, c.Rated, c.ScoreSum, c.Complained, c.Presale, c.Converted)
-	if err != nil {
-		return fmt.Errorf("kpi rollup: %w", err)
-	}
-	return nil
 }
 
 // SessionIDs lists the chats of a buyer with a shop matching a condition
@@ -432,35 +439,36 @@ func OpenBreaches(ctx context.Context, q pgx.Tx, subject, eventType string) ([]S
 	return scanClocks(rows)
 }
 
-// PutClock stores a clock (new when was is nil) and moves its contribution.
+// PutClock stores a clock (new when was is nil) and moves its contribution
+// — the record, its board row and its rollup rows in one round trip.
 func PutClock(ctx context.Context, q pgx.Tx, c domain.Clock, was *StoredClock) error {
 	now := c.Contribution()
 	counted, err := json.Marshal(now)
 	if err != nil {
 		return err
 	}
-	if _, err := q.Exec(ctx, `INSERT INTO sla_clocks (shop_id, subject, clock, due_at, state, settled_at, agent_id, settle_by, counted)
+	var b pgx.Batch
+	b.Queue(`INSERT INTO sla_clocks (shop_id, subject, clock, due_at, state, settled_at, agent_id, settle_by, counted)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (subject, clock, due_at) DO UPDATE SET state = EXCLUDED.state,
 		settled_at = EXCLUDED.settled_at, agent_id = EXCLUDED.agent_id, counted = EXCLUDED.counted`,
-		c.ShopID, c.Subject, c.Name, c.Due, c.State, ts(c.SettledAt), c.AgentID, append([]string{}, domain.SettledBy[c.Name]...), counted); err != nil {
+		c.ShopID, c.Subject, c.Name, c.Due, c.State, ts(c.SettledAt), c.AgentID, append([]string{}, domain.SettledBy[c.Name]...), counted)
+	queueOwnClock(&b, c)
+	switch {
+	case was != nil && was.counted != nil && was.counted.Key == now.Key:
+		// the same row: the difference, if any
+		if d := addSlaCounts(now.Counts, negSla(was.counted.Counts)); d != (domain.SlaCounts{}) {
+			queueSla(&b, now.Key, d)
+		}
+	case was != nil && was.counted != nil:
+		queueSla(&b, was.counted.Key, negSla(was.counted.Counts))
+		queueSla(&b, now.Key, now.Counts)
+	default:
+		queueSla(&b, now.Key, now.Counts)
+	}
+	if err := q.SendBatch(ctx, &b).Close(); err != nil {
 		return fmt.Errorf("store clock %s %s: %w", c.Subject, c.Name, err)
 	}
-	if err := trackOwnClock(ctx, q, c); err != nil {
-		return err
-	}
-	if was != nil && was.counted != nil {
-		if was.counted.Key == now.Key { // the same row: the difference, if any
-			d := addSlaCounts(now.Counts, negSla(was.counted.Counts))
-			if d == (domain.SlaCounts{}) {
-				return nil
-			}
-			return addSla(ctx, q, now.Key, d)
-		}
-		if err := addSla(ctx, q, was.counted.Key, negSla(was.counted.Counts)); err != nil {
-			return err
-		}
-	}
-	return addSla(ctx, q, now.Key, now.Counts)
+	return nil
 }
 
 func addSlaCounts(a, b domain.SlaCounts) domain.SlaCounts {
@@ -493,16 +501,22 @@ func negSla(c domain.SlaCounts) domain.SlaCounts {
 }
 
 func addSla(ctx context.Context, q pgx.Tx, k domain.SlaKey, c domain.SlaCounts) error {
-	_, err := q.Exec(ctx, `INSERT INTO sla_daily AS s (shop_id, day, clock, agent_id, due, met, breached, pending,
+	var b pgx.Batch
+	queueSla(&b, k, c)
+	if err := q.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("sla rollup: %w", err)
+	}
+	return nil
+}
+
+// queueSla adds c to the rollup row k (in b).
+func queueSla(b *pgx.Batch, k domain.SlaKey, c domain.SlaCounts) {
+	b.Queue(`INSERT INTO sla_daily AS s (shop_id, day, clock, agent_id, due, met, breached, pending,
 		lateness_ms, lateness_samples) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
 		ON CONFLICT (shop_id, day, clock, agent_id) DO UPDATE SET due = s.due + EXCLUDED.due, met = s.met + EXCLUDED.met,
 		breached = s.breached + EXCLUDED.breached, pending = s.pending + EXCLUDED.pending,
 		lateness_ms = s.lateness_ms + EXCLUDED.lateness_ms, lateness_samples = s.lateness_samples + EXCLUDED.lateness_samples`,
 		k.ShopID, k.Day, k.Clock, k.AgentID, c.Due, c.Met, c.Breached, c.Pending, c.LatenessMillis, c.LatenessSamples)
-	if err != nil {
-		return fmt.Errorf("sla rollup: %w", err)
-	}
-	return nil
 }
 
 // OverdueSwept lists up to limit pending clocks of the given names due

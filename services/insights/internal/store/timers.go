@@ -153,18 +153,21 @@ func boardClock(name string) (process, clock string, ok bool) {
 	return "", "", false
 }
 
-// trackOwnClock keeps the board's row of a chat's or 留言's clock: there
-// while pending, gone once met or breached.
-func trackOwnClock(ctx context.Context, q pgx.Tx, c domain.Clock) error {
+// queueOwnClock keeps (in b) the board's row of a chat's or 留言's clock:
+// there while pending, gone once met or breached.
+func queueOwnClock(b *pgx.Batch, c domain.Clock) {
 	process, clock, ok := boardClock(c.Name)
 	if !ok {
-		return nil
+		return
 	}
 	if c.State != domain.Pending {
-		return EndTimer(ctx, q, process, c.Subject, clock, time.Time{})
+		b.Queue(`DELETE FROM live_timers WHERE process = $1 AND entity_id = $2 AND clock = $3`, process, c.Subject, clock)
+		return
 	}
-	return ArmTimer(ctx, q, Timer{ShopID: c.ShopID, Process: process, EntityID: c.Subject, Clock: clock,
-		Due: c.Due, WhoseMove: "seller", BreachOnExpiry: true})
+	b.Queue(`INSERT INTO live_timers (shop_id, process, entity_id, clock, due_at, whose_move, breach_on_expiry)
+		VALUES ($1,$2,$3,$4,$5,'seller',true)
+		ON CONFLICT (process, entity_id, clock) DO UPDATE SET due_at = EXCLUDED.due_at, warned = false`,
+		c.ShopID, process, c.Subject, clock, c.Due)
 }
 
 // PendingCount is how many clocks of one kind run now in a shop.
