@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -87,6 +88,12 @@ func TestConcurrentChangesWithOneEtag(t *testing.T) {
 				return map[string]any{"customer_demand": fmt.Sprintf("补发（%d）", i), "update_mask": "customerDemand"}
 			},
 			inBody},
+	}
+	// a command without a key is told how to send one
+	noKey := s.Do(t, "POST", "/v1/orders", buyer, map[string]any{"shop_id": "shop_demo", "kind": "ORDER_KIND_NORMAL",
+		"lines": []any{map[string]any{"product_id": "prd_seed01", "sku_id": "sku_seed01blkL", "quantity": 1}}, "address": address})
+	if e := noKey.Error(t, http.StatusBadRequest, "INVALID_ARGUMENT"); !strings.Contains(Str(e, "message"), "send an Idempotency-Key header or request_id") {
+		t.Fatalf("a create without a key: %v", e)
 	}
 	for _, r := range resources {
 		t.Run(r.name, func(t *testing.T) {

@@ -42,16 +42,8 @@ func (l *lockedBuffer) lines() []map[string]any {
 // Every access-log line says who called: the verified subject and role (an
 // agent's rank and shop), or "anonymous" — never the token.
 func TestAccessLogNamesTheCaller(t *testing.T) {
-	addr, stop := startBackend(t)
-	defer stop()
 	var logs lockedBuffer
-	gw, err := gateway.New(context.Background(), testConfig(addr), slog.New(slog.NewJSONHandler(&logs, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gw.Close()
-	srv := httptest.NewServer(gw)
-	defer srv.Close()
+	srv := startGateway(t, slog.New(slog.NewJSONHandler(&logs, nil)))
 
 	agent := identity.Identity{Subject: "agent_7", Role: identity.RoleAgent, Rank: identity.RankSupervisor,
 		Group: identity.GroupAfterSale, ShopID: "shop_1"}
@@ -74,4 +66,20 @@ func TestAccessLogNamesTheCaller(t *testing.T) {
 	if strings.Contains(logs.b.String(), token) {
 		t.Error("the token reached the log")
 	}
+}
+
+// startGateway serves a gateway in front of the test backend (see
+// startBackend) until the test ends.
+func startGateway(t *testing.T, log *slog.Logger) *httptest.Server {
+	t.Helper()
+	addr, stop := startBackend(t)
+	t.Cleanup(stop)
+	gw, err := gateway.New(context.Background(), testConfig(addr), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(gw.Close)
+	srv := httptest.NewServer(gw)
+	t.Cleanup(srv.Close)
+	return srv
 }

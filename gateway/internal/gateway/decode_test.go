@@ -1,30 +1,19 @@
 package gateway_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/kefu-suite/kefu/gateway/internal/gateway"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 )
 
 // A body the contract refuses is explained in its words: the field by its
 // snake_case path, what it must be, an enum's allowed values.
 func TestDecodingErrorsSpeakTheContract(t *testing.T) {
-	addr, stop := startBackend(t)
-	defer stop()
-	gw, err := gateway.New(context.Background(), testConfig(addr), slog.New(slog.NewJSONHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gw.Close()
-	srv := httptest.NewServer(gw)
-	defer srv.Close()
+	srv := startGateway(t, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	tok := mint(t, identity.Identity{Subject: "agent_7", Role: identity.RoleAgent, Rank: identity.RankSupervisor,
 		Group: identity.GroupAfterSale, ShopID: "shop_1"}, time.Hour)
 	for _, c := range []struct {

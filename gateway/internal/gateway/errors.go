@@ -85,10 +85,11 @@ func (g *Gateway) errorHandler(ctx context.Context, _ *runtime.ServeMux, _ runti
 		if br, ok := d.(*errdetails.BadRequest); ok {
 			for _, v := range br.GetFieldViolations() {
 				fv := FieldViolation{Field: v.GetField(), Rule: v.GetReason(), Description: v.GetDescription()}
-				if fv.Field == "request_id" && (fv.Rule == "required" || fv.Rule == "string.min_len") &&
-					r.Header.Get(IdempotencyHeader) == "" {
+				if fv.Field == "request_id" && r.Header.Get(IdempotencyHeader) == "" && r.URL.Query().Get("request_id") == "" &&
+					(fv.Rule == "required" || fv.Rule == "string.min_len" || fv.Rule == "string.pattern") {
 					// the rule's words name a field a REST client never saw
-					fv.Description = "send an Idempotency-Key header or request_id: a command needs one, so a retry is not done twice"
+					fv.Description = "send an Idempotency-Key header or request_id (8–64 of A-Z a-z 0-9 _ -): " +
+						"a command needs one, so that a retry is not done twice"
 					body.Error.Message = "invalid request: request_id: " + fv.Description
 				}
 				body.Error.FieldViolations = append(body.Error.FieldViolations, fv)
