@@ -3,11 +3,13 @@ package gateway
 import (
 	"fmt"
 	"io"
+	"net/url"
 	"reflect"
 	"regexp"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -174,4 +176,56 @@ func enumNames(ed protoreflect.EnumDescriptor) []string {
 		out = append(out, string(vals.Get(i).Name()))
 	}
 	return out
+}
+
+// contractQuery is grpc-gateway's query parser with its errors in the
+// contract's words (`parsing field "kind": "X" is not a valid value` →
+// kind's allowed values; a number that is not one).
+type contractQuery struct{ runtime.DefaultQueryParser }
+
+var queryField = regexp.MustCompile(`^parsing field "([^"]+)": (.*)$`)
+
+func (p *contractQuery) Parse(msg proto.Message, values url.Values, filter *utilities.DoubleArray) error {
+	err := p.DefaultQueryParser.Parse(msg, values, filter)
+	if err == nil {
+		return nil
+	}
+	m := queryField.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	path, detail := m[1], m[2]
+	fd := fieldByPath(msg.ProtoReflect().Descriptor(), path)
+	rule, desc := "query.value", detail
+	switch {
+	case fd != nil && fd.Kind() == protoreflect.EnumKind:
+		rule = "query.enum"
+		desc = fmt.Sprintf("%q is not one of %s", values.Get(path), strings.Join(enumNames(fd.Enum()), ", "))
+	case fd != nil && strings.Contains(detail, "strconv."):
+		rule = "query.number"
+		desc = fmt.Sprintf("%q is not a number", values.Get(path))
+	case fd != nil && fd.Kind() == protoreflect.BoolKind:
+		rule = "query.bool"
+		desc = fmt.Sprintf("%q is not true or false", values.Get(path))
+	}
+	return decodeError{field: path, rule: rule, desc: desc}
+}
+
+// fieldByPath follows a dotted proto path ("filter.kind") from md.
+func fieldByPath(md protoreflect.MessageDescriptor, path string) protoreflect.FieldDescriptor {
+	var fd protoreflect.FieldDescriptor
+	for _, part := range strings.Split(path, ".") {
+		if md == nil {
+			return nil
+		}
+		fd = md.Fields().ByName(protoreflect.Name(part))
+		if fd == nil {
+			fd = md.Fields().ByJSONName(part)
+		}
+		if fd == nil {
+			return nil
+		}
+		md = fd.Message()
+	}
+	return fd
 }

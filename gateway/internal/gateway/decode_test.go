@@ -27,8 +27,15 @@ func TestDecodingErrorsSpeakTheContract(t *testing.T) {
 			[]string{"JSON strings of digits"}},
 		{"/v1/faqs?request_id=req_12345678", `{"questionX":"q"}`, "questionX", "json.unknown_field", []string{"not a field of Faq"}},
 		{"/v1/faqs?request_id=req_12345678", `{"question":`, "body", "json.syntax", []string{"not valid JSON"}},
+		// query parameters alike
+		{"/v1/faqs?topic=NOPE", "", "topic", "query.enum", []string{`"NOPE" is not one of`, "FAQ_TOPIC_LOGISTICS"}},
+		{"/v1/faqs?page_size=abc", "", "page_size", "query.number", []string{`"abc" is not a number`}},
 	} {
-		r := call(t, "POST", srv.URL+c.path, tok, c.body)
+		method := "POST"
+		if c.body == "" {
+			method = "GET"
+		}
+		r := call(t, method, srv.URL+c.path, tok, c.body)
 		e := errorOf(t, r, 400, "INVALID_ARGUMENT")
 		fv, _ := e["field_violations"].([]any)
 		if len(fv) != 1 {

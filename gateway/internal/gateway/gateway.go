@@ -75,6 +75,7 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
 		runtime.WithIncomingHeaderMatcher(incomingHeaders),
 		runtime.WithMetadata(forwardMetadata),
 		runtime.WithForwardResponseOption(etagHeader),
+		runtime.SetQueryParameterParser(&contractQuery{}),
 	)
 	for _, name := range Services {
 		addr, ok := c.Backends[name]
