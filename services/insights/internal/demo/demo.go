@@ -171,6 +171,8 @@ func (g *gen) order(id, buyer string, placed time.Time) {
 	g.add("order.clock_armed", id, buyer, placed, "", &eventsv1.ClockArmed{Clock: "ship_promise", DueAt: ts(due), BreachOnExpiry: true})
 	shipper := PreSale[r.IntN(len(PreSale))]
 	if r.IntN(100) < 4 {
+		// as the services write it: the clock fired, and its firing breached
+		g.add("order.clock_fired", id, buyer, due, "", &eventsv1.ClockFired{Clock: "ship_promise", DueAt: ts(due), FiredAt: ts(due)})
 		g.add("order.clock_breached", id, buyer, due, "", &eventsv1.ClockBreached{Clock: "ship_promise", DueAt: ts(due), FiredAt: ts(due)})
 		g.add("order.shipped", id, buyer, due.Add(time.Duration(1+r.IntN(20))*time.Hour), shipper, &eventsv1.OrderShipped{OrderId: id})
 		return
@@ -210,6 +212,8 @@ func (g *gen) afterSale(i int, opened time.Time) {
 	g.add("case.clock_armed", id, buyer, opened, "", &eventsv1.ClockArmed{Clock: "seller_response", DueAt: ts(due), BreachOnExpiry: true})
 	agent := AfterSale[r.IntN(len(AfterSale))]
 	if r.IntN(100) < 5 {
+		// as the services write it: the clock fired, and its firing breached
+		g.add("case.clock_fired", id, buyer, due, "", &eventsv1.ClockFired{Clock: "seller_response", DueAt: ts(due), FiredAt: ts(due)})
 		g.add("case.clock_breached", id, buyer, due, "", &eventsv1.ClockBreached{Clock: "seller_response", DueAt: ts(due), FiredAt: ts(due)})
 		return
 	}
@@ -232,6 +236,8 @@ func (g *gen) complaint(i int, filed time.Time, buyer string) {
 	due := filed.Add(4 * time.Hour)
 	g.add("complaint.clock_armed", id, buyer, filed, "", &eventsv1.ClockArmed{Clock: "first_response", DueAt: ts(due), BreachOnExpiry: true})
 	if r.IntN(100) < 8 {
+		// as the services write it: the clock fired, and its firing breached
+		g.add("complaint.clock_fired", id, buyer, due, "", &eventsv1.ClockFired{Clock: "first_response", DueAt: ts(due), FiredAt: ts(due)})
 		g.add("complaint.clock_breached", id, buyer, due, "", &eventsv1.ClockBreached{Clock: "first_response", DueAt: ts(due), FiredAt: ts(due)})
 		g.add("complaint.acknowledged", id, buyer, due.Add(time.Duration(10+r.IntN(120))*time.Minute), agent, &eventsv1.ComplaintStepped{ComplaintId: id})
 		return
