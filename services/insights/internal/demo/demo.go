@@ -26,6 +26,9 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/outbox"
 )
 
+// demoPolicy is the policy version the demo's records pinned.
+const demoPolicy = "2026.1"
+
 // China is the shop's time zone: a demo day is a China calendar day.
 var China = time.FixedZone("CST", 8*3600)
 
@@ -168,7 +171,8 @@ func (g *gen) order(id, buyer string, placed time.Time) {
 	g.add("order.placed", id, buyer, placed, "", &eventsv1.OrderPlaced{OrderId: id, PlacedAt: ts(placed),
 		Lines: []*orderv1.OrderLine{{ProductId: pid, Quantity: int32(1 + r.IntN(3))}}})
 	due := placed.Add(48 * time.Hour)
-	g.add("order.clock_armed", id, buyer, placed, "", &eventsv1.ClockArmed{Clock: "ship_promise", DueAt: ts(due), BreachOnExpiry: true})
+	g.add("order.clock_armed", id, buyer, placed, "", &eventsv1.ClockArmed{Clock: "ship_promise", DueAt: ts(due), BreachOnExpiry: true,
+		WhoseMove: "seller", PolicyVersion: demoPolicy})
 	shipper := PreSale[r.IntN(len(PreSale))]
 	if r.IntN(100) < 4 {
 		// as the services write it: the clock fired, and its firing breached
@@ -209,7 +213,8 @@ func (g *gen) afterSale(i int, opened time.Time) {
 		RootCause:      causes[r.IntN(len(causes))],
 		Responsibility: &aftersalev1.Responsibility{Party: parties[r.IntN(len(parties))]}})
 	due := opened.Add(48 * time.Hour)
-	g.add("case.clock_armed", id, buyer, opened, "", &eventsv1.ClockArmed{Clock: "seller_response", DueAt: ts(due), BreachOnExpiry: true})
+	g.add("case.clock_armed", id, buyer, opened, "", &eventsv1.ClockArmed{Clock: "seller_response", DueAt: ts(due), BreachOnExpiry: true,
+		WhoseMove: "seller", PolicyVersion: demoPolicy})
 	agent := AfterSale[r.IntN(len(AfterSale))]
 	if r.IntN(100) < 5 {
 		// as the services write it: the clock fired, and its firing breached
@@ -234,7 +239,8 @@ func (g *gen) complaint(i int, filed time.Time, buyer string) {
 	g.add("complaint.filed", id, buyer, filed, agent, &eventsv1.ComplaintFiled{ComplaintId: id, CustomerIds: []string{buyer},
 		ReceivedAt: ts(filed)})
 	due := filed.Add(4 * time.Hour)
-	g.add("complaint.clock_armed", id, buyer, filed, "", &eventsv1.ClockArmed{Clock: "first_response", DueAt: ts(due), BreachOnExpiry: true})
+	g.add("complaint.clock_armed", id, buyer, filed, "", &eventsv1.ClockArmed{Clock: "first_response", DueAt: ts(due), BreachOnExpiry: true,
+		WhoseMove: "seller", PolicyVersion: demoPolicy})
 	if r.IntN(100) < 8 {
 		// as the services write it: the clock fired, and its firing breached
 		g.add("complaint.clock_fired", id, buyer, due, "", &eventsv1.ClockFired{Clock: "first_response", DueAt: ts(due), FiredAt: ts(due)})
