@@ -185,7 +185,8 @@ func TestListAndGetFreezeWindows(t *testing.T) {
 	all := mk("fzw-list-0001", "", now.Add(time.Hour), now.Add(48*time.Hour))
 	shopA := mk("fzw-list-0002", "shop_a", now.Add(2*time.Hour), now.Add(48*time.Hour))
 	shopB := mk("fzw-list-0003", "shop_b", now.Add(3*time.Hour), now.Add(48*time.Hour))
-	ending := mk("fzw-list-0004", "", now.Add(-time.Hour), time.Now().Add(1500*time.Millisecond))
+	endsAt := time.Now().Add(1500 * time.Millisecond)
+	ending := mk("fzw-list-0004", "", now.Add(-time.Hour), endsAt)
 
 	ids := func(who identity.Identity, req *calendarv1.ListFreezeWindowsRequest) []string {
 		t.Helper()
@@ -219,7 +220,9 @@ func TestListAndGetFreezeWindows(t *testing.T) {
 	if got := ids(platform, &calendarv1.ListFreezeWindowsRequest{PageSize: 3, PageToken: p1.GetNextPageToken()}); !same(got, ending) {
 		t.Fatalf("second page %v", got)
 	}
-	time.Sleep(time.Until(now.Add(2500 * time.Millisecond)))
+	// past the ending window's end, however long the calls above took
+	// (now is truncated to the second; a loaded machine is slow)
+	time.Sleep(time.Until(endsAt.Add(1100 * time.Millisecond)))
 	if got := ids(platform, &calendarv1.ListFreezeWindowsRequest{CurrentOnly: true}); !same(got, shopB, shopA, all) {
 		t.Fatalf("current windows %v", got)
 	}
