@@ -18,9 +18,9 @@ import (
 // milliseconds), then the minutes an overloaded one falls behind.
 var LatenessBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900, 3600}
 
-// processOf names the clock runner's process of an aggregate (the first
-// half of an event type): the workflow ids' prefix.
-func processOf(aggregate string) string {
+// ProcessOf names the clock runner's process of an aggregate (the first
+// half of an event type): the workflow ids' prefix ("case" → "aftersale/…").
+func ProcessOf(aggregate string) string {
 	switch aggregate {
 	case "case":
 		return "aftersale"
@@ -109,7 +109,7 @@ func (rm *relayMetrics) published(ctx context.Context, typ string, created time.
 	if err != nil {
 		return
 	}
-	process := processOf(aggregate)
+	process := ProcessOf(aggregate)
 	var clock string
 	var lateMs int64 = -1
 	counter := metric.Int64Counter(nil)

@@ -101,6 +101,16 @@ func TestBoardFollowsTheClockEvents(t *testing.T) {
 	same("the next page", board(store.TimerQuery{After: &store.TimerCursor{Due: last.Due, Process: last.Process, EntityID: last.EntityID, Clock: last.Clock}}),
 		"order.unpaid_close@ord_1", "aftersale.seller_response@as_1")
 
+	// Nobody answers the chat: the sweep breaches its clock, and it stays
+	// on the board (still owed), marked breached, until the chat closes.
+	if n, err := SweepOverdue(ctx, pool, t0.Add(time.Hour), 2*time.Second); err != nil || n != 1 {
+		t.Fatalf("swept %d (%v), want the unanswered chat", n, err)
+	}
+	rows, _ = st.Timers(ctx, store.TimerQuery{ShopID: "shop_b", Process: "chat", Limit: 5})
+	if len(rows) != 1 || rows[0].EntityID != "ses_1" || !rows[0].RecordBreached {
+		t.Fatalf("the overdue chat on the board: %+v", rows)
+	}
+
 	// The warning runs out, then the clock: breached; the next rung's clock
 	// is armed and the record counts as breached.
 	events = nil
@@ -122,6 +132,7 @@ func TestBoardFollowsTheClockEvents(t *testing.T) {
 	if _, _, err := p.Import(ctx, pool, "insights-projections", events, 100); err != nil {
 		t.Fatal(err)
 	}
+	// the chat closed: it owes no answer any more
 	same("breached records", board(store.TimerQuery{BreachedOnly: true, Now: t0}), "complaint.first_response@cp_1")
 	rows, _ = st.Timers(ctx, store.TimerQuery{ShopID: "shop_b", Process: "complaint", Limit: 5})
 	if len(rows) != 1 || !rows[0].Due.Equal(at.Add(2*time.Hour)) || rows[0].Warned || !rows[0].WarnAt.IsZero() {

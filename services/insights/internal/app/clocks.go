@@ -12,6 +12,7 @@ import (
 	"github.com/kefu-suite/kefu/services/insights/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
+	"github.com/kefu-suite/kefu/services/platform/outbox"
 )
 
 // clock projects a Temporal clock's events: armed with breach_on_expiry →
@@ -78,7 +79,7 @@ func board(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope, process strin
 		}
 		t := store.Timer{ShopID: env.GetShopId(), Process: process, EntityID: subject, Clock: m.GetClock(),
 			Due: m.GetDueAt().AsTime(), WhoseMove: m.GetWhoseMove(), PolicyVersion: m.GetPolicyVersion(),
-			WorkflowID: runner.WorkflowID(domain.Runner(aggregate), subject), BreachOnExpiry: m.GetBreachOnExpiry(),
+			WorkflowID: runner.WorkflowID(outbox.ProcessOf(aggregate), subject), BreachOnExpiry: m.GetBreachOnExpiry(),
 			RecordBreached: m.GetRecordBreached(), ArmedAt: at}
 		if m.GetWarnAt() != nil {
 			t.WarnAt = m.GetWarnAt().AsTime()

@@ -196,6 +196,11 @@ func (p *Projector) chatClosedUnanswered(ctx context.Context, tx pgx.Tx, s domai
 	if !s.FirstResponseAt.IsZero() {
 		return nil
 	}
+	// a closed chat owes no answer any more: off the board, breached or not
+	process, clock, _ := strings.Cut(domain.ClockChatFirstResponse, ".")
+	if err := store.EndTimer(ctx, tx, process, s.ID, clock, time.Time{}); err != nil {
+		return err
+	}
 	cs, err := store.Clocks(ctx, tx, s.ID, domain.ClockChatFirstResponse, domain.Pending)
 	if err != nil {
 		return err

@@ -24,10 +24,25 @@ import (
 	eventsv1 "github.com/kefu-suite/kefu/proto/gen/shop/events/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
 	"github.com/kefu-suite/kefu/services/platform/outbox"
+	"github.com/kefu-suite/kefu/workflows/policy"
 )
 
-// demoPolicy is the policy version the demo's records pinned.
-const demoPolicy = "2026.1"
+// terms are the current policy's durations the demo's clocks run by, so
+// that the month looks like one the services would have recorded (a
+// policy change moves the demo with it).
+var terms = func() demoTerms {
+	p, err := policy.Select("", 1)
+	if err != nil {
+		panic("demo: the embedded policy does not load: " + err.Error())
+	}
+	return demoTerms{p.Version, p.Conversation.FirstResponse.D(), p.Conversation.OfflineAnswer.D(),
+		p.Order.ShipPromise.D(), p.AfterSale.SellerResponse.Transaction.D(), p.Complaint.FirstResponse.D()}
+}()
+
+type demoTerms struct {
+	version                                                    string
+	chat, offline, shipPromise, sellerResponse, complaintFirst time.Duration
+}
 
 // China is the shop's time zone: a demo day is a China calendar day.
 var China = time.FixedZone("CST", 8*3600)
@@ -132,7 +147,7 @@ func (g *gen) chat(i int, at time.Time) {
 		group, agents = commonv1.AgentGroup_AGENT_GROUP_AFTER_SALE, AfterSale
 	}
 	agent := agents[r.IntN(len(agents))]
-	due := at.Add(3 * time.Minute)
+	due := at.Add(terms.chat)
 	g.add("session.opened", ses, buyer, at, "", &eventsv1.SessionOpened{SessionId: ses, Group: group, OpenedAt: ts(at),
 		FirstResponseDueAt: ts(due)})
 	g.add("session.assigned", ses, buyer, at, "", &eventsv1.SessionStateChanged{SessionId: ses, AssignedAgentId: agent, At: ts(at)})
@@ -170,9 +185,9 @@ func (g *gen) order(id, buyer string, placed time.Time) {
 	pid, _ := product(r)
 	g.add("order.placed", id, buyer, placed, "", &eventsv1.OrderPlaced{OrderId: id, PlacedAt: ts(placed),
 		Lines: []*orderv1.OrderLine{{ProductId: pid, Quantity: int32(1 + r.IntN(3))}}})
-	due := placed.Add(48 * time.Hour)
+	due := placed.Add(terms.shipPromise)
 	g.add("order.clock_armed", id, buyer, placed, "", &eventsv1.ClockArmed{Clock: "ship_promise", DueAt: ts(due), BreachOnExpiry: true,
-		WhoseMove: "seller", PolicyVersion: demoPolicy})
+		WhoseMove: "seller", PolicyVersion: terms.version})
 	shipper := PreSale[r.IntN(len(PreSale))]
 	if r.IntN(100) < 4 {
 		// as the services write it: the clock fired, and its firing breached
@@ -212,9 +227,9 @@ func (g *gen) afterSale(i int, opened time.Time) {
 		Lines:          []*aftersalev1.CaseLine{{ProductId: pid, Quantity: 1}},
 		RootCause:      causes[r.IntN(len(causes))],
 		Responsibility: &aftersalev1.Responsibility{Party: parties[r.IntN(len(parties))]}})
-	due := opened.Add(48 * time.Hour)
+	due := opened.Add(terms.sellerResponse)
 	g.add("case.clock_armed", id, buyer, opened, "", &eventsv1.ClockArmed{Clock: "seller_response", DueAt: ts(due), BreachOnExpiry: true,
-		WhoseMove: "seller", PolicyVersion: demoPolicy})
+		WhoseMove: "seller", PolicyVersion: terms.version})
 	agent := AfterSale[r.IntN(len(AfterSale))]
 	if r.IntN(100) < 5 {
 		// as the services write it: the clock fired, and its firing breached
@@ -238,9 +253,9 @@ func (g *gen) complaint(i int, filed time.Time, buyer string) {
 	agent := AfterSale[r.IntN(len(AfterSale))]
 	g.add("complaint.filed", id, buyer, filed, agent, &eventsv1.ComplaintFiled{ComplaintId: id, CustomerIds: []string{buyer},
 		ReceivedAt: ts(filed)})
-	due := filed.Add(4 * time.Hour)
+	due := filed.Add(terms.complaintFirst)
 	g.add("complaint.clock_armed", id, buyer, filed, "", &eventsv1.ClockArmed{Clock: "first_response", DueAt: ts(due), BreachOnExpiry: true,
-		WhoseMove: "seller", PolicyVersion: demoPolicy})
+		WhoseMove: "seller", PolicyVersion: terms.version})
 	if r.IntN(100) < 8 {
 		// as the services write it: the clock fired, and its firing breached
 		g.add("complaint.clock_fired", id, buyer, due, "", &eventsv1.ClockFired{Clock: "first_response", DueAt: ts(due), FiredAt: ts(due)})
@@ -258,7 +273,7 @@ func (g *gen) complaint(i int, filed time.Time, buyer string) {
 func (g *gen) offline(i int, left time.Time) {
 	r, ts := g.r, timestamppb.New
 	id, buyer := fmt.Sprintf("off_demo%s%04d", g.key, i), g.buyer()
-	due := left.Add(24 * time.Hour)
+	due := left.Add(terms.offline)
 	g.add("offline_message.left", id, buyer, left, "", &eventsv1.OfflineMessageChanged{OfflineMessageId: id,
 		Group: commonv1.AgentGroup_AGENT_GROUP_PRE_SALE, CreatedAt: ts(left), AnswerDueAt: ts(due)})
 	answered := left.Add(time.Duration(60+r.IntN(900)) * time.Minute)

@@ -38,15 +38,6 @@ func Process(aggregate string) string {
 	return aggregate
 }
 
-// Runner is the clock runner's process of an aggregate (its workflow ids'
-// prefix: "aftersale/as_…", "parcel/pcl_…").
-func Runner(aggregate string) string {
-	if aggregate == "case" {
-		return "aftersale"
-	}
-	return aggregate
-}
-
 // SettledBy are the event types on the same record that settle a breached
 // clock — the shop's late action, from which its lateness is measured.
 // Clocks not listed are counted met or breached without a lateness.

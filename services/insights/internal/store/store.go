@@ -174,15 +174,6 @@ const (
 	histKeep  = `k.frt_hist`
 )
 
-func addKpi(ctx context.Context, q pgx.Tx, k domain.KpiKey, c domain.KpiCounts) error {
-	var b pgx.Batch
-	queueKpi(&b, k, c)
-	if err := q.SendBatch(ctx, &b).Close(); err != nil {
-		return fmt.Errorf("kpi rollup: %w", err)
-	}
-	return nil
-}
-
 // queueKpi adds c to the rollup row k (in b).
 func queueKpi(b *pgx.Batch, k domain.KpiKey, c domain.KpiCounts) {
 	hist := c.Hist
@@ -456,7 +447,9 @@ func PutClock(ctx context.Context, q pgx.Tx, c domain.Clock, was *StoredClock) e
 	switch {
 	case was != nil && was.counted != nil && was.counted.Key == now.Key:
 		// the same row: the difference, if any
-		if d := addSlaCounts(now.Counts, negSla(was.counted.Counts)); d != (domain.SlaCounts{}) {
+		d := now.Counts
+		d.Add(negSla(was.counted.Counts))
+		if d != (domain.SlaCounts{}) {
 			queueSla(&b, now.Key, d)
 		}
 	case was != nil && was.counted != nil:
@@ -471,42 +464,26 @@ func PutClock(ctx context.Context, q pgx.Tx, c domain.Clock, was *StoredClock) e
 	return nil
 }
 
-func addSlaCounts(a, b domain.SlaCounts) domain.SlaCounts {
-	return domain.SlaCounts{Due: a.Due + b.Due, Met: a.Met + b.Met, Breached: a.Breached + b.Breached,
-		Pending: a.Pending + b.Pending, LatenessMillis: a.LatenessMillis + b.LatenessMillis,
-		LatenessSamples: a.LatenessSamples + b.LatenessSamples}
-}
-
 // DropClock removes a clock that is no longer due (replaced, or its chat
 // closed before anyone owed an answer) and what it counted.
 func DropClock(ctx context.Context, q pgx.Tx, c StoredClock) error {
-	if _, err := q.Exec(ctx, `DELETE FROM sla_clocks WHERE subject = $1 AND clock = $2 AND due_at = $3`,
-		c.Subject, c.Name, c.Due); err != nil {
-		return err
-	}
+	var b pgx.Batch
+	b.Queue(`DELETE FROM sla_clocks WHERE subject = $1 AND clock = $2 AND due_at = $3`, c.Subject, c.Name, c.Due)
 	if process, clock, ok := boardClock(c.Name); ok {
-		if err := EndTimer(ctx, q, process, c.Subject, clock, c.Due); err != nil {
-			return err
-		}
+		queueEnd(&b, process, c.Subject, clock, c.Due)
 	}
-	if c.counted == nil {
-		return nil
+	if c.counted != nil {
+		queueSla(&b, c.counted.Key, negSla(c.counted.Counts))
 	}
-	return addSla(ctx, q, c.counted.Key, negSla(c.counted.Counts))
+	if err := q.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("drop clock %s %s: %w", c.Subject, c.Name, err)
+	}
+	return nil
 }
 
 func negSla(c domain.SlaCounts) domain.SlaCounts {
 	return domain.SlaCounts{Due: -c.Due, Met: -c.Met, Breached: -c.Breached, Pending: -c.Pending,
 		LatenessMillis: -c.LatenessMillis, LatenessSamples: -c.LatenessSamples}
-}
-
-func addSla(ctx context.Context, q pgx.Tx, k domain.SlaKey, c domain.SlaCounts) error {
-	var b pgx.Batch
-	queueSla(&b, k, c)
-	if err := q.SendBatch(ctx, &b).Close(); err != nil {
-		return fmt.Errorf("sla rollup: %w", err)
-	}
-	return nil
 }
 
 // queueSla adds c to the rollup row k (in b).

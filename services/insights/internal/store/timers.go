@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kefu-suite/kefu/services/insights/internal/domain"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 )
 
 // Timer is one clock running now (live_timers): on-call's board.
@@ -30,7 +31,16 @@ type Timer struct {
 
 // ArmTimer records a clock armed (again: a new due replaces the old).
 func ArmTimer(ctx context.Context, q pgx.Tx, t Timer) error {
-	_, err := q.Exec(ctx, `INSERT INTO live_timers (shop_id, process, entity_id, clock, due_at, warn_at, whose_move,
+	var b pgx.Batch
+	queueArm(&b, t)
+	if err := q.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("arm timer %s %s: %w", t.EntityID, t.Clock, err)
+	}
+	return nil
+}
+
+func queueArm(b *pgx.Batch, t Timer) {
+	b.Queue(`INSERT INTO live_timers (shop_id, process, entity_id, clock, due_at, warn_at, whose_move,
 		policy_version, workflow_id, breach_on_expiry, record_breached, armed_at)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
 		ON CONFLICT (process, entity_id, clock) DO UPDATE SET shop_id = EXCLUDED.shop_id, due_at = EXCLUDED.due_at,
@@ -40,19 +50,20 @@ func ArmTimer(ctx context.Context, q pgx.Tx, t Timer) error {
 		record_breached = live_timers.record_breached OR EXCLUDED.record_breached, armed_at = EXCLUDED.armed_at`,
 		t.ShopID, t.Process, t.EntityID, t.Clock, t.Due, ts(t.WarnAt), t.WhoseMove, t.PolicyVersion, t.WorkflowID,
 		t.BreachOnExpiry, t.RecordBreached, ts(t.ArmedAt))
-	if err != nil {
-		return fmt.Errorf("arm timer %s %s: %w", t.EntityID, t.Clock, err)
-	}
-	return nil
 }
 
 // EndTimer removes a clock that fired or was cancelled — only the instance
 // due then (a clock armed again since, with a later due, stays). A zero due
-// removes whatever instance runs (a chat answered, a 留言 settled).
+// removes whatever instance runs (a chat closed).
 func EndTimer(ctx context.Context, q pgx.Tx, process, entity, clock string, due time.Time) error {
-	_, err := q.Exec(ctx, `DELETE FROM live_timers WHERE process = $1 AND entity_id = $2 AND clock = $3
+	var b pgx.Batch
+	queueEnd(&b, process, entity, clock, due)
+	return q.SendBatch(ctx, &b).Close()
+}
+
+func queueEnd(b *pgx.Batch, process, entity, clock string, due time.Time) {
+	b.Queue(`DELETE FROM live_timers WHERE process = $1 AND entity_id = $2 AND clock = $3
 		AND ($4::timestamptz IS NULL OR due_at = $4)`, process, entity, clock, ts(due))
-	return err
 }
 
 // WarnTimer marks the clock a warning ran out for.
@@ -154,20 +165,23 @@ func boardClock(name string) (process, clock string, ok bool) {
 }
 
 // queueOwnClock keeps (in b) the board's row of a chat's or 留言's clock:
-// there while pending, gone once met or breached.
+// there while pending; still there, marked breached, once it ran out
+// unanswered (it is still owed); gone once met or settled late.
 func queueOwnClock(b *pgx.Batch, c domain.Clock) {
 	process, clock, ok := boardClock(c.Name)
 	if !ok {
 		return
 	}
-	if c.State != domain.Pending {
-		b.Queue(`DELETE FROM live_timers WHERE process = $1 AND entity_id = $2 AND clock = $3`, process, c.Subject, clock)
-		return
+	switch {
+	case c.State == domain.Pending:
+		queueArm(b, Timer{ShopID: c.ShopID, Process: process, EntityID: c.Subject, Clock: clock, Due: c.Due,
+			WhoseMove: lifecycle.MoveSeller, BreachOnExpiry: true})
+	case c.State == domain.Breached && c.SettledAt.IsZero():
+		b.Queue(`UPDATE live_timers SET record_breached = true WHERE process = $1 AND entity_id = $2 AND clock = $3`,
+			process, c.Subject, clock)
+	default:
+		queueEnd(b, process, c.Subject, clock, time.Time{})
 	}
-	b.Queue(`INSERT INTO live_timers (shop_id, process, entity_id, clock, due_at, whose_move, breach_on_expiry)
-		VALUES ($1,$2,$3,$4,$5,'seller',true)
-		ON CONFLICT (process, entity_id, clock) DO UPDATE SET due_at = EXCLUDED.due_at, warned = false`,
-		c.ShopID, process, c.Subject, clock, c.Due)
 }
 
 // PendingCount is how many clocks of one kind run now in a shop.
