@@ -478,6 +478,7 @@ func (c *Consumer) applyGroup(ctx context.Context, ds []*delivery) error {
 	return pgx.BeginFunc(ctx, c.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `INSERT INTO inbox (consumer, event_id, event_type, stream_seq, outcome)
 			SELECT $1, e.id, e.type, e.seq, 'applied' FROM unnest($2::text[], $3::text[], $4::bigint[]) AS e(id, type, seq)
+			ORDER BY e.id -- replicas holding the same events lock their rows in one order
 			ON CONFLICT DO NOTHING RETURNING event_id`, c.cfg.Name, ids, types, seqs)
 		if err != nil {
 			return err
@@ -513,10 +514,20 @@ func (c *Consumer) applyGroupIsolated(hctx context.Context, ds []*delivery) erro
 	for _, d := range ds {
 		d.duplicate, d.err = false, nil
 	}
+	failed := map[string]bool{}
+	for _, d := range ds {
+		if d.failed != nil {
+			failed[d.env.GetEventId()] = true
+		}
+	}
 	return pgx.BeginFunc(hctx, c.pool, func(tx pgx.Tx) error {
 		for _, d := range ds {
 			if d.failed != nil {
 				d.err = d.failed // its handler failed in applyGroup: the same attempt
+				continue
+			}
+			if failed[d.env.GetEventId()] {
+				d.duplicate = true // another copy of it failed here: that one comes back
 				continue
 			}
 			sp, err := tx.Begin(d.ctx)
