@@ -32,26 +32,11 @@ func run(ctx context.Context) error {
 		return err
 	}
 	log := logging.New(os.Stdout, cfg.LogLevel, "gateway")
-	_, shutdownTracing, err := telemetry.Setup(ctx, "gateway", cfg.OTLPEndpoint)
+	stopTelemetry, err := telemetry.Start(ctx, "gateway", cfg.OTLPEndpoint, cfg.MetricsAddr, log)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = shutdownTracing(sctx)
-	}()
-	if cfg.MetricsAddr != "" {
-		stopMetrics, err := telemetry.ServeMetrics(cfg.MetricsAddr, log)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			defer cancel()
-			_ = stopMetrics(sctx)
-		}()
-	}
+	defer stopTelemetry()
 
 	gw, err := gateway.New(ctx, cfg, log)
 	if err != nil {

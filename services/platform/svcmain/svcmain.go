@@ -172,27 +172,11 @@ func Start(ctx context.Context, spec Spec, s Settings) (*Env, error) {
 	if err := identity.SetKeys(s.Token.Key, s.Token.Previous); err != nil {
 		return nil, err
 	}
-	_, shutdownTracing, err := telemetry.Setup(ctx, s.Server.Name, s.Server.OTLPEndpoint)
+	stopTelemetry, err := telemetry.Start(ctx, s.Server.Name, s.Server.OTLPEndpoint, s.Server.MetricsAddr, e.Log)
 	if err != nil {
 		return nil, err
 	}
-	e.defer_(func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = shutdownTracing(sctx)
-	})
-	if s.Server.MetricsAddr != "" {
-		stop, err := telemetry.ServeMetrics(s.Server.MetricsAddr, e.Log)
-		if err != nil {
-			e.Close()
-			return nil, err
-		}
-		e.defer_(func() {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			defer cancel()
-			_ = stop(sctx)
-		})
-	}
+	e.defer_(stopTelemetry)
 	pool, err := pg.Open(ctx, s.Postgres)
 	if err != nil {
 		e.Close()

@@ -82,3 +82,26 @@ func ServeMetrics(addr string, log *slog.Logger) (Shutdown, error) {
 	log.Info("metrics served", slog.String("addr", ln.Addr().String()), slog.String("path", "/metrics"))
 	return func(ctx context.Context) error { return srv.Shutdown(ctx) }, nil
 }
+
+// Start is what every binary does at start: Setup (tracing to endpoint,
+// metrics) and, when metricsAddr is set, ServeMetrics on it. The returned
+// stop flushes and closes both, within a few seconds.
+func Start(ctx context.Context, service, endpoint, metricsAddr string, log *slog.Logger) (stop func(), err error) {
+	_, shutdown, err := Setup(ctx, service, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	stopServer := Shutdown(func(context.Context) error { return nil })
+	if metricsAddr != "" {
+		if stopServer, err = ServeMetrics(metricsAddr, log); err != nil {
+			_ = shutdown(context.WithoutCancel(ctx))
+			return nil, err
+		}
+	}
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = stopServer(sctx)
+		_ = shutdown(sctx)
+	}, nil
+}

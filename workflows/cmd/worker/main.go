@@ -39,26 +39,11 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("config: %w", err)
 	}
 	log := logging.New(os.Stdout, srv.LogLevel, srv.Name)
-	_, shutdownTracing, err := telemetry.Setup(ctx, srv.Name, srv.OTLPEndpoint)
+	stopTelemetry, err := telemetry.Start(ctx, srv.Name, srv.OTLPEndpoint, srv.MetricsAddr, log)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = shutdownTracing(sctx)
-	}()
-	if srv.MetricsAddr != "" {
-		stopMetrics, err := telemetry.ServeMetrics(srv.MetricsAddr, log)
-		if err != nil {
-			return err
-		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			defer cancel()
-			_ = stopMetrics(sctx)
-		}()
-	}
+	defer stopTelemetry()
 	if len(registrations) == 0 {
 		return errors.New("no workflow package is registered")
 	}

@@ -196,15 +196,7 @@ func (c *Complaint) Clocks() lifecycle.Clocks {
 
 // NextDeadline is the earliest running deadline (warnings aside), for the
 // list order; false when no clock runs or the clocks are paused.
-func (c *Complaint) NextDeadline() (lifecycle.Alarm, bool) {
-	var dl lifecycle.Clocks
-	for _, a := range c.Clocks().Alarms {
-		if !strings.HasSuffix(a.Name, warnSuffix) {
-			dl.Alarms = append(dl.Alarms, a)
-		}
-	}
-	return dl.Next()
-}
+func (c *Complaint) NextDeadline() (lifecycle.Alarm, bool) { return c.Clocks().NextDeadline() }
 
 func reasonFor(clock string) Reason {
 	switch clock {
