@@ -18,8 +18,6 @@ type etagResource struct {
 	etagPath []any  // where the read's body holds the etag
 	change   string // PATCH path
 	body     func(i int) map[string]any
-	// bodyEtag places an etag in a change's body.
-	bodyEtag func(b map[string]any, etag string)
 }
 
 // Optimistic concurrency works one way everywhere: every read returns the
@@ -56,30 +54,28 @@ func TestConcurrentChangesWithOneEtag(t *testing.T) {
 	s.Do(t, "PATCH", "/v1/shops/shop_demo/auto-replies/AGENT_GROUP_PRE_SALE", manager,
 		map[string]any{"greeting_text": "您好，欢迎光临"}).OK(t, "save the auto-reply")
 
-	// the body is the resource (or the request, for a complaint): its etag key
-	inBody := func(b map[string]any, etag string) { b["etag"] = etag }
 	resources := []etagResource{
 		{"product", "/v1/products/prd_seed01", []any{"product", "etag"}, "/v1/products/prd_seed01",
-			func(i int) map[string]any { return map[string]any{"description": fmt.Sprintf("第 %d 版描述", i)} }, inBody},
+			func(i int) map[string]any { return map[string]any{"description": fmt.Sprintf("第 %d 版描述", i)} }},
 		{"faq", "/v1/faqs/" + faq, []any{"faq", "etag"}, "/v1/faqs/" + faq,
 			func(i int) map[string]any {
 				return map[string]any{"answer": fmt.Sprintf("可以开发票（%d）。", i)}
-			}, inBody},
+			}},
 		{"promotion", "/v1/promotions/" + promo, []any{"promotion", "etag"}, "/v1/promotions/" + promo,
-			func(i int) map[string]any { return map[string]any{"description": fmt.Sprintf("活动说明 %d", i)} }, inBody},
+			func(i int) map[string]any { return map[string]any{"description": fmt.Sprintf("活动说明 %d", i)} }},
 		{"quick reply", "/v1/quick-replies/" + reply, []any{"quick_reply", "etag"}, "/v1/quick-replies/" + reply,
-			func(i int) map[string]any { return map[string]any{"text": fmt.Sprintf("亲，稍等（%d）", i)} }, inBody},
+			func(i int) map[string]any { return map[string]any{"text": fmt.Sprintf("亲，稍等（%d）", i)} }},
 		{"session", "/v1/sessions/" + session, []any{"session", "etag"}, "/v1/sessions/" + session,
-			func(i int) map[string]any { return map[string]any{"subject": fmt.Sprintf("尺码 %d", i)} }, inBody},
+			func(i int) map[string]any { return map[string]any{"subject": fmt.Sprintf("尺码 %d", i)} }},
 		{"auto-reply", "/v1/shops/shop_demo/auto-replies/AGENT_GROUP_PRE_SALE", []any{"auto_reply", "etag"},
 			"/v1/shops/shop_demo/auto-replies/AGENT_GROUP_PRE_SALE",
-			func(i int) map[string]any { return map[string]any{"greeting_text": fmt.Sprintf("您好（%d）", i)} }, inBody},
+			func(i int) map[string]any { return map[string]any{"greeting_text": fmt.Sprintf("您好（%d）", i)} }},
 		{"after-sale settings", "/v1/shops/shop_demo/aftersaleSettings", []any{"settings", "etag"},
 			"/v1/shops/shop_demo/aftersaleSettings?update_mask=default_return_address",
 			func(i int) map[string]any {
 				return map[string]any{"default_return_address": map[string]any{"province": "浙江省", "city": "杭州市",
 					"district": "余杭区", "street": fmt.Sprintf("仓前街道 %d 号", i+1), "contact_name": "售后", "contact_phone": "13800138000"}}
-			}, inBody},
+			}},
 		{"complaint", "/v1/complaints/" + complaint, []any{"complaint", "etag"},
 			// body "*": the mask is in the body, as the JSON mapping of a
 			// FieldMask writes it (lowerCamelCase)
@@ -87,7 +83,7 @@ func TestConcurrentChangesWithOneEtag(t *testing.T) {
 			func(i int) map[string]any {
 				return map[string]any{"customer_demand": fmt.Sprintf("补发（%d）", i), "update_mask": "customerDemand"}
 			},
-			inBody},
+		},
 	}
 	// a command without a key is told how to send one
 	noKey := s.Do(t, "POST", "/v1/orders", buyer, map[string]any{"shop_id": "shop_demo", "kind": "ORDER_KIND_NORMAL",
@@ -119,7 +115,7 @@ func TestConcurrentChangesWithOneEtag(t *testing.T) {
 						codes[i] = s.Do(t, "PATCH", r.change, manager, b, "If-Match", etag)
 						return
 					}
-					r.bodyEtag(b, etag)
+					b["etag"] = etag // the body is the resource (or the request, for a complaint)
 					codes[i] = s.Do(t, "PATCH", r.change, manager, b)
 				}(i)
 			}

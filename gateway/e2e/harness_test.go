@@ -149,16 +149,6 @@ func freeAddrs(t *testing.T, n int) []string {
 	return out
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // StartStack starts the whole suite for t and stops it at cleanup; on a
 // failure the tail of every process's log is printed.
 func StartStack(t *testing.T) *Stack {

@@ -161,9 +161,10 @@ func TestOnCallBoardSearchAndMetrics(t *testing.T) {
 
 	// The ladder climbs (first response missed): the complaint service's
 	// counters move and the lateness histogram fills.
-	armedBefore := metric(t, s, "complaint", "kefu_sla_clocks_armed_total", `process="complaint"`, `shop="shop_demo"`)
-	if armedBefore < 1 {
-		t.Fatalf("no complaint clock armed on /metrics (%v)", armedBefore)
+	// (Counted from what is published, not from a reading taken before the
+	// climb: on a slow machine the climb may already have happened.)
+	if armed := metric(t, s, "complaint", "kefu_sla_clocks_armed_total", `process="complaint"`, `shop="shop_demo"`); armed < 1 {
+		t.Fatalf("no complaint clock armed on /metrics (%v)", armed)
 	}
 	Eventually(t, 120*time.Second, "the complaint climbing the ladder", func() (bool, string) {
 		cpl := s.Do(t, "GET", "/v1/complaints/"+complaintID, agent, nil).OK(t, "get")
@@ -174,9 +175,10 @@ func TestOnCallBoardSearchAndMetrics(t *testing.T) {
 		fired := metric(t, s, "complaint", "kefu_sla_clocks_fired_total", `process="complaint"`, `clock="first_response"`, `shop="shop_demo"`)
 		breached := metric(t, s, "complaint", "kefu_sla_clocks_breached_total", `clock="first_response"`, `shop="shop_demo"`)
 		late := metric(t, s, "complaint", "kefu_sla_timer_lateness_seconds_count", `process="complaint"`, `clock="first_response"`)
-		armed := metric(t, s, "complaint", "kefu_sla_clocks_armed_total", `process="complaint"`, `shop="shop_demo"`)
-		return fired >= 1 && breached >= 1 && late >= 1 && armed > armedBefore,
-			fmt.Sprintf("fired %v breached %v lateness samples %v armed %v (before %v)", fired, breached, late, armed, armedBefore)
+		// the first rung's first-response clock and the next rung's
+		armed := metric(t, s, "complaint", "kefu_sla_clocks_armed_total", `process="complaint"`, `clock="first_response"`, `shop="shop_demo"`)
+		return fired >= 1 && breached >= 1 && late >= 1 && armed >= 2,
+			fmt.Sprintf("fired %v breached %v lateness samples %v first_response armed %v", fired, breached, late, armed)
 	})
 	// The board follows: the complaint now counts as breached, at its next clock.
 	Eventually(t, 30*time.Second, "the breached complaint on the board", func() (bool, string) {

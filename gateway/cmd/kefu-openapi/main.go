@@ -189,13 +189,12 @@ func readOnlyAndRequired(schemas obj) {
 		props, _ := s["properties"].(obj)
 		desc, _ := s["description"].(string)
 		allOthersOut := otherOut.MatchString(desc)
-		for name, pv := range props {
+		for _, pv := range props {
 			p := pv.(obj)
 			d, _ := p["description"].(string)
-			if (outputOnly.MatchString(d) && !inputMark.MatchString(d)) || (allOthersOut && !inputMark.MatchString(d)) {
+			if (outputOnly.MatchString(d) || allOthersOut) && !inputMark.MatchString(d) {
 				p["readOnly"] = true
 			}
-			_ = name
 		}
 		md, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(full))
 		if err != nil {
@@ -333,6 +332,7 @@ func operations(paths, schemas obj, examples map[string]obj) error {
 		}
 	}
 	used := map[string]bool{}
+	services := servicesByName()
 	for _, path := range sortedKeys(paths) {
 		item := paths[path].(obj)
 		for _, m := range methods {
@@ -360,7 +360,7 @@ func operations(paths, schemas obj, examples map[string]obj) error {
 					prm["required"] = true
 				}
 			}
-			if m != "get" && takesRequestID(service, method) {
+			if m != "get" && takesRequestID(services, service, method) {
 				params = append(params, obj{"$ref": "#/components/parameters/IdempotencyKey"})
 			}
 			// the body's message: its path fields come from the URL
@@ -388,7 +388,8 @@ func operations(paths, schemas obj, examples map[string]obj) error {
 				op["responses"] = responses
 			}
 			if ok200, ok := responses["200"].(obj); ok {
-				if ref := refOf(ok200); ref != "" && hasEtag(schemas, ref, 2) {
+				// as deep as the gateway's etagHeader looks: the answer or a message it holds
+				if ref := refOf(ok200); ref != "" && hasEtag(schemas, ref, 1) {
 					ok200["headers"] = obj{"ETag": obj{"$ref": "#/components/headers/ETag"}}
 				}
 				if ex, ok := examples[id]["response"]; ok {
@@ -434,22 +435,27 @@ func summaryOf(d string) string {
 
 // takesRequestID: the RPC's request has a request_id, which the gateway
 // fills from the Idempotency-Key header (elsewhere the header means nothing).
-func takesRequestID(service, method string) bool {
-	found := false
+func takesRequestID(services map[string]protoreflect.ServiceDescriptor, service, method string) bool {
+	sd, ok := services[service]
+	if !ok {
+		return false
+	}
+	m := sd.Methods().ByName(protoreflect.Name(method))
+	return m != nil && m.Input().Fields().ByName("request_id") != nil
+}
+
+// servicesByName are the registered services by their short name
+// ("OrderService"), as gnostic's operation ids name them.
+func servicesByName() map[string]protoreflect.ServiceDescriptor {
+	out := map[string]protoreflect.ServiceDescriptor{}
 	protoregistry.GlobalFiles.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
-		svcs := fd.Services()
-		for i := 0; i < svcs.Len(); i++ {
-			if string(svcs.Get(i).Name()) != service {
-				continue
-			}
-			if m := svcs.Get(i).Methods().ByName(protoreflect.Name(method)); m != nil {
-				found = m.Input().Fields().ByName("request_id") != nil
-				return false
-			}
+		for i := 0; i < fd.Services().Len(); i++ {
+			sd := fd.Services().Get(i)
+			out[string(sd.Name())] = sd
 		}
 		return true
 	})
-	return found
+	return out
 }
 
 func errorCodes(method string, hasPath bool) []string {

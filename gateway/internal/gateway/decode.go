@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -11,7 +14,6 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -47,38 +49,44 @@ func explainDecode(err error, v any) error {
 	if err == nil || err == io.EOF {
 		return err
 	}
-	if _, ok := status.FromError(err); ok {
-		return err
+	var tooLarge *http.MaxBytesError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &tooLarge):
+		// a chunked body passes limitBody's length check: refused here
+		return decodeError{field: "body", rule: ruleTooLarge,
+			desc: fmt.Sprintf("the request body is larger than %d bytes", tooLarge.Limit)}
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return decodeError{field: "body", rule: "body.timeout", desc: "the request body did not arrive in time"}
 	}
 	msg := messageOf(v)
 	text := err.Error()
 	var field, rule, desc string
-	switch m := badValue.FindStringSubmatch(text); {
-	case m != nil && msg != nil:
-		path, fd := findField(msg.ProtoReflect().Descriptor(), m[2])
+	badVal, badMask, unknown := badValue.FindStringSubmatch(text), badMaskPath.FindStringSubmatch(text), unknownField.FindStringSubmatch(text)
+	switch {
+	case badVal != nil && msg != nil:
+		path, fd := findField(msg.ProtoReflect().Descriptor(), badVal[2])
 		if fd == nil {
-			path = m[2]
+			path = badVal[2]
 		}
-		field, rule = path, "json."+m[1]
+		field, rule = path, "json."+badVal[1]
 		switch {
 		case fd != nil && fd.Kind() == protoreflect.EnumKind:
-			desc = fmt.Sprintf("%s is not one of %s", m[3], strings.Join(enumNames(fd.Enum()), ", "))
+			desc = fmt.Sprintf("%s is not one of %s", badVal[3], strings.Join(enumNames(fd.Enum()), ", "))
 			rule = "json.enum"
 		case fd != nil && (fd.Kind() == protoreflect.Int64Kind || fd.Kind() == protoreflect.Sint64Kind ||
 			fd.Kind() == protoreflect.Uint64Kind || fd.Kind() == protoreflect.Fixed64Kind):
-			desc = fmt.Sprintf("%s is not an integer; int64 values (money in fen) are JSON strings of digits, e.g. \"1999\"", m[3])
+			desc = fmt.Sprintf("%s is not an integer; int64 values (money in fen) are JSON strings of digits, e.g. \"1999\"", badVal[3])
 		default:
-			desc = fmt.Sprintf("%s is not a valid %s", m[3], m[1])
+			desc = fmt.Sprintf("%s is not a valid %s", badVal[3], badVal[1])
 		}
-	case badMaskPath.MatchString(text):
-		p := badMaskPath.FindStringSubmatch(text)[1]
+	case badMask != nil:
 		field, rule = "update_mask", "json.field_mask"
 		desc = fmt.Sprintf("%q: in a JSON body a field mask is one string of lowerCamelCase paths, comma-separated "+
-			"(customerDemand,severity for customer_demand and severity); in a query, ?update_mask=customer_demand", p)
-	case unknownField.MatchString(text) && msg != nil:
-		name := unknownField.FindStringSubmatch(text)[1]
-		field, rule = name, "json.unknown_field"
-		desc = fmt.Sprintf("%s is not a field of %s", name, msg.ProtoReflect().Descriptor().Name())
+			"(customerDemand,severity for customer_demand and severity); in a query, ?update_mask=customer_demand", badMask[1])
+	case unknown != nil && msg != nil:
+		field, rule = unknown[1], "json.unknown_field"
+		desc = fmt.Sprintf("%s is not a field of %s", unknown[1], msg.ProtoReflect().Descriptor().Name())
 	default:
 		field, rule = "body", "json.syntax"
 		desc = "the body is not valid JSON: " + protoPrefix.ReplaceAllString(text, "")
@@ -88,6 +96,9 @@ func explainDecode(err error, v any) error {
 	// back (decodedViolation).
 	return decodeError{field: field, rule: rule, desc: desc}
 }
+
+// ruleTooLarge marks a body over MAX_BODY_BYTES: 413, not 400.
+const ruleTooLarge = "body.too_large"
 
 // decodeError is a refused body, its text marked for decodedViolation.
 type decodeError struct{ field, rule, desc string }

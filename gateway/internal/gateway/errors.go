@@ -70,13 +70,17 @@ func clientMessage(st *status.Status) string {
 // own decoding of the request) in the stable shape.
 func (g *Gateway) errorHandler(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	st := status.Convert(err)
+	code := HTTPStatus(st.Code())
 	if v, ok := decodedViolation(st.Message()); ok && st.Code() == codes.InvalidArgument {
 		// a body the decoder refused (decode.go), in the contract's words
 		st, _ = status.New(codes.InvalidArgument, "invalid request: "+v.GetField()+": "+v.GetDescription()).
 			WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{v}})
+		if v.GetReason() == ruleTooLarge {
+			code = http.StatusRequestEntityTooLarge
+		}
 	}
 	body := ErrorBody{Error: ErrorDetail{
-		Code:      HTTPStatus(st.Code()),
+		Code:      code,
 		Status:    codeName(st.Code()),
 		Message:   clientMessage(st),
 		RequestID: w.Header().Get(RequestIDHeader),
@@ -85,13 +89,6 @@ func (g *Gateway) errorHandler(ctx context.Context, _ *runtime.ServeMux, _ runti
 		if br, ok := d.(*errdetails.BadRequest); ok {
 			for _, v := range br.GetFieldViolations() {
 				fv := FieldViolation{Field: v.GetField(), Rule: v.GetReason(), Description: v.GetDescription()}
-				if fv.Field == "request_id" && r.Header.Get(IdempotencyHeader) == "" && r.URL.Query().Get("request_id") == "" &&
-					(fv.Rule == "required" || fv.Rule == "string.min_len" || fv.Rule == "string.pattern") {
-					// the rule's words name a field a REST client never saw
-					fv.Description = "send an Idempotency-Key header or request_id (8–64 of A-Z a-z 0-9 _ -): " +
-						"a command needs one, so that a retry is not done twice"
-					body.Error.Message = "invalid request: request_id: " + fv.Description
-				}
 				body.Error.FieldViolations = append(body.Error.FieldViolations, fv)
 			}
 		}

@@ -85,7 +85,7 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
 		conn, err := grpc.NewClient(addr,
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
 			grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
-			grpc.WithChainUnaryInterceptor(idempotencyInterceptor, etagInterceptor),
+			grpc.WithUnaryInterceptor(headerInterceptor),
 			grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`),
 		)
 		if err != nil {
