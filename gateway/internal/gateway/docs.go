@@ -30,37 +30,43 @@ var docsFS embed.FS
 const docsCSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
 	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// docsFile is one embedded file of the page. version is the first 16 hex
-// digits of its SHA-256, which the page (built by web/docs/build.mjs) puts
-// in its URLs as ?v=…; it is the ETag too.
-type docsFile struct {
+// staticFile is one embedded file the gateway serves (the API browser's,
+// the dashboard's). version is the first 16 hex digits of its SHA-256,
+// which the docs page (built by web/docs/build.mjs) puts in its URLs as
+// ?v=…; it is the ETag too.
+type staticFile struct {
 	body        []byte
 	contentType string
 	version     string
 }
 
-var docsFiles = func() map[string]docsFile {
+// staticOf is the file name holding body, typed by its extension.
+func staticOf(name string, body []byte) staticFile {
+	sum := sha256.Sum256(body)
+	ct := "text/plain; charset=utf-8" // the licence texts
+	switch path.Ext(name) {
+	case ".html":
+		ct = "text/html; charset=utf-8"
+	case ".js":
+		ct = "text/javascript; charset=utf-8"
+	case ".css":
+		ct = "text/css; charset=utf-8"
+	}
+	return staticFile{body: body, contentType: ct, version: hex.EncodeToString(sum[:])[:16]}
+}
+
+var docsFiles = func() map[string]staticFile {
 	entries, err := docsFS.ReadDir("docs")
 	if err != nil {
 		panic(err) // the embedded directory is there by construction
 	}
-	files := make(map[string]docsFile, len(entries))
+	files := make(map[string]staticFile, len(entries))
 	for _, e := range entries {
 		body, err := docsFS.ReadFile("docs/" + e.Name())
 		if err != nil {
 			panic(err)
 		}
-		sum := sha256.Sum256(body)
-		ct := "text/plain; charset=utf-8" // the licence texts
-		switch path.Ext(e.Name()) {
-		case ".html":
-			ct = "text/html; charset=utf-8"
-		case ".js":
-			ct = "text/javascript; charset=utf-8"
-		case ".css":
-			ct = "text/css; charset=utf-8"
-		}
-		files[e.Name()] = docsFile{body: body, contentType: ct, version: hex.EncodeToString(sum[:])[:16]}
+		files[e.Name()] = staticOf(e.Name(), body)
 	}
 	return files
 }()
@@ -68,7 +74,7 @@ var docsFiles = func() map[string]docsFile {
 // serveDocs serves the page itself; a browser revalidates it on every load
 // (a 304 while it is unchanged), so a new build's asset URLs are seen at once.
 func serveDocs(w http.ResponseWriter, r *http.Request) {
-	writeDocsFile(w, r, docsFiles["index.html"], "no-cache")
+	writeStatic(w, r, docsFiles["index.html"], "no-cache", docsCSP)
 }
 
 // serveDocsAsset serves /docs/{file}: the scripts and the stylesheet the
@@ -86,13 +92,14 @@ func serveDocsAsset(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("v") == f.version {
 		cache = "public, max-age=31536000, immutable"
 	}
-	writeDocsFile(w, r, f, cache)
+	writeStatic(w, r, f, cache, docsCSP)
 }
 
-func writeDocsFile(w http.ResponseWriter, r *http.Request, f docsFile, cache string) {
+// writeStatic serves f with its type, csp, cache policy and ETag.
+func writeStatic(w http.ResponseWriter, r *http.Request, f staticFile, cache, csp string) {
 	h := w.Header()
 	h.Set("Content-Type", f.contentType)
-	h.Set("Content-Security-Policy", docsCSP)
+	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", cache)
 	h.Set("ETag", `"`+f.version+`"`)
