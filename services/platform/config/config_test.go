@@ -56,3 +56,42 @@ func TestBlankValuesCountAsUnset(t *testing.T) {
 		t.Fatal(`"on" must not parse as a bool`)
 	}
 }
+
+// A worker's sizing comes from its environment, each value bounded; unset
+// values are the measured defaults.
+func TestWorkerSizing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want config.Worker
+		bad  []string
+	}{
+		{name: "defaults", env: nil, want: config.DefaultWorker},
+		{name: "overrides", env: map[string]string{"TEMPORAL_WORKFLOW_POLLERS": "4", "TEMPORAL_ACTIVITY_POLLERS": "3",
+			"TEMPORAL_WORKFLOW_TASK_SLOTS": "50", "TEMPORAL_ACTIVITY_SLOTS": "20", "TEMPORAL_WORKFLOW_CACHE": "500"},
+			want: config.Worker{WorkflowPollers: 4, ActivityPollers: 3, WorkflowTaskSlots: 50, ActivitySlots: 20, WorkflowCacheSize: 500}},
+		// the SDK alternates a worker's pollers between its sticky and its
+		// normal queue: one workflow poller would starve one of them
+		{name: "one workflow poller", env: map[string]string{"TEMPORAL_WORKFLOW_POLLERS": "1"}, want: config.DefaultWorker,
+			bad: []string{"TEMPORAL_WORKFLOW_POLLERS"}},
+		{name: "no cache", env: map[string]string{"TEMPORAL_WORKFLOW_CACHE": "0", "TEMPORAL_ACTIVITY_SLOTS": "x"}, want: config.DefaultWorker,
+			bad: []string{"TEMPORAL_WORKFLOW_CACHE", "TEMPORAL_ACTIVITY_SLOTS"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := config.FromMap(tc.env)
+			got := config.LoadTemporal(l).Worker
+			if got != tc.want {
+				t.Errorf("worker %+v, want %+v", got, tc.want)
+			}
+			err := l.Err()
+			for _, key := range tc.bad {
+				if err == nil || !strings.Contains(err.Error(), key) {
+					t.Errorf("error %v does not name %s", err, key)
+				}
+			}
+			if len(tc.bad) == 0 && err != nil {
+				t.Errorf("unexpected error %v", err)
+			}
+		})
+	}
+}

@@ -332,7 +332,7 @@ func (e *Env) Temporal(ctx context.Context) (client.Client, error) {
 // StartActivities hosts the service's activity worker on queue (stopped by
 // Close, before the Temporal client closes).
 func (e *Env) StartActivities(cl client.Client, queue string, register func(worker.ActivityRegistry)) error {
-	w := worker.New(cl, queue, worker.Options{})
+	w := worker.New(cl, queue, temporalx.WorkerOptions(e.Settings.Temporal.Worker))
 	register(w)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start activity worker on %s: %w", queue, err)

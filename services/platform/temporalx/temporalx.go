@@ -7,12 +7,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"go.opentelemetry.io/otel"
 	"go.temporal.io/sdk/client"
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
 	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/kefu-suite/kefu/services/platform/config"
 )
@@ -46,4 +48,23 @@ func Dial(ctx context.Context, c config.Temporal, log *slog.Logger) (client.Clie
 		return nil, fmt.Errorf("temporal dial %s: %w", c.HostPort, err)
 	}
 	return cl, nil
+}
+
+var cacheOnce sync.Once
+
+// WorkerOptions are the options of a worker sized by c (config.Worker). The
+// SDK keeps one workflow cache per process: the first call sizes it, before
+// any worker of the process starts (0 keeps the SDK's default).
+func WorkerOptions(c config.Worker) worker.Options {
+	cacheOnce.Do(func() {
+		if c.WorkflowCacheSize > 0 {
+			worker.SetStickyWorkflowCacheSize(c.WorkflowCacheSize)
+		}
+	})
+	return worker.Options{
+		MaxConcurrentWorkflowTaskPollers:       c.WorkflowPollers,
+		MaxConcurrentActivityTaskPollers:       c.ActivityPollers,
+		MaxConcurrentWorkflowTaskExecutionSize: c.WorkflowTaskSlots,
+		MaxConcurrentActivityExecutionSize:     c.ActivitySlots,
+	}
 }

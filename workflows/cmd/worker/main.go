@@ -73,14 +73,15 @@ func run(ctx context.Context) error {
 		}
 	}
 	log.Info("search attributes registered", "namespace", tc.Namespace)
-	w := worker.New(cl, queues.Workflows, worker.Options{})
+	w := worker.New(cl, queues.Workflows, temporalx.WorkerOptions(tc.Worker))
 	for _, register := range registrations {
 		register(w)
 	}
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	log.Info("worker started", "task_queue", queues.Workflows)
+	log.Info("worker started", "task_queue", queues.Workflows, "pollers", tc.Worker.WorkflowPollers,
+		"task_slots", tc.Worker.WorkflowTaskSlots, "cache", tc.Worker.WorkflowCacheSize)
 	<-ctx.Done()
 	w.Stop()
 	return nil
