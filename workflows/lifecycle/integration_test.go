@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/activity"
@@ -139,5 +141,69 @@ func recordHistory(t *testing.T, tc client.Client, id, runID string) {
 	}
 	if err := os.WriteFile(filepath.Join("testdata", "clockrunner.json"), out, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// stranded is a service's record of which runners it knows to run.
+type stranded struct {
+	mu      sync.Mutex
+	started map[string]int
+}
+
+func (s *stranded) Unstarted(context.Context, time.Time, int) ([]string, error) { return nil, nil }
+
+func (s *stranded) MarkStarted(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.started[id]++
+	return nil
+}
+
+// TestTheStarterStartsStoredRecords: records handed to a Starter (one
+// goroutine, a queue of two — most of them find it full and start their own)
+// all get their runner, once, and are marked; after Close a record is
+// started by its caller.
+func TestTheStarterStartsStoredRecords(t *testing.T) {
+	tc := temporalx.Client(t)
+	live := &liveRecord{r: &record{fired: map[string][]time.Time{}, now: time.Now}}
+	temporalx.StartWorker(t, tc, runner.TaskQueue, func(r worker.Registry) { Register(r) })
+	temporalx.StartWorker(t, tc, queue, func(r worker.Registry) {
+		r.RegisterActivityWithOptions(live.apply, activity.RegisterOptions{Name: runner.ActivityApply(process)})
+		r.RegisterActivityWithOptions(live.fire, activity.RegisterOptions{Name: runner.ActivityFire(process)})
+		r.RegisterActivityWithOptions(live.load, activity.RegisterOptions{Name: runner.ActivityLoad(process)})
+	})
+	c := runner.NewClient(tc, process, queue, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	st := &stranded{started: map[string]int{}}
+	s := c.NewStarter(st, 1, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	far := &pl.Clocks{Alarms: []pl.Alarm{{Name: "buyer_return", At: time.Now().Add(time.Hour)}}}
+	var ids []string
+	for i := range 12 {
+		id := "s_" + strconv.Itoa(i)
+		ids = append(ids, id)
+		if err := s.Start(ctx, id, far); err != nil {
+			t.Fatalf("start %s: %v", id, err)
+		}
+	}
+	s.Close(time.Minute)
+	if err := s.Start(ctx, "s_after", far); err != nil { // closed: the caller starts it
+		t.Fatalf("start after close: %v", err)
+	}
+	ids = append(ids, "s_after")
+	for _, id := range ids {
+		d, err := tc.DescribeWorkflowExecution(ctx, runner.WorkflowID(process, id), "")
+		if err != nil {
+			t.Fatalf("the runner of %s: %v", id, err)
+		}
+		if d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			t.Errorf("%s: %v", id, d.GetWorkflowExecutionInfo().GetStatus())
+		}
+		st.mu.Lock()
+		n := st.started[id]
+		st.mu.Unlock()
+		if n != 1 {
+			t.Errorf("%s marked started %d times, want 1", id, n)
+		}
 	}
 }

@@ -36,6 +36,11 @@ func run(ctx context.Context) error {
 	catalogueAddr := l.String("CATALOGUE_ADDR", "127.0.0.1:9091")
 	// Cancellations ask the after-sale service for the order's open cases.
 	aftersaleAddr := l.String("AFTERSALE_ADDR", "127.0.0.1:9094")
+	// A placement is answered once stored; STARTERS goroutines start the
+	// orders' clock runners behind a queue of START_QUEUE orders (full: the
+	// placement starts its own). STARTERS=0 starts it before answering.
+	starters := l.Int("STARTERS", 8, 0, 256)
+	startQueue := l.Int("START_QUEUE", 512, 1, 100_000)
 	if err := l.Err(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
@@ -64,6 +69,12 @@ func run(ctx context.Context) error {
 	}
 	svc := app.New(store.New(env.Pool), cataloguev1.NewCatalogueServiceClient(catalogue), tcl, *pol, env.Log, time.Now).
 		WithCases(app.AfterSaleCases{Client: aftersalev1.NewAfterSaleServiceClient(aftersale)})
+	if starters > 0 {
+		svc.WithStarter(starters, startQueue)
+		// before the Temporal client closes (env.Close); what is left is
+		// the sweeper's
+		defer svc.CloseStarter(10 * time.Second)
+	}
 	// 催单: the remark that the buyer was reminded comes when the
 	// conversation service says the reminder reached them.
 	if err := env.Consume(ctx, "payment-reminder", app.ReminderSentEvents, svc.PaymentReminderSent); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/kefu-suite/kefu/services/order/internal/store"
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/identity"
+	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/peer"
 	"github.com/kefu-suite/kefu/services/platform/requests"
 )
@@ -79,10 +80,21 @@ func (s *Service) CreateOrder(ctx context.Context, req *orderv1.CreateOrderReque
 		return s.replay(ctx, stored, storedFP)
 	}
 	clocks := domain.Clocks(stored, terms, 1)
-	if err := s.runner.StartAndMark(ctx, s.store, stored.GetOrderId(), &clocks); err != nil {
+	if err := s.startRunner(ctx, stored.GetOrderId(), &clocks); err != nil {
 		return nil, err // the sweeper (or the client's retry) starts it later
 	}
 	return &orderv1.CreateOrderResponse{Order: s.view(ctx, stored)}, nil
+}
+
+// startRunner starts a stored order's clock runner: through the starter
+// when there is one (accepted once stored: the clocks count from placed_at,
+// and a command sent before the runner starts starts it, Update-with-start),
+// else before answering.
+func (s *Service) startRunner(ctx context.Context, orderID string, clocks *lifecycle.Clocks) error {
+	if s.starter != nil {
+		return s.starter.Start(ctx, orderID, clocks)
+	}
+	return s.runner.StartAndMark(ctx, s.store, orderID, clocks)
 }
 
 func (s *Service) replay(ctx context.Context, o *orderv1.Order, fingerprint string) (*orderv1.CreateOrderResponse, error) {

@@ -41,6 +41,7 @@ type Service struct {
 	catalogue cataloguev1.CatalogueServiceClient
 	cases     OpenCases // nil: cancellations do not ask (tests without after-sale)
 	runner    *runner.Client
+	starter   *runner.Starter // nil: a placement starts its runner before it answers
 	policy    policy.Policy
 	arrival   refundarrival.Rule // when refunds reach the buyer (the policy's windows and calendar)
 	log       *slog.Logger
@@ -58,6 +59,21 @@ func New(st *store.Store, cat cataloguev1.CatalogueServiceClient, tc client.Clie
 	// policy's.
 	st.SetDefaultTerms(func(o *orderv1.Order) domain.Terms { return s.Terms(o, time.Time{}) })
 	return s
+}
+
+// WithStarter has placements answered once the order is stored, their clock
+// runners started by workers goroutines behind a queue of depth orders
+// (runner.Starter). Close it with CloseStarter before the Temporal client.
+func (s *Service) WithStarter(workers, depth int) *Service {
+	s.starter = s.runner.NewStarter(s.store, workers, depth)
+	return s
+}
+
+// CloseStarter starts what is queued (up to wait) and stops the starter.
+func (s *Service) CloseStarter(wait time.Duration) {
+	if s.starter != nil {
+		s.starter.Close(wait)
+	}
 }
 
 // self is the identity the service uses on its own behalf (catalogue calls).
