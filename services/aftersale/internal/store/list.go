@@ -23,6 +23,12 @@ type Cursor struct {
 	CaseID   string     `json:"c,omitempty"`
 }
 
+// byDeadline is the list order's key: the deadline, none last (no deadline
+// is infinite); the indexes cases_shop_due, cases_buyer_due and
+// cases_order_due hold it after their first column, so a page is read in
+// order and the cursor is one row comparison the index starts at.
+const byDeadline = `COALESCE(deadline, 'infinity'::timestamptz)`
+
 // List returns up to limit cases ordered by deadline (soonest first, none
 // last), then case id, after the cursor; next is set when more may follow.
 func (s *Store) List(ctx context.Context, f Filter, after Cursor, limit int) (rows []*Row, next *Cursor, err error) {
@@ -57,19 +63,15 @@ func (s *Store) List(ctx context.Context, f Filter, after Cursor, limit int) (ro
 		where = append(where, "breached")
 	}
 	if after.CaseID != "" {
-		args["after_id"] = after.CaseID
-		if after.Deadline != nil {
-			args["after_d"] = *after.Deadline
-			where = append(where, "(deadline > @after_d OR (deadline = @after_d AND case_id > @after_id) OR deadline IS NULL)")
-		} else {
-			where = append(where, "(deadline IS NULL AND case_id > @after_id)")
-		}
+		// a nil deadline: after a case without one
+		args["after_id"], args["after_d"] = after.CaseID, after.Deadline
+		where = append(where, "("+byDeadline+", case_id) > (COALESCE(@after_d::timestamptz, 'infinity'::timestamptz), @after_id)")
 	}
 	q := `SELECT ` + rowCols + ` FROM cases`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += fmt.Sprintf(" ORDER BY deadline ASC NULLS LAST, case_id LIMIT %d", limit+1)
+	q += fmt.Sprintf(" ORDER BY %s, case_id LIMIT %d", byDeadline, limit+1)
 	rs, err := s.pool.Query(ctx, q, args)
 	if err != nil {
 		return nil, nil, err

@@ -123,24 +123,33 @@ type cursor struct {
 }
 
 // List answers windows, the latest starting first, and the next page's token.
+//
+// A shop's list merges two index scans in order (freeze_windows_shop_from:
+// the platform-wide windows, whose shop_id is empty, and the shop's), so a
+// page stops after its rows however many windows other shops have; every
+// window's list reads freeze_windows_from.
 func (s *Store) List(ctx context.Context, f Filter) ([]domain.Window, string, error) {
 	var c cursor
 	if err := paging.Decode(f.Token, &c); err != nil {
 		return nil, "", err
 	}
-	where, args := "true", []any{}
+	where, args := "", []any{}
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
-	if f.Shop != "" {
-		where += " AND shop_id IN ('', " + arg(f.Shop) + ")"
-	}
 	if !f.EndingAfter.IsZero() {
 		where += " AND to_at > " + arg(f.EndingAfter)
 	}
 	if c.ID != "" {
 		where += fmt.Sprintf(" AND (from_at, freeze_window_id) < (%s::timestamptz, %s::text)", arg(c.From), arg(c.ID))
 	}
-	rows, err := s.pool.Query(ctx, `SELECT doc FROM freeze_windows WHERE `+where+
-		` ORDER BY from_at DESC, freeze_window_id DESC LIMIT `+arg(f.Size+1), args...)
+	const order = ` ORDER BY from_at DESC, freeze_window_id DESC LIMIT `
+	limit := arg(f.Size + 1)
+	from := `freeze_windows WHERE true` + where
+	if f.Shop != "" {
+		// each side cut to a page, so Postgres merges the two ordered scans
+		side := `(SELECT doc, from_at, freeze_window_id FROM freeze_windows WHERE shop_id = %s` + where + order + limit + `)`
+		from = `(` + fmt.Sprintf(side, `''`) + ` UNION ALL ` + fmt.Sprintf(side, arg(f.Shop)) + `) w`
+	}
+	rows, err := s.pool.Query(ctx, `SELECT doc FROM `+from+order+limit, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list freeze windows: %w", err)
 	}

@@ -97,8 +97,9 @@ type FaqQuery struct {
 }
 
 // faqListKey orders by topic, then creation (whole milliseconds, so the
-// key is an exact float8), then faq_id.
-const faqListKey = `(f.topic::float8 * 1e13 + floor(extract(epoch FROM f.created_at) * 1000)::float8)`
+// key is an exact float8), then faq_id. The epoch is the UTC wall time's
+// (the same number, but immutable), so the index faqs_shop_list holds it.
+const faqListKey = `(f.topic::float8 * 1e13 + floor(extract(epoch FROM f.created_at AT TIME ZONE 'UTC') * 1000)::float8)`
 
 // ListFaqs returns one page of a shop's FAQs by topic then creation, plus
 // the cursor of its last row when more may follow.
@@ -248,7 +249,7 @@ type QuickReplyQuery struct {
 }
 
 // quickReplyListKey orders by kind, then sort_order (0…10000, kept in the
-// document), then quick_reply_id.
+// document), then quick_reply_id (index quick_replies_shop_list).
 const quickReplyListKey = `(q.kind::float8 * 100000 + coalesce((q.doc->>'sort_order')::int, 0)::float8)`
 
 // ListQuickReplies returns one page of a shop's quick replies by kind then

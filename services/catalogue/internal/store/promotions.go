@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -161,7 +162,9 @@ type PromotionQuery struct {
 	Limit               int
 }
 
-// ListPromotions pages promotions by start time, then id.
+// ListPromotions pages promotions by start time, then id: in the order of
+// the index promotions_shop_window; the cursor's key is the start in
+// microseconds since the epoch (exact in a float8).
 func (s *Store) ListPromotions(ctx context.Context, q PromotionQuery, now time.Time) ([]*cataloguev1.Promotion, *Cursor, error) {
 	key := `(extract(epoch FROM starts_at) * 1000000)::float8`
 	where := []string{"shop_id = @shop"}
@@ -191,11 +194,13 @@ func (s *Store) ListPromotions(ctx context.Context, q PromotionQuery, now time.T
 		args["product"], args["category"] = q.ProductID, q.Category
 	}
 	if q.After != nil {
-		where = append(where, "("+key+", promotion_id) > (@after_key, @after_id)")
-		args["after_key"], args["after_id"] = q.After.Key, q.After.ID
+		where = append(where, "(starts_at, promotion_id) > (@after_at, @after_id)")
+		// (a forged key stays within the years a timestamptz holds)
+		us := int64(math.Max(math.Min(q.After.Key, 1<<53), -(1 << 53)))
+		args["after_at"], args["after_id"] = time.UnixMicro(us), q.After.ID
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+promotionColumns+`, `+key+` FROM promotions WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY 10, promotion_id LIMIT @limit`, args)
+		` ORDER BY starts_at, promotion_id LIMIT @limit`, args)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -39,7 +39,10 @@ type ProductQuery struct {
 }
 
 // Cursor is the keyset position of the last row of a page: every order is
-// expressed as one ascending number plus the product id as tie-break.
+// expressed as one ascending number plus the product id as tie-break. Each
+// key but relevance's has an index (shop_id, key, product_id) (migration
+// 00004), so a page of a shop's products is read in order from it and
+// stops after its rows, however many products the shop has.
 type Cursor struct {
 	Key float64 `json:"k"`
 	ID  string  `json:"i"`
@@ -59,7 +62,9 @@ func sortKey(o Order) (string, error) {
 	case OrderRatingDesc:
 		return `-p.rating`, nil
 	case OrderNewest:
-		return `-(extract(epoch FROM p.created_at) * 1000000)::float8`, nil
+		// epoch of the UTC wall time: the same number, but immutable, so
+		// an index can hold it.
+		return `-(extract(epoch FROM p.created_at AT TIME ZONE 'UTC') * 1000000)::float8`, nil
 	}
 	return "", fmt.Errorf("unknown order %d", o)
 }
@@ -163,11 +168,22 @@ func (s scanWithKey) Scan(dest ...any) error { return s.r.Scan(append(dest, s.ke
 
 // Substitutes lists in-stock, published products of the same shop and
 // category as p, nearest in price first (ties: better sellers first).
+//
+// The nearest are the first of the products priced at or above p read
+// upwards and the first of those below read downwards, each in the order of
+// the index products_shop_category_price (so the cost does not grow with
+// the category): within one side, nearer is cheaper-or-dearer in price
+// order, so each side's first `limit` hold all of the answer's from it.
 func (s *Store) Substitutes(ctx context.Context, p *cataloguev1.Product, quantity int32, limit int) ([]*cataloguev1.Product, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT `+productColumns+` FROM products p
+	const side = `SELECT p.* FROM products p
 		WHERE p.shop_id = $1 AND p.category = $2 AND p.product_id <> $3 AND p.published AND NOT p.archived
-		  AND EXISTS (SELECT 1 FROM stock s WHERE s.product_id = p.product_id AND s.available >= $6)
+		  AND EXISTS (SELECT 1 FROM stock s WHERE s.product_id = p.product_id AND s.available >= $6)`
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+productColumns+` FROM (
+		  (`+side+` AND p.price_fen >= $4 ORDER BY p.price_fen, p.sales_count DESC, p.product_id LIMIT $5)
+		  UNION ALL
+		  (`+side+` AND p.price_fen < $4 ORDER BY p.price_fen DESC, p.sales_count DESC, p.product_id LIMIT $5)
+		) p
 		ORDER BY abs(p.price_fen - $4), p.sales_count DESC, p.product_id
 		LIMIT $5`,
 		p.GetShopId(), int16(p.GetCategory()), p.GetProductId(), p.GetPriceFen(), limit, quantity)

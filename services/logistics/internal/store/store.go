@@ -106,11 +106,13 @@ func (s *Store) Get(ctx context.Context, id string) (*domain.Parcel, error) {
 	return p, nil
 }
 
-// List returns the parcels of an order or of a case, oldest first.
+// List returns the parcels of an order or of a case, oldest first. The
+// partial indexes' predicates are spelled out, so even a generic plan
+// (the argument unknown) can use them.
 func (s *Store) List(ctx context.Context, orderID, caseID string) ([]*domain.Parcel, error) {
-	q, arg := `SELECT `+columns+` FROM parcels WHERE order_id = $1 ORDER BY created_at, parcel_id LIMIT 100`, orderID
+	q, arg := `SELECT `+columns+` FROM parcels WHERE order_id = $1 AND order_id <> '' ORDER BY created_at, parcel_id LIMIT 100`, orderID
 	if caseID != "" {
-		q, arg = `SELECT `+columns+` FROM parcels WHERE case_id = $1 ORDER BY created_at, parcel_id LIMIT 100`, caseID
+		q, arg = `SELECT `+columns+` FROM parcels WHERE case_id = $1 AND case_id <> '' ORDER BY created_at, parcel_id LIMIT 100`, caseID
 	}
 	rows, err := s.pool.Query(ctx, q, arg)
 	if err != nil {

@@ -478,15 +478,19 @@ func (s *Store) List(ctx context.Context, f ListFilter) ([]*orderv1.Order, strin
 	if f.Kind != "" {
 		where = append(where, "kind = "+arg(f.Kind))
 	}
-	if f.HasOpenException != nil {
-		if *f.HasOpenException {
-			where = append(where, "cardinality(open_exception_kinds) > 0")
-		} else {
-			where = append(where, "cardinality(open_exception_kinds) = 0")
+	// "cardinality(open_exception_kinds) > 0" is the predicate of the index
+	// orders_shop_open_exceptions, written as is whenever it holds, so the
+	// few orders with an open exception are read from it, in order.
+	switch {
+	case f.ExceptionKind != "":
+		where = append(where, "cardinality(open_exception_kinds) > 0", arg(f.ExceptionKind)+" = ANY(open_exception_kinds)")
+		if f.HasOpenException != nil && !*f.HasOpenException {
+			where = append(where, "false")
 		}
-	}
-	if f.ExceptionKind != "" {
-		where = append(where, arg(f.ExceptionKind)+" = ANY(open_exception_kinds)")
+	case f.HasOpenException != nil && *f.HasOpenException:
+		where = append(where, "cardinality(open_exception_kinds) > 0")
+	case f.HasOpenException != nil:
+		where = append(where, "cardinality(open_exception_kinds) = 0")
 	}
 	if f.Flag != "" {
 		where = append(where, "flag = "+arg(f.Flag))
@@ -535,7 +539,10 @@ type ExceptionFilter struct {
 	PageToken                     string
 }
 
-// ListExceptions returns a shop's exceptions, oldest raised first.
+// ListExceptions returns a shop's exceptions, oldest raised first: read
+// in order from order_exceptions_queue, from order_exceptions_status_queue
+// for one status (the open ones are found without reading past the
+// resolved history), or from order_exceptions_order for one order.
 func (s *Store) ListExceptions(ctx context.Context, f ExceptionFilter) ([]*orderv1.OrderException, string, error) {
 	var c cursor
 	if err := paging.Decode(f.PageToken, &c); err != nil {
