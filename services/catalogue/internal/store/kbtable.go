@@ -15,6 +15,7 @@ import (
 
 	"github.com/kefu-suite/kefu/services/platform/errs"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
+	"github.com/kefu-suite/kefu/services/platform/outbox"
 )
 
 // kbTable is a knowledge-base table (FAQs, quick replies): each row keeps
@@ -124,35 +125,53 @@ func (k kbTable[T]) insert(ctx context.Context, s *Store, m T, requestID string,
 		}
 	}
 	marks = append(marks, fmt.Sprintf("$%d", len(args))) // updated_at = created_at
-	inserted := false
-	err = s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO `+k.table+` (`+strings.Join(names, ", ")+`) VALUES (`+strings.Join(marks, ", ")+`)
-			ON CONFLICT (shop_id, request_id) DO NOTHING`, args...)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		inserted = true
-		stored, _, err := k.get(ctx, tx, k.idOf(m), false)
-		if err != nil {
-			return err
-		}
-		return event(ctx, tx, k.aggregate+".created", k.idOf(m), k.shopOf(m), 1, now, k.payload(stored))
-	})
+	// One round trip: the insert and its event go as one batch, which
+	// PostgreSQL runs as one implicit transaction; the event is written only
+	// when this transaction inserted the row (a repeated request id inserts
+	// nothing). The stored row is what was inserted — no re-read.
+	id := k.idOf(m)
+	stored := k.asStored(m, now)
+	var b pgx.Batch
+	b.Queue(`INSERT INTO `+k.table+` (`+strings.Join(names, ", ")+`) VALUES (`+strings.Join(marks, ", ")+`)
+		ON CONFLICT (shop_id, request_id) DO NOTHING`, args...)
+	guard := `EXISTS (SELECT 1 FROM ` + k.table + ` WHERE ` + k.idField + ` = $1 AND xmin = pg_current_xact_id()::xid)`
+	if err := outbox.Queue(ctx, &b, Source, guard, []any{id}, outbox.Event{Type: k.aggregate + ".created", Subject: id,
+		ShopID: k.shopOf(m), Version: 1, OccurredAt: now, Payload: k.payload(stored)}); err != nil {
+		return zero, err
+	}
+	res := s.pool.SendBatch(ctx, &b)
+	tag, err := res.Exec()
+	if err == nil {
+		_, err = res.Exec()
+	}
+	if cerr := res.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		if isUniqueViolation(err) {
-			return zero, fmt.Errorf("%w: %s %s", errs.ErrAlreadyExists, k.noun, k.idOf(m))
+			return zero, fmt.Errorf("%w: %s %s", errs.ErrAlreadyExists, k.noun, id)
 		}
 		return zero, err
 	}
-	id := k.idOf(m)
-	if !inserted {
-		if err := s.pool.QueryRow(ctx, `SELECT `+k.idField+` FROM `+k.table+` WHERE shop_id=$1 AND request_id=$2`,
-			k.shopOf(m), requestID).Scan(&id); err != nil {
-			return zero, err
-		}
+	if tag.RowsAffected() == 1 {
+		return stored, nil
 	}
-	out, _, err := k.get(ctx, s.pool, id, false)
+	// the shop already used requestID: its row answers
+	out, _, err := k.scan(s.pool.QueryRow(ctx, `SELECT `+k.columns()+` FROM `+k.table+` `+k.alias+
+		` WHERE `+k.alias+`.shop_id=$1 AND `+k.alias+`.request_id=$2`, k.shopOf(m), requestID))
 	return out, err
+}
+
+// asStored is m as a new row reads back: version 1's etag, created and
+// updated now (the document round-trips through jsonb unchanged).
+func (k kbTable[T]) asStored(m T, now time.Time) T {
+	out := proto.Clone(m).(T)
+	r := out.ProtoReflect()
+	r.Set(k.field(r, "etag"), protoreflect.ValueOfString(lifecycle.ETag(1)))
+	at := now.UTC().Truncate(time.Microsecond) // timestamptz precision
+	r.Set(k.field(r, "created_at"), protoreflect.ValueOfMessage(timestamppb.New(at).ProtoReflect()))
+	r.Set(k.field(r, "updated_at"), protoreflect.ValueOfMessage(timestamppb.New(at).ProtoReflect()))
+	return out
 }
 
 // update reads the row under a lock, lets fn change it (fn sees the stored
