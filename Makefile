@@ -175,8 +175,13 @@ test-short: ## Unit tests only (no Postgres, no Temporal server).
 	go test -count=1 -short $(MODULE_PKGS)
 
 .PHONY: bench
-bench: $(TEMPORAL) ## Benchmarks (report ratios, not absolute times; -tags kefubench adds the measuring hooks).
-	DATABASE_URL="$$($(ENSURE_PG))" go test -tags kefubench -run '^$$' -bench . -benchmem $(MODULE_PKGS)
+bench: $(TEMPORAL) $(NATS_SERVER) ## Every benchmark, then each figure next to its target (ratios measured in one run; logs in .data/bench/).
+	DATABASE_URL="$$($(ENSURE_PG))" deploy/dev/bench.sh
+
+BENCHES := timers orders chat gateway lists writes insights events
+.PHONY: $(addprefix bench-,$(BENCHES))
+$(addprefix bench-,$(BENCHES)): bench-%: $(TEMPORAL) $(NATS_SERVER) ## One benchmark: bench-timers (10,000 open complaints, 2,000 clocks due in a minute), bench-orders, bench-chat, bench-gateway, bench-lists, bench-writes, bench-insights, bench-events.
+	DATABASE_URL="$$($(ENSURE_PG))" deploy/dev/bench.sh $*
 
 ##@ Run
 .PHONY: run
