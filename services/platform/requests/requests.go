@@ -170,3 +170,43 @@ func Once[R any](ctx context.Context, q Querier, op string, req Request, do func
 	}
 	return r, nil
 }
+
+// Settler remembers, inside the change's own transaction, that the request
+// made recordID: the record and its request id commit together (no window in
+// which one exists without the other, and no write of its own after).
+type Settler func(ctx context.Context, tx Querier, recordID string) error
+
+// OnceIn is Once for a create that remembers its request id in its own
+// transaction: do calls settle with its transaction before it commits. An
+// id used meanwhile for another request (a concurrent twin) fails that
+// transaction with Reused, so nothing is recorded under it. When do answers
+// an earlier record without writing (a retry), the id is settled after it,
+// as Once does.
+func OnceIn[R any](ctx context.Context, q Querier, op string, req Request, do func(settle Settler) (R, string, error)) (R, error) {
+	var zero R
+	id, err := identity.Require(ctx)
+	if err != nil {
+		return zero, err
+	}
+	fp, rid := Fingerprint(req), req.GetRequestId()
+	if _, _, err := Check(ctx, q, id.Subject, rid, op, fp); err != nil {
+		return zero, err
+	}
+	settled := false
+	r, record, err := do(func(ctx context.Context, tx Querier, recordID string) error {
+		if err := Settle(ctx, tx, id.Subject, rid, op, recordID, fp); err != nil {
+			return err
+		}
+		settled = true
+		return nil
+	})
+	if err != nil {
+		return zero, err
+	}
+	if !settled {
+		if err := Settle(context.WithoutCancel(ctx), q, id.Subject, rid, op, record, fp); err != nil {
+			return zero, err
+		}
+	}
+	return r, nil
+}

@@ -118,3 +118,74 @@ func TestFingerprintIgnoresIdAndEtag(t *testing.T) {
 		t.Fatal("the fingerprint is what the request asks, not its id or etag")
 	}
 }
+
+// OnceIn remembers the request id in the create's own transaction: a retry
+// answers the first record, the id with another request is refused, and a
+// create whose transaction fails leaves the id unused.
+func TestOnceInSettlesInTheCreatesTransaction(t *testing.T) {
+	pool := pgtest.Pool(t, "", "reqtest", fstest.MapFS{"00001_records.sql": {Data: []byte(
+		"-- +goose Up\nCREATE TABLE records (id text PRIMARY KEY, request_id text UNIQUE);\n")}}, 4)
+	ctx := identity.With(context.Background(), agent)
+	var creates atomic.Int32
+	create := func(req *orderv1.ShipOrderRequest, fail bool) (string, error) {
+		return requests.OnceIn(ctx, pool, "records.create", req, func(settle requests.Settler) (string, string, error) {
+			var prev string
+			if err := pool.QueryRow(ctx, `SELECT coalesce(max(id), '') FROM records WHERE request_id = $1`, req.GetRequestId()).Scan(&prev); err != nil {
+				return "", "", err
+			}
+			if prev != "" {
+				return prev, prev, nil // the store's own answer to a repeat
+			}
+			id := "rec_" + string(rune('a'+creates.Add(1)))
+			tx, err := pool.Begin(ctx)
+			if err != nil {
+				return "", "", err
+			}
+			defer func() { _ = tx.Rollback(ctx) }()
+			if _, err := tx.Exec(ctx, `INSERT INTO records (id, request_id) VALUES ($1, $2)`, id, req.GetRequestId()); err != nil {
+				return "", "", err
+			}
+			if err := settle(ctx, tx, id); err != nil {
+				return "", "", err
+			}
+			if fail {
+				return "", "", errors.New("the change failed before commit")
+			}
+			return id, id, tx.Commit(ctx)
+		})
+	}
+	remembered := func(rid string) (string, bool) {
+		seen, ok, err := requests.Lookup(ctx, pool, agent.Subject, rid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return seen.RecordID, ok
+	}
+	req := &orderv1.ShipOrderRequest{OrderId: "ord_1", RequestId: "once-in-0001", Shipment: &commonv1.Shipment{Carrier: "SF", TrackingNumber: "SF1"}}
+	if _, err := create(req, true); err == nil {
+		t.Fatal("a failed create must fail")
+	}
+	if _, ok := remembered(req.GetRequestId()); ok {
+		t.Fatal("a failed create's request id must stay unused")
+	}
+	first, err := create(req, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec, ok := remembered(req.GetRequestId()); !ok || rec != first {
+		t.Fatalf("remembered %q %v, want %q", rec, ok, first)
+	}
+	again, err := create(req, false)
+	if err != nil || again != first {
+		t.Fatalf("retry: %q %v, want %q", again, err, first)
+	}
+	other := proto.Clone(req).(*orderv1.ShipOrderRequest)
+	other.Shipment.TrackingNumber = "SF2"
+	if _, err := create(other, false); !errors.Is(err, errs.ErrInvalid) {
+		t.Fatalf("the id with another request: %v, want request_id reused", err)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM records`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d records (%v), want 1", n, err)
+	}
+}
