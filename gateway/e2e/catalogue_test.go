@@ -52,4 +52,15 @@ func TestCatalogueThroughREST(t *testing.T) {
 		t.Fatalf("the violation must name lines[0].quantity: %v", e)
 	}
 	s.Do(t, "POST", "/v1/baskets:quote", buyer, `{"shop_id": "shop_demo", "lines": [`).Error(t, http.StatusBadRequest, "INVALID_ARGUMENT")
+
+	// No traces exported here: the gateway skips otelhttp and counts its
+	// requests itself, in otelhttp's series (the on-call test reads them
+	// with tracing on).
+	if v := metric(t, s, "gateway", "http_server_request_duration_seconds_count",
+		`http_request_method="POST"`, `http_response_status_code="400"`); v < 2 {
+		t.Errorf("gateway: the refused quotes are not in its HTTP request metrics (%v)", v)
+	}
+	if v := metric(t, s, "gateway", "http_server_request_duration_seconds_count", `http_response_status_code="200"`); v < 2 {
+		t.Errorf("gateway: no HTTP request metrics without tracing (%v)", v)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
@@ -59,6 +60,70 @@ type Authenticator struct {
 	issuer   string
 	audience string
 	now      func() time.Time
+	opts     []jwt.ParserOption
+	cache    tokenCache
+}
+
+// leeway is the clock skew allowed on a token's exp and nbf.
+const leeway = 30 * time.Second
+
+// A verified token is believed again without verifying its signature for
+// at most verifiedTTL (and never past its expiry), so that a front end
+// sending the same token with every request costs one HMAC or RSA
+// verification a minute rather than one a request; a key withdrawn from
+// the JWKS stops being honoured within it. At most verifiedMax tokens are
+// remembered.
+const (
+	verifiedTTL = time.Minute
+	verifiedMax = 10_000
+)
+
+// verified is what a verified token stands for: the caller, and the
+// metadata that carries it to the services (signed when verified; an
+// assertion holds for identity.AssertionTTL, longer than verifiedTTL).
+type verified struct {
+	id    identity.Identity
+	pairs []string
+	until time.Time // believed until then
+}
+
+// tokenCache remembers verified tokens by their raw text.
+type tokenCache struct {
+	mu sync.RWMutex
+	m  map[string]*verified
+}
+
+func (c *tokenCache) get(raw string, now time.Time) *verified {
+	c.mu.RLock()
+	v := c.m[raw]
+	c.mu.RUnlock()
+	if v == nil || !now.Before(v.until) {
+		return nil
+	}
+	return v
+}
+
+func (c *tokenCache) put(raw string, v *verified, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*verified{}
+	}
+	if len(c.m) >= verifiedMax {
+		for k, old := range c.m {
+			if !now.Before(old.until) {
+				delete(c.m, k)
+			}
+		}
+		// still full: forget a quarter, chosen by the map's random order
+		for k := range c.m {
+			if len(c.m) < verifiedMax*3/4 {
+				break
+			}
+			delete(c.m, k)
+		}
+	}
+	c.m[raw] = v
 }
 
 // ErrNoToken: the request carries no Authorization header (an anonymous
@@ -69,6 +134,17 @@ var ErrNoToken = errors.New("no bearer token")
 // of the HS256 secret and the JWKS URL must be set.
 func NewAuthenticator(ctx context.Context, c AuthConfig) (*Authenticator, error) {
 	a := &Authenticator{issuer: c.Issuer, audience: c.Audience, now: time.Now}
+	a.opts = []jwt.ParserOption{
+		jwt.WithExpirationRequired(),
+		jwt.WithLeeway(leeway),
+		jwt.WithTimeFunc(func() time.Time { return a.now() }),
+	}
+	if a.issuer != "" {
+		a.opts = append(a.opts, jwt.WithIssuer(a.issuer))
+	}
+	if a.audience != "" {
+		a.opts = append(a.opts, jwt.WithAudience(a.audience))
+	}
 	var jwks keyfunc.Keyfunc
 	if c.JWKSURL != "" {
 		k, err := keyfunc.NewDefaultCtx(ctx, []string{c.JWKSURL})
@@ -88,6 +164,7 @@ func NewAuthenticator(ctx context.Context, c AuthConfig) (*Authenticator, error)
 	if len(a.methods) == 0 {
 		return nil, errors.New("no token verification configured: set JWT_HS256_SECRET or JWT_JWKS_URL")
 	}
+	a.opts = append(a.opts, jwt.WithValidMethods(a.methods))
 	a.keys = func(t *jwt.Token) (any, error) {
 		switch t.Method.Alg() {
 		case "HS256":
@@ -107,35 +184,43 @@ func NewAuthenticator(ctx context.Context, c AuthConfig) (*Authenticator, error)
 // Authenticate reads the bearer token of r. It returns ErrNoToken when
 // there is none, and another error when the token is unusable.
 func (a *Authenticator) Authenticate(r *http.Request) (identity.Identity, error) {
+	v, err := a.verify(r)
+	if err != nil {
+		return identity.Identity{}, err
+	}
+	return v.id, nil
+}
+
+// verify is Authenticate, answering the caller's metadata too; a token
+// verified within verifiedTTL is not verified again.
+func (a *Authenticator) verify(r *http.Request) (*verified, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return identity.Identity{}, ErrNoToken
+		return nil, ErrNoToken
 	}
 	raw, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || strings.TrimSpace(raw) == "" {
-		return identity.Identity{}, errors.New("the Authorization header must be 'Bearer <token>'")
+	raw = strings.TrimSpace(raw)
+	if !ok || raw == "" {
+		return nil, errors.New("the Authorization header must be 'Bearer <token>'")
 	}
-	opts := []jwt.ParserOption{
-		jwt.WithValidMethods(a.methods),
-		jwt.WithExpirationRequired(),
-		jwt.WithLeeway(30 * time.Second),
-		jwt.WithTimeFunc(a.now),
-	}
-	if a.issuer != "" {
-		opts = append(opts, jwt.WithIssuer(a.issuer))
-	}
-	if a.audience != "" {
-		opts = append(opts, jwt.WithAudience(a.audience))
+	now := a.now()
+	if v := a.cache.get(raw, now); v != nil {
+		return v, nil
 	}
 	var claims Claims
-	if _, err := jwt.ParseWithClaims(strings.TrimSpace(raw), &claims, a.keys, opts...); err != nil {
-		return identity.Identity{}, fmt.Errorf("invalid token: %w", err)
+	if _, err := jwt.ParseWithClaims(raw, &claims, a.keys, a.opts...); err != nil {
+		return nil, fmt.Errorf("invalid token: %w", err)
 	}
 	id, err := claims.Identity()
 	if err != nil {
-		return identity.Identity{}, fmt.Errorf("invalid token claims: %w", err)
+		return nil, fmt.Errorf("invalid token claims: %w", err)
 	}
-	return id, nil
+	v := &verified{id: id, pairs: id.Pairs(), until: now.Add(verifiedTTL)}
+	if exp := claims.ExpiresAt.Add(leeway); exp.Before(v.until) {
+		v.until = exp // the last instant ParseWithClaims would take it
+	}
+	a.cache.put(raw, v, now)
+	return v, nil
 }
 
 // MintHS256 signs a token for id valid for ttl (local development and

@@ -23,12 +23,16 @@ var reportPath = regexp.MustCompile(`^/v1/shops/([^/]+)/(kpi-report|sla-report|a
 
 func csvRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m := reportPath.FindStringSubmatch(r.URL.Path)
-		q := r.URL.Query()
-		if m == nil || r.Method != http.MethodGet {
+		if r.Method != http.MethodGet || !strings.HasPrefix(r.URL.Path, "/v1/shops/") {
 			next.ServeHTTP(w, r)
 			return
 		}
+		m := reportPath.FindStringSubmatch(r.URL.Path)
+		if m == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		q := r.URL.Query()
 		switch strings.ToLower(q.Get("format")) {
 		case "csv", "report_format_csv":
 			q.Set("format", "REPORT_FORMAT_CSV")

@@ -23,7 +23,22 @@ import (
 // value for enum field kind: "X"`; a front end reads which field (by its
 // documented snake_case path), what it must be, and for an enum every
 // value it may take.
-type contractJSON struct{ *runtime.JSONPb }
+//
+// Answers are written by contractEncoder (jsonenc.go) when enc is set.
+type contractJSON struct {
+	*runtime.JSONPb
+	enc *contractEncoder
+}
+
+// Marshal writes v as JSONPb does, through contractEncoder when it can.
+func (c contractJSON) Marshal(v any) ([]byte, error) {
+	if m, ok := v.(proto.Message); ok && c.enc != nil {
+		if b, ok := c.enc.Marshal(m); ok {
+			return b, nil
+		}
+	}
+	return c.JSONPb.Marshal(v)
+}
 
 func (c contractJSON) Unmarshal(data []byte, v any) error {
 	return explainDecode(c.JSONPb.Unmarshal(data, v), v)

@@ -8,11 +8,12 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -27,6 +28,7 @@ import (
 	insightsv1 "github.com/kefu-suite/kefu/proto/gen/shop/insights/v1"
 	logisticsv1 "github.com/kefu-suite/kefu/proto/gen/shop/logistics/v1"
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
+	"github.com/kefu-suite/kefu/services/platform/grpcserver"
 )
 
 type registerFunc func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
@@ -61,13 +63,13 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
 	}
 	g := &Gateway{conns: map[string]*grpc.ClientConn{}, log: log, stop: stop}
 	jsonPb := &runtime.JSONPb{
-		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+		MarshalOptions:   contractMarshalOptions,
 		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 	}
 	mux := runtime.NewServeMux(
 		// One JSON convention for every front end: proto field names
 		// (snake_case), enums as strings, int64 as strings, unset fields shown.
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: contractJSON{jsonPb}}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: contractJSON{JSONPb: jsonPb, enc: newContractEncoder()}}),
 		// The insights reports as CSV (format=csv; csv.go).
 		runtime.WithMarshalerOption(mimeCSV, csvMarshaler{jsonPb}),
 		runtime.WithErrorHandler(g.errorHandler),
@@ -86,6 +88,9 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
 			grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
 			grpc.WithUnaryInterceptor(headerInterceptor),
+			// a backend gone without closing its connections is noticed
+			// in 40 s (the services allow these pings: grpcserver)
+			grpc.WithKeepaliveParams(grpcserver.ClientKeepalive),
 			grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`),
 		)
 		if err != nil {
@@ -130,13 +135,18 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Gateway, error) {
 
 	var h http.Handler = root
 	h = cors(c.CORSOrigins, h)
-	h = accessLog(log, h)
+	tracing := tracingOn()
+	var metrics *httpMetrics // otelhttp's, when otelhttp is skipped
+	if !tracing {
+		metrics = newHTTPMetrics(otel.GetMeterProvider())
+	}
+	h = accessLog(log, metrics, h)
 	h = withRequestID(h)
-	h = otelhttp.NewHandler(h, "gateway",
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }),
-		// probes are neither traffic nor errors (a 503 from /readyz is the
-		// answer, not a fault)
-		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/healthz" && r.URL.Path != "/readyz" }))
+	if tracing {
+		h = traceHandler(h)
+	} else {
+		h = withTraceContext(h)
+	}
 	// Outermost: the connection's own ResponseWriter is needed to set the
 	// body's read deadline.
 	g.handler = bodyDeadline(c.BodyTimeout, h)
@@ -154,7 +164,7 @@ func withDeadline(d time.Duration, next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if streamingPath.MatchString(r.URL.Path) {
+		if p := r.URL.Path; strings.HasSuffix(p, "/feed") && streamingPath.MatchString(p) {
 			next.ServeHTTP(w, r)
 			return
 		}

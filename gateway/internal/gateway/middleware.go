@@ -29,16 +29,8 @@ const (
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
+// callerKey holds the *verified caller in a request's context.
 type callerKey struct{}
-
-// callerSlot holds the *caller the access log reads once the request is
-// answered.
-type callerSlot struct{}
-
-type caller struct {
-	id    identity.Identity
-	known bool
-}
 
 // withRequestID echoes a sane client X-Request-Id or makes one.
 func withRequestID(next http.Handler) http.Handler {
@@ -55,11 +47,14 @@ func withRequestID(next http.Handler) http.Handler {
 	})
 }
 
-// statusRecorder remembers the status and size for the access log.
+// statusRecorder remembers the status, the size and the verified caller
+// for the access log: authenticate, further in, says who called (the
+// recorder is the ResponseWriter it is handed).
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
 	bytes  int
+	caller *verified
 }
 
 func (s *statusRecorder) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
@@ -77,30 +72,55 @@ func (s *statusRecorder) Flush() {
 	}
 }
 
-// accessLog writes one slog JSON line per request (never the body, never the token).
-func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+// accessLog writes one slog JSON line per request (never the body, never
+// the token): method, path, status, bytes, duration, request_id, and the
+// caller — subject and role (an agent's rank and shop), or role
+// "anonymous". The record is handed to the handler directly: no caller
+// frame is looked up (the logger adds no source) and the attributes are
+// not boxed. With metrics set (no tracing: see tracingOn), it also
+// records the request's HTTP metrics, probes aside.
+func accessLog(log *slog.Logger, metrics *httpMetrics, next http.Handler) http.Handler {
+	h := log.Handler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
-		// authenticate, further in, says who called: the identity it
-		// verifies lives in the inner request's context, not in this one.
-		who := &caller{}
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), callerSlot{}, who)))
-		attrs := []any{
+		var body *countingBody
+		if metrics != nil && r.Body != nil && r.Body != http.NoBody {
+			body = &countingBody{ReadCloser: r.Body}
+			r.Body = body
+		}
+		next.ServeHTTP(rec, r)
+		if body != nil {
+			r.Body = body.ReadCloser
+		}
+		ctx := r.Context()
+		now := time.Now()
+		if metrics != nil && !isProbe(r) {
+			var read int64
+			if body != nil {
+				read = body.n
+			}
+			metrics.record(ctx, r, rec.status, read, int64(rec.bytes), now.Sub(start))
+		}
+		if !h.Enabled(ctx, slog.LevelInfo) {
+			return
+		}
+		line := slog.NewRecord(now, slog.LevelInfo, "http request", 0)
+		line.AddAttrs(
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status), slog.Int("bytes", rec.bytes),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", now.Sub(start)),
 			slog.String("request_id", w.Header().Get(RequestIDHeader)),
-		}
-		if who.known {
-			attrs = append(attrs, slog.String("subject", who.id.Subject), slog.String("role", string(who.id.Role)))
+		)
+		if who := rec.caller; who != nil {
+			line.AddAttrs(slog.String("subject", who.id.Subject), slog.String("role", string(who.id.Role)))
 			if who.id.Role == identity.RoleAgent {
-				attrs = append(attrs, slog.String("rank", who.id.Rank.String()), slog.String("shop_id", who.id.ShopID))
+				line.AddAttrs(slog.String("rank", who.id.Rank.String()), slog.String("shop_id", who.id.ShopID))
 			}
 		} else {
-			attrs = append(attrs, slog.String("role", "anonymous"))
+			line.AddAttrs(slog.String("role", "anonymous"))
 		}
-		log.InfoContext(r.Context(), "http request", attrs...)
+		_ = h.Handle(ctx, line)
 	})
 }
 
@@ -135,7 +155,7 @@ func cors(origins []string, next http.Handler) http.Handler {
 // answer UNAUTHENTICATED → 401 for the rest); a bad token → 401 here.
 func authenticate(a *Authenticator, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := a.Authenticate(r)
+		v, err := a.verify(r)
 		switch {
 		case errors.Is(err, ErrNoToken):
 		case err != nil:
@@ -144,9 +164,9 @@ func authenticate(a *Authenticator, log *slog.Logger, next http.Handler) http.Ha
 			writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "the bearer token is missing, expired or invalid")
 			return
 		default:
-			r = r.WithContext(context.WithValue(r.Context(), callerKey{}, id))
-			if who, ok := r.Context().Value(callerSlot{}).(*caller); ok {
-				who.id, who.known = id, true
+			r = r.WithContext(context.WithValue(r.Context(), callerKey{}, v))
+			if rec, ok := w.(*statusRecorder); ok {
+				rec.caller = v // for the access log
 			}
 		}
 		next.ServeHTTP(w, r)
@@ -205,16 +225,25 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 // client sends as a header reaches them otherwise (see incomingHeaders), so
 // no one can claim an identity by header.
 func forwardMetadata(_ context.Context, r *http.Request) metadata.MD {
-	md := metadata.MD{}
-	if id, ok := r.Context().Value(callerKey{}).(identity.Identity); ok {
-		md = metadata.Pairs(id.Pairs()...)
+	who, _ := r.Context().Value(callerKey{}).(*verified)
+	n := 3
+	if who != nil {
+		n += len(who.pairs) / 2
 	}
-	md.Set(mdRequestID, r.Header.Get(RequestIDHeader))
+	md := make(metadata.MD, n)
+	if who != nil {
+		// the identity's keys are lower case already; each value its own
+		// one-element slice (capped, so an append elsewhere copies it)
+		for i := 0; i+1 < len(who.pairs); i += 2 {
+			md[who.pairs[i]] = who.pairs[i+1 : i+2 : i+2]
+		}
+	}
+	md[mdRequestID] = []string{r.Header.Get(RequestIDHeader)}
 	if k := strings.TrimSpace(r.Header.Get(IdempotencyHeader)); k != "" {
-		md.Set(mdIdempotency, k)
+		md[mdIdempotency] = []string{k}
 	}
 	if v := strings.TrimSpace(r.Header.Get("If-Match")); v != "" && v != "*" {
-		md.Set(mdIfMatch, v)
+		md[mdIfMatch] = []string{v}
 	}
 	return md
 }

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
@@ -54,7 +55,31 @@ type Options struct {
 	// process runs (the liveness probe asks for it).
 	Readiness         func(context.Context) error
 	ReadinessInterval time.Duration
+	// KeepaliveMinTime overrides KeepaliveMinTime (tests).
+	KeepaliveMinTime time.Duration
 }
+
+// KeepaliveMinTime is how often a client may ping the server, with or
+// without a call in flight. grpc-go's own policy (5 min, and no pings at
+// all on a connection without calls) answers a client pinging more often
+// with GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and drops the
+// connection, failing the calls on it with Unavailable ("transport is
+// closing" in older clients) — what clients and proxies that keep idle
+// connections alive run into (ghz --keepalive, Envoy, grpc-java's
+// keepAliveWithoutCalls, ClientKeepalive below). 10 s is the shortest
+// interval a grpc-go client can ping at; a client pinging faster than that
+// is still cut off.
+const KeepaliveMinTime = 10 * time.Second
+
+// ClientKeepalive is how kefu's clients (the gateway, svcmain.Dial) keep
+// their connections to the services: a ping after 30 s without traffic,
+// idle connections included, and the connection given up 10 s after a
+// ping goes unanswered — so a backend pod gone without closing its
+// connections (a node lost, a network partition) is noticed within 40 s
+// and its calls move to the others, rather than each call waiting out its
+// deadline on a dead connection until TCP gives up after many minutes.
+// Time is three times KeepaliveMinTime: never a strike at the server.
+var ClientKeepalive = keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}
 
 // LivenessService is the health service name that only says the process
 // is up.
@@ -86,10 +111,15 @@ func New(o Options) (*grpc.Server, *health.Server) {
 		stream = append(stream, o.Validator.StreamServerInterceptor())
 	}
 	unary = append(unary, o.Unary...)
+	minPing := o.KeepaliveMinTime
+	if minPing <= 0 {
+		minPing = KeepaliveMinTime
+	}
 	srv := grpc.NewServer(
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: minPing, PermitWithoutStream: true}),
 	)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)

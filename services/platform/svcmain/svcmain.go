@@ -310,6 +310,8 @@ func (e *Env) Dial(name, addr string) (*grpc.ClientConn, error) {
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
 		// A peer's status never passes through to our caller (peer.Map).
 		grpc.WithChainUnaryInterceptor(peer.UnaryClientInterceptor()),
+		// a dead peer noticed in 40 s, within what its server allows
+		grpc.WithKeepaliveParams(grpcserver.ClientKeepalive),
 		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig":[{"round_robin":{}}]}`))
 	if err != nil {
 		return nil, fmt.Errorf("%s client %s: %w", name, addr, err)
