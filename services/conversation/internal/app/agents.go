@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -141,7 +142,32 @@ func (s *Service) GetAgentAvailability(ctx context.Context, req *convv1.GetAgent
 	return &convv1.GetAgentAvailabilityResponse{Availability: availability(a)}, nil
 }
 
-// ListAgents: accepting first, then fewest active sessions.
+// agentKey is an agent's place in ListAgents' order (accepting first, then
+// fewest active sessions, then agent id) and the page token's cursor.
+type agentKey struct {
+	NotAccepting bool   `json:"n,omitempty"`
+	Active       int    `json:"a,omitempty"`
+	ID           string `json:"i"`
+}
+
+func agentKeyOf(a *store.AgentRow) agentKey {
+	return agentKey{NotAccepting: !a.Accepting(), Active: a.Active, ID: a.ID}
+}
+
+func (k agentKey) compare(o agentKey) int {
+	switch {
+	case k.NotAccepting != o.NotAccepting:
+		if o.NotAccepting {
+			return -1
+		}
+		return 1
+	case k.Active != o.Active:
+		return k.Active - o.Active
+	}
+	return strings.Compare(k.ID, o.ID)
+}
+
+// ListAgents: accepting first, then fewest active sessions, then agent id.
 func (s *Service) ListAgents(ctx context.Context, req *convv1.ListAgentsRequest) (*convv1.ListAgentsResponse, error) {
 	id, err := identity.Require(ctx)
 	if err != nil {
@@ -168,27 +194,21 @@ func (s *Service) ListAgents(ctx context.Context, req *convv1.ListAgentsRequest)
 	rows = slices.DeleteFunc(rows, func(a *store.AgentRow) bool {
 		return req.GetStatus() != 0 && a.Status != domain.AgentStatus(req.GetStatus()) || req.GetAcceptingOnly() && !a.Accepting()
 	})
-	slices.SortStableFunc(rows, func(a, b *store.AgentRow) int {
-		if a.Accepting() != b.Accepting() {
-			if a.Accepting() {
-				return -1
-			}
-			return 1
-		}
-		return a.Active - b.Active
-	})
-	var offset int
-	if err := paging.Decode(req.GetPageToken(), &offset); err != nil {
+	slices.SortFunc(rows, func(a, b *store.AgentRow) int { return agentKeyOf(a).compare(agentKeyOf(b)) })
+	// Keyset, not a position: an agent whose sessions changed between two
+	// pages moves in the order, and a position would then skip or repeat
+	// others; after the last key, each agent is listed at most once.
+	var after agentKey
+	if err := paging.Decode(req.GetPageToken(), &after); err != nil {
 		return nil, err
 	}
-	if offset < 0 || offset > len(rows) {
-		offset = len(rows)
+	if after.ID != "" {
+		rows = slices.DeleteFunc(rows, func(a *store.AgentRow) bool { return agentKeyOf(a).compare(after) <= 0 })
 	}
-	rows = rows[offset:]
 	resp := &convv1.ListAgentsResponse{}
 	if n := paging.Size(req.GetPageSize()); len(rows) > n {
 		rows = rows[:n]
-		resp.NextPageToken = paging.Encode(offset + n)
+		resp.NextPageToken = paging.Encode(agentKeyOf(rows[n-1]))
 	}
 	for _, a := range rows {
 		resp.Agents = append(resp.Agents, availability(a))

@@ -939,7 +939,7 @@ func TestAnotherBuyersOrderIsNotFound(t *testing.T) {
 }
 
 // permissions is the policy's permission table, enforced as in production.
-func permissions(t *testing.T) permit.Table {
+func permissions(t testing.TB) permit.Table {
 	t.Helper()
 	p, err := wfpolicy.Select("", 1)
 	if err != nil {

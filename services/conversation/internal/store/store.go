@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -46,9 +47,45 @@ type Q interface {
 // Q returns the pool as a reader.
 func (s *Store) Q() Q { return s.pool }
 
-// Tx runs fn in one transaction (committed when fn returns nil).
+// Tx runs fn in one transaction (committed when fn returns nil). The feed
+// events fn writes are announced right after the commit, on the same
+// connection (see InsertEvent).
 func (s *Store) Tx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{}, fn)
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	ftx := &feedTx{}
+	err = pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		ftx.Tx = tx
+		return fn(ftx)
+	})
+	if err != nil || len(ftx.shops) == 0 {
+		return err
+	}
+	// The change is committed whatever happens now: a lost announcement
+	// only delays its events to the watchers' next heartbeat (the feed hub
+	// reads again then), so it is not the change's failure. NOTIFY gives
+	// its own transaction an xid, so its commit would wait for a WAL flush
+	// while holding the server-wide notify lock (see InsertEvent); nothing
+	// needs that commit durable (a notification never outlives a restart),
+	// so it does not wait.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), announceTimeout)
+	defer cancel()
+	_, _ = conn.Exec(actx, `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, shop)
+		FROM unnest($2::text[]) AS shop`, FeedChannel, ftx.shops)
+	return nil
+}
+
+// announceTimeout bounds the NOTIFY sent after a commit.
+const announceTimeout = 5 * time.Second
+
+// feedTx is Tx's transaction: it collects the shops whose feed events it
+// wrote, to announce after the commit.
+type feedTx struct {
+	pgx.Tx
+	shops []string
 }
 
 var marshal = protojson.MarshalOptions{UseProtoNames: true}
@@ -594,14 +631,16 @@ func OfflineByRequest(ctx context.Context, q Q, leftBy, requestID string) (*conv
 // InsertOffline stores a new offline message.
 func InsertOffline(ctx context.Context, tx pgx.Tx, m *convv1.OfflineMessage, leftBy, requestID string) error {
 	m.Etag = ""
-	_, err := tx.Exec(ctx, `INSERT INTO offline_messages (offline_message_id, shop_id, buyer_id, grp, status, left_by, request_id, created_at, version, doc)
+	// the row and its event in one round trip
+	var b pgx.Batch
+	b.Queue(`INSERT INTO offline_messages (offline_message_id, shop_id, buyer_id, grp, status, left_by, request_id, created_at, version, doc)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,1,$9)`,
 		m.OfflineMessageId, m.ShopId, m.BuyerId, int32(m.Group), int32(m.Status), leftBy, nullable(requestID), m.CreatedAt.AsTime(), toJSON(m))
 	m.Etag = lifecycle.ETag(1)
-	if err != nil {
+	if err := outbox.Queue(ctx, &b, Source, "", nil, offlineEvent(m, "left", 1)); err != nil {
 		return err
 	}
-	return outbox.Write(ctx, tx, Source, offlineEvent(m, "left", 1))
+	return tx.SendBatch(ctx, &b).Close()
 }
 
 // SaveOffline writes an answered offline message.
@@ -795,66 +834,206 @@ func ListNotes(ctx context.Context, q Q, f NoteFilter) ([]*convv1.HandoverNote, 
 
 // ---- the feed ----
 
-// feedLockClass is the first key of the per-shop advisory lock that orders
-// a shop's feed events.
-const feedLockClass = 0x6b6566 // "kef"
-
-// InsertEvent writes a feed event in tx and announces it on commit.
+// A shop's feed is read in order by many watchers, each remembering how far
+// it got, so an event must never become visible behind a place a reader
+// has already passed. Event ids alone cannot promise that without
+// serializing the writers: a transaction that took id 10 may commit after
+// the one that took id 11 (a per-shop advisory lock held to commit did
+// serialize them, and capped a busy shop's chats at one commit at a time).
 //
-// Readers page a shop's events by id, so ids must become visible in order:
-// a transaction that took id 10 and commits after the one that took id 11
-// would be skipped by a reader already past 11. The shop's transaction-level
-// advisory lock, taken before the id, makes the shop's event writers
-// commit one after the other (held until commit or rollback).
-func InsertEvent(ctx context.Context, tx pgx.Tx, shopID string, group domain.Group, targetAgent string, ev *convv1.FeedEvent) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, int32(feedLockClass), shopID); err != nil {
-		return err
+// Instead each event records its writing transaction's id (xid8, the
+// column's default pg_current_xact_id(): the top-level transaction even
+// inside a savepoint), and the feed's order is (xid, event_id). A reader
+// takes only the events below its snapshot's horizon, the oldest
+// transaction of this database still running (else the snapshot's xmax):
+// every transaction below it has ended, and every one still running or not
+// yet writing has (or will get) an id at or above it, so the events a
+// reader takes can never be joined later by one that sorts before them.
+// The horizon leaves out the running transactions of other databases on
+// the server (xids are server-wide; pg_stat_activity tells whose they
+// are): they cannot write our rows, and another database's CREATE DATABASE
+// or long batch would otherwise hold every feed back for as long as it
+// runs. An xid it cannot attribute counts as ours, which only delays.
+//
+// Two cheaper-looking rules are unsound and not used: paging by event_id
+// with the same horizon skips an event whose transaction got its xid first
+// but its event id later (TestFeedOrderSurvivesXidInversion); and taking
+// whatever the reader's snapshot sees lets a late committer slip behind
+// the cursor. The price: an event waits until every older transaction of
+// the database has ended — milliseconds for the suite's short transactions
+// — and readers that see such a held event (pending) read again shortly
+// rather than waiting for a notification that may never come (see the
+// feed hub).
+
+// feedHorizon is the SQL of the place below which the feed is settled for
+// the statement's snapshot (see above); used as a scalar subquery, it is
+// evaluated once per statement.
+const feedHorizon = `SELECT coalesce(
+	(SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x WHERE NOT EXISTS
+		(SELECT 1 FROM pg_stat_activity a WHERE a.backend_xid = x::xid AND a.datname <> current_database())),
+	pg_snapshot_xmax(pg_current_snapshot()))`
+
+// FeedPos is a place in the feed order: the writing transaction's id, then
+// the event id. The zero FeedPos is before every event.
+type FeedPos struct {
+	Xid uint64
+	ID  int64
+}
+
+// Before reports whether p comes before q in the feed.
+func (p FeedPos) Before(q FeedPos) bool {
+	return p.Xid < q.Xid || p.Xid == q.Xid && p.ID < q.ID
+}
+
+// FeedEvent is a stored feed event with its place and its addressees.
+type FeedEvent struct {
+	Pos         FeedPos
+	Group       domain.Group
+	TargetAgent string
+	Event       *convv1.FeedEvent
+}
+
+// For reports whether the event concerns an agent of group: addressed to
+// them, to their group's queue, or to the whole shop (the filter Events
+// applies for an agent).
+func (e *FeedEvent) For(agentID string, group domain.Group) bool {
+	if e.TargetAgent != "" {
+		return e.TargetAgent == agentID
 	}
-	var id int64
-	err := tx.QueryRow(ctx, `INSERT INTO feed_events (shop_id, grp, target_agent, session_id, created_at, doc) VALUES ($1,$2,$3,$4,$5,$6) RETURNING event_id`,
-		shopID, int32(group), targetAgent, ev.SessionId, ev.OccurredAt.AsTime(), toJSON(ev)).Scan(&id)
+	return e.Group == domain.GroupNone || e.Group == group
+}
+
+// InsertEvent writes a feed event in tx and has it announced (NOTIFY
+// conversation_feed, payload the shop id) once committed. It takes no
+// lock: the row's xid (its column default) places it in the feed order,
+// and readers wait for it as described above.
+//
+// In a Store.Tx the announcement is sent after the commit rather than in
+// the transaction: PostgreSQL serializes the commits of notifying
+// transactions server-wide (a lock held from NOTIFY's queueing through the
+// commit's WAL flush), which capped them near 500 a second on the
+// development machine — about the rate one busy shop's chats need — while
+// a NOTIFY on its own, committed without waiting for the flush, holds that
+// lock only briefly. Other transactions (an inbox handler's) notify
+// inside, delivered on commit.
+func InsertEvent(ctx context.Context, tx pgx.Tx, shopID string, group domain.Group, targetAgent string, ev *convv1.FeedEvent) error {
+	_, err := tx.Exec(ctx, `INSERT INTO feed_events (shop_id, grp, target_agent, session_id, created_at, doc) VALUES ($1,$2,$3,$4,$5,$6)`,
+		shopID, int32(group), targetAgent, ev.SessionId, ev.OccurredAt.AsTime(), toJSON(ev))
 	if err != nil {
 		return err
+	}
+	if ftx, ok := tx.(*feedTx); ok {
+		if !slices.Contains(ftx.shops, shopID) {
+			ftx.shops = append(ftx.shops, shopID)
+		}
+		return nil
 	}
 	_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, FeedChannel, shopID)
 	return err
 }
 
-// Events returns the events after afterID that concern an agent of the
-// shop and group: addressed to them, to their group's queue, or to the
-// whole shop.
-func Events(ctx context.Context, q Q, shopID string, group domain.Group, agentID string, afterID int64, limit int) ([]*convv1.FeedEvent, error) {
-	rows, err := q.Query(ctx, `SELECT event_id, doc FROM feed_events WHERE shop_id=$1 AND event_id > $2
-		AND (target_agent = $3 OR target_agent = '' AND grp IN (0, $4)) ORDER BY event_id LIMIT $5`, shopID, afterID, agentID, int32(group), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*convv1.FeedEvent
-	for rows.Next() {
-		var id int64
-		var doc []byte
-		if err := rows.Scan(&id, &doc); err != nil {
-			return nil, err
-		}
-		ev := &convv1.FeedEvent{}
-		if err := fromJSON(doc, ev); err != nil {
-			return nil, err
-		}
-		ev.EventId = strconv.FormatInt(id, 10)
-		out = append(out, ev)
-	}
-	return out, rows.Err()
+// FeedRead says which events Events reads.
+type FeedRead struct {
+	ShopID string
+	// AgentID, when set, keeps the events that concern this agent of Group
+	// (FeedEvent.For); empty reads every event of the shop.
+	AgentID string
+	Group   domain.Group
+	After   FeedPos // exclusive
+	// Through, when set, is the last place read (a place already settled,
+	// see ShopFeedHead); zero reads as far as is settled.
+	Through FeedPos
+	Limit   int
 }
 
-// ShopFeedHead is the newest committed event id of the shop (0 when none):
-// a feed starting "with new events only" reads after it, so an event of the
-// shop still being committed (its id is larger, see InsertEvent) is not
-// skipped, as it would be from the newest id of all shops.
-func ShopFeedHead(ctx context.Context, q Q, shopID string) (int64, error) {
-	var id int64
-	err := q.QueryRow(ctx, `SELECT coalesce(max(event_id), 0) FROM feed_events WHERE shop_id = $1`, shopID).Scan(&id)
-	return id, err
+// Events returns up to r.Limit settled events of the shop after r.After,
+// in feed order. pending reports that committed events follow which are
+// not settled yet (an older transaction is still running): read again
+// shortly, as no notification may announce their settling.
+func Events(ctx context.Context, q Q, r FeedRead) (evs []*FeedEvent, pending bool, err error) {
+	args := []any{r.ShopID, strconv.FormatUint(r.After.Xid, 10), r.After.ID}
+	where := `shop_id = $1 AND (xid, event_id) > ($2::text::xid8, $3)`
+	if r.Through != (FeedPos{}) {
+		args = append(args, strconv.FormatUint(r.Through.Xid, 10), r.Through.ID)
+		where += ` AND (xid, event_id) <= ($4::text::xid8, $5)`
+	}
+	if r.AgentID != "" {
+		args = append(args, r.AgentID, int32(r.Group))
+		n := len(args)
+		where += fmt.Sprintf(` AND (target_agent = $%d OR target_agent = '' AND grp IN (0, $%d))`, n-1, n)
+	}
+	args = append(args, r.Limit)
+	// The settled events sort before the unsettled ones (the test is on the
+	// leading sort key), so one ordered read returns both in turn; the
+	// unsettled ones only tell that there are some.
+	rows, err := q.Query(ctx, `SELECT event_id, xid::text AS tx, grp, target_agent, doc,
+		xid < (`+feedHorizon+`) AS settled
+		FROM feed_events WHERE `+where+fmt.Sprintf(` ORDER BY xid, event_id LIMIT $%d`, len(args)), args...)
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			e       FeedEvent
+			tx      string
+			grp     int32
+			doc     []byte
+			settled bool
+		)
+		if err := rows.Scan(&e.Pos.ID, &tx, &grp, &e.TargetAgent, &doc, &settled); err != nil {
+			return nil, false, err
+		}
+		if !settled {
+			pending = true
+			break
+		}
+		if e.Pos.Xid, err = strconv.ParseUint(tx, 10, 64); err != nil {
+			return nil, false, fmt.Errorf("feed event %d: xid %q: %w", e.Pos.ID, tx, err)
+		}
+		e.Group = domain.Group(grp)
+		e.Event = &convv1.FeedEvent{}
+		if err := fromJSON(doc, e.Event); err != nil {
+			return nil, false, err
+		}
+		e.Event.EventId = strconv.FormatInt(e.Pos.ID, 10)
+		evs = append(evs, &e)
+	}
+	return evs, pending, rows.Err()
+}
+
+// ShopFeedHead is the place of the shop's newest settled event (zero when
+// none): a feed starting "with new events only" reads after it, so an event
+// of the shop still being committed — or committed but not settled — comes
+// after it and is not skipped.
+func ShopFeedHead(ctx context.Context, q Q, shopID string) (FeedPos, error) {
+	var p FeedPos
+	var tx string
+	err := q.QueryRow(ctx, `SELECT xid::text AS tx, event_id FROM feed_events
+		WHERE shop_id = $1 AND xid < (`+feedHorizon+`) ORDER BY xid DESC, event_id DESC LIMIT 1`, shopID).Scan(&tx, &p.ID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return FeedPos{}, nil
+	}
+	if err != nil {
+		return FeedPos{}, err
+	}
+	p.Xid, err = strconv.ParseUint(tx, 10, 64)
+	return p, err
+}
+
+// EventPos is the place of the event with this id (false when there is no
+// such event, e.g. it was pruned): a watcher resumes after it.
+func EventPos(ctx context.Context, q Q, eventID int64) (FeedPos, bool, error) {
+	var tx string
+	err := q.QueryRow(ctx, `SELECT xid::text FROM feed_events WHERE event_id = $1`, eventID).Scan(&tx)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return FeedPos{}, false, nil
+	}
+	if err != nil {
+		return FeedPos{}, false, err
+	}
+	x, err := strconv.ParseUint(tx, 10, 64)
+	return FeedPos{Xid: x, ID: eventID}, err == nil, err
 }
 
 // EventBounds returns the newest event id and the oldest retained one (0, 0
@@ -864,11 +1043,24 @@ func EventBounds(ctx context.Context, q Q) (newest, oldest int64, err error) {
 	return newest, oldest, err
 }
 
-// PruneEvents drops events older than before (feed retention).
+// PruneEvents drops events older than before (feed retention), a batch
+// per transaction: feed readers wait for every running transaction of the
+// database older than the events they are to take (see the feed's order
+// above), so one long DELETE would stall every feed for its whole length.
 func PruneEvents(ctx context.Context, q Q, before time.Time) (int64, error) {
-	tag, err := q.Exec(ctx, `DELETE FROM feed_events WHERE created_at < $1`, before)
-	return tag.RowsAffected(), err
+	var n int64
+	for {
+		tag, err := q.Exec(ctx, `DELETE FROM feed_events WHERE event_id IN
+			(SELECT event_id FROM feed_events WHERE created_at < $1 LIMIT $2)`, before, pruneBatch)
+		n += tag.RowsAffected()
+		if err != nil || tag.RowsAffected() < pruneBatch {
+			return n, err
+		}
+	}
 }
+
+// pruneBatch is the most feed events one pruning transaction deletes.
+const pruneBatch = 1000
 
 // IdleSessions lists open sessions whose last activity is before cutoff and
 // whose buyer is not awaiting a reply (the shop owes those an answer).

@@ -60,13 +60,10 @@ func TestFeedEventsAddressingNotifyAndRetention(t *testing.T) {
 	if err != nil || n.Channel != store.FeedChannel || n.Payload != "s1" {
 		t.Fatalf("notification: %v %v", n, err)
 	}
-	evs, err := store.Events(ctx, st.Q(), "s1", domain.GroupPreSale, "a1", 0, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
+	evs := settled(t, ctx, st.Q(), store.FeedRead{ShopID: "s1", AgentID: "a1", Group: domain.GroupPreSale, Limit: 100})
 	var got []string
 	for _, e := range evs {
-		got = append(got, e.SessionId)
+		got = append(got, e.Event.SessionId)
 	}
 	want := []string{"ses_toA1", "ses_preQueue", "ses_shopWide", "ses_old"}
 	if len(got) != len(want) {
@@ -77,9 +74,12 @@ func TestFeedEventsAddressingNotifyAndRetention(t *testing.T) {
 			t.Fatalf("a1 (pre-sale) reads %v, want %v", got, want)
 		}
 	}
-	after, err := store.Events(ctx, st.Q(), "s1", domain.GroupPreSale, "a1", mustInt(t, evs[1].EventId), 100)
-	if err != nil || len(after) != 2 || after[0].SessionId != "ses_shopWide" {
-		t.Fatalf("resume after the second: %v %v", after, err)
+	after := settled(t, ctx, st.Q(), store.FeedRead{ShopID: "s1", AgentID: "a1", Group: domain.GroupPreSale, After: evs[1].Pos, Limit: 100})
+	if len(after) != 2 || after[0].Event.SessionId != "ses_shopWide" {
+		t.Fatalf("resume after the second: %v", after)
+	}
+	if p, ok, err := store.EventPos(ctx, st.Q(), mustInt(t, evs[1].Event.EventId)); err != nil || !ok || p != evs[1].Pos {
+		t.Fatalf("the second's place %v %v %v, want %v", p, ok, err, evs[1].Pos)
 	}
 
 	// a rolled-back change announces nothing
@@ -128,28 +128,69 @@ func mustInt(t *testing.T, s string) int64 {
 	return n
 }
 
-// Two transactions of one shop write feed events at once and the later one
-// commits first: a reader that has seen the later event must still get the
-// earlier one (event ids of a shop become visible in order). Before, the
-// reader moved past the later id and lost the earlier event for good — an
-// agent never saw one of two buyers' messages arriving together.
-func TestFeedEventsOfAShopCommitInIdOrder(t *testing.T) {
-	pool := pgtest.Pool(t, "", "conversation", migrations.FS, 4)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var seen []string
-	var last int64
-	read := func() {
-		t.Helper()
-		evs, err := store.Events(ctx, pool, "s1", domain.GroupPreSale, "a1", last, 100)
+// settled reads r once nothing it covers is held back any more: events
+// wait for every older transaction of the database (the test's pool may
+// still be finishing one).
+func settled(t *testing.T, ctx context.Context, q store.Q, r store.FeedRead) []*store.FeedEvent {
+	t.Helper()
+	for {
+		evs, pending, err := store.Events(ctx, q, r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, ev := range evs {
-			seen = append(seen, ev.SessionId)
-			last = mustInt(t, ev.EventId)
+		if !pending {
+			return evs
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("feed events still held back: %v", ctx.Err())
+		case <-time.After(5 * time.Millisecond):
 		}
 	}
+}
+
+// feedReader pages one agent's feed like a watcher, remembering its place.
+type feedReader struct {
+	t    *testing.T
+	ctx  context.Context
+	q    store.Q
+	last store.FeedPos
+	seen []string
+}
+
+// read takes what is settled now (wait: until nothing it covers is held
+// back).
+func (r *feedReader) read(wait bool) {
+	r.t.Helper()
+	fr := store.FeedRead{ShopID: "s1", AgentID: "a1", Group: domain.GroupPreSale, After: r.last, Limit: 100}
+	var evs []*store.FeedEvent
+	if wait {
+		evs = settled(r.t, r.ctx, r.q, fr)
+	} else {
+		var err error
+		if evs, _, err = store.Events(r.ctx, r.q, fr); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	for _, ev := range evs {
+		r.seen = append(r.seen, ev.Event.SessionId)
+		r.last = ev.Pos
+	}
+}
+
+// Two transactions of one shop write feed events at once and the one that
+// took the lower event id commits last: the other does not wait for it (no
+// shop-wide lock on writes), and a reader reading between the two commits
+// must still get both, in order, once each. Before the per-shop lock, the
+// reader moved past the later id and lost the earlier event for good — an
+// agent never saw one of two buyers' messages arriving together; the lock
+// fixed that by making every writer of the shop wait for the previous one
+// to commit.
+func TestFeedReaderSkipsNoEventCommittedLate(t *testing.T) {
+	pool := pgtest.Pool(t, "", "conversation", migrations.FS, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r := &feedReader{t: t, ctx: ctx, q: pool}
 
 	slow, err := pool.Begin(ctx)
 	if err != nil {
@@ -165,27 +206,88 @@ func TestFeedEventsOfAShopCommitInIdOrder(t *testing.T) {
 			return store.InsertEvent(ctx, tx, "s1", domain.GroupNone, "a1", event("ses_second", time.Now()))
 		})
 	}()
-	fastDone := false
 	select {
 	case err := <-fast:
 		if err != nil {
 			t.Fatal(err)
 		}
-		fastDone = true
-	case <-time.After(300 * time.Millisecond): // waits for the first (the fix)
+	case <-time.After(5 * time.Second):
+		t.Fatal("a writer of the shop waited for another one's commit")
 	}
-	read()
+	r.read(false) // ses_second is committed, but sorts after the running ses_first
+	if len(r.seen) != 0 {
+		t.Fatalf("the reader took %v while an earlier event was being written", r.seen)
+	}
 	if err := slow.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if !fastDone {
-		if err := <-fast; err != nil {
+	r.read(true)
+	if len(r.seen) != 2 || r.seen[0] != "ses_first" || r.seen[1] != "ses_second" {
+		t.Fatalf("the reader saw %v, want [ses_first ses_second]", r.seen)
+	}
+}
+
+// The feed's order is the writing transactions' ids, not the event ids:
+// here the transaction that began writing first takes the higher event id
+// and commits first. A reader between the commits takes that event; the
+// other one, with the lower event id, comes after it and is not lost — a
+// reader paging by event id (even one taking only transactions below its
+// snapshot's xmin) would have moved past it for good.
+func TestFeedOrderSurvivesXidInversion(t *testing.T) {
+	pool := pgtest.Pool(t, "", "conversation", migrations.FS, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r := &feedReader{t: t, ctx: ctx, q: pool}
+	begin := func() pgx.Tx {
+		t.Helper()
+		tx, err := pool.Begin(ctx)
+		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+		return tx
 	}
-	read()
-	if len(seen) != 2 || seen[0] != "ses_first" || seen[1] != "ses_second" {
-		t.Fatalf("the reader saw %v, want [ses_first ses_second]", seen)
+	idOf := func(session string) int64 {
+		t.Helper()
+		var id int64
+		if err := pool.QueryRow(ctx, `SELECT event_id FROM feed_events WHERE session_id = $1`, session).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+
+	early := begin()
+	if _, err := early.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil { // its first write: the older xid
+		t.Fatal(err)
+	}
+	late := begin()
+	if err := store.InsertEvent(ctx, late, "s1", domain.GroupNone, "a1", event("ses_late", time.Now())); err != nil { // the lower event id
+		t.Fatal(err)
+	}
+	if err := store.InsertEvent(ctx, early, "s1", domain.GroupNone, "a1", event("ses_early", time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	if err := early.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// between the commits: ses_early is settled once the transactions of
+	// this database older than it end — late's is younger
+	for r.read(false); len(r.seen) == 0; r.read(false) {
+		select {
+		case <-ctx.Done():
+			t.Fatal("ses_early never became readable")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if err := late.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.read(true)
+	if len(r.seen) != 2 || r.seen[0] != "ses_early" || r.seen[1] != "ses_late" {
+		t.Fatalf("the reader saw %v, want [ses_early ses_late]", r.seen)
+	}
+	if idOf("ses_late") > idOf("ses_early") {
+		t.Fatal("the inversion did not happen: the later transaction took the higher event id")
 	}
 }
 

@@ -5271,7 +5271,7 @@ func (x *WatchAgentFeedResponse) GetEvent() *FeedEvent {
 // One event of an agent's live feed.
 type FeedEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Opaque, increasing per agent; pass the last one as after_event_id to resume.
+	// Opaque (not ordered: compare nothing); pass the last one received as after_event_id to resume.
 	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	// When it happened.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
