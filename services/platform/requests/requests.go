@@ -179,21 +179,24 @@ type Settler func(ctx context.Context, tx Querier, recordID string) error
 // OnceIn is Once for a create that remembers its request id in its own
 // transaction: do calls settle with its transaction before it commits. An
 // id used meanwhile for another request (a concurrent twin) fails that
-// transaction with Reused, so nothing is recorded under it. When do answers
-// an earlier record without writing (a retry), the id is settled after it,
-// as Once does.
-func OnceIn[R any](ctx context.Context, q Querier, op string, req Request, do func(settle Settler) (R, string, error)) (R, error) {
+// transaction with Reused, so nothing is recorded under it. seen tells do
+// that the id is already remembered for this very request (a retry: answer
+// its record, write nothing) — the store need not look the id up itself
+// before a new write. When do answers without settling, the id is settled
+// after it, as Once does.
+func OnceIn[R any](ctx context.Context, q Querier, op string, req Request, do func(seen bool, settle Settler) (R, string, error)) (R, error) {
 	var zero R
 	id, err := identity.Require(ctx)
 	if err != nil {
 		return zero, err
 	}
 	fp, rid := Fingerprint(req), req.GetRequestId()
-	if _, _, err := Check(ctx, q, id.Subject, rid, op, fp); err != nil {
+	_, seen, err := Check(ctx, q, id.Subject, rid, op, fp)
+	if err != nil {
 		return zero, err
 	}
 	settled := false
-	r, record, err := do(func(ctx context.Context, tx Querier, recordID string) error {
+	r, record, err := do(seen, func(ctx context.Context, tx Querier, recordID string) error {
 		if err := Settle(ctx, tx, id.Subject, rid, op, recordID, fp); err != nil {
 			return err
 		}

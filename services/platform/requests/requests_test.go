@@ -127,8 +127,12 @@ func TestOnceInSettlesInTheCreatesTransaction(t *testing.T) {
 		"-- +goose Up\nCREATE TABLE records (id text PRIMARY KEY, request_id text UNIQUE);\n")}}, 4)
 	ctx := identity.With(context.Background(), agent)
 	var creates atomic.Int32
+	wantSeen := false // only a retry of a committed create is seen
 	create := func(req *orderv1.ShipOrderRequest, fail bool) (string, error) {
-		return requests.OnceIn(ctx, pool, "records.create", req, func(settle requests.Settler) (string, string, error) {
+		return requests.OnceIn(ctx, pool, "records.create", req, func(seen bool, settle requests.Settler) (string, string, error) {
+			if seen != wantSeen {
+				t.Errorf("seen %v, want %v", seen, wantSeen)
+			}
 			var prev string
 			if err := pool.QueryRow(ctx, `SELECT coalesce(max(id), '') FROM records WHERE request_id = $1`, req.GetRequestId()).Scan(&prev); err != nil {
 				return "", "", err
@@ -175,6 +179,7 @@ func TestOnceInSettlesInTheCreatesTransaction(t *testing.T) {
 	if rec, ok := remembered(req.GetRequestId()); !ok || rec != first {
 		t.Fatalf("remembered %q %v, want %q", rec, ok, first)
 	}
+	wantSeen = true
 	again, err := create(req, false)
 	if err != nil || again != first {
 		t.Fatalf("retry: %q %v, want %q", again, err, first)

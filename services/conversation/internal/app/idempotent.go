@@ -19,10 +19,11 @@ func (s *Service) CreateSession(ctx context.Context, req *convv1.CreateSessionRe
 	})
 }
 
-// LeaveOfflineMessage: one request per request id (requests.Once).
+// LeaveOfflineMessage: one request per request id, remembered in the
+// message's own transaction (requests.OnceIn).
 func (s *Service) LeaveOfflineMessage(ctx context.Context, req *convv1.LeaveOfflineMessageRequest) (*convv1.LeaveOfflineMessageResponse, error) {
-	return requests.Once(ctx, s.store.Q(), "leave_offline_message", req, func() (*convv1.LeaveOfflineMessageResponse, string, error) {
-		r, err := s.leaveOfflineMessage(ctx, req)
+	return requests.OnceIn(ctx, s.store.Q(), "leave_offline_message", req, func(seen bool, settle requests.Settler) (*convv1.LeaveOfflineMessageResponse, string, error) {
+		r, err := s.leaveOfflineMessage(ctx, req, seen, settle)
 		return r, r.GetOfflineMessage().GetOfflineMessageId(), err
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
 	"github.com/kefu-suite/kefu/services/platform/paging"
+	"github.com/kefu-suite/kefu/services/platform/requests"
 )
 
 func seesOffline(id identity.Identity, m *convv1.OfflineMessage) bool {
@@ -30,7 +31,7 @@ func seesOffline(id identity.Identity, m *convv1.OfflineMessage) bool {
 }
 
 // LeaveOfflineMessage stores a 留言; it stays UNANSWERED until answered.
-func (s *Service) leaveOfflineMessage(ctx context.Context, req *convv1.LeaveOfflineMessageRequest) (*convv1.LeaveOfflineMessageResponse, error) {
+func (s *Service) leaveOfflineMessage(ctx context.Context, req *convv1.LeaveOfflineMessageRequest, seen bool, settle requests.Settler) (*convv1.LeaveOfflineMessageResponse, error) {
 	id, err := identity.Require(ctx)
 	if err != nil {
 		return nil, err
@@ -43,8 +44,14 @@ func (s *Service) leaveOfflineMessage(ctx context.Context, req *convv1.LeaveOffl
 	if err := s.checkOrder(ctx, in.GetOrderId(), shopID, buyerID); err != nil {
 		return nil, err
 	}
-	if prev, ok, err := store.OfflineByRequest(ctx, s.store.Q(), id.Subject, req.GetRequestId()); err != nil || ok {
-		return &convv1.LeaveOfflineMessageResponse{OfflineMessage: prev}, err
+	// A retry (requests.OnceIn found the id remembered for this request)
+	// answers the message it made. A new id needs no read: a message stored
+	// under it without it being remembered is caught by the insert's unique
+	// key below.
+	if seen {
+		if prev, ok, err := store.OfflineByRequest(ctx, s.store.Q(), id.Subject, req.GetRequestId()); err != nil || ok {
+			return &convv1.LeaveOfflineMessageResponse{OfflineMessage: prev}, err
+		}
 	}
 	group := domain.Group(in.GetGroup())
 	if group == domain.GroupNone {
@@ -57,6 +64,9 @@ func (s *Service) leaveOfflineMessage(ctx context.Context, req *convv1.LeaveOffl
 		AnswerDueAt: timestamppb.New(now.Add(s.policy.OfflineAnswer)), UpdatedAt: timestamppb.New(now)}
 	err = s.store.Tx(ctx, func(tx pgx.Tx) error {
 		if err := store.InsertOffline(ctx, tx, m, id.Subject, req.GetRequestId()); err != nil {
+			return err
+		}
+		if err := settle(ctx, tx, m.OfflineMessageId); err != nil {
 			return err
 		}
 		return s.emit(ctx, tx, shopID, group, "", &convv1.FeedEvent{Kind: &convv1.FeedEvent_OfflineMessageLeft{OfflineMessageLeft: m}})
