@@ -43,9 +43,24 @@ func TestConcurrentChangesWithOneEtag(t *testing.T) {
 	faq := first("/v1/faqs?shop_id=shop_demo", "faqs", "faq_id")
 	promo := first("/v1/promotions?shop_id=shop_demo", "promotions", "promotion_id")
 	reply := first("/v1/quick-replies?shop_id=shop_demo", "quick_replies", "quick_reply_id")
-	session := Str(s.Do(t, "POST", "/v1/sessions", buyer, map[string]any{
-		"shop_id": "shop_demo", "topic": "SESSION_TOPIC_PRODUCT_INQUIRY", "subject": "尺码", "product_id": "prd_seed01",
-	}, "Idempotency-Key", "e2e-etag-session").OK(t, "open session"), "session", "session_id")
+	// A chat whose buyer waits for an answer: an idle one is closed within
+	// 0.2 s at this stack's shrunk policy (30 min / 8640), one awaiting a
+	// reply is not. On a slow machine the janitor may close the chat before
+	// the buyer's first message: then open another.
+	var session string
+	for try := 0; session == ""; try++ {
+		id := Str(s.Do(t, "POST", "/v1/sessions", buyer, map[string]any{
+			"shop_id": "shop_demo", "topic": "SESSION_TOPIC_PRODUCT_INQUIRY", "subject": "尺码", "product_id": "prd_seed01",
+		}, "Idempotency-Key", fmt.Sprintf("e2e-etag-session-%d", try)).OK(t, "open session"), "session", "session_id")
+		asked := s.Do(t, "POST", "/v1/sessions/"+id+"/messages", buyer, map[string]any{"text": "175穿什么码？"},
+			"Idempotency-Key", fmt.Sprintf("e2e-etag-session-msg-%d", try))
+		switch {
+		case asked.Code == http.StatusOK:
+			session = id
+		case try == 4:
+			t.Fatalf("the buyer's first message: HTTP %d %s", asked.Code, asked.Raw)
+		}
+	}
 	complaint := Str(s.Do(t, "POST", "/v1/complaints", manager, map[string]any{
 		"customer_ids": []string{"buyer_etag"}, "category": "COMPLAINT_CATEGORY_LOGISTICS",
 		"channel": "COMPLAINT_CHANNEL_CHAT", "content": "包裹破损", "customer_demand": "补发",
