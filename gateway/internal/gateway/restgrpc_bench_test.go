@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +29,7 @@ import (
 
 	"github.com/kefu-suite/kefu/gateway/internal/gateway"
 	cataloguev1 "github.com/kefu-suite/kefu/proto/gen/shop/catalogue/v1"
+	"github.com/kefu-suite/kefu/services/platform/benchab"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/logging"
 	"github.com/kefu-suite/kefu/services/platform/pgtest"
@@ -382,14 +382,7 @@ func openLoop(rate float64, d time.Duration, f func(context.Context) error) ([]t
 	return lat, errs
 }
 
-func percentile(lat []time.Duration, p float64) time.Duration {
-	if len(lat) == 0 {
-		return 0
-	}
-	s := slices.Clone(lat)
-	slices.Sort(s)
-	return s[min(len(s)-1, int(p*float64(len(s))))]
-}
+func percentile(lat []time.Duration, p float64) time.Duration { return benchab.Percentile(lat, p) }
 
 // selfCPU is the CPU time this process has used (user + system).
 func selfCPU() time.Duration {

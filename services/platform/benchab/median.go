@@ -47,3 +47,14 @@ func (m *Medians) Report(b *testing.B, unit string, target float64) float64 {
 	b.Logf("%d+%d runs: p50 A %s, B %s: %s %.3f (target ≤ %.2f: %s)", len(m.took[0]), len(m.took[1]), a, bb, unit, ratio, target, verdict)
 	return ratio
 }
+
+// Percentile is the p-quantile (0 ≤ p ≤ 1; 1 is the maximum) of ds by the
+// nearest rank, 0 when ds is empty; ds is left as it was.
+func Percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(p*float64(len(s))))]
+}

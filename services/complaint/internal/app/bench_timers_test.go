@@ -30,6 +30,7 @@ import (
 	"github.com/kefu-suite/kefu/services/complaint/internal/domain"
 	"github.com/kefu-suite/kefu/services/complaint/internal/store"
 	"github.com/kefu-suite/kefu/services/complaint/migrations"
+	"github.com/kefu-suite/kefu/services/platform/benchab"
 	"github.com/kefu-suite/kefu/services/platform/config"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle"
@@ -172,12 +173,7 @@ func runTimersAtScale(b *testing.B, open, due int, spread time.Duration, shrink 
 		late = append(late, measured.Sub(lastDue))
 	}
 	slices.Sort(late)
-	pct := func(p float64) time.Duration {
-		if len(late) == 0 {
-			return 0
-		}
-		return late[min(len(late)-1, int(p*float64(len(late))))]
-	}
+	pct := func(p float64) time.Duration { return benchab.Percentile(late, p) }
 	within := func(d time.Duration) float64 {
 		n, _ := slices.BinarySearch(late, d)
 		return 100 * float64(n) / float64(max(1, len(late)))

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	convv1 "github.com/kefu-suite/kefu/proto/gen/shop/conversation/v1"
 	"github.com/kefu-suite/kefu/services/conversation/internal/app"
 	"github.com/kefu-suite/kefu/services/conversation/internal/store"
+	"github.com/kefu-suite/kefu/services/platform/benchab"
 	"github.com/kefu-suite/kefu/services/platform/grpctest"
 	"github.com/kefu-suite/kefu/services/platform/identity"
 )
@@ -234,11 +234,7 @@ func chatFeedLoad(b *testing.B, rate int, dur time.Duration) {
 		b.Fatalf("nothing delivered (%d sends failed)", failed.Load())
 	}
 	pct := func(d []time.Duration, p float64) float64 {
-		if len(d) == 0 {
-			return 0
-		}
-		slices.Sort(d)
-		return float64(d[min(len(d)-1, int(p*float64(len(d))))]) / float64(time.Millisecond)
+		return float64(benchab.Percentile(d, p)) / float64(time.Millisecond)
 	}
 	p50, p99 := pct(lat, 0.50), pct(lat, 0.99)
 	deliveredRate := float64(len(lat)) / last.Sub(start).Seconds()

@@ -5,13 +5,13 @@ package app_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	orderv1 "github.com/kefu-suite/kefu/proto/gen/shop/order/v1"
+	"github.com/kefu-suite/kefu/services/platform/benchab"
 	"github.com/kefu-suite/kefu/services/platform/lifecycle/runner"
 )
 
@@ -104,14 +104,7 @@ func BenchmarkOrderPlacement(b *testing.B) {
 		}
 		lags = append(lags, d.GetWorkflowExecutionInfo().GetStartTime().AsTime().Sub(placed))
 	}
-	pct := func(ds []time.Duration, p float64) time.Duration {
-		if len(ds) == 0 {
-			return 0
-		}
-		ds = slices.Clone(ds)
-		slices.Sort(ds)
-		return ds[min(len(ds)-1, int(p*float64(len(ds))))]
-	}
+	pct := benchab.Percentile
 	rate := func(v *variant) float64 { return float64(v.count) / v.took.Seconds() }
 	for _, v := range vs {
 		b.Logf("%-12s %4d orders, %5.1f orders/s, p50 %s p99 %s", v.name, v.count, rate(v),
